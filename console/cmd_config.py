@@ -1,0 +1,71 @@
+"""`rebal-tui init` and `rebal-tui check-config`."""
+
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from console.config import Config, default_config_path, load_config
+from console.errors import UserError
+from console.snapshot import write_atomic
+
+
+def sample_config_text() -> str:
+    return resources.files("console").joinpath("data/portfolio.sample.toml").read_text(encoding="utf-8")
+
+
+def config_path(args: argparse.Namespace, positional: Path | None = None) -> Path:
+    return positional or getattr(args, "config", None) or default_config_path()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = config_path(args, args.path)
+    if path.exists() and not args.force:
+        raise UserError(f"{path} already exists; pass --force to overwrite it")
+    write_atomic(path, sample_config_text())
+    print(f"wrote a commented sample portfolio to {path}")
+    print("edit it, then run: rebal-tui check-config")
+    return 0
+
+
+def summary(cfg: Config, path: Path) -> Table:
+    t = Table(title=f"{cfg.portfolio.name} — {path}", title_justify="left")
+    for col in ("sleeve", "assets", "target", "band", "hedges"):
+        t.add_column(col)
+    for s in cfg.sleeves:
+        hw = cfg.band_halfwidth(s)
+        kind = " (cash)" if cfg.is_cash(s) else ""
+        t.add_row(s.name + kind, ", ".join(s.assets), f"{s.target:.2%}", f"±{hw * 100:.2f} pp",
+                  ", ".join(h.symbol + (f" ×{h.ratio:g}" if h.ratio != 1 else "") for h in s.hedges) or "—")
+    return t
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    path = config_path(args, args.path)
+    cfg = load_config(path)
+    con = Console()
+    con.print(summary(cfg, path))
+    for a in cfg.accounts:
+        con.print(f"account [bold]{a.name}[/]: {a.exchange}, mode {a.mode.value}, markets {', '.join(a.markets)}")
+    for h in cfg.manual:
+        con.print(f"manual holding: {h.quantity:g} {h.asset} ({h.label})")
+    lim = cfg.limits
+    con.print(f"limits: max order {lim.max_order_notional:,.0f} {cfg.portfolio.quote}, leverage ≤ {lim.max_leverage:g}, "
+              f"margin ratio ≤ {lim.max_margin_ratio:.0%}, collar ±{lim.price_collar:.1%}, "
+              f"data age ≤ {lim.max_data_age_s:g}s, min trade {lim.min_trade_notional:,.0f}")
+    con.print("[green]config is valid[/]")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="write a commented sample portfolio config")
+    p.add_argument("path", nargs="?", type=Path, help="where to write it (default: --config or the user config folder)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_init)
+    p = sub.add_parser("check-config", help="validate a portfolio config and print a summary")
+    p.add_argument("path", nargs="?", type=Path)
+    p.set_defaults(func=cmd_check)
