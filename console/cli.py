@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="portfolio TOML (default: the user config folder)")
     p.add_argument("--demo", action="store_true", help="start on the embedded demo venue")
     p.add_argument("--live", action="store_true", help="allow accounts marked live = true to trade")
+    p.add_argument("--debug", action="store_true", help="DEBUG logging to stderr; keys are masked")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         if importlib.util.find_spec(name) is None:  # being built; see the issue that owns it
@@ -47,8 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from console.redact import configure_debug_logging, install_redaction, redact
+
+    install_redaction()  # before anything can log or raise: ccxt logs its key header at DEBUG
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "debug", False):
+        configure_debug_logging()
     try:
         if args.command is None:
             from console.launch import launch
@@ -56,10 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return launch(args)
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"rebal-tui: {exc}", file=sys.stderr)
+        print(f"rebal-tui: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `rebal-tui plan --json | head`: the reader left; stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

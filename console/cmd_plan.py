@@ -1,11 +1,22 @@
-"""`rebal-tui plan`: the allocation table and the overlay legs, headless."""
+"""`rebal-tui plan`: the allocation table, the overlay legs, and the planner's tickets, headless.
+
+Without planner flags it prints what it always did (allocation and legs) followed by the
+tickets ``propose()`` makes, each previewed (costs, checks, verdict). ``--spread SELL/BUY``,
+``--hedge SLEEVE``, ``--roll SLEEVE``, ``--proxy SLEEVE=SYMBOL`` and ``--beta CORE/SAT`` build
+one ticket instead. ``--what-if`` adds margin before/after and liquidation prices, ``--stress``
+the ±10/20/30 % table. Venue data the state file lacks comes from ``--books``, ``--tiers``,
+``--fees`` and ``--ohlcv`` (JSON files of ccxt unified structures keyed by symbol).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -13,9 +24,69 @@ from console.allocation import compute_allocation
 from console.cmd_config import config_path
 from console.config import Goal, load_config
 from console.errors import UserError
-from console.overlay import Scope, plan_overlay
-from console.report import allocation_table, legs_table, plan_dict
+from console.overlay import Scope, account_lots, plan_overlay
+from console.report import allocation_table, legs_table, plan_dict, preview_tables
 from console.snapshot import load_snapshot
+from console.ticket import OrderStyle, OrderType
+
+_HORIZON = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw]?)\s*$")
+
+
+def parse_horizon(text: str) -> float:
+    """'7d' → 7.0, '12h' → 0.5, '2w' → 14.0, a bare number is days."""
+    m = _HORIZON.match(text or "")
+    if not m:
+        raise UserError(f"--horizon {text!r}: write a duration such as 7d, 36h or 2w")
+    n, unit = float(m.group(1)), m.group(2) or "d"
+    return n / 24 if unit == "h" else n * 7 if unit == "w" else n
+
+
+def _load_json(path: Path | None, what: str) -> Any:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such {what} file") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+
+
+def _pair(text: str, flag: str) -> tuple[str, str]:
+    a, sep, b = text.partition("/")
+    if not sep or not a or not b:
+        raise UserError(f"{flag} {text!r}: write two sleeve names as A/B, e.g. BTC/ETH")
+    return a, b
+
+
+def _tickets(args: argparse.Namespace, cfg: Any, snap: Any, alloc: Any, goal: Goal, horizon: float,
+             books: Any, fees: Any, ohlcv: Any, now_ms: int) -> list[Any]:
+    from console import planner
+
+    kw = {"goal": goal, "horizon_days": horizon, "books": books, "alloc": alloc, "now_ms": now_ms,
+          "trading_fees": fees}
+    if args.spread:
+        sell, buy = _pair(args.spread, "--spread")
+        return [planner.build_spread(cfg, snap, sell, buy, **kw)]
+    if args.hedge:
+        return [planner.build_hedge(cfg, snap, args.hedge, **kw)]
+    if args.roll:
+        kw.pop("goal")
+        return [planner.build_roll(cfg, snap, args.roll, to_symbol=args.roll_to, **kw)]
+    if args.proxy:
+        sleeve, sep, sym = args.proxy.partition("=")
+        if not sep:
+            raise UserError(f"--proxy {args.proxy!r}: write SLEEVE=SYMBOL, e.g. ALTS=SOL/USDT:USDT")
+        if ohlcv is None:
+            raise UserError("--proxy needs --ohlcv PATH (closes of the sleeve's assets and the proxy)")
+        return [planner.build_proxy_hedge(cfg, snap, sleeve, sym, ohlcv=ohlcv, lookback=args.lookback, **kw)]
+    if args.beta:
+        core, sat = _pair(args.beta, "--beta")
+        if ohlcv is None:
+            raise UserError("--beta needs --ohlcv PATH (closes of the core and the satellite)")
+        kw.pop("goal")
+        return [planner.build_beta_neutral(cfg, snap, core, sat, ohlcv=ohlcv, lookback=args.lookback, **kw)]
+    return planner.propose(cfg, snap, scope=Scope(args.scope), **kw)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -33,8 +104,42 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise UserError(f"{args.state}: the portfolio's NAV is {alloc.nav:,.2f}; nothing to weigh")
     goal = Goal(args.to)
     plan = plan_overlay(cfg, snap, alloc, goal, Scope(args.scope))
+
+    from console.orderstyle import style_ticket
+    from console.preview import preview
+
+    horizon = parse_horizon(args.horizon)
+    books = _load_json(args.books, "order books")
+    tiers = _load_json(args.tiers, "leverage tiers")
+    fees = _load_json(args.fees, "trading fees")
+    ohlcv = _load_json(args.ohlcv, "OHLCV")
+    now_ms = snap.timestamp if args.now == "snapshot" else int(args.now) if args.now else int(time.time() * 1000)
+    try:
+        style = OrderStyle(OrderType(args.style), args.offset_bps, args.slices, args.over)
+    except ValueError as exc:
+        raise UserError(f"order style: {exc}; e.g. --slices 4 --over 20") from None
+    tickets = _tickets(args, cfg, snap, alloc, goal, horizon, books, fees, ohlcv, now_ms)
+    lots = account_lots(snap)
+    previews = []
+    for t in tickets:
+        if t.legs and style != OrderStyle():
+            t = style_ticket(t, style, snap, lots, books)
+        previews.append(preview(cfg, snap, t, books=books, tiers=tiers, horizon_days=horizon, now_ms=now_ms,
+                                trading_fees=fees, max_cost_bps=args.max_cost_bps, stress=args.stress,
+                                alloc=alloc))
     if args.json:
-        json.dump(plan_dict(alloc, plan), sys.stdout, indent=2)
+        out = plan_dict(alloc, plan)
+        out["horizon_days"] = horizon
+        out["tickets"] = []
+        for pv in previews:
+            d = pv.to_dict()
+            if not args.what_if:
+                d["what_if"] = {k: v for k, v in d["what_if"].items() if k == "stress"}
+            if not args.stress:
+                d["what_if"].pop("stress", None)
+            d["reasons"] = list(pv.ticket.reasons)
+            out["tickets"].append(d)
+        json.dump(out, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
     con = Console()
@@ -43,15 +148,46 @@ def cmd_plan(args: argparse.Namespace) -> int:
         con.print(legs_table(plan))
     else:
         con.print(f"no overlay legs: no sleeve in scope '{args.scope}' needs one")
+    if not previews:
+        con.print("no tickets proposed")
+    for pv in previews:
+        con.rule()
+        for r in preview_tables(pv, what_if=args.what_if, stress=args.stress):
+            con.print(r)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plan", help="print the allocation and the overlay legs that close the drift")
+    p = sub.add_parser("plan", help="print the allocation, the overlay legs and the planner's tickets")
     p.add_argument("--state", type=Path, help="state.json to plan on")
     p.add_argument("--to", choices=[g.value for g in Goal], default=Goal.TARGET.value,
                    help="size legs to the target or to the band edge (default: target)")
     p.add_argument("--scope", choices=[s.value for s in Scope], default=Scope.BREACH.value,
                    help="which sleeves get legs: breach (default), warn, or all")
-    p.add_argument("--json", action="store_true", help="print rows and legs as JSON")
+    p.add_argument("--json", action="store_true", help="print rows, legs and tickets as JSON")
+    g = p.add_argument_group("planner tickets (default: propose what the drift calls for)")
+    g.add_argument("--spread", metavar="SELL/BUY", help="one spread: sell the overweight sleeve, buy the underweight")
+    g.add_argument("--hedge", metavar="SLEEVE", help="one single-sleeve hedge to the goal")
+    g.add_argument("--roll", metavar="SLEEVE", help="roll the sleeve's hedge perp → dated (or dated → perp)")
+    g.add_argument("--roll-to", metavar="SYMBOL", help="with --roll: the contract to roll into")
+    g.add_argument("--proxy", metavar="SLEEVE=SYMBOL", help="hedge a sleeve through a proxy sized by beta (needs --ohlcv)")
+    g.add_argument("--beta", metavar="CORE/SAT", help="beta-neutral core/satellite ticket (needs --ohlcv)")
+    g.add_argument("--lookback", type=int, default=30, help="returns used for beta (default 30)")
+    g.add_argument("--horizon", default="7d", help="holding horizon for funding, basis and roll: 7d, 36h, 2w (default 7d)")
+    g.add_argument("--max-cost-bps", type=float, default=None,
+                   help="'not worth it' past this cost, in bps of the drift removed (default: limits.max_cost_bps)")
+    g.add_argument("--what-if", action="store_true", help="margin before/after and liquidation prices")
+    g.add_argument("--stress", action="store_true", help="±10/20/30 %% stress table per asset")
+    g.add_argument("--books", type=Path, help="JSON {symbol: ccxt order book}; without it slippage is n/a")
+    g.add_argument("--tiers", type=Path,
+                   help="JSON {symbol: ccxt leverage tiers}; without it Binance's BTCUSDT brackets (labelled)")
+    g.add_argument("--fees", type=Path, help="JSON {symbol: ccxt trading fee}; without it the market's rates")
+    g.add_argument("--ohlcv", type=Path, help="JSON {symbol: [[ts, o, h, l, c, v], ...]} for --proxy / --beta")
+    g.add_argument("--now", help="epoch ms for the data-age check, or 'snapshot' (default: the wall clock)")
+    s = p.add_argument_group("order style")
+    s.add_argument("--style", choices=[t.value for t in OrderType], default=OrderType.MARKET.value,
+                   help="market (default), limit or post_only at mid ± --offset-bps")
+    s.add_argument("--offset-bps", type=float, default=0.0, help="limit offset from mid, on the passive side")
+    s.add_argument("--slices", type=int, default=1, help="child orders per leg")
+    s.add_argument("--over", type=float, default=0.0, help="minutes to spread the slices over")
     p.set_defaults(func=cmd_plan)

@@ -182,6 +182,9 @@ class Limits(BaseModel):
     price_collar: Annotated[float, Field(gt=0, le=0.5)] = 0.02
     max_data_age_s: Annotated[float, Field(gt=0)] = 30.0
     min_trade_notional: Annotated[float, Field(ge=0)] = 50.0
+    # a ticket whose expected cost over the horizon exceeds this share of the exposure it
+    # moves is flagged "not worth it"
+    max_cost_bps: Annotated[float, Field(ge=0)] = 25.0
 
 
 class Config(BaseModel):

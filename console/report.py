@@ -103,3 +103,114 @@ def legs_table(plan: OverlayPlan) -> Table:
         t.add_row(s.sleeve, s.account or "—", s.symbol or "—", s.side, "—", money(s.notional), "—",
                   Text(f"skipped: {s.reason}", style="yellow"))
     return t
+
+
+# ---------------------------------------------------------------- planner previews (issue #4)
+
+
+def _m(x: float | None) -> str:
+    return "—" if x is None else money(x)
+
+
+def _ratio(x: float | None) -> str:
+    return "∞" if x is None else f"{x * 100:.2f}%"
+
+
+def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False) -> list[Any]:
+    """Rich renderables for one ``console.preview.Preview``: legs and their costs, totals, the
+    spot alternative, verdict and checks; margin before/after and liquidation prices with
+    ``what_if``; the stress table with ``stress``."""
+    from datetime import UTC, datetime
+
+    t = pv.ticket
+    out: list[Any] = []
+    head = Text(f"{t.kind.value.upper()}  ", style="bold")
+    head.append(t.note)
+    out.append(head)
+    legs = Table(title=f"Legs and costs over {pv.horizon_days:g} d (+ paid, − received)", title_justify="left")
+    for col in ("#", "account", "symbol", "side", "contracts", "notional", "kind", "fee", "slippage",
+                "funding/basis", "roll", "total"):
+        legs.add_column(col, justify="right" if col not in ("account", "symbol", "side", "kind") else "left")
+    for lc in pv.legs:
+        def cell(name: str, lc: Any = lc) -> str:
+            it = lc.item(name)
+            if it is None:
+                return "—"
+            return "n/a" if not it.known else money(it.amount)
+        carry = cell("basis") if lc.instrument == "dated" else cell("funding")
+        legs.add_row(str(lc.index + 1), lc.account, lc.symbol,
+                     Text(lc.side + (" (reduce)" if lc.reduce_only else ""), style="red" if lc.side == "sell" else "green"),
+                     f"{lc.contracts:g}", money(lc.notional), lc.instrument, cell("fee"), cell("slippage"), carry,
+                     cell("roll"), money(lc.total))
+    tot = pv.totals
+    legs.add_row("", "", "total", "", "", money(sum(lc.notional for lc in pv.legs)), "", money(tot["fee"]),
+                 money(tot["slippage"]), money(tot["funding"] + tot["basis"]), money(tot["roll"]),
+                 Text(money(tot["total"]), style="bold"))
+    out.append(legs)
+    why = Table(title="Why each figure", title_justify="left", show_header=False)
+    why.add_column("item")
+    why.add_column("reason")
+    for i, r in enumerate(t.reasons):
+        why.add_row(f"leg {i + 1}", r)
+    for lc in pv.legs:
+        for it in lc.items:
+            why.add_row(f"leg {lc.index + 1} {it.name}", it.reason)
+        if lc.funding is not None:
+            nxt = (datetime.fromtimestamp(lc.funding.next_time_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+                   if lc.funding.next_time_ms else "unknown")
+            why.add_row(f"leg {lc.index + 1} next funding", f"{nxt}; rate {lc.funding.rate * 100:+.4f}% per "
+                        f"{lc.funding.interval_hours:g} h = {lc.funding.annualised * 100:+.2f}%/yr")
+    if pv.spot_alternative is not None:
+        for it in pv.spot_alternative.items:
+            why.add_row(f"spot alt. {it.name}", "n/a" if not it.known else f"{money(it.amount)}: {it.reason}")
+        why.add_row("spot vs futures", pv.spot_alternative.reason)
+    v = pv.verdict
+    why.add_row("verdict", Text(v.reason, style="green" if v.worth_it else "bold yellow"))
+    for w in t.warnings:
+        why.add_row("warning", Text(w, style="yellow"))
+    for a in pv.assumptions:
+        why.add_row("assumption", Text(a, style="dim"))
+    out.append(why)
+    if pv.checks:
+        ch = Table(title="Pre-trade checks FAILED", title_justify="left", title_style="bold red")
+        ch.add_column("check")
+        ch.add_column("what is wrong")
+        for c in pv.checks:
+            ch.add_row(str(c.code), c.message)
+        out.append(ch)
+    else:
+        out.append(Text("pre-trade checks: all pass", style="green"))
+    if what_if:
+        acc = Table(title="What-if: accounts before → after", title_justify="left")
+        for col in ("account", "wallet", "margin balance", "maintenance", "initial", "leverage",
+                    "margin ratio", "tiers"):
+            acc.add_column(col, justify="left" if col in ("account", "tiers") else "right")
+        for b, a in zip(pv.what_if.before, pv.what_if.after, strict=True):
+            acc.add_row(a.account, f"{money(b.wallet)} → {money(a.wallet)}",
+                        f"{money(b.margin_balance)} → {money(a.margin_balance)}",
+                        f"{money(b.maintenance)} → {money(a.maintenance)}", f"{money(b.initial)} → {money(a.initial)}",
+                        f"{b.leverage:.2f}x → {a.leverage:.2f}x" if a.margin_balance > 0 else "∞",
+                        f"{_ratio(b.margin_ratio if b.margin_balance > 0 else None)} → "
+                        f"{_ratio(a.margin_ratio if a.margin_balance > 0 else None)}", a.tiers_note)
+        out.append(acc)
+        pos = Table(title="What-if: liquidation price of every position after the ticket", title_justify="left")
+        for col in ("account", "symbol", "side", "contracts", "mark", "entry", "liq. price", "distance", "mode", "how"):
+            pos.add_column(col, justify="left" if col in ("account", "symbol", "side", "mode", "how") else "right")
+        for a in pv.what_if.after:
+            for p in a.positions:
+                pos.add_row(p.account, p.symbol, p.side, f"{p.contracts:g}", f"{p.mark:,.6g}", f"{p.entry:,.6g}",
+                            "none" if p.liquidation_price is None else f"{p.liquidation_price:,.2f}",
+                            "—" if p.distance is None else f"{p.distance * 100:+.2f}%", p.margin_mode, p.reason)
+        out.append(pos)
+    if stress and pv.what_if.stress:
+        st = Table(title="Stress: each asset moved alone (after the ticket; before beside it)", title_justify="left")
+        for col in ("asset", "move", "account", "margin ratio before", "margin ratio after", "liquidated",
+                    "futures P&L", "spot P&L", "net"):
+            st.add_column(col, justify="left" if col in ("asset", "account", "liquidated") else "right")
+        for r in pv.what_if.stress:
+            st.add_row(r.asset, f"{r.move * 100:+.0f}%", r.account, _ratio(r.margin_ratio_before),
+                       _ratio(r.margin_ratio_after),
+                       Text("LIQUIDATED" if r.liquidated_after else "no", style="bold red" if r.liquidated_after else ""),
+                       money(r.futures_pnl_after), money(r.spot_pnl), money(r.futures_pnl_after + r.spot_pnl))
+        out.append(st)
+    return out

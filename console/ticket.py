@@ -62,6 +62,8 @@ class Ticket:
     horizon_days: float = 7.0
     note: str = ""  # one line a trader reads: why this ticket
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # added by the planner (issue #4): one line per leg saying why this size and instrument
+    reasons: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def gross_notional(self) -> float:

@@ -1,0 +1,535 @@
+"""The Textual console: dashboard, spread builder, confirmation, blotter, help, palette.
+
+Data flows one way. A feed worker pulls Snapshots from the venue layer (or a test injects
+them with ``ingest``); a derive worker (a thread) turns the newest one into a frozen
+``DashboardState`` (allocation, risk readings, alerts) and posts it; the UI applies it, at most
+``APPLY_HZ`` times a second, by key and changed cells only. A burst of snapshots collapses
+into the newest, so input never waits on I/O or on maths.
+
+Messages are declared here at the top; worker failures are handled once, in
+``on_worker_state_changed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import Worker, WorkerState
+
+from console.alerts import Alert, RiskView, Severity, Watch, evaluate, risk_view, stale_accounts
+from console.allocation import Allocation, compute_allocation
+from console.config import Config, Goal, Mode
+from console.palette import ConsoleCommands
+from console.snapshot import Snapshot
+from widgets.alerts_panel import AlertItem
+
+APPLY_HZ = 20.0
+HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
+DEFAULT_CONFIRM_THRESHOLD = 100_000.0  # above this gross notional the trader types its digits
+
+Clock = Callable[[], int]
+T = TypeVar("T")
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# ------------------------------------------------------------------------------ state
+
+
+@dataclass(frozen=True)
+class DashboardState:
+    """Everything the dashboard shows, derived from one Snapshot off the UI thread."""
+
+    snapshot: Snapshot
+    alloc: Allocation
+    risk: RiskView
+    stale: Mapping[str, tuple[str, ...]]
+    alerts: tuple[Alert, ...]  # fired by the step from the previous state to this one
+    now_ms: int
+
+
+def derive_state(config: Config, snap: Snapshot, watch: Watch, now_ms: int) -> tuple[DashboardState, Watch]:
+    alloc = compute_allocation(config, snap)
+    risk = risk_view(config, snap, alloc, now_ms)
+    stale = stale_accounts(config, snap, now_ms)
+    alerts, watch = evaluate(config, watch, alloc, risk, stale, now_ms)
+    return DashboardState(snap, alloc, risk, stale, alerts, now_ms), watch
+
+
+class ServiceLoop:
+    """A second asyncio loop on its own thread for everything that talks to venues: ccxt
+    requests and their JSON parsing, the executor and its journal writes, the demo emulator.
+    The UI's loop only awaits the results, so a keypress never waits behind them."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="rebal-services", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Block the calling (non-loop) thread until ``coro`` is done: start-up and shut-down."""
+        return self.submit(coro).result(timeout)
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+@dataclass
+class Services:
+    """What the console talks to beyond the feed; each part optional (tests inject their own)."""
+
+    venues: Any = None  # console.venue.VenueSet: order books
+    journal: Any = None  # console.execution.Journal
+    executor: Any = None  # console.execution.executor.Executor
+    loop: ServiceLoop | None = None  # where venues/executor run; None = the UI's own loop (tests)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the service loop (or here, when there is none)."""
+        if self.loop is None:
+            return await coro
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        assert self.loop is not None
+        return self.loop.submit(coro)
+
+
+# ------------------------------------------------------------------------------ messages
+
+
+class StateReady(Message):
+    """A derived DashboardState is ready (posted by the derive worker)."""
+
+    def __init__(self, state: DashboardState) -> None:
+        self.state = state
+        super().__init__()
+
+
+class FeedStatus(Message):
+    """The feed could not fetch (the text says why); the last good state stays on screen."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__()
+
+
+class AlertsChanged(Message):
+    """The alert list changed (new, acknowledged)."""
+
+
+class ExecEvent(Message):
+    """An executor event (order update, legging alert, refusal, ticket done), as it came."""
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        super().__init__()
+
+
+class TicketFinished(Message):
+    """A ticket the console sent has a result (``result``) or could not be sent (``error``)."""
+
+    def __init__(self, ticket_id: str, result: Any = None, error: str | None = None) -> None:
+        self.ticket_id = ticket_id
+        self.result = result
+        self.error = error
+        super().__init__()
+
+
+# ------------------------------------------------------------------------------ the app
+
+
+class RebalApp(App[int]):
+    TITLE = "rebal-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help",
+                tooltip="Every key of this screen and the global ones"),
+        Binding("1", "show('dashboard')", "Dashboard", id="app.dashboard", tooltip="Allocation, risk and alerts"),
+        Binding("2", "show('builder')", "Builder", id="app.builder",
+                tooltip="Spread builder: legs, costs and what-if before confirming"),
+        Binding("3", "show('blotter')", "Blotter", id="app.blotter", tooltip="Working orders and fills per ticket"),
+        Binding("4", "show('alerts')", "Alerts", id="app.alerts", tooltip="Every alert this session, with acknowledgement"),
+        Binding("5", "show('flows')", "Flows", id="app.flows", tooltip="Quarter-end flows of multi-asset funds"),
+        Binding("6", "show('preflight')", "Preflight", id="app.preflight", show=False,
+                tooltip="Preflight checklist per account"),
+        Binding("K", "kill", "Kill", key_display="K", id="app.kill",
+                tooltip="Kill switch: flatten the overlay with reduce-only market orders (asks to confirm)"),
+        Binding("ctrl+b", "toggle_bell", "Bell", id="app.bell", show=False,
+                tooltip="Turn the terminal bell on alerts on or off"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the console"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        feed: Callable[[], AsyncIterator[Any]] | None = None,
+        now_ms: Clock = wall_ms,
+        services: Services | None = None,
+        mode: Mode | str | None = None,
+        bell: bool = False,
+        confirm_threshold: float = DEFAULT_CONFIRM_THRESHOLD,
+        goal: Goal = Goal.TARGET,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.feed = feed
+        self.now_ms = now_ms
+        self.services = services or Services()
+        self.mode = Mode(mode) if mode is not None else _strictest_mode(config)
+        self.bell_on = bell
+        self.confirm_threshold = confirm_threshold
+        self.goal = goal
+        self.state: DashboardState | None = None
+        self.alerts: list[AlertItem] = []
+        self.drift_history: dict[str, deque[float]] = {}
+        self.funding_history: dict[str, deque[float]] = {}
+        self.feed_error: str | None = None
+        self._lock = threading.Lock()
+        self._pending: Snapshot | None = None
+        self._deriving = False
+        self._watch = Watch()
+        self._seq = 0
+        self._apply_timer = None
+        self._last_apply = 0.0
+        self.applies = 0  # states applied to the screen (tests, benchmark)
+        self.last_ticket_id: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def on_mount(self) -> None:
+        from console.screens.dashboard import DashboardScreen
+
+        self._ui_loop = asyncio.get_running_loop()
+        self.install_screen(DashboardScreen(), name="dashboard")
+        self.push_screen("dashboard")
+        if self.feed is not None:
+            self.run_feed()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        screen = self.screen
+        if hasattr(screen, "tick"):
+            screen.tick()
+
+    # ------------------------------------------------------------------ feed and derive
+
+    @work(exclusive=True, group="feed", exit_on_error=False)
+    async def run_feed(self) -> None:
+        assert self.feed is not None
+        feed = self.feed
+        if self.services.loop is None:
+            async for item in feed():
+                self.ingest(getattr(item, "snapshot", item))
+            return
+        ui_loop = asyncio.get_running_loop()
+
+        async def pump() -> None:  # on the service loop: hand each snapshot over, never wait
+            async for item in feed():
+                ui_loop.call_soon_threadsafe(self.ingest, getattr(item, "snapshot", item))
+
+        await self.services.call(pump())
+
+    def ingest(self, snap: Snapshot) -> None:
+        """Hand a Snapshot to the console (call on the app's loop; from a thread use
+        ``call_from_thread``). Bursts collapse into the newest."""
+        with self._lock:
+            self._pending = snap
+            if self._deriving:
+                return
+            self._deriving = True
+        self._derive()
+
+    @work(thread=True, group="derive", exit_on_error=False)
+    def _derive(self) -> None:
+        while True:
+            with self._lock:
+                snap, self._pending = self._pending, None
+                if snap is None:
+                    self._deriving = False
+                    return
+            state, self._watch = derive_state(self.config, snap, self._watch, self.now_ms())
+            self.post_message(StateReady(state))
+
+    @on(StateReady)
+    def _on_state(self, event: StateReady) -> None:
+        st = event.state
+        self.state = st
+        self.feed_error = None
+        for r in st.alloc.rows:
+            if r.drift is not None:
+                self.drift_history.setdefault(r.name, deque(maxlen=HISTORY)).append(r.drift * 100)
+        for fl in st.risk.funding:
+            self.funding_history.setdefault(fl.symbol, deque(maxlen=HISTORY)).append(fl.rate)
+        if st.alerts:
+            self._raise_alerts(st.alerts)
+        self._schedule_apply()
+
+    def _schedule_apply(self) -> None:
+        if self._apply_timer is not None:
+            return  # an apply is already due: it will take the newest state
+        wait = max(0.0, self._last_apply + 1.0 / APPLY_HZ - time.monotonic())
+        if wait <= 0:
+            self._apply()
+        else:
+            self._apply_timer = self.set_timer(wait, self._apply)
+
+    def _apply(self) -> None:
+        self._apply_timer = None
+        self._last_apply = time.monotonic()
+        if self.state is None:
+            return
+        self.applies += 1
+        for screen in self._listening_screens("show_state"):
+            screen.show_state(self.state)
+
+    def _listening_screens(self, method: str) -> list[Any]:
+        seen: dict[int, Any] = {}
+        for screen in [*self._installed_screens.values(), *self.screen_stack]:
+            if not isinstance(screen, str) and hasattr(screen, method) and screen.is_mounted:
+                seen[id(screen)] = screen
+        return list(seen.values())
+
+    @on(FeedStatus)
+    def _on_feed_status(self, event: FeedStatus) -> None:
+        self.feed_error = event.text
+        self.notify(event.text, title="Feed", severity="warning", timeout=6)
+
+    # ------------------------------------------------------------------ alerts
+
+    def _raise_alerts(self, alerts: tuple[Alert, ...]) -> None:
+        for a in alerts:
+            self._seq += 1
+            self.alerts.append(AlertItem(self._seq, a))
+            sev = {Severity.INFO: "information", Severity.WARN: "warning", Severity.CRITICAL: "error"}[a.severity]
+            self.notify(a.message, title=a.kind.replace("_", " "), severity=sev, timeout=6)
+            self._journal_alert(a)
+        if self.bell_on and any(a.severity is not Severity.INFO for a in alerts):
+            self.bell()
+        self.post_message(AlertsChanged())
+
+    def _journal_alert(self, a: Alert) -> None:
+        journal = self.services.journal
+        if journal is not None:
+            detail = {"key": a.key, "kind": a.kind, "severity": a.severity.value, "subject": a.subject,
+                      "message": a.message}
+            self.run_worker(lambda: journal.note(None, "alert", detail, ts=a.at_ms),
+                            thread=True, group="journal", exit_on_error=False)
+
+    def acknowledge(self, seqs: tuple[int, ...]) -> None:
+        wanted = set(seqs)
+        journal = self.services.journal
+        if journal is not None:
+            keys = [i.alert.key for i in self.alerts if i.seq in wanted and not i.acked]
+            if keys:
+                now = self.now_ms()
+                self.run_worker(lambda: journal.note(None, "alert_ack", {"keys": keys}, ts=now),
+                                thread=True, group="journal", exit_on_error=False)
+        self.alerts = [AlertItem(i.seq, i.alert, True) if i.seq in wanted else i for i in self.alerts]
+        self.post_message(AlertsChanged())
+
+    @on(AlertsChanged)
+    def _on_alerts_changed(self) -> None:
+        for screen in self._listening_screens("show_alerts"):
+            screen.show_alerts(self.alerts)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_help(self) -> None:
+        from console.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_show(self, name: str) -> None:
+        from console.screens import SCREENS
+
+        factory = SCREENS[name]
+        while len(self.screen_stack) > 2 and self.screen.is_modal:
+            self.pop_screen()
+        if name == "dashboard":
+            self.switch_screen("dashboard") if self.screen is not self.get_screen("dashboard") else None
+            return
+        if name not in self._installed_screens:
+            self.install_screen(factory(), name=name)
+        self.switch_screen(name)  # the screen reads app.state when it mounts
+
+    def action_toggle_bell(self) -> None:
+        self.bell_on = not self.bell_on
+        self.notify(f"terminal bell on alerts {'on' if self.bell_on else 'off'}", timeout=2)
+
+    def action_kill(self) -> None:
+        self.kill_switch()
+
+    # ------------------------------------------------------------------ tickets
+
+    @work(group="ticket", exit_on_error=False)
+    async def review(self, ticket: Any, preview: Any) -> None:
+        """Journal the ticket as planned, show the confirmation modal, then confirm and send
+        it, or cancel it. The modal decides once; the journal refuses a second confirm."""
+        from console.execution.lifecycle import TicketState
+        from console.screens.confirm import ConfirmScreen
+        from console.snapshot import snapshot_to_dict
+
+        journal = self.services.journal
+        if journal is None:
+            self.notify("no journal is open, so nothing can be sent", severity="error", timeout=6)
+            return
+        snap = self.state.snapshot if self.state is not None else None
+        tid = await asyncio.to_thread(
+            journal.record_ticket, ticket, preview.to_dict() if preview is not None else None,
+            snapshot_to_dict(snap) if snap is not None else None, ts=self.now_ms())
+        modal = ConfirmScreen(ticket, preview, threshold=self.confirm_threshold)
+        ok = await self.push_screen_wait(modal)
+        if not ok:
+            await asyncio.to_thread(journal.set_ticket_state, tid, TicketState.CANCELLED,
+                                    expect=TicketState.PLANNED, ts=self.now_ms())
+            self.notify(f"ticket {tid} cancelled; nothing was sent", timeout=3)
+            return
+        await asyncio.to_thread(journal.confirm, tid, modal.keystroke or "y", ticket.snapshot_ts, ts=self.now_ms())
+        self.last_ticket_id = tid
+        executor = self.services.executor
+        if executor is None:
+            self.notify(f"ticket {tid} confirmed, but no executor is connected: not sent", severity="error")
+            return
+        self.notify(f"ticket {tid} confirmed; sending", timeout=3)
+        self.action_show("blotter")
+        try:
+            result = await self.services.call(executor.submit(tid))
+        except Exception as exc:  # noqa: BLE001 - a refusal is shown, not raised
+            self.post_message(TicketFinished(tid, error=str(exc)))
+            return
+        self.post_message(TicketFinished(tid, result=result))
+
+    @work(group="ticket", exclusive=True, exit_on_error=False)
+    async def kill_switch(self) -> None:
+        """Show what the kill switch will close, ask (its own confirmation), then run it."""
+        from console.execution.kill import flatten_legs, flatten_ticket
+        from console.screens.confirm import ConfirmScreen
+
+        executor = self.services.executor
+        if executor is None:
+            self.notify("no executor is connected: the kill switch cannot act", severity="error")
+            return
+        snap = self.state.snapshot if self.state is not None else None
+        positions = {n: list(a.open_positions()) for n, a in snap.accounts.items()} if snap else {}
+        ticket = flatten_ticket(flatten_legs(self.config, positions), self.now_ms())
+        modal = ConfirmScreen(ticket, None, threshold=float("inf"), title="KILL SWITCH", kill=True,
+                              explain="Cancels every working console order, then closes every futures "
+                                      "position with reduce-only market orders (positions re-read from the "
+                                      "venues; spot is never touched). The legs below are from the last "
+                                      "snapshot.")
+        if not await self.push_screen_wait(modal):
+            self.notify("kill switch: cancelled, nothing done", timeout=3)
+            return
+        self.notify("kill switch: cancelling orders and flattening the overlay", severity="warning")
+        try:
+            report = await self.services.call(executor.kill(confirmed=True))
+        except Exception as exc:  # noqa: BLE001
+            self.notify(f"kill switch failed: {exc}", severity="error", timeout=10)
+            return
+        flat = report.flatten
+        self.notify(f"kill switch: {len(report.cancelled)} orders cancelled, "
+                    f"{len(report.cancel_failed)} failed; flatten "
+                    f"{flat.state.value if flat else 'not needed'}"
+                    + (f"; skipped {', '.join(report.skipped_accounts)}" if report.skipped_accounts else ""),
+                    severity="warning" if report.cancel_failed or report.skipped_accounts else "information",
+                    timeout=10)
+        self.post_message(TicketFinished(flat.ticket_id if flat else "", result=flat))
+
+    def exec_event(self, event: Any) -> None:
+        """The executor's ``on_event``: called on the service loop's thread."""
+        self.call_later_threadsafe(ExecEvent(event))
+
+    def call_later_threadsafe(self, message: Message) -> None:
+        loop = getattr(self, "_ui_loop", None)
+        if loop is not None:
+            loop.call_soon_threadsafe(self.post_message, message)
+
+    @on(TicketFinished)
+    def _on_ticket_finished(self, event: TicketFinished) -> None:
+        if event.error:
+            self.notify(f"ticket {event.ticket_id} not sent: {event.error}", severity="error", timeout=10)
+        elif event.result is not None:
+            r = event.result
+            self.notify(f"ticket {r.ticket_id}: {r.state.value}" + (f"; legging: {r.alert.options}" if r.alert else ""),
+                        timeout=5)
+        for screen in self._listening_screens("refresh_blotter"):
+            screen.refresh_blotter()
+        if self.feed is not None and self.services.venues is not None:
+            self.refresh_now()
+
+    @on(ExecEvent)
+    def _on_exec_event(self, event: ExecEvent) -> None:
+        ev = event.event
+        name = type(ev).__name__
+        if name == "LeggingAlert":
+            self.notify(f"ticket {ev.ticket_id}: legs {list(ev.done_legs)} done, {list(ev.waiting_legs)} waiting — "
+                        "on the blotter: C chase, U unwind, L leave", severity="warning", timeout=12)
+        elif name == "Refused":
+            self.notify(f"ticket {ev.ticket_id} refused: {'; '.join(ev.reasons)}", severity="error", timeout=10)
+        elif name == "AmbiguousOutcome":
+            self.notify(f"order {ev.client_id}: outcome unknown ({ev.reason}); looking it up by client id",
+                        severity="warning")
+        for screen in self._listening_screens("refresh_blotter"):
+            screen.refresh_blotter()
+
+    @work(group="refresh", exclusive=True, exit_on_error=False)
+    async def refresh_now(self) -> None:
+        """After a fill: refresh every venue at once instead of waiting for the next poll."""
+        venues = self.services.venues
+        snap = await self.services.call(venues.refresh())
+        self.ingest(snap)
+
+    # ------------------------------------------------------------------ workers
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures are reported."""
+        if event.state is not WorkerState.ERROR:
+            return
+        err = event.worker.error
+        group = event.worker.group
+        text = f"{type(err).__name__}: {err}" if err is not None else "failed"
+        if group == "feed":
+            self.feed_error = text
+            self.notify(f"the feed stopped: {text}", title="Feed", severity="error", timeout=10)
+        elif group == "derive":
+            with self._lock:
+                self._deriving = False
+            self.notify(f"could not compute the allocation: {text}", title="Allocation", severity="error")
+        else:
+            self.notify(text, title=group or "worker", severity="error", timeout=8)
+
+
+def _strictest_mode(config: Config) -> Mode:
+    modes = {Mode(a.mode) for a in config.accounts}
+    for m in (Mode.LIVE, Mode.PAPER):
+        if m in modes:
+            return m
+    return Mode.DEMO

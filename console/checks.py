@@ -1,0 +1,169 @@
+"""Pre-trade checks: a ticket against the trader's limits, on the data it will be sent on.
+
+``pretrade_checks`` is pure and cheap (no stress table, no network): the planner runs it when
+it builds a preview, and the executor runs it again at send time on a fresh snapshot. An empty
+list means every check passed; each failure says what is wrong and what to do, in words a
+trader reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from console.allocation import contract_mark
+from console.config import Config
+from console.costs import walk_book
+from console.risk import account_positions, apply_to_positions, evaluate, wallet_balance
+from console.snapshot import Snapshot
+from console.ticket import OrderType, Ticket
+
+
+class CheckCode(StrEnum):
+    MAX_NOTIONAL = "max_notional"  # one order larger than limits.max_order_notional
+    MIN_NOTIONAL = "min_notional"  # an opening order under limits.min_trade_notional or the venue's min cost
+    LEVERAGE = "leverage"  # the account's effective leverage after the ticket > limits.max_leverage
+    PRICE_COLLAR = "price_collar"  # a limit price (or a market order's expected fill) too far from mark
+    MARGIN_RATIO = "margin_ratio"  # the account's margin ratio after the ticket > limits.max_margin_ratio
+    DATA_AGE = "data_age"  # prices, positions or balances (or a book) older than limits.max_data_age_s
+    NO_MARKET = "no_market"  # the account does not list the symbol
+    NO_PRICE = "no_price"  # no mark price to check against
+    THIN_BOOK = "thin_book"  # a market order larger than every level the book lists
+    EMPTY = "empty"  # a ticket without legs
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    code: str  # a CheckCode value
+    message: str  # one sentence: what is wrong, and what to do
+    leg: int | None = None  # index into ticket.legs, or None for a ticket/account-level failure
+    account: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": str(self.code), "message": self.message, "leg": self.leg, "account": self.account}
+
+
+AGE_PARTS = ("tickers", "positions", "balance")
+
+
+def pretrade_checks(config: Config, snapshot: Snapshot, ticket: Ticket, now_ms: int,
+                    books: Mapping[str, Mapping[str, Any]] | None = None, *,
+                    tiers: Mapping[str, Any] | None = None) -> list[CheckFailure]:
+    """Every limit of ``config.limits`` against ``ticket`` on ``snapshot`` at ``now_ms``.
+
+    ``books`` maps symbol → ccxt order book (optional: with one, a market order's expected
+    fill is collared too, and an old book fails the data-age check); ``tiers`` maps symbol →
+    ccxt leverage tiers (absent: the labelled Binance fallback).
+    """
+    lim = config.limits
+    out: list[CheckFailure] = []
+    if not ticket.legs:
+        return [CheckFailure(CheckCode.EMPTY, "the ticket has no legs; nothing to send")]
+    max_age_ms = lim.max_data_age_s * 1000
+
+    for acct_name in ticket.accounts:
+        acct = snapshot.accounts.get(acct_name)
+        if acct is None:
+            out.append(CheckFailure(CheckCode.NO_MARKET, f"account {acct_name!r} is not in the snapshot; "
+                                    "take a fresh snapshot", None, acct_name))
+            continue
+        for part in AGE_PARTS:
+            age = acct.age_ms(part, now_ms)
+            if age is None:
+                out.append(CheckFailure(CheckCode.DATA_AGE, f"{acct_name}: {part} were never fetched; refresh "
+                                        "before sending", None, acct_name))
+            elif age > max_age_ms:
+                out.append(CheckFailure(CheckCode.DATA_AGE, f"{acct_name}: {part} are {age / 1000:.0f} s old, "
+                                        f"over the {lim.max_data_age_s:g} s limit; refresh before sending",
+                                        None, acct_name))
+
+    for i, tl in enumerate(ticket.legs):
+        leg = tl.leg
+        acct = snapshot.accounts.get(leg.account)
+        if acct is None:
+            continue
+        m = acct.markets.get(leg.symbol)
+        if m is None:
+            out.append(CheckFailure(CheckCode.NO_MARKET, f"{leg.account} does not list {leg.symbol}; pick "
+                                    "another instrument or account", i, leg.account))
+            continue
+        notional = leg.notional
+        if notional > lim.max_order_notional:
+            out.append(CheckFailure(CheckCode.MAX_NOTIONAL, f"leg {i + 1} ({leg.side} {leg.symbol}) is "
+                                    f"{notional:,.2f}, over the {lim.max_order_notional:,.2f} per-order limit; "
+                                    "slice it or raise limits.max_order_notional", i, leg.account))
+        if not leg.reduce_only:
+            if notional < lim.min_trade_notional:
+                out.append(CheckFailure(CheckCode.MIN_NOTIONAL, f"leg {i + 1} ({leg.side} {leg.symbol}) is "
+                                        f"{notional:,.2f}, under the {lim.min_trade_notional:,.2f} minimum trade; "
+                                        "not worth an order", i, leg.account))
+            min_cost = ((m.get("limits") or {}).get("cost") or {}).get("min")
+            per_slice = notional / max(tl.style.slices, 1)
+            if min_cost and per_slice < float(min_cost):
+                out.append(CheckFailure(CheckCode.MIN_NOTIONAL, f"leg {i + 1}: each order is {per_slice:,.2f}, "
+                                        f"under {leg.symbol}'s venue minimum {float(min_cost):,.2f}; the venue "
+                                        "would reject it (use fewer slices)", i, leg.account))
+        mark = contract_mark(snapshot, leg.account, leg.symbol)
+        if not mark:
+            out.append(CheckFailure(CheckCode.NO_PRICE, f"no mark price for {leg.symbol} on {leg.account}; "
+                                    "refresh tickers", i, leg.account))
+            continue
+        if tl.style.type is not OrderType.MARKET and tl.limit_price is not None:
+            off = (tl.limit_price - mark) / mark
+            if abs(off) > lim.price_collar:
+                out.append(CheckFailure(CheckCode.PRICE_COLLAR, f"leg {i + 1}: limit {tl.limit_price:,.6g} is "
+                                        f"{off * 100:+.2f}% from mark {mark:,.6g}, outside the "
+                                        f"±{lim.price_collar * 100:g}% collar", i, leg.account))
+        book = (books or {}).get(leg.symbol)
+        if book:
+            ts = book.get("timestamp")
+            if ts and now_ms - int(ts) > max_age_ms:
+                out.append(CheckFailure(CheckCode.DATA_AGE, f"the {leg.symbol} book is {(now_ms - int(ts)) / 1000:.0f} s "
+                                        f"old, over the {lim.max_data_age_s:g} s limit; refresh it", i, leg.account))
+            if tl.style.type is OrderType.MARKET:
+                w = walk_book(book, leg.side, leg.contracts)
+                if w.vwap is not None:
+                    off = (w.vwap - mark) / mark
+                    if abs(off) > lim.price_collar:
+                        out.append(CheckFailure(CheckCode.PRICE_COLLAR, f"leg {i + 1}: a market order would fill "
+                                                f"near {w.vwap:,.6g}, {off * 100:+.2f}% from mark, outside the "
+                                                f"±{lim.price_collar * 100:g}% collar; use a limit or slice it",
+                                                i, leg.account))
+                if w.thin:
+                    out.append(CheckFailure(CheckCode.THIN_BOOK, f"leg {i + 1}: the {leg.symbol} book lists only "
+                                            f"{w.filled:g} of {w.wanted:g} contracts; a market order would sweep "
+                                            "past the levels shown", i, leg.account))
+
+    legs = [tl.leg for tl in ticket.legs]
+    for acct_name in ticket.accounts:
+        acct = snapshot.accounts.get(acct_name)
+        if acct is None:
+            continue
+        pb = account_positions(snapshot, acct_name, lim.max_leverage)
+        settle = next((str((acct.markets.get(leg.symbol) or {}).get("settle") or config.portfolio.quote)
+                       for leg in legs if leg.account == acct_name), config.portfolio.quote)
+        pa, realised = apply_to_positions(pb, legs, acct_name, lim.max_leverage)
+        r = evaluate(acct_name, wallet_balance(acct, settle) + realised, settle, pa, tiers, liquidation=False)
+        before = evaluate(acct_name, wallet_balance(acct, settle), settle, pb, tiers, liquidation=False)
+        grows = r.gross_notional > before.gross_notional + 1e-9
+        if grows and r.leverage > lim.max_leverage:
+            out.append(CheckFailure(CheckCode.LEVERAGE, f"{acct_name}: effective leverage after the ticket is "
+                                    f"{_x(r.leverage)} ({r.gross_notional:,.0f} of contracts on "
+                                    f"{r.margin_balance:,.0f} margin), over the {lim.max_leverage:g}x limit; "
+                                    "add margin or trade less", None, acct_name))
+        if grows and r.margin_ratio > lim.max_margin_ratio:
+            out.append(CheckFailure(CheckCode.MARGIN_RATIO, f"{acct_name}: margin ratio after the ticket would be "
+                                    f"{_pct(r.margin_ratio)} (maintenance {r.maintenance:,.2f} / balance "
+                                    f"{r.margin_balance:,.2f}), over the {lim.max_margin_ratio * 100:g}% limit",
+                                    None, acct_name))
+    return out
+
+
+def _x(v: float) -> str:
+    return "∞" if v == float("inf") else f"{v:.2f}x"
+
+
+def _pct(v: float) -> str:
+    return "∞ (no margin left)" if v == float("inf") else f"{v * 100:.2f}%"

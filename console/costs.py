@@ -1,0 +1,307 @@
+"""What a leg costs: fees, slippage, funding, basis, roll, and the spot trade it replaces.
+
+Sign convention, everywhere in this module: a ``CostItem.amount`` is money in the quote
+currency that the trader *pays*; a negative amount is income (a short perp receiving a
+positive funding rate, a short dated future earning its premium as it converges).
+
+Venue data (order books, trading fees, funding rates) comes in as ccxt unified structures;
+nothing here talks to a venue.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+MS_PER_DAY = 86_400_000
+DAYS_PER_YEAR = 365.0
+DEFAULT_FUNDING_HOURS = 8.0  # Binance's default interval; a funding-rate "interval" field wins
+DEFAULT_SPOT_TAKER = 0.001  # Binance spot's base taker rate, used when the spot market is unknown
+QUARTER_DAYS = 91.0  # cadence of the next dated contract, for counting rolls past the horizon
+
+
+@dataclass(frozen=True)
+class CostItem:
+    """One line of cost. ``amount`` > 0 is paid, < 0 is received; ``known`` is False when the
+    input was missing (then ``amount`` is 0 and ``reason`` says what was missing)."""
+
+    name: str  # "fee", "slippage", "funding", "basis", "roll", "spot fee", "spot slippage"
+    amount: float
+    reason: str
+    bps: float | None = None  # of the leg's notional, when that is a meaningful way to read it
+    known: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "amount": self.amount, "bps": self.bps, "known": self.known,
+                "reason": self.reason}
+
+
+def unknown(name: str, reason: str) -> CostItem:
+    return CostItem(name, 0.0, reason, None, False)
+
+
+def side_sign(side: str) -> float:
+    """+1 for an order that buys (adds long exposure), −1 for one that sells."""
+    return 1.0 if side == "buy" else -1.0
+
+
+# ---------------------------------------------------------------- fees
+
+
+def fee_rate(market: Mapping[str, Any] | None, symbol: str, *, maker: bool,
+             trading_fees: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[float, str]:
+    """The rate the order pays and where it came from.
+
+    ``trading_fees`` is ccxt's ``fetch_trading_fees`` result (the account's own tier) and wins
+    over the market's listed rate.
+    """
+    key = "maker" if maker else "taker"
+    if trading_fees and symbol in trading_fees and trading_fees[symbol].get(key) is not None:
+        return float(trading_fees[symbol][key]), f"account {key} rate (fetch_trading_fees)"
+    if market and market.get(key) is not None:
+        return float(market[key]), f"market's listed {key} rate"
+    return (0.0002 if maker else 0.0005), f"no {key} rate known: Binance USDⓈ-M default assumed"
+
+
+def fee_cost(notional: float, rate: float, source: str, *, maker: bool) -> CostItem:
+    """Fee = notional × rate (maker for post-only, taker otherwise). Never negative: a maker
+    rebate (negative rate) is shown in the reason but counted as 0, so costs stay conservative."""
+    amount = abs(notional) * max(rate, 0.0)
+    kind = "maker" if maker else "taker"
+    return CostItem("fee", amount, f"{abs(notional):,.2f} × {kind} {rate * 100:.4f}% ({source})",
+                    rate * 1e4 if rate > 0 else 0.0)
+
+
+# ---------------------------------------------------------------- slippage
+
+
+@dataclass(frozen=True)
+class BookWalk:
+    """The result of walking one side of a book for ``wanted`` contracts."""
+
+    wanted: float
+    filled: float  # contracts the listed levels can take
+    vwap: float | None
+    mid: float | None
+    worst: float | None  # the deepest price touched
+    levels: int  # levels touched
+
+    @property
+    def thin(self) -> bool:
+        return self.filled + 1e-12 < self.wanted
+
+    @property
+    def bps(self) -> float | None:
+        """Adverse distance of the VWAP from mid, in basis points (≥ 0)."""
+        if self.vwap is None or not self.mid:
+            return None
+        return max(0.0, abs(self.vwap - self.mid) / self.mid * 1e4)
+
+
+def book_mid(book: Mapping[str, Any] | None) -> float | None:
+    if not book:
+        return None
+    bids, asks = book.get("bids") or [], book.get("asks") or []
+    if not bids or not asks:
+        return None
+    return (float(bids[0][0]) + float(asks[0][0])) / 2
+
+
+def walk_book(book: Mapping[str, Any], side: str, contracts: float) -> BookWalk:
+    """Fill ``contracts`` against a ccxt order book (``{"bids": [[price, amount], ...], ...}``,
+    amounts in contracts, best first): a buy lifts the asks, a sell hits the bids.
+
+    When the book runs out, the remainder is priced at the last level (a lower bound on the
+    true cost) and ``thin`` is set so the trader is told.
+    """
+    levels = book.get("asks" if side == "buy" else "bids") or []
+    mid = book_mid(book)
+    left, cost, filled, worst, touched = abs(contracts), 0.0, 0.0, None, 0
+    for lvl in levels:
+        if left <= 1e-15:
+            break
+        px, qty = float(lvl[0]), float(lvl[1])
+        take = min(left, qty)
+        if take <= 0:
+            continue
+        cost += take * px
+        filled += take
+        left -= take
+        worst = px
+        touched += 1
+    if filled <= 0:
+        return BookWalk(abs(contracts), 0.0, None, mid, None, 0)
+    vwap = (cost + max(left, 0.0) * (worst or 0.0)) / (filled + max(left, 0.0))
+    return BookWalk(abs(contracts), filled, vwap, mid, worst, touched)
+
+
+def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float,
+                  notional: float) -> tuple[CostItem, BookWalk | None]:
+    """Slippage = (VWAP vs mid) in bps × notional. Never negative: a sane book has every ask
+    above mid and every bid below it; a crossed book is stale data and counts as 0."""
+    if not book:
+        return unknown("slippage", "n/a (no book): pass --books to walk the order book"), None
+    w = walk_book(book, side, contracts)
+    if w.vwap is None or w.bps is None:
+        return unknown("slippage", f"n/a: the book has no {'asks' if side == 'buy' else 'bids'}"), w
+    money = w.bps / 1e4 * abs(notional)
+    why = (f"VWAP {w.vwap:,.6g} vs mid {w.mid:,.6g} over {w.levels} level(s) = {w.bps:.2f} bps "
+           f"of {abs(notional):,.2f}")
+    if w.thin:
+        why += (f"; BOOK TOO THIN: only {w.filled:g} of {w.wanted:g} contracts listed, the rest "
+                f"priced at the last level {w.worst:,.6g} (true cost is higher)")
+    return CostItem("slippage", money, why, w.bps), w
+
+
+# ---------------------------------------------------------------- funding
+
+
+@dataclass(frozen=True)
+class FundingInfo:
+    rate: float  # per interval, as a fraction (0.0001 = 0.01 %)
+    interval_hours: float
+    next_time_ms: int | None
+
+    @property
+    def per_year(self) -> float:
+        return 24.0 / self.interval_hours * DAYS_PER_YEAR
+
+    @property
+    def annualised(self) -> float:
+        """rate × intervals per year (3 × 365 for 8-hour funding); simple, not compounded."""
+        return self.rate * self.per_year
+
+
+def _interval_hours(fr: Mapping[str, Any]) -> float:
+    iv = fr.get("interval")
+    if isinstance(iv, str) and iv.endswith("h"):
+        try:
+            return float(iv[:-1])
+        except ValueError:
+            pass
+    info = fr.get("info") or {}
+    h = info.get("fundingIntervalHours") if isinstance(info, dict) else None
+    return float(h) if h else DEFAULT_FUNDING_HOURS
+
+
+def funding_info(fr: Mapping[str, Any] | None) -> FundingInfo | None:
+    """From ccxt's unified funding-rate structure (``fetch_funding_rates``)."""
+    if not fr or fr.get("fundingRate") is None:
+        return None
+    nxt = fr.get("nextFundingTimestamp") or fr.get("fundingTimestamp")
+    return FundingInfo(float(fr["fundingRate"]), _interval_hours(fr), int(nxt) if nxt else None)
+
+
+def funding_intervals(horizon_days: float, interval_hours: float) -> float:
+    """Funding events expected over the horizon: horizon / interval (7 days at 8 h = 21)."""
+    return max(horizon_days, 0.0) * 24.0 / interval_hours
+
+
+def funding_cost(side: str, rate: float, notional: float, intervals: float) -> float:
+    """cost = side_sign × rate × notional × intervals.
+
+    Longs pay a positive rate, shorts receive it (negative cost = income). It holds for legs
+    that reduce a position too: buying back a short gives up the income it was earning.
+    """
+    return side_sign(side) * rate * abs(notional) * intervals
+
+
+def funding_item(side: str, notional: float, info: FundingInfo | None, horizon_days: float) -> CostItem:
+    if info is None:
+        return unknown("funding", "n/a: no funding rate in the snapshot for this perp")
+    n = funding_intervals(horizon_days, info.interval_hours)
+    amount = funding_cost(side, info.rate, notional, n)
+    who = "long pays" if (side == "buy") == (info.rate > 0) else "short receives"
+    if info.rate == 0:
+        who = "no transfer"
+    return CostItem("funding", amount,
+                    f"{info.rate * 100:+.4f}%/{info.interval_hours:g}h × {n:g} intervals × {abs(notional):,.2f} "
+                    f"({who}; {info.annualised * 100:+.2f}%/yr)",
+                    amount / abs(notional) * 1e4 if notional else None)
+
+
+# ---------------------------------------------------------------- basis
+
+
+@dataclass(frozen=True)
+class BasisInfo:
+    future: float
+    spot: float
+    days_to_expiry: float
+
+    @property
+    def basis(self) -> float:
+        """(F − S) / S: positive is contango (futures above spot)."""
+        return (self.future - self.spot) / self.spot
+
+    @property
+    def annualised(self) -> float:
+        """basis × 365 / days to expiry (simple)."""
+        return self.basis * DAYS_PER_YEAR / self.days_to_expiry if self.days_to_expiry > 0 else 0.0
+
+
+def basis_info(future: float | None, spot: float | None, expiry_ms: int | None, now_ms: int) -> BasisInfo | None:
+    if not future or not spot or not expiry_ms:
+        return None
+    return BasisInfo(future, spot, max((expiry_ms - now_ms) / MS_PER_DAY, 0.0))
+
+
+def basis_item(side: str, notional: float, info: BasisInfo | None, horizon_days: float) -> CostItem:
+    """Carry of a dated leg over the horizon: the premium converges to spot by expiry.
+
+    Assumes linear convergence: over min(horizon, days to expiry) the leg earns (short) or
+    pays (long) that share of the basis: cost = side_sign × basis × notional × share.
+    """
+    if info is None:
+        return unknown("basis", "n/a: no spot or futures price, or no expiry, for the basis")
+    held = min(max(horizon_days, 0.0), info.days_to_expiry)
+    share = held / info.days_to_expiry if info.days_to_expiry > 0 else 1.0
+    amount = side_sign(side) * info.basis * abs(notional) * share
+    return CostItem("basis", amount,
+                    f"basis {info.basis * 100:+.3f}% ({info.annualised * 100:+.2f}%/yr, {info.days_to_expiry:.1f} d "
+                    f"to expiry), {share * 100:.0f}% of it converges in the horizon; "
+                    f"{'long pays' if side == 'buy' else 'short earns'} a premium",
+                    amount / abs(notional) * 1e4 if notional else None)
+
+
+def rolls_needed(horizon_days: float, days_to_expiry: float) -> int:
+    """Rolls to stay hedged for the horizon: none before expiry, then one per quarter."""
+    if horizon_days <= days_to_expiry:
+        return 0
+    return 1 + int(math.floor((horizon_days - days_to_expiry) / QUARTER_DAYS))
+
+
+def roll_item(rolls: int, one_way_cost: float, days_to_expiry: float) -> CostItem:
+    """A roll closes the expiring contract and reopens the next: twice the one-way cost."""
+    amount = rolls * 2.0 * one_way_cost
+    if rolls == 0:
+        return CostItem("roll", 0.0, f"no roll: the horizon ends before expiry ({days_to_expiry:.1f} d)")
+    return CostItem("roll", amount,
+                    f"{rolls} roll(s) (expiry in {days_to_expiry:.1f} d is inside the horizon) × "
+                    f"2 × {one_way_cost:,.2f} (close + reopen: fee + slippage)")
+
+
+# ---------------------------------------------------------------- spot alternative
+
+
+def spot_alternative(notional: float, side: str, *, spot_symbol: str, spot_market: Mapping[str, Any] | None,
+                     spot_book: Mapping[str, Any] | None, spot_price: float | None) -> tuple[CostItem, ...]:
+    """What trading the same exposure in spot would cost: taker fee + book slippage (+ tax,
+    which only the trader knows and flags)."""
+    rate, src = fee_rate(spot_market, spot_symbol, maker=False)
+    if spot_market is None:
+        rate, src = DEFAULT_SPOT_TAKER, "no spot market in the snapshot: Binance spot 0.1% taker assumed"
+    fee = fee_cost(notional, rate, src, maker=False)
+    fee = CostItem("spot fee", fee.amount, f"{spot_symbol}: {fee.reason}", fee.bps)
+    if spot_book and spot_price:
+        slip, _ = slippage_cost(spot_book, side, abs(notional) / spot_price, notional)
+        slip = CostItem("spot slippage", slip.amount, f"{spot_symbol}: {slip.reason}", slip.bps, slip.known)
+    else:
+        slip = unknown("spot slippage", f"n/a (no book for {spot_symbol})")
+    return fee, slip
+
+
+def total(items: Sequence[CostItem]) -> float:
+    return sum(i.amount for i in items)

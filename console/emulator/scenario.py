@@ -1,0 +1,117 @@
+"""Scenarios: what the venue lists and what the demo account holds at the start.
+
+"demo" matches console/data/portfolio.sample.toml: one API key that sees a spot wallet
+(account "spot" in the config, exchange binance) and a USDⓈ-M wallet (account "futures",
+exchange binanceusdm). With the sample's 0.75 BTC in cold storage, NAV is about 1,000,000
+USDT and the sleeves start at roughly BTC 40.6 % (warn: −4.4 pp of a ±5 band), ETH 26.9 %
+(ok), ALTS 19.0 % (breach: +4.0 pp of a ±2 band), STABLE 13.5 % (ok). tests/emulator checks
+these weights with the console's own allocation code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from console.emulator.instruments import (
+    ALT_BRACKETS,
+    BTC_BRACKETS,
+    DATED_BRACKETS,
+    ETH_BRACKETS,
+    Instrument,
+)
+from console.emulator.prices import AssetModel
+
+DELIVERY_261225_MS = int(datetime(2026, 12, 25, 8, 0, tzinfo=UTC).timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class SeedPosition:
+    symbol: str
+    amt: float  # signed
+    entry: float
+    leverage: int = 10
+    margin_type: str = "cross"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    assets: dict[str, AssetModel]
+    instruments: tuple[Instrument, ...]
+    spot_balances: dict[str, float] = field(default_factory=dict)
+    futures_wallet: dict[str, float] = field(default_factory=dict)
+    positions: tuple[SeedPosition, ...] = ()
+
+
+def _spot(base: str, tick: str, step: str, depth: float, quote: str = "USDT", min_notional: str = "5.00000000") -> Instrument:
+    return Instrument(id=base + quote, venue="spot", base=base, quote=quote, tick=tick, step=step,
+                      min_qty=step, min_notional=min_notional, kind="spot", depth_usd=depth)
+
+
+def _perp(base: str, tick: str, step: str, min_notional: str, brackets: tuple, depth: float, max_qty: str = "1000000") -> Instrument:
+    return Instrument(id=base + "USDT", venue="futures", base=base, quote="USDT", tick=tick, step=step,
+                      min_qty=step, min_notional=min_notional, max_qty=max_qty, kind="perp",
+                      brackets=brackets, depth_usd=depth)
+
+
+def _dated(base: str, tick: str, step: str, delivery_ms: int, depth: float) -> Instrument:
+    yymmdd = datetime.fromtimestamp(delivery_ms / 1000, UTC).strftime("%y%m%d")
+    return Instrument(id=f"{base}USDT_{yymmdd}", venue="futures", base=base, quote="USDT", tick=tick,
+                      step=step, min_qty=step, min_notional="5", max_qty="500", kind="dated",
+                      delivery_ms=delivery_ms, brackets=DATED_BRACKETS, depth_usd=depth)
+
+
+DEMO_ASSETS = {
+    "BTC": AssetModel("BTC", 95_000.0, vol=0.55, beta=1.0, premium=0.0003, basis=0.08),
+    "ETH": AssetModel("ETH", 3_400.0, vol=0.70, beta=0.85, premium=0.0002, basis=0.09),
+    "SOL": AssetModel("SOL", 180.0, vol=0.95, beta=0.75, premium=0.0001, premium_amp=0.0006, basis=0.10),
+    "AVAX": AssetModel("AVAX", 30.0, vol=1.05, beta=0.7, premium=-0.0001, premium_amp=0.0006, basis=0.10),
+    "USDC": AssetModel("USDC", 1.0, vol=0.0, beta=0.0, peg=True),
+}
+
+DEMO_INSTRUMENTS = (
+    _spot("BTC", "0.01000000", "0.00001000", 150_000),
+    _spot("ETH", "0.01000000", "0.00010000", 100_000),
+    _spot("SOL", "0.01000000", "0.00100000", 40_000),
+    _spot("AVAX", "0.01000000", "0.01000000", 15_000),
+    _spot("USDC", "0.00010000", "1.00000000", 500_000),
+    _perp("BTC", "0.10", "0.001", "100", BTC_BRACKETS, 250_000, max_qty="1000"),
+    _perp("ETH", "0.01", "0.001", "20", ETH_BRACKETS, 150_000, max_qty="10000"),
+    _perp("SOL", "0.0100", "1", "5", ALT_BRACKETS, 50_000),
+    _perp("AVAX", "0.0010", "1", "5", ALT_BRACKETS, 20_000),
+    _dated("BTC", "0.1", "0.001", DELIVERY_261225_MS, 60_000),
+    _dated("ETH", "0.01", "0.001", DELIVERY_261225_MS, 40_000),
+)
+
+DEMO = Scenario(
+    name="demo",
+    assets=DEMO_ASSETS,
+    instruments=DEMO_INSTRUMENTS,
+    spot_balances={"BTC": 4.2, "ETH": 60.0, "SOL": 700.0, "AVAX": 2_130.0, "USDT": 42_000.0, "USDC": 30_000.0},
+    futures_wallet={"USDT": 60_000.0},
+    positions=(
+        # an existing BTC perp short hedge, opened higher up
+        SeedPosition("BTCUSDT", -0.68, 97_150.0, leverage=3),
+        # a long ETH quarterly, bought when the basis was cheaper
+        SeedPosition("ETHUSDT_261225", 19.0, 3_310.0, leverage=3),
+    ),
+)
+
+# "empty": the same markets, a wallet with cash only (for order-path tests that want a clean slate)
+EMPTY = Scenario(
+    name="empty",
+    assets=DEMO_ASSETS,
+    instruments=DEMO_INSTRUMENTS,
+    spot_balances={"USDT": 100_000.0},
+    futures_wallet={"USDT": 100_000.0},
+)
+
+SCENARIOS = {s.name: s for s in (DEMO, EMPTY)}
+
+
+def get_scenario(name: str) -> Scenario:
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise ValueError(f"unknown scenario {name!r}; choose one of {sorted(SCENARIOS)}") from None

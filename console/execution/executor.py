@@ -1,0 +1,719 @@
+"""The executor: a confirmed ticket's legs → venue orders, tracked until their fate is known.
+
+Discipline (seed 003, issue #5), in the order the code applies it:
+
+1. Guards at send time, whatever the UI checked: the ticket must be ``confirmed`` (a ticket
+   is sent once: the journal's compare-and-set decides between racing submits), the data it
+   is sent on must be fresher than ``limits.max_data_age_s``, and the planner's pre-trade
+   checks are re-run on that fresh snapshot.
+2. Every order's row, with its deterministic client id, commits before its request leaves.
+3. Legs go out together: one ``create_orders`` request per account where the venue has it,
+   otherwise concurrent ``create_order`` requests.
+4. An ambiguous outcome is never resent. The order is looked up by client id (with backoff)
+   until the venue says what it is; "not found" only counts once the request is older than
+   a grace period (a request can still be in flight). Unresolved orders stay ``unknown`` for
+   the reconciler.
+5. Legging rule: when one leg is done and another is not after the ticket's ``legging_s``,
+   a ``LeggingAlert`` offers chase (re-price the rest), unwind (undo what filled) or leave
+   (accept the residual). The residual per leg is tracked until zero or accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.config import Config
+from console.execution.clientid import client_order_id, is_console_id
+from console.execution.journal import (
+    Journal,
+    JournalError,
+    LegResidual,
+    NewOrder,
+    OrderRow,
+    now_ms,
+)
+from console.execution.kill import flatten_legs, flatten_ticket
+from console.execution.lifecycle import (
+    ORDER_LIVE,
+    OrderState,
+    TicketState,
+    order_state_from_ccxt,
+)
+from console.execution.ports import (
+    Ambiguous,
+    CcxtPort,
+    LookupFailed,
+    OrderRequest,
+    Rejected,
+    VenueOrder,
+    VenuePort,
+)
+from console.snapshot import Snapshot
+from console.ticket import OrderType, Ticket, TicketKind, TicketLeg
+
+SnapshotProvider = Callable[[], "Snapshot | None | Awaitable[Snapshot | None]"]
+Clock = Callable[[], int]
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class ExecutionRefused(JournalError):
+    """A guard said no; nothing was sent. ``reasons`` are sentences a trader reads."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        self.reasons = tuple(reasons)
+        super().__init__("; ".join(self.reasons))
+
+
+@dataclass(frozen=True)
+class ExecPolicy:
+    lookup_backoff_s: float = 0.25  # first wait between lookups of an ambiguous order; doubles
+    lookup_backoff_max_s: float = 2.0
+    lookup_timeout_s: float = 60.0  # then the order stays "unknown" for the reconciler
+    not_found_grace_s: float = 12.0  # > Binance's recvWindow (10 s): a later arrival is refused
+    poll_s: float = 0.5  # polling working orders
+    batch: bool = True  # use create_orders where the venue has it
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class OrderUpdate:
+    ticket_id: str | None
+    client_id: str
+    state: OrderState
+    filled: float
+
+
+@dataclass(frozen=True)
+class AmbiguousOutcome:
+    ticket_id: str | None
+    client_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LeggingAlert:
+    """One leg is done and another is not after the ticket's legging time."""
+
+    ticket_id: str
+    done_legs: tuple[int, ...]
+    waiting_legs: tuple[int, ...]
+    residual: tuple[LegResidual, ...]
+    options: tuple[str, ...] = ("chase", "unwind", "leave")
+
+
+@dataclass(frozen=True)
+class Refused:
+    ticket_id: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TicketDone:
+    ticket_id: str
+    state: TicketState
+    residual: tuple[LegResidual, ...]
+
+
+ExecEvent = OrderUpdate | AmbiguousOutcome | LeggingAlert | Refused | TicketDone
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    ticket_id: str
+    state: TicketState
+    orders: tuple[OrderRow, ...]
+    residual: tuple[LegResidual, ...]
+    alert: LeggingAlert | None = None
+    unresolved: tuple[str, ...] = ()  # client ids still "unknown": the reconciler will settle them
+
+
+@dataclass(frozen=True)
+class KillReport:
+    cancelled: tuple[str, ...]
+    cancel_failed: tuple[str, ...]
+    flatten: SubmitResult | None
+    skipped_accounts: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ----------------------------------------------------------------------------- guards
+
+
+def _mark(snap: Snapshot, account: str, symbol: str) -> float | None:
+    st = snap.accounts.get(account)
+    if st is None:
+        return None
+    t = st.tickers.get(symbol) or {}
+    for k in ("markPrice", "last", "close"):
+        v = t.get(k)
+        if v:
+            return float(v)
+    bid, ask = t.get("bid"), t.get("ask")
+    return (float(bid) + float(ask)) / 2 if bid and ask else None
+
+
+def data_age_guard(config: Config, snap: Snapshot | None, accounts: Sequence[str], now_ms: int) -> list[str]:
+    """Refuse data older than ``limits.max_data_age_s`` (prices, positions, balances)."""
+    if snap is None:
+        return ["no market data: wait for the first snapshot"]
+    limit_s = config.limits.max_data_age_s
+    out: list[str] = []
+    for acct in accounts:
+        st = snap.accounts.get(acct)
+        if st is None:
+            out.append(f"account {acct}: not in the current state; refresh")
+            continue
+        for part in ("tickers", "positions", "balance"):
+            age = st.age_ms(part, now_ms)
+            if age is None:
+                out.append(f"account {acct}: no {part} yet; wait for the first refresh")
+            elif age > limit_s * 1000:
+                out.append(f"account {acct}: {part} are {age / 1000:.0f} s old (limit {limit_s:.0f} s); "
+                           "refresh before sending")
+    return out
+
+
+def send_guards(config: Config, snap: Snapshot | None, ticket: Ticket, now_ms: int) -> list[str]:
+    """The executor's own checks at send time; they run whether or not the planner's do."""
+    out = data_age_guard(config, snap, ticket.accounts, now_ms)
+    if out or snap is None:
+        return out
+    for i, tl in enumerate(ticket.legs):
+        mark = _mark(snap, tl.leg.account, tl.leg.symbol)
+        if mark is None:
+            out.append(f"leg {i + 1} {tl.leg.symbol}: no price in the current state")
+            continue
+        if tl.limit_price is not None and abs(tl.limit_price / mark - 1) > config.limits.price_collar:
+            out.append(f"leg {i + 1} {tl.leg.symbol}: limit {tl.limit_price:g} is more than "
+                       f"{config.limits.price_collar:.1%} from the mark {mark:g}; re-plan")
+    return out
+
+
+def planner_checks(config: Config, snap: Snapshot, ticket: Ticket, now_ms: int) -> list[str]:
+    """The planner's pre-trade checks (console.checks), re-run on fresh data, when present."""
+    if importlib.util.find_spec("console.checks") is None:
+        return []
+    from console.checks import pretrade_checks
+
+    return [f.message for f in pretrade_checks(config, snap, ticket, now_ms)]
+
+
+# ----------------------------------------------------------------------------- executor
+
+
+class Executor:
+    """Sends confirmed tickets and tracks their orders. One per console process.
+
+    ``exchanges`` maps account name → a ccxt async exchange (wrapped in ``CcxtPort``) or an
+    object that already is a ``VenuePort`` (tests). ``snapshot_provider`` returns the latest
+    Snapshot (or an awaitable of it); ``on_event`` receives every ``ExecEvent``."""
+
+    # ``clock`` is the data clock (the snapshot's, which in demo mode is the emulator's):
+    # staleness is measured on it. Journal times and grace periods are wall-clock.
+    def __init__(self, journal: Journal, exchanges: Mapping[str, Any], config: Config,
+                 snapshot_provider: SnapshotProvider, *, on_event: Callable[[ExecEvent], Any] | None = None,
+                 policy: ExecPolicy | None = None, clock: Clock = wall_clock_ms,
+                 trace: Callable[[str, str], None] | None = None, require_reconcile: bool = True) -> None:
+        self.journal = journal
+        self.config = config
+        self.ports: dict[str, VenuePort] = {name: as_port(name, ex) for name, ex in exchanges.items()}
+        self.snapshot_provider = snapshot_provider
+        self.on_event = on_event
+        self.policy = policy or ExecPolicy()
+        self.clock = clock
+        self._trace = trace  # test hook: ("phase", ticket_id) at each step (SIGKILL trials)
+        self._inflight: set[str] = set()
+        # Trading opens only after a startup reconciliation was complete and shown
+        # (``allow_trading``); the kill switch works regardless.
+        self._trading_allowed = not require_reconcile
+
+    # -- startup gate ----------------------------------------------------------------
+
+    async def reconcile(self) -> Any:
+        """Reconcile the journal with every connected venue (see reconcile.py). Returns the
+        ReconcileReport for the UI to show; then call ``allow_trading(report)``."""
+        from console.execution.reconcile import reconcile
+
+        return await reconcile(self.journal, self.ports, self.config, policy=self.policy)
+
+    def allow_trading(self, report: Any) -> None:
+        """Open the gate once a complete reconciliation report has been shown."""
+        if not report.complete:
+            raise ExecutionRefused(["reconciliation is incomplete: " + "; ".join(report.lines())])
+        self._trading_allowed = True
+
+    @property
+    def trading_allowed(self) -> bool:
+        return self._trading_allowed
+
+    # -- small helpers -------------------------------------------------------------
+
+    def _emit(self, ev: ExecEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(ev)
+
+    def _t(self, phase: str, ticket_id: str) -> None:
+        if self._trace is not None:
+            self._trace(phase, ticket_id)
+
+    async def _snapshot(self) -> Snapshot | None:
+        s = self.snapshot_provider()
+        if inspect.isawaitable(s):
+            s = await s
+        return s  # type: ignore[return-value]
+
+    def _port(self, account: str) -> VenuePort:
+        try:
+            return self.ports[account]
+        except KeyError:
+            raise ExecutionRefused([f"account {account}: no exchange connected"]) from None
+
+    async def _prepare(self, accounts: Sequence[str]) -> None:
+        await asyncio.gather(*(self._port(a).prepare() for a in dict.fromkeys(accounts)))
+
+    # -- submit --------------------------------------------------------------------
+
+    async def submit(self, ticket_id: str, *, _kill: bool = False) -> SubmitResult:
+        """Send a confirmed ticket. Raises ``ExecutionRefused`` (nothing sent) when a guard
+        fails or the ticket was already sent."""
+        row = self.journal.ticket(ticket_id)
+        if not self._trading_allowed and not _kill:
+            raise ExecutionRefused(["trading waits for the startup reconciliation; run it and review "
+                                    "its report first"])
+        if row.state is not TicketState.CONFIRMED or ticket_id in self._inflight:
+            reason = (f"ticket {ticket_id} is {row.state.value}, not confirmed; a ticket is sent once"
+                      if ticket_id not in self._inflight else f"ticket {ticket_id} is being sent already")
+            self.journal.note(ticket_id, "refused", {"reasons": [reason]})
+            raise ExecutionRefused([reason])
+        self._inflight.add(ticket_id)
+        try:
+            ticket = row.ticket
+            if not ticket.legs:
+                raise ExecutionRefused(["the ticket has no legs"])
+            await self._prepare(ticket.accounts)
+            snap = await self._snapshot()
+            now = self.clock()
+            if not _kill:
+                reasons = send_guards(self.config, snap, ticket, now)
+                if not reasons and snap is not None:
+                    reasons = planner_checks(self.config, snap, ticket, now)
+                if reasons:
+                    self.journal.note(ticket_id, "refused", {"reasons": reasons,
+                                                             "snapshot_ts": snap.timestamp if snap else None})
+                    self._emit(Refused(ticket_id, tuple(reasons)))
+                    raise ExecutionRefused(reasons)
+            reqs = [self._leg_request(ticket_id, i, tl, 1, snap) for i, tl in enumerate(ticket.legs)]
+            self.journal.begin_sending(ticket_id, [_new_order(a, r, purpose="flatten" if _kill else "leg")
+                                                   for a, r in reqs])
+            self._t("recorded", ticket_id)
+            await self._send(ticket_id, reqs)
+            self._t("sent", ticket_id)
+            self.journal.set_ticket_state(ticket_id, TicketState.WORKING)
+            return await self._watch(ticket_id, row.legging_s)
+        finally:
+            self._inflight.discard(ticket_id)
+
+    def _leg_request(self, ticket_id: str, leg_no: int, tl: TicketLeg, attempt: int,
+                     snap: Snapshot | None, *, amount: float | None = None, side: str | None = None,
+                     reprice: bool = False, reduce_only: bool | None = None,
+                     market: bool = False) -> tuple[str, OrderRequest]:
+        leg = tl.leg
+        port = self._port(leg.account)
+        side = side or leg.side
+        amt = port.amount_to_precision(leg.symbol, amount if amount is not None else leg.contracts)
+        price: float | None = None
+        otype = "market" if market else tl.order_type
+        if otype == "limit":
+            price = tl.limit_price
+            if reprice or price is None:
+                price = self._touch_price(snap, leg.account, leg.symbol, side, tl)
+            price = port.price_to_precision(leg.symbol, price)
+        cid = client_order_id(ticket_id, leg_no, attempt, port.exchange_id)
+        return leg.account, OrderRequest(
+            client_id=cid, symbol=leg.symbol, side=side, type=otype, amount=amt, price=price,
+            reduce_only=leg.reduce_only if reduce_only is None else reduce_only,
+            post_only=tl.style.type is OrderType.POST_ONLY and not reprice)
+
+    def _touch_price(self, snap: Snapshot | None, account: str, symbol: str, side: str, tl: TicketLeg) -> float:
+        st = snap.accounts.get(account) if snap else None
+        t = (st.tickers.get(symbol) if st else None) or {}
+        bid, ask = t.get("bid"), t.get("ask")
+        mark = _mark(snap, account, symbol) if snap else None
+        if bid and ask:
+            if tl.style.type is OrderType.POST_ONLY:
+                return float(bid) if side == "buy" else float(ask)
+            return float(ask) if side == "buy" else float(bid)  # chase: cross the spread
+        if mark is None:
+            raise ExecutionRefused([f"{symbol}: no price to set a limit on; refresh"])
+        return mark
+
+    async def _send(self, ticket_id: str, reqs: Sequence[tuple[str, OrderRequest]]) -> None:
+        by_account: dict[str, list[OrderRequest]] = {}
+        for acct, r in reqs:
+            by_account.setdefault(acct, []).append(r)
+        self.journal.mark_sent([r.client_id for _, r in reqs])
+
+        async def one_account(acct: str, rs: list[OrderRequest]) -> None:
+            port = self._port(acct)
+            outcomes: list[VenueOrder | Exception]
+            if self.policy.batch and port.can_batch(rs):
+                outcomes = await port.place_many(rs)
+            else:
+                outcomes = list(await asyncio.gather(*(_place(port, r) for r in rs)))
+            await asyncio.gather(*(self._apply_send(ticket_id, acct, r, o)
+                                   for r, o in zip(rs, outcomes, strict=True)))
+
+        await asyncio.gather(*(one_account(a, rs) for a, rs in by_account.items()))
+
+    async def _apply_send(self, ticket_id: str, acct: str, req: OrderRequest,
+                          outcome: VenueOrder | Exception) -> None:
+        if isinstance(outcome, VenueOrder):
+            self._record(req.client_id, outcome)
+            return
+        if isinstance(outcome, Rejected):
+            self.journal.update_order(req.client_id, OrderState.REJECTED, error=str(outcome)[:500])
+            self._emit(OrderUpdate(ticket_id, req.client_id, OrderState.REJECTED, 0.0))
+            return
+        # Ambiguous (or anything else): never resend; find out.
+        reason = str(outcome)[:500]
+        self.journal.update_order(req.client_id, OrderState.UNKNOWN, error=reason)
+        self._emit(AmbiguousOutcome(ticket_id, req.client_id, reason))
+        self._t("ambiguous", ticket_id)
+        await self.resolve(req.client_id)
+
+    def _record(self, client_id: str, v: VenueOrder) -> OrderRow:
+        state = order_state_from_ccxt(v.status, v.filled, v.amount)
+        if state is OrderState.UNKNOWN:  # a status we cannot read: keep looking it up
+            row = self.journal.order(client_id)
+            assert row is not None
+            if row.state is not OrderState.NEW:
+                return row
+        row = self.journal.update_order(client_id, state, venue_id=v.venue_id, filled=v.filled,
+                                        average=v.average)
+        self._emit(OrderUpdate(row.ticket_id, client_id, row.state, row.filled))
+        return row
+
+    async def resolve(self, client_id: str, *, timeout_s: float | None = None) -> OrderRow:
+        """Look an order up by client id until the venue says what it is (or time runs out:
+        the order then stays ``unknown``). Never sends anything."""
+        row = self.journal.order(client_id)
+        if row is None:
+            raise JournalError(f"no order {client_id} in the journal")
+        port = self._port(row.account)
+        deadline = time.monotonic() + (self.policy.lookup_timeout_s if timeout_s is None else timeout_s)
+        wait = self.policy.lookup_backoff_s
+        while True:
+            try:
+                v = await port.lookup(row.symbol, client_id)
+                answered = True
+            except LookupFailed as exc:
+                self.journal.note(row.ticket_id, "lookup_failed", {"error": str(exc)[:300]}, client_id=client_id)
+                v, answered = None, False
+            if v is not None:
+                return self._record(client_id, v)
+            sent = row.sent_ms or row.created_ms
+            if answered and now_ms() - sent >= self.policy.not_found_grace_s * 1000:
+                # The venue does not know the id, and a request that old can no longer
+                # arrive. A late appearance is still caught by reconciliation.
+                out = self.journal.update_order(client_id, OrderState.NEVER_SEEN,
+                                                error="the venue does not know this client id")
+                self._emit(OrderUpdate(out.ticket_id, client_id, out.state, out.filled))
+                return out
+            if time.monotonic() + wait > deadline:
+                return self.journal.order(client_id) or row
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, self.policy.lookup_backoff_max_s)
+
+    # -- watching and the legging rule ----------------------------------------------
+
+    async def _watch(self, ticket_id: str, legging_s: float) -> SubmitResult:
+        start = time.monotonic()
+        while True:
+            live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
+            if not live:
+                return self._finish(ticket_id)
+            if time.monotonic() - start >= legging_s:
+                break
+            await asyncio.gather(*(self._poll(o) for o in live))
+            if any(o.state in ORDER_LIVE for o in self.journal.orders(ticket_id)):
+                await asyncio.sleep(self.policy.poll_s)
+        return self._legging(ticket_id)
+
+    async def _poll(self, o: OrderRow) -> None:
+        if o.state in (OrderState.NEW, OrderState.UNKNOWN):
+            await self.resolve(o.client_id, timeout_s=0)
+            return
+        try:
+            v = await self._port(o.account).lookup(o.symbol, o.client_id)
+        except LookupFailed:
+            return
+        if v is not None:
+            self._record(o.client_id, v)
+
+    def _legging(self, ticket_id: str) -> SubmitResult:
+        residual = tuple(self.journal.residual(ticket_id))
+        done = tuple(r.leg for r in residual if r.settled)
+        waiting = tuple(r.leg for r in residual if not r.settled)
+        alert = None
+        if len(residual) > 1 and waiting and any(r.done != 0 for r in residual):
+            alert = LeggingAlert(ticket_id, done, waiting, residual)
+            self.journal.note(ticket_id, "legging_alert", {"done": list(done), "waiting": list(waiting),
+                                                            "remaining": [r.remaining for r in residual]})
+            self._emit(alert)
+        return self._result(ticket_id, alert)
+
+    def _result(self, ticket_id: str, alert: LeggingAlert | None = None) -> SubmitResult:
+        orders = tuple(self.journal.orders(ticket_id))
+        return SubmitResult(ticket_id=ticket_id, state=self.journal.ticket(ticket_id).state, orders=orders,
+                            residual=tuple(self.journal.residual(ticket_id)), alert=alert,
+                            unresolved=tuple(o.client_id for o in orders
+                                             if o.state in (OrderState.NEW, OrderState.UNKNOWN)))
+
+    def _finish(self, ticket_id: str) -> SubmitResult:
+        """Every order final: the ticket's outcome from its residual and orders."""
+        dst = ticket_outcome(self.journal, ticket_id)
+        t = self.journal.ticket(ticket_id)
+        if t.state is not dst and t.state is not TicketState.RECONCILED:
+            if t.state in (TicketState.FILLED, TicketState.PARTLY_FILLED, TicketState.CANCELLED,
+                           TicketState.FAILED):
+                self.journal.set_ticket_state(ticket_id, TicketState.WORKING)
+            self.journal.set_ticket_state(ticket_id, dst)
+        res = self._result(ticket_id)
+        self._emit(TicketDone(ticket_id, res.state, res.residual))
+        self._t("done", ticket_id)
+        return res
+
+    # -- the trader's answers to a legging alert ------------------------------------
+
+    async def _cancel_live(self, orders: Sequence[OrderRow]) -> list[str]:
+        """Cancel and wait for each order's final state; returns client ids still live."""
+        async def one(o: OrderRow) -> str | None:
+            row = await self.cancel(o.client_id)
+            return row.client_id if row.state in ORDER_LIVE else None
+        out = await asyncio.gather(*(one(o) for o in orders))
+        return [c for c in out if c]
+
+    def _reopen(self, ticket_id: str) -> None:
+        t = self.journal.ticket(ticket_id)
+        if t.state is not TicketState.WORKING:
+            self.journal.set_ticket_state(ticket_id, TicketState.WORKING)
+
+    def _next_attempt(self, ticket_id: str, leg: int) -> int:
+        return 1 + max((o.attempt or 0) for o in self.journal.orders(ticket_id) if o.leg == leg)
+
+    async def chase(self, ticket_id: str, legs: Sequence[int] | None = None) -> SubmitResult:
+        """Re-price what is left of the waiting legs: cancel their working orders, then send
+        the remainder at the touch (a marketable limit; market legs go at market)."""
+        if not self._trading_allowed:
+            raise ExecutionRefused(["trading waits for the startup reconciliation"])
+        t = self.journal.ticket(ticket_id)
+        residual = {r.leg: r for r in self.journal.residual(ticket_id)}
+        todo = [i for i in (legs if legs is not None else residual) if not residual[i].settled]
+        snap = await self._snapshot()
+        # a re-price on stale prices would chase the wrong market: refuse before cancelling
+        stale = data_age_guard(self.config, snap, [t.ticket.legs[i].leg.account for i in todo], self.clock())
+        if stale:
+            self.journal.note(ticket_id, "refused", {"reasons": stale, "action": "chase"})
+            raise ExecutionRefused(stale)
+        live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE and o.leg in todo]
+        stuck = await self._cancel_live(live)
+        if stuck:
+            raise ExecutionRefused([f"order {c} could not be cancelled yet; not chasing over it" for c in stuck])
+        residual = {r.leg: r for r in self.journal.residual(ticket_id)}
+        reqs = []
+        for i in todo:
+            rem = residual[i].remaining
+            tl = t.ticket.legs[i]
+            if abs(rem) <= 1e-12:
+                continue
+            side = "buy" if rem > 0 else "sell"
+            acct, req = self._leg_request(ticket_id, i, tl, self._next_attempt(ticket_id, i), snap,
+                                          amount=abs(rem), side=side, reprice=True)
+            if req.amount <= 0:
+                continue
+            reqs.append((acct, req))
+        return await self._follow_up(ticket_id, reqs, "chase", t.legging_s)
+
+    async def unwind(self, ticket_id: str) -> SubmitResult:
+        """Undo what filled: cancel working orders, then market orders opposite to each leg's
+        done quantity (reduce-only where they only close what the leg opened). The residual
+        is accepted: the trader chose to give the ticket up."""
+        t = self.journal.ticket(ticket_id)
+        live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
+        stuck = await self._cancel_live(live)
+        if stuck:
+            raise ExecutionRefused([f"order {c} could not be cancelled yet; not unwinding over it" for c in stuck])
+        self.journal.accept_residual(ticket_id)
+        reqs = []
+        for r in self.journal.residual(ticket_id):
+            if abs(r.done) <= 1e-12:
+                continue
+            tl = t.ticket.legs[r.leg]
+            acct, req = self._leg_request(ticket_id, r.leg, tl, self._next_attempt(ticket_id, r.leg), None,
+                                          amount=abs(r.done), side="sell" if r.done > 0 else "buy",
+                                          reduce_only=not tl.leg.reduce_only, market=True)
+            if req.amount > 0:
+                reqs.append((acct, req))
+        return await self._follow_up(ticket_id, reqs, "unwind", t.legging_s)
+
+    async def leave(self, ticket_id: str) -> SubmitResult:
+        """Accept the residual as it is; working orders stay working (cancel them apart)."""
+        self.journal.accept_residual(ticket_id)
+        if not any(o.state in ORDER_LIVE for o in self.journal.orders(ticket_id)):
+            return self._finish(ticket_id)
+        return self._result(ticket_id)
+
+    async def _follow_up(self, ticket_id: str, reqs: list[tuple[str, OrderRequest]], purpose: str,
+                         legging_s: float) -> SubmitResult:
+        if not reqs:
+            return self._finish(ticket_id)
+        self._reopen(ticket_id)
+        self.journal.add_orders(ticket_id, [_new_order(a, r, purpose=purpose) for a, r in reqs])
+        await self._send(ticket_id, reqs)
+        return await self._watch(ticket_id, legging_s)
+
+    # -- cancel ----------------------------------------------------------------------
+
+    async def cancel(self, client_id: str) -> OrderRow:
+        """Cancel one order by client id and return its state after (looked up if the
+        cancel's answer is not definite). Finishes its ticket when nothing is left working."""
+        row = self.journal.order(client_id)
+        if row is None:
+            raise JournalError(f"no order {client_id} in the journal")
+        if row.state not in ORDER_LIVE:
+            return row
+        if row.state in (OrderState.NEW, OrderState.UNKNOWN):
+            row = await self.resolve(client_id)
+            if row.state not in (OrderState.OPEN, OrderState.PARTIAL):
+                return row
+        port = self._port(row.account)
+        try:
+            v = await port.cancel(row.symbol, client_id)
+        except LookupFailed as exc:
+            self.journal.note(row.ticket_id, "cancel_failed", {"error": str(exc)[:300]}, client_id=client_id)
+            v = None
+        if v is not None and order_state_from_ccxt(v.status, v.filled, v.amount) not in ORDER_LIVE:
+            out = self._record(client_id, v)
+        else:
+            out = await self.resolve(client_id, timeout_s=self.policy.lookup_timeout_s / 4)
+        if out.ticket_id and not any(o.state in ORDER_LIVE for o in self.journal.orders(out.ticket_id)):
+            t = self.journal.ticket(out.ticket_id)
+            if t.state in (TicketState.WORKING, TicketState.SENDING):
+                self._finish(out.ticket_id)
+        return out
+
+    # -- kill switch -----------------------------------------------------------------
+
+    async def kill(self, confirmed: bool = False) -> KillReport:
+        """Cancel every working order of the console and flatten the futures overlay with
+        reduce-only market orders; spot is never touched. Needs its own confirmation."""
+        if not confirmed:
+            raise ExecutionRefused(["the kill switch needs its own confirmation"])
+        now = self.clock()
+        self.journal.note(None, "kill_switch", {"ts": now})
+        accounts = [a.name for a in self.config.accounts if a.name in self.ports]
+        await self._prepare(accounts)
+        # 1. every console order still working: those the journal knows, and any console
+        #    order the venue shows that the journal does not (it will be adopted by reconcile).
+        mine = [o for o in self.journal.orders(states=ORDER_LIVE, include_external=False)
+                if o.account in self.ports]
+        cancelled: list[str] = []
+        failed: list[str] = []
+        for acct in accounts:
+            port = self.ports[acct]
+            try:
+                venue_open = await port.open_orders()
+            except LookupFailed:
+                venue_open = []
+            known = {o.client_id for o in mine}
+            for v in venue_open:
+                if v.client_id and is_console_id(v.client_id) and v.client_id not in known:
+                    try:
+                        after = await port.cancel(v.symbol, v.client_id)
+                        (cancelled if after is None or after.status != "open" else failed).append(v.client_id)
+                    except LookupFailed:
+                        failed.append(v.client_id)
+        rows = await asyncio.gather(*(self.cancel(o.client_id) for o in mine), return_exceptions=True)
+        for o, r in zip(mine, rows, strict=True):
+            if isinstance(r, BaseException) or r.state in ORDER_LIVE:
+                failed.append(o.client_id)
+            else:
+                cancelled.append(o.client_id)
+        # 2. fresh positions, straight from the venues: the kill switch must work when the
+        #    console's snapshot is stale.
+        positions: dict[str, list[dict[str, Any]]] = {}
+        skipped: list[str] = []
+        for acct in accounts:
+            if not self.config.account(acct).holds_contracts:
+                continue
+            try:
+                ps = await self.ports[acct].positions()
+            except LookupFailed:
+                skipped.append(acct)
+                continue
+            positions[acct] = list(ps or [])
+        legs = flatten_legs(self.config, positions)
+        result = None
+        if legs:
+            ticket = flatten_ticket(legs, now)
+            tid = self.journal.record_ticket(ticket, {"kill_switch": True},
+                                             {"positions": positions, "ts": now}, legging_s=10.0)
+            self.journal.confirm(tid, "kill", now)
+            result = await self.submit(tid, _kill=True)
+        return KillReport(tuple(cancelled), tuple(failed), result, tuple(skipped))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+async def _place(port: VenuePort, r: OrderRequest) -> VenueOrder | Exception:
+    try:
+        return await port.place(r)
+    except (Rejected, Ambiguous) as exc:
+        return exc
+    except Exception as exc:  # a bug or surprise in the port: the order may exist
+        return Ambiguous(f"{type(exc).__name__}: {exc}")
+
+
+def _new_order(account: str, r: OrderRequest, *, purpose: str) -> NewOrder:
+    from console.execution.clientid import parse_client_order_id
+
+    parsed = parse_client_order_id(r.client_id)
+    return NewOrder(client_id=r.client_id, leg=parsed[1] if parsed else None,
+                    attempt=parsed[2] if parsed else None, purpose=purpose, account=account,
+                    symbol=r.symbol, side=r.side, type=r.type, amount=r.amount, price=r.price,
+                    reduce_only=r.reduce_only, post_only=r.post_only)
+
+
+def as_port(account: str, ex: Any) -> VenuePort:
+    if hasattr(ex, "place") and hasattr(ex, "lookup"):
+        return ex  # already a VenuePort
+    return CcxtPort(account, ex)
+
+
+def ticket_outcome(journal: Journal, ticket_id: str) -> TicketState:
+    """A ticket's final state once none of its orders is live."""
+    residual = journal.residual(ticket_id)
+    orders = journal.orders(ticket_id)
+    if residual and all(abs(r.remaining) <= 1e-9 * max(1.0, abs(r.target)) for r in residual):
+        return TicketState.FILLED
+    if any(o.filled > 0 for o in orders):
+        return TicketState.PARTLY_FILLED
+    if orders and all(o.state in (OrderState.REJECTED, OrderState.NEVER_SEEN) for o in orders):
+        return TicketState.FAILED
+    return TicketState.CANCELLED
+
+
+__all__ = ["AmbiguousOutcome", "ExecEvent", "ExecPolicy", "ExecutionRefused", "Executor", "KillReport",
+           "LeggingAlert", "OrderUpdate", "Refused", "SubmitResult", "TicketDone", "TicketKind",
+           "data_age_guard", "send_guards", "ticket_outcome"]

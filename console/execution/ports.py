@@ -1,0 +1,310 @@
+"""The executor's narrow view of a venue, and its one implementation over ccxt.
+
+The executor never sees ccxt's exceptions: ``CcxtPort`` sorts every outcome into three
+kinds, because that is the only distinction the money path needs:
+
+- a ``VenueOrder``: the venue answered and we know the order's state;
+- ``Rejected``: the venue processed the request and said no; nothing exists; safe to report;
+- ``Ambiguous``: we cannot tell (timeout, disconnect, 5xx, 429, Binance -1007, a reply we
+  could not parse, any surprise). The order may exist. It is never sent again; it is
+  looked up by its client order id until its fate is known.
+
+Tests drive the executor through small fakes of ``VenuePort`` (tests/execution/fakes.py)
+and through ``CcxtPort`` against the emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ccxt.async_support.base.exchange import Exchange
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    client_id: str
+    symbol: str
+    side: str  # "buy" | "sell"
+    type: str  # "market" | "limit"
+    amount: float
+    price: float | None = None
+    reduce_only: bool = False
+    post_only: bool = False
+
+
+@dataclass(frozen=True)
+class VenueOrder:
+    client_id: str | None
+    venue_id: str | None
+    symbol: str
+    side: str
+    type: str
+    amount: float
+    filled: float
+    average: float | None
+    price: float | None
+    status: str | None  # ccxt's unified status
+    reduce_only: bool = False
+    timestamp: int | None = None
+
+
+@dataclass(frozen=True)
+class VenueTrade:
+    trade_id: str
+    order_venue_id: str | None
+    client_id: str | None
+    symbol: str
+    side: str
+    amount: float
+    price: float
+    timestamp: int
+
+
+class Rejected(Exception):
+    """The venue processed the request and refused it: no order exists."""
+
+
+class Ambiguous(Exception):
+    """The outcome is unknown: the order may or may not exist at the venue."""
+
+
+class LookupFailed(Exception):
+    """A lookup or cancel could not get a definite answer; try again later."""
+
+
+class VenuePort(Protocol):
+    account: str
+    exchange_id: str
+
+    async def prepare(self) -> None: ...
+    def can_batch(self, reqs: Sequence[OrderRequest]) -> bool: ...
+    async def place(self, req: OrderRequest) -> VenueOrder: ...
+    async def place_many(self, reqs: Sequence[OrderRequest]) -> list[VenueOrder | Exception]: ...
+    async def lookup(self, symbol: str, client_id: str) -> VenueOrder | None: ...
+    async def cancel(self, symbol: str, client_id: str) -> VenueOrder | None: ...
+    async def open_orders(self, symbols: Sequence[str] | None = None) -> list[VenueOrder]: ...
+    async def positions(self) -> list[dict[str, Any]] | None: ...
+    async def trades(self, symbol: str, since_ms: int | None) -> list[VenueTrade]: ...
+    def amount_to_precision(self, symbol: str, amount: float) -> float: ...
+    def price_to_precision(self, symbol: str, price: float) -> float: ...
+    def is_contract(self, symbol: str) -> bool: ...
+
+
+# ----------------------------------------------------------------------------- ccxt
+
+
+def _ambiguous_text(text: str) -> bool:
+    # Binance -1007: "Timeout waiting for response from backend server. Send status
+    # unknown; execution status unknown." Whatever class ccxt maps it to, it is ambiguous.
+    return "-1007" in text or "status unknown" in text.lower()
+
+
+def classify_send_error(exc: BaseException) -> Exception:
+    """Rejected or Ambiguous for an exception raised while placing an order."""
+    import ccxt
+
+    text = f"{type(exc).__name__}: {exc}"
+    if _ambiguous_text(text):
+        return Ambiguous(text)
+    if isinstance(exc, ccxt.DuplicateOrderId):
+        return Ambiguous(text)  # the venue already has this client id: it exists; look it up
+    definite = (ccxt.InvalidOrder, ccxt.InsufficientFunds, ccxt.BadSymbol, ccxt.BadRequest,
+                ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended,
+                ccxt.ArgumentsRequired, ccxt.NotSupported, ccxt.MarginModeAlreadySet)
+    if isinstance(exc, definite):
+        return Rejected(text)
+    # NetworkError (timeouts, disconnects, 5xx as ExchangeNotAvailable, 429 as
+    # RateLimitExceeded/DDoSProtection), BadResponse, a bare ExchangeError and anything
+    # unexpected: the request may have been applied.
+    return Ambiguous(text)
+
+
+def _f(v: Any) -> float:
+    try:
+        return float(v) if v is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def venue_order_from_ccxt(o: dict[str, Any], fallback: OrderRequest | None = None) -> VenueOrder:
+    info = o.get("info") or {}
+    reduce_only = o.get("reduceOnly")
+    if reduce_only is None:
+        reduce_only = str(info.get("reduceOnly", "false")).lower() == "true"
+    return VenueOrder(
+        client_id=o.get("clientOrderId") or (fallback.client_id if fallback else None),
+        venue_id=None if o.get("id") is None else str(o["id"]),
+        symbol=o.get("symbol") or (fallback.symbol if fallback else ""),
+        side=o.get("side") or (fallback.side if fallback else ""),
+        type=o.get("type") or (fallback.type if fallback else ""),
+        amount=_f(o.get("amount")) or (fallback.amount if fallback else 0.0),
+        filled=_f(o.get("filled")),
+        average=None if o.get("average") is None else _f(o.get("average")),
+        price=None if o.get("price") is None else _f(o.get("price")),
+        status=o.get("status"),
+        reduce_only=bool(reduce_only),
+        timestamp=o.get("timestamp"),
+    )
+
+
+class CcxtPort:
+    """A ``VenuePort`` over one ccxt async exchange (the account's)."""
+
+    BATCH_MAX = 5  # Binance USDⓈ-M batchOrders takes at most 5
+
+    def __init__(self, account: str, exchange: Exchange) -> None:
+        retries = exchange.options.get("maxRetriesOnFailure")
+        # ccxt's own retry would resend an order after a timeout: a duplicate. Refuse it.
+        if retries not in (None, 0):
+            raise ValueError(f"account {account}: ccxt maxRetriesOnFailure is {retries}; it must be 0 "
+                             "so that an ambiguous order is looked up, never resent")
+        exchange.options["maxRetriesOnFailure"] = 0
+        self.account = account
+        self.exchange = exchange
+        self.exchange_id = str(exchange.id)
+
+    async def prepare(self) -> None:
+        if not self.exchange.markets:
+            await self.exchange.load_markets()
+
+    def _market(self, symbol: str) -> dict[str, Any]:
+        return self.exchange.market(symbol)
+
+    def is_contract(self, symbol: str) -> bool:
+        return bool(self._market(symbol).get("contract"))
+
+    def amount_to_precision(self, symbol: str, amount: float) -> float:
+        return float(self.exchange.amount_to_precision(symbol, amount))
+
+    def price_to_precision(self, symbol: str, price: float) -> float:
+        return float(self.exchange.price_to_precision(symbol, price))
+
+    def _params(self, req: OrderRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {"clientOrderId": req.client_id}
+        if req.reduce_only and self.is_contract(req.symbol):
+            params["reduceOnly"] = True
+        if req.post_only:
+            params["postOnly"] = True
+        return params
+
+    def can_batch(self, reqs: Sequence[OrderRequest]) -> bool:
+        # ccxt's binance createOrders is contract-only; one request keeps the legs together.
+        # ccxt also refuses a batch that mixes perps and dated futures (one market type).
+        return (len(reqs) > 1 and len(reqs) <= self.BATCH_MAX
+                and bool(self.exchange.has.get("createOrders"))
+                and all(self.is_contract(r.symbol) for r in reqs)
+                and len({(self._market(r.symbol).get("type"), self._market(r.symbol).get("settle"))
+                         for r in reqs}) == 1)
+
+    async def place(self, req: OrderRequest) -> VenueOrder:
+        try:
+            o = await self.exchange.create_order(req.symbol, req.type, req.side, req.amount, req.price,
+                                                 self._params(req))
+        except Exception as exc:
+            raise classify_send_error(exc) from exc
+        return self._checked(o, req)
+
+    def _checked(self, o: Any, req: OrderRequest) -> VenueOrder:
+        if not isinstance(o, dict):
+            raise Ambiguous(f"unparseable reply {o!r}")
+        info = o.get("info") or {}
+        if o.get("id") is None and isinstance(info, dict) and "code" in info:
+            text = f"{info.get('code')}: {info.get('msg')}"
+            if _ambiguous_text(text):
+                raise Ambiguous(text)
+            raise Rejected(text)
+        v = venue_order_from_ccxt(o, req)
+        if v.client_id != req.client_id or v.venue_id is None:
+            raise Ambiguous(f"reply does not name our order (client id {v.client_id!r})")
+        return v
+
+    async def place_many(self, reqs: Sequence[OrderRequest]) -> list[VenueOrder | Exception]:
+        payload = [{"symbol": r.symbol, "type": r.type, "side": r.side, "amount": r.amount,
+                    "price": r.price, "params": self._params(r)} for r in reqs]
+        try:
+            out = await self.exchange.create_orders(payload)
+        except Exception as exc:
+            err = classify_send_error(exc)
+            return [err for _ in reqs]
+        if not isinstance(out, list) or len(out) != len(reqs):
+            return [Ambiguous(f"batch reply has {len(out) if isinstance(out, list) else '?'} entries "
+                              f"for {len(reqs)} orders") for _ in reqs]
+        results: list[VenueOrder | Exception] = []
+        for o, r in zip(out, reqs, strict=True):
+            try:
+                results.append(self._checked(o, r))
+            except (Ambiguous, Rejected) as exc:
+                results.append(exc)
+        return results
+
+    async def lookup(self, symbol: str, client_id: str) -> VenueOrder | None:
+        import ccxt
+
+        try:
+            o = await self.exchange.fetch_order(None, symbol, {"clientOrderId": client_id})
+        except ccxt.OrderNotFound:
+            return None
+        except Exception as exc:
+            raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
+        return venue_order_from_ccxt(o)
+
+    async def cancel(self, symbol: str, client_id: str) -> VenueOrder | None:
+        """Cancel by client id; returns the order's state after, or None when the venue no
+        longer has it open (already final, or never there): look it up then."""
+        import ccxt
+
+        try:
+            o = await self.exchange.cancel_order(None, symbol, {"clientOrderId": client_id})
+        except ccxt.OrderNotFound:
+            return None
+        except Exception as exc:
+            raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
+        v = venue_order_from_ccxt(o)
+        if v.status is None:
+            return None
+        return v
+
+    async def open_orders(self, symbols: Sequence[str] | None = None) -> list[VenueOrder]:
+        try:
+            if symbols:
+                out: list[dict[str, Any]] = []
+                for s in symbols:
+                    out += await self.exchange.fetch_open_orders(s)
+            else:
+                # every symbol at once costs more weight, but misses nothing
+                self.exchange.options.setdefault("fetchOpenOrders", {})["warnWithoutSymbol"] = False
+                self.exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
+                out = await self.exchange.fetch_open_orders()
+        except Exception as exc:
+            raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
+        return [venue_order_from_ccxt(o) for o in out]
+
+    async def positions(self) -> list[dict[str, Any]] | None:
+        if not self.exchange.has.get("fetchPositions"):
+            return None
+        if not any(m.get("contract") for m in (self.exchange.markets or {}).values()):
+            return None
+        try:
+            out = await self.exchange.fetch_positions()
+        except Exception as exc:
+            raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
+        return [p for p in out if _f(p.get("contracts")) != 0]
+
+    async def trades(self, symbol: str, since_ms: int | None) -> list[VenueTrade]:
+        try:
+            out = await self.exchange.fetch_my_trades(symbol, since_ms)
+        except Exception as exc:
+            raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
+        return [VenueTrade(trade_id=str(t.get("id")), order_venue_id=None if t.get("order") is None else str(t["order"]),
+                           client_id=(t.get("info") or {}).get("clientOrderId"), symbol=t.get("symbol") or symbol,
+                           side=t.get("side") or "", amount=_f(t.get("amount")), price=_f(t.get("price")),
+                           timestamp=int(t.get("timestamp") or 0)) for t in out]
+
+
+def signed_contracts(p: dict[str, Any]) -> float:
+    """A ccxt position's signed size (short negative)."""
+    n = abs(_f(p.get("contracts")))
+    return -n if p.get("side") == "short" else n

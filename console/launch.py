@@ -1,0 +1,141 @@
+"""Plain `rebal-tui` (no subcommand): choose the config, pass the live gate, run the console.
+
+Start-up order: the config (``console.demo.choose_startup``: ``--demo``, ``--config``, the
+user's file, or the demo on a first run); the live gate for every account in live mode
+(``console.modes.live_gate``: ``live = true`` + ``--live`` + the account name typed here,
+before the full-screen UI takes the terminal); then a service loop on its own thread that
+runs the demo emulator (demo accounts), the venues, the executor and its journal; then the
+Textual app, whose feed worker streams the venues' snapshots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from console.config import Config, Mode
+from console.errors import UserError
+
+POLL_S = 2.0  # venue refresh interval; the emulator is local, real venues rate-limit themselves
+
+
+def _live_gate(config: Config, args: argparse.Namespace) -> None:
+    from console.modes import live_confirmation_prompt, live_gate
+
+    for acct in config.accounts:
+        if Mode(acct.mode) is not Mode.LIVE:
+            continue
+        if not getattr(args, "live", False):
+            # without --live the venue layer refuses live trading; say so before starting
+            raise UserError(f"account {acct.name!r} is in live mode: start with --live (and type its name "
+                            "when asked), or set mode = \"paper\" to practise")
+        if not sys.stdin.isatty():
+            raise UserError(f"account {acct.name!r} is live: its name must be typed at a terminal to go live")
+        typed = input(live_confirmation_prompt(acct))
+        live_gate(acct, True, typed)
+
+
+def _credentials(config: Config, demo_creds: dict[str, dict[str, str]]) -> dict[str, Any]:
+    from console import keys
+
+    out: dict[str, Any] = {}
+    for a in config.accounts:
+        if Mode(a.mode) is Mode.DEMO:
+            out[a.name] = demo_creds.get(a.name)
+        else:
+            out[a.name] = dict(keys.load_credentials(a.name, prompt=keys.cli_prompt()))
+    return out
+
+
+def build_services(config: Config, args: argparse.Namespace, *, seed: int | None = None,
+                   journal_path: Path | None = None) -> tuple[Any, Any]:
+    """(Services, feed) for ``config``: the emulator if any account is demo, venues, journal,
+    executor, all on a ServiceLoop. The caller stops them with ``close_services``."""
+    from console.app import ServiceLoop, Services
+    from console.demo import DEMO_SEED, needs_emulator, start_emulator_in_loop
+    from console.execution import Journal
+    from console.venue import VenueSet
+
+    loop = ServiceLoop()
+    services = Services(loop=loop)
+    try:
+        url, demo_creds = None, {}
+        if needs_emulator(config):
+            session = loop.run(start_emulator_in_loop(config, seed=DEMO_SEED if seed is None else seed), timeout=30)
+            services.extra["demo_session"] = session
+            url, demo_creds = session.url, session.credentials
+        creds = _credentials(config, demo_creds)
+        services.extra["credentials"] = creds
+        services.extra["emulator_url"] = url
+
+        async def make() -> Any:  # ccxt objects are born on the loop that will use them
+            return VenueSet.from_config(config, creds, emulator_url=url, live_allowed=bool(getattr(args, "live", False)))
+
+        venues = loop.run(make(), timeout=30)
+        services.venues = venues
+        if journal_path is None and needs_emulator(config):
+            # each demo starts a fresh emulator: its orders belong in a fresh journal
+            journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
+        services.journal = Journal.open(journal_path)
+        services.extra["journal_path"] = str(services.journal.path)
+    except BaseException:
+        close_services(services)
+        raise
+
+    def feed() -> Any:
+        return venues.updates(POLL_S)
+
+    return services, feed
+
+
+def attach_executor(services: Any, config: Config, app: Any) -> None:
+    """The executor needs the app (for its events and the latest snapshot): made once both exist."""
+    from console.execution.executor import Executor
+
+    venues = services.venues
+
+    async def make() -> Any:
+        return Executor(services.journal, {n: v.exchange for n, v in venues.venues.items()}, config,
+                        snapshot_provider=venues.refresh, on_event=app.exec_event)
+
+    services.executor = services.loop.run(make(), timeout=30)
+
+
+def close_services(services: Any) -> None:
+    loop = services.loop
+    if loop is None:
+        return
+    try:
+        if services.venues is not None:
+            loop.run(services.venues.close(), timeout=10)
+        session = services.extra.get("demo_session")
+        if session is not None:
+            loop.run(session.close(), timeout=10)
+    except Exception:  # noqa: BLE001 - shutting down: report nothing the user can act on
+        pass
+    finally:
+        if services.journal is not None:
+            services.journal.close()
+        loop.stop()
+
+
+def launch(args: argparse.Namespace) -> int:
+    from console.app import RebalApp
+    from console.demo import choose_startup
+
+    config, is_demo = choose_startup(args)
+    _live_gate(config, args)
+    services, feed = build_services(config, args)
+    try:
+        app = RebalApp(config, feed=feed, services=services, bell=bool(os.environ.get("REBAL_BELL")))
+        attach_executor(services, config, app)
+        rc = app.run()
+    finally:
+        close_services(services)
+    if is_demo and services.extra.get("journal_path"):
+        print(f"demo journal: {services.extra['journal_path']}", file=sys.stderr)
+    return int(rc or 0)

@@ -1,0 +1,90 @@
+"""Every action the console offers, from its bindings: the command palette and the `?` help.
+
+One place lists the actions: the bindings themselves. ``binding_catalog`` walks the app, the
+screen and every widget on it that declares bindings; the help screen prints the catalog and
+the palette provider offers it (what is shown depends on the screen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+from textual.screen import Screen
+
+
+@dataclass(frozen=True)
+class Entry:
+    node: DOMNode
+    binding: Binding
+    scope: str  # "global", the screen's title, or the widget's id
+
+    @property
+    def key_display(self) -> str:
+        return self.binding.key_display or self.node.app.get_key_display(self.binding)
+
+    @property
+    def text(self) -> str:
+        return self.binding.description or self.binding.action
+
+    @property
+    def help(self) -> str:
+        return self.binding.tooltip or self.binding.description
+
+
+def _own(node: DOMNode) -> list[Binding]:
+    """Bindings a node's classes declare with an id (ours; built-in cursor keys have none)."""
+    out = []
+    for keys in node._bindings.key_to_bindings.values():
+        out.extend(b for b in keys if b.id and not b.system)
+    return out
+
+
+def binding_catalog(screen: Screen) -> list[Entry]:
+    app = screen.app
+    seen: set[str] = set()
+    entries: list[Entry] = []
+
+    def add(node: DOMNode, scope: str) -> None:
+        for b in _own(node):
+            if b.id in seen:
+                continue
+            seen.add(b.id)
+            entries.append(Entry(node, b, scope))
+
+    add(screen, getattr(screen, "TITLE", None) or screen.__class__.__name__)
+    for widget in screen.query("*"):
+        if widget.BINDINGS:
+            add(widget, widget.id or widget.__class__.__name__)
+    add(app, "global")
+    return entries
+
+
+class ConsoleCommands(Provider):
+    """The palette: every bound action of the current screen and of the app."""
+
+    def _entries(self) -> list[Entry]:
+        screen = self.screen
+        # the palette is itself a screen: describe the one under it
+        stack = self.app.screen_stack
+        if screen is stack[-1] and len(stack) > 1 and screen.__class__.__name__ == "CommandPalette":
+            screen = stack[-2]
+        return binding_catalog(screen)
+
+    async def discover(self) -> Hits:
+        for e in self._entries():
+            yield DiscoveryHit(f"{e.text}  [{e.key_display}]", partial(self._run, e), help=e.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for e in self._entries():
+            label = f"{e.text}  [{e.key_display}]"
+            score = max(matcher.match(label), matcher.match(e.help))
+            if score > 0:
+                yield Hit(score, matcher.highlight(label), partial(self._run, e), help=e.help)
+
+    async def _run(self, e: Entry) -> None:
+        await e.node.run_action(e.binding.action)

@@ -1,0 +1,287 @@
+"""The blotter: tickets from the journal, their orders and fills, each leg's residual.
+
+Reads run in a thread worker (``journal.tickets/orders/fills/residual``) and post one frozen
+``BlotterData``; tables update by key. `c` cancels the order under the cursor, `x` every
+working order of the ticket; after a legging alert `C` chases, `U` unwinds, `L` leaves the
+residual; `K` (global) is the kill switch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from console.report import money
+from widgets.header import HeaderBar
+
+if TYPE_CHECKING:
+    from console.app import DashboardState, RebalApp
+
+STATE_STYLE = {"filled": "green", "reconciled": "green", "working": "yellow", "sending": "yellow",
+               "confirmed": "cyan", "planned": "dim", "cancelled": "dim", "failed": "bold red",
+               "partly_filled": "yellow", "open": "yellow", "partial": "yellow", "new": "cyan",
+               "unknown": "bold magenta", "rejected": "bold red", "expired": "dim", "never_seen": "red"}
+
+
+@dataclass(frozen=True)
+class BlotterData:
+    tickets: tuple[Any, ...]  # TicketRow, newest first
+    orders: tuple[Any, ...]  # OrderRow of the selected ticket
+    fills: tuple[Any, ...]  # FillRow of the selected ticket
+    residual: tuple[Any, ...]  # LegResidual of the selected ticket
+    selected: str | None
+
+
+class BlotterReady(Message):
+    def __init__(self, data: BlotterData) -> None:
+        self.data = data
+        super().__init__()
+
+
+def hms(ms: int | None) -> str:
+    return "—" if not ms else dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%H:%M:%S")
+
+
+def _state(s: Any) -> Text:
+    v = getattr(s, "value", str(s))
+    return Text(v, style=STATE_STYLE.get(v, ""))
+
+
+def read_blotter(journal: Any, selected: str | None, limit: int = 200) -> BlotterData:
+    tickets = list(reversed(journal.tickets()))[:limit]
+    sel = selected if any(t.id == selected for t in tickets) else (tickets[0].id if tickets else None)
+    if sel is None:
+        return BlotterData(tuple(tickets), (), (), (), None)
+    return BlotterData(tuple(tickets), tuple(journal.orders(sel)), tuple(journal.fills(sel)),
+                       tuple(journal.residual(sel)), sel)
+
+
+class BlotterScreen(Screen):
+    TITLE = "Blotter"
+    BINDINGS = [
+        Binding("c", "cancel_order", "Cancel order", id="blotter.cancel",
+                tooltip="Cancel the working order under the cursor"),
+        Binding("x", "cancel_ticket", "Cancel ticket", id="blotter.cancel_ticket",
+                tooltip="Cancel every working order of the selected ticket"),
+        Binding("C", "chase", "Chase", id="blotter.chase", show=False,
+                tooltip="Legging: re-price the legs still waiting"),
+        Binding("U", "unwind", "Unwind", id="blotter.unwind", show=False,
+                tooltip="Legging: undo what filled"),
+        Binding("L", "leave", "Leave", id="blotter.leave", show=False,
+                tooltip="Legging: accept the residual as it is"),
+        Binding("tab", "focus_next", "Next table", id="blotter.focus", show=False,
+                tooltip="Move between the tickets and orders tables"),
+    ]
+    DEFAULT_CSS = """
+    BlotterScreen #bl-tickets { height: 12; }
+    BlotterScreen #bl-lower { height: 1fr; }
+    BlotterScreen #bl-orders { width: 3fr; }
+    BlotterScreen #bl-side { width: 1fr; padding: 0 1; }
+    BlotterScreen .title { height: 1; background: $boost; padding: 0 1; }
+    """
+
+    app: RebalApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: BlotterData | None = None
+        self.selected: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        yield Static("Tickets (newest first)", classes="title")
+        yield DataTable(id="bl-tickets", cursor_type="row")
+        yield Static("Orders of the selected ticket", classes="title", id="bl-orders-title")
+        with Horizontal(id="bl-lower"):
+            yield DataTable(id="bl-orders", cursor_type="row")
+            yield Static("", id="bl-side")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        t = self.query_one("#bl-tickets", DataTable)
+        for key, label, w in (("id", "ticket", 14), ("time", "time", 8), ("kind", "kind", 8), ("state", "state", 13),
+                              ("legs", "legs", 4), ("gross", "gross", 12), ("key", "confirm", 9), ("note", "note", 40)):
+            t.add_column(label, key=key, width=w)
+        o = self.query_one("#bl-orders", DataTable)
+        for key, label, w in (("cid", "client id", 18), ("leg", "leg", 3), ("symbol", "symbol", 14), ("side", "side", 4),
+                              ("amount", "amount", 7), ("filled", "filled", 7), ("avg", "avg", 9),
+                              ("state", "state", 9)):
+            o.add_column(label, key=key, width=w)
+        t.focus()
+        self._header()
+        self.refresh_blotter()
+        self.set_interval(1.0, self.refresh_blotter)
+
+    # ------------------------------------------------------------------ data
+
+    def refresh_blotter(self) -> None:
+        if self.app.services.journal is None:
+            self.query_one("#bl-side", Static).update(Text("no journal is open", style="yellow"))
+            return
+        self._read(self.selected)
+
+    @work(thread=True, exclusive=True, group="blotter", exit_on_error=False)
+    def _read(self, selected: str | None) -> None:
+        self.post_message(BlotterReady(read_blotter(self.app.services.journal, selected)))
+
+    @on(BlotterReady)
+    def _ready(self, event: BlotterReady) -> None:
+        d = event.data
+        if d == self.data:
+            return
+        prev = self.data
+        self.data = d
+        self.selected = d.selected
+        with self.app.batch_update():
+            self._tickets(d, prev)
+            self._orders(d, prev)
+            self._side(d)
+
+    def _tickets(self, d: BlotterData, prev: BlotterData | None) -> None:
+        table = self.query_one("#bl-tickets", DataTable)
+        rows = {t.id: (Text(t.id), hms(t.created_ms), t.kind, _state(t.state), str(len(t.ticket.legs)),
+                       Text(money(t.ticket.gross_notional), justify="right"), t.confirm_key or "—", t.note)
+                for t in d.tickets}
+        old = {t.id for t in prev.tickets} if prev else set()
+        if [t.id for t in d.tickets] != [t.id for t in (prev.tickets if prev else ())]:
+            cursor = self.selected
+            table.clear()
+            for tid, cells in rows.items():
+                table.add_row(*cells, key=tid)
+            ids = list(rows)
+            if cursor in ids:
+                table.move_cursor(row=ids.index(cursor), animate=False)
+            return
+        before = {t.id: t for t in prev.tickets} if prev else {}
+        for t in d.tickets:
+            if t.id in old and before[t.id] != t:
+                table.update_cell(t.id, "state", _state(t.state))
+                table.update_cell(t.id, "key", t.confirm_key or "—")
+
+    def _orders(self, d: BlotterData, prev: BlotterData | None) -> None:
+        table = self.query_one("#bl-orders", DataTable)
+        keys = [o.client_id for o in d.orders]
+        same = prev is not None and prev.selected == d.selected and [o.client_id for o in prev.orders] == keys
+        cells = {o.client_id: (o.client_id, "—" if o.leg is None else str(o.leg + 1), o.symbol,
+                               Text(o.side, style="red" if o.side == "sell" else "green"),
+                               Text(f"{o.amount:g}", justify="right"), Text(f"{o.filled:g}", justify="right"),
+                               Text("—" if o.average is None else f"{o.average:,.6g}", justify="right"),
+                               _state(o.state)) for o in d.orders}
+        if not same:
+            table.clear()
+            for cid, row in cells.items():
+                table.add_row(*row, key=cid)
+            return
+        before = {o.client_id: o for o in prev.orders}
+        for o in d.orders:
+            if before[o.client_id] != o:
+                row = cells[o.client_id]
+                for col, v in zip(("filled", "avg", "state"), (row[5], row[6], row[7]), strict=True):
+                    table.update_cell(o.client_id, col, v)
+
+    def _side(self, d: BlotterData) -> None:
+        out = Text()
+        if d.selected is None:
+            out.append("No tickets yet. Build one on the builder (2), confirm it, and it shows here.", style="dim")
+        else:
+            out.append(f"Ticket {d.selected}\n", style="bold")
+            out.append("Residual per leg (contracts)\n", style="bold dim")
+            for r in d.residual:
+                style = "green" if r.settled else "yellow"
+                out.append(f" {r.leg + 1} {r.symbol}: {r.done:+g} of {r.target:+g}, left {r.remaining:+g}"
+                           f"{' (accepted)' if r.accepted else ''}\n", style=style)
+            out.append("Fills\n", style="bold dim")
+            if not d.fills:
+                out.append(" none yet\n", style="dim")
+            for f in d.fills[-12:]:
+                out.append(f" {hms(f.ts)} {f.symbol} {f.side} {f.amount:g} @ "
+                           f"{'—' if f.price is None else f'{f.price:,.6g}'}\n")
+        self.query_one("#bl-side", Static).update(out)
+        self.query_one("#bl-orders-title", Static).update(
+            f"Orders of ticket {d.selected}" if d.selected else "Orders of the selected ticket")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "bl-tickets" and event.row_key.value != self.selected:
+            self.selected = event.row_key.value
+            self.refresh_blotter()
+
+    # ------------------------------------------------------------------ actions
+
+    def _executor(self) -> Any:
+        ex = self.app.services.executor
+        if ex is None:
+            self.notify("no executor is connected", severity="error")
+        return ex
+
+    def action_cancel_order(self) -> None:
+        table = self.query_one("#bl-orders", DataTable)
+        if self.data is None or not self.data.orders or table.cursor_row < 0:
+            self.notify("no order under the cursor (tab moves to the orders table)", severity="warning")
+            return
+        o = self.data.orders[min(table.cursor_row, len(self.data.orders) - 1)]
+        if not o.live:
+            self.notify(f"order {o.client_id} is {o.state.value}: nothing to cancel", timeout=3)
+            return
+        self._run(lambda ex: ex.cancel(o.client_id), f"cancel {o.client_id}")
+
+    def action_cancel_ticket(self) -> None:
+        if self.data is None:
+            return
+        live = [o for o in self.data.orders if o.live]
+        if not live:
+            self.notify("the selected ticket has no working orders", timeout=3)
+            return
+        for o in live:
+            self._run(lambda ex, cid=o.client_id: ex.cancel(cid), f"cancel {o.client_id}")
+
+    def _legging(self, what: str) -> None:
+        if self.selected is None:
+            return
+        tid = self.selected
+        self._run(lambda ex: getattr(ex, what)(tid), f"{what} {tid}")
+
+    def action_chase(self) -> None:
+        self._legging("chase")
+
+    def action_unwind(self) -> None:
+        self._legging("unwind")
+
+    def action_leave(self) -> None:
+        self._legging("leave")
+
+    @work(group="blotter-action", exit_on_error=False)
+    async def _run(self, call: Any, what: str) -> None:
+        ex = self._executor()
+        if ex is None:
+            return
+        try:
+            out = await self.app.services.call(call(ex))
+        except Exception as exc:  # noqa: BLE001 - shown to the trader
+            self.notify(f"{what}: {exc}", severity="error", timeout=8)
+            return
+        state = getattr(getattr(out, "state", None), "value", "done")
+        self.notify(f"{what}: {state}", timeout=4)
+        self.refresh_blotter()
+
+    # ------------------------------------------------------------------ header
+
+    def show_state(self, state: DashboardState) -> None:
+        self._header()
+
+    def _header(self) -> None:
+        from console.screens.dashboard import clock_text
+
+        app = self.app
+        st = app.state
+        self.query_one(HeaderBar).show(mode=app.mode.value, book="Blotter", nav=st.alloc.nav if st else None,
+                                       quote=app.config.portfolio.quote, fresh={}, clock=clock_text(app.now_ms()))

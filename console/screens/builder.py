@@ -1,0 +1,420 @@
+"""The spread builder: the planner's proposal or a hand-picked pair, each input recomputing
+the legs, costs and what-if live (in a worker, newest input wins); ctrl+r opens the
+confirmation modal on exactly what is shown.
+
+Tickets come from ``console.planner`` (spread, hedge, roll), order style from
+``console.orderstyle``, and every figure from ``console.preview``; this screen only gathers
+inputs and renders the Preview.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Select, Static
+
+from console.config import Config, Goal, HedgeInstrument
+from console.errors import UserError
+from console.snapshot import Snapshot
+from console.ticket import OrderStyle, OrderType, Ticket, TicketKind
+from widgets.header import HeaderBar
+from widgets.legs_table import LegsTable
+from widgets.preview_view import PreviewView
+
+if TYPE_CHECKING:
+    from console.app import DashboardState, RebalApp
+    from console.preview import Preview
+
+AUTO = "auto"
+DEBOUNCE_S = 0.15
+
+
+@dataclass(frozen=True)
+class BuilderInputs:
+    kind: str = "spread"  # spread | hedge | roll
+    sell: str | None = None
+    sell_inst: str = AUTO
+    buy: str | None = None
+    buy_inst: str = AUTO
+    goal: Goal = Goal.TARGET
+    horizon_days: float = 7.0
+    style: OrderType = OrderType.MARKET
+    offset_bps: float = 0.0
+    slices: int = 1
+    over_minutes: float = 0.0
+    position: tuple[str, str] | None = None  # (account, symbol) for a roll
+
+    def order_style(self) -> OrderStyle:
+        return OrderStyle(self.style, self.offset_bps, self.slices, self.over_minutes)
+
+
+class PlanReady(Message):
+    """The worker's answer for one set of inputs: a ticket and its preview, or why not."""
+
+    def __init__(self, inputs: BuilderInputs, ticket: Ticket | None, preview: Preview | None, error: str | None) -> None:
+        self.inputs = inputs
+        self.ticket = ticket
+        self.preview = preview
+        self.error = error
+        super().__init__()
+
+
+def _instrument(config: Config, sleeve: str | None, symbol: str) -> HedgeInstrument | None:
+    if sleeve is None or symbol == AUTO:
+        return None
+    return next((h for h in config.sleeve(sleeve).hedges if h.symbol == symbol), None)
+
+
+def plan_ticket(config: Config, snap: Snapshot, inp: BuilderInputs, books: dict[str, Any] | None,
+                now_ms: int) -> Ticket:
+    """The ticket the inputs describe, from the planner (pure; runs in a worker thread)."""
+    from console import planner
+    from console.orderstyle import style_ticket
+    from console.overlay import account_lots
+
+    common = {"horizon_days": inp.horizon_days, "books": books, "now_ms": now_ms}
+    if inp.kind == "roll":
+        if inp.position is None and inp.sell is None:
+            raise UserError("pick the position to roll: put the dashboard cursor on it and press r")
+        account, symbol = inp.position or (None, None)
+        sleeve = inp.sell or _sleeve_of_position(config, snap, account, symbol)
+        to = None if inp.buy_inst == AUTO else inp.buy_inst
+        t = planner.build_roll(config, snap, sleeve, from_symbol=symbol, to_symbol=to, account=account, **common)
+    elif inp.kind == "hedge":
+        if inp.sell is None:
+            raise UserError("pick the sleeve to hedge")
+        t = planner.build_hedge(config, snap, inp.sell, goal=inp.goal,
+                                instrument=_instrument(config, inp.sell, inp.sell_inst), **common)
+    else:
+        if inp.sell is None or inp.buy is None:
+            raise UserError("pick the sleeve to sell and the sleeve to buy")
+        t = planner.build_spread(config, snap, inp.sell, inp.buy, goal=inp.goal, **common)
+        if inp.sell_inst != AUTO or inp.buy_inst != AUTO:
+            # an instrument per leg: the planner's spread validated the pair; each side is its hedge
+            a = planner.build_hedge(config, snap, inp.sell, goal=inp.goal,
+                                    instrument=_instrument(config, inp.sell, inp.sell_inst), **common)
+            b = planner.build_hedge(config, snap, inp.buy, goal=inp.goal,
+                                    instrument=_instrument(config, inp.buy, inp.buy_inst), **common)
+            t = replace(t, legs=a.legs + b.legs, warnings=a.warnings + b.warnings, reasons=a.reasons + b.reasons)
+    t = replace(t, horizon_days=inp.horizon_days)
+    if inp.style is not OrderType.MARKET or inp.slices > 1:
+        t = style_ticket(t, inp.order_style(), snap, account_lots(snap), books)
+    else:
+        t = replace(t, legs=tuple(replace(tl, style=inp.order_style()) for tl in t.legs))
+    return t
+
+
+def _sleeve_of_position(config: Config, snap: Snapshot, account: str | None, symbol: str | None) -> str:
+    from console.allocation import compute_allocation
+
+    for r in compute_allocation(config, snap).rows:
+        if any(p.account == account and p.symbol == symbol for p in r.positions):
+            return r.name
+    raise UserError(f"no sleeve holds {symbol} on {account}")
+
+
+class BuilderScreen(Screen):
+    TITLE = "Spread builder"
+    BINDINGS = [
+        Binding("ctrl+r", "review", "Review & confirm", id="builder.review", priority=True,
+                tooltip="Open the confirmation modal on the ticket shown"),
+        Binding("ctrl+n", "next_proposal", "Next proposal", id="builder.next", priority=True,
+                tooltip="Load the planner's next proposed ticket"),
+        Binding("ctrl+g", "toggle_goal", "Goal", id="builder.goal", priority=True,
+                tooltip="Size to the target or to the band edge"),
+        Binding("escape", "back", "Back", id="builder.back", tooltip="Back to the dashboard"),
+    ]
+    DEFAULT_CSS = """
+    BuilderScreen .form { height: 1; margin: 0 1; }
+    BuilderScreen .form Label { width: auto; margin: 0 1 0 0; color: $text-muted; }
+    BuilderScreen .form Select { width: 13; margin: 0 2 0 0; }
+    BuilderScreen .form Input { width: 7; margin: 0 2 0 0; }
+    BuilderScreen #b-kind { width: 11; }
+    BuilderScreen #b-sell-inst, BuilderScreen #b-buy-inst { width: 24; }
+    BuilderScreen #b-note { height: auto; max-height: 2; margin: 0 1; color: $text-muted; }
+    BuilderScreen LegsTable { height: auto; max-height: 7; margin: 0 1; }
+    BuilderScreen #b-preview-box { height: 1fr; margin: 0 1; }
+    """
+
+    app: RebalApp
+
+    def __init__(self, kind: str = "spread", sleeve: str | None = None,
+                 position: tuple[str, str] | None = None) -> None:
+        super().__init__()
+        self.preset = (kind, sleeve, position)
+        self.inputs = BuilderInputs(kind=kind, sell=sleeve, position=position)
+        self.ticket: Ticket | None = None
+        self.preview: Preview | None = None
+        self.shown_inputs: BuilderInputs | None = None
+        self.proposals: list[Ticket] = []
+        self.proposal_index = -1
+        self._debounce = None
+        self._loading = True  # form values set by code, not the trader: do not recompute per field
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        cfg = self.app.config
+        sleeves = [(s.name, s.name) for s in cfg.sleeves if not cfg.is_cash(s)]
+        yield HeaderBar(id="header")
+        with Horizontal(classes="form"):
+            yield Label("kind")
+            yield Select([("spread", "spread"), ("hedge", "hedge"), ("roll", "roll")], value=self.inputs.kind,
+                         allow_blank=False, compact=True, id="b-kind")
+            yield Label("sell")
+            yield Select(sleeves, compact=True, id="b-sell", prompt="sleeve")
+            yield Select([("auto", AUTO)], value=AUTO, allow_blank=False, compact=True, id="b-sell-inst")
+            yield Label("buy")
+            yield Select(sleeves, compact=True, id="b-buy", prompt="sleeve")
+            yield Select([("auto", AUTO)], value=AUTO, allow_blank=False, compact=True, id="b-buy-inst")
+        with Horizontal(classes="form"):
+            yield Label("goal")
+            yield Select([("target", Goal.TARGET.value), ("band edge", Goal.BAND.value)], value=Goal.TARGET.value,
+                         allow_blank=False, compact=True, id="b-goal")
+            yield Label("horizon d")
+            yield Input("7", restrict=r"[0-9.]*", compact=True, id="b-horizon")
+            yield Label("order")
+            yield Select([("market", "market"), ("limit", "limit"), ("post-only", "post_only")], value="market",
+                         allow_blank=False, compact=True, id="b-style")
+            yield Label("offset bp")
+            yield Input("0", restrict=r"[0-9.]*", compact=True, id="b-offset")
+            yield Label("slices")
+            yield Input("1", restrict=r"[0-9]*", compact=True, id="b-slices")
+            yield Label("over min")
+            yield Input("0", restrict=r"[0-9.]*", compact=True, id="b-over")
+        yield Static("", id="b-note")
+        yield LegsTable(id="b-legs")
+        with VerticalScroll(id="b-preview-box"):
+            yield PreviewView(id="b-preview")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._header()
+        kind, sleeve, position = self.preset
+        if kind == "spread" and sleeve is None:
+            self.load_proposals()
+        else:
+            self._fill(self.inputs)
+            self.schedule()
+
+    # ------------------------------------------------------------------ proposals
+
+    @work(exclusive=True, group="proposals", exit_on_error=False)
+    async def load_proposals(self) -> None:
+        st = self.app.state
+        if st is None:
+            self.query_one(PreviewView).show(None, "no data yet: the builder opens on the planner's proposal "
+                                                   "once the first snapshot arrives")
+            return
+        from console.planner import propose
+
+        app = self.app
+        tickets = await asyncio.to_thread(propose, app.config, st.snapshot, goal=app.goal,
+                                          horizon_days=self.inputs.horizon_days, now_ms=app.now_ms(), rolls=False)
+        self.proposals = [t for t in tickets if t.legs]
+        if not self.proposals:
+            self._fill(self.inputs)
+            self.query_one(PreviewView).show(None, "the planner proposes nothing: every sleeve is inside its band. "
+                                                   "Pick a pair to build a spread by hand.")
+            return
+        self.action_next_proposal()
+
+    def action_next_proposal(self) -> None:
+        if not self.proposals:
+            self.notify("no proposals", timeout=2)
+            return
+        self.proposal_index = (self.proposal_index + 1) % len(self.proposals)
+        t = self.proposals[self.proposal_index]
+        sleeves = list(dict.fromkeys(tl.leg.sleeve for tl in t.legs))
+        sells = [tl.leg.sleeve for tl in t.legs if tl.leg.side == "sell"]
+        buys = [tl.leg.sleeve for tl in t.legs if tl.leg.side == "buy"]
+        if t.kind is TicketKind.SPREAD and sells and buys:
+            inp = replace(self.inputs, kind="spread", sell=sells[0], buy=buys[0], sell_inst=AUTO, buy_inst=AUTO)
+        else:
+            inp = replace(self.inputs, kind="hedge", sell=sleeves[0], buy=None, sell_inst=AUTO, buy_inst=AUTO)
+        self.notify(f"proposal {self.proposal_index + 1}/{len(self.proposals)}: {t.kind.value} "
+                    f"{' / '.join(sleeves)}", timeout=2)
+        self._fill(inp)
+        self.schedule()
+
+    # ------------------------------------------------------------------ inputs
+
+    def _fill(self, inp: BuilderInputs) -> None:
+        """Put ``inp`` into the form without each field triggering its own recompute."""
+        self._loading = True
+        self.inputs = inp
+        self.query_one("#b-kind", Select).value = inp.kind
+        self._set_select("#b-sell", inp.sell)
+        self._set_select("#b-buy", inp.buy)
+        self._instrument_options("#b-sell-inst", inp.sell, inp.sell_inst)
+        self._instrument_options("#b-buy-inst", inp.buy, inp.buy_inst)
+        self.query_one("#b-goal", Select).value = inp.goal.value
+        self.call_after_refresh(self._loaded)
+
+    def _loaded(self) -> None:
+        self._loading = False
+
+    def _set_select(self, sel_id: str, value: str | None) -> None:
+        sel = self.query_one(sel_id, Select)
+        if value is None:
+            sel.clear()
+        else:
+            sel.value = value
+
+    def _instrument_options(self, sel_id: str, sleeve: str | None, value: str) -> None:
+        cfg = self.app.config
+        opts = [("auto (cheapest)", AUTO)]
+        if sleeve is not None:
+            opts += [(h.symbol, h.symbol) for h in cfg.sleeve(sleeve).hedges]
+        sel = self.query_one(sel_id, Select)
+        sel.set_options(opts)
+        sel.value = value if any(v == value for _, v in opts) else AUTO
+
+    def read_inputs(self) -> BuilderInputs:
+        def num(sel: str, default: float) -> float:
+            try:
+                return float(self.query_one(sel, Input).value)
+            except ValueError:
+                return default
+
+        def sel(s: str) -> str | None:
+            v = self.query_one(s, Select).value
+            return None if v is Select.BLANK else str(v)
+
+        return replace(
+            self.inputs,
+            kind=sel("#b-kind") or "spread", sell=sel("#b-sell"), buy=sel("#b-buy"),
+            sell_inst=sel("#b-sell-inst") or AUTO, buy_inst=sel("#b-buy-inst") or AUTO,
+            goal=Goal(sel("#b-goal") or Goal.TARGET.value), horizon_days=max(num("#b-horizon", 7.0), 0.0),
+            style=OrderType(sel("#b-style") or "market"), offset_bps=num("#b-offset", 0.0),
+            slices=max(int(num("#b-slices", 1)), 1), over_minutes=num("#b-over", 0.0),
+        )
+
+    @on(Select.Changed)
+    @on(Input.Changed)
+    def _changed(self, event: Message) -> None:
+        if self._loading:
+            return
+        if isinstance(event, Select.Changed) and event.select.id in ("b-sell", "b-buy"):
+            inst = "#b-sell-inst" if event.select.id == "b-sell" else "#b-buy-inst"
+            v = event.value
+            self._instrument_options(inst, None if v is Select.BLANK else str(v), AUTO)
+        self.schedule()
+
+    def schedule(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE_S, self._recompute_now)
+
+    def _recompute_now(self) -> None:
+        self._debounce = None
+        try:
+            inp = self.read_inputs()
+        except ValueError as exc:
+            self.query_one(PreviewView).show(None, str(exc))
+            return
+        self.inputs = inp
+        self.recompute(inp)
+
+    # ------------------------------------------------------------------ the worker
+
+    @work(exclusive=True, group="plan", exit_on_error=False)
+    async def recompute(self, inp: BuilderInputs) -> None:
+        app = self.app
+        st = app.state
+        if st is None:
+            self.post_message(PlanReady(inp, None, None, "no data yet: waiting for the first snapshot"))
+            return
+        from console.preview import preview
+
+        snap, now = st.snapshot, app.now_ms()
+        try:
+            inp.order_style()
+            ticket = await asyncio.to_thread(plan_ticket, app.config, snap, inp, None, now)
+            books = await self._books(ticket)
+            if books:
+                ticket = await asyncio.to_thread(plan_ticket, app.config, snap, inp, books, now)
+            pv = await asyncio.to_thread(preview, app.config, snap, ticket, books=books, tiers=None,
+                                         horizon_days=inp.horizon_days, now_ms=now)
+        except (UserError, ValueError, KeyError) as exc:
+            self.post_message(PlanReady(inp, None, None, str(exc).strip("'\"")))
+            return
+        self.post_message(PlanReady(inp, ticket, pv, None))
+
+    async def _books(self, ticket: Ticket) -> dict[str, Any]:
+        venues = self.app.services.venues
+        if venues is None or not ticket.legs:
+            return {}
+        pairs = list(dict.fromkeys((tl.leg.account, tl.leg.symbol) for tl in ticket.legs))
+
+        async def fetch() -> list[Any]:  # on the service loop, where the venues' ccxt objects live
+            return await asyncio.gather(*(venues.order_book(a, s) for a, s in pairs), return_exceptions=True)
+
+        got = await self.app.services.call(fetch())
+        return {s: b for (_, s), b in zip(pairs, got, strict=True) if isinstance(b, dict)}
+
+    @on(PlanReady)
+    def _plan_ready(self, event: PlanReady) -> None:
+        if event.inputs != self.inputs:
+            return  # an older answer: a newer one is coming
+        self.ticket, self.preview, self.shown_inputs = event.ticket, event.preview, event.inputs
+        note = self.query_one("#b-note", Static)
+        legs = self.query_one(LegsTable)
+        if event.ticket is None:
+            note.update("")
+            legs.show(())
+            self.query_one(PreviewView).show(None, event.error or "nothing to show")
+            return
+        t = event.ticket
+        note.update(Text(t.note, style="dim"))
+        legs.show(t.legs)
+        self.query_one(PreviewView).show(event.preview)
+
+    # ------------------------------------------------------------------ actions
+
+    @property
+    def settled(self) -> bool:
+        """What is shown is the answer to the inputs as they stand (nothing pending)."""
+        return self._debounce is None and self.ticket is not None and self.shown_inputs == self.inputs
+
+    def action_review(self) -> None:
+        if not self.settled:
+            self.notify("the ticket is being recomputed; review when it is shown", severity="warning", timeout=3)
+            return
+        if not self.ticket.legs:
+            self.notify("this ticket has no legs to send", severity="warning", timeout=3)
+            return
+        self.app.review(self.ticket, self.preview)
+
+    def action_toggle_goal(self) -> None:
+        sel = self.query_one("#b-goal", Select)
+        sel.value = Goal.BAND.value if sel.value == Goal.TARGET.value else Goal.TARGET.value
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.app.action_show("dashboard")
+
+    # ------------------------------------------------------------------ state
+
+    def show_state(self, state: DashboardState) -> None:
+        self._header()
+
+    def _header(self) -> None:
+        from console.screens.dashboard import clock_text
+
+        app = self.app
+        st = app.state
+        self.query_one(HeaderBar).show(mode=app.mode.value, book="Spread builder",
+                                       nav=st.alloc.nav if st else None, quote=app.config.portfolio.quote,
+                                       fresh={}, clock=clock_text(app.now_ms()))

@@ -1,0 +1,150 @@
+"""The dashboard: allocation table, drift sparkline, risk panel, alerts panel, funding plot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from console.config import Goal
+from widgets.alerts_panel import AlertItem, AlertsPanel
+from widgets.allocation_table import AllocationTable
+from widgets.header import Freshness, HeaderBar
+from widgets.plots import DriftSpark, FundingPlot
+from widgets.risk_panel import RiskPanel
+
+if TYPE_CHECKING:
+    from console.app import DashboardState, RebalApp
+
+
+def clock_text(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+class DashboardScreen(Screen):
+    TITLE = "Dashboard"
+    BINDINGS = [
+        Binding("s", "spread", "Spread", id="dash.spread",
+                tooltip="Open the spread builder on the planner's proposal"),
+        Binding("h", "hedge", "Hedge", id="dash.hedge",
+                tooltip="Open the builder on a hedge of the sleeve under the cursor"),
+        Binding("r", "roll", "Roll", id="dash.roll",
+                tooltip="Open the builder on a roll of the position under the cursor (perp → dated)"),
+        Binding("g", "toggle_goal", "Goal", id="dash.goal",
+                tooltip="Show Δ to the target or to the band edge"),
+        Binding("a", "ack", "Ack", id="dash.ack", tooltip="Acknowledge the alert under the alerts cursor"),
+        Binding("tab", "focus_next", "Next pane", id="dash.focus", show=False,
+                tooltip="Move between the allocation table and the alerts panel"),
+    ]
+
+    app: RebalApp
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        yield AllocationTable(id="main-table", goal=self.app.goal)
+        yield DriftSpark(id="spark-box")
+        with Horizontal(id="lower"):
+            risk = RiskPanel(id="risk")
+            risk.border_title = "Risk"
+            yield risk
+            with Vertical(id="right"):
+                alerts = AlertsPanel(id="alerts-panel", message_width=52)
+                alerts.border_title = "Alerts (a: ack)"
+                yield alerts
+                plot = FundingPlot(id="funding-plot")
+                plot.border_title = "Funding history"
+                yield plot
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(AllocationTable).focus()
+        self._header_now()
+        if self.app.state is not None:
+            self.show_state(self.app.state)
+        self.show_alerts(self.app.alerts)
+
+    # ------------------------------------------------------------------ rendering
+
+    def show_state(self, state: DashboardState) -> None:
+        app = self.app
+        table = self.query_one(AllocationTable)
+        table.show(state.alloc)
+        self.query_one(RiskPanel).show(state.risk, app.now_ms(), app.config.limits.max_margin_ratio)
+        self._header(state)
+        self._spark(table.current_sleeve() or (state.alloc.rows[0].name if state.alloc.rows else None))
+        self.query_one(FundingPlot).show({k: list(v) for k, v in app.funding_history.items()})
+
+    def show_alerts(self, items: list[AlertItem]) -> None:
+        self.query_one(AlertsPanel).show(items)
+
+    def tick(self) -> None:
+        st = self.app.state
+        if st is None:
+            self._header_now()
+            return
+        self._header(st)
+        self.query_one(RiskPanel).show(st.risk, self.app.now_ms(), self.app.config.limits.max_margin_ratio)
+
+    def _header_now(self) -> None:
+        app = self.app
+        self.query_one(HeaderBar).show(mode=app.mode.value, book=app.config.portfolio.name, nav=None,
+                                       quote=app.config.portfolio.quote, fresh={}, clock=clock_text(app.now_ms()))
+
+    def _header(self, st: DashboardState) -> None:
+        app = self.app
+        now = app.now_ms()
+        fresh = {}
+        for name, acct in st.snapshot.accounts.items():
+            oldest = acct.oldest_ms()
+            fresh[name] = Freshness(name, None if oldest is None else max(0, now - oldest),
+                                    bool(st.stale.get(name)), acct.error)
+        self.query_one(HeaderBar).show(mode=app.mode.value, book=app.config.portfolio.name, nav=st.alloc.nav,
+                                       quote=st.alloc.quote, fresh=fresh, clock=clock_text(now))
+
+    def _spark(self, sleeve: str | None) -> None:
+        if sleeve is None:
+            return
+        self.query_one(DriftSpark).show(sleeve, list(self.app.drift_history.get(sleeve, ())))
+
+    # ------------------------------------------------------------------ events and actions
+
+    def on_allocation_table_sleeve_highlighted(self, event: AllocationTable.SleeveHighlighted) -> None:
+        self._spark(event.sleeve)
+
+    def on_alerts_panel_acknowledge(self, event: AlertsPanel.Acknowledge) -> None:
+        self.app.acknowledge(event.seqs)
+
+    def action_ack(self) -> None:
+        self.query_one(AlertsPanel).action_acknowledge()
+
+    def action_toggle_goal(self) -> None:
+        app = self.app
+        app.goal = Goal.BAND if app.goal is Goal.TARGET else Goal.TARGET
+        table = self.query_one(AllocationTable)
+        table.goal = app.goal
+        table.refresh_view()
+        self.notify(f"Δ to {app.goal.value}", timeout=1.5)
+
+    def _open_builder(self, **preset: object) -> None:
+        from console.screens.builder import BuilderScreen
+
+        self.app.push_screen(BuilderScreen(**preset))
+
+    def action_spread(self) -> None:
+        self._open_builder(kind="spread")
+
+    def action_hedge(self) -> None:
+        self._open_builder(kind="hedge", sleeve=self.query_one(AllocationTable).current_sleeve())
+
+    def action_roll(self) -> None:
+        pos = self.query_one(AllocationTable).current_position()
+        if pos is None:
+            self.notify("put the cursor on a position row (enter on a sleeve expands it) to roll it",
+                        severity="warning", timeout=4)
+            return
+        self._open_builder(kind="roll", position=pos)

@@ -1,0 +1,88 @@
+"""The preflight checklist per account (``console.preflight.run_preflight``), run on the
+service loop: venue and mode, credentials, trading permission, position and margin mode,
+leverage, hedge instruments, minimum order sizes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from widgets.header import HeaderBar
+
+if TYPE_CHECKING:
+    from console.app import DashboardState, RebalApp
+
+COLOUR = {True: "green", False: "bold red", None: "yellow"}
+
+
+def checklist(results: list[Any]) -> Group:
+    parts = []
+    for ac in results:
+        label, style = ac.badge
+        t = Table(title=Text.assemble((f" {label} ", style), f" {ac.account} ({ac.exchange})  ",
+                                      ("ready" if ac.passed else "NOT READY", "green" if ac.passed else "bold red")),
+                  title_justify="left", show_header=False, expand=True, box=None)
+        t.add_column("", width=1)
+        t.add_column("check", style="bold", width=16, no_wrap=True)
+        t.add_column("detail", overflow="fold")
+        for r in ac.results:
+            t.add_row(Text(r.mark, style=COLOUR[r.ok]), r.name, r.detail)
+        parts += [t, Text("")]
+    return Group(*parts)
+
+
+class PreflightScreen(Screen):
+    TITLE = "Preflight"
+    BINDINGS = [Binding("ctrl+r", "run", "Run again", id="preflight.run", tooltip="Run every check again")]
+
+    app: RebalApp
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        with VerticalScroll():
+            yield Static(Text("running the checks…", style="dim"), id="pf-body")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._header()
+        self.action_run()
+
+    @work(exclusive=True, group="preflight", exit_on_error=False)
+    async def action_run(self) -> None:
+        from console.preflight import run_preflight
+
+        app = self.app
+        extra = app.services.extra
+        if "credentials" not in extra:
+            self.query_one("#pf-body", Static).update(Text(
+                "no venue connection in this session (state injected): run `rebal-tui preflight`", style="yellow"))
+            return
+        body = self.query_one("#pf-body", Static)
+        body.update(Text("running the checks…", style="dim"))
+        try:
+            results = await app.services.call(run_preflight(app.config, extra["credentials"],
+                                                            emulator_url=extra.get("emulator_url")))
+        except Exception as exc:  # noqa: BLE001 - shown, not raised
+            body.update(Text(f"preflight failed: {exc}", style="bold red"))
+            return
+        body.update(checklist(results))
+
+    def show_state(self, state: DashboardState) -> None:
+        self._header()
+
+    def _header(self) -> None:
+        from console.screens.dashboard import clock_text
+
+        app = self.app
+        st = app.state
+        self.query_one(HeaderBar).show(mode=app.mode.value, book="Preflight", nav=st.alloc.nav if st else None,
+                                       quote=app.config.portfolio.quote, fresh={}, clock=clock_text(app.now_ms()))

@@ -1,0 +1,23 @@
+"""Shared pytest fixtures. Each section belongs to the part of the project named in it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+# --- emulator (issue #3 part A) ------------------------------------------------------------
+from console.emulator.clock import DEFAULT_START_MS
+from console.emulator.testing import EmulatorHandle, start_emulator
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorHandle]:
+    """A live loopback Binance on 127.0.0.1: demo scenario, seed 7, fixed start
+    (2026-11-21T12:00:00Z), frozen clock (speed 0: time moves only by
+    ``emulator.emulator.advance(seconds)``, so every reply is reproducible)."""
+    handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
+    try:
+        yield handle
+    finally:
+        handle.stop()

@@ -1,0 +1,47 @@
+"""The demo book, read through ccxt and weighed by the console's own allocation code."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from console.allocation import Status, compute_allocation
+from console.config import parse_config
+from console.emulator.clock import DEFAULT_START_MS
+from console.snapshot import AccountState, Snapshot
+
+pytestmark = pytest.mark.asyncio
+
+
+async def demo_snapshot(spot: Any, usdm: Any) -> Snapshot:
+    smk = await spot.load_markets()
+    fmk = await usdm.load_markets()
+    sbal = await spot.fetch_balance()
+    fbal = await usdm.fetch_balance()
+    # the snapshot schema: a contract account's total is the wallet balance, without PnL
+    wallet = {a["asset"]: float(a["walletBalance"]) for a in fbal["info"]["assets"]}
+    fbal = {**fbal, "total": wallet}
+    stick = await spot.fetch_tickers(["BTC/USDT", "ETH/USDT", "SOL/USDT", "AVAX/USDT", "USDC/USDT"])
+    ftick = await usdm.fetch_tickers()
+    frates = await usdm.fetch_funding_rates()
+    positions = await usdm.fetch_positions()
+    at = {p: DEFAULT_START_MS for p in ("markets", "balance", "positions", "tickers", "funding_rates")}
+    return Snapshot(timestamp=DEFAULT_START_MS, accounts={
+        "spot": AccountState("spot", "binance", markets={k: v for k, v in smk.items() if v["spot"]},
+                             balance=sbal, tickers=stick, fetched_at=at),
+        "futures": AccountState("futures", "binanceusdm", markets=fmk, balance=fbal, positions=tuple(positions),
+                                tickers=ftick, funding_rates=frates, fetched_at=at),
+    })
+
+
+async def test_demo_weights_show_a_breach_and_a_warning(spot: Any, usdm: Any) -> None:
+    cfg = parse_config(resources.files("console").joinpath("data/portfolio.sample.toml").read_text("utf-8"))
+    alloc = compute_allocation(cfg, await demo_snapshot(spot, usdm))
+    weights = {r.name: round(r.weight, 4) for r in alloc.rows}
+    status = {r.name: r.status for r in alloc.rows}
+    assert alloc.nav == pytest.approx(1_000_000, rel=0.01)
+    assert weights == pytest.approx({"BTC": 0.4056, "ETH": 0.2691, "ALTS": 0.1899, "STABLE": 0.1354}, abs=0.0015)
+    assert status == {"BTC": Status.WARN, "ETH": Status.OK, "ALTS": Status.BREACH, "STABLE": Status.OK}
+    assert sum(r.weight for r in alloc.rows) == pytest.approx(1.0)

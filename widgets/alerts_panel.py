@@ -1,0 +1,82 @@
+"""The alerts panel: newest first, severity, time; `a` acknowledges the one under the cursor."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from console.alerts import Alert, Severity
+
+SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARN: "yellow", Severity.CRITICAL: "bold red"}
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    """An alert as the console tracks it: a sequence number and whether it was acknowledged."""
+
+    seq: int
+    alert: Alert
+    acked: bool = False
+
+
+def hhmmss(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%H:%M:%S")
+
+
+class AlertsPanel(DataTable):
+    """The screen binds the keys (`a`, `A`) to ``action_acknowledge`` / ``_all``."""
+
+    class Acknowledge(Message):
+        def __init__(self, seqs: tuple[int, ...]) -> None:
+            self.seqs = seqs
+            super().__init__()
+
+    def __init__(self, *, id: str | None = None, message_width: int = 60) -> None:
+        super().__init__(id=id, cursor_type="row")
+        self._message_width = message_width
+        self._shown: tuple[AlertItem, ...] = ()
+
+    def on_mount(self) -> None:
+        self.add_column("time", width=8, key="time")
+        self.add_column("sev", width=4, key="sev")
+        self.add_column("alert", width=self._message_width, key="msg")
+
+    def show(self, items: Sequence[AlertItem]) -> None:
+        newest_first = tuple(sorted(items, key=lambda i: -i.seq))
+        if newest_first == self._shown:
+            return
+        old_keys = [str(i.seq) for i in self._shown]
+        new_keys = [str(i.seq) for i in newest_first]
+        with self.app.batch_update():
+            if old_keys == new_keys:  # only acknowledgements changed
+                for before, after in zip(self._shown, newest_first, strict=True):
+                    if before != after:
+                        self.update_cell(str(after.seq), "sev", self._sev(after))
+                        self.update_cell(str(after.seq), "msg", self._msg(after))
+            else:
+                self.clear()
+                for it in newest_first:
+                    self.add_row(Text(hhmmss(it.alert.at_ms), style="dim"), self._sev(it), self._msg(it),
+                                 key=str(it.seq))
+        self._shown = newest_first
+
+    @staticmethod
+    def _sev(it: AlertItem) -> Text:
+        label = {Severity.INFO: "info", Severity.WARN: "WARN", Severity.CRITICAL: "CRIT"}[it.alert.severity]
+        return Text(label, style="dim" if it.acked else SEVERITY_STYLE[it.alert.severity])
+
+    @staticmethod
+    def _msg(it: AlertItem) -> Text:
+        return Text(("✓ " if it.acked else "") + it.alert.message, style="dim" if it.acked else "")
+
+    def action_acknowledge(self) -> None:
+        if 0 <= self.cursor_row < len(self._shown):
+            self.post_message(self.Acknowledge((self._shown[self.cursor_row].seq,)))
+
+    def action_acknowledge_all(self) -> None:
+        self.post_message(self.Acknowledge(tuple(i.seq for i in self._shown if not i.acked)))
