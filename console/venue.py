@@ -138,7 +138,7 @@ def make_exchange(
         raise UserError(f"account {account.name!r}: ccxt has no exchange {account.exchange!r}; "
                         "use an id from ccxt.exchanges, e.g. binance or binanceusdm")
     config: dict[str, Any] = {"enableRateLimit": rate_limit, "timeout": timeout_ms}
-    for key in ("apiKey", "secret", "password", "uid"):
+    for key in ("apiKey", "secret", "password", "uid", "walletAddress", "privateKey"):
         if credentials and credentials.get(key):
             config[key] = credentials[key]
     ex = cls(config)

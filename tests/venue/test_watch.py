@@ -1,0 +1,123 @@
+"""The websocket ticker feed of live accounts (Feed.WATCH), with ccxt.pro's own binance class.
+
+The emulator speaks REST only, so these tests give ccxt.pro a tiny loopback websocket that
+speaks Binance's ticker stream; REST goes to the emulator as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType, web
+
+from console.config import Config, Mode
+from console.emulator.testing import EmulatorHandle
+from console.venue import Feed, Venue, _emulated_url
+from tests.venue.conftest import ManualClock
+
+STREAMED_LAST = 12_345.0  # no market of the demo trades anywhere near this
+
+
+async def _ticker_stream(request: web.Request) -> web.WebSocketResponse:
+    """Binance's /ws: answer SUBSCRIBE, then push a ticker for each stream every 50 ms
+    (ccxt's watchTickers subscribes to ``<id>@miniTicker``, whose event is 24hrMiniTicker)."""
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    streams: list[str] = []
+
+    async def push() -> None:
+        while not ws.closed:
+            for s in streams:
+                sym, _, channel = s.partition("@")
+                event = "24hrMiniTicker" if channel == "miniTicker" else "24hrTicker"
+                await ws.send_str(json.dumps({
+                    "e": event, "E": 1_795_262_400_000, "s": sym.upper(), "c": str(STREAMED_LAST),
+                    "o": "12000", "h": "12400", "l": "11900", "v": "10", "q": "123450"}))
+            await asyncio.sleep(0.05)
+
+    pusher = asyncio.create_task(push())
+    try:
+        async for msg in ws:
+            if msg.type is WSMsgType.TEXT:
+                req = json.loads(msg.data)
+                if req.get("method") == "SUBSCRIBE":
+                    streams += req["params"]
+                    await ws.send_str(json.dumps({"result": None, "id": req["id"]}))
+    finally:
+        pusher.cancel()
+    return ws
+
+
+@pytest.fixture
+async def ws_url() -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_get("/stream/ws/{n}", _ticker_stream)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        # ccxt tells spot streams from futures ones by "/stream" in the URL (stream.binance.com)
+        yield f"ws://127.0.0.1:{port}/stream/ws"
+    finally:
+        await runner.cleanup()
+
+
+def _live_spot_venue(cfg: Config, emulator: EmulatorHandle, ws: str, clock: ManualClock) -> Venue:
+    import ccxt.pro
+
+    acct = cfg.account("spot").model_copy(update={"mode": Mode.LIVE, "live": True})
+    ex: Any = ccxt.pro.binance({"apiKey": emulator.api_key, "secret": emulator.secret,
+                                "enableRateLimit": False, "timeout": 2_000})
+    rest = {k: _emulated_url(v, emulator.url) for k, v in ex.urls["api"].items() if isinstance(v, str)}
+    ex.urls["api"] = {**rest, "ws": {"spot": ws}}  # every stream on the loopback one
+    ex.options.update({"fetchCurrencies": False, "fetchMargins": False, "fetchMarkets": {"types": ["spot"]}})
+    return Venue(cfg, acct, ex, clock=clock)
+
+
+async def _until(cond: Any, timeout_s: float = 3.0) -> None:
+    for _ in range(int(timeout_s / 0.02)):
+        if cond():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+async def test_live_tickers_come_from_the_stream_and_fall_back_to_rest_when_it_is_late(
+        cfg: Config, emulator: EmulatorHandle, ws_url: str, clock: ManualClock) -> None:
+    venue = _live_spot_venue(cfg, emulator, ws_url, clock)
+    try:
+        assert venue.feed is Feed.WATCH
+        first = await venue.refresh()  # REST while the watcher connects
+        assert first.error is None and first.tickers["BTC/USDT"]["last"] != STREAMED_LAST
+        wanted = set(first.tickers)
+        await _until(lambda: wanted <= set(venue._watched))
+        streamed = await venue.refresh()
+        assert streamed.error is None and set(streamed.tickers) == wanted
+        assert {t["last"] for t in streamed.tickers.values()} == {STREAMED_LAST}
+        assert streamed.fetched_at["tickers"] == clock()
+        # the stream's last message is older than the max data age: poll REST instead
+        clock.advance(cfg.limits.max_data_age_s + 1)
+        late = await venue.refresh()
+        assert late.error is None and late.tickers["BTC/USDT"]["last"] != STREAMED_LAST
+    finally:
+        await venue.close()
+
+
+async def test_a_failing_stream_means_rest_for_a_while(
+        cfg: Config, emulator: EmulatorHandle, clock: ManualClock) -> None:
+    # the emulator answers the websocket handshake with 404: the watcher dies at once
+    venue = _live_spot_venue(cfg, emulator, emulator.url.replace("http://", "ws://") + "/ws", clock)
+    try:
+        assert (await venue.refresh()).error is None
+        await _until(lambda: all(t.done() for t in venue._watch_tasks))
+        st = await venue.refresh()
+        assert st.error is None and st.tickers["BTC/USDT"]["last"] != STREAMED_LAST
+        assert venue._watch_retry_ms > clock() and not venue._watch_tasks
+    finally:
+        await venue.close()
