@@ -233,6 +233,7 @@ class Executor:
         self.clock = clock
         self._trace = trace  # test hook: ("phase", ticket_id) at each step (SIGKILL trials)
         self._inflight: set[str] = set()
+        self._sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep  # tests shorten slice waits
         # Trading opens only after a startup reconciliation was complete and shown
         # (``allow_trading``); the kill switch works regardless.
         self._trading_allowed = not require_reconcile
@@ -305,6 +306,12 @@ class Executor:
             now = self.clock()
             if not _kill:
                 reasons = send_guards(self.config, snap, ticket, now)
+                # A confirmation is a yes to numbers on data of that moment; an old one (a
+                # ticket confirmed before a restart, say) is not a yes to today's market.
+                age_s = (now_ms() - (row.confirmed_ms or 0)) / 1000
+                if age_s > self.config.limits.max_data_age_s:
+                    reasons.append(f"the confirmation is {age_s:.0f} s old (limit "
+                                   f"{self.config.limits.max_data_age_s:.0f} s); abandon it and plan again")
                 if not reasons and snap is not None:
                     reasons = planner_checks(self.config, snap, ticket, now)
                 if reasons:
@@ -312,16 +319,60 @@ class Executor:
                                                              "snapshot_ts": snap.timestamp if snap else None})
                     self._emit(Refused(ticket_id, tuple(reasons)))
                     raise ExecutionRefused(reasons)
-            reqs = [self._leg_request(ticket_id, i, tl, 1, snap) for i, tl in enumerate(ticket.legs)]
+            slices = [self._slice_amounts(tl) for tl in ticket.legs]
+            reqs = [self._leg_request(ticket_id, i, tl, 1, snap, amount=slices[i][0])
+                    for i, tl in enumerate(ticket.legs)]
             self.journal.begin_sending(ticket_id, [_new_order(a, r, purpose="flatten" if _kill else "leg")
                                                    for a, r in reqs])
             self._t("recorded", ticket_id)
             await self._send(ticket_id, reqs)
             self._t("sent", ticket_id)
             self.journal.set_ticket_state(ticket_id, TicketState.WORKING)
+            if any(len(s) > 1 for s in slices):
+                await self._run_slices(ticket_id, ticket, slices)
             return await self._watch(ticket_id, row.legging_s)
         finally:
             self._inflight.discard(ticket_id)
+
+    def _slice_amounts(self, tl: TicketLeg) -> list[float]:
+        """The child order sizes of a leg: equal venue-rounded slices, the last one taking
+        the rounding remainder, so that the slices add up to exactly the leg."""
+        port = self._port(tl.leg.account)
+        n = tl.style.slices
+        total = port.amount_to_precision(tl.leg.symbol, tl.leg.contracts)
+        if n <= 1:
+            return [total]
+        each = port.amount_to_precision(tl.leg.symbol, total / n)
+        if each <= 0:
+            raise ExecutionRefused([f"{tl.leg.symbol}: {total:g} cannot be cut into {n} slices; use fewer"])
+        last = port.amount_to_precision(tl.leg.symbol, total - each * (n - 1))
+        return [each] * (n - 1) + [last]
+
+    async def _run_slices(self, ticket_id: str, ticket: Ticket, slices: list[list[float]]) -> None:
+        """Send the remaining slices on schedule (``over_minutes`` spread evenly). Each slice
+        is a new attempt with its own client id; a slice is sent only on fresh data, and the
+        schedule stops if the trader leaves or unwinds the ticket (the rest stays residual)."""
+        n_max = max(len(s) for s in slices)
+        for k in range(1, n_max):
+            due = [i for i, s in enumerate(slices) if len(s) > k]
+            interval = min(ticket.legs[i].style.over_minutes * 60 / len(slices[i]) for i in due)
+            await self._sleep(interval)
+            t = self.journal.ticket(ticket_id)
+            if t.residual_accepted or t.state is not TicketState.WORKING:
+                self.journal.note(ticket_id, "slices_stopped", {"after": k, "state": t.state.value})
+                return
+            snap = await self._snapshot()
+            stale = data_age_guard(self.config, snap, [ticket.legs[i].leg.account for i in due], self.clock())
+            if stale:
+                self.journal.note(ticket_id, "slices_stopped", {"after": k, "reasons": stale})
+                self._emit(Refused(ticket_id, tuple(stale)))
+                return
+            # at the confirmed limit price: a slice does not chase (that is the trader's call)
+            reqs = [self._leg_request(ticket_id, i, ticket.legs[i], k + 1, snap, amount=slices[i][k])
+                    for i in due]
+            self.journal.add_orders(ticket_id, [_new_order(a, r, purpose="slice") for a, r in reqs])
+            await self._send(ticket_id, reqs)
+            self._t("slice", ticket_id)
 
     def _leg_request(self, ticket_id: str, leg_no: int, tl: TicketLeg, attempt: int,
                      snap: Snapshot | None, *, amount: float | None = None, side: str | None = None,

@@ -16,6 +16,7 @@ Rules the code keeps:
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -281,11 +282,20 @@ def ticket_from_dict(d: dict[str, Any]) -> Ticket:
                   warnings=tuple(d.get("warnings", ())))
 
 
-def _scrubbed_json(value: Any) -> str:
+_SIGNATURE = re.compile(r"(signature|apiKey|api_key|secret)=[^&\s\"']+", re.IGNORECASE)
+
+
+def _scrub(text: str) -> str:
+    """Registered secrets out, and request signatures (ccxt puts signed URLs in its error
+    messages): nothing that authenticates a request is ever written to the journal."""
     from console.redact import redact
 
+    return _SIGNATURE.sub(r"\1=***", redact(text))
+
+
+def _scrubbed_json(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return redact(text)
+    return _scrub(text)
 
 
 # ----------------------------------------------------------------------------- journal
@@ -487,6 +497,14 @@ class Journal:
                             "amount": o.amount, "price": o.price, "reduce_only": o.reduce_only,
                             "purpose": o.purpose})
 
+    def abandon(self, ticket_id: str, reason: str = "abandoned by the trader") -> None:
+        """A planned or confirmed ticket that will not be sent → cancelled."""
+        t = self.ticket(ticket_id)
+        if t.state not in (TicketState.PLANNED, TicketState.CONFIRMED):
+            raise JournalError(f"ticket {ticket_id} is {t.state.value}; only a planned or confirmed "
+                               "ticket can be abandoned (cancel its orders instead)")
+        self.set_ticket_state(ticket_id, TicketState.CANCELLED, expect=t.state, detail={"reason": reason})
+
     def accept_residual(self, ticket_id: str, *, ts: int | None = None) -> None:
         ts = ts or now_ms()
         with self._tx() as c:
@@ -555,6 +573,7 @@ class Journal:
                           "amount, price, ts, cum_filled) VALUES (?,?,?,?,?,?,?,?,?,?)",
                           (client_id, cur.ticket_id, cur.leg, cur.account, cur.symbol, cur.side,
                            delta, price, ts, new_filled))
+            error = None if error is None else _scrub(error)
             c.execute("UPDATE orders SET state=?, venue_id=COALESCE(?, venue_id), filled=?, average=?, "
                       "error=COALESCE(?, error), updated_ms=? WHERE client_id=?",
                       (state.value, venue_id, new_filled, new_avg, error, ts, client_id))

@@ -124,7 +124,7 @@ class ReconcileReport:
         for e in self.errors:
             out.append(f"Not checked: {e}")
         for t in self.confirmed_not_sent:
-            out.append(f"Ticket {t} was confirmed but never sent; re-confirm or abandon it")
+            out.append(f"Ticket {t} was confirmed but never sent; abandon it and plan again")
         return out
 
     def __str__(self) -> str:
@@ -138,7 +138,8 @@ async def reconcile(journal: Journal, exchanges: Mapping[str, Any], config: Conf
     policy = policy or ExecPolicy()
     ports = {name: as_port(name, ex) for name, ex in exchanges.items()}
     acc = _Acc()
-    await asyncio.gather(*(_account(journal, name, port, policy, lookback_ms, acc)
+    contracts = {a.name: a.holds_contracts for a in config.accounts}
+    await asyncio.gather(*(_account(journal, name, port, policy, lookback_ms, acc, contracts.get(name, True))
                            for name, port in ports.items()))
     tickets = _settle_tickets(journal, acc)
     confirmed = tuple(t.id for t in journal.tickets(states=[TicketState.CONFIRMED]))
@@ -172,7 +173,7 @@ def _apply(journal: Journal, row: OrderRow, v: VenueOrder, acc: _Acc) -> None:
 
 
 async def _account(journal: Journal, name: str, port: VenuePort, policy: ExecPolicy,
-                   lookback_ms: int, acc: _Acc) -> None:
+                   lookback_ms: int, acc: _Acc, holds_contracts: bool) -> None:
     try:
         await port.prepare()
         venue_open = await port.open_orders()
@@ -205,7 +206,7 @@ async def _account(journal: Journal, name: str, port: VenuePort, policy: ExecPol
     # 3. recent trades of orders the journal lacks
     symbols = sorted({o.symbol for o in journal.orders(account=name)} | {v.symbol for v in venue_open})
     try:
-        positions = await port.positions()
+        positions = await port.positions() if holds_contracts else None
     except LookupFailed as exc:
         acc.errors.append(f"{name}: positions: {exc}")
         positions = None
@@ -291,14 +292,21 @@ def _settle_tickets(journal: Journal, acc: _Acc) -> tuple[str, ...]:
     """Tickets whose orders are all final: outcome, then reconciled."""
     unresolved = set(acc.unresolved)
     out = []
-    for t in journal.tickets(states=[TicketState.SENDING, TicketState.WORKING, *TICKET_DONE]):
+    # a reconciled ticket whose order turned up late (never seen → filled) is settled again
+    late = {o.ticket_id for c in acc.corrected if (o := journal.order(c.client_id)) and o.ticket_id}
+    todo = journal.tickets(states=[TicketState.SENDING, TicketState.WORKING, *TICKET_DONE])
+    todo += [t for t in journal.tickets(states=[TicketState.RECONCILED]) if t.id in late]
+    for t in todo:
         orders = journal.orders(t.id)
         if any(o.state in ORDER_LIVE or o.client_id in unresolved for o in orders):
             if t.state is TicketState.SENDING:
                 journal.set_ticket_state(t.id, TicketState.WORKING, detail={"by": "reconcile"})
             continue
         dst = ticket_outcome(journal, t.id)
-        if t.state in (TicketState.SENDING, TicketState.WORKING):
+        if t.state is TicketState.RECONCILED:
+            journal.set_ticket_state(t.id, TicketState.WORKING, detail={"by": "reconcile", "late_order": True})
+            journal.set_ticket_state(t.id, dst, detail={"by": "reconcile"})
+        elif t.state in (TicketState.SENDING, TicketState.WORKING):
             journal.set_ticket_state(t.id, dst, detail={"by": "reconcile"})
         elif t.state is not dst:
             journal.set_ticket_state(t.id, TicketState.WORKING, detail={"by": "reconcile", "was": t.state.value})
