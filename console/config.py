@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -276,16 +276,28 @@ def _dupes(items: Iterable[str]) -> str:
     return ""
 
 
-def format_validation_error(err: ValidationError, source: str) -> str:
-    lines = [f"{source}: the configuration is not valid:"]
+def format_validation_error(
+    err: ValidationError,
+    source: str,
+    *,
+    what: str = "the configuration",
+    reference: str = "the README's config reference",
+    where: Callable[[tuple[Any, ...]], str | None] | None = None,
+) -> str:
+    """One line per problem: the field's dotted path, then what is wrong and the fix.
+
+    ``where`` may name a location better than its dotted path (a fund's name, say).
+    """
+    lines = [f"{source}: {what} is not valid:"]
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        loc = tuple(e["loc"])
+        place = (where(loc) if where else None) or ".".join(str(p) for p in loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            msg = "unknown field; remove it or check its spelling against the README's config reference"
+            msg = f"unknown field; remove it or check its spelling against {reference}"
         elif e["type"] == "missing":
             msg = "required field is missing; add it"
-        lines.append(f"  {loc}: {msg}")
+        lines.append(f"  {place}: {msg}")
     return "\n".join(lines)
 
 

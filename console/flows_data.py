@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from console.config import format_validation_error
 from console.errors import UserError
 from console.flows import SLEEVE_RE, Basket, LevelTable
 from console.snapshot import Snapshot
@@ -36,25 +37,18 @@ def sample_path(name: str) -> Path:
 
 
 def _format_errors(err: ValidationError, source: str, data: Any) -> str:
-    lines = [f"{source}: the fund basket is not valid:"]
-    for e in err.errors():
-        loc = list(e["loc"])
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        # name the fund as well as its index: "funds.2 (Northwind ...).targets"
+    def where(loc: tuple[Any, ...]) -> str | None:
+        # name the fund as well as its index: "funds[2] (Northwind ...).targets"
         if len(loc) >= 2 and loc[0] == "funds" and isinstance(loc[1], int):
             try:
                 name = data["funds"][loc[1]].get("name")
             except (KeyError, IndexError, TypeError, AttributeError):
                 name = None
             if name:
-                where = f"funds[{loc[1]}] ({name})" + "".join(f".{p}" for p in loc[2:])
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field; remove it or check its spelling against funds.sample.toml"
-        elif e["type"] == "missing":
-            msg = "required field is missing; add it"
-        lines.append(f"  {where}: {msg}")
-    return "\n".join(lines)
+                return f"funds[{loc[1]}] ({name})" + "".join(f".{p}" for p in loc[2:])
+        return None
+
+    return format_validation_error(err, source, what="the fund basket", reference="funds.sample.toml", where=where)
 
 
 def parse_basket(text: str, source: str = "basket") -> Basket:
