@@ -26,14 +26,20 @@ COMMAND_MODULES = (
     "console.cmd_flows",
 )
 
+# commands where `rebal-tui --demo COMMAND` would be silently ignored: refuse instead
+NO_DEMO = frozenset({"init", "journal", "keys"})
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rebal-tui",
         description="Keep a crypto portfolio at its target weights with a futures overlay.",
     )
-    p.add_argument("--config", type=Path, help="portfolio TOML (default: the user config folder)")
-    p.add_argument("--demo", action="store_true", help="start on the embedded demo venue")
+    p.add_argument("--config", type=Path, metavar="PATH",
+                   help="portfolio TOML, before or after the command (default: the user config folder)")
+    p.add_argument("--demo", action="store_true",
+                   help="use the shipped demo portfolio on the embedded emulator (the console, snapshot, plan, "
+                        "preflight, check-config, flows)")
     p.add_argument("--live", action="store_true", help="allow accounts marked live = true to trade")
     p.add_argument("--debug", action="store_true", help="DEBUG logging to stderr; keys are masked")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -43,11 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(name).register(sub)
     for sp in sub.choices.values():  # `rebal-tui plan --config P` as well as `rebal-tui --config P plan`
         if not any("--config" in a.option_strings for a in sp._actions):
-            sp.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="portfolio TOML")
+            sp.add_argument("--config", type=Path, metavar="PATH", default=argparse.SUPPRESS,
+                            help="portfolio TOML (default: the user config folder)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C at any point, start-up imports included: no traceback
+        print("rebal-tui: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from console.redact import configure_debug_logging, install_redaction, redact
 
     install_redaction()  # before anything can log or raise: ccxt logs its key header at DEBUG
@@ -56,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "debug", False):
         configure_debug_logging()
     try:
+        if getattr(args, "demo", False) and args.command in NO_DEMO:
+            raise UserError(f"--demo does not apply to `{args.command}`; it selects the demo portfolio for the "
+                            "console, snapshot, plan, preflight, check-config and flows")
         if args.command is None:
             from console.launch import launch
 
@@ -64,15 +82,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"rebal-tui: {redact(str(exc))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         # `rebal-tui plan --json | head`: the reader left; stop quietly, as Unix tools do
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-
+    except Exception as exc:  # a bug, not bad input: one line, and the traceback only with --debug
+        if getattr(args, "debug", False):
+            raise
+        print(f"rebal-tui: internal error: {redact(f'{type(exc).__name__}: {exc}')}; run again with --debug "
+              "for the traceback and report it", file=sys.stderr)
+        return 70  # EX_SOFTWARE: neither a failed check (1) nor bad input (2)
 
 if __name__ == "__main__":
     sys.exit(main())

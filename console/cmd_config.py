@@ -22,6 +22,24 @@ def config_path(args: argparse.Namespace, positional: Path | None = None) -> Pat
     return positional or getattr(args, "config", None) or default_config_path()
 
 
+def load_portfolio(args: argparse.Namespace, positional: Path | None = None) -> tuple[Config, Path]:
+    """The config a command works on: the shipped demo portfolio with ``--demo``, else the file."""
+    if getattr(args, "demo", False):
+        from console.demo import DEMO_SOURCE, demo_config
+
+        return demo_config(), Path(DEMO_SOURCE)
+    path = config_path(args, positional)
+    if positional is None and getattr(args, "config", None) is None and not path.exists():
+        raise UserError(f"no config at {path} (the default); run `rebal-tui init` to write a sample there, "
+                        "pass --config PATH, or --demo for the shipped demo portfolio")
+    return load_config(path), path
+
+
+def add_demo_flag(p: argparse.ArgumentParser, help: str = "use the shipped demo portfolio instead of --config") -> None:
+    # SUPPRESS: without it the subcommand's default False would hide `rebal-tui --demo COMMAND`
+    p.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help=help)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     path = config_path(args, args.path)
     if path.exists() and not args.force:
@@ -45,8 +63,7 @@ def summary(cfg: Config, path: Path) -> Table:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    path = config_path(args, args.path)
-    cfg = load_config(path)
+    cfg, path = load_portfolio(args, args.path)
     con = Console()
     con.print(summary(cfg, path))
     for a in cfg.accounts:
@@ -67,5 +84,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_init)
     p = sub.add_parser("check-config", help="validate a portfolio config and print a summary")
-    p.add_argument("path", nargs="?", type=Path)
+    p.add_argument("path", nargs="?", type=Path, help="the config to check (default: --config or the user config folder)")
+    add_demo_flag(p, "check the shipped demo portfolio")
     p.set_defaults(func=cmd_check)

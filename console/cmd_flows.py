@@ -253,8 +253,9 @@ def funds_table(report: FlowsReport) -> Table:
         if r.fund != prev:
             prev = r.fund
             rule = r.rule if r.trades else f"{r.rule}, held"
-            name = Text.assemble((r.fund, "bold"), (f" · {rule}", "dim"))
-            t.add_row(name, _compact(by_fund[r.fund].aum_now), "", "", "", "", "", "")
+            # the rule sits in the action column, so a long fund name folds one line less
+            t.add_row(Text(r.fund, style="bold"), _compact(by_fund[r.fund].aum_now), "", "", "", "", "",
+                      Text(rule, style="dim"))
         t.add_row(f"  {r.asset}", "", _pct(r.target), _pct(r.current), _pp(r.drift),
                   _compact(r.flow) if r.trades else Text(f"({_compact(r.would_flow)})", style="dim"),
                   _coins(r.coins) if r.trades else "—",

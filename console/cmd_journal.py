@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -54,7 +55,12 @@ def _open(db: Path | None):
     if not Path(path).exists():
         raise UserError(f"no journal at {path} yet; the console creates it when it records its first ticket "
                         "(or pass --db PATH)")
-    return Journal.open(path)
+    if Path(path).is_dir():
+        raise UserError(f"--db {path}: is a folder; pass the journal file (journal.sqlite3)")
+    try:
+        return Journal.open(path)
+    except sqlite3.DatabaseError as exc:  # e.g. --db pointing at a state.json
+        raise UserError(f"{path}: not a journal ({exc}); pass --db the journal.sqlite3 the console writes") from None
 
 
 def ticket_summary(journal: Any, t: Any) -> dict[str, Any]:
@@ -189,9 +195,9 @@ def cmd_journal(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("journal", help="list executed tickets, or replay one: journal show TICKET")
     p.add_argument("words", nargs="*", metavar="show TICKET", help="replay one ticket")
-    p.add_argument("--since", help="only tickets since a duration ago (24h, 7d) or a date (2026-11-20)")
+    p.add_argument("--since", metavar="WHEN", help="only tickets since a duration ago (24h, 7d) or a date (2026-11-20)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--csv", action="store_true", help="CSV, one row per ticket")
-    g.add_argument("--json", action="store_true", help="JSON")
-    p.add_argument("--db", type=Path, help="journal file (default: the user data folder's journal.sqlite3)")
+    g.add_argument("--json", action="store_true", help="JSON: the list, or with show the full replay")
+    p.add_argument("--db", type=Path, metavar="PATH", help="journal file (default: the user data folder's journal.sqlite3)")
     p.set_defaults(func=cmd_journal)

@@ -215,11 +215,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         # SUPPRESS: a top-level --debug or --config added later is not overwritten by these
         sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="log every request at DEBUG level (keys are masked)")
-        sp.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="portfolio TOML")
+        sp.add_argument("--config", type=Path, metavar="PATH", default=argparse.SUPPRESS,
+                        help="portfolio TOML (default: the user config folder)")
 
     sp = ks.add_parser("set", help="prompt (no echo) for an account's key, secret and passphrase and store them")
     sp.add_argument("account")
-    sp.add_argument("--exchange", help="ccxt exchange id, when the account is not in the config yet")
+    sp.add_argument("--exchange", metavar="ID", help="ccxt exchange id, when the account is not in the config yet")
     common(sp)
     sp.set_defaults(func=cmd_set)
     sp = ks.add_parser("list", help="accounts and where their keys come from (names only)")

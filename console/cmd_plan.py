@@ -15,14 +15,15 @@ import json
 import re
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from console.allocation import compute_allocation
-from console.cmd_config import config_path
-from console.config import Goal, load_config
+from console.cmd_config import add_demo_flag, load_portfolio
+from console.config import Goal, Mode
 from console.errors import UserError
 from console.overlay import Scope, account_lots, plan_overlay
 from console.report import allocation_table, legs_table, plan_dict, preview_tables
@@ -41,15 +42,78 @@ def parse_horizon(text: str) -> float:
     return n / 24 if unit == "h" else n * 7 if unit == "w" else n
 
 
-def _load_json(path: Path | None, what: str) -> Any:
+# what each venue-data file holds per symbol: (JSON type, how the flag's help spells it)
+_SHAPES: dict[str, tuple[type, str]] = {
+    "--books": (dict, "a ccxt order book {bids, asks, timestamp}"),
+    "--tiers": (list, "a list of ccxt leverage tiers"),
+    "--fees": (dict, "a ccxt trading fee {maker, taker}"),
+    "--ohlcv": (list, "a list of [ts, open, high, low, close, volume] rows"),
+}
+
+
+def _json_type(v: Any) -> str:
+    return ("null" if v is None else "true/false" if isinstance(v, bool) else "a number" if isinstance(v, int | float)
+            else "a string" if isinstance(v, str) else "a list" if isinstance(v, list) else "an object")
+
+
+def _load_json(path: Path | None, what: str, flag: str | None = None) -> Any:
     if path is None:
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder; {flag or 'the flag'} wants a JSON file") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    if flag in _SHAPES:
+        kind, spelled = _SHAPES[flag]
+        if not isinstance(data, dict):
+            raise UserError(f"{flag} {path}: expected a JSON object keyed by symbol, e.g. "
+                            f'{{"BTC/USDT:USDT": ...}}, each value {spelled}; got {_json_type(data)}')
+        for sym, v in data.items():
+            if not isinstance(v, kind):
+                raise UserError(f"{flag} {path}: {sym!r} must be {spelled}; got {_json_type(v)}")
+    return data
+
+
+def _now_ms(text: str | None, snap: Any, demo: bool) -> int:
+    """--now: epoch ms, 'snapshot', or (default) the wall clock; a demo-only state is judged at its
+    own time, since the emulator is not the market and nothing it quotes can go stale."""
+    if text == "snapshot" or (text is None and demo):
+        return int(snap.timestamp)
+    if text is None:
+        return int(time.time() * 1000)
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:  # an ISO instant, as `journal --since` and `emulator --start` take; UTC unless it says otherwise
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--now {text!r}: write epoch milliseconds (e.g. 1795262400000), an ISO instant "
+                        "(2026-11-21T12:00:00Z) or 'snapshot'") from None
+    return int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def _check_accounts(cfg: Any, snap: Any, state: Path) -> None:
+    """Refuse a state file taken with another config: its NAV and legs would be wrong."""
+    if not cfg.accounts:
+        return
+    want = {a.name for a in cfg.accounts}
+    have = set(snap.accounts)
+    if want == have:
+        return
+    parts = []
+    if want - have:
+        parts.append(f"lacks account(s) {', '.join(sorted(want - have))} the config names")
+    if have - want:
+        parts.append(f"has account(s) {', '.join(sorted(have - want))} the config does not name")
+    raise UserError(f"{state}: the state {' and '.join(parts)}; take a fresh one with this config "
+                    f"(rebal-tui snapshot --out {state}) or pass the --config it was taken with")
 
 
 def _pair(text: str, flag: str) -> tuple[str, str]:
@@ -90,10 +154,13 @@ def _tickets(args: argparse.Namespace, cfg: Any, snap: Any, alloc: Any, goal: Go
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    cfg = load_config(config_path(args))
     if args.state is None:
         raise UserError("plan needs --state PATH (a state.json from `rebal-tui snapshot --out PATH`)")
+    cfg, _ = load_portfolio(args)
+    if args.lookback < 2:
+        raise UserError(f"--lookback {args.lookback}: beta needs at least 2 returns; the default is 30")
     snap = load_snapshot(args.state)
+    _check_accounts(cfg, snap, args.state)
     alloc = compute_allocation(cfg, snap)
     if alloc.missing_prices:
         raise UserError(
@@ -109,16 +176,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from console.preview import preview
 
     horizon = parse_horizon(args.horizon)
-    books = _load_json(args.books, "order books")
-    tiers = _load_json(args.tiers, "leverage tiers")
-    fees = _load_json(args.fees, "trading fees")
-    ohlcv = _load_json(args.ohlcv, "OHLCV")
-    now_ms = snap.timestamp if args.now == "snapshot" else int(args.now) if args.now else int(time.time() * 1000)
+    books = _load_json(args.books, "order books", "--books")
+    tiers = _load_json(args.tiers, "leverage tiers", "--tiers")
+    fees = _load_json(args.fees, "trading fees", "--fees")
+    ohlcv = _load_json(args.ohlcv, "OHLCV", "--ohlcv")
+    demo = bool(cfg.accounts) and all(a.mode is Mode.DEMO for a in cfg.accounts)
+    now_ms = _now_ms(args.now, snap, demo)
     try:
         style = OrderStyle(OrderType(args.style), args.offset_bps, args.slices, args.over)
     except ValueError as exc:
         raise UserError(f"order style: {exc}; e.g. --slices 4 --over 20") from None
-    tickets = _tickets(args, cfg, snap, alloc, goal, horizon, books, fees, ohlcv, now_ms)
+    from pydantic import ValidationError
+
+    try:
+        tickets = _tickets(args, cfg, snap, alloc, goal, horizon, books, fees, ohlcv, now_ms)
+    except ValidationError as exc:  # a symbol typed on the command line (--roll-to, --proxy)
+        msg = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
+        flag = "--roll-to" if args.roll_to else "--proxy" if args.proxy else "a symbol"
+        raise UserError(f"{flag}: {msg}") from None
     lots = account_lots(snap)
     previews = []
     for t in tickets:
@@ -127,6 +202,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         previews.append(preview(cfg, snap, t, books=books, tiers=tiers, horizon_days=horizon, now_ms=now_ms,
                                 trading_fees=fees, max_cost_bps=args.max_cost_bps, stress=args.stress,
                                 alloc=alloc))
+    stale = sorted({c.message for pv in previews for c in pv.checks if str(c.code) == "data_age"})
+    if stale:  # on stderr, so that --json stays parseable
+        age = (now_ms - snap.timestamp) / 1000
+        print(f"rebal-tui: warning: {args.state} is {age:,.0f} s old, over limits.max_data_age_s = "
+              f"{cfg.limits.max_data_age_s:g} s: every ticket fails the data-age check; take a fresh snapshot",
+              file=sys.stderr)
     if args.json:
         out = plan_dict(alloc, plan)
         out["horizon_days"] = horizon
@@ -143,28 +224,29 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     con = Console()
-    con.print(allocation_table(alloc, goal))
+    con.print(allocation_table(alloc, goal, con))
     if plan.legs or plan.skipped:
-        con.print(legs_table(plan))
+        con.print(legs_table(plan, con))
     else:
         con.print(f"no overlay legs: no sleeve in scope '{args.scope}' needs one")
     if not previews:
         con.print("no tickets proposed")
     for pv in previews:
         con.rule()
-        for r in preview_tables(pv, what_if=args.what_if, stress=args.stress):
+        for r in preview_tables(pv, what_if=args.what_if, stress=args.stress, con=con):
             con.print(r)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="print the allocation, the overlay legs and the planner's tickets")
-    p.add_argument("--state", type=Path, help="state.json to plan on")
+    p.add_argument("--state", type=Path, metavar="PATH", help="state.json to plan on (from `rebal-tui snapshot --out PATH`)")
     p.add_argument("--to", choices=[g.value for g in Goal], default=Goal.TARGET.value,
                    help="size legs to the target or to the band edge (default: target)")
     p.add_argument("--scope", choices=[s.value for s in Scope], default=Scope.BREACH.value,
                    help="which sleeves get legs: breach (default), warn, or all")
-    p.add_argument("--json", action="store_true", help="print rows, legs and tickets as JSON")
+    p.add_argument("--json", action="store_true", help="print rows, legs and tickets as JSON (warnings go to stderr)")
+    add_demo_flag(p, "plan with the shipped demo portfolio (the config `snapshot --demo` uses)")
     g = p.add_argument_group("planner tickets (default: propose what the drift calls for)")
     g.add_argument("--spread", metavar="SELL/BUY", help="one spread: sell the overweight sleeve, buy the underweight")
     g.add_argument("--hedge", metavar="SLEEVE", help="one single-sleeve hedge to the goal")
@@ -172,22 +254,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--roll-to", metavar="SYMBOL", help="with --roll: the contract to roll into")
     g.add_argument("--proxy", metavar="SLEEVE=SYMBOL", help="hedge a sleeve through a proxy sized by beta (needs --ohlcv)")
     g.add_argument("--beta", metavar="CORE/SAT", help="beta-neutral core/satellite ticket (needs --ohlcv)")
-    g.add_argument("--lookback", type=int, default=30, help="returns used for beta (default 30)")
-    g.add_argument("--horizon", default="7d", help="holding horizon for funding, basis and roll: 7d, 36h, 2w (default 7d)")
-    g.add_argument("--max-cost-bps", type=float, default=None,
-                   help="'not worth it' past this cost, in bps of the drift removed (default: limits.max_cost_bps)")
+    g.add_argument("--lookback", type=int, default=30, metavar="N", help="daily returns used to estimate beta for --proxy / --beta (default 30, at least 2)")
+    g.add_argument("--horizon", default="7d", metavar="DURATION", help="holding horizon for funding, basis and roll: 7d, 36h, 2w; a bare number is days (default 7d)")
+    g.add_argument("--max-cost-bps", type=float, default=None, metavar="BPS",
+                   help="'not worth it' past this cost, in basis points of the drift removed (default: the config's limits.max_cost_bps)")
     g.add_argument("--what-if", action="store_true", help="margin before/after and liquidation prices")
     g.add_argument("--stress", action="store_true", help="±10/20/30 %% stress table per asset")
-    g.add_argument("--books", type=Path, help="JSON {symbol: ccxt order book}; without it slippage is n/a")
-    g.add_argument("--tiers", type=Path,
+    g.add_argument("--books", type=Path, metavar="PATH", help="JSON {symbol: ccxt order book}; without it slippage is n/a")
+    g.add_argument("--tiers", type=Path, metavar="PATH",
                    help="JSON {symbol: ccxt leverage tiers}; without it Binance's BTCUSDT brackets (labelled)")
-    g.add_argument("--fees", type=Path, help="JSON {symbol: ccxt trading fee}; without it the market's rates")
-    g.add_argument("--ohlcv", type=Path, help="JSON {symbol: [[ts, o, h, l, c, v], ...]} for --proxy / --beta")
-    g.add_argument("--now", help="epoch ms for the data-age check, or 'snapshot' (default: the wall clock)")
+    g.add_argument("--fees", type=Path, metavar="PATH", help="JSON {symbol: ccxt trading fee}; without it the market's rates")
+    g.add_argument("--ohlcv", type=Path, metavar="PATH", help="JSON {symbol: [[ts, o, h, l, c, v], ...]} for --proxy / --beta")
+    g.add_argument("--now", metavar="WHEN",
+                   help="the instant data ages are measured at: epoch ms, an ISO instant, or 'snapshot' for the "
+                        "state's own time "
+                        "(default: the wall clock; the state's time when every account is a demo one)")
     s = p.add_argument_group("order style")
     s.add_argument("--style", choices=[t.value for t in OrderType], default=OrderType.MARKET.value,
                    help="market (default), limit or post_only at mid ± --offset-bps")
-    s.add_argument("--offset-bps", type=float, default=0.0, help="limit offset from mid, on the passive side")
-    s.add_argument("--slices", type=int, default=1, help="child orders per leg")
-    s.add_argument("--over", type=float, default=0.0, help="minutes to spread the slices over")
+    s.add_argument("--offset-bps", type=float, default=0.0, metavar="BPS", help="limit offset from mid in basis points, on the passive side (default 0)")
+    s.add_argument("--slices", type=int, default=1, metavar="N", help="child orders per leg (default 1: one order)")
+    s.add_argument("--over", type=float, default=0.0, metavar="MINUTES", help="minutes to spread the slices over (needed with --slices > 1; default 0)")
     p.set_defaults(func=cmd_plan)

@@ -9,16 +9,15 @@ import argparse
 import asyncio
 import json
 import sys
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from console import keys
-from console.cmd_config import config_path
+from console.cmd_config import add_demo_flag, load_portfolio
 from console.cmd_keys import demo_emulator, start_command
-from console.config import Config, Mode, load_config
+from console.config import Config, Mode
 from console.errors import UserError
 from console.modes import require_paper_venue
 from console.preflight import AccountChecks, run_preflight
@@ -67,8 +66,7 @@ def checks_dict(results: list[AccountChecks]) -> list[dict[str, object]]:
 
 def cmd_preflight(args: argparse.Namespace) -> int:
     start_command(args)
-    path: Path = config_path(args)
-    cfg = load_config(path)
+    cfg, path = load_portfolio(args)
     if not cfg.accounts:
         raise UserError(f"{path}: no [[accounts]] configured; add one (see `rebal-tui init`) to check it")
     names = [cfg.account(args.account).name] if args.account else [a.name for a in cfg.accounts]
@@ -98,8 +96,9 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("preflight", help="check each account is fit to trade (keys, mode, leverage, hedges)")
-    p.add_argument("--account", help="check only this account")
+    p.add_argument("--account", metavar="NAME", help="check only this account (default: every account in the config)")
     p.add_argument("--json", action="store_true", help="print the checklist as JSON")
+    add_demo_flag(p, "check the shipped demo portfolio's accounts on the embedded emulator")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="log every request at DEBUG level (keys are masked)")
     p.set_defaults(func=cmd_preflight)

@@ -40,10 +40,12 @@ async def take_snapshot(
     speed: float = 1.0,
     start_ms: int | None = None,
     live_allowed: bool = False,
+    read_only: bool = True,
     retries: int = 2,
 ) -> Snapshot:
     """One Snapshot of every account; starts an in-process emulator when a demo account needs
-    one and no ``emulator_url`` is given."""
+    one and no ``emulator_url`` is given. ``read_only`` (the default) opens live accounts
+    without the live gate, since nothing here can trade."""
     from console.demo import DEMO_SEED, needs_emulator, start_emulator_in_loop
     from console.venue import VenueSet
 
@@ -61,6 +63,13 @@ async def take_snapshot(
             demo_keys = demo_credentials(config)
     try:
         creds = account_credentials(config, demo_defaults=demo_keys)
+        if read_only:
+            # a snapshot only reads, so a live account may be read before the live gate, as
+            # preflight and `keys test` do; these exchange objects are closed before returning
+            from console.preflight import read_only_account
+
+            config = config.model_copy(update={"accounts": tuple(read_only_account(a) for a in config.accounts)})
+            live_allowed = True
         async with VenueSet.from_config(config, creds, emulator_url=emulator_url,
                                         live_allowed=live_allowed) as venues:
             return await venues.snapshot(retries=retries)
@@ -91,9 +100,13 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     if args.emulator_url and not args.emulator_url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
         raise UserError(f"--emulator-url {args.emulator_url}: the emulator runs on this host; "
                         "give an http://127.0.0.1:PORT address")
+    start_ms = args.start_ms
+    if args.start is not None:
+        from console.cmd_emulator import _start_ms
+
+        start_ms = _start_ms(args.start)
     snap = asyncio.run(take_snapshot(
-        cfg, emulator_url=args.emulator_url, seed=args.seed, speed=args.speed, start_ms=args.start_ms,
-        live_allowed=bool(getattr(args, "live", False)),
+        cfg, emulator_url=args.emulator_url, seed=args.seed, speed=args.speed, start_ms=start_ms,
     ))
     warnings = check_usable(snap)
     if args.out is None:
@@ -114,13 +127,17 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("snapshot", help="fetch balances, positions and prices of every account into a state file")
-    p.add_argument("--out", type=Path, help="where to write the state JSON (default: stdout)")
+    p.add_argument("--out", type=Path, metavar="PATH", help="where to write the state JSON (default: stdout)")
     # SUPPRESS: without it the subcommand's default False would hide `rebal-tui --demo snapshot`
     p.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                    help="snapshot the shipped demo portfolio on the embedded emulator")
     p.add_argument("--emulator-url", metavar="URL",
                    help="use an emulator already running at URL (e.g. from `rebal-tui emulator`) for demo accounts")
-    p.add_argument("--seed", type=int, help="emulator seed when one is started here (default 7)")
-    p.add_argument("--speed", type=float, default=1.0, help="emulator clock speed when one is started here")
-    p.add_argument("--start-ms", type=int, help="emulator start time, epoch ms (default: now)")
+    p.add_argument("--seed", type=int, metavar="N", help="price-path seed of an emulator started here (default 7)")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="emulated seconds per real second of an emulator started here (default 1; 0 freezes it)")
+    t = p.add_mutually_exclusive_group()
+    t.add_argument("--start", metavar="ISO", help="emulator start instant, ISO 8601, as `rebal-tui emulator --start` "
+                   "(default: the demo's fixed start, 2026-11-21T12:00:00Z)")
+    t.add_argument("--start-ms", type=int, metavar="MS", help="emulator start time, epoch ms (default: the demo's fixed start, 2026-11-21T12:00Z)")
     p.set_defaults(func=cmd_snapshot)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -18,10 +21,66 @@ def money(x: float) -> str:
     return f"{x:,.2f}"
 
 
+def whole(x: float) -> str:
+    """Money to the unit: a ±30 % scenario has no meaningful cents."""
+    return f"{x:,.0f}"
+
+
 def pct(x: float | None, signed: bool = False) -> str:
     if x is None:
         return "—"
     return f"{x * 100:+.2f}%" if signed else f"{x * 100:.2f}%"
+
+
+def needed_width(table: Table, con: Console) -> int:
+    """Columns that cannot wrap at their widest, the others at their narrowest, with rules and
+    padding: narrower than this, rich would have to cut a figure."""
+    total = table._extra_width
+    for c in table.columns:
+        m = table._measure_column(con, con.options, c)
+        total += m.maximum if c.no_wrap else m.minimum
+    return total
+
+
+def _without(table: Table, drop: set[str]) -> Table:
+    t = copy.copy(table)
+    t.columns = []
+    for c in table.columns:
+        if str(c.header) not in drop:
+            c = copy.copy(c)
+            c._index = len(t.columns)
+            t.columns.append(c)
+    return t
+
+
+def fit(table: Table, con: Console | None, *, keep: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> Table:
+    """Lay ``table`` out for ``con``'s width without cutting a figure.
+
+    Right-aligned columns (figures) and the ``keep`` columns (symbols, names) never wrap, so
+    rich folds the prose columns instead; when the bordered table still cannot fit, the vertical
+    rules go (a header rule only), which buys three characters per column; past that the
+    ``drop`` columns go, in order, and the caption says which (--json has them all).
+    """
+    for c in table.columns:
+        if c.justify == "right" or str(c.header) in keep:
+            c.no_wrap = True
+        elif not c.no_wrap:
+            c.overflow = "fold"
+    if con is not None and needed_width(table, con) > con.width:
+        table.box = box.SIMPLE_HEAD
+        table.show_edge = False
+        table.pad_edge = False
+        table.collapse_padding = True
+    dropped: list[str] = []
+    for name in drop:
+        if con is None or needed_width(table, con) <= con.width:
+            break
+        dropped.append(name)
+        table = _without(table, set(dropped))
+    if dropped and con is not None:
+        table.caption = f"{', '.join(dropped)} not shown at {con.width} columns; widen the terminal or use --json"
+        table.caption_justify = "left"
+    return table
 
 
 def row_dict(r: SleeveRow, goal: Goal) -> dict[str, Any]:
@@ -76,7 +135,7 @@ def plan_dict(alloc: Allocation, plan: OverlayPlan) -> dict[str, Any]:
     }
 
 
-def allocation_table(alloc: Allocation, goal: Goal) -> Table:
+def allocation_table(alloc: Allocation, goal: Goal, con: Console | None = None) -> Table:
     t = Table(title=f"NAV {money(alloc.nav)} {alloc.quote}", title_justify="left", expand=False)
     for col in ("sleeve", "spot", "futures", "net", "weight", "target", "band", "drift", "status",
                 f"Δ to {goal.value}"):
@@ -88,10 +147,10 @@ def allocation_table(alloc: Allocation, goal: Goal) -> Table:
             pct(r.target), band, pct(r.drift, signed=True), Text(r.status.value, style=STATUS_STYLE[r.status]),
             money(r.delta(goal)) if r.configured and not r.is_cash else "—",
         )
-    return t
+    return fit(t, con, keep=("sleeve", "status"), drop=("spot", "futures"))
 
 
-def legs_table(plan: OverlayPlan) -> Table:
+def legs_table(plan: OverlayPlan, con: Console | None = None) -> Table:
     t = Table(title="Overlay legs", title_justify="left")
     for col in ("sleeve", "account", "symbol", "side", "contracts", "notional", "reduce-only", "purpose"):
         t.add_column(col, justify="right" if col in ("contracts", "notional") else "left")
@@ -102,7 +161,7 @@ def legs_table(plan: OverlayPlan) -> Table:
     for s in plan.skipped:
         t.add_row(s.sleeve, s.account or "—", s.symbol or "—", s.side, "—", money(s.notional), "—",
                   Text(f"skipped: {s.reason}", style="yellow"))
-    return t
+    return fit(t, con, keep=("sleeve", "account", "symbol", "side"))
 
 
 # ---------------------------------------------------------------- planner previews (issue #4)
@@ -116,10 +175,12 @@ def _ratio(x: float | None) -> str:
     return "∞" if x is None else f"{x * 100:.2f}%"
 
 
-def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False) -> list[Any]:
+def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False,
+                   con: Console | None = None) -> list[Any]:
     """Rich renderables for one ``console.preview.Preview``: legs and their costs, totals, the
     spot alternative, verdict and checks; margin before/after and liquidation prices with
-    ``what_if``; the stress table with ``stress``."""
+    ``what_if``; the stress table with ``stress``. With ``con`` the tables are laid out for
+    its width (see ``fit``)."""
     from datetime import UTC, datetime
 
     t = pv.ticket
@@ -127,10 +188,9 @@ def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False) -> l
     head = Text(f"{t.kind.value.upper()}  ", style="bold")
     head.append(t.note)
     out.append(head)
-    legs = Table(title=f"Legs and costs over {pv.horizon_days:g} d (+ paid, − received)", title_justify="left")
-    for col in ("#", "account", "symbol", "side", "contracts", "notional", "kind", "fee", "slippage",
-                "funding/basis", "roll", "total"):
-        legs.add_column(col, justify="right" if col not in ("account", "symbol", "side", "kind") else "left")
+    cols = ("#", "account", "symbol", "side", "contracts", "notional", "kind", "fee", "slippage",
+            "funding/basis", "roll", "total")
+    rows: list[tuple[Any, ...]] = []
     for lc in pv.legs:
         def cell(name: str, lc: Any = lc) -> str:
             it = lc.item(name)
@@ -138,15 +198,31 @@ def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False) -> l
                 return "—"
             return "n/a" if not it.known else money(it.amount)
         carry = cell("basis") if lc.instrument == "dated" else cell("funding")
-        legs.add_row(str(lc.index + 1), lc.account, lc.symbol,
+        rows.append((str(lc.index + 1), lc.account, lc.symbol,
                      Text(lc.side + (" (reduce)" if lc.reduce_only else ""), style="red" if lc.side == "sell" else "green"),
                      f"{lc.contracts:g}", money(lc.notional), lc.instrument, cell("fee"), cell("slippage"), carry,
-                     cell("roll"), money(lc.total))
+                     cell("roll"), money(lc.total)))
     tot = pv.totals
-    legs.add_row("", "", "total", "", "", money(sum(lc.notional for lc in pv.legs)), "", money(tot["fee"]),
+    rows.append(("", "", "total", "", "", money(sum(lc.notional for lc in pv.legs)), "", money(tot["fee"]),
                  money(tot["slippage"]), money(tot["funding"] + tot["basis"]), money(tot["roll"]),
-                 Text(money(tot["total"]), style="bold"))
-    out.append(legs)
+                 Text(money(tot["total"]), style="bold")))
+
+    def legs_table_of(title: str, idx: Any) -> Table:
+        lt = Table(title=title, title_justify="left")
+        for i in idx:
+            lt.add_column(cols[i], justify="left" if cols[i] in ("account", "symbol", "side", "kind") else "right")
+        for r in rows:
+            lt.add_row(*(r[i] for i in idx))
+        return fit(lt, con, keep=("account", "symbol", "side", "kind"))
+
+    costs_title = f"costs over {pv.horizon_days:g} d (+ paid, − received)"
+    legs = legs_table_of(f"Legs and {costs_title}", range(len(cols)))
+    if con is not None and needed_width(legs, con) > con.width:
+        # too narrow for one row per leg: the legs, then their costs, keyed by # and symbol
+        out.append(legs_table_of("Legs", range(7)))
+        out.append(legs_table_of(f"Leg {costs_title}", (0, 2, 7, 8, 9, 10, 11)))
+    else:
+        out.append(legs)
     why = Table(title="Why each figure", title_justify="left", show_header=False)
     why.add_column("item")
     why.add_column("reason")
@@ -170,7 +246,7 @@ def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False) -> l
         why.add_row("warning", Text(w, style="yellow"))
     for a in pv.assumptions:
         why.add_row("assumption", Text(a, style="dim"))
-    out.append(why)
+    out.append(fit(why, con, keep=("item",)))
     if pv.checks:
         ch = Table(title="Pre-trade checks FAILED", title_justify="left", title_style="bold red")
         ch.add_column("check")
@@ -181,18 +257,25 @@ def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False) -> l
     else:
         out.append(Text("pre-trade checks: all pass", style="green"))
     if what_if:
-        acc = Table(title="What-if: accounts before → after", title_justify="left")
-        for col in ("account", "wallet", "margin balance", "maintenance", "initial", "leverage",
-                    "margin ratio", "tiers"):
-            acc.add_column(col, justify="left" if col in ("account", "tiers") else "right")
+        def lev(x: Any) -> str:
+            return f"{x.leverage:.2f}x" if x.margin_balance > 0 else "∞"
+
+        def ratio(x: Any) -> str:
+            return _ratio(x.margin_ratio if x.margin_balance > 0 else None)
+
         for b, a in zip(pv.what_if.before, pv.what_if.after, strict=True):
-            acc.add_row(a.account, f"{money(b.wallet)} → {money(a.wallet)}",
-                        f"{money(b.margin_balance)} → {money(a.margin_balance)}",
-                        f"{money(b.maintenance)} → {money(a.maintenance)}", f"{money(b.initial)} → {money(a.initial)}",
-                        f"{b.leverage:.2f}x → {a.leverage:.2f}x" if a.margin_balance > 0 else "∞",
-                        f"{_ratio(b.margin_ratio if b.margin_balance > 0 else None)} → "
-                        f"{_ratio(a.margin_ratio if a.margin_balance > 0 else None)}", a.tiers_note)
-        out.append(acc)
+            acc = Table(title=f"What-if: account {a.account} before → after the ticket", title_justify="left")
+            for col in ("", "before", "after"):
+                acc.add_column(col, justify="right" if col else "left")
+            acc.add_row("wallet", money(b.wallet), money(a.wallet))
+            acc.add_row("margin balance", money(b.margin_balance), money(a.margin_balance))
+            acc.add_row("maintenance", money(b.maintenance), money(a.maintenance))
+            acc.add_row("initial", money(b.initial), money(a.initial))
+            acc.add_row("leverage", lev(b), lev(a))
+            acc.add_row("margin ratio", ratio(b), ratio(a))
+            out.append(fit(acc, con))
+            if a.tiers_note:
+                out.append(Text(f"tiers: {a.tiers_note}", style="dim"))
         pos = Table(title="What-if: liquidation price of every position after the ticket", title_justify="left")
         for col in ("account", "symbol", "side", "contracts", "mark", "entry", "liq. price", "distance", "mode", "how"):
             pos.add_column(col, justify="left" if col in ("account", "symbol", "side", "mode", "how") else "right")
@@ -201,16 +284,18 @@ def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False) -> l
                 pos.add_row(p.account, p.symbol, p.side, f"{p.contracts:g}", f"{p.mark:,.6g}", f"{p.entry:,.6g}",
                             "none" if p.liquidation_price is None else f"{p.liquidation_price:,.2f}",
                             "—" if p.distance is None else f"{p.distance * 100:+.2f}%", p.margin_mode, p.reason)
-        out.append(pos)
+        out.append(fit(pos, con, keep=("account", "symbol", "side", "mode"), drop=("how", "mode", "entry")))
     if stress and pv.what_if.stress:
-        st = Table(title="Stress: each asset moved alone (after the ticket; before beside it)", title_justify="left")
-        for col in ("asset", "move", "account", "margin ratio before", "margin ratio after", "liquidated",
-                    "futures P&L", "spot P&L", "net"):
+        st = Table(title="Stress: each asset moved alone; margin ratio before → after the ticket, P&L after it",
+                   title_justify="left")
+        # two-line headers: the figures under them are narrow, and 80 columns must hold the table
+        for col in ("asset", "move", "account", "ratio\nbefore", "ratio\nafter", "liquidated",
+                    "futures\nP&L", "spot\nP&L", "net"):
             st.add_column(col, justify="left" if col in ("asset", "account", "liquidated") else "right")
         for r in pv.what_if.stress:
             st.add_row(r.asset, f"{r.move * 100:+.0f}%", r.account, _ratio(r.margin_ratio_before),
                        _ratio(r.margin_ratio_after),
                        Text("LIQUIDATED" if r.liquidated_after else "no", style="bold red" if r.liquidated_after else ""),
-                       money(r.futures_pnl_after), money(r.spot_pnl), money(r.futures_pnl_after + r.spot_pnl))
-        out.append(st)
+                       whole(r.futures_pnl_after), whole(r.spot_pnl), whole(r.futures_pnl_after + r.spot_pnl))
+        out.append(fit(st, con, keep=("asset", "account", "liquidated"), drop=("account",)))
     return out
