@@ -21,10 +21,12 @@ Discipline (seed 003, issue #5), in the order the code applies it:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.util
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,13 +201,15 @@ def send_guards(config: Config, snap: Snapshot | None, ticket: Ticket, now_ms: i
     return out
 
 
-def planner_checks(config: Config, snap: Snapshot, ticket: Ticket, now_ms: int) -> list[str]:
-    """The planner's pre-trade checks (console.checks), re-run on fresh data, when present."""
+def planner_checks(config: Config, snap: Snapshot, ticket: Ticket, now_ms: int, *,
+                   skip: frozenset[str] = frozenset()) -> list[str]:
+    """The planner's pre-trade checks (console.checks), re-run on fresh data, when present;
+    ``skip``: check codes that do not apply (a follow-up order's size)."""
     if importlib.util.find_spec("console.checks") is None:
         return []
     from console.checks import pretrade_checks
 
-    return [f.message for f in pretrade_checks(config, snap, ticket, now_ms)]
+    return [f.message for f in pretrade_checks(config, snap, ticket, now_ms) if f.code not in skip]
 
 
 # ----------------------------------------------------------------------------- executor
@@ -218,8 +222,9 @@ class Executor:
     object that already is a ``VenuePort`` (tests). ``snapshot_provider`` returns the latest
     Snapshot (or an awaitable of it); ``on_event`` receives every ``ExecEvent``."""
 
-    # ``clock`` is the data clock (the snapshot's, which in demo mode is the emulator's):
-    # staleness is measured on it. Journal times and grace periods are wall-clock.
+    # ``clock`` is the console's clock (the snapshot's, which in demo mode is the emulator's):
+    # data staleness and the confirmation's age (stamped by the UI with that clock) are
+    # measured on it. Grace periods and the journal's own stamps are wall-clock.
     def __init__(self, journal: Journal, exchanges: Mapping[str, Any], config: Config,
                  snapshot_provider: SnapshotProvider, *, on_event: Callable[[ExecEvent], Any] | None = None,
                  policy: ExecPolicy | None = None, clock: Clock = wall_clock_ms,
@@ -232,7 +237,12 @@ class Executor:
         self.policy = policy or ExecPolicy()
         self.clock = clock
         self._trace = trace  # test hook: ("phase", ticket_id) at each step (SIGKILL trials)
-        self._inflight: set[str] = set()
+        self._inflight: set[str] = set()  # tickets being submitted (sent, sliced, watched)
+        self._following: set[str] = set()  # tickets being chased or unwound
+        self._kill_lock = asyncio.Lock()  # a second press waits, then finds nothing to do
+        # (leg, attempt) of each client id made here: a hashed id (Hyperliquid's 128-bit hex)
+        # cannot be parsed back, and a row without its leg would not count toward the residual
+        self._cid_meta: dict[str, tuple[int, int]] = {}
         self._sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep  # tests shorten slice waits
         # Trading opens only after a startup reconciliation was complete and shown
         # (``allow_trading``); the kill switch works regardless.
@@ -245,7 +255,7 @@ class Executor:
         ReconcileReport for the UI to show; then call ``allow_trading(report)``."""
         from console.execution.reconcile import reconcile
 
-        return await reconcile(self.journal, self.ports, self.config, policy=self.policy)
+        return await reconcile(self.journal, self.ports, self.config, policy=self.policy, clock=self.clock)
 
     def allow_trading(self, report: Any) -> None:
         """Open the gate once a complete reconciliation report has been shown."""
@@ -308,7 +318,10 @@ class Executor:
                 reasons = send_guards(self.config, snap, ticket, now)
                 # A confirmation is a yes to numbers on data of that moment; an old one (a
                 # ticket confirmed before a restart, say) is not a yes to today's market.
-                age_s = (now_ms() - (row.confirmed_ms or 0)) / 1000
+                # The console stamps it with its own clock (the emulator's in demo mode),
+                # which is this executor's ``clock``: measured on the wall clock, every demo
+                # confirmation would look hours old (or, the other way, never old).
+                age_s = (now - (row.confirmed_ms or 0)) / 1000
                 if age_s > self.config.limits.max_data_age_s:
                     reasons.append(f"the confirmation is {age_s:.0f} s old (limit "
                                    f"{self.config.limits.max_data_age_s:.0f} s); abandon it and plan again")
@@ -322,7 +335,7 @@ class Executor:
             slices = [self._slice_amounts(tl) for tl in ticket.legs]
             reqs = [self._leg_request(ticket_id, i, tl, 1, snap, amount=slices[i][0])
                     for i, tl in enumerate(ticket.legs)]
-            self.journal.begin_sending(ticket_id, [_new_order(a, r, purpose="flatten" if _kill else "leg")
+            self.journal.begin_sending(ticket_id, [self._new_order(a, r, purpose="flatten" if _kill else "leg")
                                                    for a, r in reqs])
             self._t("recorded", ticket_id)
             await self._send(ticket_id, reqs)
@@ -367,10 +380,21 @@ class Executor:
                 self.journal.note(ticket_id, "slices_stopped", {"after": k, "reasons": stale})
                 self._emit(Refused(ticket_id, tuple(stale)))
                 return
+            # each slice is a send: the pre-trade checks run again on today's margin and prices
+            failed = self._recheck(snap, ticket, [(i, ticket.legs[i].leg.side, slices[i][k],
+                                                   ticket.legs[i].limit_price) for i in due])
+            if failed:
+                self.journal.note(ticket_id, "slices_stopped", {"after": k, "reasons": failed})
+                self._emit(Refused(ticket_id, tuple(failed)))
+                return
+            t = self.journal.ticket(ticket_id)  # again: a leave, unwind or kill while we waited for data
+            if t.residual_accepted or t.state is not TicketState.WORKING:
+                self.journal.note(ticket_id, "slices_stopped", {"after": k, "state": t.state.value})
+                return
             # at the confirmed limit price: a slice does not chase (that is the trader's call)
             reqs = [self._leg_request(ticket_id, i, ticket.legs[i], k + 1, snap, amount=slices[i][k])
                     for i in due]
-            self.journal.add_orders(ticket_id, [_new_order(a, r, purpose="slice") for a, r in reqs])
+            self.journal.add_orders(ticket_id, [self._new_order(a, r, purpose="slice") for a, r in reqs])
             await self._send(ticket_id, reqs)
             self._t("slice", ticket_id)
 
@@ -390,6 +414,7 @@ class Executor:
                 price = self._touch_price(snap, leg.account, leg.symbol, side, tl)
             price = port.price_to_precision(leg.symbol, price)
         cid = client_order_id(ticket_id, leg_no, attempt, port.exchange_id)
+        self._cid_meta[cid] = (leg_no, attempt)
         return leg.account, OrderRequest(
             client_id=cid, symbol=leg.symbol, side=side, type=otype, amount=amt, price=price,
             reduce_only=leg.reduce_only if reduce_only is None else reduce_only,
@@ -407,6 +432,13 @@ class Executor:
         if mark is None:
             raise ExecutionRefused([f"{symbol}: no price to set a limit on; refresh"])
         return mark
+
+    def _new_order(self, account: str, r: OrderRequest, *, purpose: str) -> NewOrder:
+        o = _new_order(account, r, purpose=purpose)
+        meta = self._cid_meta.pop(r.client_id, None)
+        if o.leg is None and meta is not None:
+            o = dataclasses.replace(o, leg=meta[0], attempt=meta[1])
+        return o
 
     async def _send(self, ticket_id: str, reqs: Sequence[tuple[str, OrderRequest]]) -> None:
         by_account: dict[str, list[OrderRequest]] = {}
@@ -567,15 +599,68 @@ class Executor:
         the remainder at the touch (a marketable limit; market legs go at market)."""
         if not self._trading_allowed:
             raise ExecutionRefused(["trading waits for the startup reconciliation"])
+        if ticket_id in self._inflight:
+            # its slices are still going out: a chase of the whole remainder now would be
+            # followed by the next slice, sending the same quantity twice
+            raise ExecutionRefused([f"ticket {ticket_id} is still being sent; chase it once it has finished"])
+        with self._follow(ticket_id, "chase"):
+            return await self._chase(ticket_id, legs)
+
+    def _chase_checks(self, snap: Snapshot | None, ticket: Ticket, residual: Mapping[int, LegResidual],
+                      todo: Sequence[int]) -> list[str]:
+        orders = []
+        for i in todo:
+            rem = residual[i].remaining
+            if abs(rem) <= 1e-12:
+                continue
+            tl = ticket.legs[i]
+            side = "buy" if rem > 0 else "sell"
+            price = (self._touch_price(snap, tl.leg.account, tl.leg.symbol, side, tl)
+                     if tl.order_type == "limit" else None)
+            orders.append((i, side, abs(rem), price))
+        return self._recheck(snap, ticket, orders)
+
+    def _recheck(self, snap: Snapshot | None, ticket: Ticket,
+                 orders: Sequence[tuple[int, str, float, float | None]]) -> list[str]:
+        """The planner's pre-trade checks on the orders about to go out (leg, side, contracts,
+        limit price), as a ticket of their own: a follow-up order is a send too."""
+        legs = tuple(dataclasses.replace(
+            ticket.legs[i], leg=dataclasses.replace(ticket.legs[i].leg, side=side, contracts=amount),
+            limit_price=price, style=dataclasses.replace(ticket.legs[i].style, slices=1, over_minutes=0.0))
+            for i, side, amount, price in orders)
+        if not legs or snap is None:
+            return []
+        # the size was judged on the whole leg when it was confirmed: a slice or a remainder
+        # under the "worth an order" minimum is still owed (the venue's own minimum rejects)
+        return planner_checks(self.config, snap, dataclasses.replace(ticket, legs=legs), self.clock(),
+                              skip=frozenset({"min_notional"}))
+
+    @contextmanager
+    def _follow(self, ticket_id: str, action: str) -> Iterator[None]:
+        """One chase or unwind at a time per ticket: two at once would each see the same
+        remainder and each send it."""
+        if ticket_id in self._following:
+            raise ExecutionRefused([f"ticket {ticket_id} is being chased or unwound already; not {action}ing twice"])
+        self._following.add(ticket_id)
+        try:
+            yield
+        finally:
+            self._following.discard(ticket_id)
+
+    async def _chase(self, ticket_id: str, legs: Sequence[int] | None) -> SubmitResult:
         t = self.journal.ticket(ticket_id)
         residual = {r.leg: r for r in self.journal.residual(ticket_id)}
         todo = [i for i in (legs if legs is not None else residual) if not residual[i].settled]
         snap = await self._snapshot()
         # a re-price on stale prices would chase the wrong market: refuse before cancelling
         stale = data_age_guard(self.config, snap, [t.ticket.legs[i].leg.account for i in todo], self.clock())
-        if stale:
-            self.journal.note(ticket_id, "refused", {"reasons": stale, "action": "chase"})
-            raise ExecutionRefused(stale)
+        # a chase is a new price on today's margin: the pre-trade checks run again on the
+        # remainder at the price it will be sent at, before anything is cancelled
+        reasons = stale or self._chase_checks(snap, t.ticket, residual, todo)
+        if reasons:
+            self.journal.note(ticket_id, "refused", {"reasons": reasons, "action": "chase"})
+            self._emit(Refused(ticket_id, tuple(reasons)))
+            raise ExecutionRefused(reasons)
         live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE and o.leg in todo]
         stuck = await self._cancel_live(live)
         if stuck:
@@ -599,6 +684,10 @@ class Executor:
         """Undo what filled: cancel working orders, then market orders opposite to each leg's
         done quantity (reduce-only where they only close what the leg opened). The residual
         is accepted: the trader chose to give the ticket up."""
+        with self._follow(ticket_id, "unwind"):
+            return await self._unwind(ticket_id)
+
+    async def _unwind(self, ticket_id: str) -> SubmitResult:
         t = self.journal.ticket(ticket_id)
         live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
         stuck = await self._cancel_live(live)
@@ -629,7 +718,10 @@ class Executor:
         if not reqs:
             return self._finish(ticket_id)
         self._reopen(ticket_id)
-        self.journal.add_orders(ticket_id, [_new_order(a, r, purpose=purpose) for a, r in reqs])
+        # exclusive: refused (nothing sent) if a leg still has a working order, say one a
+        # second console process sent meanwhile; checked in the same transaction as the rows
+        self.journal.add_orders(ticket_id, [self._new_order(a, r, purpose=purpose) for a, r in reqs],
+                                exclusive_legs=True)
         await self._send(ticket_id, reqs)
         return await self._watch(ticket_id, legging_s)
 
@@ -670,8 +762,27 @@ class Executor:
         reduce-only market orders; spot is never touched. Needs its own confirmation."""
         if not confirmed:
             raise ExecutionRefused(["the kill switch needs its own confirmation"])
+        # A second press (or a press while one runs) waits for the first, then re-reads the
+        # venues: nothing left to flatten, nothing sent twice.
+        async with self._kill_lock:
+            return await self._kill()
+
+    def _stop_pending(self) -> None:
+        """Nothing not yet sent may go out after a kill: confirmed tickets are abandoned (a
+        submit in flight then loses the journal's compare-and-set and sends nothing), and
+        tickets still working get their residual accepted (their slice schedules stop)."""
+        for t in self.journal.tickets(states=[TicketState.CONFIRMED]):
+            with suppress(JournalError):  # sent meanwhile: its orders are cancelled below
+                self.journal.set_ticket_state(t.id, TicketState.CANCELLED, expect=TicketState.CONFIRMED,
+                                              detail={"reason": "kill switch"})
+        for t in self.journal.tickets(states=[TicketState.SENDING, TicketState.WORKING]):
+            if not t.residual_accepted:
+                self.journal.accept_residual(t.id)
+
+    async def _kill(self) -> KillReport:
         now = self.clock()
         self.journal.note(None, "kill_switch", {"ts": now})
+        self._stop_pending()
         accounts = [a.name for a in self.config.accounts if a.name in self.ports]
         await self._prepare(accounts)
         # 1. every console order still working: those the journal knows, and any console

@@ -282,7 +282,7 @@ def ticket_from_dict(d: dict[str, Any]) -> Ticket:
                   warnings=tuple(d.get("warnings", ())))
 
 
-_SIGNATURE = re.compile(r"(signature|apiKey|api_key|secret)=[^&\s\"']+", re.IGNORECASE)
+_SIGNATURE = re.compile(r"(signature|apiKey|api_key|secret|x-mbx-apikey)(=|:[ \t]*)[^&\s\"',}]+", re.IGNORECASE)
 
 
 def _scrub(text: str) -> str:
@@ -290,11 +290,31 @@ def _scrub(text: str) -> str:
     messages): nothing that authenticates a request is ever written to the journal."""
     from console.redact import redact
 
-    return _SIGNATURE.sub(r"\1=***", redact(text))
+    return _SECRET_FIELD.sub(r"\1\2***\2", _SIGNATURE.sub(r"\1\2***", redact(text)))
+
+
+_SECRET_KEY = re.compile(r"^(api_?key|secret|password|passphrase|private_?key|signature|"
+                         r"x-mbx-apikey|authorization|credentials?)$", re.IGNORECASE)
+# the same fields already serialised as JSON or a Python repr inside a string (an error text)
+_SECRET_FIELD = re.compile(r"([\"'](?:api_?key|secret|password|passphrase|private_?key|signature|"
+                           r"x-mbx-apikey|authorization)[\"']\s*:\s*)([\"'])[^\"']*\2", re.IGNORECASE)
+
+
+def _scrub_value(value: Any) -> Any:
+    """Every value under a secret-looking key replaced, at any depth: a snapshot or preview
+    that carries an exchange config (apiKey, secret) must not put it in the journal."""
+    if isinstance(value, dict):
+        return {k: "***" if isinstance(k, str) and _SECRET_KEY.match(k) and v not in (None, "")
+                else _scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_value(v) for v in value]
+    if isinstance(value, str):  # an error text quoting a request or a reply (before JSON escapes it)
+        return _scrub(value)
+    return value
 
 
 def _scrubbed_json(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    text = value if isinstance(value, str) else json.dumps(_scrub_value(value), sort_keys=True, default=str)
     return _scrub(text)
 
 
@@ -358,13 +378,20 @@ class Journal:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
+                # inside the try: a COMMIT that fails (busy, disk full, I/O error) must not
+                # leave the transaction open, or every later write would fail ("cannot start
+                # a transaction within a transaction") and this one might commit with the next
                 self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
 
     def _migrate(self) -> None:
+        # an up-to-date journal needs no write lock: `rebal-tui journal` opening it while the
+        # console writes must neither wait for the console nor make the console wait
+        if self._conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+            return
         with self._tx() as c:
             version = c.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
@@ -411,7 +438,7 @@ class Journal:
                 "INSERT INTO tickets(id, created_ms, updated_ms, kind, state, note, ticket_json, "
                 "preview_json, snapshot_json, snapshot_ts, legging_s) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (tid, ts, ts, ticket.kind.value, TicketState.PLANNED.value, ticket.note,
-                 json.dumps(ticket_to_dict(ticket), sort_keys=True), _scrubbed_json(preview_json),
+                 _scrubbed_json(ticket_to_dict(ticket)), _scrubbed_json(preview_json),
                  _scrubbed_json(snapshot_json), ticket.snapshot_ts, float(legging_s)))
             self._event(c, ts, "transition", ticket_id=tid, dst=TicketState.PLANNED.value,
                         detail={"kind": ticket.kind.value, "legs": len(ticket.legs)})
@@ -478,10 +505,25 @@ class Journal:
             for o in orders:
                 self._insert_order(c, ticket_id, o, ts)
 
-    def add_orders(self, ticket_id: str, orders: Iterable[NewOrder], *, ts: int | None = None) -> None:
-        """Rows for follow-up orders of a ticket (chase, unwind), committed before sending."""
+    def add_orders(self, ticket_id: str, orders: Iterable[NewOrder], *, ts: int | None = None,
+                   exclusive_legs: bool = False) -> None:
+        """Rows for follow-up orders of a ticket (chase, unwind), committed before sending.
+
+        ``exclusive_legs``: refuse (write nothing) when a leg of the new orders still has a
+        live order: a chase or unwind sends the leg's remainder, which a working order may
+        still fill. Checked inside the write transaction, so two processes cannot both pass."""
         ts = ts or now_ms()
+        orders = list(orders)
         with self._tx() as c:
+            if exclusive_legs:
+                legs = sorted({o.leg for o in orders if o.leg is not None})
+                live = [s.value for s in ORDER_LIVE]
+                for leg in legs:
+                    row = c.execute(f"SELECT client_id, state FROM orders WHERE ticket_id=? AND leg=? AND state IN "
+                                    f"({','.join('?' * len(live))}) LIMIT 1", (ticket_id, leg, *live)).fetchone()
+                    if row is not None:
+                        raise JournalError(f"ticket {ticket_id} leg {leg}: order {row['client_id']} is still "
+                                           f"{row['state']}; nothing more is sent for that leg until its fate is known")
             for o in orders:
                 self._insert_order(c, ticket_id, o, ts)
 

@@ -15,6 +15,7 @@ and through ``CcxtPort`` against the emulator.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -102,6 +103,36 @@ def _ambiguous_text(text: str) -> bool:
     return "-1007" in text or "status unknown" in text.lower()
 
 
+# Binance order-entry codes that mean "processed and refused; no order exists". ccxt maps
+# many of them (-2019, -2022, -4164, -5022...) only when the URL is Binance's own hostname
+# (``get_exceptions_by_url``): against the emulator, a testnet proxy or any other base URL
+# they arrive as a bare ExchangeError, so the code is read from the reply itself.
+# Not listed on purpose: -1007 (status unknown), -1000/-1001 (internal errors), -2010 (spot
+# uses it for "Duplicate order sent"), -4015/-4116 (duplicate client id: the order exists).
+BINANCE_REJECT_CODES = frozenset({
+    -1013, -1100, -1102, -1106, -1111, -1115, -1116, -1117, -1121,
+    -2019, -2020, -2021, -2022, -2025, -2027, -2028,
+    -4003, -4004, -4005, -4013, -4014, -4023, -4061, -4131, -4140, -4164,
+    -5021, -5022,
+})
+# Binance's "we could not tell" codes: unknown error, disconnected, unexpected reply from the
+# message bus (execution status unknown), -1007 timeout, overloaded. The order may exist.
+BINANCE_UNKNOWN_CODES = frozenset({-1000, -1001, -1006, -1007, -1008})
+_CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
+
+
+def _binance_reject_code(exc: BaseException, text: str) -> int | None:
+    import ccxt
+
+    if isinstance(exc, ccxt.NetworkError | ccxt.BadResponse) or "duplicate" in text.lower():
+        return None
+    m = _CODE.search(str(exc))
+    if m is None or not str(exc).lstrip().startswith("binance"):
+        return None
+    code = int(m.group(1))
+    return code if code in BINANCE_REJECT_CODES else None
+
+
 def classify_send_error(exc: BaseException) -> Exception:
     """Rejected or Ambiguous for an exception raised while placing an order."""
     import ccxt
@@ -115,6 +146,8 @@ def classify_send_error(exc: BaseException) -> Exception:
                 ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended,
                 ccxt.ArgumentsRequired, ccxt.NotSupported, ccxt.MarginModeAlreadySet)
     if isinstance(exc, definite):
+        return Rejected(text)
+    if isinstance(exc, ccxt.ExchangeError) and _binance_reject_code(exc, text) is not None:
         return Rejected(text)
     # NetworkError (timeouts, disconnects, 5xx as ExchangeNotAvailable, 429 as
     # RateLimitExceeded/DDoSProtection), BadResponse, a bare ExchangeError and anything
@@ -213,7 +246,11 @@ class CcxtPort:
         info = o.get("info") or {}
         if o.get("id") is None and isinstance(info, dict) and "code" in info:
             text = f"{info.get('code')}: {info.get('msg')}"
-            if _ambiguous_text(text):
+            try:
+                code = int(info.get("code"))
+            except (TypeError, ValueError):
+                code = None
+            if _ambiguous_text(text) or code in BINANCE_UNKNOWN_CODES:
                 raise Ambiguous(text)
             raise Rejected(text)
         v = venue_order_from_ccxt(o, req)

@@ -139,7 +139,11 @@ async def reconcile(journal: Journal, exchanges: Mapping[str, Any], config: Conf
     ports = {name: as_port(name, ex) for name, ex in exchanges.items()}
     acc = _Acc()
     contracts = {a.name: a.holds_contracts for a in config.accounts}
-    await asyncio.gather(*(_account(journal, name, port, policy, lookback_ms, acc, contracts.get(name, True))
+    # the venue's trades are asked for on the console's clock (the emulator's in demo mode):
+    # a wall-clock "since" would skip every demo trade once the wall clock is a day ahead
+    venue_since = clock() - lookback_ms
+    await asyncio.gather(*(_account(journal, name, port, policy, lookback_ms, acc, contracts.get(name, True),
+                                    venue_since)
                            for name, port in ports.items()))
     tickets = _settle_tickets(journal, acc)
     confirmed = tuple(t.id for t in journal.tickets(states=[TicketState.CONFIRMED]))
@@ -173,7 +177,7 @@ def _apply(journal: Journal, row: OrderRow, v: VenueOrder, acc: _Acc) -> None:
 
 
 async def _account(journal: Journal, name: str, port: VenuePort, policy: ExecPolicy,
-                   lookback_ms: int, acc: _Acc, holds_contracts: bool) -> None:
+                   lookback_ms: int, acc: _Acc, holds_contracts: bool, venue_since: int | None = None) -> None:
     try:
         await port.prepare()
         venue_open = await port.open_orders()
@@ -215,7 +219,7 @@ async def _account(journal: Journal, name: str, port: VenuePort, policy: ExecPol
     by_venue_id = {o.venue_id: o for o in journal.orders(account=name) if o.venue_id}
     for sym in symbols:
         try:
-            trades = await port.trades(sym, since)
+            trades = await port.trades(sym, since if venue_since is None else venue_since)
         except LookupFailed as exc:
             acc.errors.append(f"{name}: trades {sym}: {exc}")
             continue

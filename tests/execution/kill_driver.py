@@ -77,7 +77,7 @@ async def child(url: str, key: str, secret: str, cmd: dict[str, Any]) -> None:
                 t = dataclasses.replace(t, legs=(dataclasses.replace(t.legs[0], limit_price=price),))
             tid = journal.record_ticket(t, {"trial": cmd["seed"]}, {"ts": now}, legging_s=0.2)
             emit({"trace": "planned", "ticket": tid})
-            journal.confirm(tid, "y", now)
+            journal.confirm(tid, "y", now, ts=now)  # on the executor's clock
             emit({"trace": "confirmed", "ticket": tid})
             await ex.submit(tid)
         emit({"trace": "finished", "ticket": ""})

@@ -37,7 +37,7 @@ async def setup(emulator, tmp_path):
 
 def confirm(j, ticket):
     tid = j.record_ticket(ticket, {}, {}, legging_s=1.0)
-    j.confirm(tid, "y", ticket.snapshot_ts)
+    j.confirm(tid, "y", ticket.snapshot_ts, ts=ticket.snapshot_ts)  # the console clock: the (frozen) emulator's
     return tid
 
 
@@ -89,7 +89,7 @@ async def test_double_confirm_sends_once(setup):
     h, ex, j, *_ = setup
     t = hedge_ticket(0.01)
     tid = j.record_ticket(t, {}, {})
-    j.confirm(tid, "y", t.snapshot_ts)
+    j.confirm(tid, "y", t.snapshot_ts, ts=t.snapshot_ts)
     with pytest.raises(JournalError):
         j.confirm(tid, "y", t.snapshot_ts)
     before = len(venue_orders(h))
@@ -131,7 +131,7 @@ async def test_kill_switch_on_emulator(setup):
     t = spread_ticket(0.01, 0.2, limit=True)
     resting = dataclasses.replace(t, legs=(dataclasses.replace(t.legs[0], limit_price=round(mark * 1.015, 1)),))
     tid = j.record_ticket(resting, {}, {}, legging_s=0.1)
-    j.confirm(tid, "y", t.snapshot_ts)
+    j.confirm(tid, "y", t.snapshot_ts, ts=t.snapshot_ts)
     res = await ex.submit(tid)
     assert res.state is TicketState.WORKING and res.orders[0].state is OrderState.OPEN
     spot_before = (await spot.fetch_balance())["total"]

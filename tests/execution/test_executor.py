@@ -39,7 +39,7 @@ def make(journal, venue=None, *, snap=None, clock=None, events=None, policy=FAST
 
 def confirmed(journal, ticket, legging_s=0.2):
     tid = journal.record_ticket(ticket, {"preview": True}, {"snap": True}, legging_s=legging_s)
-    journal.confirm(tid, "y", ticket.snapshot_ts)
+    journal.confirm(tid, "y", ticket.snapshot_ts, ts=Clock()())  # stamped on the console's clock, as the app does
     return tid
 
 
@@ -60,7 +60,7 @@ async def test_unconfirmed_and_double_submit(journal):
     tid = journal.record_ticket(spread_ticket(), {}, {})
     with pytest.raises(ExecutionRefused, match="not confirmed"):
         await ex.submit(tid)
-    journal.confirm(tid, "y", f.T0)
+    journal.confirm(tid, "y", f.T0, ts=Clock()())
     results = await asyncio.gather(ex.submit(tid), ex.submit(tid), return_exceptions=True)
     assert sum(isinstance(r, JournalError) for r in results) == 1
     assert len(venue.orders) == 2 and set(venue.place_calls.values()) == {1}
@@ -351,7 +351,7 @@ async def test_old_confirmation_refused(journal):
     ex, venue = make(journal)
     t = hedge_ticket()
     tid = journal.record_ticket(t, {}, {})
-    journal.confirm(tid, "y", t.snapshot_ts, ts=journal.ticket(tid).created_ms - 120_000)
+    journal.confirm(tid, "y", t.snapshot_ts, ts=Clock()() - 120_000)  # on the console's clock
     with pytest.raises(ExecutionRefused, match="confirmation is"):
         await ex.submit(tid)
     assert venue.orders == {}

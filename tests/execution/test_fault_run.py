@@ -73,7 +73,7 @@ async def fault_run(h, tmp_path, *, submissions: int, batch: int, seed: int) -> 
             for _ in range(min(batch, submissions - start)):
                 t = _ticket(rng)
                 tid = journal.record_ticket(t, {}, {}, legging_s=2.0)
-                journal.confirm(tid, "y", t.snapshot_ts)
+                journal.confirm(tid, "y", t.snapshot_ts, ts=emu.now_ms())  # on the executor's clock
                 ids.append(tid)
             results = await asyncio.gather(*(ex.submit(tid) for tid in ids), return_exceptions=True)
             for r in results:
