@@ -8,6 +8,7 @@ trader reads.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -90,10 +91,22 @@ def pretrade_checks(config: Config, snapshot: Snapshot, ticket: Ticket, now_ms: 
                                     "another instrument or account", i, leg.account))
             continue
         notional = leg.notional
-        if notional > lim.max_order_notional:
-            out.append(CheckFailure(CheckCode.MAX_NOTIONAL, f"leg {i + 1} ({leg.side} {leg.symbol}) is "
-                                    f"{notional:,.2f}, over the {lim.max_order_notional:,.2f} per-order limit; "
-                                    "slice it or raise limits.max_order_notional", i, leg.account))
+        n_orders = max(tl.style.slices, 1)
+        # the limit is per order: a sliced leg goes out as n child orders, each rounded down to
+        # the lot and the last taking the remainder (as the executor cuts them)
+        largest = notional
+        if n_orders > 1 and leg.contracts > 0:
+            step = _lot(m)
+            each = leg.contracts / n_orders
+            if step > 0:
+                each = math.floor(each / step + 1e-9) * step
+            largest = max(each, leg.contracts - each * (n_orders - 1)) / leg.contracts * notional
+        if largest > lim.max_order_notional:
+            what = (f"is {notional:,.2f}" if n_orders == 1 else
+                    f"sends orders of up to {largest:,.2f} ({n_orders} slices of {notional:,.2f})")
+            out.append(CheckFailure(CheckCode.MAX_NOTIONAL, f"leg {i + 1} ({leg.side} {leg.symbol}) {what}, "
+                                    f"over the {lim.max_order_notional:,.2f} per-order limit; "
+                                    "slice it (more) or raise limits.max_order_notional", i, leg.account))
         if not leg.reduce_only:
             if notional < lim.min_trade_notional:
                 out.append(CheckFailure(CheckCode.MIN_NOTIONAL, f"leg {i + 1} ({leg.side} {leg.symbol}) is "
@@ -159,6 +172,16 @@ def pretrade_checks(config: Config, snapshot: Snapshot, ticket: Ticket, now_ms: 
                                     f"{r.margin_balance:,.2f}), over the {lim.max_margin_ratio * 100:g}% limit",
                                     None, acct_name))
     return out
+
+
+def _lot(market: Mapping[str, Any]) -> float:
+    """The amount step (contracts) of a market with a decimal precision, 0 when unknown."""
+    step = (market.get("precision") or {}).get("amount")
+    try:
+        v = float(step)
+    except (TypeError, ValueError):
+        return 0.0
+    return v if 0 < v <= 1 else 0.0  # a step (ccxt TICK_SIZE mode), not a count of decimals
 
 
 def _x(v: float) -> str:

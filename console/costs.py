@@ -87,6 +87,7 @@ class BookWalk:
     mid: float | None
     worst: float | None  # the deepest price touched
     levels: int  # levels touched
+    side: str = ""  # "buy" | "sell": which way is adverse ("" = either, as a distance)
 
     @property
     def thin(self) -> bool:
@@ -97,7 +98,12 @@ class BookWalk:
         """Adverse distance of the VWAP from mid, in basis points (≥ 0)."""
         if self.vwap is None or not self.mid:
             return None
-        return max(0.0, abs(self.vwap - self.mid) / self.mid * 1e4)
+        gap = self.vwap - self.mid
+        if self.side == "sell":
+            gap = -gap
+        elif self.side != "buy":
+            gap = abs(gap)
+        return max(0.0, gap / self.mid * 1e4)
 
 
 def book_mid(book: Mapping[str, Any] | None) -> float | None:
@@ -132,9 +138,9 @@ def walk_book(book: Mapping[str, Any], side: str, contracts: float) -> BookWalk:
         worst = px
         touched += 1
     if filled <= 0:
-        return BookWalk(abs(contracts), 0.0, None, mid, None, 0)
+        return BookWalk(abs(contracts), 0.0, None, mid, None, 0, side)
     vwap = (cost + max(left, 0.0) * (worst or 0.0)) / (filled + max(left, 0.0))
-    return BookWalk(abs(contracts), filled, vwap, mid, worst, touched)
+    return BookWalk(abs(contracts), filled, vwap, mid, worst, touched, side)
 
 
 def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float,
@@ -199,6 +205,23 @@ def funding_intervals(horizon_days: float, interval_hours: float) -> float:
     return max(horizon_days, 0.0) * 24.0 / interval_hours
 
 
+def funding_events(horizon_days: float, interval_hours: float, *, next_ms: int | None,
+                   now_ms: int | None) -> float:
+    """Funding events that fall in (now, now + horizon]: the first at the next funding time
+    (rolled forward by whole intervals when it is stale), then one every interval. Without a
+    next time (or a clock) it is horizon / interval, as ``funding_intervals``."""
+    if next_ms is None or now_ms is None:
+        return funding_intervals(horizon_days, interval_hours)
+    step = interval_hours * 3_600_000
+    end = now_ms + max(horizon_days, 0.0) * MS_PER_DAY
+    first = float(next_ms)
+    if first <= now_ms:  # stale: the next event is the first one after now
+        first += (math.floor((now_ms - first) / step) + 1) * step
+    if first > end:
+        return 0
+    return int(math.floor((end - first) / step + 1e-9)) + 1
+
+
 def funding_cost(side: str, rate: float, notional: float, intervals: float) -> float:
     """cost = side_sign × rate × notional × intervals.
 
@@ -208,14 +231,20 @@ def funding_cost(side: str, rate: float, notional: float, intervals: float) -> f
     return side_sign(side) * rate * abs(notional) * intervals
 
 
-def funding_item(side: str, notional: float, info: FundingInfo | None, horizon_days: float) -> CostItem:
+def funding_item(side: str, notional: float, info: FundingInfo | None, horizon_days: float, *,
+                 now_ms: int | None = None) -> CostItem:
+    """Funding over the horizon; with ``now_ms`` the events are counted from the next funding
+    time (a 6 h horizon holds one 8-hourly event or none), else horizon / interval."""
     if info is None:
         return unknown("funding", "n/a: no funding rate in the snapshot for this perp")
-    n = funding_intervals(horizon_days, info.interval_hours)
+    n = funding_events(horizon_days, info.interval_hours, next_ms=info.next_time_ms, now_ms=now_ms)
     amount = funding_cost(side, info.rate, notional, n)
-    who = "long pays" if (side == "buy") == (info.rate > 0) else "short receives"
     if info.rate == 0:
         who = "no transfer"
+    elif info.rate > 0:
+        who = "long pays" if side == "buy" else "short receives"
+    else:
+        who = "long receives" if side == "buy" else "short pays"
     return CostItem("funding", amount,
                     f"{info.rate * 100:+.4f}%/{info.interval_hours:g}h × {n:g} intervals × {abs(notional):,.2f} "
                     f"({who}; {info.annualised * 100:+.2f}%/yr)",
@@ -237,6 +266,11 @@ class BasisInfo:
         return (self.future - self.spot) / self.spot
 
     @property
+    def premium_share(self) -> float:
+        """(F − S) / F: the premium as a share of the future's notional (what converges)."""
+        return (self.future - self.spot) / self.future
+
+    @property
     def annualised(self) -> float:
         """basis × 365 / days to expiry (simple)."""
         return self.basis * DAYS_PER_YEAR / self.days_to_expiry if self.days_to_expiry > 0 else 0.0
@@ -252,18 +286,28 @@ def basis_item(side: str, notional: float, info: BasisInfo | None, horizon_days:
     """Carry of a dated leg over the horizon: the premium converges to spot by expiry.
 
     Assumes linear convergence: over min(horizon, days to expiry) the leg earns (short) or
-    pays (long) that share of the basis: cost = side_sign × basis × notional × share.
+    pays (long) that share of the premium. The premium in money is size × (F − S) =
+    notional × (F − S) / F (notional at F; the same holds for an inverse contract's USD
+    notional): cost = side_sign × (F − S) / F × notional × share.
     """
     if info is None:
         return unknown("basis", "n/a: no spot or futures price, or no expiry, for the basis")
     held = min(max(horizon_days, 0.0), info.days_to_expiry)
     share = held / info.days_to_expiry if info.days_to_expiry > 0 else 1.0
-    amount = side_sign(side) * info.basis * abs(notional) * share
+    amount = side_sign(side) * info.premium_share * abs(notional) * share
     return CostItem("basis", amount,
                     f"basis {info.basis * 100:+.3f}% ({info.annualised * 100:+.2f}%/yr, {info.days_to_expiry:.1f} d "
                     f"to expiry), {share * 100:.0f}% of it converges in the horizon; "
-                    f"{'long pays' if side == 'buy' else 'short earns'} a premium",
+                    f"{_basis_words(side, info.basis)}",
                     amount / abs(notional) * 1e4 if notional else None)
+
+
+def _basis_words(side: str, basis: float) -> str:
+    if basis == 0:
+        return "no premium or discount"
+    if basis > 0:  # contango: the future converges down to spot
+        return "long pays the premium" if side == "buy" else "short earns the premium"
+    return "long earns the discount" if side == "buy" else "short pays the discount"
 
 
 def rolls_needed(horizon_days: float, days_to_expiry: float) -> int:
@@ -273,14 +317,28 @@ def rolls_needed(horizon_days: float, days_to_expiry: float) -> int:
     return 1 + int(math.floor((horizon_days - days_to_expiry) / QUARTER_DAYS))
 
 
-def roll_item(rolls: int, one_way_cost: float, days_to_expiry: float) -> CostItem:
-    """A roll closes the expiring contract and reopens the next: twice the one-way cost."""
-    amount = rolls * 2.0 * one_way_cost
+def roll_item(rolls: int, one_way_cost: float, days_to_expiry: float, *, carry_after: float = 0.0,
+              days_after: float = 0.0) -> CostItem:
+    """A roll closes the expiring contract and reopens the next: twice the one-way cost, plus
+    ``carry_after``, the next contract's carry over the ``days_after`` of the horizon left after
+    expiry (so a dated leg's total covers the same horizon as a perp's funding)."""
+    amount = rolls * 2.0 * one_way_cost + (carry_after if rolls else 0.0)
     if rolls == 0:
         return CostItem("roll", 0.0, f"no roll: the horizon ends before expiry ({days_to_expiry:.1f} d)")
-    return CostItem("roll", amount,
-                    f"{rolls} roll(s) (expiry in {days_to_expiry:.1f} d is inside the horizon) × "
-                    f"2 × {one_way_cost:,.2f} (close + reopen: fee + slippage)")
+    why = (f"{rolls} roll(s) (expiry in {days_to_expiry:.1f} d is inside the horizon) × "
+           f"2 × {one_way_cost:,.2f} (close + reopen: fee + slippage)")
+    if days_after > 0:
+        why += (f" {carry_after:+,.2f} carry of the next contract for the {days_after:.1f} d after expiry "
+                "(the same premium per day assumed)")
+    return CostItem("roll", amount, why)
+
+
+def carry_after_expiry(side: str, notional: float, info: BasisInfo, horizon_days: float) -> tuple[float, float]:
+    """The carry past expiry at the current contract's premium per day: (money, days)."""
+    days = max(horizon_days - info.days_to_expiry, 0.0)
+    if days <= 0 or info.days_to_expiry <= 0:
+        return 0.0, days
+    return side_sign(side) * info.premium_share * abs(notional) * days / info.days_to_expiry, days
 
 
 # ---------------------------------------------------------------- spot alternative
@@ -293,6 +351,8 @@ def spot_alternative(notional: float, side: str, *, spot_symbol: str, spot_marke
     rate, src = fee_rate(spot_market, spot_symbol, maker=False)
     if spot_market is None:
         rate, src = DEFAULT_SPOT_TAKER, "no spot market in the snapshot: Binance spot 0.1% taker assumed"
+    elif spot_market.get("taker") is None:  # fee_rate's fallback is the futures default
+        rate, src = DEFAULT_SPOT_TAKER, "no taker rate listed: Binance spot 0.1% taker assumed"
     fee = fee_cost(notional, rate, src, maker=False)
     fee = CostItem("spot fee", fee.amount, f"{spot_symbol}: {fee.reason}", fee.bps)
     if spot_book and spot_price:

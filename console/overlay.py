@@ -151,6 +151,10 @@ def sleeve_legs(
                   True, f"reduce {p.side}", p.ratio)
         legs.append(leg)
         need -= leg.sleeve_exposure
+        if take < exposure - 1e-9:
+            # a partial reduction rounded down to the lot: what is left is under one lot of a
+            # position still open on the other side; opening it elsewhere would hold both sides
+            return legs, skipped
 
     # 2. what is left opens (or grows) a position in the chosen instrument
     if abs(need) < max(min_trade, 1e-9):

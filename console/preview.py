@@ -24,6 +24,7 @@ from console.costs import (
     FundingInfo,
     basis_info,
     basis_item,
+    carry_after_expiry,
     fee_cost,
     fee_rate,
     funding_info,
@@ -191,12 +192,14 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
         items.append(basis_item(leg.side, notional, bi, horizon_days))
         if bi is not None and not leg.reduce_only:
             n = rolls_needed(horizon_days, bi.days_to_expiry)
-            items.append(roll_item(n, fee.amount + slip.amount, bi.days_to_expiry))
+            carry, days_after = carry_after_expiry(leg.side, notional, bi, horizon_days)
+            items.append(roll_item(n, fee.amount + slip.amount, bi.days_to_expiry, carry_after=carry,
+                                   days_after=days_after))
         elif bi is None:
             items.append(unknown("roll", "n/a: expiry unknown"))
     else:
         fi = funding_info(acct.funding_rates.get(leg.symbol))
-        items.append(funding_item(leg.side, notional, fi, horizon_days))
+        items.append(funding_item(leg.side, notional, fi, horizon_days, now_ms=now_ms))
     return LegCosts(index, leg.account, leg.symbol, leg.side, leg.contracts, notional,
                     "dated" if dated else "perp", leg.reduce_only, tuple(items), fi, bi, tl.limit_price)
 
@@ -300,6 +303,11 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
     assumptions: list[str] = []
     if any(DEFAULT_TIERS_LABEL in a.tiers_note for a in (*wi.before, *wi.after)):
         assumptions.append(DEFAULT_TIERS_LABEL)
+    inverse = sorted({f"{p.symbol} on {p.account}" for a in (*wi.before, *wi.after) for p in a.positions
+                      if "inverse" in p.reason})
+    if inverse:
+        assumptions.append(f"inverse (COIN-M) contracts ({', '.join(inverse)}): margin, liquidation price and "
+                           "stress not computed (coin-margined); margin figures cover linear positions only")
     if not books:
         assumptions.append("no order books: slippage shown as n/a")
     assumptions.append("funding: the current rate is assumed to hold for the whole horizon")

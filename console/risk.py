@@ -151,8 +151,11 @@ def liquidation_price(side: int, size: float, entry: float, wallet: float, tiers
             continue
         lp = (wallet - other_mm + other_upnl + t.cum - s * size * entry) / denom
         if lp <= 0:
+            # long: the balance stays over maintenance down to a price of 0. Short: the balance
+            # grows as the price falls, so a root at or below 0 means it is under maintenance at
+            # every price, i.e. already liquidatable, not safe.
             why = ("no liquidation price: the margin covers a fall to zero" if side > 0
-                   else "no liquidation price")
+                   else "ALREADY LIQUIDATABLE: the margin balance is under maintenance at any price")
             res = Liquidation(None, t, why)
         else:
             res = Liquidation(lp, t, f"bracket {t.mmr * 100:g}% mmr, cum {t.cum:,.0f}")
@@ -483,6 +486,7 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | N
         assets = list(stress_assets) if stress_assets is not None else list(dict.fromkeys(
             leg.symbol.split("/")[0] for leg in legs))
         base_after = evaluate(name, wa, settle, pos_after[name], tiers, liquidation=False)
+        inverse = {p.base for p in (*pos_before[name], *pos_after[name]) if not p.linear}
         for asset in assets:
             # only the asset's positions change under its move: the rest is evaluated once
             parts = {}
@@ -495,6 +499,10 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | N
                 ra = _combined(name, wa, settle, parts["a"][1], _shock(parts["a"][0], asset, mv), tiers)
                 lb, _ = _liquidated(rb)
                 la, why = _liquidated(ra)
+                if asset in inverse:
+                    why = (f"inverse (COIN-M) {asset} position(s) not computed: coin margin, their P&L and "
+                           "liquidation are left out; figures cover linear positions only"
+                           + (f"; {why}" if why else ""))
                 rows.append(StressRow(asset, mv, name, _finite(rb.margin_ratio), _finite(ra.margin_ratio), lb, la,
                                       ra.upnl - base_after.upnl, spot_values.get(asset, 0.0) * mv,
                                       why or "survives"))

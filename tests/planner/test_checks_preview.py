@@ -187,7 +187,8 @@ def test_dated_leg_shows_basis_and_roll():
     assert lc.instrument == "dated"
     assert lc.basis.basis == pytest.approx(0.02) and lc.basis.days_to_expiry == pytest.approx(34)
     assert lc.item("roll").amount == 0 and "no roll" in lc.item("roll").reason
-    assert lc.item("basis").amount == pytest.approx(-0.02 * 0.212 * 61_200 * 7 / 34)
+    # the short earns 0.212 × (61,200 − 60,000) = 254.40 by expiry; 7/34 of it in 7 d
+    assert lc.item("basis").amount == pytest.approx(-0.212 * 1_200 * 7 / 34)
 
 
 def test_preview_to_dict_is_json_ready():

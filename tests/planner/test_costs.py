@@ -74,10 +74,11 @@ def test_basis_and_annualised_to_expiry():
     b = c.basis_info(61_200, 60_000, 34 * c.MS_PER_DAY, 0)
     assert b.basis == pytest.approx(0.02)
     assert b.annualised == pytest.approx(0.02 * 365 / 34)
-    # a short of 13,000 held 7 of the 34 days earns 7/34 of the premium: −0.02 × 13,000 × 7/34 = −53.53
-    assert c.basis_item("sell", 13_000, b, 7).amount == pytest.approx(-0.02 * 13_000 * 7 / 34)
-    # held past expiry: all of it, and no more
-    assert c.basis_item("buy", 13_000, b, 60).amount == pytest.approx(260)
+    # 13,000 of notional at F is 13,000 / 61,200 BTC; its premium is that × 1,200 = 13,000 × (F − S)/F
+    # = 254.90. A short held 7 of the 34 days earns 7/34 of it: −52.48
+    assert c.basis_item("sell", 13_000, b, 7).amount == pytest.approx(-13_000 * 1_200 / 61_200 * 7 / 34)
+    # held past expiry: all of this contract's premium, and no more (the next one's is in the roll)
+    assert c.basis_item("buy", 13_000, b, 60).amount == pytest.approx(13_000 * 1_200 / 61_200)
 
 
 def test_roll_needed_only_when_the_horizon_passes_expiry():

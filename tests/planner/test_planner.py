@@ -21,7 +21,8 @@ def test_spread_sizes_each_leg_to_its_goal_and_picks_dated_when_basis_beats_fund
     # BTC 58 % vs 45 % → −13,000; ETH 32 % vs 45 % → +13,000.
     # Short 13,000 of BTC over 7 d:
     #   perp : fee 13,000 × 0.05 % = 6.50; funding −1 × 0.01 % × 13,000 × 21 = −27.30 → −20.80
-    #   dated: fee 6.50; basis −2 % × 13,000 × 7/34 = −53.53; no roll (34 d > 7 d) → −47.03  ← cheaper
+    #   dated: fee 6.50; premium (F − S)/F = 1,200 / 61,200 of 13,000 = 254.90, 7/34 of it = −52.48;
+    #          no roll (34 d > 7 d) → −45.98  ← cheaper
     # dated size: 13,000 / 61,200 = 0.21242 → 0.212 (lot 0.001)
     cfg, snap = world()
     t = planner.build_spread(cfg, snap, "BTC", "ETH")
@@ -31,13 +32,13 @@ def test_spread_sizes_each_leg_to_its_goal_and_picks_dated_when_basis_beats_fund
     ctx = planner._Ctx(cfg, snap, None, None, 7, None, None)
     ch = planner.choose_instrument(ctx, cfg.sleeve("BTC"), "sell", 13_000)
     assert ch.instrument.symbol == DATED and ch.instrument.account == "fut"
-    assert ch.cost == pytest.approx(6.5 - 0.02 * 13_000 * 7 / 34)
+    assert ch.cost == pytest.approx(6.5 - 1_200 / 61_200 * 13_000 * 7 / 34)
     perp = next(c for c in ch.candidates if c.symbol == "BTC/USDT:USDT")
     assert perp.cost == pytest.approx(6.5 - 27.3)
 
 
 def test_high_funding_makes_the_perp_cheaper_for_a_short():
-    # funding +0.05 %/8 h: perp = 6.50 − 0.0005 × 13,000 × 21 = −130.00 < dated −47.03
+    # funding +0.05 %/8 h: perp = 6.50 − 0.0005 × 13,000 × 21 = −130.00 < dated −45.98
     cfg, snap = world(btc_funding=0.0005)
     t = planner.build_spread(cfg, snap, "BTC", "ETH")
     assert legs(t)[0] == ("BTC/USDT:USDT", "sell", 0.216, False)  # 13,000 / 60,000 = 0.21666 → 0.216
@@ -88,25 +89,28 @@ def test_roll_perp_to_dated_same_notional_and_its_costs_by_hand():
     assert legs(t) == [("BTC/USDT:USDT", "buy", 0.2, True), (DATED, "sell", 0.196, False)]
     pv = preview(cfg, snap, t, now_ms=f.T0, horizon_days=7)
     # close: fee 12,000 × 0.05 % = 6.00; funding given up +0.01 % × 12,000 × 21 = +25.20
-    # open : fee 0.196 × 61,200 = 11,995.20 × 0.05 % = 5.9976; basis −2 % × 11,995.20 × 7/34 = −49.3920
-    # total = 6 + 25.2 + 5.9976 − 49.392 = −12.1944 → the roll saves 12.19
+    # open : fee 0.196 × 61,200 = 11,995.20 × 0.05 % = 5.9976; basis: the short earns 0.196 × (61,200 −
+    #        60,000) = 235.20 by expiry, 7/34 of it = −48.4235
+    # total = 6 + 25.2 + 5.9976 − 48.4235 = −11.2259 → the roll saves 11.23
     assert pv.legs[0].total == pytest.approx(31.2)
-    assert pv.legs[1].total == pytest.approx(5.9976 - 0.02 * 11_995.2 * 7 / 34)
-    assert pv.total_cost == pytest.approx(6 + 25.2 + 5.9976 - 0.02 * 11_995.2 * 7 / 34)
-    assert pv.verdict.worth_it and "saves 12.19" in pv.verdict.reason
+    assert pv.legs[1].total == pytest.approx(5.9976 - 0.196 * 1_200 * 7 / 34)
+    assert pv.total_cost == pytest.approx(6 + 25.2 + 5.9976 - 0.196 * 1_200 * 7 / 34)
+    assert pv.verdict.worth_it and "saves 11.23" in pv.verdict.reason
     assert pv.spot_alternative is None
 
 
 def test_roll_past_expiry_counts_a_roll_and_all_the_basis():
-    # horizon 40 d > 34 d to expiry: basis −2 % × 11,995.20 = −239.904 (all of it); one roll
-    # = 2 × (fee 5.9976 + slippage 0) = 11.9952; funding given up +0.01 % × 12,000 × 120 = +144
+    # horizon 40 d > 34 d to expiry: basis 0.196 × (61,200 − 60,000) = −235.20 (all of it); one roll
+    # = 2 × (fee 5.9976 + slippage 0) = 11.9952, plus the next contract's carry for the 6 d after
+    # expiry at the same premium per day: −235.20 × 6/34 = −41.5059 → roll −29.5107;
+    # funding given up +0.01 % × 12,000 × 120 = +144 (over all 40 d, like the dated side now)
     cfg, snap = world(positions=[f.position("BTC/USDT:USDT", -0.2, mark=60_000)])
     t = planner.build_roll(cfg, snap, "BTC", horizon_days=40)
     pv = preview(cfg, snap, t, now_ms=f.T0, horizon_days=40)
-    assert pv.legs[1].item("roll").amount == pytest.approx(11.9952)
-    assert pv.legs[1].item("basis").amount == pytest.approx(-239.904)
+    assert pv.legs[1].item("roll").amount == pytest.approx(11.9952 - 235.2 * 6 / 34)
+    assert pv.legs[1].item("basis").amount == pytest.approx(-235.2)
     assert pv.totals["funding"] == pytest.approx(144)
-    assert pv.total_cost == pytest.approx(6 + 144 + 5.9976 - 239.904 + 11.9952)
+    assert pv.total_cost == pytest.approx(6 + 144 + 5.9976 - 235.2 + 11.9952 - 235.2 * 6 / 34)
 
 
 def test_roll_dated_back_to_perp():
