@@ -189,21 +189,25 @@ def risk_view(config: Config, snap: Snapshot, alloc: Allocation, now_ms: int) ->
 
 
 def band_alerts(prev: Allocation | None, cur: Allocation, now_ms: int) -> list[Alert]:
+    """A sleeve crossing into warn / breach / back to ok. The cash sleeve warns like any other;
+    it is the residual, so its text says the overlay legs (the other sleeves' trades) move it."""
     before = {r.name: r.status for r in prev.rows} if prev is not None else {}
     out = []
     for r in cur.rows:
-        if not r.configured or r.is_cash:
+        if not r.configured:
             continue
         was = before.get(r.name, Status.OK)
         if r.status is was:
             continue
         drift = f"{(r.drift or 0) * 100:+.2f} pp"
+        band = f"band ±{(r.halfwidth or 0) * 100:.2f} pp"
+        how = "; cash is the residual: the overlay legs move it" if r.is_cash else ""
         if r.status is Status.BREACH:
             out.append(Alert(f"band:{r.name}:breach", "band", Severity.CRITICAL, r.name,
-                             f"{r.name} breached its band: drift {drift} (band ±{(r.halfwidth or 0) * 100:.2f} pp)", now_ms))
+                             f"{r.name} breached its band: drift {drift} ({band}){how}", now_ms))
         elif r.status is Status.WARN:
             out.append(Alert(f"band:{r.name}:warn", "band", Severity.WARN, r.name,
-                             f"{r.name} near its band edge: drift {drift}", now_ms))
+                             f"{r.name} near its band edge: drift {drift} ({band}){how}", now_ms))
         elif r.status is Status.OK and prev is not None:
             out.append(Alert(f"band:{r.name}:ok", "band", Severity.INFO, r.name,
                              f"{r.name} back inside its band: drift {drift}", now_ms))

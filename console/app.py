@@ -35,8 +35,8 @@ from console.snapshot import Snapshot
 from widgets.alerts_panel import AlertItem
 
 APPLY_HZ = 20.0
+APPLY_SHARE = 0.25  # the most of the UI thread's time that applying states may take
 HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
-DEFAULT_CONFIRM_THRESHOLD = 100_000.0  # above this gross notional the trader types its digits
 
 Clock = Callable[[], int]
 T = TypeVar("T")
@@ -163,7 +163,17 @@ class TicketFinished(Message):
 
 class RebalApp(App[int]):
     TITLE = "rebal-tui"
-    CSS_PATH = "app.tcss"
+    # inline, not a .tcss file: the package ships Python files only (no package-data for it)
+    CSS = """
+    Screen { background: $surface; }
+    #main-table { height: 1fr; min-height: 8; }
+    #lower { height: 20; }
+    #risk { width: 58; border: round $primary-darken-2; border-title-color: $text-muted; padding: 0 1; }
+    #right { width: 1fr; }
+    #alerts-panel { height: 9; border: round $primary-darken-2; border-title-color: $text-muted; }
+    #funding-plot { height: 1fr; border: round $primary-darken-2; border-title-color: $text-muted; }
+    DriftSpark { padding: 0 1; }
+    """
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     ENABLE_COMMAND_PALETTE = True
 
@@ -180,10 +190,24 @@ class RebalApp(App[int]):
                 tooltip="Preflight checklist per account"),
         Binding("K", "kill", "Kill", key_display="K", id="app.kill",
                 tooltip="Kill switch: flatten the overlay with reduce-only market orders (asks to confirm)"),
+        Binding("R", "reconcile", "Reconcile", id="app.reconcile", show=False,
+                tooltip="Reconcile the journal with the venues; trading opens when you accept the report"),
         Binding("ctrl+b", "toggle_bell", "Bell", id="app.bell", show=False,
                 tooltip="Turn the terminal bell on alerts on or off"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the console"),
     ]
+
+    def _fatal_error(self) -> None:
+        # Textual's crash report renders every frame's locals, and an exchange's config holds
+        # its key: show a scrubbed traceback without locals instead.
+        from rich.text import Text
+
+        from console.redact import scrubbed_traceback
+
+        self.bell()
+        exc = getattr(self, "_exception", None)
+        self._exit_renderables.append(Text(scrubbed_traceback(exc) if exc else "rebal-tui: fatal error"))
+        self._close_messages_no_wait()
 
     def __init__(
         self,
@@ -194,8 +218,9 @@ class RebalApp(App[int]):
         services: Services | None = None,
         mode: Mode | str | None = None,
         bell: bool = False,
-        confirm_threshold: float = DEFAULT_CONFIRM_THRESHOLD,
+        confirm_threshold: float | None = None,  # None: the config's limits.confirm_typed_notional
         goal: Goal = Goal.TARGET,
+        connect: Callable[[RebalApp], Callable[[], AsyncIterator[Any]]] | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -206,6 +231,7 @@ class RebalApp(App[int]):
         self.bell_on = bell
         self.confirm_threshold = confirm_threshold
         self.goal = goal
+        self.connect = connect  # slow start-up (emulator, ccxt, journal) after the first frame
         self.state: DashboardState | None = None
         self.alerts: list[AlertItem] = []
         self.drift_history: dict[str, deque[float]] = {}
@@ -218,8 +244,11 @@ class RebalApp(App[int]):
         self._seq = 0
         self._apply_timer = None
         self._last_apply = 0.0
+        self._apply_cost = 0.0  # seconds the last apply took on the UI thread
         self.applies = 0  # states applied to the screen (tests, benchmark)
         self.last_ticket_id: str | None = None
+        self.last_reconcile: Any = None
+        self.submitting: set[str] = set()  # tickets confirmed and being sent right now
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -229,9 +258,31 @@ class RebalApp(App[int]):
         self._ui_loop = asyncio.get_running_loop()
         self.install_screen(DashboardScreen(), name="dashboard")
         self.push_screen("dashboard")
+        self.set_interval(1.0, self._tick)
+        if self.connect is not None:
+            self.notify("connecting to the venues…", timeout=3)
+            self._connect()
+        else:
+            self._start()
+
+    def _start(self) -> None:
         if self.feed is not None:
             self.run_feed()
-        self.set_interval(1.0, self._tick)
+        executor = self.services.executor
+        if executor is not None and not getattr(executor, "trading_allowed", True):
+            self.startup_reconcile()
+
+    @work(thread=True, group="connect", exit_on_error=False)
+    def _connect(self) -> None:
+        """Start the venues (and the demo emulator), journal and executor off the UI thread,
+        after the first frame is on the screen."""
+        assert self.connect is not None
+        feed = self.connect(self)
+        self.call_from_thread(self._connected, feed)
+
+    def _connected(self, feed: Callable[[], AsyncIterator[Any]]) -> None:
+        self.feed = feed
+        self._start()
 
     def _tick(self) -> None:
         screen = self.screen
@@ -294,7 +345,10 @@ class RebalApp(App[int]):
     def _schedule_apply(self) -> None:
         if self._apply_timer is not None:
             return  # an apply is already due: it will take the newest state
-        wait = max(0.0, self._last_apply + 1.0 / APPLY_HZ - time.monotonic())
+        # at most APPLY_HZ, and never more than APPLY_SHARE of the UI thread's time: a heavy
+        # apply (hundreds of changed cells) spaces the next one out, so keys always get a turn
+        gap = max(1.0 / APPLY_HZ, self._apply_cost / APPLY_SHARE)
+        wait = max(0.0, self._last_apply + gap - time.monotonic())
         if wait <= 0:
             self._apply()
         else:
@@ -302,12 +356,13 @@ class RebalApp(App[int]):
 
     def _apply(self) -> None:
         self._apply_timer = None
-        self._last_apply = time.monotonic()
+        t0 = self._last_apply = time.monotonic()
         if self.state is None:
             return
         self.applies += 1
         for screen in self._listening_screens("show_state"):
             screen.show_state(self.state)
+        self._apply_cost = time.monotonic() - t0
 
     def _listening_screens(self, method: str) -> list[Any]:
         seen: dict[int, Any] = {}
@@ -380,6 +435,37 @@ class RebalApp(App[int]):
             self.install_screen(factory(), name=name)
         self.switch_screen(name)  # the screen reads app.state when it mounts
 
+    async def action_quit(self) -> None:
+        """Leave at once, unless orders would stay working at the venue (or a ticket is being
+        sent): then ask first, naming how many."""
+        from console.screens.confirm import QuitScreen
+
+        if isinstance(self.screen, QuitScreen):
+            return
+        self.ask_quit()
+
+    @work(group="quit", exclusive=True, exit_on_error=False)
+    async def ask_quit(self) -> None:
+        from console.screens.confirm import QuitScreen
+
+        working = await asyncio.to_thread(self.working_orders)
+        sending = len(self.submitting)
+        if not working and not sending:
+            self.exit()
+            return
+        if await self.push_screen_wait(QuitScreen(working, sending)):
+            self.exit()
+
+    def working_orders(self) -> int:
+        """The console's orders the journal holds as live at a venue (a journal read: call it
+        off the UI thread)."""
+        journal = self.services.journal
+        if journal is None:
+            return 0
+        from console.execution.lifecycle import ORDER_LIVE
+
+        return len(journal.orders(states=ORDER_LIVE, include_external=False))
+
     def action_toggle_bell(self) -> None:
         self.bell_on = not self.bell_on
         self.notify(f"terminal bell on alerts {'on' if self.bell_on else 'off'}", timeout=2)
@@ -387,13 +473,39 @@ class RebalApp(App[int]):
     def action_kill(self) -> None:
         self.kill_switch()
 
+    def action_reconcile(self) -> None:
+        self.startup_reconcile()
+
+    @work(group="reconcile", exclusive=True, exit_on_error=False)
+    async def startup_reconcile(self) -> None:
+        """Journal vs venues; the report is shown and trading opens when the trader accepts it."""
+        from console.screens.reconcile import ReconcileScreen
+
+        executor = self.services.executor
+        while True:
+            try:
+                report = await self.services.call(executor.reconcile())
+            except Exception as exc:  # noqa: BLE001 - shown; trading stays closed
+                self.notify(f"reconciliation failed: {exc}; trading stays closed (R runs it again)",
+                            severity="error", timeout=10)
+                return
+            self.last_reconcile = report
+            answer = await self.push_screen_wait(ReconcileScreen(report))
+            if answer == "again":
+                continue
+            if answer == "accept":
+                executor.allow_trading(report)
+                self.notify("reconciled: trading is open", timeout=3)
+            else:
+                self.notify("trading stays closed until a reconciliation is accepted (R)", severity="warning")
+            return
+
     # ------------------------------------------------------------------ tickets
 
     @work(group="ticket", exit_on_error=False)
     async def review(self, ticket: Any, preview: Any) -> None:
         """Journal the ticket as planned, show the confirmation modal, then confirm and send
         it, or cancel it. The modal decides once; the journal refuses a second confirm."""
-        from console.execution.lifecycle import TicketState
         from console.screens.confirm import ConfirmScreen
         from console.snapshot import snapshot_to_dict
 
@@ -408,8 +520,7 @@ class RebalApp(App[int]):
         modal = ConfirmScreen(ticket, preview, threshold=self.confirm_threshold)
         ok = await self.push_screen_wait(modal)
         if not ok:
-            await asyncio.to_thread(journal.set_ticket_state, tid, TicketState.CANCELLED,
-                                    expect=TicketState.PLANNED, ts=self.now_ms())
+            await asyncio.to_thread(journal.abandon, tid, "cancelled at the confirmation")
             self.notify(f"ticket {tid} cancelled; nothing was sent", timeout=3)
             return
         await asyncio.to_thread(journal.confirm, tid, modal.keystroke or "y", ticket.snapshot_ts, ts=self.now_ms())
@@ -420,11 +531,14 @@ class RebalApp(App[int]):
             return
         self.notify(f"ticket {tid} confirmed; sending", timeout=3)
         self.action_show("blotter")
+        self.submitting.add(tid)
         try:
             result = await self.services.call(executor.submit(tid))
         except Exception as exc:  # noqa: BLE001 - a refusal is shown, not raised
             self.post_message(TicketFinished(tid, error=str(exc)))
             return
+        finally:
+            self.submitting.discard(tid)
         self.post_message(TicketFinished(tid, result=result))
 
     @work(group="ticket", exclusive=True, exit_on_error=False)
@@ -516,7 +630,9 @@ class RebalApp(App[int]):
         err = event.worker.error
         group = event.worker.group
         text = f"{type(err).__name__}: {err}" if err is not None else "failed"
-        if group == "feed":
+        if group == "connect":
+            self.notify(f"could not connect: {text}", title="Start-up", severity="error", timeout=30)
+        elif group == "feed":
             self.feed_error = text
             self.notify(f"the feed stopped: {text}", title="Feed", severity="error", timeout=10)
         elif group == "derive":

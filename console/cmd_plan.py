@@ -222,6 +222,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             out["tickets"].append(d)
         json.dump(out, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
+        for hint in cli_hints(previews, books=books, tiers=tiers):  # on stderr: the JSON stays as it was
+            print(f"rebal-tui: hint: {hint}", file=sys.stderr)
         return 0
     con = Console()
     con.print(allocation_table(alloc, goal, con))
@@ -235,7 +237,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
         con.rule()
         for r in preview_tables(pv, what_if=args.what_if, stress=args.stress, con=con):
             con.print(r)
+    for hint in cli_hints(previews, books=books, tiers=tiers):
+        con.print(f"hint: {hint}", style="dim")
     return 0
+
+
+def cli_hints(previews: list[Any], *, books: Any, tiers: Any) -> list[str]:
+    """What the command line can add to what the previews could not price (the previews'
+    own texts are neutral: the console shows them too)."""
+    from console.preview import TIERS_FALLBACK_NOTE
+
+    out = []
+    if not books and any(not it.known for pv in previews for lc in pv.legs for it in lc.items
+                         if it.name == "slippage"):
+        out.append("pass --books PATH (JSON {symbol: ccxt order book}) to walk the order book for slippage")
+    if not tiers and any(TIERS_FALLBACK_NOTE in pv.assumptions for pv in previews):
+        out.append("pass --tiers PATH (JSON {symbol: ccxt leverage tiers}) for the venue's own margin brackets")
+    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:

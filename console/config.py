@@ -185,6 +185,9 @@ class Limits(BaseModel):
     # a ticket whose expected cost over the horizon exceeds this share of the exposure it
     # moves is flagged "not worth it"
     max_cost_bps: Annotated[float, Field(ge=0)] = 25.0
+    # above this gross notional (quote currency) the confirmation modal makes the trader type
+    # the notional's digits before `y` sends; 0 = always type them
+    confirm_typed_notional: Annotated[float, Field(ge=0)] = 100_000.0
 
 
 class Config(BaseModel):

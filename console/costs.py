@@ -148,7 +148,7 @@ def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float,
     """Slippage = (VWAP vs mid) in bps × notional. Never negative: a sane book has every ask
     above mid and every bid below it; a crossed book is stale data and counts as 0."""
     if not book:
-        return unknown("slippage", "n/a (no book): pass --books to walk the order book"), None
+        return unknown("slippage", "n/a (no order book)"), None
     w = walk_book(book, side, contracts)
     if w.vwap is None or w.bps is None:
         return unknown("slippage", f"n/a: the book has no {'asks' if side == 'buy' else 'bids'}"), w

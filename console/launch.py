@@ -47,49 +47,47 @@ def _credentials(config: Config, demo_creds: dict[str, dict[str, str]]) -> dict[
         if Mode(a.mode) is Mode.DEMO:
             out[a.name] = demo_creds.get(a.name)
         else:
-            out[a.name] = dict(keys.load_credentials(a.name, prompt=keys.cli_prompt()))
+            # keep the Credentials object: a dict for ccxt, whose repr masks the values
+            out[a.name] = keys.load_credentials(a.name, prompt=keys.cli_prompt())
     return out
 
 
-def build_services(config: Config, args: argparse.Namespace, *, seed: int | None = None,
-                   journal_path: Path | None = None) -> tuple[Any, Any]:
-    """(Services, feed) for ``config``: the emulator if any account is demo, venues, journal,
-    executor, all on a ServiceLoop. The caller stops them with ``close_services``."""
-    from console.app import ServiceLoop, Services
+def build_services(config: Config, args: argparse.Namespace, services: Any, *, seed: int | None = None,
+                   journal_path: Path | None = None) -> Any:
+    """Fill ``services`` for ``config``: the emulator if any account is demo, venues, journal,
+    all on its ServiceLoop; returns the feed. The caller stops them with ``close_services``."""
+    from console.app import wall_ms
     from console.demo import DEMO_SEED, needs_emulator, start_emulator_in_loop
     from console.execution import Journal
     from console.venue import VenueSet
 
-    loop = ServiceLoop()
-    services = Services(loop=loop)
-    try:
-        url, demo_creds = None, {}
-        if needs_emulator(config):
-            session = loop.run(start_emulator_in_loop(config, seed=DEMO_SEED if seed is None else seed), timeout=30)
-            services.extra["demo_session"] = session
-            url, demo_creds = session.url, session.credentials
-        creds = _credentials(config, demo_creds)
-        services.extra["credentials"] = creds
-        services.extra["emulator_url"] = url
+    loop = services.loop
+    url, demo_creds = None, {}
+    if needs_emulator(config):
+        # the emulator's clock starts now, so its timestamps and the console's clock agree
+        session = loop.run(start_emulator_in_loop(config, seed=DEMO_SEED if seed is None else seed,
+                                                  start_ms=wall_ms()), timeout=30)
+        services.extra["demo_session"] = session
+        url, demo_creds = session.url, session.credentials
+    creds = _credentials(config, demo_creds)
+    services.extra["credentials"] = creds
+    services.extra["emulator_url"] = url
 
-        async def make() -> Any:  # ccxt objects are born on the loop that will use them
-            return VenueSet.from_config(config, creds, emulator_url=url, live_allowed=bool(getattr(args, "live", False)))
+    async def make() -> Any:  # ccxt objects are born on the loop that will use them
+        return VenueSet.from_config(config, creds, emulator_url=url, live_allowed=bool(getattr(args, "live", False)))
 
-        venues = loop.run(make(), timeout=30)
-        services.venues = venues
-        if journal_path is None and needs_emulator(config):
-            # each demo starts a fresh emulator: its orders belong in a fresh journal
-            journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
-        services.journal = Journal.open(journal_path)
-        services.extra["journal_path"] = str(services.journal.path)
-    except BaseException:
-        close_services(services)
-        raise
+    venues = loop.run(make(), timeout=30)
+    services.venues = venues
+    if journal_path is None and needs_emulator(config):
+        # each demo starts a fresh emulator: its orders belong in a fresh journal
+        journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
+    services.journal = Journal.open(journal_path)
+    services.extra["journal_path"] = str(services.journal.path)
 
     def feed() -> Any:
         return venues.updates(POLL_S)
 
-    return services, feed
+    return feed
 
 
 def attach_executor(services: Any, config: Config, app: Any) -> None:
@@ -124,16 +122,22 @@ def close_services(services: Any) -> None:
 
 
 def launch(args: argparse.Namespace) -> int:
-    from console.app import RebalApp
+    from console.app import RebalApp, ServiceLoop, Services
     from console.demo import choose_startup
 
     config, is_demo = choose_startup(args)
-    _live_gate(config, args)
-    services, feed = build_services(config, args)
-    try:
-        app = RebalApp(config, feed=feed, services=services, bell=bool(os.environ.get("REBAL_BELL")))
+    _live_gate(config, args)  # before the full-screen UI takes the terminal
+    services = Services(loop=ServiceLoop())
+
+    def connect(app: RebalApp) -> Any:  # runs in a worker thread once the first frame is drawn
+        feed = build_services(config, args, services)
         attach_executor(services, config, app)
-        rc = app.run()
+        return feed
+
+    try:
+        app = RebalApp(config, services=services, connect=connect, bell=bool(os.environ.get("REBAL_BELL")))
+        app.run()
+        rc = app.return_code
     finally:
         close_services(services)
     if is_demo and services.extra.get("journal_path"):

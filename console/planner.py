@@ -186,10 +186,17 @@ def build_hedge(config: Config, snapshot: Snapshot, sleeve: str, *, goal: Goal =
 def build_spread(config: Config, snapshot: Snapshot, sell: str, buy: str, *, goal: Goal = Goal.TARGET,
                  horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
                  alloc: Allocation | None = None, now_ms: int | None = None,
-                 trading_fees: Mapping[str, Any] | None = None, _ctx: _Ctx | None = None) -> Ticket:
+                 trading_fees: Mapping[str, Any] | None = None,
+                 sell_instrument: HedgeInstrument | str | None = None,
+                 buy_instrument: HedgeInstrument | str | None = None,
+                 _ctx: _Ctx | None = None) -> Ticket:
     """Sell the overweight sleeve ``sell`` and buy the underweight ``buy``, each leg sized to
     its own goal (so the legs' notionals differ when the drifts do; the cash sleeve takes the
-    difference). Raises UserError when ``sell`` is not overweight or ``buy`` not underweight."""
+    difference). Raises UserError when ``sell`` is not overweight or ``buy`` not underweight.
+
+    ``sell_instrument`` / ``buy_instrument``: the contract each side opens in (one of its
+    sleeve's hedges, as a HedgeInstrument or its symbol); None picks the cheapest for the
+    horizon. Reduce-only legs on existing positions come first either way."""
     ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees)
     if sell == buy:
         raise UserError(f"a spread needs two different sleeves; got {sell!r} twice")
@@ -202,10 +209,22 @@ def build_spread(config: Config, snapshot: Snapshot, sell: str, buy: str, *, goa
     if d_buy <= 0:
         raise UserError(f"{buy} is not underweight against its {goal.value} ({_drift_words(r_buy, goal)}); "
                         "a spread buys an underweight sleeve: swap the pair or pick another")
-    l1, why1, w1 = _legs_for(ctx, s_sell, r_sell, d_sell)
-    l2, why2, w2 = _legs_for(ctx, s_buy, r_buy, d_buy)
+    l1, why1, w1 = _legs_for(ctx, s_sell, r_sell, d_sell, _hedge_of(s_sell, sell_instrument))
+    l2, why2, w2 = _legs_for(ctx, s_buy, r_buy, d_buy, _hedge_of(s_buy, buy_instrument))
     note = f"spread: sell {sell} / buy {buy}. {_drift_words(r_sell, goal)}. {_drift_words(r_buy, goal)}"
     return _ticket(ctx, TicketKind.SPREAD, l1 + l2, note, why1 + why2, w1 + w2)
+
+
+def _hedge_of(sleeve: Sleeve, instrument: HedgeInstrument | str | None) -> HedgeInstrument | None:
+    """``instrument`` as one of ``sleeve``'s hedges (a symbol is looked up among them)."""
+    if instrument is None or isinstance(instrument, HedgeInstrument):
+        return instrument
+    found = next((h for h in sleeve.hedges if h.symbol == instrument), None)
+    if found is None:
+        listed = ", ".join(h.symbol for h in sleeve.hedges) or "none"
+        raise UserError(f"{instrument} is not one of {sleeve.name}'s hedges ({listed}); add it to the sleeve's "
+                        "hedges or pick one of them")
+    return found
 
 
 def _is_dated(snap: Snapshot, account: str, symbol: str) -> bool:

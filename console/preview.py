@@ -11,7 +11,7 @@ Signs: every money figure of cost is paid (> 0) or received (< 0), in the quote 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,10 @@ from console.snapshot import Snapshot
 from console.ticket import OrderType, Ticket, TicketKind, TicketLeg
 
 COST_NAMES = ("fee", "slippage", "funding", "basis", "roll")
+# the preview's own words for risk's fallback (whose label carries the CLI's --tiers hint)
+TIERS_FALLBACK_NOTE = ("margin and liquidation on fallback tiers (Binance BTCUSDT default brackets): "
+                       "the venue's own leverage tiers were not available")
+MARGIN_GAP = 0.0005  # 0.05 pp: a smaller gap between recomputed and reported margin ratio is not worth a word
 
 
 @dataclass(frozen=True)
@@ -157,9 +161,11 @@ def _dated(snap: Snapshot, leg: Leg) -> tuple[bool, int | None]:
 
 def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book: Mapping[str, Any] | None,
               spot_price: float | None, horizon_days: float, now_ms: int,
-              trading_fees: Mapping[str, Any] | None = None) -> LegCosts:
+              trading_fees: Mapping[str, Any] | None = None, book_error: str | None = None) -> LegCosts:
     """Fee, slippage, and the horizon's carry (funding for a perp; basis and roll for a dated
-    future) of one leg. A reduce-only leg's carry is what closing gives up or saves."""
+    future) of one leg. A reduce-only leg's carry is what closing gives up or saves.
+    ``book_error``: why the caller has no book for the leg ("no order book from futures: …"),
+    shown as the slippage's reason instead of the bare "no order book"."""
     leg = tl.leg
     acct = snap.accounts[leg.account]
     m = acct.markets.get(leg.symbol)
@@ -184,6 +190,8 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
                         f"limit {px:,.6g} vs {'mid' if mid else 'mark'} {ref:,.6g}: rests on the book, "
                         "no sweep (fill not guaranteed)", adverse * 1e4)
     dated, expiry = _dated(snap, leg)
+    if book_error and not book and not slip.known:
+        slip = unknown("slippage", f"n/a ({book_error})")
     items = [fee, slip]
     fi: FundingInfo | None = None
     bi: BasisInfo | None = None
@@ -202,6 +210,27 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
         items.append(funding_item(leg.side, notional, fi, horizon_days, now_ms=now_ms))
     return LegCosts(index, leg.account, leg.symbol, leg.side, leg.contracts, notional,
                     "dated" if dated else "perp", leg.reduce_only, tuple(items), fi, bi, tl.limit_price)
+
+
+def margin_before_notes(snapshot: Snapshot, wi: WhatIf) -> list[str]:
+    """Where the preview's "margin before" (recomputed from the positions at mark on the
+    tiers it was given) differs from the ratio the venue reports (the dashboard's), say by how
+    much and why, so the two figures on screen never disagree silently."""
+    from console.alerts import account_margin_ratio
+
+    out = []
+    for a in wi.before:
+        st = snapshot.accounts.get(a.account)
+        reported = account_margin_ratio(st) if st is not None else None
+        mine = a.margin_ratio
+        if reported is None or not math.isfinite(mine) or abs(reported - mine) <= MARGIN_GAP:
+            continue
+        why = ("fallback tiers, not the venue's" if DEFAULT_TIERS_LABEL in a.tiers_note else
+               "the venue's figure comes from its balance reply and the marks from its position reply, "
+               "a moment apart")
+        out.append(f"margin before on {a.account}: {mine * 100:.2f}% recomputed vs {reported * 100:.2f}% "
+                   f"reported by the venue (the dashboard's figure): {why}")
+    return out
 
 
 def _spot_symbol(config: Config, snap: Snapshot, leg: Leg) -> tuple[str, str, Mapping[str, Any] | None]:
@@ -226,13 +255,17 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
             trading_fees: Mapping[str, Any] | None = None,
             max_cost_bps: float | None = None,
             stress: bool = True,
-            alloc: Allocation | None = None) -> Preview:
+            alloc: Allocation | None = None,
+            book_errors: Mapping[str, str] | None = None,
+            tier_errors: Sequence[str] = ()) -> Preview:
     """Everything the trader needs to decide on ``ticket`` (see the module docstring).
 
     ``books``: symbol → ccxt order book; ``tiers``: symbol → ccxt leverage tiers;
     ``trading_fees``: symbol → ccxt trading fee (fetch_trading_fees); ``horizon_days``
     defaults to the ticket's; ``now_ms`` to the snapshot's time; ``alloc`` is the snapshot's
-    allocation when the caller already has it (it is computed otherwise).
+    allocation when the caller already has it (it is computed otherwise). ``book_errors``:
+    symbol → why its book could not be fetched ("no order book from <account>: <reason>");
+    ``tier_errors``: why the venue's tiers could not be fetched, shown beside the fallback.
     """
     horizon = ticket.horizon_days if horizon_days is None else horizon_days
     if max_cost_bps is None:
@@ -246,7 +279,8 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
     for i, tl in enumerate(ticket.legs):
         base = tl.leg.symbol.split("/")[0]
         legs.append(leg_costs(config, snapshot, i, tl, book=books.get(tl.leg.symbol), spot_price=prices.get(base),
-                              horizon_days=horizon, now_ms=now, trading_fees=trading_fees))
+                              horizon_days=horizon, now_ms=now, trading_fees=trading_fees,
+                              book_error=(book_errors or {}).get(tl.leg.symbol)))
     totals = {n: sum((lc.item(n).amount if lc.item(n) else 0.0) for lc in legs) for n in COST_NAMES}
     totals["total"] = sum(lc.total for lc in legs)
     unknowns = tuple(f"{it.name} (leg {lc.index + 1}: {it.reason})" for lc in legs for it in lc.items if not it.known)
@@ -302,13 +336,15 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
 
     assumptions: list[str] = []
     if any(DEFAULT_TIERS_LABEL in a.tiers_note for a in (*wi.before, *wi.after)):
-        assumptions.append(DEFAULT_TIERS_LABEL)
+        assumptions.extend(tier_errors)
+        assumptions.append(TIERS_FALLBACK_NOTE)
+    assumptions.extend(margin_before_notes(snapshot, wi))
     inverse = sorted({f"{p.symbol} on {p.account}" for a in (*wi.before, *wi.after) for p in a.positions
                       if "inverse" in p.reason})
     if inverse:
         assumptions.append(f"inverse (COIN-M) contracts ({', '.join(inverse)}): margin, liquidation price and "
                            "stress not computed (coin-margined); margin figures cover linear positions only")
-    if not books:
+    if not books and not book_errors:
         assumptions.append("no order books: slippage shown as n/a")
     assumptions.append("funding: the current rate is assumed to hold for the whole horizon")
     assumptions.append("basis: converges linearly to spot by expiry")

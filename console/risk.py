@@ -54,7 +54,7 @@ def _derive_cum(rows: list[tuple[float, float, float, float, float | None]]) -> 
 # Binance USDⓈ-M BTCUSDT perpetual brackets as published on the "Leverage & Margin" page
 # (2021 table). Only a FALLBACK for when no tiers were fetched: every other symbol has its
 # own table, usually with higher rates, so figures built on it are labelled as such.
-DEFAULT_TIERS_LABEL = "fallback: Binance BTCUSDT default brackets (no tiers given; pass --tiers)"
+DEFAULT_TIERS_LABEL = "fallback: Binance BTCUSDT default brackets (no leverage tiers from the venue)"
 DEFAULT_TIERS: tuple[Tier, ...] = _derive_cum([
     (0, 50_000, 0.004, 125, None),
     (50_000, 250_000, 0.005, 100, None),

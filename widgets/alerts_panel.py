@@ -28,23 +28,61 @@ def hhmmss(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%H:%M:%S")
 
 
+def fit(message: str, width: int) -> str:
+    """``message`` cut to ``width`` cells at a word boundary, with an ellipsis when cut."""
+    if len(message) <= width:
+        return message
+    cut = message[:max(1, width - 1)]
+    head, sep, _ = cut.rpartition(" ")
+    if sep and len(head) >= width // 2:
+        cut = head
+    return cut.rstrip(" ,;:(·") + "…"
+
+
 class AlertsPanel(DataTable):
-    """The screen binds the keys (`a`, `A`) to ``action_acknowledge`` / ``_all``."""
+    """The screen binds the keys (`a`, `A`) to ``action_acknowledge`` / ``_all``.
+
+    The message column takes the width the panel has: a narrow panel (the dashboard's) cuts
+    each message at a word with an ellipsis, ``wrap=True`` (the alerts screen) wraps it onto
+    as many lines as it needs. Never wider than the panel, so no horizontal scrollbar."""
+
+    DEFAULT_CSS = """
+    AlertsPanel { overflow-x: hidden; scrollbar-size-vertical: 1; }
+    """
+    FIXED = 8 + 4 + 3 * 2 + 1  # time, sev, the cells' padding, the vertical scrollbar
 
     class Acknowledge(Message):
         def __init__(self, seqs: tuple[int, ...]) -> None:
             self.seqs = seqs
             super().__init__()
 
-    def __init__(self, *, id: str | None = None, message_width: int = 60) -> None:
+    def __init__(self, *, id: str | None = None, message_width: int = 60, wrap: bool = False) -> None:
         super().__init__(id=id, cursor_type="row")
         self._message_width = message_width
+        self._wrap = wrap
         self._shown: tuple[AlertItem, ...] = ()
 
     def on_mount(self) -> None:
+        self._columns()
+
+    def _columns(self) -> None:
         self.add_column("time", width=8, key="time")
         self.add_column("sev", width=4, key="sev")
         self.add_column("alert", width=self._message_width, key="msg")
+
+    def on_resize(self) -> None:
+        width = max(16, self.size.width - self.FIXED)
+        if width == self._message_width:
+            return
+        self._message_width = width
+        shown, self._shown = self._shown, ()
+        cursor = self.cursor_row
+        with self.app.batch_update():
+            self.clear(columns=True)
+            self._columns()
+            self.show(shown)
+            if shown:
+                self.move_cursor(row=min(cursor, len(shown) - 1), animate=False)
 
     def show(self, items: Sequence[AlertItem]) -> None:
         newest_first = tuple(sorted(items, key=lambda i: -i.seq))
@@ -62,7 +100,7 @@ class AlertsPanel(DataTable):
                 self.clear()
                 for it in newest_first:
                     self.add_row(Text(hhmmss(it.alert.at_ms), style="dim"), self._sev(it), self._msg(it),
-                                 key=str(it.seq))
+                                 key=str(it.seq), height=None if self._wrap else 1)
         self._shown = newest_first
 
     @staticmethod
@@ -70,9 +108,12 @@ class AlertsPanel(DataTable):
         label = {Severity.INFO: "info", Severity.WARN: "WARN", Severity.CRITICAL: "CRIT"}[it.alert.severity]
         return Text(label, style="dim" if it.acked else SEVERITY_STYLE[it.alert.severity])
 
-    @staticmethod
-    def _msg(it: AlertItem) -> Text:
-        return Text(("✓ " if it.acked else "") + it.alert.message, style="dim" if it.acked else "")
+    def _msg(self, it: AlertItem) -> Text:
+        text = ("✓ " if it.acked else "") + it.alert.message
+        style = "dim" if it.acked else ""
+        if self._wrap:
+            return Text(text, style=style, overflow="fold")
+        return Text(fit(text, self._message_width), style=style, no_wrap=True)
 
     def action_acknowledge(self) -> None:
         if 0 <= self.cursor_row < len(self._shown):

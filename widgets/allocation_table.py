@@ -19,6 +19,7 @@ from console.allocation import Allocation, SleeveRow
 from console.config import Goal
 from console.report import STATUS_STYLE, pct
 from widgets.drift_bar import drift_bar
+from widgets.risk_panel import short_symbol
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "sleeve", 22),
@@ -78,7 +79,7 @@ def child_views(r: SleeveRow) -> list[RowView]:
     for p in r.positions:
         out.append(RowView(
             f"P:{r.name}:{p.account}:{p.symbol}",
-            (Text(f"     {p.account}:{p.symbol}", style="italic"), _r(""),
+            (Text(f"     {p.account} {short_symbol(p.symbol)}", style="italic"), _r(""),
              Text(money(p.notional), justify="right", style="red" if p.notional < 0 else "green"),
              _r(""), _r(""), _r(""), Text(f"{p.contracts:+g} @{p.leverage or 0:g}x", style="dim"),
              Text(""), _r("")),

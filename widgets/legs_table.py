@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from console.report import money
 from console.ticket import Ticket, TicketLeg
 
+NUMERIC = ("contracts", "notional")
 LEG_COLUMNS = ("sleeve", "account", "symbol", "side", "contracts", "notional", "type / price", "reduce-only", "purpose")
 
 
@@ -38,7 +39,7 @@ def legs_renderable(ticket: Ticket) -> Table:
     """The legs as a Rich table (the confirmation modal prints them all, no scrolling)."""
     tb = Table(expand=True, header_style="bold", pad_edge=False, box=None)
     for c in LEG_COLUMNS:
-        tb.add_column(c, justify="right" if c in ("contracts", "notional") else "left", no_wrap=True)
+        tb.add_column(c, justify="right" if c in NUMERIC else "left", no_wrap=True)
     for t in ticket.legs:
         tb.add_row(*leg_cells(t))
     return tb
@@ -48,7 +49,7 @@ class LegsTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         for c in LEG_COLUMNS:
-            self.add_column(c, key=c)
+            self.add_column(Text(c, justify="right") if c in NUMERIC else c, key=c)
 
     def show(self, legs: Sequence[TicketLeg]) -> None:
         with self.app.batch_update():

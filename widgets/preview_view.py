@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from console.preview import Preview
 from console.report import money, pct
+from widgets.risk_panel import distance_style, price
 
 
 def _t(*cols: str, title: str | None = None) -> Table:
@@ -62,25 +63,33 @@ def liquidation_table(p: Preview) -> Table:
     for a in p.what_if.after:
         for pos in a.positions:
             d = pos.distance
-            style = "dim" if d is None else ("bold red" if abs(d) < 0.10 else "yellow" if abs(d) < 0.25 else "green")
             t.add_row(pos.symbol, pos.side, money(pos.notional),
-                      money(pos.liquidation_price) if pos.liquidation_price else "—",
-                      Text(pct(d, signed=True), style=style))
+                      price(pos.liquidation_price) if pos.liquidation_price else Text("—", style="dim"),
+                      Text(pct(d, signed=True), style=distance_style(d)))
     return t
 
 
+def _pnl(x: float) -> Text:
+    return Text(f"{x:+,.0f}", style="red" if x < 0 else "green" if x > 0 else "dim")
+
+
 def stress_table(p: Preview) -> Table | None:
+    """Per asset and move: the futures account's margin ratio after the ticket (or ✗ liquidated),
+    its futures P&L and, beside it, the spot holding's gain or loss on the same move."""
     if not p.what_if.stress:
         return None
-    moves = sorted({s.move for s in p.what_if.stress})
-    t = _t("asset", *[f"{m * 100:+.0f}%" for m in moves], title="Stress: margin ratio after (✗ = liquidated)")
-    rows: dict[tuple[str, str], dict[float, Text]] = {}
-    for s in p.what_if.stress:
-        cell = Text("✗ liq", style="bold red") if s.liquidated_after else Text(
+    t = _t("asset", "move", "margin after", "futures P&L", "spot P&L",
+           title="Stress after the ticket (✗ = liquidated)")
+    rows = sorted(p.what_if.stress, key=lambda s: (s.asset, s.account, s.move))
+    last = None
+    for s in rows:
+        group = (s.asset, s.account)
+        label = f"{s.asset} ({s.account})" if group != last else ""
+        last = group
+        margin = Text("✗ liq", style="bold red") if s.liquidated_after else Text(
             pct(s.margin_ratio_after) if s.margin_ratio_after is not None else "∞")
-        rows.setdefault((s.account, s.asset), {})[s.move] = cell
-    for (acct, asset), cells in rows.items():
-        t.add_row(f"{asset} ({acct})", *[cells.get(m, Text("")) for m in moves])
+        t.add_row(label, Text(f"{s.move * 100:+.0f}%", style="bold"), margin, _pnl(s.futures_pnl_after),
+                  _pnl(s.spot_pnl))
     return t
 
 
@@ -107,11 +116,8 @@ def findings(p: Preview, *, assumptions: bool = True) -> Group:
 def render_confirm(p: Preview) -> Group:
     """The modal's order: warnings and verdict first, then costs beside margin, then the
     positions after, stress, and the assumptions last."""
-    grid = Table.grid(padding=(0, 4))
-    grid.add_column()
-    grid.add_column()
-    grid.add_row(costs_table(p), margin_table(p))
-    parts: list[RenderableType] = [findings(p, assumptions=False), Text(""), grid, Text(""), liquidation_table(p)]
+    parts: list[RenderableType] = [findings(p, assumptions=False), Text(""), costs_table(p), Text(""),
+                                   margin_table(p), Text(""), liquidation_table(p)]
     st = stress_table(p)
     if st is not None:
         parts += [Text(""), st]
@@ -129,6 +135,7 @@ def render_preview(p: Preview, *, stress: bool = True) -> Group:
 
 
 class PreviewView(Static):
+    DEFAULT_CSS = "PreviewView { width: 100%; }"
     def show(self, p: Preview | None, error: str | None = None) -> None:
         if error:
             self.update(Text(error, style="bold yellow"))

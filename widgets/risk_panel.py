@@ -20,6 +20,25 @@ def countdown(seconds: int | None) -> str:
     return f"{h:d}:{m:02d}:{s:02d}"
 
 
+def price(x: float) -> str:
+    """A price with decimals by magnitude: 185,951 · 3,412 · 761.75 · 94.10 · 1.234 · 0.04321."""
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 10:
+        return f"{x:,.2f}"
+    if a >= 1:
+        return f"{x:.3f}"
+    return f"{x:.4g}"
+
+
+def distance_style(d: float | None) -> str:
+    """How close a liquidation is: red under 10 %, yellow under 25 %, plain (calm) beyond."""
+    if d is None:
+        return "dim"
+    return "bold red" if abs(d) < 0.10 else "yellow" if abs(d) < 0.25 else ""
+
+
 def _table(*cols: str) -> Table:
     t = Table(box=None, pad_edge=False, expand=True, show_edge=False, header_style="bold dim")
     for c in cols:
@@ -27,7 +46,7 @@ def _table(*cols: str) -> Table:
     return t
 
 
-def _short(symbol: str) -> str:
+def short_symbol(symbol: str) -> str:
     """BTC/USDT:USDT -> BTC-PERP, BTC/USDT:USDT-261225 -> BTC-261225 (the panel is narrow)."""
     base, _, rest = symbol.partition("/")
     _, _, settle = rest.partition(":")
@@ -48,23 +67,22 @@ def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float) -> Group:
     pos = _table("symbol", "side", "notional", "liq", "dist")
     for p in view.positions:
         dist = p.liq_distance
-        style = "dim" if dist is None else ("bold red" if abs(dist) < 0.10 else "yellow" if abs(dist) < 0.25 else "green")
-        pos.add_row(_short(p.symbol), p.side, f"{p.notional:,.0f}",
-                    f"{p.liquidation_price:,.6g}" if p.liquidation_price else "—",
-                    Text(pct(dist, signed=True), style=style))
+        pos.add_row(short_symbol(p.symbol), p.side, f"{p.notional:,.0f}",
+                    price(p.liquidation_price) if p.liquidation_price else Text("—", style="dim"),
+                    Text(pct(dist, signed=True), style=distance_style(dist)))
     if not view.positions:
         pos.add_row(Text("no open positions", style="dim"), "", "", "", "")
     fund = _table("symbol", "rate", "next", "/yr")
     for f in view.funding:
         apr = f.annualised
-        fund.add_row(_short(f.symbol), f"{f.rate * 100:+.4f}%", countdown(f.countdown_s(now_ms)),
+        fund.add_row(short_symbol(f.symbol), f"{f.rate * 100:+.4f}%", countdown(f.countdown_s(now_ms)),
                      Text(pct(apr, signed=True), style="yellow" if abs(apr) >= 0.5 else ""))
     parts: list = [Text("Margin", style="bold"), accts, Text("Positions", style="bold"), pos,
                    Text("Funding", style="bold"), fund]
     if view.basis:
         basis = _table("symbol", "basis", "/yr")
         for b in view.basis:
-            basis.add_row(_short(b.symbol), pct(b.info.basis, signed=True), pct(b.info.annualised, signed=True))
+            basis.add_row(short_symbol(b.symbol), pct(b.info.basis, signed=True), pct(b.info.annualised, signed=True))
         parts += [Text("Basis", style="bold"), basis]
     return Group(*parts)
 

@@ -163,6 +163,17 @@ def set_margin_type(emu: Emulator, acct: Account, p: Params) -> Any:
     return emu.set_margin_type(acct, p)
 
 
+def position_mode(emu: Emulator, acct: Account, p: Params) -> Any:
+    # one-way mode only: the overlay sends one-way orders, as preflight checks
+    return {"dualSidePosition": False}
+
+
+def set_position_mode(emu: Emulator, acct: Account, p: Params) -> Any:
+    if str(p.get("dualSidePosition", "")).lower() != "true":
+        raise BinanceError(-4059, "No need to change position side.")
+    raise BinanceError(-4068, "Position side cannot be changed if there exists position.")
+
+
 def new_order(emu: Emulator, acct: Account, p: Params) -> Any:
     o, _ = emu.place_futures(acct, p)
     return order_json(o, emu.fut_ids[o.symbol])
@@ -272,6 +283,8 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("GET", "/fapi/v2/positionRisk", position_risk_v2),
     ("POST", "/fapi/v1/leverage", set_leverage),
     ("POST", "/fapi/v1/marginType", set_margin_type),
+    ("GET", "/fapi/v1/positionSide/dual", position_mode),
+    ("POST", "/fapi/v1/positionSide/dual", set_position_mode),
     ("POST", "/fapi/v1/order", new_order),
     ("POST", "/fapi/v1/batchOrders", batch_orders),
     ("GET", "/fapi/v1/order", get_order),

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from widgets.alerts_panel import AlertItem, AlertsPanel
+from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ class AlertsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
-        yield AlertsPanel(id="alerts-full", message_width=100)
-        yield Footer(compact=True)
+        yield AlertsPanel(id="alerts-full", message_width=100, wrap=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(AlertsPanel).focus()

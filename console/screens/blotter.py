@@ -19,10 +19,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from console.report import money
+from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
+from widgets.risk_panel import short_symbol
 
 if TYPE_CHECKING:
     from console.app import DashboardState, RebalApp
@@ -85,8 +87,8 @@ class BlotterScreen(Screen):
     DEFAULT_CSS = """
     BlotterScreen #bl-tickets { height: 12; }
     BlotterScreen #bl-lower { height: 1fr; }
-    BlotterScreen #bl-orders { width: 3fr; }
-    BlotterScreen #bl-side { width: 1fr; padding: 0 1; }
+    BlotterScreen #bl-orders { width: 1fr; }
+    BlotterScreen #bl-side { width: 37; padding: 0 1; }
     BlotterScreen .title { height: 1; background: $boost; padding: 0 1; }
     """
 
@@ -105,18 +107,18 @@ class BlotterScreen(Screen):
         with Horizontal(id="bl-lower"):
             yield DataTable(id="bl-orders", cursor_type="row")
             yield Static("", id="bl-side")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         t = self.query_one("#bl-tickets", DataTable)
         for key, label, w in (("id", "ticket", 14), ("time", "time", 8), ("kind", "kind", 8), ("state", "state", 13),
-                              ("legs", "legs", 4), ("gross", "gross", 12), ("key", "confirm", 9), ("note", "note", 40)):
-            t.add_column(label, key=key, width=w)
+                              ("legs", "legs", 4), ("gross", "gross", 12), ("key", "confirm", 7), ("note", "note", 36)):
+            t.add_column(Text(label, justify="right") if key == "gross" else label, key=key, width=w)
         o = self.query_one("#bl-orders", DataTable)
-        for key, label, w in (("cid", "client id", 18), ("leg", "leg", 3), ("symbol", "symbol", 14), ("side", "side", 4),
-                              ("amount", "amount", 7), ("filled", "filled", 7), ("avg", "avg", 9),
+        for key, label, w in (("cid", "client id", 17), ("leg", "leg", 3), ("symbol", "symbol", 13), ("side", "side", 4),
+                              ("amount", "amount", 6), ("filled", "filled", 6), ("avg", "avg", 8),
                               ("state", "state", 9)):
-            o.add_column(label, key=key, width=w)
+            o.add_column(Text(label, justify="right") if key in ("amount", "filled", "avg") else label, key=key, width=w)
         t.focus()
         self._header()
         self.refresh_blotter()
@@ -150,7 +152,8 @@ class BlotterScreen(Screen):
     def _tickets(self, d: BlotterData, prev: BlotterData | None) -> None:
         table = self.query_one("#bl-tickets", DataTable)
         rows = {t.id: (Text(t.id), hms(t.created_ms), t.kind, _state(t.state), str(len(t.ticket.legs)),
-                       Text(money(t.ticket.gross_notional), justify="right"), t.confirm_key or "—", t.note)
+                       Text(money(t.ticket.gross_notional), justify="right"), t.confirm_key or "—",
+                       Text(t.note or "", no_wrap=True, overflow="ellipsis"))
                 for t in d.tickets}
         old = {t.id for t in prev.tickets} if prev else set()
         if [t.id for t in d.tickets] != [t.id for t in (prev.tickets if prev else ())]:
@@ -198,13 +201,14 @@ class BlotterScreen(Screen):
             out.append("Residual per leg (contracts)\n", style="bold dim")
             for r in d.residual:
                 style = "green" if r.settled else "yellow"
-                out.append(f" {r.leg + 1} {r.symbol}: {r.done:+g} of {r.target:+g}, left {r.remaining:+g}"
+                left = "✓" if r.settled and not r.remaining else f"left {r.remaining:+g}"
+                out.append(f" {r.leg + 1} {short_symbol(r.symbol)} {r.done:+g}/{r.target:+g} {left}"
                            f"{' (accepted)' if r.accepted else ''}\n", style=style)
             out.append("Fills\n", style="bold dim")
             if not d.fills:
                 out.append(" none yet\n", style="dim")
             for f in d.fills[-12:]:
-                out.append(f" {hms(f.ts)} {f.symbol} {f.side} {f.amount:g} @ "
+                out.append(f"{hms(f.ts)} {f.side} {f.amount:g} {short_symbol(f.symbol)} @"
                            f"{'—' if f.price is None else f'{f.price:,.6g}'}\n")
         self.query_one("#bl-side", Static).update(out)
         self.query_one("#bl-orders-title", Static).update(

@@ -10,6 +10,7 @@ inputs and renders the Preview.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +21,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from console.config import Config, Goal, HedgeInstrument
 from console.errors import UserError
 from console.snapshot import Snapshot
 from console.ticket import OrderStyle, OrderType, Ticket, TicketKind
+from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
 from widgets.legs_table import LegsTable
 from widgets.preview_view import PreviewView
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from console.preview import Preview
 
 AUTO = "auto"
+_REQUEST_RE = re.compile(r"\S+ (?:GET|POST|PUT|DELETE) https?://\S+\s*")
 DEBOUNCE_S = 0.15
 
 
@@ -97,14 +100,9 @@ def plan_ticket(config: Config, snap: Snapshot, inp: BuilderInputs, books: dict[
     else:
         if inp.sell is None or inp.buy is None:
             raise UserError("pick the sleeve to sell and the sleeve to buy")
-        t = planner.build_spread(config, snap, inp.sell, inp.buy, goal=inp.goal, **common)
-        if inp.sell_inst != AUTO or inp.buy_inst != AUTO:
-            # an instrument per leg: the planner's spread validated the pair; each side is its hedge
-            a = planner.build_hedge(config, snap, inp.sell, goal=inp.goal,
-                                    instrument=_instrument(config, inp.sell, inp.sell_inst), **common)
-            b = planner.build_hedge(config, snap, inp.buy, goal=inp.goal,
-                                    instrument=_instrument(config, inp.buy, inp.buy_inst), **common)
-            t = replace(t, legs=a.legs + b.legs, warnings=a.warnings + b.warnings, reasons=a.reasons + b.reasons)
+        t = planner.build_spread(config, snap, inp.sell, inp.buy, goal=inp.goal,
+                                 sell_instrument=_instrument(config, inp.sell, inp.sell_inst),
+                                 buy_instrument=_instrument(config, inp.buy, inp.buy_inst), **common)
     t = replace(t, horizon_days=inp.horizon_days)
     if inp.style is not OrderType.MARKET or inp.slices > 1:
         t = style_ticket(t, inp.order_style(), snap, account_lots(snap), books)
@@ -120,6 +118,54 @@ def _sleeve_of_position(config: Config, snap: Snapshot, account: str | None, sym
         if any(p.account == account and p.symbol == symbol for p in r.positions):
             return r.name
     raise UserError(f"no sleeve holds {symbol} on {account}")
+
+
+def spread_pair(config: Config, alloc: Any, goal: Goal) -> tuple[str, str] | str:
+    """The spread `s` opens: sell the most overweight sleeve, buy the most underweight (by
+    drift vs target), among sleeves that have hedges and have something to move toward
+    ``goal``, with at least one of the two in warn or breach. The pair, or why there is none."""
+    from console.allocation import Status
+
+    rows = [r for r in alloc.rows if r.target is not None and r.drift is not None]
+    rows = [r for r in rows if any(s.name == r.name and s.hedges and not config.is_cash(s) for s in config.sleeves)]
+    over = [r for r in rows if r.drift > 0 and r.delta(goal) < 0]
+    under = [r for r in rows if r.drift < 0 and r.delta(goal) > 0]
+    if not over or not under:
+        side = "overweight" if not over else "underweight"
+        return f"no sleeve with hedges is {side} against its {goal.value}"
+    sell = max(over, key=lambda r: r.drift)
+    buy = min(under, key=lambda r: r.drift)
+    if not {sell.status, buy.status} & {Status.WARN, Status.BREACH}:
+        return (f"neither {sell.name} ({sell.drift * 100:+.2f} pp) nor {buy.name} ({buy.drift * 100:+.2f} pp) "
+                "is in warn or breach")
+    return sell.name, buy.name
+
+
+def candidate_books(config: Config, snap: Snapshot, inp: BuilderInputs, ticket: Ticket) -> list[tuple[str, str]]:
+    """(account, symbol) of every book the plan may need: the ticket's legs, and each hedge the
+    planner weighs for a sleeve left on "auto", so it compares instruments on like terms (a
+    candidate without a book would look free of slippage and win)."""
+    pairs = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs]
+    if inp.kind in ("spread", "hedge"):
+        sides = [(inp.sell, inp.sell_inst)] + ([(inp.buy, inp.buy_inst)] if inp.kind == "spread" else [])
+        for sleeve, inst in sides:
+            if sleeve is None or inst != AUTO or sleeve not in {s.name for s in config.sleeves}:
+                continue
+            for h in config.sleeve(sleeve).hedges:
+                for name, acct in snap.accounts.items():
+                    if (h.account is None or h.account == name) and h.symbol in acct.markets:
+                        pairs.append((name, h.symbol))
+    return list(dict.fromkeys(pairs))
+
+
+def _reason(exc: BaseException, account: str, symbol: str) -> str:
+    from console.venue import VenueError, describe_error
+
+    text = str(exc) if isinstance(exc, VenueError) else describe_error(exc)
+    for prefix in (f"{account}: ", f"order book {symbol}: "):
+        text = text.removeprefix(prefix)
+    text = _REQUEST_RE.sub("", text)  # ccxt's "binanceusdm GET http://…/fapi/v1/depth": the reason is the rest
+    return text.strip() or type(exc).__name__
 
 
 class BuilderScreen(Screen):
@@ -157,6 +203,7 @@ class BuilderScreen(Screen):
         self.shown_inputs: BuilderInputs | None = None
         self.proposals: list[Ticket] = []
         self.proposal_index = -1
+        self.banner = ""  # why the builder shows something other than what was asked (above the note)
         self._debounce = None
         self._loading = True  # form values set by code, not the trader: do not recompute per field
 
@@ -195,7 +242,7 @@ class BuilderScreen(Screen):
         yield LegsTable(id="b-legs")
         with VerticalScroll(id="b-preview-box"):
             yield PreviewView(id="b-preview")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self._header()
@@ -221,10 +268,22 @@ class BuilderScreen(Screen):
         tickets = await asyncio.to_thread(propose, app.config, st.snapshot, goal=app.goal,
                                           horizon_days=self.inputs.horizon_days, now_ms=app.now_ms(), rolls=False)
         self.proposals = [t for t in tickets if t.legs]
+        if self.preset[0] == "spread":
+            pair = spread_pair(app.config, st.alloc, app.goal)
+            if isinstance(pair, tuple):
+                # `s` opens the spread itself; ctrl+n then walks the planner's proposals
+                self.banner = ""
+                self._fill(replace(self.inputs, kind="spread", sell=pair[0], buy=pair[1], sell_inst=AUTO,
+                                   buy_inst=AUTO, goal=app.goal))
+                self.schedule()
+                return
+            self.banner = (f"no spread to build ({pair}): showing the planner's proposal instead" if self.proposals
+                           else f"no spread to build ({pair})")
         if not self.proposals:
             self._fill(self.inputs)
-            self.query_one(PreviewView).show(None, "the planner proposes nothing: every sleeve is inside its band. "
-                                                   "Pick a pair to build a spread by hand.")
+            why = f"{self.banner}. " if self.banner else ""
+            self.query_one(PreviewView).show(None, f"{why}The planner proposes nothing: every sleeve is inside its "
+                                                   "band. Pick a pair to build a spread by hand.")
             return
         self.action_next_proposal()
 
@@ -287,8 +346,8 @@ class BuilderScreen(Screen):
                 return default
 
         def sel(s: str) -> str | None:
-            v = self.query_one(s, Select).value
-            return None if v is Select.BLANK else str(v)
+            w = self.query_one(s, Select)
+            return None if w.is_blank() else str(w.value)
 
         return replace(
             self.inputs,
@@ -304,10 +363,10 @@ class BuilderScreen(Screen):
     def _changed(self, event: Message) -> None:
         if self._loading:
             return
+        self.banner = ""  # the trader took over: the proposal's caveat no longer applies
         if isinstance(event, Select.Changed) and event.select.id in ("b-sell", "b-buy"):
             inst = "#b-sell-inst" if event.select.id == "b-sell" else "#b-buy-inst"
-            v = event.value
-            self._instrument_options(inst, None if v is Select.BLANK else str(v), AUTO)
+            self._instrument_options(inst, None if event.select.is_blank() else str(event.value), AUTO)
         self.schedule()
 
     def schedule(self) -> None:
@@ -340,27 +399,95 @@ class BuilderScreen(Screen):
         try:
             inp.order_style()
             ticket = await asyncio.to_thread(plan_ticket, app.config, snap, inp, None, now)
-            books = await self._books(ticket)
+            # every book the planner may weigh, so that it compares instruments on like terms
+            books, book_errors = await self._books(candidate_books(app.config, snap, inp, ticket))
             if books:
                 ticket = await asyncio.to_thread(plan_ticket, app.config, snap, inp, books, now)
-            pv = await asyncio.to_thread(preview, app.config, snap, ticket, books=books, tiers=None,
-                                         horizon_days=inp.horizon_days, now_ms=now)
+                missing = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs
+                           if tl.leg.symbol not in books and tl.leg.symbol not in book_errors]
+                if missing:
+                    more, more_errors = await self._books(missing)
+                    books, book_errors = {**books, **more}, {**book_errors, **more_errors}
+            tiers, tier_errors = await self._tiers(ticket)
+            pv = await asyncio.to_thread(preview, app.config, snap, ticket, books=books, tiers=tiers or None,
+                                         horizon_days=inp.horizon_days, now_ms=now, book_errors=book_errors,
+                                         tier_errors=tier_errors)
         except (UserError, ValueError, KeyError) as exc:
             self.post_message(PlanReady(inp, None, None, str(exc).strip("'\"")))
             return
         self.post_message(PlanReady(inp, ticket, pv, None))
 
-    async def _books(self, ticket: Ticket) -> dict[str, Any]:
+    async def _books(self, pairs: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, str]]:
+        """Order books by symbol for ``pairs`` of (account, symbol), fetched on the service
+        loop; and, for each one that could not be had, "no order book from <account>: <why>"
+        (the preview shows it as the leg's slippage reason, instead of silently n/a)."""
         venues = self.app.services.venues
-        if venues is None or not ticket.legs:
-            return {}
-        pairs = list(dict.fromkeys((tl.leg.account, tl.leg.symbol) for tl in ticket.legs))
+        if not pairs:
+            return {}, {}
+        if venues is None:
+            return {}, {s: f"no order book from {a}: not connected to the venue" for a, s in pairs}
 
         async def fetch() -> list[Any]:  # on the service loop, where the venues' ccxt objects live
             return await asyncio.gather(*(venues.order_book(a, s) for a, s in pairs), return_exceptions=True)
 
         got = await self.app.services.call(fetch())
-        return {s: b for (_, s), b in zip(pairs, got, strict=True) if isinstance(b, dict)}
+        books: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for (acct, sym), b in zip(pairs, got, strict=True):
+            if isinstance(b, dict) and (b.get("bids") or b.get("asks")):
+                books.setdefault(sym, b)
+            elif isinstance(b, dict):
+                errors.setdefault(sym, f"no order book from {acct}: the venue returned an empty book")
+            elif isinstance(b, asyncio.CancelledError):
+                raise b
+            else:
+                errors.setdefault(sym, f"no order book from {acct}: {_reason(b, acct, sym)}")
+        return books, {s: e for s, e in errors.items() if s not in books}
+
+    async def _tiers(self, ticket: Ticket) -> tuple[dict[str, Any], list[str]]:
+        """The venue's leverage tiers (ccxt ``fetch_leverage_tiers``) for every contract of the
+        accounts the ticket touches, kept once fetched; and why an account's could not be had
+        ("no leverage tiers from <account>: <why>"; tried again on the next recompute). The
+        preview labels the fallback it then uses."""
+        venues = self.app.services.venues
+        if venues is None:
+            return {}, []
+        cache: dict[str, Any] = self.app.services.extra.setdefault("tiers", {})
+        asked: set[str] = self.app.services.extra.setdefault("tiers_asked", set())  # answered, tiers or not
+        want: dict[str, set[str]] = {}
+        for tl in ticket.legs:
+            st = self.app.state.snapshot.accounts.get(tl.leg.account) if self.app.state else None
+            for p in (st.open_positions() if st else ()):
+                want.setdefault(tl.leg.account, set()).add(p["symbol"])
+            want.setdefault(tl.leg.account, set()).add(tl.leg.symbol)
+        todo = {a: sorted(s - asked) for a, s in want.items() if s - asked}
+        errors: list[str] = []
+        if todo:
+            async def fetch() -> tuple[dict[str, Any], list[str], list[str]]:  # on the service loop
+                out: dict[str, Any] = {}
+                why: list[str] = []
+                answered: list[str] = []
+                for acct, symbols in todo.items():
+                    venue = venues.venues.get(acct)
+                    if venue is None:
+                        why.append(f"no leverage tiers from {acct}: not connected to the venue")
+                        continue
+                    ex = venue.exchange
+                    if not ex.has.get("fetchLeverageTiers"):
+                        why.append(f"no leverage tiers from {acct}: {ex.id} does not publish them through ccxt")
+                        continue
+                    try:
+                        out.update(await ex.fetch_leverage_tiers(symbols))
+                    except Exception as exc:  # noqa: BLE001 - said in the preview, tried again next time
+                        why.append(f"no leverage tiers from {acct}: {_reason(exc, acct, '')}")
+                        continue
+                    answered.extend(symbols)
+                return out, why, answered
+
+            got, errors, answered = await self.app.services.call(fetch())
+            cache.update(got)
+            asked.update(answered)
+        return {s: t for s, t in cache.items() if any(s in w for w in want.values())}, errors
 
     @on(PlanReady)
     def _plan_ready(self, event: PlanReady) -> None:
@@ -375,7 +502,10 @@ class BuilderScreen(Screen):
             self.query_one(PreviewView).show(None, event.error or "nothing to show")
             return
         t = event.ticket
-        note.update(Text(t.note, style="dim"))
+        text = Text(t.note, style="dim")
+        if self.banner:
+            text = Text.assemble((self.banner, "bold yellow"), "\n", text)
+        note.update(text)
         legs.show(t.legs)
         self.query_one(PreviewView).show(event.preview)
 

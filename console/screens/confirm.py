@@ -17,6 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from console.config import Limits
 from console.preview import Preview
 from console.report import money
 from console.ticket import Ticket
@@ -37,6 +38,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen #confirm-body { height: 1fr; padding: 0 1; }
     ConfirmScreen #confirm-prompt { height: auto; padding: 0 1; background: $boost; }
     ConfirmScreen Input { margin: 0 1; }
+    ConfirmScreen #confirm-body Static { width: 100%; }
     """
     BINDINGS = [
         Binding("y", "confirm", "Confirm", id="confirm.yes", priority=True,
@@ -47,26 +49,38 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="confirm.escape", priority=True, tooltip="Do not send"),
     ]
 
-    def __init__(self, ticket: Ticket, preview: Preview | None, *, threshold: float, title: str = "Confirm ticket",
-                 kill: bool = False, explain: str = "") -> None:
+    def __init__(self, ticket: Ticket, preview: Preview | None, *, threshold: float | None = None,
+                 title: str = "Confirm ticket", kill: bool = False, explain: str = "") -> None:
+        """``threshold``: the gross notional above which the digits are typed; None reads
+        ``limits.confirm_typed_notional`` from the app's config (0 = always type them)."""
         super().__init__(classes="kill" if kill else None)
         self.ticket = ticket
         self.preview = preview
         self.title_text = title
         self.explain = explain
-        self.needs_digits = ticket.gross_notional > threshold
-        self.threshold = threshold
+        self._threshold = threshold
+        self.threshold = threshold if threshold is not None else Limits().confirm_typed_notional
+        self.needs_digits = self._needs_digits()
         self.decided: bool | None = None
         self.keystroke: str | None = None
         self.shown = False  # set once the ticket has been painted: `y` before that is ignored
 
+    def _needs_digits(self) -> bool:
+        # "0 = always": a ticket of any size is typed, even one whose gross rounds to nothing
+        return self.threshold <= 0 or self.ticket.gross_notional > self.threshold
+
     def compose(self) -> ComposeResult:
+        if self._threshold is None:  # the trader's limit, read now that the app is known
+            config = getattr(self.app, "config", None)
+            if config is not None:
+                self.threshold = config.limits.confirm_typed_notional
+                self.needs_digits = self._needs_digits()
         t = self.ticket
         with Vertical():
             with VerticalScroll(id="confirm-body"):
                 yield Static(Text.assemble((f" {self.title_text} ", "bold reverse"), "  ",
                                            (t.kind.value.upper(), "bold"), "  gross ",
-                                           (money(t.gross_notional), "bold"), f"  · horizon {t.horizon_days:g} d"))
+                                           (money(t.gross_notional), "bold"), f" · horizon {t.horizon_days:g} d"))
                 if self.explain:
                     yield Static(Text(self.explain, style="bold"))
                 if t.note:
@@ -86,7 +100,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def _prompt(self, extra: str = "") -> Text:
         if self.needs_digits:
-            s = (f"Gross notional {money(self.ticket.gross_notional)} is above {money(self.threshold)}: "
+            why = (f"Gross notional {money(self.ticket.gross_notional)} is above {money(self.threshold)}"
+                   if self.threshold > 0 else "Every ticket is typed (limits.confirm_typed_notional = 0)")
+            s = (f"{why}: "
                  f"type {notional_digits(self.ticket)} then y (or enter) to send · n / esc cancel")
         else:
             s = "y send · n / esc cancel"
@@ -127,3 +143,40 @@ class ConfirmScreen(ModalScreen[bool]):
             return
         self.decided = False
         self.dismiss(False)
+
+
+class QuitScreen(ModalScreen[bool]):
+    """`q` while orders are working (or a ticket is being sent): leaving does not cancel them
+    at the venue, so say how many first. `y` quits; `n` / `escape` stay."""
+
+    DEFAULT_CSS = """
+    QuitScreen { align: center middle; }
+    QuitScreen > Vertical { width: 72; height: auto; border: thick $warning; background: $panel; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("y", "answer(True)", "Quit", id="quit.yes", priority=True, tooltip="Leave; the orders stay working"),
+        Binding("n", "answer(False)", "Stay", id="quit.no", priority=True, tooltip="Back to the console"),
+        Binding("escape", "answer(False)", "Stay", id="quit.escape", priority=True, tooltip="Back to the console"),
+    ]
+
+    def __init__(self, working: int, sending: int = 0) -> None:
+        super().__init__()
+        self.working = working
+        self.sending = sending
+
+    def message(self) -> str:
+        parts = []
+        if self.working:
+            parts.append(f"{self.working} order{'s stay' if self.working != 1 else ' stays'} working at the venue")
+        if self.sending:
+            parts.append(f"{self.sending} ticket{'s are' if self.sending != 1 else ' is'} being sent right now")
+        return ("Quit? " + "; ".join(parts) + ". Leaving does not cancel anything: orders keep working "
+                "and fill without the console watching (the journal reconciles them on the next start).")
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.message(), style="bold"), id="quit-text")
+            yield Static(Text("y quit · n / esc stay (cancel them from the blotter, 3)", style="dim"))
+
+    def action_answer(self, quit_: bool) -> None:
+        self.dismiss(quit_)

@@ -1,19 +1,20 @@
-"""The dashboard: allocation table, drift sparkline, risk panel, alerts panel, funding plot."""
+"""The dashboard: allocation table, drift history, risk panel, alerts panel, funding plot."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from console.config import Goal
 from widgets.alerts_panel import AlertItem, AlertsPanel
 from widgets.allocation_table import AllocationTable
+from widgets.footer import KeyFooter
 from widgets.header import Freshness, HeaderBar
 from widgets.plots import DriftSpark, FundingPlot
 from widgets.risk_panel import RiskPanel
@@ -43,6 +44,15 @@ class DashboardScreen(Screen):
     ]
 
     app: RebalApp
+    _plot_due = True
+    FUNDING_POINTS = 240  # time-stamped funding history kept by this screen, per perp
+    PLOT_EVERY_POINT = 16
+    TABLE_MAX_ROWS = 12  # the allocation table grows with its rows up to this, then scrolls
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._funding: dict[str, deque[tuple[int, float]]] = {}
+        self._funding_at: int | None = None
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -57,12 +67,17 @@ class DashboardScreen(Screen):
                 alerts.border_title = "Alerts (a: ack)"
                 yield alerts
                 plot = FundingPlot(id="funding-plot")
-                plot.border_title = "Funding history"
+                plot.border_title = "Funding rate, % per interval"
                 yield plot
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(AllocationTable).focus()
+        table = self.query_one(AllocationTable)
+        # sized to its rows (header + rows), so the height left over goes to the drift history
+        table.styles.height = "auto"
+        table.styles.min_height = 3
+        table.styles.max_height = self.TABLE_MAX_ROWS + 1
+        table.focus()
         self._header_now()
         if self.app.state is not None:
             self.show_state(self.app.state)
@@ -77,12 +92,28 @@ class DashboardScreen(Screen):
         self.query_one(RiskPanel).show(state.risk, app.now_ms(), app.config.limits.max_margin_ratio)
         self._header(state)
         self._spark(table.current_sleeve() or (state.alloc.rows[0].name if state.alloc.rows else None))
-        self.query_one(FundingPlot).show({k: list(v) for k, v in app.funding_history.items()})
+        self._record_funding(state)
+        # plotext redraws the whole figure: once the history is long, at most once a second
+        # (tick); while it is short, on every new point
+        if self._plot_due or max((len(v) for v in self._funding.values()), default=0) <= self.PLOT_EVERY_POINT:
+            self._plot_due = False
+            self.query_one(FundingPlot).show({k: list(v) for k, v in self._funding.items()})
+
+    def _record_funding(self, state: DashboardState) -> None:
+        """The app keeps rates only; the plot's time axis needs each rate's time (the
+        snapshot's). One point per snapshot, per perp."""
+        at = state.snapshot.timestamp
+        if at == self._funding_at:
+            return
+        self._funding_at = at
+        for fl in state.risk.funding:
+            self._funding.setdefault(fl.symbol, deque(maxlen=self.FUNDING_POINTS)).append((at, fl.rate))
 
     def show_alerts(self, items: list[AlertItem]) -> None:
         self.query_one(AlertsPanel).show(items)
 
     def tick(self) -> None:
+        self._plot_due = True
         st = self.app.state
         if st is None:
             self._header_now()
@@ -109,7 +140,10 @@ class DashboardScreen(Screen):
     def _spark(self, sleeve: str | None) -> None:
         if sleeve is None:
             return
-        self.query_one(DriftSpark).show(sleeve, list(self.app.drift_history.get(sleeve, ())))
+        st = self.app.state
+        row = next((r for r in st.alloc.rows if r.name == sleeve), None) if st is not None else None
+        hw = row.halfwidth * 100 if row is not None and row.halfwidth else None
+        self.query_one(DriftSpark).show(sleeve, list(self.app.drift_history.get(sleeve, ())), hw)
 
     # ------------------------------------------------------------------ events and actions
 

@@ -15,10 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from console.report import money, pct
+from console.report import pct
+from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
 
 if TYPE_CHECKING:
@@ -80,14 +81,15 @@ class FlowsScreen(Screen):
         yield DataTable(id="fl-table", cursor_type="row")
         yield PlotextPlot(id="fl-chart")
         yield Static("", id="fl-notes")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         t = self.query_one("#fl-table", DataTable)
-        for key, label, w in (("fund", "fund", 38), ("rule", "rule", 9), ("asset", "asset", 5), ("target", "target", 7),
-                              ("current", "now", 7), ("drift", "drift", 8), ("flow", "flow", 15),
-                              ("coins", "coins", 10), ("action", "action", 10)):
-            t.add_column(label, key=key, width=w)
+        right = ("target", "current", "drift", "flow", "coins")
+        for key, label, w in (("fund", "fund", 30), ("rule", "rule", 9), ("asset", "asset", 5), ("target", "target", 6),
+                              ("current", "now", 6), ("drift", "drift", 6), ("flow", "flow", 12),
+                              ("coins", "coins", 9), ("action", "action", 16)):
+            t.add_column(Text(label, justify="right") if key in right else label, key=key, width=w)
         self._header()
         self.action_recompute()
 
@@ -118,10 +120,12 @@ class FlowsScreen(Screen):
             table.clear()
             for row in flow_rows(r):
                 style = "red" if row.flow > 0 else "green" if row.flow < 0 else "dim"
-                table.add_row(row.fund, row.rule, row.asset, pct(row.target), pct(row.current),
-                              pct(row.drift, signed=True), Text(money(row.flow), style=style, justify="right"),
-                              "—" if row.coins is None else f"{row.coins:,.1f}", Text(row.action, style=style),
-                              key=row.key)
+                table.add_row(Text(row.fund, no_wrap=True, overflow="ellipsis"), row.rule, row.asset,
+                              Text(pct(row.target), justify="right"), Text(pct(row.current), justify="right"),
+                              Text(pct(row.drift, signed=True), justify="right"),
+                              Text(f"{row.flow:,.0f}", style=style, justify="right"),
+                              Text("—" if row.coins is None else f"{row.coins:,.1f}", justify="right"),
+                              Text(row.action, style=style, no_wrap=True, overflow="ellipsis"), key=row.key)
         plot = self.query_one("#fl-chart", PlotextPlot)
         plt = plot.plt
         plt.clear_data()

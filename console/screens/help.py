@@ -14,11 +14,11 @@ from console.palette import binding_catalog
 
 
 def help_table(screen: Screen) -> Table:
-    t = Table(expand=True, box=None, header_style="bold", pad_edge=False)
-    t.add_column("key", style="bold cyan", no_wrap=True, width=10)
+    t = Table(expand=False, box=None, header_style="bold", pad_edge=False)
+    t.add_column("key", style="bold cyan", no_wrap=True, width=6)
     t.add_column("action", no_wrap=True, width=16)
-    t.add_column("what it does")
-    t.add_column("where", style="dim", no_wrap=True)
+    t.add_column("what it does", width=66, overflow="fold")
+    t.add_column("where", style="dim", no_wrap=True, width=12)
     for e in binding_catalog(screen):
         t.add_row(e.key_display, e.text, e.help, e.scope)
     return t
@@ -27,7 +27,7 @@ def help_table(screen: Screen) -> Table:
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 100; height: 30; border: thick $primary; background: $panel; padding: 0 1; }
+    HelpScreen > VerticalScroll { width: 112; height: 32; border: thick $primary; background: $panel; padding: 0 1; }
     """
     BINDINGS = [
         Binding("escape", "dismiss_help", "Close", id="help.close", tooltip="Close the help"),

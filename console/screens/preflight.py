@@ -14,8 +14,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
 
 if TYPE_CHECKING:
@@ -25,15 +26,18 @@ COLOUR = {True: "green", False: "bold red", None: "yellow"}
 
 
 def checklist(results: list[Any]) -> Group:
+    """One table per account, all with the same columns: the check's name in full, the
+    detail taking the rest of the width (and folding)."""
+    name_w = max((len(r.name) for ac in results for r in ac.results), default=12)
     parts = []
     for ac in results:
         label, style = ac.badge
         t = Table(title=Text.assemble((f" {label} ", style), f" {ac.account} ({ac.exchange})  ",
                                       ("ready" if ac.passed else "NOT READY", "green" if ac.passed else "bold red")),
                   title_justify="left", show_header=False, expand=True, box=None)
-        t.add_column("", width=1)
-        t.add_column("check", style="bold", width=16, no_wrap=True)
-        t.add_column("detail", overflow="fold")
+        t.add_column("", width=1, no_wrap=True)
+        t.add_column("check", style="bold", width=name_w, no_wrap=True)
+        t.add_column("detail", ratio=1, overflow="fold")
         for r in ac.results:
             t.add_row(Text(r.mark, style=COLOUR[r.ok]), r.name, r.detail)
         parts += [t, Text("")]
@@ -45,12 +49,13 @@ class PreflightScreen(Screen):
     BINDINGS = [Binding("ctrl+r", "run", "Run again", id="preflight.run", tooltip="Run every check again")]
 
     app: RebalApp
+    results: list[Any] | None = None  # the last run's AccountChecks (tests read them)
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
         with VerticalScroll():
             yield Static(Text("running the checks…", style="dim"), id="pf-body")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self._header()
@@ -74,6 +79,7 @@ class PreflightScreen(Screen):
         except Exception as exc:  # noqa: BLE001 - shown, not raised
             body.update(Text(f"preflight failed: {exc}", style="bold red"))
             return
+        self.results = list(results)
         body.update(checklist(results))
 
     def show_state(self, state: DashboardState) -> None:

@@ -175,3 +175,11 @@ async def test_partial_fill_on_a_thin_book(emulator: EmulatorHandle, usdm: Any) 
     o = await usdm.create_order("AVAX/USDT:USDT", "market", "buy", 2_000)
     assert o["status"] == "expired" and 0 < o["filled"] < 2_000
     assert o["remaining"] == 2_000 - o["filled"]
+
+
+async def test_position_mode_is_one_way(usdm: Any) -> None:
+    # preflight reads this: the overlay sends one-way orders
+    await usdm.load_markets()
+    assert (await usdm.fetch_position_mode("BTC/USDT:USDT"))["hedged"] is False
+    with pytest.raises(ccxt.ExchangeError, match="-4059"):
+        await usdm.set_position_mode(False)

@@ -49,7 +49,7 @@ def test_thin_book_says_so_and_prices_the_rest_at_the_last_level():
 
 def test_no_book_is_shown_as_unknown_not_zero_silently():
     item, _ = c.slippage_cost(None, "buy", 1, 100)
-    assert not item.known and "n/a (no book)" in item.reason
+    assert not item.known and "n/a (no order book)" in item.reason
 
 
 def test_funding_sign_short_receives_long_pays():

@@ -1,0 +1,62 @@
+"""The startup reconciliation report: trading opens only once the trader has seen it.
+
+The executor refuses to send until ``allow_trading(report)``; this modal shows the report
+(journal vs every venue) and `enter` opens trading when the report is complete. `r` runs it
+again, `escape` keeps trading closed (the kill switch works regardless).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class ReconcileScreen(ModalScreen[str]):
+    """Dismisses with "accept", "again" or "later"."""
+
+    DEFAULT_CSS = """
+    ReconcileScreen { align: center middle; }
+    ReconcileScreen > Vertical { width: 100; height: auto; max-height: 30; border: thick $accent; background: $panel; }
+    ReconcileScreen #rc-body { height: auto; max-height: 24; padding: 0 1; }
+    ReconcileScreen #rc-prompt { height: auto; padding: 0 1; background: $boost; }
+    """
+    BINDINGS = [
+        Binding("enter", "accept", "Start trading", id="reconcile.accept", priority=True,
+                tooltip="I have read the report: open trading (only when the report is complete)"),
+        Binding("r", "again", "Run again", id="reconcile.again", tooltip="Reconcile again"),
+        Binding("escape", "later", "Later", id="reconcile.later",
+                tooltip="Close; trading stays closed until a reconciliation is accepted (kill switch still works)"),
+    ]
+
+    def __init__(self, report: Any) -> None:
+        super().__init__()
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        r = self.report
+        with Vertical():
+            with VerticalScroll(id="rc-body"):
+                yield Static(Text(" Startup reconciliation: journal vs venues ", style="bold reverse"))
+                for line in r.lines():
+                    style = "green" if line.startswith("Reconciled") else "yellow"
+                    yield Static(Text(line, style=style))
+            ok = r.complete
+            yield Static(Text("enter start trading · r run again · esc later" if ok else
+                              "incomplete: trading stays closed · r run again · esc later",
+                              style="bold" if ok else "bold red"), id="rc-prompt")
+
+    def action_accept(self) -> None:
+        if self.report.complete:
+            self.dismiss("accept")
+
+    def action_again(self) -> None:
+        self.dismiss("again")
+
+    def action_later(self) -> None:
+        self.dismiss("later")

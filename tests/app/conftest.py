@@ -1,0 +1,102 @@
+"""Fixtures for the console's Pilot and snapshot tests: a fixed clock, a seeded state, and
+(for the flow tests) the console wired to the loopback emulator through the real venue
+layer, executor and journal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from console.app import RebalApp, ServiceLoop, Services
+from tests.app.sample import T0, sample_config, sample_snapshot
+
+SIZE = (120, 36)
+
+
+async def settle(pilot: Pilot, rounds: int = 3) -> None:
+    """Let workers finish and the screen repaint (derive thread, plan worker, journal reads)."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+
+
+def freeze(app: RebalApp) -> None:
+    """Stable pixels: no toasts, no blinking cursors."""
+    app.clear_notifications()
+    for inp in app.screen.query(Input):
+        inp.cursor_blink = False
+
+
+def make_app(**kw: Any) -> RebalApp:
+    return RebalApp(sample_config(), now_ms=lambda: T0, **kw)
+
+
+@pytest.fixture
+def app() -> RebalApp:
+    return make_app()
+
+
+async def loaded(pilot: Pilot) -> None:
+    pilot.app.ingest(sample_snapshot())
+    await settle(pilot)
+
+
+# --------------------------------------------------------------------- the emulator rig
+
+
+class Rig:
+    """The console on the emulator: venues, journal and executor on a service loop."""
+
+    def __init__(self, emulator: Any, tmp: Path) -> None:
+        from console.demo import demo_config, demo_credentials
+        from console.execution import Journal
+        from console.execution.executor import ExecPolicy, Executor
+        from console.venue import VenueSet
+
+        self.emulator = emulator
+        self.config = demo_config()
+        self.clock = emulator.emulator.now_ms
+        self.loop = ServiceLoop()
+        creds = demo_credentials(self.config)
+
+        async def make_venues() -> VenueSet:
+            return VenueSet.from_config(self.config, creds, emulator_url=emulator.url, clock=self.clock)
+
+        self.venues = self.loop.run(make_venues(), timeout=30)
+        self.journal = Journal.open(tmp / "journal.sqlite3")
+        self.services = Services(venues=self.venues, journal=self.journal, loop=self.loop,
+                                 extra={"credentials": creds, "emulator_url": emulator.url})
+        self.app = RebalApp(self.config, feed=self._feed, services=self.services, now_ms=self.clock)
+        policy = ExecPolicy(lookup_backoff_s=0.05, lookup_backoff_max_s=0.2, lookup_timeout_s=20.0,
+                            not_found_grace_s=1.0, poll_s=0.05)
+
+        async def make_executor() -> Executor:
+            return Executor(self.journal, {n: v.exchange for n, v in self.venues.venues.items()}, self.config,
+                            snapshot_provider=self.venues.refresh, on_event=self.app.exec_event,
+                            policy=policy, clock=self.clock)
+
+        self.services.executor = self.loop.run(make_executor(), timeout=30)
+
+    async def _feed(self) -> Any:
+        yield await self.venues.refresh()  # the emulator's clock is frozen: one snapshot, then on demand
+
+    def close(self) -> None:
+        try:
+            self.loop.run(self.venues.close(), timeout=10)
+        finally:
+            self.journal.close()
+            self.loop.stop()
+
+
+@pytest.fixture
+def rig(emulator: Any, tmp_path: Path) -> Iterator[Rig]:
+    r = Rig(emulator, tmp_path)
+    try:
+        yield r
+    finally:
+        r.close()

@@ -1,0 +1,92 @@
+"""console.alerts: pure rules over (previous, current) state; transitions fire, states do not."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from console.alerts import (
+    Severity,
+    Watch,
+    account_margin_ratio,
+    band_alerts,
+    evaluate,
+    funding_alerts,
+    margin_alerts,
+    quarter_end_alerts,
+    risk_view,
+    stale_accounts,
+    stale_alerts,
+)
+from console.allocation import compute_allocation
+from tests.app.sample import T0, sample_config, sample_snapshot
+
+
+def _state(**prices: float):  # noqa: ANN202
+    cfg, snap = sample_config(), sample_snapshot(prices=prices or None)
+    alloc = compute_allocation(cfg, snap)
+    return cfg, snap, alloc, risk_view(cfg, snap, alloc, T0)
+
+
+def test_band_transitions() -> None:
+    _, _, a0, _ = _state()
+    first = {x.key: x.severity for x in band_alerts(None, a0, T0)}
+    # the cash sleeve (STABLE, at warn) warns like any sleeve; the text says the legs move it
+    assert first == {"band:BTC:warn": Severity.WARN, "band:ALTS:breach": Severity.CRITICAL,
+                     "band:STABLE:warn": Severity.WARN}
+    cash = next(x for x in band_alerts(None, a0, T0) if x.subject == "STABLE")
+    assert "residual" in cash.message and "overlay legs move it" in cash.message
+    assert band_alerts(a0, a0, T0) == []  # nothing moved: nothing fires
+    _, _, a1, _ = _state(SOL=120.0)  # ALTS falls back inside its band
+    back = {x.key for x in band_alerts(a0, a1, T0)}
+    assert "band:ALTS:ok" in back
+
+
+def test_margin_thresholds() -> None:
+    assert [a.key for a in margin_alerts({}, {"f": 0.41}, 0.5, T0)] == ["margin:f:warn"]
+    assert [a.key for a in margin_alerts({"f": 0.41}, {"f": 0.45}, 0.5, T0)] == []
+    assert [a.severity for a in margin_alerts({"f": 0.45}, {"f": 0.55}, 0.5, T0)] == [Severity.CRITICAL]
+    assert margin_alerts({}, {"f": 0.10}, 0.5, T0) == []
+
+
+def test_margin_ratio_is_the_venues() -> None:
+    _, snap, _, view = _state()
+    assert account_margin_ratio(snap.accounts["futures"]) == 640.0 / 39900.0
+    assert view.margin_ratios() == {"futures": 640.0 / 39900.0}
+
+
+def test_funding_spike_fires_once() -> None:
+    _, _, _, view = _state()
+    first = funding_alerts(None, view, T0)
+    assert [a.subject for a in first] == ["SOL/USDT:USDT"]  # 0.08 %/8h = 87.6 %/yr
+    assert funding_alerts(view, view, T0) == []
+
+
+def test_stale_account_and_back() -> None:
+    cfg, snap, _, _ = _state()
+    fresh = stale_accounts(cfg, snap, T0)
+    assert fresh == {"spot": (), "futures": ()}
+    later = stale_accounts(cfg, snap, T0 + 60_000)
+    assert later["futures"] and later["spot"]
+    fired = stale_alerts(fresh, later, 30, T0)
+    assert {a.key for a in fired} == {"stale:spot", "stale:futures"}
+    assert {a.key for a in stale_alerts(later, fresh, 30, T0)} == {"fresh:spot", "fresh:futures"}
+
+
+def test_quarter_end_window_opens_once() -> None:
+    inside = int(dt.datetime(2026, 12, 28, 15, tzinfo=dt.UTC).timestamp() * 1000)
+    before = int(dt.datetime(2026, 12, 18, 15, tzinfo=dt.UTC).timestamp() * 1000)
+    assert quarter_end_alerts(before, inside)[0].kind == "quarter_end"
+    assert quarter_end_alerts(inside, inside + 86_400_000) == []
+    assert quarter_end_alerts(None, before) == []
+
+
+def test_evaluate_threads_the_watch() -> None:
+    cfg, snap, alloc, view = _state()
+    stale = stale_accounts(cfg, snap, T0)
+    alerts, watch = evaluate(cfg, Watch(), alloc, view, stale, T0)
+    assert alerts and watch.alloc is alloc
+    again, _ = evaluate(cfg, watch, alloc, view, stale, T0 + 1000)
+    assert again == ()
+    moved = replace(snap, timestamp=T0 + 2000)
+    assert moved.timestamp == T0 + 2000

@@ -1,0 +1,89 @@
+"""The confirmation modal: shows the whole ticket; y once; n / escape; typed notional."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.widgets import Static
+
+from console.preview import preview
+from console.screens.confirm import ConfirmScreen, notional_digits
+from console.ticket import Ticket
+from tests.app.conftest import SIZE
+from tests.app.sample import T0, sample_config, sample_snapshot
+
+
+def spread_ticket() -> Ticket:
+    from console.planner import build_spread
+
+    return build_spread(sample_config(), sample_snapshot(), "ALTS", "BTC", now_ms=T0)
+
+
+class Host(App[None]):
+    def __init__(self, ticket: Ticket, threshold: float) -> None:
+        super().__init__()
+        self.ticket = ticket
+        self.threshold = threshold
+        self.results: list[bool] = []
+        self.modal: ConfirmScreen | None = None
+
+    def on_mount(self) -> None:
+        pv = preview(sample_config(), sample_snapshot(), self.ticket, now_ms=T0)
+        self.modal = ConfirmScreen(self.ticket, pv, threshold=self.threshold)
+        self.push_screen(self.modal, self.results.append)
+
+
+def body_text(modal: ConfirmScreen) -> str:
+    from rich.console import Console
+
+    c = Console(width=116, record=True)
+    for s in modal.query(Static):
+        c.print(s.visual._renderable if hasattr(s.visual, "_renderable") else s.render())  # noqa: SLF001
+    return c.export_text()
+
+
+async def test_shows_every_leg_costs_margin_and_warnings_then_y_confirms_once() -> None:
+    t = spread_ticket()
+    host = Host(t, threshold=1e12)
+    async with host.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        modal = host.modal
+        assert modal is not None and modal.shown
+        text = body_text(modal)
+        for tl in t.legs:
+            assert tl.leg.symbol in text and tl.leg.account in text
+        for word in ("Costs over", "Margin ratio", "Positions after", "reduce-only", "market"):
+            assert word in text
+        await pilot.press("y")
+        await pilot.press("y")  # a second press: the modal has already decided
+        await pilot.pause(0.1)
+        assert host.results == [True]
+        assert modal.keystroke == "y"
+
+
+async def test_n_and_escape_cancel() -> None:
+    for key in ("n", "escape"):
+        host = Host(spread_ticket(), threshold=1e12)
+        async with host.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.1)
+            await pilot.press(key, "y")
+            await pilot.pause(0.1)
+            assert host.results == [False]
+
+
+async def test_above_threshold_the_notional_must_be_typed() -> None:
+    t = spread_ticket()
+    host = Host(t, threshold=1_000.0)
+    async with host.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("y")
+        await pilot.pause(0.05)
+        assert host.results == []  # nothing typed: refused
+        digits = notional_digits(t)
+        await pilot.press(*("9" + digits[1:]), "y")  # wrong digits
+        await pilot.pause(0.05)
+        assert host.results == []
+        host.modal.query_one("Input").value = ""
+        await pilot.press(*digits, "enter")
+        await pilot.pause(0.1)
+        assert host.results == [True]
+        assert host.modal.keystroke == f"y+{digits}"

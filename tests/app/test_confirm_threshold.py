@@ -1,0 +1,52 @@
+"""limits.confirm_typed_notional: above it the trader types the notional's digits; 0 = always."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from console.config import Limits
+from console.screens.confirm import ConfirmScreen, notional_digits
+from tests.app.conftest import SIZE, make_app, settle
+from tests.app.test_confirm import spread_ticket
+
+
+def test_the_limit_defaults_to_100k_and_refuses_negatives() -> None:
+    assert Limits().confirm_typed_notional == 100_000
+    with pytest.raises(ValueError):
+        Limits(confirm_typed_notional=-1)
+
+
+@pytest.mark.parametrize(("offset", "typed"), [(-1.0, True), (+1.0, False)], ids=["below-gross", "above-gross"])
+async def test_both_sides_of_the_threshold(offset: float, typed: bool) -> None:
+    t = spread_ticket()
+    app = make_app()
+    limits = app.config.limits.model_copy(update={"confirm_typed_notional": t.gross_notional + offset})
+    app.config = app.config.model_copy(update={"limits": limits})
+    results: list[bool] = []
+    async with app.run_test(size=SIZE) as pilot:
+        modal = ConfirmScreen(t, None)
+        app.push_screen(modal, results.append)
+        await settle(pilot)
+        assert modal.threshold == t.gross_notional + offset
+        assert modal.needs_digits is typed
+        assert bool(modal.query(Input)) is typed
+        await pilot.press("y")
+        await settle(pilot)
+        if typed:
+            assert results == []  # y alone is refused above the threshold
+            await pilot.press(*notional_digits(t), "enter")
+            await settle(pilot)
+        assert results == [True]
+        assert modal.keystroke == (f"y+{notional_digits(t)}" if typed else "y")
+
+
+async def test_zero_means_always_type() -> None:
+    app = make_app()
+    app.config = app.config.model_copy(update={"limits": Limits(confirm_typed_notional=0)})
+    async with app.run_test(size=SIZE) as pilot:
+        modal = ConfirmScreen(spread_ticket(), None)
+        app.push_screen(modal)
+        await settle(pilot)
+        assert modal.needs_digits
+        assert "confirm_typed_notional = 0" in str(modal.query_one("#confirm-prompt").render())

@@ -1,0 +1,133 @@
+"""Dashboard: the table by key, expand, sort, goal, alerts with ack, live-update coalescing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from console.app import RebalApp, StateReady
+from console.screens.dashboard import DashboardScreen
+from tests.app.conftest import SIZE, loaded, make_app, settle
+from tests.app.sample import T0, sample_snapshot
+from widgets.alerts_panel import AlertsPanel
+from widgets.allocation_table import AllocationTable
+from widgets.header import HeaderBar
+
+
+async def test_first_state_fills_table_header_and_alerts() -> None:
+    seen: list[StateReady] = []
+    app = make_app()
+    async with app.run_test(size=SIZE, message_hook=lambda m: seen.append(m) if isinstance(m, StateReady) else None) as pilot:
+        await loaded(pilot)
+        assert len(seen) == 1
+        st = seen[0].state
+        assert {r.name for r in st.alloc.rows} == {"BTC", "ETH", "ALTS", "STABLE"}
+        table = app.screen.query_one(AllocationTable)
+        assert [k.value for k in table.rows] == ["S:BTC", "S:ETH", "S:ALTS", "S:STABLE"]
+        assert str(table.get_cell("S:ALTS", "status")) == "breach"
+        assert str(table.get_cell("S:BTC", "status")) == "warn"
+        header = str(app.screen.query_one(HeaderBar).render())
+        assert "DEMO" in header and "436,400.00" in header
+        kinds = sorted(i.alert.key for i in app.alerts)
+        assert "band:ALTS:breach" in kinds and "band:BTC:warn" in kinds
+        assert any(k.startswith("funding:futures:SOL") for k in kinds)  # +87.6 %/yr spikes
+
+
+async def test_expand_sleeve_shows_assets_and_positions(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.screen.query_one(AllocationTable)
+        await pilot.press("enter")  # cursor starts on BTC
+        keys = [k.value for k in table.rows]
+        assert keys[:3] == ["S:BTC", "A:BTC:BTC", "P:BTC:futures:BTC/USDT:USDT"]
+        await pilot.press("enter")
+        assert [k.value for k in table.rows] == ["S:BTC", "S:ETH", "S:ALTS", "S:STABLE"]
+
+
+async def test_sort_cycles_columns(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.screen.query_one(AllocationTable)
+        await pilot.press("o")  # by name
+        assert [k.value for k in table.rows] == ["S:ALTS", "S:BTC", "S:ETH", "S:STABLE"]
+        await pilot.press("o")  # by net exposure, ascending
+        assert [k.value for k in table.rows][0] == "S:ALTS"
+        await pilot.press("O")
+        assert [k.value for k in table.rows][0] == "S:BTC"
+
+
+async def test_goal_toggle_changes_delta_column(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.screen.query_one(AllocationTable)
+        to_target = str(table.get_cell("S:ALTS", "delta"))
+        await pilot.press("g")
+        to_band = str(table.get_cell("S:ALTS", "delta"))
+        row = app.state.alloc.row("ALTS")
+        assert to_target == f"{row.delta_target:,.0f}" == "-9,540"
+        assert to_band == f"{row.delta_band:,.0f}" == "-812"  # down to the band's upper edge, 17 %
+
+
+async def test_update_writes_only_changed_cells(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.screen.query_one(AllocationTable)
+        before = table.cells_written
+        app.ingest(sample_snapshot())  # the same world again: nothing to write
+        await settle(pilot)
+        assert table.cells_written == before
+        app.ingest(sample_snapshot(prices={"ETH": 3_010.0}))  # one price moves
+        await settle(pilot)
+        written = table.cells_written - before
+        assert 0 < written < 4 * 9  # some cells of some rows, never a rebuild of the table
+        assert [k.value for k in table.rows] == ["S:BTC", "S:ETH", "S:ALTS", "S:STABLE"]
+
+
+async def test_bursts_coalesce_into_few_repaints(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        applies = app.applies
+        for i in range(200):
+            app.ingest(sample_snapshot(prices={"BTC": 90_000.0 + i}))
+        await settle(pilot, rounds=6)
+        await pilot.pause(0.2)
+        assert app.applies - applies < 20  # 200 snapshots, a handful of applies
+        table = app.screen.query_one(AllocationTable)
+        st = app.state
+        assert st is not None and st.alloc.prices["BTC"] == 90_199.0  # the newest one won
+        assert str(table.get_cell("S:BTC", "spot")) == f"{st.alloc.row('BTC').spot_value:,.0f}"
+
+
+async def test_acknowledge_alert(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        panel = app.screen.query_one(AlertsPanel)
+        newest = max(i.seq for i in app.alerts)
+        await pilot.press("a")  # the alerts cursor starts on the newest
+        await settle(pilot)
+        acked = {i.seq for i in app.alerts if i.acked}
+        assert acked == {newest}
+        assert str(panel.get_cell(str(newest), "msg")).startswith("✓ ")
+
+
+async def test_alerts_fire_on_transitions_only(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        n = len(app.alerts)
+        app.ingest(sample_snapshot())
+        await settle(pilot)
+        assert len(app.alerts) == n  # still breached: no new alert
+        snap = sample_snapshot()
+        stale = replace(snap.accounts["futures"], fetched_at={p: T0 - 120_000 for p in snap.accounts["futures"].fetched_at})
+        app.ingest(snap.with_account(stale))
+        await settle(pilot)
+        assert any(i.alert.key == "stale:futures" for i in app.alerts[n:])
+
+
+async def test_screens_switch_by_number(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        for key, title in (("4", "Alerts"), ("5", "Quarter-end flows"), ("3", "Blotter"), ("1", "Dashboard")):
+            await pilot.press(key)
+            await settle(pilot)
+            assert title == app.screen.TITLE
+        assert isinstance(app.screen, DashboardScreen)

@@ -1,0 +1,181 @@
+"""Every trading flow, driven by keys, through the real venue layer, executor and journal,
+against the loopback emulator: propose → edit → confirm → the order reaches the emulator →
+the blotter shows the fill; cancel a resting order; the kill switch."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+from console.execution import TicketState
+from console.screens.blotter import BlotterScreen
+from console.screens.builder import BuilderScreen
+from console.screens.confirm import ConfirmScreen, QuitScreen
+from console.screens.reconcile import ReconcileScreen
+from tests.app.conftest import SIZE, Rig, settle
+
+
+async def until(pilot: Pilot, cond: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > timeout:
+            notes = [n.message for n in pilot.app._notifications]  # noqa: SLF001 - the why, on failure
+            raise AssertionError(f"timed out waiting for {what or cond}; notifications: {notes}")
+        await pilot.pause(0.05)
+
+
+async def accept_reconciliation(pilot: Pilot) -> None:
+    """Trading opens once the startup reconciliation report has been shown and accepted."""
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
+    assert app.screen.report.complete
+    await pilot.press("enter")
+    await until(pilot, lambda: app.services.executor.trading_allowed, what="trading to open")
+
+
+async def open_builder(pilot: Pilot) -> BuilderScreen:
+    app = pilot.app
+    await accept_reconciliation(pilot)
+    await until(pilot, lambda: app.state is not None, what="the first snapshot")
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(app.screen, BuilderScreen) and app.screen.ticket is not None,
+                what="the proposal's ticket")
+    return app.screen
+
+
+async def confirm(pilot: Pilot, builder: BuilderScreen) -> str:
+    app = pilot.app
+    await until(pilot, lambda: builder.settled, what="the builder to settle")
+    await pilot.press("ctrl+r")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
+    modal = app.screen
+    assert modal.ticket == builder.ticket  # the modal shows exactly what the builder showed
+    await pilot.press("y")
+    await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
+    return app.last_ticket_id
+
+
+async def test_propose_edit_confirm_fill_shows_on_blotter(rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        builder = await open_builder(pilot)
+        first = builder.ticket
+        assert first.legs and builder.preview is not None
+        # edit: a 14-day horizon recomputes the carry and the verdict
+        builder.query_one("#b-horizon").focus()
+        await pilot.press("backspace", "1", "4")
+        await until(pilot, lambda: builder.settled and builder.preview.horizon_days == 14.0,
+                    what="the recomputed preview")
+        assert builder.ticket.horizon_days == 14.0
+        assert builder.ticket.legs == first.legs
+        tid = await confirm(pilot, builder)
+        await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.FILLED, what="the fill")
+        row = rig.journal.ticket(tid)
+        assert row.confirm_key == "y" and row.ticket.horizon_days == 14.0
+        cids = {o.client_id for o in rig.journal.orders(tid)}
+        venue = {o.get("client_id") or o.get("clientOrderId") for o in rig.emulator.emulator.orders()}
+        assert cids <= venue, (cids, venue)  # each order reached the emulator under its client id
+        # a spread: the blotter settles once every leg's fill has been read back
+        await until(pilot, lambda: isinstance(app.screen, BlotterScreen) and app.screen.data is not None
+                    and app.screen.data.selected == tid and app.screen.data.fills
+                    and all(r.settled for r in app.screen.data.residual), what="the blotter's fills")
+        blotter = app.screen
+        assert len(blotter.data.residual) == len(row.ticket.legs)
+        await until(pilot, lambda: str(blotter.query_one("#bl-tickets").get_cell(tid, "state")) == "filled",
+                    what="the blotter's ticket state")
+
+
+async def test_trading_stays_closed_until_the_report_is_accepted(rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.state is not None)
+        assert not app.services.executor.trading_allowed
+        await pilot.press("R")
+        await accept_reconciliation(pilot)
+
+
+async def test_a_ticket_is_confirmed_once(rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        builder = await open_builder(pilot)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
+        await pilot.press("y", "y", "y")
+        await until(pilot, lambda: app.last_ticket_id is not None)
+        tid = app.last_ticket_id
+        await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.FILLED, what="the fill")
+        assert len(rig.journal.tickets()) == 1
+        confirms = [e for e in rig.journal.events(tid) if e.dst == "confirmed"]
+        assert len(confirms) == 1
+        assert builder.ticket is not None
+
+
+async def test_cancel_a_resting_order_from_the_blotter(rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        builder = await open_builder(pilot)
+        # one leg: a hedge of the sleeve the spread sells
+        builder.query_one("#b-kind").focus()
+        await pilot.press("enter", "down", "enter")
+        await until(pilot, lambda: builder.settled and builder.inputs.kind == "hedge", what="the hedge")
+        assert len(builder.ticket.legs) == 1
+        # post-only 150 bp away from mid: it rests on the book
+        builder.query_one("#b-style").focus()
+        await pilot.press("enter", "down", "down", "enter")
+        builder.query_one("#b-offset").focus()
+        await pilot.press("backspace", "1", "5", "0")
+        await until(pilot, lambda: builder.settled and builder.inputs.offset_bps == 150.0
+                    and builder.ticket.legs[0].limit_price is not None, what="the post-only ticket")
+        tid = await confirm(pilot, builder)
+        await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.WORKING, what="a working order")
+        await until(pilot, lambda: isinstance(app.screen, BlotterScreen) and app.screen.data is not None
+                    and app.screen.data.selected == tid and app.screen.data.orders
+                    and app.screen.data.orders[0].state.value == "open", what="the blotter's open order")
+        # q while it works at the venue: asked first, naming it; n stays
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitScreen), what="the quit question")
+        assert "1 order stays working at the venue" in app.screen.message()
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, BlotterScreen), what="back on the blotter")
+        await pilot.press("tab", "c")
+        await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.CANCELLED, what="the cancel")
+        assert all(o.state.value == "cancelled" for o in rig.journal.orders(tid))
+        await until(pilot, lambda: str(app.screen.query_one("#bl-tickets").get_cell(tid, "state")) == "cancelled")
+
+
+async def test_kill_switch_flattens_the_overlay(rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
+        await pilot.press("escape")  # trading stays closed: the kill switch works regardless
+        await until(pilot, lambda: app.state is not None, what="the first snapshot")
+        before = rig.loop.run(rig.venues.refresh()).accounts["futures"].open_positions()
+        assert before  # the demo book holds an overlay
+        await pilot.press("K")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the kill modal")
+        assert app.screen.title_text == "KILL SWITCH"
+        assert {tl.leg.symbol for tl in app.screen.ticket.legs} == {p["symbol"] for p in before}
+        await pilot.press("y")
+        await until(pilot, lambda: any(t.kind == "flatten" and t.state is TicketState.FILLED
+                                       for t in rig.journal.tickets()), what="the flatten ticket filled")
+        after = await asyncio.wrap_future(rig.loop.submit(rig.venues.refresh()))
+        assert after.accounts["futures"].open_positions() == []
+        assert after.accounts["spot"].total_balance() == rig.loop.run(rig.venues.refresh()).accounts["spot"].total_balance()
+
+
+async def test_kill_switch_needs_its_own_confirmation(rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await accept_reconciliation(pilot)
+        await until(pilot, lambda: app.state is not None)
+        await pilot.press("K")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown)
+        await pilot.press("n")
+        await settle(pilot)
+        assert not any(t.kind == "flatten" for t in rig.journal.tickets())
+        assert rig.loop.run(rig.venues.refresh()).accounts["futures"].open_positions()

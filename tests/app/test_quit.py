@@ -1,0 +1,78 @@
+"""`q`: at once without working orders; with some (or a ticket being sent), ask first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.app import Services
+from console.execution.lifecycle import ORDER_LIVE
+from console.screens.confirm import QuitScreen
+from tests.app.conftest import SIZE, loaded, make_app
+from tests.app.test_flows_emulator import until
+
+
+class FakeJournal:
+    def __init__(self, live: int) -> None:
+        self.live = live
+        self.asked: list[Any] = []
+
+    def orders(self, ticket_id: str | None = None, *, states: Any = None, include_external: bool = True) -> list[Any]:
+        self.asked.append((frozenset(states or ()), include_external))
+        return [object()] * self.live
+
+    def note(self, *a: Any, **k: Any) -> None:
+        pass
+
+
+def app_with(live: int) -> Any:
+    return make_app(services=Services(journal=FakeJournal(live)))
+
+
+async def test_q_quits_at_once_without_working_orders() -> None:
+    app = app_with(0)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("q")
+        await until(pilot, lambda: app._exit, what="the exit")  # noqa: SLF001
+        assert not any(isinstance(s, QuitScreen) for s in app.screen_stack)
+    assert app.services.journal.asked == [(ORDER_LIVE, False)]
+
+
+async def test_q_with_working_orders_asks_and_n_stays() -> None:
+    app = app_with(2)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitScreen), what="the question")
+        assert "2 orders stay working at the venue" in app.screen.message()
+        await pilot.press("q")  # a second q does not stack another question
+        await pilot.pause(0.2)
+        assert sum(isinstance(s, QuitScreen) for s in app.screen_stack) == 1
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, QuitScreen), what="the answer")
+        await pilot.pause(0.2)
+        assert not app._exit  # noqa: SLF001
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitScreen), what="the question")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, QuitScreen), what="the answer")
+        await pilot.pause(0.2)
+        assert not app._exit  # noqa: SLF001
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitScreen), what="the question")
+        await pilot.press("y")
+        await until(pilot, lambda: app._exit, what="the exit")  # noqa: SLF001
+
+
+async def test_q_while_a_ticket_is_being_sent_asks() -> None:
+    app = app_with(0)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.submitting.add("t1")
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitScreen), what="the question")
+        assert "1 ticket is being sent right now" in app.screen.message()
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, QuitScreen), what="the answer")
+        await pilot.pause(0.2)
+        assert not app._exit  # noqa: SLF001

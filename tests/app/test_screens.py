@@ -1,0 +1,133 @@
+"""Screens and widgets the other suites do not reach: the preflight checklist on the demo
+emulator, hedge and roll from the dashboard cursor, and the dashboard's renderers (drift
+history, funding axes, alert fitting, prices, the footer at 120 columns)."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from console.app import RebalApp
+from console.screens.builder import BuilderScreen
+from console.screens.dashboard import DashboardScreen
+from console.screens.preflight import PreflightScreen
+from tests.app.conftest import SIZE, Rig, loaded
+from tests.app.test_flows_emulator import accept_reconciliation, until
+from widgets.alerts_panel import fit
+from widgets.allocation_table import AllocationTable
+from widgets.footer import KeyFooter
+from widgets.plots import drift_chart, rate_ticks, time_ticks
+from widgets.risk_panel import distance_style, price
+
+# ------------------------------------------------------------------------------ preflight
+
+
+async def test_preflight_screen_renders_the_checklist_on_the_emulator(rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await accept_reconciliation(pilot)
+        await pilot.press("6")
+        await until(pilot, lambda: isinstance(app.screen, PreflightScreen) and app.screen.results is not None,
+                    what="the preflight checklist")
+        screen = app.screen
+        pane = screen.query_one("#pf-body", Static)
+        body = "\n".join(pane.render_line(y).text for y in range(pane.size.height))
+        assert {ac.account for ac in screen.results} == {a.name for a in rig.config.accounts}
+        for ac in screen.results:
+            assert f"{ac.account} ({ac.exchange})" in body
+            assert ("ready" if ac.passed else "NOT READY") in body
+            for r in ac.results:
+                assert r.name in body and r.mark in body
+        assert "running the checks" not in body and "preflight failed" not in body
+
+
+# ------------------------------------------------------------------------------ from the cursor
+
+
+async def _to_row(pilot, key: str) -> None:  # noqa: ANN001
+    table = pilot.app.screen.query_one(AllocationTable)
+    while table.current_key() != key:
+        await pilot.press("down")
+        assert table.cursor_row < table.row_count - 1 or table.current_key() == key, key
+
+
+async def test_h_opens_a_hedge_of_the_sleeve_under_the_cursor(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await _to_row(pilot, "S:ALTS")
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, BuilderScreen)
+        assert app.screen.preset == ("hedge", "ALTS", None)
+        assert app.screen.inputs.kind == "hedge" and app.screen.inputs.sell == "ALTS"
+
+
+async def test_r_opens_a_roll_of_the_position_under_the_cursor(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("r")  # on a sleeve row: no position to roll, the builder stays shut
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        assert any("position row" in n.message for n in app._notifications)  # noqa: SLF001
+        await pilot.press("enter")  # expand BTC: its asset, then its perp position
+        await _to_row(pilot, "P:BTC:futures:BTC/USDT:USDT")
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, BuilderScreen)
+        assert app.screen.preset == ("roll", None, ("futures", "BTC/USDT:USDT"))
+        assert app.screen.inputs.position == ("futures", "BTC/USDT:USDT")
+
+
+async def test_footer_fits_120_columns(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        assert app.screen.query_one(KeyFooter).region.y == SIZE[1] - 1
+        line = app.screen._compositor.render_strips()[-1].text  # noqa: SLF001 - the bottom row as drawn
+        for want in ("Expand", "Hedge", "Roll", "screens", "Help", "Kill", "Quit", "^p palette"):
+            assert want in line, (want, line)
+        assert len(line.rstrip()) <= SIZE[0]
+
+
+# ------------------------------------------------------------------------------ renderers
+
+
+def test_drift_chart_reads_with_one_two_and_many_points() -> None:
+    for n in (1, 2, 500):
+        values = [(-1) ** i * (i % 7) * 0.5 for i in range(n)]
+        text = drift_chart("BTC", values, 2.5, 100, 8).plain.splitlines()
+        assert len(text) == 8  # title + an odd number of rows (7): zero on the middle one
+        assert text[0].startswith("BTC drift history") and f"last {values[-1]:+.2f} pp" in text[0]
+        assert f"{n} pt" in text[0] and "band ±2.50 pp" in text[0]
+        labels = [row[:8].strip() for row in text[1:]]
+        assert "+2.50pp" in labels and "0" in labels and "-2.50pp" in labels
+        assert labels.index("0") == 3  # the middle row
+        body = "\n".join(text[1:])
+        assert body.count("●") == 1  # the newest point
+        assert body.count("•") == min(n, 100 - 9) - 1  # every other point (bucketed past the width)
+    empty = drift_chart("ETH", [], 2.0, 80, 6).plain
+    assert "no data yet" in empty
+
+
+def test_funding_axes_are_clock_times_and_percent() -> None:
+    t0 = 1_795_000_000
+    ticks, labels = time_ticks(t0 - 10, t0)
+    assert ticks[0] <= t0 - 10 and ticks[-1] >= t0 and all(len(lb) == 8 for lb in labels)  # hh:mm:ss
+    _, labels = time_ticks(t0 - 4 * 3600, t0)
+    assert all(len(lb) == 5 and lb[2] == ":" for lb in labels)  # hh:mm
+    ticks, labels = rate_ticks(-0.005, 0.08)
+    assert "0" in labels and labels[-1] == "+0.100%" and ticks[0] <= -0.005
+    assert len(ticks) <= 6
+
+
+def test_alert_text_is_cut_at_a_word() -> None:
+    msg = "ALTS breached its band: drift +2.16 pp (band ±2.00 pp)"
+    assert fit(msg, 80) == msg
+    cut = fit(msg, 40)
+    assert cut.endswith("…") and len(cut) <= 40 and msg.startswith(cut[:-1]) and cut[-2] != " "
+    assert "(ban" not in cut
+
+
+def test_prices_and_distances() -> None:
+    assert [price(x) for x in (185_951.3, 3_412.6, 761.754, 94.09852, 1.23456, 0.0432101)] == \
+        ["185,951", "3,413", "761.75", "94.10", "1.235", "0.04321"]
+    assert distance_style(-0.05) == "bold red" and distance_style(0.2) == "yellow"
+    assert distance_style(-0.97) == "" and distance_style(None) == "dim"

@@ -1,0 +1,262 @@
+"""UI benchmarks (not run by pytest's default selection; run the file):
+
+    python tests/bench/bench_ui.py [--rate 2000] [--rows 200] [--seconds 5]
+
+1. Time to first frame of `rebal-tui --demo` against a bare Textual app, both started in a
+   pseudo-terminal (120×36) in the same run; the ratio is the figure to watch. "First frame"
+   is the first byte of the badge/marker text on the terminal; "first data" is the NAV.
+2. Keypress-to-repaint latency while the allocation table takes ``--rate`` ticker updates per
+   second across ``--rows`` rows (one sleeve per asset), through the real pipeline: a feeder
+   thread makes Snapshots and hands them to ``RebalApp.ingest``; the derive thread computes
+   allocation, risk and alerts on the newest; the UI applies by key, coalesced. The latency
+   is from posting a key event to the end of the first screen refresh after the cursor moved.
+3. CPU at that rate: the UI thread, the derive thread, and the whole process (feeder included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import pty
+import random
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+BARE = """
+from textual.app import App
+from textual.widgets import Static
+class Bare(App):
+    def compose(self):
+        yield Static("BARE-READY")
+Bare().run()
+"""
+
+
+# ------------------------------------------------------------------------- first frame
+
+
+def first_frame(argv: list[str], markers: list[bytes], timeout: float = 60.0, env: dict | None = None) -> list[float]:
+    """Seconds from spawn until each marker has appeared on the pty (in order)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+                            env={**os.environ, "TERM": "xterm-256color", **(env or {})}, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    out: list[float] = []
+    try:
+        while len(out) < len(markers) and time.perf_counter() - t0 < timeout:
+            r, _, _ = select.select([master], [], [], 0.05)
+            if r:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                seen += chunk
+                while len(out) < len(markers) and markers[len(out)] in seen:
+                    out.append(time.perf_counter() - t0)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the process group this function started
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        os.close(master)
+    if len(out) < len(markers):
+        raise RuntimeError(f"{argv}: markers {markers[len(out):]} not seen in {timeout}s; got {seen[-400:]!r}")
+    return out
+
+
+def bench_first_frame(runs: int) -> None:
+    exe = Path(sys.executable).with_name("rebal-tui")
+    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"rebal-bench-home-{os.getpid()}"
+    home.mkdir(exist_ok=True)
+    bare, frame, data = [], [], []
+    for _ in range(runs):
+        bare += first_frame([sys.executable, "-c", BARE], [b"BARE-READY"])
+        f, d = first_frame([str(exe), "--demo"], [b"DEMO", b"NAV"], env={"HOME": str(home)})
+        frame.append(f)
+        data.append(d)
+    b, f, d = statistics.median(bare), statistics.median(frame), statistics.median(data)
+    print(f"first frame (median of {runs}): bare Textual app {b * 1000:.0f} ms; "
+          f"rebal-tui --demo {f * 1000:.0f} ms (ratio {f / b:.2f}); first data (NAV) {d * 1000:.0f} ms")
+
+
+# ------------------------------------------------------------------------- live table
+
+
+def wide_config(rows: int):  # noqa: ANN201
+    from console.config import parse_config
+
+    n = rows - 1
+    w = round(1.0 / rows, 6)
+    parts = ['[portfolio]\nname = "bench"\nweight_tolerance = 0.01\n']
+    for i in range(n):
+        parts.append(f'[[sleeves]]\nname = "S{i:03d}"\nassets = ["A{i:03d}"]\ntarget = {w}\n')
+    parts.append(f'[[sleeves]]\nname = "STABLE"\nassets = ["USDT"]\ntarget = {1 - n * w:.6f}\n')
+    parts.append('[[accounts]]\nname = "spot"\nexchange = "binance"\n')
+    return parse_config("".join(parts), "bench")
+
+
+def wide_snapshot(rows: int, prices: list[float], at: int):  # noqa: ANN201
+    from tests import factories as f
+
+    n = rows - 1
+    acct = f.account("spot", "binance", markets=[f.market(f"A{i:03d}/USDT") for i in range(n)],
+                     balance={**{f"A{i:03d}": 10.0 for i in range(n)}, "USDT": 1000.0},
+                     tickers=[f.ticker(f"A{i:03d}/USDT", prices[i]) for i in range(n)], at=at)
+    return f.snapshot(acct, at=at)
+
+
+async def bench_live(rate: int, rows: int, seconds: float, presses: int) -> None:
+    from textual import events
+
+    from console.app import RebalApp
+    from tests import factories as f
+    from widgets.allocation_table import AllocationTable
+
+    cfg = wide_config(rows)
+    n = rows - 1
+    rng = random.Random(7)
+    prices = [100.0 + i for i in range(n)]
+    now = [f.T0]
+    app = RebalApp(cfg, now_ms=lambda: now[0])
+    stop = threading.Event()
+    sent = [0]
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.ingest(wide_snapshot(rows, prices, f.T0))
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.state is not None:
+                break
+        await pilot.pause(0.2)
+        loop = asyncio.get_running_loop()
+        base = wide_snapshot(rows, prices, f.T0)
+
+        def feeder() -> None:
+            acct = base.accounts["spot"]
+            tickers = dict(acct.tickers)
+            interval = 1.0 / rate
+            nxt = time.perf_counter()
+            while not stop.is_set():
+                i = rng.randrange(n)
+                sym = f"A{i:03d}/USDT"
+                prices[i] *= 1 + rng.uniform(-0.002, 0.002)
+                tickers[sym] = {**tickers[sym], "last": prices[i], "close": prices[i]}
+                snap = base.with_account(replace(acct, tickers=dict(tickers)))
+                loop.call_soon_threadsafe(app.ingest, snap)
+                sent[0] += 1
+                nxt += interval
+                delay = nxt - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+
+        table = app.screen.query_one(AllocationTable)
+        ui_cpu0 = [0.0]
+        app.call_later(lambda: ui_cpu0.__setitem__(0, time.thread_time()))
+        derive_cpu = _DeriveCpu(app)
+        applies0, cells0 = app.applies, table.cells_written
+        proc0, wall0 = time.process_time(), time.perf_counter()
+        th = threading.Thread(target=feeder, daemon=True, name="bench-feeder")
+        th.start()
+
+        latencies: list[float] = []
+        await asyncio.sleep(0.5)  # not pilot.pause: under a flood the app is never idle
+        gap = max(seconds - 0.5, 1.0) / presses
+        for k in range(presses):
+            key = "down" if k % 2 == 0 else "up"
+            want = table.cursor_row + (1 if key == "down" else -1)
+            done = asyncio.Event()
+            ev = events.Key(key, None)
+            ev.set_sender(app)
+            t0 = time.perf_counter()
+            app._driver.send_message(ev)  # noqa: SLF001 - the path a terminal's keys take
+            while table.cursor_row != want:  # poll from outside the app's queue
+                await asyncio.sleep(0.0005)
+                if time.perf_counter() - t0 > 10:
+                    raise RuntimeError(f"the key {key!r} was not handled in 10 s")
+            app.call_after_refresh(done.set)  # set once the screen has been refreshed after the move
+            await asyncio.wait_for(done.wait(), 10)
+            latencies.append(time.perf_counter() - t0)
+            await asyncio.sleep(gap)
+        stop.set()
+        th.join()
+        wall = time.perf_counter() - wall0
+        proc = time.process_time() - proc0
+        ui_cpu = [0.0]
+        fut = asyncio.Event()
+
+        def read_ui() -> None:
+            ui_cpu[0] = time.thread_time() - ui_cpu0[0]
+            fut.set()
+
+        app.call_later(read_ui)
+        await fut.wait()
+        applies, cells = app.applies - applies0, table.cells_written - cells0
+        await pilot.pause(0.2)
+
+    lat = sorted(x * 1000 for x in latencies)
+    p95 = lat[max(0, int(len(lat) * 0.95) - 1)]
+    print(f"live table: {sent[0] / wall:,.0f} ticker updates/s over {rows} rows for {wall:.1f} s "
+          f"→ {applies / wall:.1f} repaints/s applied, {cells / wall:,.0f} cells written/s")
+    print(f"keypress-to-repaint latency ({len(lat)} keys): median {statistics.median(lat):.1f} ms, "
+          f"p95 {p95:.1f} ms, max {lat[-1]:.1f} ms")
+    print(f"CPU at that rate: UI thread {ui_cpu[0] / wall * 100:.0f}% of a core, derive thread "
+          f"{derive_cpu.total() / wall * 100:.0f}%, whole process (feeder included) {proc / wall * 100:.0f}%")
+
+
+class _DeriveCpu:
+    """CPU time spent inside RebalApp._derive's thread (wrapped for the benchmark)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        import console.app as appmod
+
+        self.spent = 0.0
+        orig = appmod.derive_state
+
+        def timed(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+            t = time.thread_time()
+            try:
+                return orig(*a, **kw)
+            finally:
+                self.spent += time.thread_time() - t
+
+        appmod.derive_state = timed
+
+    def total(self) -> float:
+        return self.spent
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="rebal-tui UI benchmarks")
+    p.add_argument("--rate", type=int, default=2000, help="ticker updates per second")
+    p.add_argument("--rows", type=int, default=200, help="table rows (sleeves)")
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--presses", type=int, default=40)
+    p.add_argument("--runs", type=int, default=3, help="first-frame runs per program")
+    p.add_argument("--skip-startup", action="store_true")
+    a = p.parse_args()
+    if not a.skip_startup:
+        bench_first_frame(a.runs)
+    asyncio.run(bench_live(a.rate, a.rows, a.seconds, a.presses))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

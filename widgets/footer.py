@@ -1,0 +1,57 @@
+"""The key bar: the footer of every console screen, made to fit 120 columns.
+
+Textual's Footer shows every binding with ``show=True`` one after another and cuts the row
+at the terminal's edge. This one groups the screen-switching keys (the app's ``show(...)``
+actions, 1–5) under one label, and leaves out the binding ids a screen lists in
+``FOOTER_HIDE``. Nothing is lost: ``?`` (help) and the command palette list every binding.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
+
+
+class KeyFooter(Footer):
+    DEFAULT_CSS = """
+    KeyFooter KeyGroup.-compact FooterKey.-grouped { margin: 0; padding: 0; }
+    KeyFooter.-compact FooterLabel { margin: 0 1 0 0; }
+    """
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        active = self.screen.active_bindings
+        hide = set(getattr(self.screen, "FOOTER_HIDE", ()))
+        seen: set[str] = set()
+        keys, screens = [], []
+        for _node, binding, enabled, tooltip in active.values():
+            if not binding.show or binding.id in hide or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            (screens if binding.action.startswith("show(") else keys).append((binding, enabled, tooltip))
+        self.styles.grid_size_columns = len(keys) + (1 if screens else 0)
+        tail = [k for k in keys if k[0].id in ("app.help", "app.kill", "app.quit")]
+        head = [k for k in keys if k not in tail]
+        for binding, enabled, tooltip in head:
+            yield self._key(binding, enabled, tooltip, binding.description)
+        if screens:
+            with KeyGroup(classes="-compact"):
+                for binding, enabled, tooltip in screens:
+                    yield self._key(binding, enabled, tooltip or binding.description, "", grouped=True)
+            yield FooterLabel("screens")
+        for binding, enabled, tooltip in tail:
+            yield self._key(binding, enabled, tooltip, binding.description)
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            found = active.get(self.app.COMMAND_PALETTE_BINDING)
+            if found is not None:
+                _node, binding, enabled, tooltip = found
+                yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
+                                binding.action, classes="-command-palette", disabled=not enabled,
+                                tooltip=binding.tooltip or binding.description)
+
+    def _key(self, binding, enabled: bool, tooltip: str, description: str, grouped: bool = False) -> FooterKey:  # noqa: ANN001
+        return FooterKey(binding.key, self.app.get_key_display(binding), description, binding.action,
+                         disabled=not enabled, tooltip=tooltip,
+                         classes="-grouped" if grouped else "").data_bind(compact=Footer.compact)
