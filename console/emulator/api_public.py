@@ -51,6 +51,13 @@ def _symbols(emu: Emulator, venue: str, p: Params) -> list[Instrument]:
     return list((emu.spot_ids if venue == "spot" else emu.fut_ids).values())
 
 
+def _one_or_all(emu: Emulator, market: str, p: Params,
+                render: Callable[[Emulator, Instrument], dict[str, Any]]) -> Any:
+    """Binance's ticker endpoints: one object for ?symbol=, else a list of every symbol."""
+    insts = _symbols(emu, market, p)
+    return render(emu, insts[0]) if p.get("symbol") else [render(emu, i) for i in insts]
+
+
 def ping(emu: Emulator, acct: Any, p: Params) -> Any:
     return {}
 
@@ -136,13 +143,11 @@ def _ticker24(emu: Emulator, inst: Instrument) -> dict[str, Any]:
 
 
 def spot_ticker24(emu: Emulator, acct: Any, p: Params) -> Any:
-    insts = _symbols(emu, "spot", p)
-    return _ticker24(emu, insts[0]) if p.get("symbol") else [_ticker24(emu, i) for i in insts]
+    return _one_or_all(emu, "spot", p, _ticker24)
 
 
 def fut_ticker24(emu: Emulator, acct: Any, p: Params) -> Any:
-    insts = _symbols(emu, "futures", p)
-    return _ticker24(emu, insts[0]) if p.get("symbol") else [_ticker24(emu, i) for i in insts]
+    return _one_or_all(emu, "futures", p, _ticker24)
 
 
 def _book_ticker(emu: Emulator, inst: Instrument) -> dict[str, Any]:
@@ -155,13 +160,11 @@ def _book_ticker(emu: Emulator, inst: Instrument) -> dict[str, Any]:
 
 
 def spot_book_ticker(emu: Emulator, acct: Any, p: Params) -> Any:
-    insts = _symbols(emu, "spot", p)
-    return _book_ticker(emu, insts[0]) if p.get("symbol") else [_book_ticker(emu, i) for i in insts]
+    return _one_or_all(emu, "spot", p, _book_ticker)
 
 
 def fut_book_ticker(emu: Emulator, acct: Any, p: Params) -> Any:
-    insts = _symbols(emu, "futures", p)
-    return _book_ticker(emu, insts[0]) if p.get("symbol") else [_book_ticker(emu, i) for i in insts]
+    return _one_or_all(emu, "futures", p, _book_ticker)
 
 
 def _depth(emu: Emulator, venue: str, p: Params) -> dict[str, Any]:
@@ -285,13 +288,11 @@ def _price_ticker(emu: Emulator, inst: Instrument) -> dict[str, Any]:
 
 
 def spot_price(emu: Emulator, acct: Any, p: Params) -> Any:
-    insts = _symbols(emu, "spot", p)
-    return _price_ticker(emu, insts[0]) if p.get("symbol") else [_price_ticker(emu, i) for i in insts]
+    return _one_or_all(emu, "spot", p, _price_ticker)
 
 
 def fut_price(emu: Emulator, acct: Any, p: Params) -> Any:
-    insts = _symbols(emu, "futures", p)
-    return _price_ticker(emu, insts[0]) if p.get("symbol") else [_price_ticker(emu, i) for i in insts]
+    return _one_or_all(emu, "futures", p, _price_ticker)
 
 
 def leverage_bracket(emu: Emulator, acct: Any, p: Params) -> Any:
