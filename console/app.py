@@ -167,11 +167,17 @@ class RebalApp(App[int]):
     CSS = """
     Screen { background: $surface; }
     #main-table { height: 1fr; min-height: 8; }
-    #lower { height: 20; }
+    /* the lower panes take up to 20 rows and give way first on a short terminal (SSH at 24 rows) */
+    #lower { height: 3fr; min-height: 9; max-height: 20; }
     #risk { width: 58; border: round $primary-darken-2; border-title-color: $text-muted; padding: 0 1; }
     #right { width: 1fr; }
     #alerts-panel { height: 9; border: round $primary-darken-2; border-title-color: $text-muted; }
     #funding-plot { height: 1fr; border: round $primary-darken-2; border-title-color: $text-muted; }
+    /* narrow terminals: risk and alerts share the width; the funding plot (a picture of the
+       risk panel's own rates) gives its rows to the alerts */
+    DashboardScreen.-narrow #risk { width: 42; }
+    DashboardScreen.-narrow #funding-plot { display: none; }
+    DashboardScreen.-narrow #alerts-panel { height: 1fr; }
     DriftSpark { padding: 0 1; }
     """
     COMMANDS = App.COMMANDS | {ConsoleCommands}

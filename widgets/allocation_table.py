@@ -33,6 +33,24 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("delta", "Δ to goal", 10),
 )
 SORT_KEYS = ("name", "net", "weight", "drift", "delta")
+# What a narrower terminal gives up first: the spot / futures split (net stays), then the drift
+# bar (status and Δ stay). Widest set that fits wins.
+COLUMN_SETS: tuple[tuple[str, ...], ...] = (
+    tuple(k for k, _, _ in COLUMNS),
+    ("name", "net", "weight", "target", "drift", "status", "delta"),
+    ("name", "net", "weight", "target", "status", "delta"),
+)
+CELL_PADDING = 2  # DataTable pads each cell by one column either side
+SCROLLBAR = 2
+
+
+def table_width(keys: Sequence[str]) -> int:
+    return sum(w + CELL_PADDING for k, _, w in COLUMNS if k in keys) + SCROLLBAR
+
+
+def columns_for(width: int) -> tuple[str, ...]:
+    """The widest column set that fits ``width`` cells (the narrowest when none does)."""
+    return next((keys for keys in COLUMN_SETS if table_width(keys) <= width), COLUMN_SETS[-1])
 
 
 @dataclass(frozen=True)
@@ -131,10 +149,29 @@ class AllocationTable(DataTable):
         self._cells: dict[str, tuple[str | Text, ...]] = {}
         self._order: list[str] = []
         self.cells_written = 0  # for tests and the benchmark: cells written since start
+        self.shown_columns: tuple[str, ...] = COLUMN_SETS[0]
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         for key, label, width in COLUMNS:
-            self.add_column(label, width=width, key=key)
+            if key in self.shown_columns:
+                self.add_column(label, width=width, key=key)
+
+    def on_resize(self) -> None:
+        keys = columns_for(self.size.width)
+        if keys == self.shown_columns:
+            return
+        self.shown_columns = keys
+        self.clear(columns=True)
+        self._add_columns()
+        self._order = []  # the next show() adds every row afresh
+        self._cells.clear()
+        self.refresh_view()
+
+    def _visible_cells(self, cells: tuple[str | Text, ...]) -> tuple[str | Text, ...]:
+        return tuple(c for (key, _, _), c in zip(COLUMNS, cells, strict=True) if key in self.shown_columns)
 
     # ------------------------------------------------------------------ rendering
 
@@ -155,22 +192,25 @@ class AllocationTable(DataTable):
                 self.clear()
                 self._cells.clear()
                 for r in rows:
-                    self.add_row(*r.cells, key=r.key)
-                    self._cells[r.key] = r.cells
-                    self.cells_written += len(r.cells)
+                    cells = self._visible_cells(r.cells)
+                    self.add_row(*cells, key=r.key)
+                    self._cells[r.key] = cells
+                    self.cells_written += len(cells)
                 self._order = keys
                 if cursor_key in keys:
                     self.move_cursor(row=keys.index(cursor_key), animate=False)
                 return
+            columns = [key for key, _, _ in COLUMNS if key in self.shown_columns]
             for r in rows:
                 old = self._cells[r.key]
-                if old == r.cells:
+                cells = self._visible_cells(r.cells)
+                if old == cells:
                     continue
-                for (col, _, _), before, after in zip(COLUMNS, old, r.cells, strict=True):
+                for col, before, after in zip(columns, old, cells, strict=True):
                     if before != after:
                         self.update_cell(r.key, col, after)
                         self.cells_written += 1
-                self._cells[r.key] = r.cells
+                self._cells[r.key] = cells
 
     def current_key(self) -> str | None:
         if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):

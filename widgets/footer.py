@@ -3,7 +3,9 @@
 Textual's Footer shows every binding with ``show=True`` one after another and cuts the row
 at the terminal's edge. This one groups the screen-switching keys (the app's ``show(...)``
 actions, 1–5) under one label, and leaves out the binding ids a screen lists in
-``FOOTER_HIDE``. Nothing is lost: ``?`` (help) and the command palette list every binding.
+``FOOTER_HIDE``. On a terminal too narrow for every key, the screen's own keys are dropped from
+the end first; help, kill and quit always stay. Nothing is lost: ``?`` (help) and the command
+palette list every binding.
 """
 
 from __future__ import annotations
@@ -11,6 +13,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
+
+PALETTE_WIDTH = 13  # "▏^p palette" docked on the right
+
+
+def item_width(key_display: str, description: str) -> int:
+    """Cells one key takes in the compact footer: key, a space, its label, a space."""
+    return len(key_display) + 1 + len(description) + 1 if description else len(key_display) + 1
 
 
 class KeyFooter(Footer):
@@ -31,9 +40,10 @@ class KeyFooter(Footer):
                 continue
             seen.add(binding.action)
             (screens if binding.action.startswith("show(") else keys).append((binding, enabled, tooltip))
-        self.styles.grid_size_columns = len(keys) + (1 if screens else 0)
         tail = [k for k in keys if k[0].id in ("app.help", "app.kill", "app.quit")]
         head = [k for k in keys if k not in tail]
+        head = self._fit(head, tail, screens)
+        self.styles.grid_size_columns = len(head) + len(tail) + (1 if screens else 0)
         for binding, enabled, tooltip in head:
             yield self._key(binding, enabled, tooltip, binding.description)
         if screens:
@@ -50,6 +60,28 @@ class KeyFooter(Footer):
                 yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
                                 binding.action, classes="-command-palette", disabled=not enabled,
                                 tooltip=binding.tooltip or binding.description)
+
+    def _fit(self, head: list, tail: list, screens: list) -> list:  # noqa: ANN001
+        width = self.app.size.width
+        if not width:
+            return head
+        budget = width - PALETTE_WIDTH
+        budget -= sum(item_width(self.app.get_key_display(b), b.description) for b, _, _ in tail)
+        if screens:
+            budget -= sum(len(self.app.get_key_display(b)) for b, _, _ in screens) + len(" screens ")
+        kept = []
+        for item in head:
+            w = item_width(self.app.get_key_display(item[0]), item[0].description)
+            if w > budget:
+                break
+            kept.append(item)
+            budget -= w
+        return kept
+
+    def on_resize(self) -> None:
+        if self.size.width != getattr(self, "_laid_out_for", None):
+            self._laid_out_for = self.size.width
+            self.refresh(recompose=True)
 
     def _key(self, binding, enabled: bool, tooltip: str, description: str, grouped: bool = False) -> FooterKey:  # noqa: ANN001
         return FooterKey(binding.key, self.app.get_key_display(binding), description, binding.action,

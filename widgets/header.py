@@ -34,8 +34,10 @@ def age_text(ms: int | None) -> str:
 class HeaderBar(Static):
     """Renders what it is handed; never fetches."""
 
+    # docked: the mode badge and NAV stay in sight however short the terminal and however far
+    # the screen below is scrolled
     DEFAULT_CSS = """
-    HeaderBar { height: 1; background: $panel; color: $text; }
+    HeaderBar { dock: top; height: 1; background: $panel; color: $text; }
     """
 
     def show(self, *, mode: str, book: str, nav: float | None, quote: str,

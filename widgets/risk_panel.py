@@ -55,7 +55,12 @@ def short_symbol(symbol: str) -> str:
     return f"{base}-PERP" if settle else symbol
 
 
-def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float) -> Group:
+SIDE_COLUMN_MIN_WIDTH = 42  # narrower than this, the notional's sign says the side
+
+
+def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float, width: int | None = None) -> Group:
+    """``width``: the panel's content width; a narrow panel drops the side column rather than
+    cut a figure."""
     accts = _table("account", "margin", "limit")
     for a in view.accounts:
         if a.margin_ratio is None:
@@ -64,14 +69,15 @@ def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float) -> Group:
         style = ("bold red" if a.margin_ratio >= max_margin_ratio
                  else "yellow" if a.margin_ratio >= MARGIN_WARN_SHARE * max_margin_ratio else "green")
         accts.add_row(a.account, Text(pct(a.margin_ratio), style=style), pct(max_margin_ratio))
-    pos = _table("symbol", "side", "notional", "liq", "dist")
+    sides = width is None or width >= SIDE_COLUMN_MIN_WIDTH
+    pos = _table("symbol", "side", "notional", "liq", "dist") if sides else _table("symbol", "notional", "liq", "dist")
     for p in view.positions:
         dist = p.liq_distance
-        pos.add_row(short_symbol(p.symbol), p.side, f"{p.notional:,.0f}",
+        pos.add_row(short_symbol(p.symbol), *((p.side,) if sides else ()), f"{p.notional:,.0f}",
                     price(p.liquidation_price) if p.liquidation_price else Text("—", style="dim"),
                     Text(pct(dist, signed=True), style=distance_style(dist)))
     if not view.positions:
-        pos.add_row(Text("no open positions", style="dim"), "", "", "", "")
+        pos.add_row(Text("no open positions", style="dim"), *([""] * (len(pos.columns) - 1)))
     fund = _table("symbol", "rate", "next", "/yr")
     for f in view.funding:
         apr = f.annualised
@@ -88,5 +94,12 @@ def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float) -> Group:
 
 
 class RiskPanel(Static):
+    _last: tuple[RiskView, int, float] | None = None
+
     def show(self, view: RiskView, now_ms: int, max_margin_ratio: float) -> None:
-        self.update(render_risk(view, now_ms, max_margin_ratio))
+        self._last = (view, now_ms, max_margin_ratio)
+        self.update(render_risk(view, now_ms, max_margin_ratio, self.content_region.width or None))
+
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)

@@ -361,13 +361,21 @@ class BuilderScreen(Screen):
     @on(Select.Changed)
     @on(Input.Changed)
     def _changed(self, event: Message) -> None:
-        if self._loading:
+        if self._loading or self._form_is_what_code_set():
             return
         self.banner = ""  # the trader took over: the proposal's caveat no longer applies
         if isinstance(event, Select.Changed) and event.select.id in ("b-sell", "b-buy"):
             inst = "#b-sell-inst" if event.select.id == "b-sell" else "#b-buy-inst"
             self._instrument_options(inst, None if event.select.is_blank() else str(event.value), AUTO)
         self.schedule()
+
+    def _form_is_what_code_set(self) -> bool:
+        """A Changed message can arrive after ``_fill`` has finished (messages are queued): one
+        that leaves the form equal to the inputs the code put there is not the trader's."""
+        try:
+            return self.read_inputs() == self.inputs
+        except ValueError:
+            return False
 
     def schedule(self) -> None:
         if self._debounce is not None:

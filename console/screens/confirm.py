@@ -2,7 +2,8 @@
 
 Every leg (account, symbol, side, contracts, notional, type/price, reduce-only), the costs,
 margin ratio before → after, liquidation distances after and every pre-trade warning are on
-the screen before `y` is accepted. Above the notional threshold the trader types the gross
+the screen before `y` is accepted; on a terminal too short for them the body scrolls and `y`
+waits until it has been read to its last line. Above the notional threshold the trader types the gross
 notional's digits first. `n` / `escape` cancel. The first decision wins: a second `y` does
 nothing (and the journal refuses a second confirm anyway).
 """
@@ -10,7 +11,7 @@ nothing (and the journal refuses a second confirm anyway).
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -33,9 +34,9 @@ def notional_digits(ticket: Ticket) -> str:
 class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 116; height: 34; border: thick $warning; background: $panel; }
+    ConfirmScreen > Vertical { width: 116; max-width: 100%; height: auto; max-height: 100%; border: thick $warning; background: $panel; }
     ConfirmScreen.kill > Vertical { border: thick $error; }
-    ConfirmScreen #confirm-body { height: 1fr; padding: 0 1; }
+    ConfirmScreen #confirm-body { height: auto; padding: 0 1; }
     ConfirmScreen #confirm-prompt { height: auto; padding: 0 1; background: $boost; }
     ConfirmScreen Input { margin: 0 1; }
     ConfirmScreen #confirm-body Static { width: 100%; }
@@ -47,6 +48,15 @@ class ConfirmScreen(ModalScreen[bool]):
                 tooltip="Same as y once the notional is typed"),
         Binding("n", "cancel", "Cancel", id="confirm.no", priority=True, tooltip="Do not send; back to the builder"),
         Binding("escape", "cancel", "Cancel", id="confirm.escape", priority=True, tooltip="Do not send"),
+        Binding("down", "scroll_body(1)", "Scroll", id="confirm.down", show=False,
+                tooltip="Read on: the ticket continues below the window"),
+        Binding("pagedown", "scroll_body(0)", "Page", id="confirm.pagedown", show=False,
+                tooltip="Read on a page at a time"),
+        Binding("end", "scroll_body(2)", "End", id="confirm.end", show=False,
+                tooltip="Jump to the end of the ticket"),
+        Binding("up", "scroll_body(-1)", "Scroll up", id="confirm.up", show=False, tooltip="Back up the ticket"),
+        Binding("pageup", "scroll_body(-2)", "Page up", id="confirm.pageup", show=False,
+                tooltip="Back up a page"),
     ]
 
     def __init__(self, ticket: Ticket, preview: Preview | None, *, threshold: float | None = None,
@@ -64,6 +74,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.decided: bool | None = None
         self.keystroke: str | None = None
         self.shown = False  # set once the ticket has been painted: `y` before that is ignored
+        self._seen_end = False  # a ticket taller than the window is read to its last line before `y`
 
     def _needs_digits(self) -> bool:
         # "0 = always": a ticket of any size is typed, even one whose gross rounds to nothing
@@ -106,6 +117,8 @@ class ConfirmScreen(ModalScreen[bool]):
                  f"type {notional_digits(self.ticket)} then y (or enter) to send · n / esc cancel")
         else:
             s = "y send · n / esc cancel"
+        if self.shown and not self.read_to_end:
+            s = "↓ / pgdn / end: the ticket continues below · " + s
         out = Text(s, style="bold")
         if extra:
             out.append("   " + extra, style="bold red")
@@ -114,10 +127,56 @@ class ConfirmScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         if self.needs_digits:
             self.query_one(Input).focus()
+        body = self._body()
+        self.watch(body, "scroll_y", self._scrolled, init=False)
+        self.watch(body, "virtual_size", lambda _size: self.call_after_refresh(self._show_prompt), init=False)
         self.call_after_refresh(self._mark_shown)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # as tall as the ticket, up to the window less the border, the prompt (two lines at
+        # most) and the digits box: the keys are always on screen, the body scrolls
+        reserve = 2 + 2 + (3 if self.needs_digits else 0) + 1
+        self._body().styles.max_height = max(4, event.size.height - reserve)
+        self.call_after_refresh(self._show_prompt)
+
+    def _body(self) -> VerticalScroll:
+        return self.query_one("#confirm-body", VerticalScroll)
+
+    def _at_end(self) -> bool:
+        body = self._body()
+        return body.max_scroll_y <= 0 or body.scroll_y >= body.max_scroll_y
+
+    @property
+    def read_to_end(self) -> bool:
+        """The whole ticket has been on screen: it fits, or it was scrolled to its last line.
+        Judged from the layout of the moment, never latched before the body is laid out."""
+        return self._seen_end or self._at_end()
+
+    def _scrolled(self, _y: float) -> None:
+        if self._at_end() and self._body().max_scroll_y > 0:
+            self._seen_end = True
+            self._show_prompt()
+
+    def _show_prompt(self) -> None:
+        if self.decided is None:
+            self.query_one("#confirm-prompt", Static).update(self._prompt())
 
     def _mark_shown(self) -> None:
         self.shown = True
+        self._show_prompt()  # a short terminal: say that the ticket goes on below
+
+    def action_scroll_body(self, step: int) -> None:
+        body = self._body()
+        if step == 1:
+            body.scroll_down(animate=False)
+        elif step == -1:
+            body.scroll_up(animate=False)
+        elif step == 0:
+            body.scroll_page_down(animate=False)
+        elif step == 2:
+            body.scroll_end(animate=False)
+        else:
+            body.scroll_page_up(animate=False)
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
@@ -125,6 +184,10 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_confirm(self) -> None:
         if self.decided is not None or not self.shown:
+            return
+        if not self.read_to_end:
+            self.query_one("#confirm-prompt", Static).update(
+                self._prompt("read the ticket to its end first"))
             return
         if self.needs_digits:
             typed = self.query_one(Input).value
@@ -151,7 +214,7 @@ class QuitScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     QuitScreen { align: center middle; }
-    QuitScreen > Vertical { width: 72; height: auto; border: thick $warning; background: $panel; padding: 0 1; }
+    QuitScreen > Vertical { width: 72; max-width: 100%; height: auto; border: thick $warning; background: $panel; padding: 0 1; }
     """
     BINDINGS = [
         Binding("y", "answer(True)", "Quit", id="quit.yes", priority=True, tooltip="Leave; the orders stay working"),

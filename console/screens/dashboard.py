@@ -6,6 +6,7 @@ import datetime as dt
 from collections import deque
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -48,6 +49,7 @@ class DashboardScreen(Screen):
     FUNDING_POINTS = 240  # time-stamped funding history kept by this screen, per perp
     PLOT_EVERY_POINT = 16
     TABLE_MAX_ROWS = 12  # the allocation table grows with its rows up to this, then scrolls
+    NARROW = 110  # columns below which the lower panes share the width (see the app's CSS)
 
     def __init__(self) -> None:
         super().__init__()
@@ -82,6 +84,9 @@ class DashboardScreen(Screen):
         if self.app.state is not None:
             self.show_state(self.app.state)
         self.show_alerts(self.app.alerts)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
 
     # ------------------------------------------------------------------ rendering
 

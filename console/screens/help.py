@@ -27,7 +27,7 @@ def help_table(screen: Screen) -> Table:
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 112; height: 32; border: thick $primary; background: $panel; padding: 0 1; }
+    HelpScreen > VerticalScroll { width: 112; max-width: 100%; height: 32; max-height: 100%; border: thick $primary; background: $panel; padding: 0 1; }
     """
     BINDINGS = [
         Binding("escape", "dismiss_help", "Close", id="help.close", tooltip="Close the help"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -22,7 +23,7 @@ class ReconcileScreen(ModalScreen[str]):
 
     DEFAULT_CSS = """
     ReconcileScreen { align: center middle; }
-    ReconcileScreen > Vertical { width: 100; height: auto; max-height: 30; border: thick $accent; background: $panel; }
+    ReconcileScreen > Vertical { width: 100; max-width: 100%; height: auto; max-height: 100%; border: thick $accent; background: $panel; }
     ReconcileScreen #rc-body { height: auto; max-height: 24; padding: 0 1; }
     ReconcileScreen #rc-prompt { height: auto; padding: 0 1; background: $boost; }
     """
@@ -33,6 +34,8 @@ class ReconcileScreen(ModalScreen[str]):
         Binding("escape", "later", "Later", id="reconcile.later",
                 tooltip="Close; trading stays closed until a reconciliation is accepted (kill switch still works)"),
     ]
+
+    BODY_ROWS = 24
 
     def __init__(self, report: Any) -> None:
         super().__init__()
@@ -50,6 +53,11 @@ class ReconcileScreen(ModalScreen[str]):
             yield Static(Text("enter start trading · r run again · esc later" if ok else
                               "incomplete: trading stays closed · r run again · esc later",
                               style="bold" if ok else "bold red"), id="rc-prompt")
+
+    def on_resize(self, event: events.Resize) -> None:
+        # the prompt (enter / r / esc) must stay on screen: the report scrolls, never the keys
+        body = self.query_one("#rc-body", VerticalScroll)
+        body.styles.max_height = max(3, min(self.BODY_ROWS, event.size.height - 4))
 
     def action_accept(self) -> None:
         if self.report.complete:

@@ -100,3 +100,13 @@ def rig(emulator: Any, tmp_path: Path) -> Iterator[Rig]:
         yield r
     finally:
         r.close()
+
+
+async def read_through(pilot: Pilot) -> None:
+    """Page the confirmation modal to its last line: `y` is refused until the ticket has been
+    read to its end (a ticket taller than the window)."""
+    for _ in range(40):
+        if getattr(pilot.app.screen, "read_to_end", True):
+            return
+        await pilot.press("pagedown")
+    raise AssertionError("the confirmation body never reached its end")

@@ -42,7 +42,7 @@ from console.screens.blotter import BlotterScreen
 from console.screens.builder import BuilderScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.reconcile import ReconcileScreen
-from tests.app.conftest import SIZE, Rig
+from tests.app.conftest import SIZE, Rig, read_through
 from tests.app.test_flows_emulator import until
 from tests.keys.conftest import MemoryKeyring
 
@@ -153,6 +153,7 @@ async def _drive_app(rig: Rig, shots: Path, monkeypatch: pytest.MonkeyPatch) -> 
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
         await _shot(pilot, shots, "confirm")
+        await read_through(pilot)
         await pilot.press("y")
         await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
         bad = seen["failed"] = app.last_ticket_id
@@ -176,6 +177,7 @@ async def _drive_app(rig: Rig, shots: Path, monkeypatch: pytest.MonkeyPatch) -> 
                     and app.screen.ticket is not None and app.screen.ticket.legs, what="the proposal again")
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
+        await read_through(pilot)
         await pilot.press("y")
         await until(pilot, lambda: app.last_ticket_id not in (None, bad), what="the confirm")
         tid = seen["filled"] = app.last_ticket_id

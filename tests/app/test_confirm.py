@@ -8,7 +8,7 @@ from textual.widgets import Static
 from console.preview import preview
 from console.screens.confirm import ConfirmScreen, notional_digits
 from console.ticket import Ticket
-from tests.app.conftest import SIZE
+from tests.app.conftest import SIZE, read_through
 from tests.app.sample import T0, sample_config, sample_snapshot
 
 
@@ -53,6 +53,7 @@ async def test_shows_every_leg_costs_margin_and_warnings_then_y_confirms_once() 
             assert tl.leg.symbol in text and tl.leg.account in text
         for word in ("Costs over", "Margin ratio", "Positions after", "reduce-only", "market"):
             assert word in text
+        await read_through(pilot)
         await pilot.press("y")
         await pilot.press("y")  # a second press: the modal has already decided
         await pilot.pause(0.1)
@@ -75,6 +76,7 @@ async def test_above_threshold_the_notional_must_be_typed() -> None:
     host = Host(t, threshold=1_000.0)
     async with host.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
+        await read_through(pilot)
         await pilot.press("y")
         await pilot.pause(0.05)
         assert host.results == []  # nothing typed: refused
@@ -87,3 +89,35 @@ async def test_above_threshold_the_notional_must_be_typed() -> None:
         await pilot.pause(0.1)
         assert host.results == [True]
         assert host.modal.keystroke == f"y+{digits}"
+
+
+async def test_on_a_short_terminal_y_waits_until_the_ticket_is_read_to_its_end() -> None:
+    """Over SSH at 24 rows the ticket is taller than the window: the keys stay in sight, and
+    `y` is refused until the body has been scrolled to its last line."""
+    host = Host(spread_ticket(), threshold=1e12)
+    async with host.run_test(size=(120, 24)) as pilot:
+        await pilot.pause(0.1)
+        modal = host.modal
+        assert modal is not None and modal.shown
+        prompt = modal.query_one("#confirm-prompt", Static)
+        assert prompt.region.bottom <= 24 and prompt.region.height >= 1  # the keys are on screen
+        assert "continues below" in str(prompt.render())
+        await pilot.press("y")
+        await pilot.pause(0.05)
+        assert host.results == []
+        assert "read the ticket to its end" in str(prompt.render())
+        for _ in range(8):
+            await pilot.press("pagedown")
+        await pilot.pause(0.05)
+        assert modal.read_to_end
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert host.results == [True]
+
+
+async def test_a_ticket_that_fits_needs_no_scrolling() -> None:
+    host = Host(spread_ticket(), threshold=1e12)
+    async with host.run_test(size=(120, 90)) as pilot:
+        await pilot.pause(0.1)
+        assert host.modal is not None and host.modal.read_to_end
+        assert "continues below" not in str(host.modal.query_one("#confirm-prompt", Static).render())

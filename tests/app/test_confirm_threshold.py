@@ -7,7 +7,7 @@ from textual.widgets import Input
 
 from console.config import Limits
 from console.screens.confirm import ConfirmScreen, notional_digits
-from tests.app.conftest import SIZE, make_app, settle
+from tests.app.conftest import SIZE, make_app, read_through, settle
 from tests.app.test_confirm import spread_ticket
 
 
@@ -31,6 +31,7 @@ async def test_both_sides_of_the_threshold(offset: float, typed: bool) -> None:
         assert modal.threshold == t.gross_notional + offset
         assert modal.needs_digits is typed
         assert bool(modal.query(Input)) is typed
+        await read_through(pilot)
         await pilot.press("y")
         await settle(pilot)
         if typed:

@@ -131,3 +131,20 @@ async def test_screens_switch_by_number(app: RebalApp) -> None:
             await settle(pilot)
             assert title == app.screen.TITLE
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_short_terminal_keeps_the_mode_badge_and_nav_in_sight() -> None:
+    """At 80×24 (a default SSH window) the dashboard fits without scrolling, and the header
+    with the mode badge and NAV is docked: moving focus down the screen never scrolls it away."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        assert screen.max_scroll_y == 0
+        await pilot.press("tab")
+        await settle(pilot)
+        header = screen.query_one(HeaderBar)
+        assert header.region.y == 0 and header.region.height == 1
+        assert "DEMO" in str(header.render()) and "NAV" in str(header.render())
+        assert screen.query_one("#lower").region.bottom <= 23  # above the footer

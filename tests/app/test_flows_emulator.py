@@ -15,7 +15,7 @@ from console.screens.blotter import BlotterScreen
 from console.screens.builder import BuilderScreen
 from console.screens.confirm import ConfirmScreen, QuitScreen
 from console.screens.reconcile import ReconcileScreen
-from tests.app.conftest import SIZE, Rig, settle
+from tests.app.conftest import SIZE, Rig, read_through, settle
 
 
 async def until(pilot: Pilot, cond: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
@@ -53,6 +53,7 @@ async def confirm(pilot: Pilot, builder: BuilderScreen) -> str:
     await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
     modal = app.screen
     assert modal.ticket == builder.ticket  # the modal shows exactly what the builder showed
+    await read_through(pilot)
     await pilot.press("y")
     await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
     return app.last_ticket_id
@@ -105,6 +106,7 @@ async def test_a_ticket_is_confirmed_once(rig: Rig) -> None:
         builder = await open_builder(pilot)
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
+        await read_through(pilot)
         await pilot.press("y", "y", "y")
         await until(pilot, lambda: app.last_ticket_id is not None)
         tid = app.last_ticket_id
@@ -160,6 +162,7 @@ async def test_kill_switch_flattens_the_overlay(rig: Rig) -> None:
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the kill modal")
         assert app.screen.title_text == "KILL SWITCH"
         assert {tl.leg.symbol for tl in app.screen.ticket.legs} == {p["symbol"] for p in before}
+        await read_through(pilot)
         await pilot.press("y")
         await until(pilot, lambda: any(t.kind == "flatten" and t.state is TicketState.FILLED
                                        for t in rig.journal.tickets()), what="the flatten ticket filled")

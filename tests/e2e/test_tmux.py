@@ -39,21 +39,34 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return exe
 
 
+# the pane's size is the test's, not the machine's: a tmux server of its own (no user config,
+# no outer $TMUX session to attach to) and no LINES / COLUMNS to override the pty's size
+WIDTH, HEIGHT = 120, 36
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "LINES", "COLUMNS")}
+
+
 class Tmux:
-    def __init__(self, exe: Path, home: Path) -> None:
+    def __init__(self, exe: Path, home: Path, width: int = WIDTH, height: int = HEIGHT) -> None:
         self.name = f"rebal-e2e-{uuid.uuid4().hex[:8]}"
         env = f"HOME={home} TERM=xterm-256color COLORTERM=truecolor"
-        cmd = f"cd {home} && env {env} {exe} --demo; echo REBAL-EXIT=$?; sleep 30"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "120", "-y", "36", cmd], check=True)
+        cmd = f"cd {home} && env -u LINES -u COLUMNS {env} {exe} --demo; echo REBAL-EXIT=$?; sleep 30"
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), cmd)
+        self.tmux("set-option", "-t", self.name, "window-size", "manual")
+        self.tmux("resize-window", "-t", self.name, "-x", str(width), "-y", str(height))
+        size = self.tmux("display-message", "-p", "-t", self.name, "#{pane_width}x#{pane_height}").strip()
+        assert size == f"{width}x{height}", f"tmux gave a {size} pane, not {width}x{height}"
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, check=True,
+                              env=CLEAN_ENV).stdout
 
     def keys(self, *keys: str, pause: float = 0.3) -> None:
         for k in keys:
-            subprocess.run(["tmux", "send-keys", "-t", self.name, k], check=True)
+            self.tmux("send-keys", "-t", self.name, k)
             time.sleep(pause)
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"], capture_output=True, text=True,
-                              check=True).stdout
+        return self.tmux("capture-pane", "-t", self.name, "-p")
 
     def wait_for(self, *texts: str, timeout: float = 40.0) -> str:
         t0 = time.monotonic()
@@ -63,6 +76,16 @@ class Tmux:
                 return s
             if time.monotonic() - t0 > timeout:
                 raise AssertionError(f"waited {timeout:g}s for {texts}; the screen is:\n{s}")
+            time.sleep(0.25)
+
+    def wait_gone(self, text: str, timeout: float = 20.0) -> str:
+        t0 = time.monotonic()
+        while True:
+            s = self.screen()
+            if text not in s:
+                return s
+            if time.monotonic() - t0 > timeout:
+                raise AssertionError(f"waited {timeout:g}s for {text!r} to go; the screen is:\n{s}")
             time.sleep(0.25)
 
     def wait_line(self, *words: str, timeout: float = 60.0) -> str:
@@ -78,7 +101,7 @@ class Tmux:
             time.sleep(0.25)
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True, env=CLEAN_ENV)
 
 
 @pytest.fixture
@@ -105,6 +128,8 @@ def test_demo_build_and_confirm_a_spread(tmux: Tmux) -> None:
     tmux.keys("C-r")
     s = tmux.wait_for("Confirm ticket", "SPREAD", "y send")
     assert "BTC/USDT:USDT" in s and "ALTS" in s and "Margin ratio" in s
+    tmux.keys("End")  # y waits until the ticket has been read to its last line
+    tmux.wait_gone("continues below")
     tmux.keys("y")
     tmux.wait_for("Blotter", "spread")
     row = tmux.wait_line("spread", "filled", " y ", timeout=90)  # the ticket's row: filled, confirmed with y
@@ -128,6 +153,29 @@ def test_help_and_palette_list_actions(tmux: Tmux) -> None:
     tmux.wait_for("Kill switch")
     tmux.keys("Escape", "q")
     tmux.wait_for("REBAL-EXIT=0", timeout=20)
+
+
+def test_a_default_ssh_window_keeps_mode_nav_and_keys_in_sight(installed: Path, tmp_path: Path) -> None:
+    """80×24: the header (mode badge, NAV) and the key footer are on screen, the table's
+    sleeves and statuses too, and the confirmation's keys fit."""
+    t = Tmux(installed, tmp_path, 80, 24)
+    try:
+        t.wait_for("Startup reconciliation", "enter start trading")
+        t.keys("Enter")
+        s = t.wait_for("DEMO", "NAV", "breach", "q Quit")
+        lines = s.splitlines()
+        assert "DEMO" in lines[0] and "NAV" in lines[0]
+        assert all(name in s for name in ("BTC", "ETH", "ALTS", "STABLE"))
+        t.keys("s")
+        t.wait_for("Spread builder", "spread: sell ALTS / buy BTC")
+        t.keys("C-r")
+        s = t.wait_for("Confirm ticket", "y send", "continues below")
+        t.keys("n")
+        t.wait_gone("Confirm ticket")
+        t.keys("Escape", "q")
+        t.wait_for("REBAL-EXIT=0", timeout=20)
+    finally:
+        t.close()
 
 
 if os.environ.get("REBAL_E2E_KEEP"):  # debugging aid: leave the sessions running
