@@ -241,7 +241,9 @@ class RebalApp(App[int]):
         self.state: DashboardState | None = None
         self.alerts: list[AlertItem] = []
         self.drift_history: dict[str, deque[float]] = {}
-        self.funding_history: dict[str, deque[float]] = {}
+        # (snapshot time, rate) per perp: the funding plot's time axis needs each rate's time
+        self.funding_history: dict[str, deque[tuple[int, float]]] = {}
+        self._funding_at: int | None = None
         self.feed_error: str | None = None
         self._lock = threading.Lock()
         self._pending: Snapshot | None = None
@@ -342,8 +344,11 @@ class RebalApp(App[int]):
         for r in st.alloc.rows:
             if r.drift is not None:
                 self.drift_history.setdefault(r.name, deque(maxlen=HISTORY)).append(r.drift * 100)
-        for fl in st.risk.funding:
-            self.funding_history.setdefault(fl.symbol, deque(maxlen=HISTORY)).append(fl.rate)
+        if st.snapshot.timestamp != self._funding_at:  # one point per snapshot, not per re-derive
+            self._funding_at = st.snapshot.timestamp
+            for fl in st.risk.funding:
+                self.funding_history.setdefault(fl.symbol, deque(maxlen=HISTORY)).append(
+                    (st.snapshot.timestamp, fl.rate))
         if st.alerts:
             self._raise_alerts(st.alerts)
         self._schedule_apply()

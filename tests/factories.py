@@ -13,6 +13,36 @@ from console.snapshot import AccountState, Snapshot
 
 T0 = 1_795_262_400_000  # 2026-11-21T12:00:00Z, the tests' fixed clock
 
+# DOMAIN example 2's book: BTC 40±4, ETH 30±3, ALTS 15±2 (hedged by an alt index, a proxy),
+# STABLE 15±3, absolute bands
+EXAMPLE_2_CONFIG = """
+[portfolio]
+band_policy = "absolute"
+[[sleeves]]
+name = "BTC"
+assets = ["BTC"]
+target = 0.40
+band_abs = 0.04
+hedges = ["BTC/USDT:USDT"]
+[[sleeves]]
+name = "ETH"
+assets = ["ETH"]
+target = 0.30
+band_abs = 0.03
+hedges = ["ETH/USDT:USDT"]
+[[sleeves]]
+name = "ALTS"
+assets = ["SOL", "AVAX"]
+target = 0.15
+band_abs = 0.02
+hedges = [{ symbol = "ALTIDX/USDT:USDT", proxy = true, ratio = 1.0 }]
+[[sleeves]]
+name = "STABLE"
+assets = ["USDT", "USDC"]
+target = 0.15
+band_abs = 0.03
+"""
+
 
 def market(symbol: str, *, step: float = 0.001, tick: float = 0.1, min_amount: float | None = None,
            min_cost: float | None = None, contract_size: float | None = None, expiry: int | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import deque
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -46,15 +45,9 @@ class DashboardScreen(Screen):
 
     app: RebalApp
     _plot_due = True
-    FUNDING_POINTS = 240  # time-stamped funding history kept by this screen, per perp
     PLOT_EVERY_POINT = 16
     TABLE_MAX_ROWS = 12  # the allocation table grows with its rows up to this, then scrolls
     NARROW = 110  # columns below which the lower panes share the width (see the app's CSS)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._funding: dict[str, deque[tuple[int, float]]] = {}
-        self._funding_at: int | None = None
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -97,22 +90,12 @@ class DashboardScreen(Screen):
         self.query_one(RiskPanel).show(state.risk, app.now_ms(), app.config.limits.max_margin_ratio)
         self._header(state)
         self._spark(table.current_sleeve() or (state.alloc.rows[0].name if state.alloc.rows else None))
-        self._record_funding(state)
         # plotext redraws the whole figure: once the history is long, at most once a second
         # (tick); while it is short, on every new point
-        if self._plot_due or max((len(v) for v in self._funding.values()), default=0) <= self.PLOT_EVERY_POINT:
+        history = app.funding_history
+        if self._plot_due or max((len(v) for v in history.values()), default=0) <= self.PLOT_EVERY_POINT:
             self._plot_due = False
-            self.query_one(FundingPlot).show({k: list(v) for k, v in self._funding.items()})
-
-    def _record_funding(self, state: DashboardState) -> None:
-        """The app keeps rates only; the plot's time axis needs each rate's time (the
-        snapshot's). One point per snapshot, per perp."""
-        at = state.snapshot.timestamp
-        if at == self._funding_at:
-            return
-        self._funding_at = at
-        for fl in state.risk.funding:
-            self._funding.setdefault(fl.symbol, deque(maxlen=self.FUNDING_POINTS)).append((at, fl.rate))
+            self.query_one(FundingPlot).show({k: list(v) for k, v in history.items()})
 
     def show_alerts(self, items: list[AlertItem]) -> None:
         self.query_one(AlertsPanel).show(items)

@@ -122,33 +122,7 @@ def test_roll_dated_back_to_perp():
     assert legs(t)[1][2] == pytest.approx(0.204)
 
 
-ALTS = """
-[portfolio]
-band_policy = "absolute"
-[[sleeves]]
-name = "BTC"
-assets = ["BTC"]
-target = 0.40
-band_abs = 0.04
-hedges = ["BTC/USDT:USDT"]
-[[sleeves]]
-name = "ETH"
-assets = ["ETH"]
-target = 0.30
-band_abs = 0.03
-hedges = ["ETH/USDT:USDT"]
-[[sleeves]]
-name = "ALTS"
-assets = ["SOL", "AVAX"]
-target = 0.15
-band_abs = 0.02
-hedges = [{ symbol = "ALTIDX/USDT:USDT", proxy = true, ratio = 1.0 }]
-[[sleeves]]
-name = "STABLE"
-assets = ["USDT", "USDC"]
-target = 0.15
-band_abs = 0.03
-"""
+ALTS = f.EXAMPLE_2_CONFIG
 
 
 def alts_world():

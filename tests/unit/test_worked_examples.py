@@ -63,33 +63,7 @@ target = 0.50
 def test_example_2_alts_20_vs_15_short_25000_of_index(tmp_path, capsys):
     # TPV $500,000; BTC 40±4, ETH 30±3, ALTS 15±2, STABLE 15±3; ALTS at 20 % > 17 % → breach;
     # excess 5 % = $25,000 → short $25,000 notional of an alt index future (a proxy)
-    toml = """
-[portfolio]
-band_policy = "absolute"
-[[sleeves]]
-name = "BTC"
-assets = ["BTC"]
-target = 0.40
-band_abs = 0.04
-hedges = ["BTC/USDT:USDT"]
-[[sleeves]]
-name = "ETH"
-assets = ["ETH"]
-target = 0.30
-band_abs = 0.03
-hedges = ["ETH/USDT:USDT"]
-[[sleeves]]
-name = "ALTS"
-assets = ["SOL", "AVAX"]
-target = 0.15
-band_abs = 0.02
-hedges = [{ symbol = "ALTIDX/USDT:USDT", proxy = true, ratio = 1.0 }]
-[[sleeves]]
-name = "STABLE"
-assets = ["USDT", "USDC"]
-target = 0.15
-band_abs = 0.03
-"""
+    toml = f.EXAMPLE_2_CONFIG
     snap = f.snapshot(
         f.account("spot", "binance", balance={"BTC": 2, "ETH": 50, "SOL": 250, "AVAX": 2_000, "USDT": 50_000},
                   tickers=[f.ticker("BTC/USDT", 100_000), f.ticker("ETH/USDT", 3_000),
