@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import DataTable
@@ -35,14 +36,51 @@ def leg_cells(t: TicketLeg) -> tuple[str | Text, ...]:
             order_desc(t), "yes" if leg.reduce_only else "no", leg.purpose)
 
 
-def legs_renderable(ticket: Ticket) -> Table:
-    """The legs as a Rich table (the confirmation modal prints them all, no scrolling)."""
+def _legs_table(ticket: Ticket) -> Table:
     tb = Table(expand=True, header_style="bold", pad_edge=False, box=None)
     for c in LEG_COLUMNS:
         tb.add_column(c, justify="right" if c in NUMERIC else "left", no_wrap=True)
     for t in ticket.legs:
         tb.add_row(*leg_cells(t))
     return tb
+
+
+def table_width(ticket: Ticket) -> int:
+    """Cells the table needs without cutting a value: widest cell per column, two between."""
+    rows = [LEG_COLUMNS, *([str(c) for c in leg_cells(t)] for t in ticket.legs)]
+    return sum(max(len(r[i]) for r in rows) for i in range(len(LEG_COLUMNS))) + 2 * (len(LEG_COLUMNS) - 1)
+
+
+def stacked_leg(t: TicketLeg) -> Text:
+    """One leg in two lines, for a window too narrow for the table: what is traded first."""
+    leg = t.leg
+    out = Text()
+    out.append(f"{leg.side.upper():<4} ", style="bold red" if leg.side == "sell" else "bold green")
+    out.append(f"{leg.contracts:g} {leg.symbol}", style="bold")
+    out.append(f"  notional {money(leg.notional)}\n")
+    out.append(f"     {order_desc(t)} · reduce-only {'yes' if leg.reduce_only else 'no'} · "
+               f"{leg.account} · {leg.sleeve} · {leg.purpose}", style="dim")
+    return out
+
+
+class LegsView:
+    """The legs for the confirmation modal: the table when it fits the width it is given,
+    otherwise one block per leg, so no figure of a ticket about to be sent is ever cut."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        self.ticket = ticket
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if table_width(self.ticket) <= options.max_width:
+            yield _legs_table(self.ticket)
+            return
+        yield Text("legs", style="bold")
+        for t in self.ticket.legs:
+            yield stacked_leg(t)
+
+
+def legs_renderable(ticket: Ticket) -> LegsView:
+    return LegsView(ticket)
 
 
 class LegsTable(DataTable):

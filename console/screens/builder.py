@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -180,7 +180,10 @@ class BuilderScreen(Screen):
         Binding("escape", "back", "Back", id="builder.back", tooltip="Back to the dashboard"),
     ]
     DEFAULT_CSS = """
-    BuilderScreen .form { height: 1; margin: 0 1; }
+    BuilderScreen .form-line { height: 1; margin: 0 1; }
+    BuilderScreen .form { width: auto; height: 1; }
+    /* too narrow for a line of fields: its two halves stack, so no field is out of reach */
+    BuilderScreen.-narrow .form-line { layout: vertical; height: 2; }
     BuilderScreen .form Label { width: auto; margin: 0 1 0 0; color: $text-muted; }
     BuilderScreen .form Select { width: 13; margin: 0 2 0 0; }
     BuilderScreen .form Input { width: 7; margin: 0 2 0 0; }
@@ -209,35 +212,44 @@ class BuilderScreen(Screen):
 
     # ------------------------------------------------------------------ layout
 
+    NARROW = 116  # columns below which each line of fields stacks its two halves
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
+
     def compose(self) -> ComposeResult:
         cfg = self.app.config
         sleeves = [(s.name, s.name) for s in cfg.sleeves if not cfg.is_cash(s)]
         yield HeaderBar(id="header")
-        with Horizontal(classes="form"):
-            yield Label("kind")
-            yield Select([("spread", "spread"), ("hedge", "hedge"), ("roll", "roll")], value=self.inputs.kind,
-                         allow_blank=False, compact=True, id="b-kind")
-            yield Label("sell")
-            yield Select(sleeves, compact=True, id="b-sell", prompt="sleeve")
-            yield Select([("auto", AUTO)], value=AUTO, allow_blank=False, compact=True, id="b-sell-inst")
-            yield Label("buy")
-            yield Select(sleeves, compact=True, id="b-buy", prompt="sleeve")
-            yield Select([("auto", AUTO)], value=AUTO, allow_blank=False, compact=True, id="b-buy-inst")
-        with Horizontal(classes="form"):
-            yield Label("goal")
-            yield Select([("target", Goal.TARGET.value), ("band edge", Goal.BAND.value)], value=Goal.TARGET.value,
-                         allow_blank=False, compact=True, id="b-goal")
-            yield Label("horizon d")
-            yield Input("7", restrict=r"[0-9.]*", compact=True, id="b-horizon")
-            yield Label("order")
-            yield Select([("market", "market"), ("limit", "limit"), ("post-only", "post_only")], value="market",
-                         allow_blank=False, compact=True, id="b-style")
-            yield Label("offset bp")
-            yield Input("0", restrict=r"[0-9.]*", compact=True, id="b-offset")
-            yield Label("slices")
-            yield Input("1", restrict=r"[0-9]*", compact=True, id="b-slices")
-            yield Label("over min")
-            yield Input("0", restrict=r"[0-9.]*", compact=True, id="b-over")
+        with Horizontal(classes="form-line"):
+            with Horizontal(classes="form"):
+                yield Label("kind")
+                yield Select([("spread", "spread"), ("hedge", "hedge"), ("roll", "roll")], value=self.inputs.kind,
+                             allow_blank=False, compact=True, id="b-kind")
+                yield Label("sell")
+                yield Select(sleeves, compact=True, id="b-sell", prompt="sleeve")
+                yield Select([("auto", AUTO)], value=AUTO, allow_blank=False, compact=True, id="b-sell-inst")
+            with Horizontal(classes="form"):
+                yield Label("buy")
+                yield Select(sleeves, compact=True, id="b-buy", prompt="sleeve")
+                yield Select([("auto", AUTO)], value=AUTO, allow_blank=False, compact=True, id="b-buy-inst")
+        with Horizontal(classes="form-line"):
+            with Horizontal(classes="form"):
+                yield Label("goal")
+                yield Select([("target", Goal.TARGET.value), ("band edge", Goal.BAND.value)],
+                             value=Goal.TARGET.value, allow_blank=False, compact=True, id="b-goal")
+                yield Label("horizon d")
+                yield Input("7", restrict=r"[0-9.]*", compact=True, id="b-horizon")
+                yield Label("order")
+                yield Select([("market", "market"), ("limit", "limit"), ("post-only", "post_only")], value="market",
+                             allow_blank=False, compact=True, id="b-style")
+            with Horizontal(classes="form"):
+                yield Label("offset bp")
+                yield Input("0", restrict=r"[0-9.]*", compact=True, id="b-offset")
+                yield Label("slices")
+                yield Input("1", restrict=r"[0-9]*", compact=True, id="b-slices")
+                yield Label("over min")
+                yield Input("0", restrict=r"[0-9.]*", compact=True, id="b-over")
         yield Static("", id="b-note")
         yield LegsTable(id="b-legs")
         with VerticalScroll(id="b-preview-box"):

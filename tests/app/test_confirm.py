@@ -121,3 +121,24 @@ async def test_a_ticket_that_fits_needs_no_scrolling() -> None:
         await pilot.pause(0.1)
         assert host.modal is not None and host.modal.read_to_end
         assert "continues below" not in str(host.modal.query_one("#confirm-prompt", Static).render())
+
+
+def test_legs_never_cut_a_figure_in_a_narrow_window() -> None:
+    """At 80 columns the legs table would not fit the modal: each leg then takes two lines
+    (side, contracts, symbol, notional; then type, reduce-only, account, sleeve, purpose)."""
+    from rich.console import Console
+
+    from console.report import money
+    from widgets.legs_table import legs_renderable, table_width
+
+    t = spread_ticket()
+    for width in (table_width(t), 74):
+        c = Console(width=width, record=True)
+        c.print(legs_renderable(t))
+        text = c.export_text()
+        assert "…" not in text
+        for tl in t.legs:
+            leg = tl.leg
+            assert leg.symbol in text and leg.side.upper() in text and money(leg.notional) in text
+            assert f"{leg.contracts:g}" in text
+    assert table_width(t) > 74  # the narrow case really is the stacked one
