@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -85,12 +85,16 @@ class BlotterScreen(Screen):
                 tooltip="Move between the tickets and orders tables"),
     ]
     DEFAULT_CSS = """
-    BlotterScreen #bl-tickets { height: 12; }
     BlotterScreen #bl-lower { height: 1fr; }
     BlotterScreen #bl-orders { width: 1fr; }
     BlotterScreen #bl-side { width: 37; padding: 0 1; }
     BlotterScreen .title { height: 1; background: $boost; padding: 0 1; }
+    /* narrow: the ticket's fills and residuals go under its orders instead of beside them */
+    BlotterScreen.-narrow #bl-lower { layout: vertical; }
+    BlotterScreen.-narrow #bl-orders { height: 1fr; }
+    BlotterScreen.-narrow #bl-side { width: 100%; height: auto; max-height: 7; }
     """
+    NARROW = 118  # columns below which the side panel no longer fits beside the orders
 
     app: RebalApp
 
@@ -109,15 +113,25 @@ class BlotterScreen(Screen):
             yield Static("", id="bl-side")
         yield KeyFooter(compact=True)
 
+    TICKET_ROWS = 12  # the tickets table's height when the window has room for it
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
+        # a short window shares its rows with the orders below (header, two titles, footer)
+        rows = event.size.height - 4
+        self.query_one("#bl-tickets", DataTable).styles.height = (
+            self.TICKET_ROWS if rows >= 3 * self.TICKET_ROWS - 4 else max(3, rows // 3))
+
     def on_mount(self) -> None:
         t = self.query_one("#bl-tickets", DataTable)
         for key, label, w in (("id", "ticket", 14), ("time", "time", 8), ("kind", "kind", 8), ("state", "state", 13),
                               ("legs", "legs", 4), ("gross", "gross", 12), ("key", "confirm", 7), ("note", "note", 36)):
             t.add_column(Text(label, justify="right") if key == "gross" else label, key=key, width=w)
         o = self.query_one("#bl-orders", DataTable)
-        for key, label, w in (("cid", "client id", 17), ("leg", "leg", 3), ("symbol", "symbol", 13), ("side", "side", 4),
+        # the client id last: on a narrow window what is cut first is the id, not the fill
+        for key, label, w in (("leg", "leg", 3), ("symbol", "symbol", 20), ("side", "side", 4),
                               ("amount", "amount", 6), ("filled", "filled", 6), ("avg", "avg", 8),
-                              ("state", "state", 9)):
+                              ("state", "state", 9), ("cid", "client id", 17)):
             o.add_column(Text(label, justify="right") if key in ("amount", "filled", "avg") else label, key=key, width=w)
         t.focus()
         self._header()
@@ -175,11 +189,11 @@ class BlotterScreen(Screen):
         table = self.query_one("#bl-orders", DataTable)
         keys = [o.client_id for o in d.orders]
         same = prev is not None and prev.selected == d.selected and [o.client_id for o in prev.orders] == keys
-        cells = {o.client_id: (o.client_id, "—" if o.leg is None else str(o.leg + 1), o.symbol,
+        cells = {o.client_id: ("—" if o.leg is None else str(o.leg + 1), o.symbol,
                                Text(o.side, style="red" if o.side == "sell" else "green"),
                                Text(f"{o.amount:g}", justify="right"), Text(f"{o.filled:g}", justify="right"),
                                Text("—" if o.average is None else f"{o.average:,.6g}", justify="right"),
-                               _state(o.state)) for o in d.orders}
+                               _state(o.state), o.client_id) for o in d.orders}
         if not same:
             table.clear()
             for cid, row in cells.items():
@@ -189,7 +203,7 @@ class BlotterScreen(Screen):
         for o in d.orders:
             if before[o.client_id] != o:
                 row = cells[o.client_id]
-                for col, v in zip(("filled", "avg", "state"), (row[5], row[6], row[7]), strict=True):
+                for col, v in zip(("filled", "avg", "state"), (row[4], row[5], row[6]), strict=True):
                     table.update_cell(o.client_id, col, v)
 
     def _side(self, d: BlotterData) -> None:
