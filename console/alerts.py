@@ -16,6 +16,7 @@ No Textual, no ccxt, no I/O here.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -84,9 +85,11 @@ def _computed_margin_ratio(config: Config, snap: Snapshot, account: str) -> floa
     positions = risk.account_positions(snap, account, config.limits.max_leverage)
     if not positions:
         return None
-    st = snap.accounts[account]
-    settle = risk._settle_of(st, positions[0].symbol, config.portfolio.quote)
-    r = risk.evaluate(account, risk.wallet_balance(st, settle), settle, positions, None).margin_ratio
+    # one figure per account: its worst pool's (linear, and one per COIN-M coin), see risk.worst
+    pools = risk.account_pools(snap, account, (), quote=config.portfolio.quote,
+                               default_leverage=config.limits.max_leverage)
+    w = risk.worst(p.evaluate(None, after=False, liquidation=False) for p in pools)
+    r = w.margin_ratio if w is not None else math.nan
     return r if r == r and r != float("inf") else None
 
 

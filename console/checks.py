@@ -17,7 +17,7 @@ from typing import Any
 from console.allocation import contract_mark
 from console.config import Config
 from console.costs import walk_book
-from console.risk import account_positions, apply_to_positions, evaluate, wallet_balance
+from console.risk import account_pools, pool_label
 from console.snapshot import Snapshot
 from console.ticket import OrderType, Ticket
 
@@ -151,26 +151,28 @@ def pretrade_checks(config: Config, snapshot: Snapshot, ticket: Ticket, now_ms: 
 
     legs = [tl.leg for tl in ticket.legs]
     for acct_name in ticket.accounts:
-        acct = snapshot.accounts.get(acct_name)
-        if acct is None:
+        if acct_name not in snapshot.accounts:
             continue
-        pb = account_positions(snapshot, acct_name, lim.max_leverage)
-        settle = next((str((acct.markets.get(leg.symbol) or {}).get("settle") or config.portfolio.quote)
-                       for leg in legs if leg.account == acct_name), config.portfolio.quote)
-        pa, realised = apply_to_positions(pb, legs, acct_name, lim.max_leverage)
-        r = evaluate(acct_name, wallet_balance(acct, settle) + realised, settle, pa, tiers, liquidation=False)
-        before = evaluate(acct_name, wallet_balance(acct, settle), settle, pb, tiers, liquidation=False)
-        grows = r.gross_notional > before.gross_notional + 1e-9
-        if grows and r.leverage > lim.max_leverage:
-            out.append(CheckFailure(CheckCode.LEVERAGE, f"{acct_name}: effective leverage after the ticket is "
-                                    f"{_x(r.leverage)} ({r.gross_notional:,.0f} of contracts on "
-                                    f"{r.margin_balance:,.0f} margin), over the {lim.max_leverage:g}x limit; "
-                                    "add margin or trade less", None, acct_name))
-        if grows and r.margin_ratio > lim.max_margin_ratio:
-            out.append(CheckFailure(CheckCode.MARGIN_RATIO, f"{acct_name}: margin ratio after the ticket would be "
-                                    f"{_pct(r.margin_ratio)} (maintenance {r.maintenance:,.2f} / balance "
-                                    f"{r.margin_balance:,.2f}), over the {lim.max_margin_ratio * 100:g}% limit",
-                                    None, acct_name))
+        # every margin pool the ticket touches (linear, and one per COIN-M coin) is checked on
+        # its own: a coin pool's figures are coin and its margin cannot cover the other's
+        pools = account_pools(snapshot, acct_name, legs, quote=config.portfolio.quote,
+                              default_leverage=lim.max_leverage)
+        for pool in pools:
+            r = pool.evaluate(tiers, after=True, liquidation=False)
+            before = pool.evaluate(tiers, after=False, liquidation=False)
+            who = pool_label(acct_name, pool.settle, len(pools) > 1)
+            unit = pool.settle if pool.inverse else None
+            grows = r.gross_notional > before.gross_notional + 1e-9
+            if grows and r.leverage > lim.max_leverage:
+                out.append(CheckFailure(CheckCode.LEVERAGE, f"{who}: effective leverage after the ticket is "
+                                        f"{_x(r.leverage)} ({_amt(r.gross_notional, 0, unit)} of contracts on "
+                                        f"{_amt(r.margin_balance, 0, unit)} margin), over the {lim.max_leverage:g}x limit; "
+                                        "add margin or trade less", None, acct_name))
+            if grows and r.margin_ratio > lim.max_margin_ratio:
+                out.append(CheckFailure(CheckCode.MARGIN_RATIO, f"{who}: margin ratio after the ticket would be "
+                                        f"{_pct(r.margin_ratio)} (maintenance {_amt(r.maintenance, 2, unit)} / balance "
+                                        f"{_amt(r.margin_balance, 2, unit)}), over the {lim.max_margin_ratio * 100:g}% limit",
+                                        None, acct_name))
     return out
 
 
@@ -182,6 +184,12 @@ def _lot(market: Mapping[str, Any]) -> float:
     except (TypeError, ValueError):
         return 0.0
     return v if 0 < v <= 1 else 0.0  # a step (ccxt TICK_SIZE mode), not a count of decimals
+
+
+def _amt(x: float, places: int, coin: str | None) -> str:
+    """A pool amount: quote money to ``places`` decimals, or coin (a COIN-M pool) with its unit,
+    where 0 decimals would round 0.83 BTC to 1."""
+    return f"{x:,.6g} {coin}" if coin else f"{x:,.{places}f}"
 
 
 def _x(v: float) -> str:

@@ -36,7 +36,14 @@ from console.costs import (
     unknown,
 )
 from console.overlay import Leg
-from console.risk import DEFAULT_TIERS_LABEL, WhatIf, what_if
+from console.risk import (
+    DEFAULT_INVERSE_TIERS_LABEL,
+    DEFAULT_TIERS_LABEL,
+    WhatIf,
+    is_fallback,
+    what_if,
+    worst,
+)
 from console.snapshot import Snapshot
 from console.ticket import OrderType, Ticket, TicketKind, TicketLeg
 
@@ -44,6 +51,8 @@ COST_NAMES = ("fee", "slippage", "funding", "basis", "roll")
 # the preview's own words for risk's fallback (whose label carries the CLI's --tiers hint)
 TIERS_FALLBACK_NOTE = ("margin and liquidation on fallback tiers (Binance BTCUSDT default brackets): "
                        "the venue's own leverage tiers were not available")
+INVERSE_TIERS_FALLBACK_NOTE = ("COIN-M margin and liquidation on fallback tiers (Binance COIN-M BTCUSD default "
+                               "brackets, in coin): the venue's own leverage tiers were not available")
 MARGIN_GAP = 0.0005  # 0.05 pp: a smaller gap between recomputed and reported margin ratio is not worth a word
 
 
@@ -219,13 +228,17 @@ def margin_before_notes(snapshot: Snapshot, wi: WhatIf) -> list[str]:
     from console.alerts import account_margin_ratio
 
     out = []
-    for a in wi.before:
+    for name in dict.fromkeys(a.account for a in wi.before):
+        # the venue's account figure is compared with the account's worst pool (risk.worst)
+        a = worst(b for b in wi.before if b.account == name)
+        if a is None:
+            continue
         st = snapshot.accounts.get(a.account)
         reported = account_margin_ratio(st) if st is not None else None
         mine = a.margin_ratio
         if reported is None or not math.isfinite(mine) or abs(reported - mine) <= MARGIN_GAP:
             continue
-        why = ("fallback tiers, not the venue's" if DEFAULT_TIERS_LABEL in a.tiers_note else
+        why = ("fallback tiers, not the venue's" if is_fallback(a.tiers_note) else
                "the venue's figure comes from its balance reply and the marks from its position reply, "
                "a moment apart")
         out.append(f"margin before on {a.account}: {mine * 100:.2f}% recomputed vs {reported * 100:.2f}% "
@@ -335,15 +348,14 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
         verdict = Verdict(worth, cost, exposure, bps if math.isfinite(bps) else None, max_cost_bps, reason)
 
     assumptions: list[str] = []
-    if any(DEFAULT_TIERS_LABEL in a.tiers_note for a in (*wi.before, *wi.after)):
+    pools = (*wi.before, *wi.after)
+    if any(is_fallback(a.tiers_note) for a in pools):
         assumptions.extend(tier_errors)
+    if any(DEFAULT_TIERS_LABEL in a.tiers_note for a in pools):
         assumptions.append(TIERS_FALLBACK_NOTE)
+    if any(DEFAULT_INVERSE_TIERS_LABEL in a.tiers_note for a in pools):
+        assumptions.append(INVERSE_TIERS_FALLBACK_NOTE)
     assumptions.extend(margin_before_notes(snapshot, wi))
-    inverse = sorted({f"{p.symbol} on {p.account}" for a in (*wi.before, *wi.after) for p in a.positions
-                      if "inverse" in p.reason})
-    if inverse:
-        assumptions.append(f"inverse (COIN-M) contracts ({', '.join(inverse)}): margin, liquidation price and "
-                           "stress not computed (coin-margined); margin figures cover linear positions only")
     if not books and not book_errors:
         assumptions.append("no order books: slippage shown as n/a")
     assumptions.append("funding: the current rate is assumed to hold for the whole horizon")

@@ -21,6 +21,11 @@ def money(x: float) -> str:
     return f"{x:,.2f}"
 
 
+def coin(x: float) -> str:
+    """A coin amount (a COIN-M pool's figures): 2 decimals would round 0.004 BTC away."""
+    return f"{x:,.8f}".rstrip("0").rstrip(".") if x else "0"
+
+
 def whole(x: float) -> str:
     """Money to the unit: a ±30 % scenario has no meaningful cents."""
     return f"{x:,.0f}"
@@ -264,13 +269,21 @@ def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False,
             return _ratio(x.margin_ratio if x.margin_balance > 0 else None)
 
         for b, a in zip(pv.what_if.before, pv.what_if.after, strict=True):
-            acc = Table(title=f"What-if: account {a.account} before → after the ticket", title_justify="left")
+            # one table per margin pool: a COIN-M pool's figures are coin, never merged with USD
+            if a.inverse:
+                title = f"What-if: account {a.account}, {a.settle} COIN-M pool (in {a.settle}) before → after the ticket"
+            elif pv.what_if.several_pools(a.account):
+                title = f"What-if: account {a.account}, {a.settle} pool before → after the ticket"
+            else:
+                title = f"What-if: account {a.account} before → after the ticket"
+            acc = Table(title=title, title_justify="left")
             for col in ("", "before", "after"):
                 acc.add_column(col, justify="right" if col else "left")
-            acc.add_row("wallet", money(b.wallet), money(a.wallet))
-            acc.add_row("margin balance", money(b.margin_balance), money(a.margin_balance))
-            acc.add_row("maintenance", money(b.maintenance), money(a.maintenance))
-            acc.add_row("initial", money(b.initial), money(a.initial))
+            amt = coin if a.inverse else money
+            acc.add_row("wallet", amt(b.wallet), amt(a.wallet))
+            acc.add_row("margin balance", amt(b.margin_balance), amt(a.margin_balance))
+            acc.add_row("maintenance", amt(b.maintenance), amt(a.maintenance))
+            acc.add_row("initial", amt(b.initial), amt(a.initial))
             acc.add_row("leverage", lev(b), lev(a))
             acc.add_row("margin ratio", ratio(b), ratio(a))
             out.append(fit(acc, con))
@@ -293,7 +306,8 @@ def preview_tables(pv: Any, *, what_if: bool = False, stress: bool = False,
                     "futures\nP&L", "spot\nP&L", "net"):
             st.add_column(col, justify="left" if col in ("asset", "account", "liquidated") else "right")
         for r in pv.what_if.stress:
-            st.add_row(r.asset, f"{r.move * 100:+.0f}%", r.account, _ratio(r.margin_ratio_before),
+            st.add_row(r.asset, f"{r.move * 100:+.0f}%", pv.what_if.label(r.account, r.settle),
+                       _ratio(r.margin_ratio_before),
                        _ratio(r.margin_ratio_after),
                        Text("LIQUIDATED" if r.liquidated_after else "no", style="bold red" if r.liquidated_after else ""),
                        whole(r.futures_pnl_after), whole(r.spot_pnl), whole(r.futures_pnl_after + r.spot_pnl))

@@ -1,17 +1,37 @@
-"""Margin, liquidation and stress for USDⓈ-M (linear) futures accounts, before and after a ticket.
+"""Margin, liquidation and stress for futures accounts, before and after a ticket: USDⓈ-M
+(linear) and COIN-M (inverse) contracts.
+
+Margin pools: an account's linear contracts share one pool in their settle currency (USDT);
+each coin that inverse contracts settle in is a pool of its own (BTC-settled contracts
+margin against the BTC wallet, ETH-settled against the ETH wallet), with every figure in
+that coin. One ``AccountRisk`` is one (account, settle) pool; an account's margin ratio,
+where one figure is wanted, is its worst (highest) pool's.
 
 Conventions:
 - ``side`` is +1 for a long position, −1 for a short one; ``size`` is always ≥ 0 (in base
-  units = contracts × contractSize).
+  units = contracts × contractSize for linear; in USD = contracts × contractSize for inverse,
+  whose contractSize is in USD: 100 for BTCUSD, 10 for ETHUSD).
 - Maintenance margin of a position = notional × mmr − cum, from the leverage tier (bracket)
-  whose notional range contains the position's notional (Binance).
+  whose notional range contains the position's notional (Binance). Linear notional is in the
+  settle currency; inverse notional, for the brackets, is in coin (Binance COIN-M brackets are).
 - Margin balance = wallet balance + unrealised PnL; margin ratio = maintenance / margin balance
   (Binance's definition: 1.0 is liquidation, lower is safer; a non-positive balance is ∞).
 - Liquidation price, one-way mode (Binance USDⓈ-M FAQ "How to Calculate Liquidation Price"):
   LP = (WB − TMM₁ + UPNL₁ + cumB − Side₁ × Position₁ × EP₁) / (Position₁ × MMR_B − Side₁ × Position₁)
   with WB the cross wallet (isolated: the position's isolated margin, TMM₁ = UPNL₁ = 0).
-- Inverse (COIN-M) contracts have a different formula and coin margin; they are listed but
-  not computed (``reason`` says so).
+
+Inverse (COIN-M) contracts, the convention of "Binance COIN-M liquidation price" (cross, one-way),
+with Q = contracts × contractSize (USD), EP the entry price and P the mark:
+- notional = Q / P coin (Q USD, which is what the rest of the console calls the notional);
+- unrealised PnL = Side × Q × (1/EP − 1/P) coin;
+- maintenance = (Q/P) × mmr − cum coin, initial = (Q/P) / leverage coin;
+- liquidation at P where WB + cum + UPNL₁ − TMM₁ + Side × Q/EP − Side × Q/P = Q × mmr / P, i.e.
+  LP = Q × (mmr + Side) / (WB + cum − TMM₁ + UPNL₁ + Side × Q / EP)
+  (TMM₁, UPNL₁: the pool's other positions, held at their current maintenance and PnL; isolated:
+  WB = the position's isolated margin and no others). A short's balance only falls toward its
+  wallet − Q/EP as P rises, so when that denominator is ≥ 0 (e.g. a 1x short against its own coin,
+  the classic COIN-M hedge) no rally liquidates it; a long's coin PnL is unbounded below as P → 0,
+  so a long always has one unless it is under maintenance at every price already.
 
 Everything is pure: the inputs are the snapshot's ccxt positions and balances, and leverage
 tiers in ccxt's ``fetch_leverage_tiers`` shape passed in by the caller.
@@ -69,6 +89,29 @@ DEFAULT_TIERS: tuple[Tier, ...] = _derive_cum([
 ])
 
 
+# Binance COIN-M BTCUSD perpetual brackets as published on the "Leverage & Margin" page, in coin
+# (BTC) notional. The inverse FALLBACK, labelled like the linear one.
+DEFAULT_INVERSE_TIERS_LABEL = ("fallback: Binance COIN-M BTCUSD default brackets, in coin "
+                               "(no leverage tiers from the venue)")
+DEFAULT_INVERSE_TIERS: tuple[Tier, ...] = _derive_cum([
+    (0, 5, 0.004, 125, None),
+    (5, 10, 0.005, 100, None),
+    (10, 20, 0.01, 50, None),
+    (20, 50, 0.025, 20, None),
+    (50, 100, 0.05, 10, None),
+    (100, 200, 0.10, 5, None),
+    (200, 400, 0.125, 4, None),
+    (400, 1_000, 0.15, 3, None),
+    (1_000, 1_500, 0.25, 2, None),
+    (1_500, math.inf, 0.50, 1, None),
+])
+
+
+def is_fallback(tiers_note: str) -> bool:
+    """Whether an AccountRisk's figures rest on one of the fallback tables."""
+    return DEFAULT_TIERS_LABEL in tiers_note or DEFAULT_INVERSE_TIERS_LABEL in tiers_note
+
+
 def _num(x: Any) -> float | None:
     try:
         v = float(x)
@@ -95,14 +138,19 @@ def tiers_from_ccxt(raw: Sequence[Mapping[str, Any]]) -> tuple[Tier, ...]:
     return _derive_cum(rows) if rows else DEFAULT_TIERS
 
 
-def tiers_for(symbol: str, tiers: Mapping[str, Any] | None) -> tuple[tuple[Tier, ...], str]:
-    """The symbol's tiers and where they came from (the fallback is labelled)."""
+def tiers_for(symbol: str, tiers: Mapping[str, Any] | None, *,
+              inverse: bool = False) -> tuple[tuple[Tier, ...], str]:
+    """The symbol's tiers and where they came from (the fallback is labelled). An inverse
+    contract falls back on the COIN-M table, whose notionals are in coin."""
+    default = (DEFAULT_INVERSE_TIERS, DEFAULT_INVERSE_TIERS_LABEL) if inverse else (DEFAULT_TIERS, DEFAULT_TIERS_LABEL)
     if tiers and symbol in tiers:
         t = tiers[symbol]
         if isinstance(t, tuple) and t and isinstance(t[0], Tier):
             return t, "venue tiers"
-        return tiers_from_ccxt(t), "venue tiers"
-    return DEFAULT_TIERS, DEFAULT_TIERS_LABEL
+        parsed = tiers_from_ccxt(t)
+        # nothing parseable: an inverse contract must not get the linear (USD) table
+        return default if inverse and parsed is DEFAULT_TIERS else (parsed, "venue tiers")
+    return default
 
 
 def tier_for(tiers: Sequence[Tier], notional: float) -> Tier:
@@ -167,6 +215,46 @@ def liquidation_price(side: int, size: float, entry: float, wallet: float, tiers
     return fallback or Liquidation(None, None, "no bracket fits")
 
 
+def inverse_liquidation_price(side: int, usd_size: float, entry: float, wallet: float, tiers: Sequence[Tier], *,
+                              other_mm: float = 0.0, other_upnl: float = 0.0) -> Liquidation:
+    """Binance COIN-M one-way liquidation price of an inverse position of ``usd_size`` = Q USD
+    (contracts × contractSize), all margin figures in coin (see the module docstring):
+    LP = Q × (mmr + Side) / (WB + cum − other_mm + other_upnl + Side × Q / EP).
+
+    The bracket is the one containing the coin notional Q / LP at the liquidation price, found
+    the way ``liquidation_price`` does: each tier in turn, the first self-consistent one wins.
+    In 1/P the balance minus maintenance is monotonic (maintenance is continuous and convex in
+    the notional), so exactly one bracket holds the root when there is one.
+    """
+    if usd_size <= 0 or entry <= 0:
+        return Liquidation(None, None, "no position")
+    s = float(side)
+    q = usd_size
+    fallback: Liquidation | None = None
+    for t in tiers:
+        denom = wallet + t.cum - other_mm + other_upnl + s * q / entry
+        lp = q * (t.mmr + s) / denom if denom != 0 else 0.0
+        if lp <= 0:
+            # Short: the coin balance falls only toward wallet − Q/EP as the price rises, so a
+            # non-negative denominator means no rally reaches maintenance (a short covered by
+            # its own coin). Long: its coin PnL tends to +Q/EP as the price rises; a
+            # non-positive denominator means it is under maintenance even at an infinite price.
+            why = ("no liquidation price: the coin margin covers any rally (the short is backed by "
+                   "its own coin)" if side < 0
+                   else "ALREADY LIQUIDATABLE: the coin margin balance is under maintenance at any price")
+            res = Liquidation(None, t, why)
+        else:
+            res = Liquidation(lp, t, f"bracket {t.mmr * 100:g}% mmr, cum {t.cum:,.4g} (coin)")
+        if fallback is None:
+            fallback = res
+        n = q / lp if lp > 0 else 0.0  # at an infinite price the coin notional is 0
+        # a root on a bracket boundary is shared by both brackets; allow its rounding either way
+        eps = 1e-9 * max(n, 1e-12)
+        if t.min_notional - eps <= n < t.max_notional + eps:
+            return res
+    return fallback or Liquidation(None, None, "no bracket fits")
+
+
 # ---------------------------------------------------------------- positions and accounts
 
 
@@ -177,25 +265,44 @@ class RiskPosition:
     base: str
     side: int  # +1 long, −1 short
     contracts: float  # ≥ 0
-    contract_size: float
+    contract_size: float  # base units (linear) or USD (inverse) per contract
     entry: float
     mark: float
     linear: bool
     margin_mode: str  # "cross" | "isolated"
     leverage: float
-    isolated_wallet: float  # the isolated margin; 0 for cross
+    isolated_wallet: float  # the isolated margin (in the pool's currency); 0 for cross
+    settle: str = ""  # settle currency: an inverse position's margin pool is this coin
 
     @property
     def size(self) -> float:
+        """contracts × contractSize: base units (linear) or USD (inverse)."""
         return self.contracts * self.contract_size
 
     @property
     def notional(self) -> float:
+        """In quote money: the console's notional (an inverse contract's is its USD size)."""
         return self.size * self.mark if self.linear else self.contracts * self.contract_size
 
     @property
+    def margin_notional(self) -> float:
+        """In the pool's currency, what the brackets see: quote (linear) or coin, Q / P (inverse)."""
+        if self.linear:
+            return self.size * self.mark
+        return self.size / self.mark if self.mark > 0 else 0.0
+
+    @property
     def upnl(self) -> float:
-        return self.side * self.size * (self.mark - self.entry) if self.linear else 0.0
+        """In the pool's currency: quote (linear) or coin, Side × Q × (1/EP − 1/P) (inverse)."""
+        if self.linear:
+            return self.side * self.size * (self.mark - self.entry)
+        if self.mark <= 0 or self.entry <= 0:
+            return 0.0
+        return self.side * self.size * (1 / self.entry - 1 / self.mark)
+
+
+def _symbol_settle(symbol: str) -> str:
+    return symbol.partition(":")[2].split("-")[0]
 
 
 def _risk_position(acct: AccountState, snap: Snapshot, p: Mapping[str, Any], default_leverage: float) -> RiskPosition:
@@ -207,14 +314,16 @@ def _risk_position(acct: AccountState, snap: Snapshot, p: Mapping[str, Any], def
     mode = str(p.get("marginMode") or "cross")
     lev = _num(p.get("leverage")) or default_leverage
     size = abs(float(p.get("contracts") or 0)) * cs
+    linear = not bool(m.get("inverse")) if m else _symbol_settle(sym) != sym.split("/")[0]
     iso = 0.0
     if mode == "isolated":
+        # ccxt reports an inverse position's collateral in coin; the estimate is coin too
+        estimate = size * entry / lev if linear else (size / entry / lev if entry > 0 else 0.0)
         iso = (_num(p.get("collateral")) or _num((p.get("info") or {}).get("isolatedWallet"))
-               or size * entry / lev)
-    linear = not bool(m.get("inverse")) if m else sym.partition(":")[2].split("-")[0] != sym.split("/")[0]
+               or estimate)
     return RiskPosition(acct.name, sym, str(m.get("base") or sym.split("/")[0]),
                         -1 if p.get("side") == "short" else 1, abs(float(p.get("contracts") or 0)), cs,
-                        entry, mark, linear, mode, lev, iso)
+                        entry, mark, linear, mode, lev, iso, str(m.get("settle") or _symbol_settle(sym)).upper())
 
 
 def wallet_balance(acct: AccountState, settle: str) -> float:
@@ -230,15 +339,16 @@ class PositionRisk:
     base: str
     side: str  # "long" | "short"
     contracts: float
-    notional: float  # unsigned
+    notional: float  # unsigned, quote money (an inverse contract's USD size)
     mark: float
     entry: float
-    maintenance: float
-    initial: float
+    maintenance: float  # in the pool's currency (coin for inverse)
+    initial: float  # in the pool's currency (coin for inverse)
     liquidation_price: float | None
     distance: float | None  # (LP − mark) / mark, signed: negative = price must fall
     margin_mode: str
     reason: str  # how LP was found, or why there is none
+    settle: str = ""  # the pool's currency, the unit of maintenance and initial
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -246,16 +356,19 @@ class PositionRisk:
 
 @dataclass(frozen=True)
 class AccountRisk:
+    """One margin pool of an account: its linear contracts, or the inverse ones of one coin.
+    Every amount is in ``settle`` (coin for an inverse pool)."""
     account: str
     settle: str
     wallet: float
     upnl: float
     maintenance: float
     initial: float
-    gross_notional: float
+    gross_notional: float  # in ``settle``: coin notional for an inverse pool
     positions: tuple[PositionRisk, ...]
     tiers_note: str  # "venue tiers" or the labelled fallback
     isolated_liquidated: tuple[str, ...] = ()  # isolated positions whose own margin is gone
+    inverse: bool = False  # a COIN-M pool: figures in coin
 
     @property
     def margin_balance(self) -> float:
@@ -276,8 +389,8 @@ class AccountRisk:
         return self.gross_notional / self.margin_balance
 
     def to_dict(self) -> dict[str, Any]:
-        return {"account": self.account, "settle": self.settle, "wallet": self.wallet, "upnl": self.upnl,
-                "margin_balance": self.margin_balance, "maintenance": self.maintenance,
+        return {"account": self.account, "settle": self.settle, "inverse": self.inverse, "wallet": self.wallet,
+                "upnl": self.upnl, "margin_balance": self.margin_balance, "maintenance": self.maintenance,
                 "initial": self.initial, "gross_notional": self.gross_notional,
                 "margin_ratio": _finite(self.margin_ratio), "leverage": _finite(self.leverage),
                 "tiers": self.tiers_note, "positions": [p.to_dict() for p in self.positions]}
@@ -287,58 +400,73 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def worst(pools: Iterable[AccountRisk]) -> AccountRisk | None:
+    """The pool with the highest margin ratio: an account with several pools (USDⓈ-M and one
+    per COIN-M coin) is as close to a liquidation as its worst pool, so a single figure for
+    the account is that one's, never a sum across currencies."""
+    return max(pools, key=lambda a: a.margin_ratio, default=None)
+
+
+def pool_label(account: str, settle: str, several: bool) -> str:
+    """How a pool is named next to others of the same account: "coin · BTC"."""
+    return f"{account} · {settle}" if several else account
+
+
 def _settle_of(acct: AccountState, symbol: str, quote: str) -> str:
     m = acct.markets.get(symbol) or {}
-    return str(m.get("settle") or symbol.partition(":")[2].split("-")[0] or quote)
+    return str(m.get("settle") or _symbol_settle(symbol) or quote)
 
 
 def evaluate(account: str, wallet: float, settle: str, positions: Sequence[RiskPosition],
-             tiers: Mapping[str, Any] | None, *, liquidation: bool = True) -> AccountRisk:
-    """Margin figures, and (with ``liquidation``) a liquidation price for every linear position
-    of one account. Without it only the sums are computed: the stress table and the pre-trade
-    checks need the margin ratio, not every price, and run many times."""
-    lin = [p for p in positions if p.linear and p.contracts > 0]
+             tiers: Mapping[str, Any] | None, *, liquidation: bool = True, inverse: bool = False) -> AccountRisk:
+    """Margin figures, and (with ``liquidation``) a liquidation price for every position of one
+    margin pool. Without it only the sums are computed: the stress table and the pre-trade
+    checks need the margin ratio, not every price, and run many times.
+
+    The pool is the account's linear positions in ``settle`` (``inverse`` False, as always), or
+    (``inverse`` True) its inverse positions settled in coin ``settle``, with ``wallet`` and every
+    figure in that coin. Positions of the other kind are left out: they belong to another pool."""
+    if inverse:
+        pool = [p for p in positions if not p.linear and p.contracts > 0 and p.settle.upper() == settle.upper()]
+    else:
+        pool = [p for p in positions if p.linear and p.contracts > 0]
     tables: dict[str, tuple[tuple[Tier, ...], str]] = {}
     mm: dict[str, float] = {}
     im: dict[str, float] = {}
     upnl: dict[str, float] = {}
     gross = 0.0
-    for p in lin:  # one pass: this runs for every stress scenario of every ticket
-        tables[p.symbol] = tab = tiers_for(p.symbol, tiers)
-        n = p.notional
+    for p in pool:  # one pass: this runs for every stress scenario of every ticket
+        tables[p.symbol] = tab = tiers_for(p.symbol, tiers, inverse=inverse)
+        n = p.margin_notional  # quote (linear) or coin (inverse): the brackets' unit
         t = tier_for(tab[0], n)
         mm[p.symbol] = max(n * t.mmr - t.cum, 0.0)
         im[p.symbol] = n / max(min(p.leverage, t.max_leverage), 1.0)
         upnl[p.symbol] = p.upnl
         gross += n
-    isolated = [p for p in lin if p.margin_mode == "isolated"]
+    isolated = [p for p in pool if p.margin_mode == "isolated"]
     # an isolated position is liquidated when its own margin (isolated wallet + uPnL) is gone
     gone = tuple(p.symbol for p in isolated if p.isolated_wallet + upnl[p.symbol] <= mm[p.symbol])
     out: list[PositionRisk] = []
     if liquidation:
-        cross = [p for p in lin if p.margin_mode != "isolated"]
+        cross = [p for p in pool if p.margin_mode != "isolated"]
         cross_wallet = wallet - sum(p.isolated_wallet for p in isolated)
         cross_mm = sum(mm[p.symbol] for p in cross)
         cross_upnl = sum(upnl[p.symbol] for p in cross)
-        for p in lin:
+        lp_of = inverse_liquidation_price if inverse else liquidation_price
+        for p in pool:
             t = tables[p.symbol][0]
             if p.margin_mode == "isolated":
-                liq = liquidation_price(p.side, p.size, p.entry, p.isolated_wallet, t)
+                liq = lp_of(p.side, p.size, p.entry, p.isolated_wallet, t)
             else:
-                liq = liquidation_price(p.side, p.size, p.entry, cross_wallet, t,
-                                        other_mm=cross_mm - mm[p.symbol], other_upnl=cross_upnl - upnl[p.symbol])
+                liq = lp_of(p.side, p.size, p.entry, cross_wallet, t,
+                            other_mm=cross_mm - mm[p.symbol], other_upnl=cross_upnl - upnl[p.symbol])
             dist = (liq.price - p.mark) / p.mark if liq.price is not None and p.mark else None
             out.append(PositionRisk(p.account, p.symbol, p.base, "long" if p.side > 0 else "short", p.contracts,
                                     p.notional, p.mark, p.entry, mm[p.symbol], im[p.symbol], liq.price, dist,
-                                    p.margin_mode, liq.reason))
-        for p in positions:
-            if not p.linear and p.contracts > 0:
-                out.append(PositionRisk(p.account, p.symbol, p.base, "long" if p.side > 0 else "short",
-                                        p.contracts, p.notional, p.mark, p.entry, 0.0, 0.0, None, None,
-                                        p.margin_mode, "inverse (COIN-M) contract: margin is in coin; not computed here"))
+                                    p.margin_mode, liq.reason, settle))
     notes = sorted({src for _, src in tables.values()})
     return AccountRisk(account, settle, wallet, sum(upnl.values()), sum(mm.values()), sum(im.values()),
-                       gross, tuple(out), "; ".join(notes) or "no positions", gone)
+                       gross, tuple(out), "; ".join(notes) or "no positions", gone, inverse)
 
 
 _POS_CACHE: dict[tuple[int, float], tuple[AccountState, Mapping[str, Any], tuple[RiskPosition, ...]]] = {}
@@ -360,14 +488,21 @@ def account_positions(snap: Snapshot, account: str, default_leverage: float) -> 
     return list(out)
 
 
-def apply_to_positions(positions: Sequence[RiskPosition], legs: Iterable[Leg], account: str,
-                       default_leverage: float) -> tuple[list[RiskPosition], float]:
+LINEAR_POOL = ""  # the key of the linear pool in ``apply_by_pool``'s realised PnL
+
+
+def apply_by_pool(positions: Sequence[RiskPosition], legs: Iterable[Leg], account: str,
+                  default_leverage: float) -> tuple[list[RiskPosition], dict[str, float]]:
     """Positions after the legs fill at their sizing price (one-way mode), and the PnL the
-    reductions realise into the wallet. Growing keeps a size-weighted entry; reducing keeps the
-    entry; flipping starts a new position at the leg's price."""
+    reductions realise into each pool's wallet: ``LINEAR_POOL`` for linear contracts (quote),
+    the settle coin for inverse ones (coin). Growing keeps a size-weighted entry; reducing keeps
+    the entry; flipping starts a new position at the leg's price.
+
+    Inverse: the entry that keeps the coin PnL right is the harmonic mean (Binance COIN-M),
+    Q_total / (Q₁/EP₁ + Q₂/EP₂); a reduction realises Side × closed × contractSize × (1/EP − 1/price)."""
     by_sym = {p.symbol: p for p in positions}
     order = [p.symbol for p in positions]
-    realised = 0.0
+    realised: dict[str, float] = {}
     for leg in legs:
         if leg.account != account:
             continue
@@ -376,19 +511,28 @@ def apply_to_positions(positions: Sequence[RiskPosition], legs: Iterable[Leg], a
         if old is None:
             by_sym[leg.symbol] = RiskPosition(account, leg.symbol, leg.symbol.split("/")[0], 1 if d > 0 else -1,
                                               abs(d), leg.contract_size, leg.price, leg.price, leg.linear,
-                                              "cross", default_leverage, 0.0)
+                                              "cross", default_leverage, 0.0, _symbol_settle(leg.symbol).upper())
             order.append(leg.symbol)
             continue
         signed_old = old.side * old.contracts
         new = round(signed_old + d, 12)
         if signed_old == 0 or (signed_old > 0) == (d > 0):  # growing
             tot = abs(new)
-            entry = (abs(signed_old) * old.entry + abs(d) * leg.price) / tot if tot else leg.price
+            if not tot:
+                entry = leg.price
+            elif old.linear:
+                entry = (abs(signed_old) * old.entry + abs(d) * leg.price) / tot
+            else:
+                entry = tot / (abs(signed_old) / old.entry + abs(d) / leg.price)
             by_sym[leg.symbol] = replace(old, side=1 if new > 0 else -1, contracts=tot, entry=entry)
             continue
         closed = min(abs(signed_old), abs(d))
         if old.linear:
-            realised += old.side * closed * old.contract_size * (leg.price - old.entry)
+            realised[LINEAR_POOL] = (realised.get(LINEAR_POOL, 0.0)
+                                     + old.side * closed * old.contract_size * (leg.price - old.entry))
+        elif old.entry > 0 and leg.price > 0:
+            realised[old.settle] = (realised.get(old.settle, 0.0)
+                                    + old.side * closed * old.contract_size * (1 / old.entry - 1 / leg.price))
         if new == 0:
             by_sym[leg.symbol] = replace(old, contracts=0.0)
         elif (new > 0) == (signed_old > 0):
@@ -396,6 +540,59 @@ def apply_to_positions(positions: Sequence[RiskPosition], legs: Iterable[Leg], a
         else:
             by_sym[leg.symbol] = replace(old, side=1 if new > 0 else -1, contracts=abs(new), entry=leg.price)
     return [by_sym[s] for s in order if by_sym[s].contracts > 0], realised
+
+
+def apply_to_positions(positions: Sequence[RiskPosition], legs: Iterable[Leg], account: str,
+                       default_leverage: float) -> tuple[list[RiskPosition], float]:
+    """``apply_by_pool`` with only the linear pool's realised PnL (quote money); inverse PnL is
+    coin and belongs to its own pool's wallet."""
+    after, realised = apply_by_pool(positions, legs, account, default_leverage)
+    return after, realised.get(LINEAR_POOL, 0.0)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One margin pool of an account, before and after legs fill."""
+    account: str
+    settle: str
+    inverse: bool
+    wallet_before: float
+    wallet_after: float  # + the PnL the legs' reductions realise into this pool
+    before: tuple[RiskPosition, ...]
+    after: tuple[RiskPosition, ...]
+
+    def evaluate(self, tiers: Mapping[str, Any] | None, *, after: bool, liquidation: bool = True) -> AccountRisk:
+        return evaluate(self.account, self.wallet_after if after else self.wallet_before, self.settle,
+                        self.after if after else self.before, tiers, liquidation=liquidation, inverse=self.inverse)
+
+
+def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: str,
+                  default_leverage: float) -> list[Pool]:
+    """Every margin pool of ``account`` that its positions or the legs touch: the linear pool
+    first (settled in the first linear position's or leg's settle currency, else ``quote``), then
+    one per inverse settle coin. An account that none touch gets its ``quote`` pool."""
+    acct = snap.account(account)
+    pb = account_positions(snap, account, default_leverage)
+    pa, realised = apply_by_pool(pb, legs, account, default_leverage)
+    mine = [leg for leg in legs if leg.account == account]
+    lin = next((_settle_of(acct, p.symbol, quote) for p in pb if p.linear), None) or next(
+        (_settle_of(acct, leg.symbol, quote) for leg in mine if leg.linear), None)
+    coins = list(dict.fromkeys([*(p.settle for p in (*pb, *pa) if not p.linear),
+                                *(_settle_of(acct, leg.symbol, quote).upper() for leg in mine if not leg.linear)]))
+    keys: list[tuple[str, bool]] = ([(lin, False)] if lin is not None or not coins else [])
+    keys += [(c, True) for c in coins]
+    out = []
+    for settle, inverse in keys:
+        settle = settle or quote
+        w = wallet_balance(acct, settle)
+        r = realised.get(settle.upper() if inverse else LINEAR_POOL, 0.0)
+        if inverse:
+            b = tuple(p for p in pb if not p.linear and p.settle == settle.upper())
+            a = tuple(p for p in pa if not p.linear and p.settle == settle.upper())
+        else:
+            b, a = tuple(p for p in pb if p.linear), tuple(p for p in pa if p.linear)
+        out.append(Pool(account, settle, inverse, w, w + r, b, a))
+    return out
 
 
 # ---------------------------------------------------------------- what-if and stress
@@ -410,9 +607,10 @@ class StressRow:
     margin_ratio_after: float | None
     liquidated_before: bool
     liquidated_after: bool
-    futures_pnl_after: float  # the account's futures PnL from the move, after the ticket
+    futures_pnl_after: float  # the pool's futures PnL from the move, after the ticket, in quote money
     spot_pnl: float  # the whole portfolio's spot holding of the asset × move
     reason: str
+    settle: str = ""  # the margin pool (settle currency) the row is about
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -420,12 +618,20 @@ class StressRow:
 
 @dataclass(frozen=True)
 class WhatIf:
-    before: tuple[AccountRisk, ...]
+    before: tuple[AccountRisk, ...]  # one per (account, settle) pool, paired with ``after``
     after: tuple[AccountRisk, ...]
     stress: tuple[StressRow, ...]
 
     def account_after(self, name: str) -> AccountRisk | None:
-        return next((a for a in self.after if a.account == name), None)
+        """The account's worst pool after the ticket (see ``worst``)."""
+        return worst(a for a in self.after if a.account == name)
+
+    def several_pools(self, name: str) -> bool:
+        """Whether the account has more than one pool here (then rows name their settle)."""
+        return sum(1 for a in self.after if a.account == name) > 1
+
+    def label(self, account: str, settle: str) -> str:
+        return pool_label(account, settle, self.several_pools(account))
 
     def to_dict(self) -> dict[str, Any]:
         return {"before": [a.to_dict() for a in self.before], "after": [a.to_dict() for a in self.after],
@@ -437,12 +643,21 @@ def _shock(positions: Sequence[RiskPosition], asset: str, move: float) -> list[R
 
 
 def _combined(name: str, wallet: float, settle: str, rest: AccountRisk, moved: Sequence[RiskPosition],
-              tiers: Mapping[str, Any] | None) -> AccountRisk:
-    """``rest`` (evaluated once) plus the moved positions: the same sums ``evaluate`` makes."""
-    m = evaluate(name, wallet, settle, moved, tiers, liquidation=False)
+              tiers: Mapping[str, Any] | None, *, inverse: bool = False) -> AccountRisk:
+    """``rest`` (evaluated once) plus the moved positions: the same sums ``evaluate`` makes.
+    For an inverse pool the move changes the marks only: the wallet is coin, and so is every
+    figure of the ratio."""
+    m = evaluate(name, wallet, settle, moved, tiers, liquidation=False, inverse=inverse)
     return AccountRisk(name, settle, wallet, rest.upnl + m.upnl, rest.maintenance + m.maintenance,
                        rest.initial + m.initial, rest.gross_notional + m.gross_notional, (), m.tiers_note,
-                       rest.isolated_liquidated + m.isolated_liquidated)
+                       rest.isolated_liquidated + m.isolated_liquidated, inverse)
+
+
+def _quote_upnl(positions: Sequence[RiskPosition]) -> float:
+    """Unrealised PnL in quote money: linear as is; an inverse position's coin PnL valued at its
+    own mark, Side × Q × (1/EP − 1/P) × P = Side × Q × (P/EP − 1), which is what that PnL is
+    worth in USD at that price (so a stress move's change is Side × Q × ΔP / EP)."""
+    return sum(p.upnl if p.linear else p.upnl * p.mark for p in positions)
 
 
 def _liquidated(r: AccountRisk) -> tuple[bool, str]:
@@ -457,53 +672,45 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | N
             default_leverage: float, spot_values: Mapping[str, float] | None = None,
             stress_moves: Sequence[float] = STRESS_MOVES, accounts: Sequence[str] | None = None,
             stress_assets: Sequence[str] | None = None) -> WhatIf:
-    """Margin of every account the legs touch, before and after they fill, and a stress table:
-    each asset the legs trade (or ``stress_assets``) moved alone by each of ``stress_moves``,
-    on every touched account, after the ticket with before beside it."""
+    """Margin of every pool of every account the legs touch, before and after they fill, and a
+    stress table: each asset the legs trade (or ``stress_assets``) moved alone by each of
+    ``stress_moves``, on every touched pool, after the ticket with before beside it."""
     names = list(accounts) if accounts is not None else list(dict.fromkeys(leg.account for leg in legs))
     before: list[AccountRisk] = []
     after: list[AccountRisk] = []
-    pos_before: dict[str, list[RiskPosition]] = {}
-    pos_after: dict[str, list[RiskPosition]] = {}
-    wallets: dict[str, tuple[float, float, str]] = {}
+    pools: list[Pool] = []
     for name in names:
         if name not in snap.accounts:
             continue
-        acct = snap.accounts[name]
-        pb = account_positions(snap, name, default_leverage)
-        settle = next((_settle_of(acct, p.symbol, quote) for p in pb), None) or next(
-            (_settle_of(acct, leg.symbol, quote) for leg in legs if leg.account == name), quote)
-        wallet = wallet_balance(acct, settle)
-        pa, realised = apply_to_positions(pb, legs, name, default_leverage)
-        pos_before[name], pos_after[name] = pb, pa
-        wallets[name] = (wallet, wallet + realised, settle)
-        before.append(evaluate(name, wallet, settle, pb, tiers))
-        after.append(evaluate(name, wallet + realised, settle, pa, tiers))
+        for pool in account_pools(snap, name, legs, quote=quote, default_leverage=default_leverage):
+            pools.append(pool)
+            before.append(pool.evaluate(tiers, after=False))
+            after.append(pool.evaluate(tiers, after=True))
     rows: list[StressRow] = []
     spot_values = spot_values or {}
-    for name in pos_after:
-        wb, wa, settle = wallets[name]
-        assets = list(stress_assets) if stress_assets is not None else list(dict.fromkeys(
-            leg.symbol.split("/")[0] for leg in legs))
-        base_after = evaluate(name, wa, settle, pos_after[name], tiers, liquidation=False)
-        inverse = {p.base for p in (*pos_before[name], *pos_after[name]) if not p.linear}
+    assets = list(stress_assets) if stress_assets is not None else list(dict.fromkeys(
+        leg.symbol.split("/")[0] for leg in legs))
+    for pool in pools:
+        name, settle, inv = pool.account, pool.settle, pool.inverse
+        wb, wa = pool.wallet_before, pool.wallet_after
+        base_after = pool.evaluate(tiers, after=True, liquidation=False)
         for asset in assets:
             # only the asset's positions change under its move: the rest is evaluated once
             parts = {}
-            for tag, pos, wallet in (("b", pos_before[name], wb), ("a", pos_after[name], wa)):
+            for tag, pos, wallet in (("b", pool.before, wb), ("a", pool.after, wa)):
                 moved = [p for p in pos if p.base == asset]
-                rest = evaluate(name, wallet, settle, [p for p in pos if p.base != asset], tiers, liquidation=False)
+                rest = evaluate(name, wallet, settle, [p for p in pos if p.base != asset], tiers,
+                                liquidation=False, inverse=inv)
                 parts[tag] = (moved, rest)
             for mv in stress_moves:
-                rb = _combined(name, wb, settle, parts["b"][1], _shock(parts["b"][0], asset, mv), tiers)
-                ra = _combined(name, wa, settle, parts["a"][1], _shock(parts["a"][0], asset, mv), tiers)
+                shocked_a = _shock(parts["a"][0], asset, mv)
+                rb = _combined(name, wb, settle, parts["b"][1], _shock(parts["b"][0], asset, mv), tiers, inverse=inv)
+                ra = _combined(name, wa, settle, parts["a"][1], shocked_a, tiers, inverse=inv)
                 lb, _ = _liquidated(rb)
                 la, why = _liquidated(ra)
-                if asset in inverse:
-                    why = (f"inverse (COIN-M) {asset} position(s) not computed: coin margin, their P&L and "
-                           "liquidation are left out; figures cover linear positions only"
-                           + (f"; {why}" if why else ""))
+                # linear: the pool's PnL change as before; inverse: its coin PnL in USD at the moved marks
+                pnl = (_quote_upnl(shocked_a) - _quote_upnl(parts["a"][0]) if inv
+                       else ra.upnl - base_after.upnl)
                 rows.append(StressRow(asset, mv, name, _finite(rb.margin_ratio), _finite(ra.margin_ratio), lb, la,
-                                      ra.upnl - base_after.upnl, spot_values.get(asset, 0.0) * mv,
-                                      why or "survives"))
+                                      pnl, spot_values.get(asset, 0.0) * mv, why or "survives", settle))
     return WhatIf(tuple(before), tuple(after), tuple(rows))

@@ -50,11 +50,12 @@ def costs_table(p: Preview) -> Table:
 
 def margin_table(p: Preview) -> Table:
     t = _t("account", "margin before", "after", "leverage after", title="Margin ratio (1.0 liquidates)")
-    before = {a.account: a for a in p.what_if.before}
+    # one row per margin pool: an account with a USDⓈ-M and COIN-M pools shows each, by settle coin
+    before = {(a.account, a.settle): a for a in p.what_if.before}
     for a in p.what_if.after:
-        b = before.get(a.account)
-        t.add_row(a.account, pct(b.margin_ratio) if b else "—", Text(pct(a.margin_ratio), style="bold"),
-                  f"{a.leverage:.2f}x")
+        b = before.get((a.account, a.settle))
+        t.add_row(p.what_if.label(a.account, a.settle), pct(b.margin_ratio) if b else "—",
+                  Text(pct(a.margin_ratio), style="bold"), f"{a.leverage:.2f}x")
     return t
 
 
@@ -80,11 +81,11 @@ def stress_table(p: Preview) -> Table | None:
         return None
     t = _t("asset", "move", "margin after", "futures P&L", "spot P&L",
            title="Stress after the ticket (✗ = liquidated)")
-    rows = sorted(p.what_if.stress, key=lambda s: (s.asset, s.account, s.move))
+    rows = sorted(p.what_if.stress, key=lambda s: (s.asset, s.account, s.settle, s.move))
     last = None
     for s in rows:
-        group = (s.asset, s.account)
-        label = f"{s.asset} ({s.account})" if group != last else ""
+        group = (s.asset, s.account, s.settle)
+        label = f"{s.asset} ({p.what_if.label(s.account, s.settle)})" if group != last else ""
         last = group
         margin = Text("✗ liq", style="bold red") if s.liquidated_after else Text(
             pct(s.margin_ratio_after) if s.margin_ratio_after is not None else "∞")

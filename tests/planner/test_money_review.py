@@ -132,9 +132,10 @@ def test_a_crossed_book_counts_no_slippage():
 # ---------------------------------------------------------------- inverse contracts
 
 
-def test_inverse_positions_are_said_to_be_unstressed_not_shown_as_safe():
-    # a COIN-M short of 100 × 100 USD contracts on 0.1 BTC: its margin is in coin and this module
-    # does not compute it; the stress table must not say "survives" with a 0 % margin ratio.
+def test_inverse_positions_are_stressed_in_coin_not_shown_as_safe():
+    # a COIN-M short of 100 × 100 USD contracts on 0.1 BTC: its margin is in coin, and it is now
+    # computed in coin (tests/planner/test_risk_inverse.py): the stress table must not show a 0 %
+    # margin ratio, nor the old "not computed" caveat.
     coin = f.account("coin", "binancecoinm", markets=[f.market("BTC/USD:BTC")], balance={"BTC": 0.1},
                      tickers=[f.ticker("BTC/USD:BTC", 60_000)],
                      positions=[f.position("BTC/USD:BTC", -100, mark=60_000, contract_size=100)])
@@ -143,9 +144,10 @@ def test_inverse_positions_are_said_to_be_unstressed_not_shown_as_safe():
     leg = Leg("BTC", "coin", "BTC/USD:BTC", "sell", 50, 100.0, False, 60_000, False, "open")
     wi = risk.what_if(snap, [leg], tiers=None, quote="USDT", default_leverage=5)
     rows = [r for r in wi.stress if r.account == "coin"]
-    assert rows and all("not computed" in r.reason for r in rows)
+    assert rows and not any("not computed" in r.reason for r in rows)
+    assert all(r.margin_ratio_after and r.margin_ratio_after > 0 for r in rows)
     pv = preview(cfg, snap, ticket(leg), now_ms=f.T0)
-    assert any("inverse" in a and "not computed" in a for a in pv.assumptions)
+    assert not any("not computed" in a for a in pv.assumptions)
 
 
 # ---------------------------------------------------------------- liquidation price, plugged back
