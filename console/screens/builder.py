@@ -29,6 +29,7 @@ from console.snapshot import Snapshot
 from console.ticket import OrderStyle, OrderType, Ticket, TicketKind
 from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
+from widgets.inputs import NumberInput
 from widgets.legs_table import LegsTable
 from widgets.preview_view import PreviewView
 
@@ -60,14 +61,28 @@ class BuilderInputs:
         return OrderStyle(self.style, self.offset_bps, self.slices, self.over_minutes)
 
 
-class PlanReady(Message):
-    """The worker's answer for one set of inputs: a ticket and its preview, or why not."""
+def book_key(snap: Snapshot) -> tuple:
+    """What a ticket's sizes rest on besides prices: every account's open positions and
+    balances. When it changes (a fill, a transfer, a liquidation) a ticket built before is
+    wrong, not just a little stale, and must be built again before it can be reviewed."""
+    return tuple(sorted(
+        (name, tuple(sorted((str(p.get("symbol")), str(p.get("side")), float(p.get("contracts") or 0))
+                            for p in acct.open_positions())),
+         tuple(sorted(acct.total_balance().items())))
+        for name, acct in snap.accounts.items()))
 
-    def __init__(self, inputs: BuilderInputs, ticket: Ticket | None, preview: Preview | None, error: str | None) -> None:
+
+class PlanReady(Message):
+    """The worker's answer for one set of inputs: a ticket and its preview, or why not, and
+    the snapshot it was built on."""
+
+    def __init__(self, inputs: BuilderInputs, ticket: Ticket | None, preview: Preview | None, error: str | None,
+                 snapshot: Snapshot | None = None) -> None:
         self.inputs = inputs
         self.ticket = ticket
         self.preview = preview
         self.error = error
+        self.snapshot = snapshot
         super().__init__()
 
 
@@ -209,10 +224,13 @@ class BuilderScreen(Screen):
         self.banner = ""  # why the builder shows something other than what was asked (above the note)
         self._debounce = None
         self._loading = True  # form values set by code, not the trader: do not recompute per field
+        self.built_on: Snapshot | None = None  # the snapshot the shown ticket was built on
+        self._building = False  # a build is on its way: a new state must not restart it
 
     # ------------------------------------------------------------------ layout
 
     NARROW = 116  # columns below which each line of fields stacks its two halves
+    REFRESH_MS = 15_000  # a shown ticket older than this (snapshot time) is built again
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < self.NARROW, "-narrow")
@@ -239,17 +257,17 @@ class BuilderScreen(Screen):
                 yield Select([("target", Goal.TARGET.value), ("band edge", Goal.BAND.value)],
                              value=Goal.TARGET.value, allow_blank=False, compact=True, id="b-goal")
                 yield Label("horizon d")
-                yield Input("7", restrict=r"[0-9.]*", compact=True, id="b-horizon")
+                yield NumberInput("7", compact=True, id="b-horizon")
                 yield Label("order")
                 yield Select([("market", "market"), ("limit", "limit"), ("post-only", "post_only")], value="market",
                              allow_blank=False, compact=True, id="b-style")
             with Horizontal(classes="form"):
                 yield Label("offset bp")
-                yield Input("0", restrict=r"[0-9.]*", compact=True, id="b-offset")
+                yield NumberInput("0", compact=True, id="b-offset")
                 yield Label("slices")
-                yield Input("1", restrict=r"[0-9]*", compact=True, id="b-slices")
+                yield NumberInput("1", decimal=False, compact=True, id="b-slices")
                 yield Label("over min")
-                yield Input("0", restrict=r"[0-9.]*", compact=True, id="b-over")
+                yield NumberInput("0", compact=True, id="b-over")
         yield Static("", id="b-note")
         yield LegsTable(id="b-legs")
         with VerticalScroll(id="b-preview-box"):
@@ -351,11 +369,15 @@ class BuilderScreen(Screen):
         sel.value = value if any(v == value for _, v in opts) else AUTO
 
     def read_inputs(self) -> BuilderInputs:
-        def num(sel: str, default: float) -> float:
+        """The form as inputs; a field that is not a number raises ValueError naming it (the
+        builder then shows no ticket: never one computed from a value the trader did not type)."""
+        def num(sel: str, label: str, example: str) -> float:
+            raw = self.query_one(sel, Input).value.strip()
             try:
-                return float(self.query_one(sel, Input).value)
+                return float(raw)
             except ValueError:
-                return default
+                what = "is empty" if not raw else f"{raw!r} is not a number"
+                raise ValueError(f"{label} {what}: type a number such as {example}") from None
 
         def sel(s: str) -> str | None:
             w = self.query_one(s, Select)
@@ -365,9 +387,11 @@ class BuilderScreen(Screen):
             self.inputs,
             kind=sel("#b-kind") or "spread", sell=sel("#b-sell"), buy=sel("#b-buy"),
             sell_inst=sel("#b-sell-inst") or AUTO, buy_inst=sel("#b-buy-inst") or AUTO,
-            goal=Goal(sel("#b-goal") or Goal.TARGET.value), horizon_days=max(num("#b-horizon", 7.0), 0.0),
-            style=OrderType(sel("#b-style") or "market"), offset_bps=num("#b-offset", 0.0),
-            slices=max(int(num("#b-slices", 1)), 1), over_minutes=num("#b-over", 0.0),
+            goal=Goal(sel("#b-goal") or Goal.TARGET.value),
+            horizon_days=max(num("#b-horizon", "horizon (days)", "7 or 0.5"), 0.0),
+            style=OrderType(sel("#b-style") or "market"), offset_bps=num("#b-offset", "offset (bp)", "0 or 2.5"),
+            slices=max(int(num("#b-slices", "slices", "1 or 4")), 1),
+            over_minutes=num("#b-over", "over (min)", "0 or 15"),
         )
 
     @on(Select.Changed)
@@ -399,9 +423,14 @@ class BuilderScreen(Screen):
         try:
             inp = self.read_inputs()
         except ValueError as exc:
+            # nothing to review until the field is fixed: the last ticket no longer matches the form
+            self.ticket = self.preview = self.shown_inputs = None
+            self.query_one("#b-note", Static).update("")
+            self.query_one(LegsTable).show(())
             self.query_one(PreviewView).show(None, str(exc))
             return
         self.inputs = inp
+        self._building = True
         self.recompute(inp)
 
     # ------------------------------------------------------------------ the worker
@@ -433,9 +462,9 @@ class BuilderScreen(Screen):
                                          horizon_days=inp.horizon_days, now_ms=now, book_errors=book_errors,
                                          tier_errors=tier_errors)
         except (UserError, ValueError, KeyError) as exc:
-            self.post_message(PlanReady(inp, None, None, str(exc).strip("'\"")))
+            self.post_message(PlanReady(inp, None, None, str(exc).strip("'\""), snap))
             return
-        self.post_message(PlanReady(inp, ticket, pv, None))
+        self.post_message(PlanReady(inp, ticket, pv, None, snap))
 
     async def _books(self, pairs: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, str]]:
         """Order books by symbol for ``pairs`` of (account, symbol), fetched on the service
@@ -513,7 +542,9 @@ class BuilderScreen(Screen):
     def _plan_ready(self, event: PlanReady) -> None:
         if event.inputs != self.inputs:
             return  # an older answer: a newer one is coming
+        self._building = False
         self.ticket, self.preview, self.shown_inputs = event.ticket, event.preview, event.inputs
+        self.built_on = event.snapshot
         note = self.query_one("#b-note", Static)
         legs = self.query_one(LegsTable)
         if event.ticket is None:
@@ -536,9 +567,25 @@ class BuilderScreen(Screen):
         """What is shown is the answer to the inputs as they stand (nothing pending)."""
         return self._debounce is None and self.ticket is not None and self.shown_inputs == self.inputs
 
+    def _outdated(self) -> str | None:
+        """Why the shown ticket no longer fits the book, or None."""
+        st = self.app.state
+        if st is None or self.built_on is None:
+            return None
+        if book_key(st.snapshot) != book_key(self.built_on):
+            return "positions or balances changed since this ticket was built"
+        if st.snapshot.timestamp - self.built_on.timestamp > self.REFRESH_MS:
+            return f"the ticket was built on prices more than {self.REFRESH_MS // 1000} s old"
+        return None
+
     def action_review(self) -> None:
         if not self.settled:
             self.notify("the ticket is being recomputed; review when it is shown", severity="warning", timeout=3)
+            return
+        why = self._outdated()
+        if why is not None:
+            self.notify(f"{why}: rebuilding it; review when it is shown", severity="warning", timeout=4)
+            self.schedule()
             return
         if not self.ticket.legs:
             self.notify("this ticket has no legs to send", severity="warning", timeout=3)
@@ -559,6 +606,18 @@ class BuilderScreen(Screen):
 
     def show_state(self, state: DashboardState) -> None:
         self._header()
+        if self.is_current:
+            self._rebuild_if_outdated()
+
+    def on_screen_resume(self) -> None:
+        self._rebuild_if_outdated()
+
+    def _rebuild_if_outdated(self) -> None:
+        # a fill, a transfer or time changes what the ticket should be: build it again on the new
+        # book, with the trader's inputs (unless an edit or a build is already on its way)
+        if (self._debounce is None and not self._building and self.shown_inputs == self.inputs
+                and self._outdated() is not None):
+            self.schedule()
 
     def _header(self) -> None:
         from console.screens.dashboard import clock_text

@@ -22,6 +22,7 @@ from console.config import Limits
 from console.preview import Preview
 from console.report import money
 from console.ticket import Ticket
+from widgets.inputs import NumberInput
 from widgets.legs_table import legs_renderable
 from widgets.preview_view import render_confirm
 
@@ -52,7 +53,8 @@ class ConfirmScreen(ModalScreen[bool]):
                 tooltip="Read on: the ticket continues below the window"),
         Binding("pagedown", "scroll_body(0)", "Page", id="confirm.pagedown", show=False,
                 tooltip="Read on a page at a time"),
-        Binding("end", "scroll_body(2)", "End", id="confirm.end", show=False,
+        # priority: the digits box would otherwise take `end` as "cursor to the end"
+        Binding("end", "scroll_body(2)", "End", id="confirm.end", show=False, priority=True,
                 tooltip="Jump to the end of the ticket"),
         Binding("up", "scroll_body(-1)", "Scroll up", id="confirm.up", show=False, tooltip="Back up the ticket"),
         Binding("pageup", "scroll_body(-2)", "Page up", id="confirm.pageup", show=False,
@@ -75,6 +77,11 @@ class ConfirmScreen(ModalScreen[bool]):
         self.keystroke: str | None = None
         self.shown = False  # set once the ticket has been painted: `y` before that is ignored
         self._seen_end = False  # a ticket taller than the window is read to its last line before `y`
+        self._notice = ""  # why the last `y` was not taken
+        # pre-trade checks that would make the executor refuse the ticket (a thin book is advice:
+        # the executor does not re-check books); never for the kill switch, which must always go
+        self.blocking = () if kill or preview is None else tuple(
+            c for c in preview.checks if str(c.code) != "thin_book")
 
     def _needs_digits(self) -> bool:
         # "0 = always": a ticket of any size is typed, even one whose gross rounds to nothing
@@ -106,10 +113,14 @@ class ConfirmScreen(ModalScreen[bool]):
                                       "will be cancelled (positions are re-read from the venues).", style="yellow"))
             yield Static(self._prompt(), id="confirm-prompt")
             if self.needs_digits:
-                yield Input(placeholder=f"type {notional_digits(t)}", restrict=r"[0-9]*", id="confirm-digits",
-                            max_length=len(notional_digits(t)) + 2)
+                yield NumberInput(placeholder=f"type {notional_digits(t)}", decimal=False, id="confirm-digits",
+                                  max_length=len(notional_digits(t)) + 2)
 
-    def _prompt(self, extra: str = "") -> Text:
+    def _prompt(self) -> Text:
+        if self.blocking:
+            out = Text(f"✗ {len(self.blocking)} pre-trade check(s) fail (listed above): the executor would refuse "
+                       "this ticket · n / esc back to the builder to change it", style="bold red")
+            return out
         if self.needs_digits:
             why = (f"Gross notional {money(self.ticket.gross_notional)} is above {money(self.threshold)}"
                    if self.threshold > 0 else "Every ticket is typed (limits.confirm_typed_notional = 0)")
@@ -120,8 +131,9 @@ class ConfirmScreen(ModalScreen[bool]):
         if self.shown and not self.read_to_end:
             s = "↓ / pgdn / end: the ticket continues below · " + s
         out = Text(s, style="bold")
-        if extra:
-            out.append("   " + extra, style="bold red")
+        if self._notice:
+            out.append("   " + self._notice, style="bold red" if not self.read_to_end or self.needs_digits
+                       else "bold yellow")
         return out
 
     def on_mount(self) -> None:
@@ -155,6 +167,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def _scrolled(self, _y: float) -> None:
         if self._at_end() and self._body().max_scroll_y > 0:
             self._seen_end = True
+            if self._notice == self.NOT_READ:  # the y that came too early is not forgotten silently
+                self._notice = "the whole ticket has now been on screen: press y again to send"
             self._show_prompt()
 
     def _show_prompt(self) -> None:
@@ -182,18 +196,27 @@ class ConfirmScreen(ModalScreen[bool]):
     def _submitted(self) -> None:
         self.action_confirm()
 
+    NOT_READ = "y not taken: read the ticket to its end first (↓ / pgdn / end)"
+
+    def _refuse(self, notice: str) -> None:
+        self._notice = notice  # stays until the next y: a later repaint must not hide why
+        self._show_prompt()
+
     def action_confirm(self) -> None:
         if self.decided is not None or not self.shown:
             return
+        if self.blocking:
+            self._refuse("")
+            self.notify("not sent: fix the failing pre-trade checks in the builder first", severity="error",
+                        timeout=4)
+            return
         if not self.read_to_end:
-            self.query_one("#confirm-prompt", Static).update(
-                self._prompt("read the ticket to its end first"))
+            self._refuse(self.NOT_READ)
             return
         if self.needs_digits:
             typed = self.query_one(Input).value
             if typed != notional_digits(self.ticket):
-                self.query_one("#confirm-prompt", Static).update(
-                    self._prompt("the typed notional does not match" if typed else "type the notional first"))
+                self._refuse("the typed notional does not match" if typed else "type the notional first")
                 return
             self.keystroke = f"y+{typed}"
         else:

@@ -39,6 +39,7 @@ class DashboardScreen(Screen):
         Binding("g", "toggle_goal", "Goal", id="dash.goal",
                 tooltip="Show Δ to the target or to the band edge"),
         Binding("a", "ack", "Ack", id="dash.ack", tooltip="Acknowledge the alert under the alerts cursor"),
+        Binding("A", "ack_all", "Ack all", id="dash.ack_all", show=False, tooltip="Acknowledge every alert"),
         Binding("tab", "focus_next", "Next pane", id="dash.focus", show=False,
                 tooltip="Move between the allocation table and the alerts panel"),
     ]
@@ -143,6 +144,9 @@ class DashboardScreen(Screen):
 
     def action_ack(self) -> None:
         self.query_one(AlertsPanel).action_acknowledge()
+
+    def action_ack_all(self) -> None:
+        self.query_one(AlertsPanel).action_acknowledge_all()
 
     def action_toggle_goal(self) -> None:
         app = self.app

@@ -26,8 +26,11 @@ class Host(App[None]):
         self.results: list[bool] = []
         self.modal: ConfirmScreen | None = None
 
+    def config(self):  # noqa: ANN201
+        return sample_config()
+
     def on_mount(self) -> None:
-        pv = preview(sample_config(), sample_snapshot(), self.ticket, now_ms=T0)
+        pv = preview(self.config(), sample_snapshot(), self.ticket, now_ms=T0)
         self.modal = ConfirmScreen(self.ticket, pv, threshold=self.threshold)
         self.push_screen(self.modal, self.results.append)
 
@@ -105,7 +108,7 @@ async def test_on_a_short_terminal_y_waits_until_the_ticket_is_read_to_its_end()
         await pilot.press("y")
         await pilot.pause(0.05)
         assert host.results == []
-        assert "read the ticket to its end" in str(prompt.render())
+        assert "y not taken: read the ticket to its end" in str(prompt.render())
         for _ in range(8):
             await pilot.press("pagedown")
         await pilot.pause(0.05)
@@ -142,3 +145,57 @@ def test_legs_never_cut_a_figure_in_a_narrow_window() -> None:
             assert leg.symbol in text and leg.side.upper() in text and money(leg.notional) in text
             assert f"{leg.contracts:g}" in text
     assert table_width(t) > 74  # the narrow case really is the stacked one
+
+
+class BlockedHost(Host):
+    """The sample ticket under a 1,000 per-order limit: a pre-trade check fails."""
+
+    def config(self):  # noqa: ANN201
+        cfg = sample_config()
+        return cfg.model_copy(update={"limits": cfg.limits.model_copy(update={"max_order_notional": 1_000.0})})
+
+
+async def test_a_ticket_failing_its_pretrade_checks_cannot_be_confirmed() -> None:
+    host = BlockedHost(spread_ticket(), threshold=1e12)
+    async with host.run_test(size=(120, 90)) as pilot:
+        await pilot.pause(0.1)
+        prompt = str(host.modal.query_one("#confirm-prompt", Static).render())
+        assert "pre-trade check(s) fail" in prompt and "would refuse" in prompt
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert host.results == []  # refused in the modal, not at the venue
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert host.results == [False]
+
+
+async def test_typed_notional_end_reaches_the_end_and_y_sends() -> None:
+    """With the digits box focused, `end` still scrolls the ticket and `y` still confirms."""
+    t = spread_ticket()
+    host = Host(t, threshold=1_000.0)
+    async with host.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.1)
+        modal = host.modal
+        assert not modal.read_to_end
+        await pilot.press("end")
+        await pilot.pause(0.1)
+        assert modal.read_to_end
+        await pilot.press(*notional_digits(t), "y")
+        await pilot.pause(0.1)
+        assert host.results == [True] and modal.keystroke == f"y+{notional_digits(t)}"
+
+
+async def test_a_y_before_the_end_is_refused_out_loud_and_the_next_y_sends() -> None:
+    host = Host(spread_ticket(), threshold=1e12)
+    async with host.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.1)
+        prompt = host.modal.query_one("#confirm-prompt", Static)
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert host.results == [] and "y not taken" in str(prompt.render())
+        await pilot.press("end")
+        await pilot.pause(0.2)  # the scroll lands; the refusal is not silently wiped
+        assert "press y again to send" in str(prompt.render())
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert host.results == [True]

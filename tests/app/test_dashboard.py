@@ -107,6 +107,9 @@ async def test_acknowledge_alert(app: RebalApp) -> None:
         acked = {i.seq for i in app.alerts if i.acked}
         assert acked == {newest}
         assert str(panel.get_cell(str(newest), "msg")).startswith("✓ ")
+        await pilot.press("A")  # every alert, from the dashboard as on the alerts screen
+        await settle(pilot)
+        assert all(i.acked for i in app.alerts)
 
 
 async def test_alerts_fire_on_transitions_only(app: RebalApp) -> None:
