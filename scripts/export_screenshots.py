@@ -1,25 +1,40 @@
-"""Write an SVG of each screen to screenshots/ at 120×36, from the seeded demo state.
+"""Write an SVG of each screen to screenshots/ at 120×36, from the seeded demo venue.
 
     python scripts/export_screenshots.py [--out screenshots]
 
-The scenes are the snapshot tests' (tests/app/scenes.py): the shipped sample portfolio on a
-seeded state with a fixed clock, so two runs write the same files.
+The console as ``rebal-tui --demo`` shows it: the embedded exchange emulator (demo scenario,
+seed 7) at a frozen clock (speed 0), wired through the real venue layer, executor and journal
+(the flow tests' rig, tests/app/conftest.py). One session, driven by keys: accept the
+reconciliation report; twelve one-minute snapshots up to 2026-11-21T12:00Z (drift history and
+funding plot); the dashboard; propose a spread (builder); review it (confirm, the top of the
+ticket); ``y`` — the orders fill on the emulator (blotter); then alerts, flows and help.
+
+Pinned for byte-identical files: the ticket id (the journal draws it from os.urandom), the
+journal's own timestamps (the emulator's clock, not the wall clock) and PYTHONHASHSEED (the
+script re-executes itself with 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.app.conftest import SIZE  # noqa: E402
-from tests.app.scenes import SCENES, scene_app  # noqa: E402
+from textual.pilot import Pilot  # noqa: E402
 
+from tests.app.conftest import SIZE, Rig, freeze, read_through, settle  # noqa: E402
+
+HISTORY = 12  # one-minute steps of history before the fixed clock: drift and funding plots
+TICKET_ID = "demospread"  # the journal draws ids from os.urandom: pinned (10 base32 chars)
 NBSP = "&#160;"
 SPAN = re.compile(r'(<text [^>]*?x=")([0-9.]+)(" [^>]*?textLength=")([0-9.]+)("[^>]*>)((?:&#160;)*)(.*?)((?:&#160;)*)</text>')
 
@@ -45,21 +60,100 @@ def tighten(svg: str) -> str:
     return SPAN.sub(fix, svg)
 
 
+async def until(pilot: Pilot, cond: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > timeout:
+            notes = [n.message for n in pilot.app._notifications]  # noqa: SLF001 - the why
+            raise RuntimeError(f"timed out waiting for {what} on {pilot.app.screen!r}; notifications: {notes}")
+        await pilot.pause(0.05)
+
+
+class Shots:
+    def __init__(self, pilot: Pilot, out: Path) -> None:
+        self.pilot, self.out, self.written = pilot, out, []
+
+    async def save(self, name: str, *, wait: bool = True) -> None:
+        if wait:
+            await settle(self.pilot)
+        freeze(self.pilot.app)
+        await self.pilot.pause(0.1)
+        path = Path(self.pilot.app.save_screenshot(filename=f"{name}.svg", path=str(self.out)))
+        path.write_text(tighten(path.read_text()))
+        self.written.append(path)
+
+
+async def tour(rig: Rig, shots: Shots) -> None:
+    from console.screens.blotter import BlotterScreen
+    from console.screens.builder import BuilderScreen
+    from console.screens.confirm import ConfirmScreen
+    from console.screens.reconcile import ReconcileScreen
+
+    pilot, app = shots.pilot, rig.app
+    await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), "the reconciliation report")
+    await pilot.press("enter")
+    await until(pilot, lambda: app.services.executor.trading_allowed and app.state is not None, "trading to open")
+    for _ in range(HISTORY):  # what a minute-by-minute feed would have shown by the fixed clock
+        rig.emulator.emulator.advance(60)
+        app.ingest(await asyncio.wrap_future(rig.loop.submit(rig.venues.refresh())))
+        await settle(pilot, rounds=1)
+    await shots.save("dashboard")
+
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(app.screen, BuilderScreen) and app.screen.ticket is not None
+                and app.screen.settled and app.screen.preview is not None, "the proposal")
+    await shots.save("builder")
+
+    await pilot.press("ctrl+r")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, "the confirmation")
+    await pilot.pause(0.2)
+    await shots.save("confirm", wait=False)  # the review worker waits on the modal: not on workers
+    await read_through(pilot)
+    await pilot.press("y")
+    await until(pilot, lambda: app.last_ticket_id is not None, "the confirm")
+    tid = app.last_ticket_id
+    await until(pilot, lambda: isinstance(app.screen, BlotterScreen) and app.screen.data is not None
+                and app.screen.data.selected == tid and app.screen.data.fills
+                and all(r.settled for r in app.screen.data.residual)
+                and str(app.screen.query_one("#bl-tickets").get_cell(tid, "state")) == "filled", "the fills")
+    await shots.save("blotter")
+
+    for keys, name in ((("4",), "alerts"), (("5",), "flows"), (("1", "question_mark"), "help")):
+        await pilot.press(*keys)  # help over the dashboard: its keys and the global ones
+        await shots.save(name)
+
+
 async def export(out: Path) -> list[Path]:
+    from console.demo import DEMO_SEED
+    from console.emulator.clock import DEFAULT_START_MS
+    from console.emulator.testing import start_emulator
+    from console.execution import journal as jmod
+
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, scene in SCENES.items():
-        app = scene_app()
-        async with app.run_test(size=SIZE) as pilot:
-            await scene(pilot)
-            path = Path(app.save_screenshot(filename=f"{name}.svg", path=str(out)))
-            path.write_text(tighten(path.read_text()))
-            written.append(path)
-            await pilot.press("escape")  # release a modal's waiting worker before the app closes
-    return written
+    handle = start_emulator(seed=DEMO_SEED, speed=0.0, start_ms=DEFAULT_START_MS - HISTORY * 60_000)
+    # the journal stamps what the executor does not with the wall clock: the venue's instead
+    real_id, jmod.new_ticket_id = jmod.new_ticket_id, lambda: TICKET_ID
+    real_now, jmod.now_ms = jmod.now_ms, handle.emulator.now_ms
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            rig = Rig(handle, Path(tmp))
+            try:
+                async with rig.app.run_test(size=SIZE) as pilot:
+                    shots = Shots(pilot, out)
+                    await tour(rig, shots)
+            finally:
+                rig.close()
+    finally:
+        jmod.new_ticket_id, jmod.now_ms = real_id, real_now
+        handle.stop()
+    return shots.written
 
 
 def main() -> int:
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        # plotext drops overlapping tick labels in set order, which string hashing randomises
+        # per process: the funding plot's axis would differ between runs
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "screenshots")
     args = p.parse_args()
