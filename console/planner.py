@@ -84,11 +84,16 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     """The cheapest of the sleeve's hedge instruments on every account that lists it, for
     moving ``exposure`` (money of sleeve exposure) over the horizon: fee + slippage + funding
     (perp) or basis + roll (dated). Ties keep the config's order of preference. Proxies are
-    only weighed when the sleeve has no hedge on its own assets."""
+    only weighed when the sleeve has no hedge on its own assets.
+
+    Each candidate is priced on the contracts the leg would carry (``exposure`` rounded to
+    that venue's lot); one that rounds to nothing or under the minimum order is left out.
+    None when no candidate can be sent."""
     own = [h for h in sleeve.hedges if not h.proxy]
     pool = own or list(sleeve.hedges)
     prices = ctx.alloc.prices
     cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []
+    left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
         for acct in _accounts_listing(ctx.config, ctx.snap, h):
             m = ctx.snap.accounts[acct].markets[h.symbol]
@@ -99,8 +104,19 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
                 continue
             cs = float(m.get("contractSize") or 1)
             linear = not m.get("inverse", False)
-            contracts = abs(exposure) * h.ratio / notional_per_contract(cs, mark, linear)
-            leg = Leg(sleeve.name, acct, h.symbol, side, contracts, cs, linear, mark, False, "open", h.ratio)
+            # price the contracts that would be sent: rounded to the venue's lot exactly as
+            # overlay.sleeve_legs rounds the open leg, so this candidate's figures are the leg's
+            # own costs (the reason and the cost table agree to the cent)
+            lot = ctx.lots[acct]
+            rounded = lot.amount(h.symbol, abs(exposure) * h.ratio / notional_per_contract(cs, mark, linear))
+            if rounded.amount <= 0:  # sleeve_legs would skip it: it cannot be the pick
+                left_out.append(f"{h.symbol} on {acct}: {rounded.reason or 'under one lot'}")
+                continue
+            leg = Leg(sleeve.name, acct, h.symbol, side, rounded.amount, cs, linear, mark, False, "open", h.ratio)
+            min_cost = lot.min_cost(h.symbol)
+            if min_cost and leg.notional < min_cost:  # likewise skipped by sleeve_legs
+                left_out.append(f"{h.symbol} on {acct}: {leg.notional:,.2f} is under its minimum order {min_cost:,.2f}")
+                continue
             lc = leg_costs(ctx.config, ctx.snap, 0, TicketLeg(leg), book=ctx.books.get(h.symbol),
                            spot_price=prices.get(h.base), horizon_days=ctx.horizon, now_ms=ctx.now,
                            trading_fees=ctx.fees)
@@ -115,6 +131,8 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     if len(cands) > 1:
         nxt = cands[1]
         why += f"; cheaper than {nxt[2].symbol} on {nxt[2].account} ({nxt[0]:+,.2f}) by {nxt[0] - best[0]:,.2f}"
+    elif left_out:
+        why += f"; the only instrument that can be sent ({'; '.join(left_out)})"
     else:
         why += "; the only instrument listed"
     return InstrumentChoice(best[3], best[0], why, tuple(c for _, _, c, _ in cands))
@@ -124,12 +142,19 @@ def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
               instrument: HedgeInstrument | None = None) -> tuple[list[Leg], list[str], list[str]]:
     """Legs moving ``sleeve`` by ``delta``, reduce-before-open, with per-leg reasons and warnings."""
     side = "buy" if delta > 0 else "sell"
-    reduce = sum(abs(p.sleeve_exposure) for p in row.positions if (p.sleeve_exposure > 0) != (delta > 0))
-    to_open = abs(delta) - min(reduce, abs(delta))
     choice = None
-    if instrument is None and to_open > 0:
-        choice = choose_instrument(ctx, sleeve, side, to_open)
-        instrument = choice.instrument if choice else None
+    if instrument is None:
+        # what the open leg must move is what is left after the reduce-only legs, as
+        # sleeve_legs computes it (its reduce legs do not depend on the instrument): a first
+        # pass gives them, so the choice is priced on the very exposure the open leg carries
+        need = delta
+        for leg in sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, None)[0]:
+            if leg.reduce_only:
+                need -= leg.sleeve_exposure  # in sleeve_legs' order, so the float is the same
+        to_open = abs(need)
+        if to_open > 1e-9:
+            choice = choose_instrument(ctx, sleeve, side, to_open)
+            instrument = choice.instrument if choice else None
     legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument)
     reasons = []
     for leg in legs:

@@ -92,16 +92,57 @@ class AccountFacts:
 
 _QUERY = re.compile(r"\?\S*")
 _HTML = re.compile(r"<html.*", re.IGNORECASE | re.DOTALL)
+# ccxt's text for an HTTP error: "binanceusdm GET https://host/fapi/v1/symbolConfig?... 404 Not Found <body>"
+_HTTP = re.compile(r"\b(?:GET|POST|PUT|DELETE) \S*?([^/?\s]+)(?:\?\S*)? (\d{3})\b")
+# the venue's own error body: {"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}
+_VENUE_MSG = re.compile(r'"msg"\s*:\s*"([^"]*)"')
+_VENUE_CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
+
+
+def _cut(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _err(exc: BaseException) -> str:
-    """One line: the error class and message, without URL query strings (signatures, and on
-    some venues the API key itself) or HTML error pages, and redacted."""
-    msg = redact(" ".join(str(exc).split())) or "no message"  # before cutting: no half secrets
-    msg = _HTML.sub("", _QUERY.sub("", msg)).strip()
-    if len(msg) > 200:
-        msg = msg[:197] + "..."
-    return f"{type(exc).__name__}: {msg}"
+    """Why a venue call failed, in plain words for the checklist (the check adds which check it
+    was): never the raw ccxt text, which carries the URL with its signature (and on some venues
+    the API key) and HTML error pages. The venue's own message and code, an HTTP status and
+    the endpoint's last path part are kept: they are what support asks for. Redacted."""
+    import ccxt
+
+    raw = redact(" ".join(str(exc).split()))  # before cutting: no half secrets
+    http = _HTTP.search(raw)
+    venue = _VENUE_MSG.search(raw)
+    code = _VENUE_CODE.search(raw)
+    said = (venue.group(1).strip() or "no message") + (f" (code {code.group(1)})" if code else "") if venue else None
+    where = f"{http.group(2)} on {http.group(1)}" if http else None
+    if isinstance(exc, ccxt.AuthenticationError):  # includes PermissionDenied, AccountSuspended
+        # the class name stays: it is the word the key docs and support threads use
+        return f"the venue rejected the API key (AuthenticationError): {said or where or 'no reason given'}"
+    if isinstance(exc, ccxt.DDoSProtection) or (http and http.group(2) in ("418", "429")):
+        return f"the venue is limiting requests from this IP ({where or 'rate limit'}); wait a minute and retry"
+    if isinstance(exc, ccxt.RequestTimeout):
+        return "the venue did not answer in time (timeout)"
+    if http and http.group(2) == "404":
+        return f"the venue did not answer ({where})"
+    if http and http.group(2).startswith("5"):
+        return f"the venue is unavailable ({where})"
+    if said:
+        return f"the venue refused: {_cut(said)}"
+    if isinstance(exc, ccxt.NotSupported):
+        return "ccxt does not support this call for this venue"
+    if isinstance(exc, ccxt.NetworkError):
+        return f"could not reach the venue ({where or type(exc).__name__})"
+    if isinstance(exc, ccxt.BaseError):
+        msg = _HTML.sub("", _QUERY.sub("", raw)).strip()
+        return f"the venue answered with an error ({where or type(exc).__name__}): {_cut(msg) or 'no message'}"
+    # not the venue: a bug in the console or in ccxt; the class names it for the bug report
+    return f"an unexpected error in the console ({type(exc).__name__}); run again with --debug for details"
+
+
+def _could_not(what: str, reason: str | None, advice: str) -> str:
+    """The detail of a check whose venue call failed: which check, why, what to do."""
+    return f"could not check the {what}: {reason or 'the venue did not say'}; {advice}"
 
 
 async def _attempt(coro: Any) -> tuple[Any, str | None]:
@@ -227,8 +268,8 @@ def check_live_gate(account: Account) -> CheckResult | None:
 def check_auth(facts: AccountFacts) -> CheckResult:
     name = facts.account.name
     if facts.auth_error is not None or facts.balance is None:
-        return CheckResult(AUTH, False, f"{facts.auth_error or 'no balance returned'}; check the keys "
-                                        f"(`rebal-tui keys set {name}`) and their IP allow-list")
+        return CheckResult(AUTH, False, f"could not read the account: {facts.auth_error or 'no balance returned'}; "
+                                        f"check the keys (`rebal-tui keys set {name}`) and their IP allow-list")
     total = facts.balance.get("total") or {}
     held = sorted(str(k) for k, v in total.items() if _f(v))
     seen = f"sees {len(held)} asset{'s' if len(held) != 1 else ''}" + (f" ({_names(held)})" if held else "")
@@ -258,8 +299,9 @@ def check_position_mode(facts: AccountFacts) -> CheckResult:
         return CheckResult(POSITION_MODE, False, "hedge mode (long and short sides kept apart): the overlay "
                                                  "sends one-way orders; switch the account to one-way mode "
                                                  "on the venue (Binance: Preferences → Position Mode)")
-    return CheckResult(POSITION_MODE, None, f"unknown ({facts.position_mode_error or 'not reported'}); "
-                                            "the overlay assumes one-way")
+    return CheckResult(POSITION_MODE, None, _could_not(
+        "position mode", facts.position_mode_error, "the overlay assumes one-way; check it on the venue's site "
+        "(Binance: Preferences → Position Mode)"))
 
 
 def _leverage_of(facts: AccountFacts, symbol: str) -> tuple[float | None, str | None]:
@@ -275,19 +317,31 @@ def _leverage_of(facts: AccountFacts, symbol: str) -> tuple[float | None, str | 
     return leverage, (str(margin) if margin else None)
 
 
+def _unknown_for(symbols: Iterable[str], error: str | None) -> str:
+    """The suffix naming symbols whose setting is unknown, with the reason when the call failed."""
+    symbols = list(symbols)
+    if not symbols:
+        return ""
+    why = f": {error}" if error else ""
+    return f" (unknown for {_names(symbols)}{why})"
+
+
 def check_margin_mode(facts: AccountFacts, symbols: list[str]) -> CheckResult:
     modes = {s: _leverage_of(facts, s)[1] for s in symbols}
     known = {s: m for s, m in modes.items() if m}
     if not symbols:
         return CheckResult(MARGIN_MODE, None, "no hedge instrument on this account")
     if not known:
-        return CheckResult(MARGIN_MODE, None, f"not reported ({facts.leverage_error or 'no setting or position'})")
+        if facts.leverage_error:
+            return CheckResult(MARGIN_MODE, None, _could_not("margin mode", facts.leverage_error,
+                                                             "check it on the venue's site"))
+        return CheckResult(MARGIN_MODE, None, "not reported (no setting or position)")
     isolated = sorted(s for s, m in known.items() if m == "isolated")
     if isolated:
         return CheckResult(MARGIN_MODE, None, f"isolated on {_names(isolated)}: each hedge is liquidated on "
                                               "its own margin; the margin ratio shown assumes cross")
     unknown = sorted(set(symbols) - set(known))
-    return CheckResult(MARGIN_MODE, True, "cross" + (f" (unknown for {_names(unknown)})" if unknown else ""))
+    return CheckResult(MARGIN_MODE, True, "cross" + _unknown_for(unknown, facts.leverage_error))
 
 
 def check_leverage(facts: AccountFacts, symbols: list[str], max_leverage: float) -> CheckResult:
@@ -301,18 +355,22 @@ def check_leverage(facts: AccountFacts, symbols: list[str], max_leverage: float)
                                             "venue, or raise limits.max_leverage in the config")
     known = {s: v for s, v in levs.items() if v is not None}
     if not known:
-        return CheckResult(LEVERAGE, None, f"not reported ({facts.leverage_error or 'no setting or position'})")
+        if facts.leverage_error:
+            return CheckResult(LEVERAGE, None, _could_not("leverage", facts.leverage_error,
+                                                          "check it on the venue's site"))
+        return CheckResult(LEVERAGE, None, "not reported (no setting or position)")
     top = max(known.values())
     rest = sorted(set(symbols) - set(known))
     return CheckResult(LEVERAGE, True, f"at most {top:g}x, within {max_leverage:g}x"
-                                       + (f" (unknown for {_names(rest)})" if rest else ""))
+                                       + _unknown_for(rest, facts.leverage_error))
 
 
 def check_hedges(facts: AccountFacts, config: Config, now_ms: int,
                  listed_elsewhere: frozenset[str] = frozenset()) -> CheckResult:
     a = facts.account
     if facts.markets_error is not None and not facts.listed:
-        return CheckResult(HEDGES, None, f"markets not loaded ({facts.markets_error})")
+        return CheckResult(HEDGES, None, _could_not("hedge instruments", f"the market list did not load: "
+                                                    f"{facts.markets_error}", "run preflight again"))
     named = [h.symbol for s in config.sleeves for h in s.hedges if h.account == a.name]
     unassigned = [h.symbol for s in config.sleeves for h in s.hedges if h.account is None]
     problems: list[str] = []

@@ -163,6 +163,22 @@ def set_margin_type(emu: Emulator, acct: Account, p: Params) -> Any:
     return emu.set_margin_type(acct, p)
 
 
+def symbol_config(emu: Emulator, acct: Account, p: Params) -> Any:
+    """GET /fapi/v1/symbolConfig: each symbol's margin type and leverage setting, the same
+    state that POST leverage / marginType change (ccxt's fetchLeverages and fetchMarginMode(s)
+    read it). Binance's shape: a list, one row per symbol (all of them without ``symbol``),
+    marginType "CROSSED" | "ISOLATED" (unlike positionRisk's "cross" | "isolated"), leverage a
+    number, isAutoAddMargin and maxNotionalValue strings."""
+    insts = [emu.inst("futures", p["symbol"])] if p.get("symbol") else list(emu.fut_ids.values())
+    rows = []
+    for inst in insts:
+        cfg = acct.config(inst.id)
+        rows.append({"symbol": inst.id, "marginType": "ISOLATED" if cfg.margin_type == "isolated" else "CROSSED",
+                     "isAutoAddMargin": "false", "leverage": cfg.leverage,
+                     "maxNotionalValue": f"{inst.max_notional_at(cfg.leverage):.0f}"})
+    return rows
+
+
 def position_mode(emu: Emulator, acct: Account, p: Params) -> Any:
     # one-way mode only: the overlay sends one-way orders, as preflight checks
     return {"dualSidePosition": False}
@@ -283,6 +299,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("GET", "/fapi/v2/positionRisk", position_risk_v2),
     ("POST", "/fapi/v1/leverage", set_leverage),
     ("POST", "/fapi/v1/marginType", set_margin_type),
+    ("GET", "/fapi/v1/symbolConfig", symbol_config),
     ("GET", "/fapi/v1/positionSide/dual", position_mode),
     ("POST", "/fapi/v1/positionSide/dual", set_position_mode),
     ("POST", "/fapi/v1/order", new_order),

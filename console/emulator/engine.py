@@ -69,6 +69,8 @@ class Emulator:
             for asset, qty in self.scenario.spot_balances.items():
                 acct.credit(asset, qty)
             acct.futures_wallet.update(self.scenario.futures_wallet)
+            for symbol, leverage in self.scenario.leverage.items():
+                acct.config(symbol).leverage = leverage
             for sp in self.scenario.positions:
                 cfg = acct.config(sp.symbol)
                 cfg.leverage, cfg.margin_type = sp.leverage, sp.margin_type
@@ -509,8 +511,7 @@ class Emulator:
         if lev > allowed:
             raise BinanceError(-2027, "Exceeded the maximum allowable position at current leverage.")
         acct.config(inst.id).leverage = lev
-        cap = max(b.cap for b in inst.brackets if b.initial_leverage >= lev)
-        return {"leverage": lev, "maxNotionalValue": f"{cap:.0f}", "symbol": inst.id}
+        return {"leverage": lev, "maxNotionalValue": f"{inst.max_notional_at(lev):.0f}", "symbol": inst.id}
 
     def set_margin_type(self, acct: Account, p: dict[str, str]) -> dict[str, Any]:
         inst = self.inst("futures", p.get("symbol"))

@@ -98,6 +98,11 @@ class Instrument:
                 return b
         return self.brackets[-1]
 
+    def max_notional_at(self, leverage: int) -> float:
+        """The largest position Binance allows at this leverage (its ``maxNotionalValue``):
+        the cap of the last bracket whose initial leverage still covers it."""
+        return max(b.cap for b in self.brackets if b.initial_leverage >= leverage)
+
     def fmt_price(self, p: float) -> str:
         return f"{p:.{self.price_decimals}f}" if self.contract else f"{p:.8f}"
 

@@ -42,6 +42,9 @@ class Scenario:
     spot_balances: dict[str, float] = field(default_factory=dict)
     futures_wallet: dict[str, float] = field(default_factory=dict)
     positions: tuple[SeedPosition, ...] = ()
+    # leverage already set on contracts without a seed position (symbol id -> leverage);
+    # the others keep Binance's default of 20x
+    leverage: dict[str, int] = field(default_factory=dict)
 
 
 def _spot(base: str, tick: str, step: str, depth: float, quote: str = "USDT", min_notional: str = "5.00000000") -> Instrument:
@@ -96,6 +99,10 @@ DEMO = Scenario(
         # a long ETH quarterly, bought when the basis was cheaper
         SeedPosition("ETHUSDT_261225", 19.0, 3_310.0, leverage=3),
     ),
+    # the demo account was set up for the sample config: the contracts it holds no position in
+    # at 5x, its limits.max_leverage, so preflight's leverage check passes on the demo (Binance's
+    # default 20x would fail it); 5x, not the positions' 3x, keeps room to open the demo's legs
+    leverage={i.id: 5 for i in DEMO_INSTRUMENTS if i.venue == "futures"},
 )
 
 # "empty": the same markets, a wallet with cash only (for order-path tests that want a clean slate)

@@ -63,6 +63,35 @@ async def test_set_leverage_and_margin_mode(usdm: Any) -> None:
     assert pos["liquidationPrice"] == pytest.approx(pos["entryPrice"] * (1 - 0.2) / (1 - 0.01), rel=0.01)
 
 
+async def test_symbol_config_reflects_leverage_and_margin_mode(usdm: Any) -> None:
+    """GET /fapi/v1/symbolConfig (ccxt's fetchLeverages, fetchMarginMode(s)) reads the state
+    that POST leverage / marginType set, in Binance's shape."""
+    await usdm.load_markets()
+    await usdm.set_leverage(5, "SOL/USDT:USDT")
+    await usdm.set_margin_mode("isolated", "SOL/USDT:USDT")
+    levs = await usdm.fetch_leverages(["SOL/USDT:USDT", "BTC/USDT:USDT"])
+    sol, btc = levs["SOL/USDT:USDT"], levs["BTC/USDT:USDT"]
+    assert (sol["marginMode"], sol["longLeverage"], sol["shortLeverage"]) == ("isolated", 5, 5)
+    assert (btc["marginMode"], btc["longLeverage"]) == ("cross", 3)  # the demo scenario's setting
+    assert sol["info"] == {"symbol": "SOLUSDT", "marginType": "ISOLATED", "isAutoAddMargin": "false",
+                           "leverage": 5, "maxNotionalValue": sol["info"]["maxNotionalValue"]}
+    assert float(sol["info"]["maxNotionalValue"]) > 0
+    mode = await usdm.fetch_margin_mode("SOL/USDT:USDT")  # the one-symbol form (?symbol=SOLUSDT)
+    assert mode["symbol"] == "SOL/USDT:USDT" and mode["marginMode"] == "isolated"
+    modes = await usdm.fetch_margin_modes()  # no symbol: every listed contract
+    assert set(modes) == {m["symbol"] for m in usdm.markets.values() if m["contract"]}
+    assert modes["BTC/USDT:USDT"]["marginMode"] == "cross"
+    # set_leverage's maxNotionalValue and symbolConfig's agree
+    res = await usdm.set_leverage(2, "SOL/USDT:USDT")
+    assert (await usdm.fetch_leverages(["SOL/USDT:USDT"]))["SOL/USDT:USDT"]["info"]["maxNotionalValue"] \
+        == res["maxNotionalValue"]
+
+
+async def test_symbol_config_unknown_symbol_is_rejected(usdm: Any) -> None:
+    with pytest.raises(ccxt.BadSymbol):
+        await usdm.fapiPrivateGetSymbolConfig({"symbol": "NOPEUSDT"})
+
+
 async def test_market_order_fills_and_moves_balances(spot: Any) -> None:
     o = await spot.create_order("ETH/USDT", "market", "buy", 2.5, params={"newClientOrderId": "leg-eth-1"})
     assert o["status"] == "closed" and o["filled"] == 2.5 and o["clientOrderId"] == "leg-eth-1"

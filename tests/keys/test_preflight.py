@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -309,3 +310,101 @@ def test_preflight_on_the_demo_emulator() -> None:
     (ac,) = failing
     r = by_name(ac)
     assert not ac.passed and r[AUTH].ok is False and "AuthenticationError" in r[AUTH].detail
+
+
+# ---------------------------------------------------------------- a call that fails: plain words, not ccxt's text
+
+
+NOT_FOUND = ("binanceusdm GET http://127.0.0.1:40000/fapi/v1/symbolConfig?timestamp=1795275477578&recvWindow=10000"
+             "&signature=ab56458d79c8124c6f36f902a59e79c0 404 Not Found <html><body><h1>404 Not Found</h1></body></html>")
+
+
+def _no_raw_text(detail: str) -> None:
+    for raw in ("ExchangeNotAvailable", "http", "signature", "<html", "binanceusdm GET"):
+        assert raw not in detail, detail
+
+
+def test_failed_settings_call_says_which_check_and_why() -> None:
+    import ccxt
+
+    class NoSymbolConfig(FakeExchange):
+        async def fetch_leverages(self, symbols: list[str]) -> dict[str, Any]:
+            self.calls.append("fetch_leverages")
+            raise ccxt.ExchangeNotAvailable(NOT_FOUND)
+
+    ex = NoSymbolConfig()
+    configure_mode(ex, FUT, live_allowed=False)
+    facts = asyncio.run(fetch_facts(ex, FUT, CFG))
+    assert facts.leverage_error == "the venue did not answer (404 on symbolConfig)"
+    r = by_name(judge_account(CFG, facts, now_ms=T0, legs=[]))  # no position: nothing else to go on
+    assert r[MARGIN_MODE].ok is None and r[LEVERAGE].ok is None
+    assert r[MARGIN_MODE].detail == ("could not check the margin mode: the venue did not answer "
+                                     "(404 on symbolConfig); check it on the venue's site")
+    assert r[LEVERAGE].detail.startswith("could not check the leverage: the venue did not answer (404 on symbolConfig)")
+    # with an open position the leverage is known for that symbol; the others say why they are not
+    facts = replace(facts, positions=(f.position("BTC/USDT:USDT", -0.1, mark=60_000.0, leverage=3),))
+    r = by_name(judge_account(CFG, facts, now_ms=T0, legs=[]))
+    assert r[LEVERAGE].ok is True and "(unknown for BTC/USDT:USDT-261225, ETH/USDT:USDT: the venue did not " \
+                                      "answer (404 on symbolConfig))" in r[LEVERAGE].detail
+    for row in r.values():
+        _no_raw_text(row.detail)
+
+
+@pytest.mark.parametrize(("exc", "reason"), [
+    ("AuthenticationError", "the venue rejected the API key (AuthenticationError): Invalid API-key, IP, or "
+                            "permissions for action. (code -2015)"),
+    ("ExchangeNotAvailable", "the venue is unavailable (503 on account)"),
+    ("DDoSProtection", "the venue is limiting requests from this IP (429 on account); wait a minute and retry"),
+    ("RequestTimeout", "the venue did not answer in time (timeout)"),
+    ("KeyError", "an unexpected error in the console (KeyError); run again with --debug for details"),
+])
+def test_venue_errors_in_plain_words(exc: str, reason: str) -> None:
+    import ccxt
+
+    from console.preflight import _err
+
+    text = {
+        "AuthenticationError": 'binanceusdm {"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}',
+        "ExchangeNotAvailable": "binanceusdm GET https://x/fapi/v2/account?signature=1 503 Service Unavailable <html>",
+        "DDoSProtection": 'binanceusdm GET https://x/fapi/v2/account?signature=1 429 Too Many Requests {"code":-1003}',
+        "RequestTimeout": "binanceusdm GET https://x/fapi/v2/account?signature=1 request timed out (10000 ms)",
+        "KeyError": "positions",
+    }[exc]
+    error = getattr(ccxt, exc, None) or KeyError
+    assert _err(error(text)) == reason
+
+
+def test_preflight_on_an_emulator_without_symbol_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The QA report: a venue that does not serve /fapi/v1/symbolConfig (as the emulator once
+    did) gives a plain reason on the checklist, not ccxt's ExchangeNotAvailable text."""
+    from console.demo import demo_config
+    from console.emulator import server, start_emulator
+    from console.preflight import run_preflight
+
+    monkeypatch.delitem(server.ROUTES, ("GET", "/fapi/v1/symbolConfig"))
+    cfg = demo_config()
+    with start_emulator(seed=7) as h:
+        creds = {a.name: {"apiKey": h.api_key, "secret": h.secret} for a in cfg.accounts}
+        (fut,) = asyncio.run(run_preflight(cfg, creds, accounts=["futures"], emulator_url=h.url))
+    r = by_name(fut)
+    assert "the venue did not answer (404 on symbolConfig)" in r[LEVERAGE].detail
+    assert "the venue did not answer (404 on symbolConfig)" in r[MARGIN_MODE].detail
+    for row in r.values():
+        _no_raw_text(row.detail)
+
+
+def test_demo_preflight_passes_every_row_it_can_know() -> None:
+    """The demo scenario is set up for the sample config: positions at 3x, the other contracts
+    at 5x, all cross, within limits.max_leverage (5); symbolConfig answers for every hedge, so
+    nothing is 'unknown for'."""
+    from console.demo import demo_config
+    from console.emulator import start_emulator
+    from console.preflight import run_preflight
+
+    cfg = demo_config()
+    with start_emulator(seed=7) as h:
+        creds = {a.name: {"apiKey": h.api_key, "secret": h.secret} for a in cfg.accounts}
+        results = asyncio.run(run_preflight(cfg, creds, emulator_url=h.url))
+    assert all(ac.passed for ac in results), results
+    r = by_name(results[1])
+    assert r[MARGIN_MODE].detail == "cross" and r[LEVERAGE].detail == "at most 5x, within 5x"

@@ -32,9 +32,10 @@ def test_spread_sizes_each_leg_to_its_goal_and_picks_dated_when_basis_beats_fund
     ctx = planner._Ctx(cfg, snap, None, None, 7, None, None)
     ch = planner.choose_instrument(ctx, cfg.sleeve("BTC"), "sell", 13_000)
     assert ch.instrument.symbol == DATED and ch.instrument.account == "fut"
-    assert ch.cost == pytest.approx(6.5 - 1_200 / 61_200 * 13_000 * 7 / 34)
+    # each candidate is priced on the contracts it would send: dated 0.212 × 61,200 = 12,974.40
+    assert ch.cost == pytest.approx(12_974.4 * 0.0005 - 1_200 / 61_200 * 12_974.4 * 7 / 34)
     perp = next(c for c in ch.candidates if c.symbol == "BTC/USDT:USDT")
-    assert perp.cost == pytest.approx(6.5 - 27.3)
+    assert perp.cost == pytest.approx(6.48 - 0.0001 * 12_960 * 21)  # perp 0.216 × 60,000 = 12,960
 
 
 def test_high_funding_makes_the_perp_cheaper_for_a_short():
@@ -54,8 +55,8 @@ def test_instrument_choice_weighs_every_account():
     ctx = planner._Ctx(cfg, snap, None, None, 7, None, None)
     ch = planner.choose_instrument(ctx, cfg.sleeve("BTC"), "sell", 13_000)
     assert (ch.instrument.symbol, ch.instrument.account) == ("BTC/USDT:USDT", "fut2")
-    assert ch.cost == pytest.approx(2.6 - 136.5)
-    assert "by 3.90" in ch.reason  # 6.50 − 2.60
+    assert ch.cost == pytest.approx(2.592 - 136.08)  # on 0.216 contracts = 12,960
+    assert "by 3.89" in ch.reason  # 12,960 × (0.05 % − 0.02 %)
 
 
 def test_existing_overlay_is_reduced_before_a_new_one_opens():
