@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Options whose value may look like an option: argparse reads `--horizon -3d` as two options
+# and answers "expected one argument". Joined as `--horizon=-3d`, the value reaches the
+# command's own check, which names the flag and the fix (the horizon must be positive).
+DASH_VALUE_OPTIONS = frozenset({"--horizon"})
+_NEGATIVE_LOOKING = re.compile(r"^-\d")
+
+
+def join_dash_values(argv: Sequence[str]) -> list[str]:
+    """``[..., "--horizon", "-3d", ...]`` → ``[..., "--horizon=-3d", ...]``; else unchanged."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in DASH_VALUE_OPTIONS and i + 1 < len(argv) and _NEGATIVE_LOOKING.match(argv[i + 1]):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -67,7 +90,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
     install_redaction()  # before anything can log or raise: ccxt logs its key header at DEBUG
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
     if getattr(args, "debug", False):
         configure_debug_logging()
     try:

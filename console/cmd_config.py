@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from importlib import resources
 from pathlib import Path
 
@@ -46,7 +47,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UserError(f"{path} already exists; pass --force to overwrite it")
     write_atomic(path, sample_config_text())
     print(f"wrote a commented sample portfolio to {path}")
-    print("edit it, then run: rebal-tui check-config")
+    # the exact command, path included (quoted for the shell): it checks the file just written
+    # wherever it went, not only at the default location
+    print(f"edit it, then run: rebal-tui check-config {shlex.quote(str(path))}")
     return 0
 
 

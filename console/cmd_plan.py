@@ -30,7 +30,7 @@ from console.report import allocation_table, legs_table, plan_dict, preview_tabl
 from console.snapshot import load_snapshot
 from console.ticket import OrderStyle, OrderType
 
-_HORIZON = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw]?)\s*$")
+_HORIZON = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*([hdw]?)\s*$")
 
 
 def parse_horizon(text: str) -> float:
@@ -39,6 +39,8 @@ def parse_horizon(text: str) -> float:
     if not m:
         raise UserError(f"--horizon {text!r}: write a duration such as 7d, 36h or 2w")
     n, unit = float(m.group(1)), m.group(2) or "d"
+    if n <= 0:  # the sign is matched only to say this, rather than "not a duration"
+        raise UserError(f"--horizon {text.strip()}: the horizon must be positive, e.g. --horizon 7d (or 36h, 2w)")
     return n / 24 if unit == "h" else n * 7 if unit == "w" else n
 
 

@@ -12,6 +12,7 @@ from functools import partial
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import Screen
 
@@ -20,7 +21,7 @@ from textual.screen import Screen
 class Entry:
     node: DOMNode
     binding: Binding
-    scope: str  # "global", the screen's title, or the widget's id
+    scope: str  # "global", the screen's title, or the widget's human name (see ``widget_scope``)
 
     @property
     def key_display(self) -> str:
@@ -33,6 +34,23 @@ class Entry:
     @property
     def help(self) -> str:
         return self.binding.tooltip or self.binding.description
+
+    @property
+    def label(self) -> str:
+        """The palette's line: the action and its key, e.g. ``Kill  [K]``."""
+        return f"{self.text}  [{self.key_display}]"
+
+
+def widget_scope(widget: DOMNode) -> str:
+    """Where a widget's keys work, in words a trader knows: the widget class's ``HELP_SCOPE``
+    (e.g. "allocation table"), else its border title, else its id or class name."""
+    named = getattr(widget, "HELP_SCOPE", None)
+    if isinstance(named, str) and named:
+        return named
+    title = getattr(widget, "border_title", None)
+    if title:
+        return str(title)
+    return widget.id or widget.__class__.__name__
 
 
 def _own(node: DOMNode) -> list[Binding]:
@@ -58,7 +76,7 @@ def binding_catalog(screen: Screen) -> list[Entry]:
     add(screen, getattr(screen, "TITLE", None) or screen.__class__.__name__)
     for widget in screen.query("*"):
         if widget.BINDINGS:
-            add(widget, widget.id or widget.__class__.__name__)
+            add(widget, widget_scope(widget))
     add(app, "global")
     return entries
 
@@ -74,17 +92,20 @@ class ConsoleCommands(Provider):
             screen = stack[-2]
         return binding_catalog(screen)
 
+    # A plain ``str`` display is read as markup, where ``[K]`` (or ``[s]``) is a style tag and
+    # vanishes: the key part is always built as plain Content.
+
     async def discover(self) -> Hits:
         for e in self._entries():
-            yield DiscoveryHit(f"{e.text}  [{e.key_display}]", partial(self._run, e), help=e.help)
+            yield DiscoveryHit(Content(e.label), partial(self._run, e), text=e.label, help=e.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for e in self._entries():
-            label = f"{e.text}  [{e.key_display}]"
-            score = max(matcher.match(label), matcher.match(e.help))
+            score = max(matcher.match(e.label), matcher.match(e.help))
             if score > 0:
-                yield Hit(score, matcher.highlight(label), partial(self._run, e), help=e.help)
+                shown = matcher.highlight(e.text) + Content(f"  [{e.key_display}]")
+                yield Hit(score, shown, partial(self._run, e), text=e.label, help=e.help)
 
     async def _run(self, e: Entry) -> None:
         await e.node.run_action(e.binding.action)

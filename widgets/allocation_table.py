@@ -7,8 +7,10 @@ The row order is rebuilt only when it changes (a sort, an expand, a new sleeve).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding
@@ -61,12 +63,21 @@ class RowView:
 
 
 def money(x: float) -> str:
-    """Whole units of the quote currency: the table is for reading at a glance."""
-    return f"{x:,.0f}"
+    """Whole units of the quote currency: the table is for reading at a glance. Rounded to an
+    int first, so a flattened leg's -0.3 reads ``0``, never ``-0``."""
+    if not math.isfinite(x):
+        return f"{x:,.0f}"
+    return f"{round(x):,d}"
 
 
 def _r(s: str) -> Text:
     return Text(s, justify="right")
+
+
+def _signed(x: float) -> Text:
+    """A position's notional: red short, green long (a rounded 0 is neither short nor red)."""
+    shown = money(x)
+    return Text(shown, justify="right", style="red" if shown.startswith("-") else "green")
 
 
 def sleeve_view(r: SleeveRow, goal: Goal, expanded: bool) -> RowView:
@@ -98,8 +109,10 @@ def child_views(r: SleeveRow) -> list[RowView]:
         out.append(RowView(
             f"P:{r.name}:{p.account}:{p.symbol}",
             (Text(f"     {p.account} {short_symbol(p.symbol)}", style="italic"), _r(""),
-             Text(money(p.notional), justify="right", style="red" if p.notional < 0 else "green"),
-             _r(""), _r(""), _r(""), Text(f"{p.contracts:+g} @{p.leverage or 0:g}x", style="dim"),
+             _signed(p.notional),
+             # a position's net exposure is its notional; the net column is the one every
+             # column set keeps, so a narrow terminal still shows it
+             _signed(p.notional), _r(""), _r(""), Text(f"{p.contracts:+g} @{p.leverage or 0:g}x", style="dim"),
              Text(""), _r("")),
             ("", 0.0, 0.0, 0.0, 0.0),
         ))
@@ -123,6 +136,8 @@ def allocation_rows(alloc: Allocation, goal: Goal, expanded: set[str], sort_by: 
 
 class AllocationTable(DataTable):
     """Sleeve rows; enter expands, `o` cycles the sort column, `O` reverses it."""
+
+    HELP_SCOPE: ClassVar[str] = "allocation table"  # the `?` help's "where" for these keys
 
     BINDINGS = [
         Binding("enter", "toggle_row", "Expand", id="table.expand",

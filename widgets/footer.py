@@ -2,7 +2,7 @@
 
 Textual's Footer shows every binding with ``show=True`` one after another and cuts the row
 at the terminal's edge. This one groups the screen-switching keys (the app's ``show(...)``
-actions, 1–5) under one label, and leaves out the binding ids a screen lists in
+actions, 1–6, hidden ones included) under one label, and leaves out the binding ids a screen lists in
 ``FOOTER_HIDE``. On a terminal too narrow for every key, the screen's own keys are dropped from
 the end first; help, kill and quit always stay. Nothing is lost: ``?`` (help) and the command
 palette list every binding.
@@ -36,10 +36,15 @@ class KeyFooter(Footer):
         seen: set[str] = set()
         keys, screens = [], []
         for _node, binding, enabled, tooltip in active.values():
-            if not binding.show or binding.id in hide or binding.action in seen:
+            if binding.id in hide or binding.action in seen:
+                continue
+            # every screen key joins the group, ``show=False`` ones too (6, preflight): the
+            # group costs one cell per key, and a gap in "12345" reads as "there is no 6"
+            is_screen = binding.action.startswith("show(")
+            if not (binding.show or is_screen):
                 continue
             seen.add(binding.action)
-            (screens if binding.action.startswith("show(") else keys).append((binding, enabled, tooltip))
+            (screens if is_screen else keys).append((binding, enabled, tooltip))
         tail = [k for k in keys if k[0].id in ("app.help", "app.kill", "app.quit")]
         head = [k for k in keys if k not in tail]
         head = self._fit(head, tail, screens)

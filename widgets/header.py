@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
 from console.modes import mode_badge
 from console.report import money
+
+if TYPE_CHECKING:
+    from console.app import DashboardState
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,20 @@ class Freshness:
     age_ms: int | None
     stale: bool
     error: str | None
+
+
+def freshness(state: DashboardState | None, now_ms: int) -> dict[str, Freshness]:
+    """Each account's data age at ``now_ms``: the oldest of its balance, positions and tickers
+    reads, with the state's stale flags and fetch errors. Every screen's header uses this, so
+    they all show the same ages. ``{}`` before the first state."""
+    if state is None:
+        return {}
+    out: dict[str, Freshness] = {}
+    for name, acct in state.snapshot.accounts.items():
+        oldest = acct.oldest_ms()
+        out[name] = Freshness(name, None if oldest is None else max(0, now_ms - oldest),
+                              bool(state.stale.get(name)), acct.error)
+    return out
 
 
 def age_text(ms: int | None) -> str:
@@ -31,6 +49,62 @@ def age_text(ms: int | None) -> str:
     return f"{s // 3600}h"
 
 
+@dataclass(frozen=True)
+class HeaderContent:
+    """What the header is handed; rendered for the width it has (``header_text``)."""
+
+    mode: str
+    book: str
+    nav: float | None
+    quote: str
+    fresh: Mapping[str, Freshness]
+    clock: str  # "YYYY-MM-DD HH:MM:SSZ"
+
+
+# How the bar gives way on a narrow terminal, one step at a time until it fits: the date (the
+# time stays), the account names (each dot keeps its colour and age), the ages (the dots
+# stay), the book name, the clock. The mode badge and the NAV are never dropped.
+LEVELS = 6
+
+
+def header_text(c: HeaderContent, level: int = 0) -> Text:
+    """The bar at one level of shortening (0 = everything)."""
+    label, style = mode_badge(c.mode)
+    t = Text(no_wrap=True, overflow="crop")
+    t.append(f" {label} ", style=style)
+    if level < 4:
+        t.append(f" {c.book} ", style="bold")
+    else:
+        t.append(" ")
+    if c.nav is not None:
+        t.append(f"NAV {money(c.nav)} {c.quote} ", style="")
+    for f in c.fresh.values():
+        dot_style = "red" if f.error else ("yellow" if f.stale else "green")
+        text_style = "dim" if not f.stale else "yellow"
+        t.append(" ")
+        t.append("●", style=dot_style)
+        if level < 2:
+            t.append(f" {f.account} {age_text(f.age_ms)}", style=text_style)
+        elif level < 3:
+            t.append(age_text(f.age_ms), style=text_style)
+    if level < 5:
+        clock = c.clock if level < 1 else c.clock.rpartition(" ")[2]
+        t.append(f"  {clock}", style="dim")
+    return t
+
+
+def fit_header(c: HeaderContent, width: int | None) -> Text:
+    """The fullest bar that fits ``width`` cells (no width yet: the full bar)."""
+    t = header_text(c)
+    if width is None:
+        return t
+    for level in range(1, LEVELS):
+        if t.cell_len <= width:
+            break
+        t = header_text(c, level)
+    return t
+
+
 class HeaderBar(Static):
     """Renders what it is handed; never fetches."""
 
@@ -40,18 +114,16 @@ class HeaderBar(Static):
     HeaderBar { dock: top; height: 1; background: $panel; color: $text; }
     """
 
+    _content: HeaderContent | None = None
+
     def show(self, *, mode: str, book: str, nav: float | None, quote: str,
              fresh: Mapping[str, Freshness], clock: str) -> None:
-        label, style = mode_badge(mode)
-        t = Text()
-        t.append(f" {label} ", style=style)
-        t.append(f" {book} ", style="bold")
-        if nav is not None:
-            t.append(f"NAV {money(nav)} {quote} ", style="")
-        for f in fresh.values():
-            dot_style = "red" if f.error else ("yellow" if f.stale else "green")
-            t.append(" ")
-            t.append("●", style=dot_style)
-            t.append(f" {f.account} {age_text(f.age_ms)}", style="dim" if not f.stale else "yellow")
-        t.append(f"  {clock}", style="dim")
-        self.update(t)
+        self._content = HeaderContent(mode, book, nav, quote, dict(fresh), clock)
+        self._draw()
+
+    def _draw(self) -> None:
+        if self._content is not None:
+            self.update(fit_header(self._content, self.content_region.width or None))
+
+    def on_resize(self) -> None:
+        self._draw()

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from console.alerts import MARGIN_WARN_SHARE, RiskView
@@ -39,8 +43,10 @@ def distance_style(d: float | None) -> str:
     return "bold red" if abs(d) < 0.10 else "yellow" if abs(d) < 0.25 else ""
 
 
-def _table(*cols: str) -> Table:
-    t = Table(box=None, pad_edge=False, expand=True, show_edge=False, header_style="bold dim")
+def _table(*cols: str, tight: bool = False) -> Table:
+    """``tight``: one blank between columns instead of two (a narrow panel with a scrollbar)."""
+    t = Table(box=None, pad_edge=False, expand=True, show_edge=False, header_style="bold dim",
+              padding=(0, 1, 0, 0) if tight else (0, 1))
     for c in cols:
         t.add_column(c, justify="left" if c in ("account", "symbol", "side") else "right", no_wrap=True)
     return t
@@ -58,10 +64,17 @@ def short_symbol(symbol: str) -> str:
 SIDE_COLUMN_MIN_WIDTH = 42  # narrower than this, the notional's sign says the side
 
 
+def whole(x: float) -> str:
+    """A notional in whole units, rounded first so a flattened leg reads ``0``, never ``-0``."""
+    return f"{round(x):,d}" if math.isfinite(x) else f"{x:,.0f}"
+
+
 def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float, width: int | None = None) -> Group:
     """``width``: the panel's content width; a narrow panel drops the side column rather than
     cut a figure."""
-    accts = _table("account", "margin", "limit")
+    sides = width is None or width >= SIDE_COLUMN_MIN_WIDTH
+    tight = not sides  # the narrow panel: every cell counts
+    accts = _table("account", "margin", "limit", tight=tight)
     for a in view.accounts:
         if a.margin_ratio is None:
             accts.add_row(a.account, Text("—", style="dim"), "")
@@ -69,16 +82,15 @@ def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float, width: int
         style = ("bold red" if a.margin_ratio >= max_margin_ratio
                  else "yellow" if a.margin_ratio >= MARGIN_WARN_SHARE * max_margin_ratio else "green")
         accts.add_row(a.account, Text(pct(a.margin_ratio), style=style), pct(max_margin_ratio))
-    sides = width is None or width >= SIDE_COLUMN_MIN_WIDTH
-    pos = _table("symbol", "side", "notional", "liq", "dist") if sides else _table("symbol", "notional", "liq", "dist")
+    pos = _table("symbol", *(("side",) if sides else ()), "notional", "liq", "dist", tight=tight)
     for p in view.positions:
         dist = p.liq_distance
-        pos.add_row(short_symbol(p.symbol), *((p.side,) if sides else ()), f"{p.notional:,.0f}",
+        pos.add_row(short_symbol(p.symbol), *((p.side,) if sides else ()), whole(p.notional),
                     price(p.liquidation_price) if p.liquidation_price else Text("—", style="dim"),
                     Text(pct(dist, signed=True), style=distance_style(dist)))
     if not view.positions:
         pos.add_row(Text("no open positions", style="dim"), *([""] * (len(pos.columns) - 1)))
-    fund = _table("symbol", "rate", "next", "/yr")
+    fund = _table("symbol", "rate", "next", "/yr", tight=tight)
     for f in view.funding:
         apr = f.annualised
         fund.add_row(short_symbol(f.symbol), f"{f.rate * 100:+.4f}%", countdown(f.countdown_s(now_ms)),
@@ -86,20 +98,56 @@ def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float, width: int
     parts: list = [Text("Margin", style="bold"), accts, Text("Positions", style="bold"), pos,
                    Text("Funding", style="bold"), fund]
     if view.basis:
-        basis = _table("symbol", "basis", "/yr")
+        basis = _table("symbol", "basis", "/yr", tight=tight)
         for b in view.basis:
             basis.add_row(short_symbol(b.symbol), pct(b.info.basis, signed=True), pct(b.info.annualised, signed=True))
         parts += [Text("Basis", style="bold"), basis]
     return Group(*parts)
 
 
-class RiskPanel(Static):
+class _RiskBody(Static):
+    """The rendered tables. A scrollbar coming or going changes this width, not the panel's:
+    render again for the width there is."""
+
+    def on_resize(self) -> None:
+        panel = self.parent
+        if isinstance(panel, RiskPanel):
+            panel.redraw()
+
+
+class RiskPanel(VerticalScroll):
+    """Scrolls: margin, positions, funding and basis together are taller than the panel on a
+    short terminal (24 rows). Focusable (tab reaches it), so ↑/↓/pgup/pgdn/home/end scroll it.
+
+    Used as ``RiskPanel(id="risk")`` with a ``border_title``: the border, title and padding
+    are the container's, the rendered tables live in one Static inside it."""
+
+    DEFAULT_CSS = """
+    RiskPanel { scrollbar-size-vertical: 1; }
+    RiskPanel > _RiskBody { width: 1fr; height: auto; }
+    RiskPanel:focus { background-tint: $foreground 5%; border-title-style: bold reverse; }
+    """
+
     _last: tuple[RiskView, int, float] | None = None
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        # made here, not in compose: show() may run before the panel is mounted
+        self._body = _RiskBody("")
+        self._drawn_width: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self._body
 
     def show(self, view: RiskView, now_ms: int, max_margin_ratio: float) -> None:
         self._last = (view, now_ms, max_margin_ratio)
-        self.update(render_risk(view, now_ms, max_margin_ratio, self.content_region.width or None))
+        self._drawn_width = self.scrollable_content_region.width or None
+        self._body.update(render_risk(view, now_ms, max_margin_ratio, self._drawn_width))
+
+    def redraw(self) -> None:
+        """Render the last view again if the width for it changed."""
+        if self._last is not None and (self.scrollable_content_region.width or None) != self._drawn_width:
+            self.show(*self._last)
 
     def on_resize(self) -> None:
-        if self._last is not None:
-            self.show(*self._last)
+        self.redraw()

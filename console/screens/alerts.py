@@ -10,7 +10,7 @@ from textual.screen import Screen
 
 from widgets.alerts_panel import AlertItem, AlertsPanel
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar
+from widgets.header import HeaderBar, freshness
 
 if TYPE_CHECKING:
     from console.app import DashboardState, RebalApp
@@ -38,11 +38,22 @@ class AlertsScreen(Screen):
             self.show_state(self.app.state)
 
     def show_state(self, state: DashboardState) -> None:
+        self._header()
+
+    def tick(self) -> None:
+        """Every second (the app's clock): the data ages grow while no new state comes."""
+        self._header()
+
+    def _header(self) -> None:
         from console.screens.dashboard import clock_text
 
         app = self.app
-        self.query_one(HeaderBar).show(mode=app.mode.value, book="Alerts", nav=state.alloc.nav,
-                                       quote=state.alloc.quote, fresh={}, clock=clock_text(app.now_ms()))
+        st = app.state
+        if st is None:
+            return
+        now = app.now_ms()
+        self.query_one(HeaderBar).show(mode=app.mode.value, book="Alerts", nav=st.alloc.nav,
+                                       quote=st.alloc.quote, fresh=freshness(st, now), clock=clock_text(now))
 
     def show_alerts(self, items: list[AlertItem]) -> None:
         self.query_one(AlertsPanel).show(items)

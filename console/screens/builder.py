@@ -28,7 +28,7 @@ from console.errors import UserError
 from console.snapshot import Snapshot
 from console.ticket import OrderStyle, OrderType, Ticket, TicketKind
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar
+from widgets.header import HeaderBar, freshness
 from widgets.inputs import NumberInput
 from widgets.legs_table import LegsTable
 from widgets.preview_view import PreviewView
@@ -604,6 +604,9 @@ class BuilderScreen(Screen):
 
     # ------------------------------------------------------------------ state
 
+    def tick(self) -> None:
+        self._header()  # the data ages keep up with the clock between snapshots
+
     def show_state(self, state: DashboardState) -> None:
         self._header()
         if self.is_current:
@@ -626,4 +629,4 @@ class BuilderScreen(Screen):
         st = app.state
         self.query_one(HeaderBar).show(mode=app.mode.value, book="Spread builder",
                                        nav=st.alloc.nav if st else None, quote=app.config.portfolio.quote,
-                                       fresh={}, clock=clock_text(app.now_ms()))
+                                       fresh=freshness(st, app.now_ms()), clock=clock_text(app.now_ms()))

@@ -15,7 +15,7 @@ from console.config import Goal
 from widgets.alerts_panel import AlertItem, AlertsPanel
 from widgets.allocation_table import AllocationTable
 from widgets.footer import KeyFooter
-from widgets.header import Freshness, HeaderBar
+from widgets.header import HeaderBar, freshness
 from widgets.plots import DriftSpark, FundingPlot
 from widgets.risk_panel import RiskPanel
 
@@ -40,8 +40,8 @@ class DashboardScreen(Screen):
                 tooltip="Show Δ to the target or to the band edge"),
         Binding("a", "ack", "Ack", id="dash.ack", tooltip="Acknowledge the alert under the alerts cursor"),
         Binding("A", "ack_all", "Ack all", id="dash.ack_all", show=False, tooltip="Acknowledge every alert"),
-        Binding("tab", "focus_next", "Next pane", id="dash.focus", show=False,
-                tooltip="Move between the allocation table and the alerts panel"),
+        Binding("tab", "app.focus_next", "Next pane", id="dash.focus", show=False,
+                tooltip="Move between the allocation table, the risk panel and the alerts panel"),
     ]
 
     app: RebalApp
@@ -118,13 +118,8 @@ class DashboardScreen(Screen):
     def _header(self, st: DashboardState) -> None:
         app = self.app
         now = app.now_ms()
-        fresh = {}
-        for name, acct in st.snapshot.accounts.items():
-            oldest = acct.oldest_ms()
-            fresh[name] = Freshness(name, None if oldest is None else max(0, now - oldest),
-                                    bool(st.stale.get(name)), acct.error)
         self.query_one(HeaderBar).show(mode=app.mode.value, book=app.config.portfolio.name, nav=st.alloc.nav,
-                                       quote=st.alloc.quote, fresh=fresh, clock=clock_text(now))
+                                       quote=st.alloc.quote, fresh=freshness(st, now), clock=clock_text(now))
 
     def _spark(self, sleeve: str | None) -> None:
         if sleeve is None:

@@ -20,7 +20,7 @@ from textual_plotext import PlotextPlot
 
 from console.report import pct
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar
+from widgets.header import HeaderBar, freshness
 
 if TYPE_CHECKING:
     from console.app import DashboardState, RebalApp
@@ -35,9 +35,19 @@ class FlowsReady(Message):
         super().__init__()
 
 
-def compute_report(snapshot: Any) -> tuple[FlowsReport, tuple[str, ...]]:
-    """The sample basket at today's snapshot prices (pure core; run in a thread)."""
-    from console.flows import MarketData, compute_flows
+def clock_day(ms: int) -> dt.date:
+    """The UTC date of a console clock reading (``app.now_ms()``)."""
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).date()
+
+
+def compute_report(snapshot: Any, today: dt.date | None = None) -> tuple[FlowsReport, tuple[str, ...]]:
+    """The sample basket at today's snapshot prices (pure core; run in a thread).
+
+    ``today``: the console's clock date; the trading days left are counted from it (default:
+    the snapshot's date, else the wall clock's). The index levels are read on or before it."""
+    from dataclasses import replace
+
+    from console.flows import MAX_STALE_DAYS, MarketData, compute_flows
     from console.flows_data import (
         SAMPLE_BASKET,
         SAMPLE_LEVELS,
@@ -46,18 +56,29 @@ def compute_report(snapshot: Any) -> tuple[FlowsReport, tuple[str, ...]]:
         prices_from_snapshot,
         sample_path,
     )
+    from console.nyse import quarter_end_window
 
     basket = load_basket(sample_path(SAMPLE_BASKET))
     levels = load_levels(sample_path(SAMPLE_LEVELS))
     notes = ["ILLUSTRATIVE sample funds and index levels (console/data); `rebal-tui flows --funds` for yours"]
     now: dict[str, float] = {}
-    date = levels.last_date() or dt.date.today()
+    if today is None:
+        today = clock_day(snapshot.timestamp) if snapshot is not None else dt.date.today()
+    levels_day = levels.last_date()
+    # The flows are figured on the clock's date; the levels table is read on or before it. The
+    # shipped sample ends on a fixed date: once that is more than MAX_STALE_DAYS behind the
+    # clock it would be refused as stale, so the figures fall back to its last date (the
+    # window and the trading days left still count from the clock's date).
+    as_of = today if levels_day is None or (today - levels_day).days <= MAX_STALE_DAYS else levels_day
     if snapshot is not None:
         now = prices_from_snapshot(snapshot, basket.crypto, basket.crypto_quote)
-        snap_day = dt.datetime.fromtimestamp(snapshot.timestamp / 1000, dt.UTC).date()
-        date = min(snap_day, date) if levels.last_date() else snap_day
-        notes.append(f"crypto prices now from the console's snapshot; index levels as of {date}")
-    report = compute_flows(basket, MarketData(date=date, levels=levels, now_prices=now, now_source="snapshot"))
+        shown = min(levels_day, as_of) if levels_day else as_of
+        notes.append(f"crypto prices now from the console's snapshot; index levels as of {shown}")
+    report = compute_flows(basket, MarketData(date=as_of, levels=levels, now_prices=now, now_source="snapshot"))
+    if as_of != today:
+        report = replace(report, window=quarter_end_window(today))
+        notes.append(f"the sample index levels end {levels_day}, over {MAX_STALE_DAYS} days before {today}: "
+                     f"flows figured as of {as_of}")
     return report, tuple(notes) + tuple(report.notes)
 
 
@@ -95,12 +116,13 @@ class FlowsScreen(Screen):
 
     def action_recompute(self) -> None:
         st = self.app.state
-        self._compute(st.snapshot if st else None)
+        # the console's clock, not the levels' last date, says how many trading days are left
+        self._compute(st.snapshot if st else None, clock_day(self.app.now_ms()))
 
     @work(thread=True, exclusive=True, group="flows", exit_on_error=False)
-    def _compute(self, snapshot: Any) -> None:
+    def _compute(self, snapshot: Any, today: dt.date) -> None:
         try:
-            report, notes = compute_report(snapshot)
+            report, notes = compute_report(snapshot, today)
         except Exception as exc:  # noqa: BLE001 - a UserError from the inputs is shown as such
             self.post_message(FlowsReady(None, (), str(exc)))
             return
@@ -140,10 +162,16 @@ class FlowsScreen(Screen):
     def show_state(self, state: DashboardState) -> None:
         self._header()
 
+    def tick(self) -> None:
+        """Every second (the app's clock): the data ages grow while no new state comes."""
+        self._header()
+
     def _header(self) -> None:
         from console.screens.dashboard import clock_text
 
         app = self.app
         st = app.state
+        now = app.now_ms()
         self.query_one(HeaderBar).show(mode=app.mode.value, book="Quarter-end flows", nav=st.alloc.nav if st else None,
-                                       quote=app.config.portfolio.quote, fresh={}, clock=clock_text(app.now_ms()))
+                                       quote=app.config.portfolio.quote, fresh=freshness(st, now),
+                                       clock=clock_text(now))

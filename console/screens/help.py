@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,12 +15,16 @@ from console.palette import binding_catalog
 
 
 def help_table(screen: Screen) -> Table:
-    t = Table(expand=False, box=None, header_style="bold", pad_edge=False)
-    t.add_column("key", style="bold cyan", no_wrap=True, width=6)
-    t.add_column("action", no_wrap=True, width=16)
-    t.add_column("what it does", width=66, overflow="fold")
-    t.add_column("where", style="dim", no_wrap=True, width=12)
-    for e in binding_catalog(screen):
+    """Key, action and where never shrink or wrap (a key cut away is no help at all); the
+    description takes the width that is left and wraps."""
+    entries = binding_catalog(screen)
+    t = Table(expand=True, box=None, header_style="bold", pad_edge=False)
+    t.add_column("key", style="bold cyan", no_wrap=True,
+                 min_width=max((cell_len(e.key_display) for e in entries), default=3))
+    t.add_column("action", no_wrap=True, min_width=max((cell_len(e.text) for e in entries), default=6))
+    t.add_column("what it does", ratio=1, overflow="fold")
+    t.add_column("where", style="dim", no_wrap=True, min_width=max((cell_len(e.scope) for e in entries), default=5))
+    for e in entries:
         t.add_row(e.key_display, e.text, e.help, e.scope)
     return t
 

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar
+from widgets.header import HeaderBar, freshness
 
 if TYPE_CHECKING:
     from console.app import DashboardState, RebalApp
@@ -85,10 +85,16 @@ class PreflightScreen(Screen):
     def show_state(self, state: DashboardState) -> None:
         self._header()
 
+    def tick(self) -> None:
+        """Every second (the app's clock): the data ages grow while no new state comes."""
+        self._header()
+
     def _header(self) -> None:
         from console.screens.dashboard import clock_text
 
         app = self.app
         st = app.state
+        now = app.now_ms()
         self.query_one(HeaderBar).show(mode=app.mode.value, book="Preflight", nav=st.alloc.nav if st else None,
-                                       quote=app.config.portfolio.quote, fresh={}, clock=clock_text(app.now_ms()))
+                                       quote=app.config.portfolio.quote, fresh=freshness(st, now),
+                                       clock=clock_text(now))

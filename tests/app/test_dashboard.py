@@ -145,8 +145,11 @@ async def test_short_terminal_keeps_the_mode_badge_and_nav_in_sight() -> None:
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
         assert screen.max_scroll_y == 0
+        table = screen.query_one(AllocationTable)
+        assert app.focused is table
         await pilot.press("tab")
         await settle(pilot)
+        assert app.focused is not table  # tab moves to the next pane (the risk panel)
         header = screen.query_one(HeaderBar)
         assert header.region.y == 0 and header.region.height == 1
         assert "DEMO" in str(header.render()) and "NAV" in str(header.render())

@@ -80,6 +80,12 @@ def test_an_old_live_snapshot_is_refused_and_json_stays_clean(state, tmp_path, c
     (["--tiers", "{p}"], {"SOL/USDT:USDT": 5}, ["--tiers", "leverage tiers", "got a number"]),
     (["--fees", "{p}"], {"SOL/USDT:USDT": 5}, ["--fees", "trading fee", "got a number"]),
     (["--lookback", "1"], None, ["--lookback 1", "at least 2"]),
+    # a negative-looking value reaches the check, with or without "=" (argparse alone would
+    # answer "expected one argument")
+    (["--horizon", "-3d"], None, ["--horizon -3d", "must be positive", "--horizon 7d"]),
+    (["--horizon=-3d"], None, ["--horizon -3d", "must be positive", "--horizon 7d"]),
+    (["--horizon", "0"], None, ["--horizon 0", "must be positive"]),
+    (["--horizon", "soon"], None, ["--horizon 'soon'", "7d"]),
 ])
 def test_plan_bad_flags_exit_2_with_one_line(state, tmp_path, capsys, extra, payload, words):
     p = tmp_path / "venue.json"
@@ -87,6 +93,22 @@ def test_plan_bad_flags_exit_2_with_one_line(state, tmp_path, capsys, extra, pay
     argv = ["plan", "--config", str(SAMPLE), "--state", str(state), *(a.replace("{p}", str(p)) for a in extra)]
     assert main(argv) == 2
     _one_line_error(capsys.readouterr().err, *words)
+
+
+def test_join_dash_values_only_joins_the_value_options():
+    from console.cli import join_dash_values
+
+    assert join_dash_values(["plan", "--horizon", "-3d", "--json"]) == ["plan", "--horizon=-3d", "--json"]
+    assert join_dash_values(["plan", "--horizon", "--json"]) == ["plan", "--horizon", "--json"]  # a missing value stays missing
+    assert join_dash_values(["plan", "--horizon", "7d"]) == ["plan", "--horizon", "7d"]
+
+
+def test_init_prints_the_exact_next_command_with_the_path(tmp_path, capsys):
+    target = tmp_path / "my books" / "portfolio.toml"
+    assert main(["init", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert f"rebal-tui check-config '{target}'" in out  # quoted: the path has a space
+    assert main(["check-config", str(target)]) == 0  # and the command works as printed
 
 
 def test_a_state_from_another_config_is_refused(state, tmp_path, capsys):
