@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 import time
 from collections import deque
@@ -194,7 +195,9 @@ class RebalApp(App[int]):
         Binding("5", "show('flows')", "Flows", id="app.flows", tooltip="Quarter-end flows of multi-asset funds"),
         Binding("6", "show('preflight')", "Preflight", id="app.preflight", show=False,
                 tooltip="Preflight checklist per account"),
-        Binding("K", "kill", "Kill", key_display="K", id="app.kill",
+        # priority: a modal (a confirmation, the reconciliation report) must not swallow the
+        # kill switch; a focused field that types letters still gets its K (action_kill)
+        Binding("K", "kill", "Kill", key_display="K", id="app.kill", priority=True,
                 tooltip="Kill switch: flatten the overlay with reduce-only market orders (asks to confirm)"),
         Binding("R", "reconcile", "Reconcile", id="app.reconcile", show=False,
                 tooltip="Reconcile the journal with the venues; trading opens when you accept the report"),
@@ -257,6 +260,8 @@ class RebalApp(App[int]):
         self.last_ticket_id: str | None = None
         self.last_reconcile: Any = None
         self.submitting: set[str] = set()  # tickets confirmed and being sent right now
+        self.reviewing = False  # a confirmation is open or being prepared: one at a time
+        self.killing = False  # the kill switch's confirmation is open or the kill runs
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -438,13 +443,31 @@ class RebalApp(App[int]):
 
         factory = SCREENS[name]
         while len(self.screen_stack) > 2 and self.screen.is_modal:
-            self.pop_screen()
+            self._close_modal(self.screen)
         if name == "dashboard":
             self.switch_screen("dashboard") if self.screen is not self.get_screen("dashboard") else None
             return
         if name not in self._installed_screens:
             self.install_screen(factory(), name=name)
         self.switch_screen(name)  # the screen reads app.state when it mounts
+
+    def _close_modal(self, modal: Any) -> None:
+        """Close a modal as its "no": a plain pop would leave whoever awaits its answer (a
+        review, the kill switch, the reconciliation) waiting for good, and a planned ticket
+        with it."""
+        from console.screens.confirm import ConfirmScreen, QuitScreen
+        from console.screens.reconcile import ReconcileScreen
+
+        if isinstance(modal, ConfirmScreen) and modal.decided is None:
+            modal.action_cancel()
+        elif isinstance(modal, ReconcileScreen):
+            modal.dismiss("later")
+        elif isinstance(modal, QuitScreen):
+            modal.dismiss(False)
+        elif isinstance(modal, ConfirmScreen):
+            self.pop_screen()  # decided already: its answer has been delivered
+        else:
+            modal.dismiss(None)
 
     async def action_quit(self) -> None:
         """Leave at once, unless orders would stay working at the venue (or a ticket is being
@@ -459,13 +482,34 @@ class RebalApp(App[int]):
     async def ask_quit(self) -> None:
         from console.screens.confirm import QuitScreen
 
-        working = await asyncio.to_thread(self.working_orders)
-        sending = len(self.submitting)
-        if not working and not sending:
+        working, sending = await asyncio.to_thread(self._quit_counts)
+        executor = self.services.executor
+        slices = executor.unsent_slices() if executor is not None and hasattr(executor, "unsent_slices") else 0
+        if not working and not sending and not slices:
             self.exit()
             return
-        if await self.push_screen_wait(QuitScreen(working, sending)):
+        if await self.push_screen_wait(QuitScreen(working, sending, slices)):
             self.exit()
+
+    def _quit_counts(self) -> tuple[int, int]:
+        """(orders live at a venue, tickets being sent that have no live order yet): a ticket
+        with a working order is counted once, by its order (a journal read: off the UI thread)."""
+        working = self.working_orders()
+        journal = self.services.journal
+        sending = len(self.submitting)
+        if journal is not None and sending and hasattr(journal, "ticket"):
+            from console.execution.lifecycle import ORDER_LIVE, TicketState
+
+            sending = 0
+            for tid in list(self.submitting):
+                try:
+                    state = journal.ticket(tid).state
+                except Exception:  # noqa: BLE001 - unreadable: count it, to ask rather than not
+                    sending += 1
+                    continue
+                if state in (TicketState.CONFIRMED, TicketState.SENDING) and not journal.orders(tid, states=ORDER_LIVE):
+                    sending += 1
+        return working, sending
 
     def working_orders(self) -> int:
         """The console's orders the journal holds as live at a venue (a journal read: call it
@@ -482,6 +526,16 @@ class RebalApp(App[int]):
         self.notify(f"terminal bell on alerts {'on' if self.bell_on else 'off'}", timeout=2)
 
     def action_kill(self) -> None:
+        from textual.actions import SkipAction
+        from textual.widgets import Input
+
+        focused = self.focused
+        if isinstance(focused, Input) and focused.check_consume_key("K", "K"):
+            raise SkipAction()  # a search box or text field: the K is a letter typed, not the switch
+        if self.killing:
+            self.notify("the kill switch is already open or running", severity="warning", timeout=3)
+            return
+        self.killing = True
         self.kill_switch()
 
     def action_reconcile(self) -> None:
@@ -493,11 +547,20 @@ class RebalApp(App[int]):
         from console.screens.reconcile import ReconcileScreen
 
         executor = self.services.executor
+        if executor is None:
+            self.notify("no executor is connected: nothing to reconcile", severity="error")
+            return
+        # closed while it runs and until its report is accepted: a report is a picture of one
+        # moment, and sends must wait for the trader's yes to the new one (the kill switch
+        # does not look at the gate)
+        was_open = executor.trading_allowed
+        await self.services.call(_close_trading(executor))
+        closed = "trading is closed" if was_open else "trading stays closed"
         while True:
             try:
                 report = await self.services.call(executor.reconcile())
             except Exception as exc:  # noqa: BLE001 - shown; trading stays closed
-                self.notify(f"reconciliation failed: {exc}; trading stays closed (R runs it again)",
+                self.notify(f"reconciliation failed: {exc}; {closed} (R runs it again)",
                             severity="error", timeout=10)
                 return
             self.last_reconcile = report
@@ -508,37 +571,62 @@ class RebalApp(App[int]):
                 executor.allow_trading(report)
                 self.notify("reconciled: trading is open", timeout=3)
             else:
-                self.notify("trading stays closed until a reconciliation is accepted (R)", severity="warning")
+                self.notify(f"{closed} until a reconciliation is accepted (R); the kill switch (K) still works",
+                            severity="warning")
             return
 
     # ------------------------------------------------------------------ tickets
 
+    def review(self, ticket: Any, preview: Any) -> None:
+        """Show one ticket's confirmation. One review at a time: a second request while a
+        confirmation is open (or still being prepared) is refused, not stacked."""
+        if self.reviewing:
+            self.notify("a confirmation is already open: answer it (y / n) first", severity="warning", timeout=3)
+            return
+        self.reviewing = True
+        self._review(ticket, preview)
+
     @work(group="ticket", exit_on_error=False)
-    async def review(self, ticket: Any, preview: Any) -> None:
+    async def _review(self, ticket: Any, preview: Any) -> None:
         """Journal the ticket as planned, show the confirmation modal, then confirm and send
-        it, or cancel it. The modal decides once; the journal refuses a second confirm."""
+        it, or cancel it. The modal decides once; the journal refuses a second confirm.
+        Whatever ends the modal (n, escape, a screen switch, the worker cancelled), a planned
+        ticket is never left planned: it is cancelled in the journal."""
         from console.screens.confirm import ConfirmScreen
         from console.snapshot import snapshot_to_dict
 
         journal = self.services.journal
-        if journal is None:
-            self.notify("no journal is open, so nothing can be sent", severity="error", timeout=6)
-            return
-        snap = self.state.snapshot if self.state is not None else None
-        tid = await asyncio.to_thread(
-            journal.record_ticket, ticket, preview.to_dict() if preview is not None else None,
-            snapshot_to_dict(snap) if snap is not None else None, ts=self.now_ms())
-        modal = ConfirmScreen(ticket, preview, threshold=self.confirm_threshold)
-        ok = await self.push_screen_wait(modal)
-        if not ok:
-            await asyncio.to_thread(journal.abandon, tid, "cancelled at the confirmation")
-            self.notify(f"ticket {tid} cancelled; nothing was sent", timeout=3)
-            return
-        await asyncio.to_thread(journal.confirm, tid, modal.keystroke or "y", ticket.snapshot_ts, ts=self.now_ms())
+        tid: str | None = None
+        decided = False
+        try:
+            if journal is None:
+                self.notify("no journal is open, so nothing can be sent", severity="error", timeout=6)
+                return
+            snap = self.state.snapshot if self.state is not None else None
+            tid = await asyncio.to_thread(
+                journal.record_ticket, ticket, preview.to_dict() if preview is not None else None,
+                snapshot_to_dict(snap) if snap is not None else None, ts=self.now_ms())
+            modal = ConfirmScreen(ticket, preview, threshold=self.confirm_threshold)
+            ok = await self.push_screen_wait(modal)
+            if not ok:
+                await asyncio.to_thread(journal.abandon, tid, "cancelled at the confirmation")
+                decided = True
+                self.notify(f"ticket {tid} cancelled; nothing was sent", timeout=3)
+                return
+            await asyncio.to_thread(journal.confirm, tid, modal.keystroke or "y", ticket.snapshot_ts,
+                                    ts=self.now_ms())
+            decided = True
+        finally:
+            self.reviewing = False
+            if tid is not None and not decided:  # cancelled, or failed before an answer
+                with contextlib.suppress(Exception):
+                    journal.abandon(tid, "the confirmation was closed without an answer")
         self.last_ticket_id = tid
         executor = self.services.executor
         if executor is None:
-            self.notify(f"ticket {tid} confirmed, but no executor is connected: not sent", severity="error")
+            await asyncio.to_thread(journal.abandon, tid, "no executor is connected: not sent")
+            self.notify(f"ticket {tid} confirmed, but no executor is connected: not sent (cancelled)",
+                        severity="error")
             return
         self.notify(f"ticket {tid} confirmed; sending", timeout=3)
         self.action_show("blotter")
@@ -546,15 +634,29 @@ class RebalApp(App[int]):
         try:
             result = await self.services.call(executor.submit(tid))
         except Exception as exc:  # noqa: BLE001 - a refusal is shown, not raised
-            self.post_message(TicketFinished(tid, error=str(exc)))
+            state = await asyncio.to_thread(lambda: journal.ticket(tid).state.value)
+            if state == "failed":
+                # refused before anything was sent: the executor's Refused event says why
+                # (one toast, not two); the blotter shows the ticket failed with its reason
+                self.post_message(TicketFinished(tid))
+            else:
+                self.post_message(TicketFinished(tid, error=str(exc)))
             return
         finally:
             self.submitting.discard(tid)
         self.post_message(TicketFinished(tid, result=result))
 
-    @work(group="ticket", exclusive=True, exit_on_error=False)
+    # its own group, not exclusive: a kill must neither cancel a review nor be cancelled by
+    # one (``killing`` keeps it to one at a time)
+    @work(group="kill", exit_on_error=False)
     async def kill_switch(self) -> None:
         """Show what the kill switch will close, ask (its own confirmation), then run it."""
+        try:
+            await self._kill_switch()
+        finally:
+            self.killing = False
+
+    async def _kill_switch(self) -> None:
         from console.execution.kill import flatten_legs, flatten_ticket
         from console.screens.confirm import ConfirmScreen
 
@@ -580,7 +682,8 @@ class RebalApp(App[int]):
             self.notify(f"kill switch failed: {exc}", severity="error", timeout=10)
             return
         flat = report.flatten
-        self.notify(f"kill switch: {len(report.cancelled)} orders cancelled, "
+        n = len(report.cancelled)
+        self.notify(f"kill switch: {n} order{'' if n == 1 else 's'} cancelled, "
                     f"{len(report.cancel_failed)} failed; flatten "
                     f"{flat.state.value if flat else 'not needed'}"
                     + (f"; skipped {', '.join(report.skipped_accounts)}" if report.skipped_accounts else ""),
@@ -618,7 +721,8 @@ class RebalApp(App[int]):
             self.notify(f"ticket {ev.ticket_id}: legs {list(ev.done_legs)} done, {list(ev.waiting_legs)} waiting — "
                         "on the blotter: C chase, U unwind, L leave", severity="warning", timeout=12)
         elif name == "Refused":
-            self.notify(f"ticket {ev.ticket_id} refused: {'; '.join(ev.reasons)}", severity="error", timeout=10)
+            self.notify(f"ticket {ev.ticket_id} refused, nothing more sent: {'; '.join(ev.reasons)}",
+                        severity="error", timeout=10)
         elif name == "AmbiguousOutcome":
             self.notify(f"order {ev.client_id}: outcome unknown ({ev.reason}); looking it up by client id",
                         severity="warning")
@@ -652,6 +756,13 @@ class RebalApp(App[int]):
             self.notify(f"could not compute the allocation: {text}", title="Allocation", severity="error")
         else:
             self.notify(text, title=group or "worker", severity="error", timeout=8)
+
+
+async def _close_trading(executor: Any) -> None:
+    """On the service loop, where the executor lives (its gate is read there)."""
+    close = getattr(executor, "close_trading", None)
+    if close is not None:
+        close("a reconciliation was started (R)")
 
 
 def _strictest_mode(config: Config) -> Mode:

@@ -24,7 +24,8 @@ from console.ticket import OrderType, Ticket
 
 class CheckCode(StrEnum):
     MAX_NOTIONAL = "max_notional"  # one order larger than limits.max_order_notional
-    MIN_NOTIONAL = "min_notional"  # an opening order under limits.min_trade_notional or the venue's min cost
+    MIN_NOTIONAL = "min_notional"  # an opening order (or any slice) under limits.min_trade_notional or the venue's min cost
+    MIN_AMOUNT = "min_amount"  # a slice of a sliced leg under the venue's minimum amount (its lot)
     LEVERAGE = "leverage"  # the account's effective leverage after the ticket > limits.max_leverage
     PRICE_COLLAR = "price_collar"  # a limit price (or a market order's expected fill) too far from mark
     MARGIN_RATIO = "margin_ratio"  # the account's margin ratio after the ticket > limits.max_margin_ratio
@@ -107,17 +108,30 @@ def pretrade_checks(config: Config, snapshot: Snapshot, ticket: Ticket, now_ms: 
             out.append(CheckFailure(CheckCode.MAX_NOTIONAL, f"leg {i + 1} ({leg.side} {leg.symbol}) {what}, "
                                     f"over the {lim.max_order_notional:,.2f} per-order limit; "
                                     "slice it (more) or raise limits.max_order_notional", i, leg.account))
-        if not leg.reduce_only:
-            if notional < lim.min_trade_notional:
-                out.append(CheckFailure(CheckCode.MIN_NOTIONAL, f"leg {i + 1} ({leg.side} {leg.symbol}) is "
-                                        f"{notional:,.2f}, under the {lim.min_trade_notional:,.2f} minimum trade; "
-                                        "not worth an order", i, leg.account))
-            min_cost = ((m.get("limits") or {}).get("cost") or {}).get("min")
-            per_slice = notional / max(tl.style.slices, 1)
-            if min_cost and per_slice < float(min_cost):
-                out.append(CheckFailure(CheckCode.MIN_NOTIONAL, f"leg {i + 1}: each order is {per_slice:,.2f}, "
-                                        f"under {leg.symbol}'s venue minimum {float(min_cost):,.2f}; the venue "
-                                        "would reject it (use fewer slices)", i, leg.account))
+        if not leg.reduce_only and notional < lim.min_trade_notional:
+            out.append(CheckFailure(CheckCode.MIN_NOTIONAL, f"leg {i + 1} ({leg.side} {leg.symbol}) is "
+                                    f"{notional:,.2f}, under the {lim.min_trade_notional:,.2f} minimum trade; "
+                                    "not worth an order", i, leg.account))
+        # The venue's minimums per child order. A whole reduce-only close may be small (it
+        # only closes what is open), but a sliced leg, reduce-only or not, is cut by the
+        # trader's choice into orders the venue would refuse: say how many slices fit.
+        sliced = n_orders > 1
+        min_cost = ((m.get("limits") or {}).get("cost") or {}).get("min")
+        per_slice = notional / n_orders
+        if (not leg.reduce_only or sliced) and min_cost and per_slice < float(min_cost):
+            fix = ("use fewer slices" if not sliced else
+                   f"use at most {max(1, math.floor(notional / float(min_cost)))} slices" if notional >= float(min_cost)
+                   else "the whole leg is under it: trade more or drop the leg")
+            out.append(CheckFailure(CheckCode.MIN_NOTIONAL, f"leg {i + 1}: each order is {per_slice:,.2f}, "
+                                    f"under {leg.symbol}'s venue minimum {float(min_cost):,.2f}; the venue "
+                                    f"would reject it ({fix})", i, leg.account))
+        min_amount = _min_amount(m)
+        if sliced and min_amount > 0 and leg.contracts / n_orders < min_amount * (1 - 1e-9):
+            most = math.floor(leg.contracts / min_amount + 1e-9)
+            fix = (f"use at most {most} slices" if most >= 1 else "the whole leg is under it: trade more or drop the leg")
+            out.append(CheckFailure(CheckCode.MIN_AMOUNT, f"leg {i + 1}: {n_orders} slices of {leg.contracts:g} are "
+                                    f"{_small(leg.contracts / n_orders)} each, under the minimum amount "
+                                    f"{min_amount:g}: {fix}", i, leg.account))
         mark = contract_mark(snapshot, leg.account, leg.symbol)
         if not mark:
             out.append(CheckFailure(CheckCode.NO_PRICE, f"no mark price for {leg.symbol} on {leg.account}; "
@@ -184,6 +198,24 @@ def _lot(market: Mapping[str, Any]) -> float:
     except (TypeError, ValueError):
         return 0.0
     return v if 0 < v <= 1 else 0.0  # a step (ccxt TICK_SIZE mode), not a count of decimals
+
+
+def _min_amount(market: Mapping[str, Any]) -> float:
+    """The smallest order the venue takes, in contracts: its amount minimum or its lot,
+    whichever is larger (ccxt refuses an amount that rounds to nothing)."""
+    try:
+        lo = float(((market.get("limits") or {}).get("amount") or {}).get("min") or 0.0)
+    except (TypeError, ValueError):
+        lo = 0.0
+    return max(lo, _lot(market))
+
+
+def _small(x: float) -> str:
+    """A possibly tiny amount in plain decimals with two significant digits (5.6e-09 reads
+    as 0.0000000056): a trader compares it with the minimum by eye."""
+    if x <= 0 or x >= 1:
+        return f"{x:g}"
+    return f"{x:.{max(0, -math.floor(math.log10(x)) + 1)}f}"
 
 
 def _amt(x: float, places: int, coin: str | None) -> str:

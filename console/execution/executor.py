@@ -244,6 +244,10 @@ class Executor:
         # cannot be parsed back, and a row without its leg would not count toward the residual
         self._cid_meta: dict[str, tuple[int, int]] = {}
         self._sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep  # tests shorten slice waits
+        # per sliced ticket: child orders not yet sent (the quit prompt says leaving drops them)
+        # and an event the kill switch sets so a slice schedule stops at once, not at its next slot
+        self._slices_left: dict[str, int] = {}
+        self._stops: dict[str, asyncio.Event] = {}
         # Trading opens only after a startup reconciliation was complete and shown
         # (``allow_trading``); the kill switch works regardless.
         self._trading_allowed = not require_reconcile
@@ -256,6 +260,17 @@ class Executor:
         from console.execution.reconcile import reconcile
 
         return await reconcile(self.journal, self.ports, self.config, policy=self.policy, clock=self.clock)
+
+    def close_trading(self, why: str = "reconciliation started") -> None:
+        """Close the gate (a reconciliation is running or was not accepted): submit, chase
+        and slices refuse until ``allow_trading``; the kill switch works regardless."""
+        if self._trading_allowed:
+            self.journal.note(None, "trading_closed", {"why": why})
+        self._trading_allowed = False
+
+    def unsent_slices(self) -> int:
+        """Child orders of sliced tickets not sent yet (leaving the console drops them)."""
+        return sum(self._slices_left.values())
 
     def allow_trading(self, report: Any) -> None:
         """Open the gate once a complete reconciliation report has been shown."""
@@ -296,45 +311,23 @@ class Executor:
 
     async def submit(self, ticket_id: str, *, _kill: bool = False) -> SubmitResult:
         """Send a confirmed ticket. Raises ``ExecutionRefused`` (nothing sent) when a guard
-        fails or the ticket was already sent."""
+        fails or the ticket was already sent. A confirmed ticket refused here, before any of
+        its order rows was written, is marked ``failed`` with the reasons: nothing reached the
+        venue, and a refused ticket must not stay "confirmed" (sendable) for good."""
         row = self.journal.ticket(ticket_id)
-        if not self._trading_allowed and not _kill:
-            raise ExecutionRefused(["trading waits for the startup reconciliation; run it and review "
-                                    "its report first"])
         if row.state is not TicketState.CONFIRMED or ticket_id in self._inflight:
+            # not ours to finish: it was sent (or is being sent) or decided already
             reason = (f"ticket {ticket_id} is {row.state.value}, not confirmed; a ticket is sent once"
                       if ticket_id not in self._inflight else f"ticket {ticket_id} is being sent already")
             self.journal.note(ticket_id, "refused", {"reasons": [reason]})
             raise ExecutionRefused([reason])
         self._inflight.add(ticket_id)
         try:
-            ticket = row.ticket
-            if not ticket.legs:
-                raise ExecutionRefused(["the ticket has no legs"])
-            await self._prepare(ticket.accounts)
-            snap = await self._snapshot()
-            now = self.clock()
-            if not _kill:
-                reasons = send_guards(self.config, snap, ticket, now)
-                # A confirmation is a yes to numbers on data of that moment; an old one (a
-                # ticket confirmed before a restart, say) is not a yes to today's market.
-                # The console stamps it with its own clock (the emulator's in demo mode),
-                # which is this executor's ``clock``: measured on the wall clock, every demo
-                # confirmation would look hours old (or, the other way, never old).
-                age_s = (now - (row.confirmed_ms or 0)) / 1000
-                if age_s > self.config.limits.max_data_age_s:
-                    reasons.append(f"the confirmation is {age_s:.0f} s old (limit "
-                                   f"{self.config.limits.max_data_age_s:.0f} s); abandon it and plan again")
-                if not reasons and snap is not None:
-                    reasons = planner_checks(self.config, snap, ticket, now)
-                if reasons:
-                    self.journal.note(ticket_id, "refused", {"reasons": reasons,
-                                                             "snapshot_ts": snap.timestamp if snap else None})
-                    self._emit(Refused(ticket_id, tuple(reasons)))
-                    raise ExecutionRefused(reasons)
-            slices = [self._slice_amounts(tl) for tl in ticket.legs]
-            reqs = [self._leg_request(ticket_id, i, tl, 1, snap, amount=slices[i][0])
-                    for i, tl in enumerate(ticket.legs)]
+            try:
+                ticket, snap, reqs, slices = await self._before_send(ticket_id, row, _kill)
+            except Exception as exc:
+                self._refuse(ticket_id, exc)
+                raise
             self.journal.begin_sending(ticket_id, [self._new_order(a, r, purpose="flatten" if _kill else "leg")
                                                    for a, r in reqs])
             self._t("recorded", ticket_id)
@@ -342,22 +335,82 @@ class Executor:
             self._t("sent", ticket_id)
             self.journal.set_ticket_state(ticket_id, TicketState.WORKING)
             if any(len(s) > 1 for s in slices):
-                await self._run_slices(ticket_id, ticket, slices)
+                try:
+                    await self._run_slices(ticket_id, ticket, slices)
+                finally:
+                    self._slices_left.pop(ticket_id, None)  # stopped or done: none left to send
             return await self._watch(ticket_id, row.legging_s)
         finally:
             self._inflight.discard(ticket_id)
+            self._slices_left.pop(ticket_id, None)
+            self._stops.pop(ticket_id, None)
 
-    def _slice_amounts(self, tl: TicketLeg) -> list[float]:
+    async def _before_send(self, ticket_id: str, row: Any, kill: bool
+                           ) -> tuple[Ticket, Snapshot | None, list[tuple[str, OrderRequest]], list[list[float]]]:
+        """Every guard, and the first requests; nothing is written or sent here."""
+        if not self._trading_allowed and not kill:
+            raise ExecutionRefused(["trading is closed until a reconciliation report is accepted "
+                                    "(R, then enter); plan the ticket again after that"])
+        ticket = row.ticket
+        if not ticket.legs:
+            raise ExecutionRefused(["the ticket has no legs"])
+        await self._prepare(ticket.accounts)
+        snap = await self._snapshot()
+        now = self.clock()
+        if not kill:
+            reasons = send_guards(self.config, snap, ticket, now)
+            # A confirmation is a yes to numbers on data of that moment; an old one (a
+            # ticket confirmed before a restart, say) is not a yes to today's market.
+            # The console stamps it with its own clock (the emulator's in demo mode),
+            # which is this executor's ``clock``: measured on the wall clock, every demo
+            # confirmation would look hours old (or, the other way, never old).
+            age_s = (now - (row.confirmed_ms or 0)) / 1000
+            if age_s > self.config.limits.max_data_age_s:
+                reasons.append(f"the confirmation is {age_s:.0f} s old (limit "
+                               f"{self.config.limits.max_data_age_s:.0f} s); plan the ticket again")
+            if not reasons and snap is not None:
+                reasons = planner_checks(self.config, snap, ticket, now)
+            if reasons:
+                self.journal.note(ticket_id, "refused", {"reasons": reasons,
+                                                         "snapshot_ts": snap.timestamp if snap else None})
+                raise ExecutionRefused(reasons)
+        slices = [self._slice_amounts(i, tl) for i, tl in enumerate(ticket.legs)]
+        reqs = [self._leg_request(ticket_id, i, tl, 1, snap, amount=slices[i][0])
+                for i, tl in enumerate(ticket.legs)]
+        return ticket, snap, reqs, slices
+
+    def _refuse(self, ticket_id: str, exc: BaseException) -> None:
+        """A confirmed ticket refused before any order row was written → failed, with why.
+        Only from ``confirmed`` (compare-and-set): a kill switch that cancelled it meanwhile
+        keeps its own state."""
+        reasons = exc.reasons if isinstance(exc, ExecutionRefused) else (f"{type(exc).__name__}: {exc}",)
+        with suppress(JournalError):
+            self.journal.set_ticket_state(ticket_id, TicketState.FAILED, expect=TicketState.CONFIRMED,
+                                          detail={"reason": "refused at send time, nothing sent: "
+                                                            + "; ".join(reasons)[:400]})
+        self._emit(Refused(ticket_id, tuple(reasons)))
+
+    def _slice_amounts(self, leg_no: int, tl: TicketLeg) -> list[float]:
         """The child order sizes of a leg: equal venue-rounded slices, the last one taking
         the rounding remainder, so that the slices add up to exactly the leg."""
         port = self._port(tl.leg.account)
         n = tl.style.slices
-        total = port.amount_to_precision(tl.leg.symbol, tl.leg.contracts)
+        # ccxt raises (InvalidOrder "must be greater than minimum amount precision") for an
+        # amount under the lot: said here in the trader's words, naming the leg and the fix
+        try:
+            total = port.amount_to_precision(tl.leg.symbol, tl.leg.contracts)
+        except Exception:  # noqa: BLE001 - nothing has been written or sent yet
+            raise ExecutionRefused([f"leg {leg_no + 1} {tl.leg.symbol}: {tl.leg.contracts:g} contracts is under "
+                                    "the venue's minimum amount; trade more or drop the leg"]) from None
         if n <= 1:
             return [total]
-        each = port.amount_to_precision(tl.leg.symbol, total / n)
+        try:
+            each = port.amount_to_precision(tl.leg.symbol, total / n)
+        except Exception:  # noqa: BLE001
+            each = 0.0
         if each <= 0:
-            raise ExecutionRefused([f"{tl.leg.symbol}: {total:g} cannot be cut into {n} slices; use fewer"])
+            raise ExecutionRefused([f"leg {leg_no + 1} {tl.leg.symbol}: {n} slices of {total:g} are under the "
+                                    "venue's minimum amount each; use fewer slices"])
         last = port.amount_to_precision(tl.leg.symbol, total - each * (n - 1))
         return [each] * (n - 1) + [last]
 
@@ -366,13 +419,16 @@ class Executor:
         is a new attempt with its own client id; a slice is sent only on fresh data, and the
         schedule stops if the trader leaves or unwinds the ticket (the rest stays residual)."""
         n_max = max(len(s) for s in slices)
+        stop = self._stops.setdefault(ticket_id, asyncio.Event())
         for k in range(1, n_max):
+            self._slices_left[ticket_id] = sum(max(0, len(s) - k) for s in slices)
             due = [i for i, s in enumerate(slices) if len(s) > k]
             interval = min(ticket.legs[i].style.over_minutes * 60 / len(slices[i]) for i in due)
-            await self._sleep(interval)
+            await self._wait_or_stop(interval, stop)
             t = self.journal.ticket(ticket_id)
             if t.residual_accepted or t.state is not TicketState.WORKING:
                 self.journal.note(ticket_id, "slices_stopped", {"after": k, "state": t.state.value})
+                self._slices_left.pop(ticket_id, None)
                 return
             snap = await self._snapshot()
             stale = data_age_guard(self.config, snap, [ticket.legs[i].leg.account for i in due], self.clock())
@@ -397,6 +453,19 @@ class Executor:
             self.journal.add_orders(ticket_id, [self._new_order(a, r, purpose="slice") for a, r in reqs])
             await self._send(ticket_id, reqs)
             self._t("slice", ticket_id)
+        self._slices_left.pop(ticket_id, None)
+
+    async def _wait_or_stop(self, seconds: float, stop: asyncio.Event) -> None:
+        """Wait for the next slice's slot, or less when the kill switch stops the schedule."""
+        if stop.is_set():
+            return
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for f in (sleeper, stopper):
+                f.cancel()
 
     def _leg_request(self, ticket_id: str, leg_no: int, tl: TicketLeg, attempt: int,
                      snap: Snapshot | None, *, amount: float | None = None, side: str | None = None,
@@ -725,6 +794,24 @@ class Executor:
         await self._send(ticket_id, reqs)
         return await self._watch(ticket_id, legging_s)
 
+    # -- abandon ---------------------------------------------------------------------
+
+    def abandon(self, ticket_id: str, reason: str = "abandoned on the blotter") -> None:
+        """A planned or confirmed ticket that was never sent → cancelled. Refused when the
+        journal holds any order for it or it is being sent right now: then something may have
+        reached the venue, and its orders are cancelled instead. The state change is a
+        compare-and-set, so a send racing this one either wins (this refuses) or loses."""
+        t = self.journal.ticket(ticket_id)
+        if ticket_id in self._inflight:
+            raise ExecutionRefused([f"ticket {ticket_id} is being sent right now; cancel its orders instead"])
+        if self.journal.orders(ticket_id):
+            raise ExecutionRefused([f"ticket {ticket_id} has orders in the journal, so it was sent; "
+                                    "cancel its working orders instead (c / x)"])
+        if t.state not in (TicketState.PLANNED, TicketState.CONFIRMED):
+            raise ExecutionRefused([f"ticket {ticket_id} is {t.state.value}: only a planned or confirmed "
+                                    "ticket that was never sent can be abandoned"])
+        self.journal.abandon(ticket_id, reason)
+
     # -- cancel ----------------------------------------------------------------------
 
     async def cancel(self, client_id: str) -> OrderRow:
@@ -778,6 +865,16 @@ class Executor:
         for t in self.journal.tickets(states=[TicketState.SENDING, TicketState.WORKING]):
             if not t.residual_accepted:
                 self.journal.accept_residual(t.id)
+        for stop in self._stops.values():  # a slice schedule waiting for its slot stops now
+            stop.set()
+
+    def _finish_stopped(self) -> None:
+        """After the kill's cancels: a ticket the kill stopped whose orders are all final (a
+        sliced ticket between slices, say) is finished now, not left "working" until its
+        schedule would have woken."""
+        for t in self.journal.tickets(states=[TicketState.SENDING, TicketState.WORKING]):
+            if t.residual_accepted and not any(o.state in ORDER_LIVE for o in self.journal.orders(t.id)):
+                self._finish(t.id)
 
     async def _kill(self) -> KillReport:
         now = self.clock()
@@ -811,6 +908,7 @@ class Executor:
                 failed.append(o.client_id)
             else:
                 cancelled.append(o.client_id)
+        self._finish_stopped()
         # 2. fresh positions, straight from the venues: the kill switch must work when the
         #    console's snapshot is stale.
         positions: dict[str, list[dict[str, Any]]] = {}

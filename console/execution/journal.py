@@ -571,6 +571,24 @@ class Journal:
             rows = self._conn.execute(q + " ORDER BY created_ms, id", args).fetchall()
         return [_ticket_row(r) for r in rows]
 
+    def end_reasons(self, ticket_ids: Iterable[str]) -> dict[str, str]:
+        """Why each of these tickets was cancelled or failed (the ``reason`` its last such
+        transition recorded), for the ones that have one: the blotter shows it."""
+        ids = list(ticket_ids)
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT ticket_id, detail FROM events WHERE kind='transition' AND dst IN (?, ?) "
+                f"AND detail IS NOT NULL AND ticket_id IN ({','.join('?' * len(ids))}) ORDER BY id",
+                (TicketState.CANCELLED.value, TicketState.FAILED.value, *ids)).fetchall()
+        out: dict[str, str] = {}
+        for r in rows:
+            detail = json.loads(r["detail"])
+            if isinstance(detail, dict) and detail.get("reason"):
+                out[r["ticket_id"]] = str(detail["reason"])
+        return out
+
     def snapshot_json(self, ticket_id: str) -> Any:
         with self._lock:
             row = self._conn.execute("SELECT snapshot_json FROM tickets WHERE id=?", (ticket_id,)).fetchone()

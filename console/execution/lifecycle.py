@@ -17,7 +17,7 @@ class TicketState(StrEnum):
     FILLED = "filled"  # every leg done
     PARTLY_FILLED = "partly_filled"  # some quantity done, the rest cancelled/left/accepted
     CANCELLED = "cancelled"  # abandoned before sending, or every order cancelled unfilled
-    FAILED = "failed"  # nothing done: rejected, or never seen by the venue
+    FAILED = "failed"  # nothing done: rejected, never seen by the venue, or refused before sending
     RECONCILED = "reconciled"  # a reconciliation confirmed the journal matches the venue
 
 
@@ -38,7 +38,10 @@ TICKET_DONE = frozenset({TicketState.FILLED, TicketState.PARTLY_FILLED, TicketSt
 
 TICKET_TRANSITIONS: dict[TicketState, frozenset[TicketState]] = {
     TicketState.PLANNED: frozenset({TicketState.CONFIRMED, TicketState.CANCELLED}),
-    TicketState.CONFIRMED: frozenset({TicketState.SENDING, TicketState.CANCELLED}),
+    # confirmed → failed: refused at send time (a guard, trading closed, stale data, a lot
+    # or minimum error) before any order row was written, so nothing reached the venue; the
+    # ticket is finished, never left "confirmed" for a later session to send or wonder about.
+    TicketState.CONFIRMED: frozenset({TicketState.SENDING, TicketState.CANCELLED, TicketState.FAILED}),
     TicketState.SENDING: frozenset({TicketState.WORKING} | TICKET_DONE),
     TicketState.WORKING: frozenset(TICKET_DONE),
     # A partly filled ticket can be worked again (chase the rest, unwind what filled).

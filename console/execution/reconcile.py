@@ -124,7 +124,7 @@ class ReconcileReport:
         for e in self.errors:
             out.append(f"Not checked: {e}")
         for t in self.confirmed_not_sent:
-            out.append(f"Ticket {t} was confirmed but never sent; abandon it and plan again")
+            out.append(f"Ticket {t} was confirmed but never sent; abandon it on the blotter (3, then X) and plan again")
         return out
 
     def __str__(self) -> str:

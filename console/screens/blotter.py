@@ -3,7 +3,8 @@
 Reads run in a thread worker (``journal.tickets/orders/fills/residual``) and post one frozen
 ``BlotterData``; tables update by key. `c` cancels the order under the cursor, `x` every
 working order of the ticket; after a legging alert `C` chases, `U` unwinds, `L` leaves the
-residual; `K` (global) is the kill switch.
+residual; `X` abandons a planned or confirmed ticket that was never sent (one left over from
+an earlier session); `K` (global) is the kill switch. A cancelled or failed ticket shows why.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from textual.widgets import DataTable, Static
 
 from console.report import money
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar
+from widgets.header import HeaderBar, freshness
 from widgets.risk_panel import short_symbol
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ class BlotterData:
     fills: tuple[Any, ...]  # FillRow of the selected ticket
     residual: tuple[Any, ...]  # LegResidual of the selected ticket
     selected: str | None
+    reasons: tuple[tuple[str, str], ...] = ()  # (ticket id, why it was cancelled or failed)
+
+    def reason(self, ticket_id: str | None) -> str | None:
+        return next((r for t, r in self.reasons if t == ticket_id), None)
 
 
 class BlotterReady(Message):
@@ -62,10 +67,12 @@ def _state(s: Any) -> Text:
 def read_blotter(journal: Any, selected: str | None, limit: int = 200) -> BlotterData:
     tickets = list(reversed(journal.tickets()))[:limit]
     sel = selected if any(t.id == selected for t in tickets) else (tickets[0].id if tickets else None)
+    ended = [t.id for t in tickets if getattr(t.state, "value", t.state) in ("cancelled", "failed")]
+    reasons = tuple(sorted(journal.end_reasons(ended).items())) if ended and hasattr(journal, "end_reasons") else ()
     if sel is None:
-        return BlotterData(tuple(tickets), (), (), (), None)
+        return BlotterData(tuple(tickets), (), (), (), None, reasons)
     return BlotterData(tuple(tickets), tuple(journal.orders(sel)), tuple(journal.fills(sel)),
-                       tuple(journal.residual(sel)), sel)
+                       tuple(journal.residual(sel)), sel, reasons)
 
 
 class BlotterScreen(Screen):
@@ -81,7 +88,9 @@ class BlotterScreen(Screen):
                 tooltip="Legging: undo what filled"),
         Binding("L", "leave", "Leave", id="blotter.leave", show=False,
                 tooltip="Legging: accept the residual as it is"),
-        Binding("tab", "focus_next", "Next table", id="blotter.focus", show=False,
+        Binding("X", "abandon", "Abandon", id="blotter.abandon", show=False,
+                tooltip="Abandon the selected planned or confirmed ticket that was never sent (journalled)"),
+        Binding("tab", "app.focus_next", "Next table", id="blotter.focus", show=False,
                 tooltip="Move between the tickets and orders tables"),
     ]
     DEFAULT_CSS = """
@@ -167,7 +176,7 @@ class BlotterScreen(Screen):
         table = self.query_one("#bl-tickets", DataTable)
         rows = {t.id: (Text(t.id), hms(t.created_ms), t.kind, _state(t.state), str(len(t.ticket.legs)),
                        Text(money(t.ticket.gross_notional), justify="right"), t.confirm_key or "—",
-                       Text(t.note or "", no_wrap=True, overflow="ellipsis"))
+                       self._note(d, t))
                 for t in d.tickets}
         old = {t.id for t in prev.tickets} if prev else set()
         if [t.id for t in d.tickets] != [t.id for t in (prev.tickets if prev else ())]:
@@ -184,6 +193,16 @@ class BlotterScreen(Screen):
             if t.id in old and before[t.id] != t:
                 table.update_cell(t.id, "state", _state(t.state))
                 table.update_cell(t.id, "key", t.confirm_key or "—")
+            if t.id in old and prev is not None and prev.reason(t.id) != d.reason(t.id):
+                table.update_cell(t.id, "note", self._note(d, t))
+
+    @staticmethod
+    def _note(d: BlotterData, t: Any) -> Text:
+        """The ticket's note; for a cancelled or failed one, why (what the trader needs)."""
+        why = d.reason(t.id)
+        if why:
+            return Text(why, style=STATE_STYLE.get(t.state.value, ""), no_wrap=True, overflow="ellipsis")
+        return Text(t.note or "", no_wrap=True, overflow="ellipsis")
 
     def _orders(self, d: BlotterData, prev: BlotterData | None) -> None:
         table = self.query_one("#bl-orders", DataTable)
@@ -212,6 +231,12 @@ class BlotterScreen(Screen):
             out.append("No tickets yet. Build one on the builder (2), confirm it, and it shows here.", style="dim")
         else:
             out.append(f"Ticket {d.selected}\n", style="bold")
+            t = next((t for t in d.tickets if t.id == d.selected), None)
+            why = d.reason(d.selected)
+            if t is not None and why:
+                out.append(f"{t.state.value}: {why}\n", style=STATE_STYLE.get(t.state.value, ""))
+            elif t is not None and t.state.value in ("planned", "confirmed") and not d.orders:
+                out.append(f"{t.state.value}, never sent: X abandons it\n", style="cyan")
             out.append("Residual per leg (contracts)\n", style="bold dim")
             for r in d.residual:
                 style = "green" if r.settled else "yellow"
@@ -262,6 +287,24 @@ class BlotterScreen(Screen):
         for o in live:
             self._run(lambda ex, cid=o.client_id: ex.cancel(cid), f"cancel {o.client_id}")
 
+    def action_abandon(self) -> None:
+        """A ticket left planned or confirmed (an earlier session, say) and never sent → cancelled,
+        journalled. The executor refuses when the journal holds any order for it."""
+        d = self.data
+        t = next((t for t in d.tickets if t.id == self.selected), None) if d is not None else None
+        if t is None:
+            self.notify("no ticket selected", severity="warning", timeout=3)
+            return
+        if t.state.value not in ("planned", "confirmed"):
+            self.notify(f"ticket {t.id} is {t.state.value}: only a planned or confirmed ticket that was never "
+                        "sent can be abandoned", severity="warning", timeout=5)
+            return
+        if t.id in self.app.submitting or (self.app.reviewing and t.state.value == "planned"):
+            self.notify(f"ticket {t.id} is being reviewed or sent right now", severity="warning", timeout=4)
+            return
+        tid = t.id
+        self._run(lambda ex: _abandon(ex, tid), f"abandon {tid}")
+
     def _legging(self, what: str) -> None:
         if self.selected is None:
             return
@@ -296,10 +339,20 @@ class BlotterScreen(Screen):
     def show_state(self, state: DashboardState) -> None:
         self._header()
 
+    def tick(self) -> None:
+        self._header()  # the data ages keep up with the clock between snapshots
+
     def _header(self) -> None:
         from console.screens.dashboard import clock_text
 
         app = self.app
         st = app.state
+        now = app.now_ms()
         self.query_one(HeaderBar).show(mode=app.mode.value, book="Blotter", nav=st.alloc.nav if st else None,
-                                       quote=app.config.portfolio.quote, fresh={}, clock=clock_text(app.now_ms()))
+                                       quote=app.config.portfolio.quote, fresh=freshness(st, now), clock=clock_text(now))
+
+
+async def _abandon(ex: Any, ticket_id: str) -> Any:
+    """On the service loop, where the executor keeps its in-flight set."""
+    ex.abandon(ticket_id, "abandoned on the blotter (X)")
+    return ex.journal.ticket(ticket_id)

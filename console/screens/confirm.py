@@ -245,10 +245,11 @@ class QuitScreen(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Stay", id="quit.escape", priority=True, tooltip="Back to the console"),
     ]
 
-    def __init__(self, working: int, sending: int = 0) -> None:
+    def __init__(self, working: int, sending: int = 0, slices: int = 0) -> None:
         super().__init__()
         self.working = working
         self.sending = sending
+        self.slices = slices  # child orders of sliced tickets not yet sent: leaving drops them
 
     def message(self) -> str:
         parts = []
@@ -256,8 +257,16 @@ class QuitScreen(ModalScreen[bool]):
             parts.append(f"{self.working} order{'s stay' if self.working != 1 else ' stays'} working at the venue")
         if self.sending:
             parts.append(f"{self.sending} ticket{'s are' if self.sending != 1 else ' is'} being sent right now")
-        return ("Quit? " + "; ".join(parts) + ". Leaving does not cancel anything: orders keep working "
-                "and fill without the console watching (the journal reconciles them on the next start).")
+        if self.slices:
+            parts.append(f"{self.slices} slice{'s are' if self.slices != 1 else ' is'} still to be sent")
+        head = "Quit? " + "; ".join(parts) + ". "
+        if self.slices:  # the schedule runs in this process: "orders keep working" alone would hide that
+            return head + (f"Leaving stops the slice{'s' if self.slices != 1 else ''} not yet sent (the schedule "
+                           "runs in the console); it does not cancel orders already at the venue: they keep "
+                           "working and fill without the console watching (the journal reconciles them on the "
+                           "next start).")
+        return head + ("Leaving does not cancel anything: orders keep working "
+                       "and fill without the console watching (the journal reconciles them on the next start).")
 
     def compose(self) -> ComposeResult:
         with Vertical():

@@ -142,6 +142,8 @@ async def test_cancel_a_resting_order_from_the_blotter(rig: Rig) -> None:
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, QuitScreen), what="the quit question")
         assert "1 order stays working at the venue" in app.screen.message()
+        # the ticket is still being watched, but it is counted once: by its working order
+        assert "being sent" not in app.screen.message(), app.screen.message()
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, BlotterScreen), what="back on the blotter")
         await pilot.press("tab", "c")

@@ -76,3 +76,30 @@ async def test_q_while_a_ticket_is_being_sent_asks() -> None:
         await until(pilot, lambda: not isinstance(app.screen, QuitScreen), what="the answer")
         await pilot.pause(0.2)
         assert not app._exit  # noqa: SLF001
+
+
+class FakeExecutor:
+    def __init__(self, slices: int) -> None:
+        self.slices = slices
+
+    def unsent_slices(self) -> int:
+        return self.slices
+
+
+async def test_q_during_a_sliced_order_says_leaving_stops_the_unsent_slices() -> None:
+    app = make_app(services=Services(journal=FakeJournal(1), executor=FakeExecutor(2)))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitScreen), what="the question")
+        text = app.screen.message()
+        assert "1 order stays working at the venue; 2 slices are still to be sent" in text
+        assert "Leaving stops the slices not yet sent" in text
+        assert "Leaving does not cancel anything" not in text  # the old, untrue sentence
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, QuitScreen), what="the answer")
+        # with nothing working and nothing left to slice, q leaves at once
+        app.services.executor.slices = 0
+        app.services.journal.live = 0
+        await pilot.press("q")
+        await until(pilot, lambda: app._exit, what="the exit")  # noqa: SLF001

@@ -80,14 +80,19 @@ async def test_double_submit_from_two_executors(journal):
     assert len(venue.orders) == 1
 
 
-async def test_stale_data_refused_and_stays_confirmed(journal):
+async def test_stale_data_refused_and_the_ticket_fails_with_the_reason(journal):
     events = []
     ex, venue = make(journal, clock=Clock(f.T0 + 31_000), events=events)
     tid = confirmed(journal, hedge_ticket())
     with pytest.raises(ExecutionRefused, match="old"):
         await ex.submit(tid)
     assert venue.orders == {}
-    assert journal.ticket(tid).state is TicketState.CONFIRMED
+    # refused before anything was written or sent: finished as failed, never left sendable
+    assert journal.ticket(tid).state is TicketState.FAILED
+    (failed,) = [e for e in journal.events(tid) if e.dst == "failed"]
+    assert failed.src == "confirmed" and "old" in failed.detail["reason"]
+    with pytest.raises(ExecutionRefused, match="not confirmed"):
+        await ex.submit(tid)  # and it cannot be sent later either
     assert any(e.kind == "refused" for e in journal.events(tid))
     assert events and type(events[0]).__name__ == "Refused"
 
@@ -271,6 +276,8 @@ async def test_trading_waits_for_startup_reconciliation(journal):
     tid = confirmed(journal, hedge_ticket())
     with pytest.raises(ExecutionRefused, match="reconciliation"):
         await ex.submit(tid)
+    # refused while closed: finished (failed), so it cannot go out once trading opens
+    assert journal.ticket(tid).state is TicketState.FAILED and not venue.orders
     venue.fail("lookup", "fail")
     stuck = journal.record_ticket(hedge_ticket(), {}, {})
     journal.confirm(stuck, "y", f.T0)
@@ -286,7 +293,14 @@ async def test_trading_waits_for_startup_reconciliation(journal):
     report = await ex.reconcile()
     ex.allow_trading(report)
     assert ex.trading_allowed
-    assert (await ex.submit(tid)).state is TicketState.FILLED
+    assert journal.ticket(tid).state in (TicketState.FAILED, TicketState.RECONCILED)
+    again = confirmed(journal, hedge_ticket())  # planned again, after the report was accepted
+    assert (await ex.submit(again)).state is TicketState.FILLED
+    ex.close_trading()  # R: closed again while a reconciliation runs
+    later = confirmed(journal, hedge_ticket())
+    with pytest.raises(ExecutionRefused, match="reconciliation"):
+        await ex.submit(later)
+    assert journal.ticket(later).state is TicketState.FAILED
 
 
 async def test_chase_refused_on_stale_data(journal):
