@@ -608,6 +608,7 @@ class RebalApp(App[int]):
                 snapshot_to_dict(snap) if snap is not None else None, ts=self.now_ms())
             modal = ConfirmScreen(ticket, preview, threshold=self.confirm_threshold)
             ok = await self.push_screen_wait(modal)
+            self.reviewing = False  # answered: the next ctrl+r may open a confirmation
             if not ok:
                 await asyncio.to_thread(journal.abandon, tid, "cancelled at the confirmation")
                 decided = True

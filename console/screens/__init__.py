@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from textual.screen import Screen
+
+
+def clock_text(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def paint_header(screen: Screen, book: str | None = None) -> None:
+    """``screen``'s header bar from the app's state and clock. One place, so every screen shows
+    the same mode badge, NAV and data ages; ``book`` names the screen (the portfolio's name on
+    the dashboard)."""
+    from widgets.header import HeaderBar, freshness
+
+    app = screen.app
+    st = app.state
+    now = app.now_ms()
+    screen.query_one(HeaderBar).show(
+        mode=app.mode.value, book=book or app.config.portfolio.name, nav=st.alloc.nav if st else None,
+        quote=st.alloc.quote if st else app.config.portfolio.quote, fresh=freshness(st, now), clock=clock_text(now))
 
 
 def _dashboard() -> Screen:

@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
+from console.screens import paint_header
 from widgets.alerts_panel import AlertItem, AlertsPanel
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar, freshness
+from widgets.header import HeaderBar
 
 if TYPE_CHECKING:
     from console.app import DashboardState, RebalApp
@@ -45,15 +46,7 @@ class AlertsScreen(Screen):
         self._header()
 
     def _header(self) -> None:
-        from console.screens.dashboard import clock_text
-
-        app = self.app
-        st = app.state
-        if st is None:
-            return
-        now = app.now_ms()
-        self.query_one(HeaderBar).show(mode=app.mode.value, book="Alerts", nav=st.alloc.nav,
-                                       quote=st.alloc.quote, fresh=freshness(st, now), clock=clock_text(now))
+        paint_header(self, "Alerts")
 
     def show_alerts(self, items: list[AlertItem]) -> None:
         self.query_one(AlertsPanel).show(items)

@@ -23,8 +23,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from console.report import money
+from console.screens import paint_header
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar, freshness
+from widgets.header import HeaderBar
 from widgets.risk_panel import short_symbol
 
 if TYPE_CHECKING:
@@ -128,8 +129,8 @@ class BlotterScreen(Screen):
         self.set_class(event.size.width < self.NARROW, "-narrow")
         # a short window shares its rows with the orders below (header, two titles, footer)
         rows = event.size.height - 4
-        self.query_one("#bl-tickets", DataTable).styles.height = (
-            self.TICKET_ROWS if rows >= 3 * self.TICKET_ROWS - 4 else max(3, rows // 3))
+        for table in self.query("#bl-tickets"):  # none yet if a resize comes before compose
+            table.styles.height = self.TICKET_ROWS if rows >= 3 * self.TICKET_ROWS - 4 else max(3, rows // 3)
 
     def on_mount(self) -> None:
         t = self.query_one("#bl-tickets", DataTable)
@@ -343,13 +344,7 @@ class BlotterScreen(Screen):
         self._header()  # the data ages keep up with the clock between snapshots
 
     def _header(self) -> None:
-        from console.screens.dashboard import clock_text
-
-        app = self.app
-        st = app.state
-        now = app.now_ms()
-        self.query_one(HeaderBar).show(mode=app.mode.value, book="Blotter", nav=st.alloc.nav if st else None,
-                                       quote=app.config.portfolio.quote, fresh=freshness(st, now), clock=clock_text(now))
+        paint_header(self, "Blotter")
 
 
 async def _abandon(ex: Any, ticket_id: str) -> Any:

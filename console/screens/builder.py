@@ -25,10 +25,11 @@ from textual.widgets import Input, Label, Select, Static
 
 from console.config import Config, Goal, HedgeInstrument
 from console.errors import UserError
+from console.screens import paint_header
 from console.snapshot import Snapshot
 from console.ticket import OrderStyle, OrderType, Ticket, TicketKind
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar, freshness
+from widgets.header import HeaderBar
 from widgets.inputs import NumberInput
 from widgets.legs_table import LegsTable
 from widgets.preview_view import PreviewView
@@ -623,10 +624,4 @@ class BuilderScreen(Screen):
             self.schedule()
 
     def _header(self) -> None:
-        from console.screens.dashboard import clock_text
-
-        app = self.app
-        st = app.state
-        self.query_one(HeaderBar).show(mode=app.mode.value, book="Spread builder",
-                                       nav=st.alloc.nav if st else None, quote=app.config.portfolio.quote,
-                                       fresh=freshness(st, app.now_ms()), clock=clock_text(app.now_ms()))
+        paint_header(self, "Spread builder")

@@ -148,8 +148,9 @@ class ConfirmScreen(ModalScreen[bool]):
         # as tall as the ticket, up to the window less the border, the prompt (two lines at
         # most) and the digits box: the keys are always on screen, the body scrolls
         reserve = 2 + 2 + (3 if self.needs_digits else 0) + 1
-        self._body().styles.max_height = max(4, event.size.height - reserve)
-        self.call_after_refresh(self._show_prompt)
+        for body in self.query("#confirm-body"):  # none yet if a resize comes before compose
+            body.styles.max_height = max(4, event.size.height - reserve)
+            self.call_after_refresh(self._show_prompt)
 
     def _body(self) -> VerticalScroll:
         return self.query_one("#confirm-body", VerticalScroll)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -12,19 +11,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 
 from console.config import Goal
+from console.screens import paint_header
 from widgets.alerts_panel import AlertItem, AlertsPanel
 from widgets.allocation_table import AllocationTable
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar, freshness
+from widgets.header import HeaderBar
 from widgets.plots import DriftSpark, FundingPlot
 from widgets.risk_panel import RiskPanel
 
 if TYPE_CHECKING:
     from console.app import DashboardState, RebalApp
-
-
-def clock_text(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 class DashboardScreen(Screen):
@@ -74,7 +70,7 @@ class DashboardScreen(Screen):
         table.styles.min_height = 3
         table.styles.max_height = self.TABLE_MAX_ROWS + 1
         table.focus()
-        self._header_now()
+        self._header()
         if self.app.state is not None:
             self.show_state(self.app.state)
         self.show_alerts(self.app.alerts)
@@ -89,7 +85,7 @@ class DashboardScreen(Screen):
         table = self.query_one(AllocationTable)
         table.show(state.alloc)
         self.query_one(RiskPanel).show(state.risk, app.now_ms(), app.config.limits.max_margin_ratio)
-        self._header(state)
+        self._header()
         self._spark(table.current_sleeve() or (state.alloc.rows[0].name if state.alloc.rows else None))
         # plotext redraws the whole figure: once the history is long, at most once a second
         # (tick); while it is short, on every new point
@@ -105,21 +101,13 @@ class DashboardScreen(Screen):
         self._plot_due = True
         st = self.app.state
         if st is None:
-            self._header_now()
+            self._header()
             return
-        self._header(st)
+        self._header()
         self.query_one(RiskPanel).show(st.risk, self.app.now_ms(), self.app.config.limits.max_margin_ratio)
 
-    def _header_now(self) -> None:
-        app = self.app
-        self.query_one(HeaderBar).show(mode=app.mode.value, book=app.config.portfolio.name, nav=None,
-                                       quote=app.config.portfolio.quote, fresh={}, clock=clock_text(app.now_ms()))
-
-    def _header(self, st: DashboardState) -> None:
-        app = self.app
-        now = app.now_ms()
-        self.query_one(HeaderBar).show(mode=app.mode.value, book=app.config.portfolio.name, nav=st.alloc.nav,
-                                       quote=st.alloc.quote, fresh=freshness(st, now), clock=clock_text(now))
+    def _header(self) -> None:
+        paint_header(self)
 
     def _spark(self, sleeve: str | None) -> None:
         if sleeve is None:

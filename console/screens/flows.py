@@ -19,8 +19,9 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from console.report import pct
+from console.screens import paint_header
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar, freshness
+from widgets.header import HeaderBar
 
 if TYPE_CHECKING:
     from console.app import DashboardState, RebalApp
@@ -167,11 +168,4 @@ class FlowsScreen(Screen):
         self._header()
 
     def _header(self) -> None:
-        from console.screens.dashboard import clock_text
-
-        app = self.app
-        st = app.state
-        now = app.now_ms()
-        self.query_one(HeaderBar).show(mode=app.mode.value, book="Quarter-end flows", nav=st.alloc.nav if st else None,
-                                       quote=app.config.portfolio.quote, fresh=freshness(st, now),
-                                       clock=clock_text(now))
+        paint_header(self, "Quarter-end flows")

@@ -16,8 +16,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from console.screens import paint_header
 from widgets.footer import KeyFooter
-from widgets.header import HeaderBar, freshness
+from widgets.header import HeaderBar
 
 if TYPE_CHECKING:
     from console.app import DashboardState, RebalApp
@@ -90,11 +91,4 @@ class PreflightScreen(Screen):
         self._header()
 
     def _header(self) -> None:
-        from console.screens.dashboard import clock_text
-
-        app = self.app
-        st = app.state
-        now = app.now_ms()
-        self.query_one(HeaderBar).show(mode=app.mode.value, book="Preflight", nav=st.alloc.nav if st else None,
-                                       quote=app.config.portfolio.quote, fresh=freshness(st, now),
-                                       clock=clock_text(now))
+        paint_header(self, "Preflight")

@@ -56,8 +56,8 @@ class ReconcileScreen(ModalScreen[str]):
 
     def on_resize(self, event: events.Resize) -> None:
         # the prompt (enter / r / esc) must stay on screen: the report scrolls, never the keys
-        body = self.query_one("#rc-body", VerticalScroll)
-        body.styles.max_height = max(3, min(self.BODY_ROWS, event.size.height - 4))
+        for body in self.query("#rc-body"):  # none yet if a resize comes before compose
+            body.styles.max_height = max(3, min(self.BODY_ROWS, event.size.height - 4))
 
     def action_accept(self) -> None:
         if self.report.complete:

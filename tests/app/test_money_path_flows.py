@@ -104,7 +104,7 @@ async def test_a_second_review_does_nothing_and_cancels_leave_no_planned_ticket(
         await until(pilot, lambda: len(rig.journal.tickets()) == 2
                     and all(t.state is TicketState.CANCELLED for t in rig.journal.tickets()),
                     what="no planned ticket left")
-        assert not modals(app) and not app.reviewing
+        await until(pilot, lambda: not modals(app) and not app.reviewing, what="the review closed")
         # and the next review opens normally
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, BuilderScreen) and app.screen.settled, what="builder")

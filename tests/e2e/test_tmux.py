@@ -49,7 +49,8 @@ class Tmux:
     def __init__(self, exe: Path, home: Path, width: int = WIDTH, height: int = HEIGHT) -> None:
         self.name = f"rebal-e2e-{uuid.uuid4().hex[:8]}"
         env = f"HOME={home} TERM=xterm-256color COLORTERM=truecolor"
-        cmd = f"cd {home} && env -u LINES -u COLUMNS {env} {exe} --demo; echo REBAL-EXIT=$?; sleep 30"
+        # the pane outlives the console, so a crash's last screen (and traceback) can be read
+        cmd = f"cd {home} && env -u LINES -u COLUMNS {env} {exe} --demo; echo REBAL-EXIT=$?; sleep 600"
         self.tmux("-f", "/dev/null", "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), cmd)
         self.tmux("set-option", "-t", self.name, "window-size", "manual")
         self.tmux("resize-window", "-t", self.name, "-x", str(width), "-y", str(height))
@@ -74,6 +75,9 @@ class Tmux:
             s = self.screen()
             if all(t in s for t in texts):
                 return s
+            if "REBAL-EXIT=" in s and not any("REBAL-EXIT" in t for t in texts):
+                full = self.tmux("capture-pane", "-t", self.name, "-p", "-S", "-300")  # the traceback too
+                raise AssertionError(f"the console exited while waiting for {texts}; the pane is:\n{full}")
             if time.monotonic() - t0 > timeout:
                 raise AssertionError(f"waited {timeout:g}s for {texts}; the screen is:\n{s}")
             time.sleep(0.25)
