@@ -299,7 +299,7 @@ class RebalApp(App[int]):
 
     def _tick(self) -> None:
         screen = self.screen
-        if hasattr(screen, "tick"):
+        if hasattr(screen, "tick") and screen.is_mounted:  # a screen just switched to may not be composed
             screen.tick()
 
     # ------------------------------------------------------------------ feed and derive

@@ -21,9 +21,11 @@ def paint_header(screen: Screen, book: str | None = None) -> None:
     app = screen.app
     st = app.state
     now = app.now_ms()
-    screen.query_one(HeaderBar).show(
-        mode=app.mode.value, book=book or app.config.portfolio.name, nav=st.alloc.nav if st else None,
-        quote=st.alloc.quote if st else app.config.portfolio.quote, fresh=freshness(st, now), clock=clock_text(now))
+    # no bar yet when a tick or a state comes between a screen's switch and its compose
+    for bar in screen.query(HeaderBar):
+        bar.show(mode=app.mode.value, book=book or app.config.portfolio.name, nav=st.alloc.nav if st else None,
+                 quote=st.alloc.quote if st else app.config.portfolio.quote, fresh=freshness(st, now),
+                 clock=clock_text(now))
 
 
 def _dashboard() -> Screen:

@@ -421,6 +421,8 @@ class BuilderScreen(Screen):
 
     def _recompute_now(self) -> None:
         self._debounce = None
+        if not self.is_attached:  # removed (a switch) after the timer was set: nothing to show
+            return
         try:
             inp = self.read_inputs()
         except ValueError as exc:
@@ -541,8 +543,8 @@ class BuilderScreen(Screen):
 
     @on(PlanReady)
     def _plan_ready(self, event: PlanReady) -> None:
-        if event.inputs != self.inputs:
-            return  # an older answer: a newer one is coming
+        if event.inputs != self.inputs or not self.is_attached:
+            return  # an older answer (a newer one is coming), or this screen is being removed
         self._building = False
         self.ticket, self.preview, self.shown_inputs = event.ticket, event.preview, event.inputs
         self.built_on = event.snapshot
@@ -618,8 +620,10 @@ class BuilderScreen(Screen):
 
     def _rebuild_if_outdated(self) -> None:
         # a fill, a transfer or time changes what the ticket should be: build it again on the new
-        # book, with the trader's inputs (unless an edit or a build is already on its way)
-        if (self._debounce is None and not self._building and self.shown_inputs == self.inputs
+        # book, with the trader's inputs (unless an edit or a build is already on its way). Only
+        # while this is the screen on show: a resume can be handled after a confirmed ticket has
+        # already switched to the blotter and this screen is being removed
+        if (self.is_current and self.is_attached and self._debounce is None and not self._building and self.shown_inputs == self.inputs
                 and self._outdated() is not None):
             self.schedule()
 

@@ -4,6 +4,7 @@ not a number is named, and there is nothing to review until it is fixed."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from console.execution import TicketState
@@ -91,3 +92,21 @@ async def test_a_focused_number_field_leaves_the_letter_keys_to_their_bindings()
         assert app.screen.query_one("#b-horizon").value.endswith("4")
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+
+
+async def test_confirming_an_aging_ticket_switches_to_the_blotter_without_a_stray_rebuild(
+        rig: Rig, monkeypatch) -> None:  # noqa: ANN001
+    """The builder the `s` key pushed is removed when a confirmed ticket switches to the
+    blotter; its resume (the modal gone) may be handled after that. A rebuild due then (the
+    ticket had aged past REFRESH_MS) must not run on the removed screen."""
+    monkeypatch.setattr(BuilderScreen, "REFRESH_MS", 0)  # every new snapshot makes it 'outdated'
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        builder = await open_builder(pilot)
+        await until(pilot, lambda: builder.settled, what="the ticket")
+        tid = await confirm(pilot, builder)
+        await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.FILLED, what="the fill")
+        for _ in range(3):  # new snapshots arrive; the removed builder must stay quiet
+            app.ingest(await asyncio.wrap_future(rig.loop.submit(rig.venues.refresh())))
+            await pilot.pause(0.3)
+        assert app.is_running and not app._exit  # noqa: SLF001
