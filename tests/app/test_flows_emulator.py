@@ -51,8 +51,14 @@ async def confirm(pilot: Pilot, builder: BuilderScreen) -> str:
     await until(pilot, lambda: builder.settled, what="the builder to settle")
     await pilot.press("ctrl+r")
     await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
-    modal = app.screen
-    assert modal.ticket == builder.ticket  # the modal shows exactly what the builder showed
+    assert app.screen.ticket == builder.ticket  # the modal shows exactly what the builder showed
+    return await answer_yes(pilot)
+
+
+async def answer_yes(pilot: Pilot) -> str:
+    """The confirmation on screen: read it to its end, press y, and return the ticket's id."""
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
     await read_through(pilot)
     await pilot.press("y")
     await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")

@@ -18,7 +18,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.reconcile import ReconcileScreen
 from console.ticket import OrderStyle, OrderType
 from tests.app.conftest import SIZE, Rig, read_through, settle
-from tests.app.test_flows_emulator import accept_reconciliation, open_builder, until
+from tests.app.test_flows_emulator import accept_reconciliation, answer_yes, open_builder, until
 
 
 def notes(app) -> list[str]:
@@ -34,13 +34,8 @@ def venue_cids(rig: Rig) -> set:
 
 
 async def review_and_confirm(pilot, ticket, preview) -> str:
-    app = pilot.app
-    app.review(ticket, preview)
-    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
-    await read_through(pilot)
-    await pilot.press("y")
-    await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
-    return app.last_ticket_id
+    pilot.app.review(ticket, preview)
+    return await answer_yes(pilot)
 
 
 # -- A: R closes the gate until its report is accepted ------------------------------------------
