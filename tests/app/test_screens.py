@@ -26,11 +26,18 @@ async def test_preflight_screen_renders_the_checklist_on_the_emulator(rig: Rig) 
     async with app.run_test(size=SIZE) as pilot:
         await accept_reconciliation(pilot)
         await pilot.press("6")
-        await until(pilot, lambda: isinstance(app.screen, PreflightScreen) and app.screen.results is not None,
-                    what="the preflight checklist")
+
+        def painted() -> str:
+            pane = app.screen.query_one("#pf-body", Static)
+            return "\n".join(pane.render_line(y).text for y in range(pane.size.height))
+
+        # The results land a frame before the pane is laid out again at its new height, so wait
+        # for the painted checklist itself, not only for the run to finish.
+        await until(pilot, lambda: isinstance(app.screen, PreflightScreen) and app.screen.results is not None
+                    and all(r.name in painted() for ac in app.screen.results for r in ac.results),
+                    what="the preflight checklist on screen")
         screen = app.screen
-        pane = screen.query_one("#pf-body", Static)
-        body = "\n".join(pane.render_line(y).text for y in range(pane.size.height))
+        body = painted()
         assert {ac.account for ac in screen.results} == {a.name for a in rig.config.accounts}
         for ac in screen.results:
             assert f"{ac.account} ({ac.exchange})" in body
