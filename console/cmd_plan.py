@@ -126,11 +126,11 @@ def _pair(text: str, flag: str) -> tuple[str, str]:
 
 
 def _tickets(args: argparse.Namespace, cfg: Any, snap: Any, alloc: Any, goal: Goal, horizon: float,
-             books: Any, fees: Any, ohlcv: Any, now_ms: int) -> list[Any]:
+             books: Any, fees: Any, ohlcv: Any, now_ms: int, style: OrderStyle) -> list[Any]:
     from console import planner
 
     kw = {"goal": goal, "horizon_days": horizon, "books": books, "alloc": alloc, "now_ms": now_ms,
-          "trading_fees": fees}
+          "trading_fees": fees, "style": style}
     if args.spread:
         sell, buy = _pair(args.spread, "--spread")
         return [planner.build_spread(cfg, snap, sell, buy, **kw)]
@@ -191,7 +191,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     try:
-        tickets = _tickets(args, cfg, snap, alloc, goal, horizon, books, fees, ohlcv, now_ms)
+        tickets = _tickets(args, cfg, snap, alloc, goal, horizon, books, fees, ohlcv, now_ms, style)
     except ValidationError as exc:  # a symbol typed on the command line (--roll-to, --proxy)
         msg = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
         flag = "--roll-to" if args.roll_to else "--proxy" if args.proxy else "a symbol"

@@ -31,12 +31,14 @@ from console.allocation import (
 )
 from console.beta import BetaFit, basket, closes, fit_beta
 from console.config import Config, Goal, HedgeInstrument, Sleeve
+from console.costs import book_mid
 from console.errors import UserError
 from console.lots import Lots
+from console.orderstyle import limit_price, style_ticket
 from console.overlay import Leg, Scope, account_lots, notional_per_contract, sleeve_legs, wanted
 from console.preview import leg_costs
 from console.snapshot import Snapshot
-from console.ticket import Ticket, TicketKind, TicketLeg
+from console.ticket import OrderStyle, Ticket, TicketKind, TicketLeg
 
 DEFAULT_HORIZON_DAYS = 7.0
 
@@ -61,7 +63,8 @@ class _Ctx:
     """What the builders share for one planning pass (built once: allocation, lots)."""
 
     def __init__(self, config: Config, snap: Snapshot, alloc: Allocation | None, books: Mapping[str, Any] | None,
-                 horizon_days: float, now_ms: int | None, trading_fees: Mapping[str, Any] | None) -> None:
+                 horizon_days: float, now_ms: int | None, trading_fees: Mapping[str, Any] | None,
+                 style: OrderStyle | None = None) -> None:
         self.config = config
         self.snap = snap
         self.alloc = alloc or compute_allocation(config, snap)
@@ -70,6 +73,9 @@ class _Ctx:
         self.now = snap.timestamp if now_ms is None else now_ms
         self.fees = trading_fees
         self.lots: dict[str, Lots] = account_lots(snap)
+        # how the legs will be worked: the instrument choice prices each candidate as it would
+        # be sent (maker fee and no book walk for a limit), so its reason agrees with the costs
+        self.style = style or OrderStyle()
 
 
 def _accounts_listing(config: Config, snap: Snapshot, inst: HedgeInstrument) -> list[str]:
@@ -117,7 +123,9 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
             if min_cost and leg.notional < min_cost:  # likewise skipped by sleeve_legs
                 left_out.append(f"{h.symbol} on {acct}: {leg.notional:,.2f} is under its minimum order {min_cost:,.2f}")
                 continue
-            lc = leg_costs(ctx.config, ctx.snap, 0, TicketLeg(leg), book=ctx.books.get(h.symbol),
+            book = ctx.books.get(h.symbol)
+            px = limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
+            lc = leg_costs(ctx.config, ctx.snap, 0, TicketLeg(leg, ctx.style, px), book=book,
                            spot_price=prices.get(h.base), horizon_days=ctx.horizon, now_ms=ctx.now,
                            trading_fees=ctx.fees)
             parts = ", ".join(f"{i.name} {i.amount:+,.2f}" if i.known else f"{i.name} n/a" for i in lc.items)
@@ -196,9 +204,9 @@ def build_hedge(config: Config, snapshot: Snapshot, sleeve: str, *, goal: Goal =
                 horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
                 alloc: Allocation | None = None, instrument: HedgeInstrument | None = None,
                 now_ms: int | None = None, trading_fees: Mapping[str, Any] | None = None,
-                _ctx: _Ctx | None = None) -> Ticket:
+                style: OrderStyle | None = None, _ctx: _Ctx | None = None) -> Ticket:
     """A single-leg overlay (plus any reduce-only legs first) moving one sleeve to its goal."""
-    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees)
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
     s, row = _row(ctx, sleeve)
     delta = row.delta(goal)
     legs, reasons, warnings = _legs_for(ctx, s, row, delta, instrument)
@@ -214,7 +222,7 @@ def build_spread(config: Config, snapshot: Snapshot, sell: str, buy: str, *, goa
                  trading_fees: Mapping[str, Any] | None = None,
                  sell_instrument: HedgeInstrument | str | None = None,
                  buy_instrument: HedgeInstrument | str | None = None,
-                 _ctx: _Ctx | None = None) -> Ticket:
+                 style: OrderStyle | None = None, _ctx: _Ctx | None = None) -> Ticket:
     """Sell the overweight sleeve ``sell`` and buy the underweight ``buy``, each leg sized to
     its own goal (so the legs' notionals differ when the drifts do; the cash sleeve takes the
     difference). Raises UserError when ``sell`` is not overweight or ``buy`` not underweight.
@@ -222,7 +230,7 @@ def build_spread(config: Config, snapshot: Snapshot, sell: str, buy: str, *, goa
     ``sell_instrument`` / ``buy_instrument``: the contract each side opens in (one of its
     sleeve's hedges, as a HedgeInstrument or its symbol); None picks the cheapest for the
     horizon. Reduce-only legs on existing positions come first either way."""
-    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees)
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
     if sell == buy:
         raise UserError(f"a spread needs two different sleeves; got {sell!r} twice")
     s_sell, r_sell = _row(ctx, sell)
@@ -261,12 +269,13 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
                to_symbol: str | None = None, account: str | None = None,
                horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
                alloc: Allocation | None = None, now_ms: int | None = None,
-               trading_fees: Mapping[str, Any] | None = None, _ctx: _Ctx | None = None) -> Ticket:
+               trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+               _ctx: _Ctx | None = None) -> Ticket:
     """Close the sleeve's hedge in one contract (reduce-only, whole) and open the same notional
     on the same side in another (seed 004 §5): perp → dated by default, dated → perp when the
     position is dated. The target is the sleeve's first hedge of the other kind, preferring the
     position's own account."""
-    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees)
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
     s, row = _row(ctx, sleeve)
     pos: list[PositionLine] = [p for p in row.positions if (from_symbol is None or p.symbol == from_symbol)
                                and (account is None or p.account == account)]
@@ -343,11 +352,12 @@ def build_proxy_hedge(config: Config, snapshot: Snapshot, sleeve: str, proxy: st
                       ohlcv: Mapping[str, Any], lookback: int | None = 30, goal: Goal = Goal.TARGET,
                       horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
                       alloc: Allocation | None = None, now_ms: int | None = None,
-                      trading_fees: Mapping[str, Any] | None = None, _ctx: _Ctx | None = None) -> Ticket:
+                      trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+               _ctx: _Ctx | None = None) -> Ticket:
     """Hedge ``sleeve`` through ``proxy`` (an index future, a correlated coin): the proxy's
     notional = sleeve exposure to move × beta of the sleeve on the proxy over ``lookback``
     returns of ``ohlcv`` (symbol → OHLCV rows). The note shows beta and R²."""
-    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees)
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
     s, row = _row(ctx, sleeve)
     if proxy not in ohlcv:
         raise UserError(f"no OHLCV for the proxy {proxy}; fetch its closes first")
@@ -366,12 +376,13 @@ def build_beta_neutral(config: Config, snapshot: Snapshot, core: str, satellite:
                        ohlcv: Mapping[str, Any], lookback: int | None = 30, tolerance: float = 0.10,
                        horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
                        alloc: Allocation | None = None, now_ms: int | None = None,
-                       trading_fees: Mapping[str, Any] | None = None, _ctx: _Ctx | None = None) -> Ticket:
+                       trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+               _ctx: _Ctx | None = None) -> Ticket:
     """Seed 002, strategy 2: keep the satellite's return relative to the core and none of the
     market's. With β the satellite's beta on the core, the portfolio's core-equivalent exposure
     is E_core + β × E_sat; the ticket moves the core's futures by −(E_core + β × E_sat) so it is 0.
     Within ``tolerance`` (a share of β × E_sat, the seed's 10 %) the ticket says so in a warning."""
-    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees)
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
     s_core, r_core = _row(ctx, core)
     s_sat, r_sat = _row(ctx, satellite)
     fit: BetaFit = fit_beta(sleeve_series(ctx, s_sat, ohlcv), sleeve_series(ctx, s_core, ohlcv), lookback,
@@ -413,7 +424,10 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
             if expiring:
                 out.append(replace(t, note=t.note + f"; {p.symbol} expires inside the {ctx.horizon:g} d horizon"))
                 continue
-            # the roll's verdict needs only its costs (preview() would add margin and checks)
+            # the roll's verdict needs only its costs (preview() would add margin and checks),
+            # priced as its legs would be worked
+            if ctx.style != OrderStyle():
+                t = style_ticket(t, ctx.style, ctx.snap, ctx.lots, ctx.books)
             cost = sum(leg_costs(ctx.config, ctx.snap, i, tl, book=ctx.books.get(tl.leg.symbol),
                                  spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
                                  horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees).total
@@ -429,7 +443,7 @@ def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, sco
             now_ms: int | None = None, trading_fees: Mapping[str, Any] | None = None,
             alloc: Allocation | None = None, rolls: bool = True,
             ohlcv: Mapping[str, Any] | None = None,
-            beta_pairs: Sequence[tuple[str, str]] = ()) -> list[Ticket]:
+            beta_pairs: Sequence[tuple[str, str]] = (), style: OrderStyle | None = None) -> list[Ticket]:
     """Tickets the allocation calls for, in the order a trader would read them:
     1. spreads pairing the most overweight sleeve with the most underweight, and so on;
     2. single hedges for the sleeves left over;
@@ -437,7 +451,7 @@ def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, sco
     4. beta-neutral tickets for each (core, satellite) in ``beta_pairs`` (needs ``ohlcv``).
     Every ticket's ``note`` says why it is proposed and ``reasons`` why each leg is what it is.
     """
-    ctx = _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees)
+    ctx = _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
     rows = [ctx.alloc.row(s.name) for s in config.sleeves if not config.is_cash(s)]
     rows = [r for r in rows if wanted(r, scope) and abs(r.delta(goal)) >= max(config.limits.min_trade_notional, 1e-9)]
     over = sorted((r for r in rows if r.delta(goal) < 0), key=lambda r: r.delta(goal))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from rich import box
@@ -27,8 +28,9 @@ def coin(x: float) -> str:
 
 
 def whole(x: float) -> str:
-    """Money to the unit: a ±30 % scenario has no meaningful cents."""
-    return f"{x:,.0f}"
+    """Money to the unit, where cents mean nothing (a ±30 % scenario, a table read at a
+    glance). Rounded to an int first, so a flattened leg's -0.3 reads ``0``, never ``-0``."""
+    return f"{round(x):,d}" if math.isfinite(x) else f"{x:,.0f}"
 
 
 def pct(x: float | None, signed: bool = False) -> str:

@@ -7,7 +7,6 @@ The row order is rebuilt only when it changes (a sort, an expand, a new sleeve).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -19,7 +18,7 @@ from textual.widgets import DataTable
 
 from console.allocation import Allocation, SleeveRow
 from console.config import Goal
-from console.report import STATUS_STYLE, pct
+from console.report import STATUS_STYLE, pct, whole
 from widgets.drift_bar import drift_bar
 from widgets.risk_panel import short_symbol
 
@@ -62,21 +61,13 @@ class RowView:
     sort: tuple[float | str, ...]  # one value per SORT_KEYS entry
 
 
-def money(x: float) -> str:
-    """Whole units of the quote currency: the table is for reading at a glance. Rounded to an
-    int first, so a flattened leg's -0.3 reads ``0``, never ``-0``."""
-    if not math.isfinite(x):
-        return f"{x:,.0f}"
-    return f"{round(x):,d}"
-
-
 def _r(s: str) -> Text:
     return Text(s, justify="right")
 
 
 def _signed(x: float) -> Text:
     """A position's notional: red short, green long (a rounded 0 is neither short nor red)."""
-    shown = money(x)
+    shown = whole(x)
     return Text(shown, justify="right", style="red" if shown.startswith("-") else "green")
 
 
@@ -87,11 +78,11 @@ def sleeve_view(r: SleeveRow, goal: Goal, expanded: bool) -> RowView:
     name = Text(f"{arrow if has_children else ' '} {r.name}", style="bold")
     delta = r.delta(goal) if r.configured and not r.is_cash else None
     cells = (
-        name, _r(money(r.spot_value)), _r(money(r.futures_notional)), _r(money(r.net)),
+        name, _r(whole(r.spot_value)), _r(whole(r.futures_notional)), _r(whole(r.net)),
         _r(pct(r.weight)), _r(pct(r.target)),
         drift_bar(r.drift, r.halfwidth, r.status.value),
         Text(r.status.value, style=style),
-        _r(money(delta)) if delta is not None else _r("—"),
+        _r(whole(delta)) if delta is not None else _r("—"),
     )
     return RowView(f"S:{r.name}", cells, (r.name, r.net, r.weight, r.drift or 0.0, delta or 0.0))
 
@@ -101,8 +92,8 @@ def child_views(r: SleeveRow) -> list[RowView]:
     for a in r.assets:
         out.append(RowView(
             f"A:{r.name}:{a.asset}",
-            (Text(f"   {a.asset} {a.spot_qty:,.6g}", style="dim"), _r(money(a.spot_value)),
-             _r(money(a.futures_notional)), _r(money(a.net)), _r(""), _r(""), Text(""), Text(""), _r("")),
+            (Text(f"   {a.asset} {a.spot_qty:,.6g}", style="dim"), _r(whole(a.spot_value)),
+             _r(whole(a.futures_notional)), _r(whole(a.net)), _r(""), _r(""), Text(""), Text(""), _r("")),
             ("", 0.0, 0.0, 0.0, 0.0),
         ))
     for p in r.positions:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.widgets import Static
 
 from console.report import money
 from console.ticket import Ticket, TicketLeg
@@ -36,18 +36,19 @@ def leg_cells(t: TicketLeg) -> tuple[str | Text, ...]:
             order_desc(t), "yes" if leg.reduce_only else "no", leg.purpose)
 
 
-def _legs_table(ticket: Ticket) -> Table:
+def _legs_table(legs: Sequence[TicketLeg]) -> Table:
     tb = Table(expand=True, header_style="bold", pad_edge=False, box=None)
     for c in LEG_COLUMNS:
         tb.add_column(c, justify="right" if c in NUMERIC else "left", no_wrap=True)
-    for t in ticket.legs:
+    for t in legs:
         tb.add_row(*leg_cells(t))
     return tb
 
 
-def table_width(ticket: Ticket) -> int:
+def table_width(legs: Ticket | Sequence[TicketLeg]) -> int:
     """Cells the table needs without cutting a value: widest cell per column, two between."""
-    rows = [LEG_COLUMNS, *([str(c) for c in leg_cells(t)] for t in ticket.legs)]
+    legs = legs.legs if isinstance(legs, Ticket) else legs
+    rows = [LEG_COLUMNS, *([str(c) for c in leg_cells(t)] for t in legs)]
     return sum(max(len(r[i]) for r in rows) for i in range(len(LEG_COLUMNS))) + 2 * (len(LEG_COLUMNS) - 1)
 
 
@@ -64,18 +65,19 @@ def stacked_leg(t: TicketLeg) -> Text:
 
 
 class LegsView:
-    """The legs for the confirmation modal: the table when it fits the width it is given,
-    otherwise one block per leg, so no figure of a ticket about to be sent is ever cut."""
+    """A ticket's legs: the table when it fits the width it is given, otherwise one block per
+    leg, so no figure of a ticket is ever cut or pushed off to the side (the builder and the
+    confirmation show legs alike)."""
 
-    def __init__(self, ticket: Ticket) -> None:
-        self.ticket = ticket
+    def __init__(self, legs: Ticket | Sequence[TicketLeg]) -> None:
+        self.legs = tuple(legs.legs if isinstance(legs, Ticket) else legs)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if table_width(self.ticket) <= options.max_width:
-            yield _legs_table(self.ticket)
+        if table_width(self.legs) <= options.max_width:
+            yield _legs_table(self.legs)
             return
         yield Text("legs", style="bold")
-        for t in self.ticket.legs:
+        for t in self.legs:
             yield stacked_leg(t)
 
 
@@ -83,14 +85,8 @@ def legs_renderable(ticket: Ticket) -> LegsView:
     return LegsView(ticket)
 
 
-class LegsTable(DataTable):
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        for c in LEG_COLUMNS:
-            self.add_column(Text(c, justify="right") if c in NUMERIC else c, key=c)
+class LegsTable(Static):
+    """The builder's legs, redrawn whenever the ticket is rebuilt."""
 
     def show(self, legs: Sequence[TicketLeg]) -> None:
-        with self.app.batch_update():
-            self.clear()
-            for i, t in enumerate(legs):
-                self.add_row(*leg_cells(t), key=str(i))
+        self.update(LegsView(legs) if legs else Text("no legs", style="dim"))

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import math
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -13,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from console.alerts import MARGIN_WARN_SHARE, RiskView
-from console.report import pct
+from console.report import pct, whole
 
 
 def countdown(seconds: int | None) -> str:
@@ -53,20 +51,20 @@ def _table(*cols: str, tight: bool = False) -> Table:
 
 
 def short_symbol(symbol: str) -> str:
-    """BTC/USDT:USDT -> BTC-PERP, BTC/USDT:USDT-261225 -> BTC-261225 (the panel is narrow)."""
+    """The compact name where a column is narrow, unique per contract as Binance names them:
+    BTC/USDT:USDT -> BTC-PERP, BTC/USDT:USDT-261225 -> BTC-261225 (USDⓈ-M in USDT, the usual
+    case, keeps the short form); any other margin names its pair: BTC/USD:BTC -> BTCUSD-PERP
+    (COIN-M), BTC/USDC:USDC-261225 -> BTCUSDC-261225. Spot symbols are left as they are."""
     base, _, rest = symbol.partition("/")
-    _, _, settle = rest.partition(":")
-    if "-" in settle:
-        return f"{base}-{settle.split('-', 1)[1]}"
-    return f"{base}-PERP" if settle else symbol
+    quote, _, settle = rest.partition(":")
+    if not settle:
+        return symbol
+    margin, _, expiry = settle.partition("-")
+    name = base if quote == margin == "USDT" else f"{base}{quote}"
+    return f"{name}-{expiry or 'PERP'}"
 
 
 SIDE_COLUMN_MIN_WIDTH = 42  # narrower than this, the notional's sign says the side
-
-
-def whole(x: float) -> str:
-    """A notional in whole units, rounded first so a flattened leg reads ``0``, never ``-0``."""
-    return f"{round(x):,d}" if math.isfinite(x) else f"{x:,.0f}"
 
 
 def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float, width: int | None = None) -> Group:

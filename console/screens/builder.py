@@ -100,7 +100,7 @@ def plan_ticket(config: Config, snap: Snapshot, inp: BuilderInputs, books: dict[
     from console.orderstyle import style_ticket
     from console.overlay import account_lots
 
-    common = {"horizon_days": inp.horizon_days, "books": books, "now_ms": now_ms}
+    common = {"horizon_days": inp.horizon_days, "books": books, "now_ms": now_ms, "style": inp.order_style()}
     if inp.kind == "roll":
         if inp.position is None and inp.sell is None:
             raise UserError("pick the position to roll: put the dashboard cursor on it and press r")
@@ -206,7 +206,8 @@ class BuilderScreen(Screen):
     BuilderScreen #b-kind { width: 11; }
     BuilderScreen #b-sell-inst, BuilderScreen #b-buy-inst { width: 24; }
     BuilderScreen #b-note { height: auto; max-height: 2; margin: 0 1; color: $text-muted; }
-    BuilderScreen LegsTable { height: auto; max-height: 7; margin: 0 1; }
+    BuilderScreen.-narrow #b-note { max-height: 3; }
+    BuilderScreen LegsTable { height: auto; margin: 0 1; }
     BuilderScreen #b-preview-box { height: 1fr; margin: 0 1; }
     """
 

@@ -16,7 +16,7 @@ from widgets.alerts_panel import fit
 from widgets.allocation_table import AllocationTable
 from widgets.footer import KeyFooter
 from widgets.plots import drift_chart, rate_ticks, time_ticks
-from widgets.risk_panel import distance_style, price
+from widgets.risk_panel import distance_style, price, short_symbol
 
 # ------------------------------------------------------------------------------ preflight
 
@@ -138,3 +138,15 @@ def test_prices_and_distances() -> None:
         ["185,951", "3,413", "761.75", "94.10", "1.235", "0.04321"]
     assert distance_style(-0.05) == "bold red" and distance_style(0.2) == "yellow"
     assert distance_style(-0.97) == "" and distance_style(None) == "dim"
+
+
+def test_short_symbols_never_name_two_contracts_alike() -> None:
+    # a COIN-M perp beside the USDⓈ-M one on the same coin must not read the same in the risk
+    # panel or the table (both used to be BTC-PERP)
+    names = {
+        "BTC/USDT:USDT": "BTC-PERP", "BTC/USDT:USDT-261225": "BTC-261225",
+        "BTC/USD:BTC": "BTCUSD-PERP", "BTC/USD:BTC-261225": "BTCUSD-261225",
+        "BTC/USDC:USDC": "BTCUSDC-PERP", "BTC/USDT": "BTC/USDT",
+    }
+    assert {s: short_symbol(s) for s in names} == names
+    assert len(set(names.values())) == len(names)

@@ -16,6 +16,7 @@ from textual.widgets._footer import FooterKey
 from console.alerts import Watch
 from console.app import RebalApp, derive_state
 from console.palette import ConsoleCommands, binding_catalog
+from console.report import money, whole
 from console.screens.alerts import AlertsScreen
 from console.screens.dashboard import DashboardScreen
 from console.screens.flows import FlowsScreen, compute_report
@@ -23,10 +24,10 @@ from console.screens.help import HelpScreen, help_table
 from tests.app.conftest import SIZE, loaded, make_app, settle
 from tests.app.sample import T0, sample_config, sample_snapshot
 from tests.app.test_flows_emulator import until
-from widgets.allocation_table import AllocationTable, money
+from widgets.allocation_table import AllocationTable
 from widgets.footer import KeyFooter
 from widgets.header import Freshness, HeaderBar, HeaderContent, fit_header, freshness
-from widgets.risk_panel import RiskPanel, whole
+from widgets.risk_panel import RiskPanel
 
 SMALL = (80, 24)
 MEDIUM = (100, 30)
@@ -151,10 +152,11 @@ async def test_position_row_keeps_futures_and_net_at_120() -> None:
         assert "@" in str(table.get_cell(key, "drift"))
 
 
-def test_money_never_prints_minus_zero() -> None:
-    assert money(-0.3) == "0" and money(-0.0) == "0" and money(0.4) == "0"
-    assert money(-0.6) == "-1" and money(-64_607.4) == "-64,607"
-    assert whole(-0.2) == "0" and whole(-64_607.4) == "-64,607"
+def test_whole_money_never_prints_minus_zero() -> None:
+    # the table's and the risk panel's whole units (a flattened leg's -0.3 is 0)
+    assert whole(-0.3) == "0" and whole(-0.0) == "0" and whole(0.4) == "0"
+    assert whole(-0.6) == "-1" and whole(-64_607.4) == "-64,607"
+    assert whole(float("nan")) == "nan"
 
 
 # ------------------------------------------------------------------------------ header
@@ -281,3 +283,39 @@ async def test_palette_entries_show_their_keys_kill_included() -> None:
         found = [h async for h in provider.search("kill")]
         best = max(found, key=lambda h: h.score)
         assert str(best.match_display) == "Kill  [K]"
+
+
+# ------------------------------------------------------------------------------ builder
+
+
+async def test_builder_legs_at_80x24_show_every_field_without_sideways_scrolling() -> None:
+    """The legs table is wider than 80 columns: each leg is stacked on two lines instead, so
+    side, contracts, symbol, notional, order type, reduce-only, account and purpose are all in
+    view (they used to sit off to the right of a horizontally scrolling table)."""
+    from console.screens.builder import BuilderScreen
+    from widgets.legs_table import LegsTable
+
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await loaded(pilot)
+        await pilot.press("s")
+        await settle(pilot, 5)
+        b = app.screen
+        assert isinstance(b, BuilderScreen) and b.ticket is not None and b.ticket.legs
+        legs = b.query_one(LegsTable)
+        assert legs.size.width < 80 and legs.virtual_size.width <= legs.size.width
+        text = "\n".join(lines_of(legs))
+        for tl in b.ticket.legs:
+            leg = tl.leg
+            assert f"{leg.side.upper()} {leg.contracts:g} {leg.symbol}" in " ".join(text.split()), text
+            assert money(leg.notional) in text
+            assert f"reduce-only {'yes' if leg.reduce_only else 'no'} · {leg.account} · {leg.sleeve} · {leg.purpose}" in text
+    # wide enough, the same legs are one table row each, with their column headings
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("s")
+        await settle(pilot, 5)
+        lines = lines_of(app.screen.query_one(LegsTable))
+        assert lines[0].split()[:3] == ["sleeve", "account", "symbol"]
+        assert len(lines) == 1 + len(app.screen.ticket.legs)

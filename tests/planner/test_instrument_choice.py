@@ -14,8 +14,10 @@ from dataclasses import replace
 import pytest
 
 from console import planner
+from console.orderstyle import style_ticket
+from console.overlay import account_lots
 from console.preview import LegCosts, preview
-from console.ticket import Ticket
+from console.ticket import OrderStyle, OrderType, Ticket
 from tests import factories as f
 from tests.planner.world import DATED, world
 
@@ -76,3 +78,22 @@ def test_a_candidate_under_one_lot_is_not_the_pick() -> None:
     for figure in _figures(preview(cfg, snap, t).legs[i]):
         assert figure in reason, (figure, reason)
     assert not t.warnings
+
+
+@pytest.mark.parametrize("kind", [OrderType.POST_ONLY, OrderType.LIMIT])
+def test_reason_is_priced_in_the_tickets_order_style(kind: OrderType) -> None:
+    # post-only pays the maker fee (0.02 %) and a limit at mid − 5 bps walks no book: the
+    # reason must show those figures, not the market order's taker fee (QA: `plan --style
+    # post_only` said fee +6.49 over a cost table of +2.59)
+    cfg, snap = world()
+    style = OrderStyle(kind, offset_bps=5)
+    t = style_ticket(planner.build_hedge(cfg, snap, "BTC", style=style), style, snap, account_lots(snap))
+    i, reason = _open_leg(t, DATED)
+    lc = preview(cfg, snap, t).legs[i]
+    for figure in _figures(lc):
+        assert figure in reason, (figure, reason)
+    if kind is OrderType.POST_ONLY:
+        assert "fee +2.59," in reason  # 12,974.40 × 0.02 %
+    else:
+        assert "fee +6.49," in reason  # a limit may take: the taker rate, conservatively
+        assert "slippage +0.00" in reason  # it rests at its price: no book walked
