@@ -43,7 +43,7 @@ SEVERITY_RANK = {Severity.INFO: 0, Severity.WARN: 1, Severity.CRITICAL: 2}
 @dataclass(frozen=True)
 class Alert:
     key: str  # stable identity of the condition, e.g. "band:BTC:breach"
-    kind: str  # band | margin | funding | stale | quarter_end
+    kind: str  # band | margin | funding | stale | quarter_end | legging (raised by the app on an executor alert)
     severity: Severity
     subject: str  # the sleeve, account or symbol it is about
     message: str

@@ -605,7 +605,8 @@ class RebalApp(App[int]):
             snap = self.state.snapshot if self.state is not None else None
             tid = await asyncio.to_thread(
                 journal.record_ticket, ticket, preview.to_dict() if preview is not None else None,
-                snapshot_to_dict(snap) if snap is not None else None, ts=self.now_ms())
+                snapshot_to_dict(snap) if snap is not None else None, ts=self.now_ms(),
+                legging_s=self.config.limits.legging_s)
             modal = ConfirmScreen(ticket, preview, threshold=self.confirm_threshold)
             ok = await self.push_screen_wait(modal)
             self.reviewing = False  # answered: the next ctrl+r may open a confirmation
@@ -646,6 +647,82 @@ class RebalApp(App[int]):
         finally:
             self.submitting.discard(tid)
         self.post_message(TicketFinished(tid, result=result))
+
+    def follow_up(self, ticket_id: str, action: str) -> None:
+        """`C` / `U` on the blotter: show what a chase or an unwind of ``ticket_id`` would
+        send, ask (a confirmation like any ticket's), then send exactly that. Shares the one
+        review at a time with new tickets."""
+        if self.reviewing:
+            self.notify("a confirmation is already open: answer it (y / n) first", severity="warning", timeout=3)
+            return
+        self.reviewing = True
+        self._follow_up(ticket_id, action)
+
+    FOLLOW_UP_EXPLAIN = {
+        "chase": "Cancels the waiting legs' working orders, then sends what is left of them at the touch "
+                 "(a marketable limit). Sent only if what is left is still exactly this.",
+        "unwind": "Cancels the ticket's working orders, then undoes what filled with market orders; the "
+                  "residual is accepted and the ticket ends. Sent only if what filled is still exactly this.",
+    }
+
+    @work(group="ticket", exit_on_error=False)
+    async def _follow_up(self, ticket_id: str, action: str) -> None:
+        from dataclasses import asdict, replace
+
+        from console.allocation import contract_mark
+        from console.execution.executor import ExecutionRefused
+        from console.preview import preview
+        from console.screens.confirm import ConfirmScreen
+
+        executor, journal = self.services.executor, self.services.journal
+        try:
+            if executor is None or journal is None:
+                self.notify(f"{action}: no executor is connected, nothing sent", severity="error")
+                return
+            try:
+                fu = await self.services.call(executor.plan_follow_up(ticket_id, action))
+            except ExecutionRefused as exc:
+                self.notify(f"{action} {ticket_id}: {exc}", severity="warning", timeout=8)
+                return
+            if fu.reasons:
+                self.notify(f"{action} {ticket_id} refused, nothing sent: {'; '.join(fu.reasons)}",
+                            severity="error", timeout=10)
+                return
+            if not fu.orders:
+                self.notify(f"{action} {ticket_id}: nothing to send (what is left is under one lot); "
+                            "L leaves the residual", severity="warning", timeout=8)
+                return
+            row = await asyncio.to_thread(journal.ticket, ticket_id)
+            snap = self.state.snapshot if self.state is not None else None
+            marks = {(o.account, o.symbol): m for o in fu.orders
+                     if snap is not None and (m := contract_mark(snap, o.account, o.symbol))}
+            ticket = fu.as_ticket(row.ticket, marks)
+            pv = None
+            if snap is not None:
+                pv = preview(self.config, snap, ticket, now_ms=self.now_ms())
+                # block on what the executor itself re-checks: a chase's remainder is owed even
+                # under the minimum trade size; an unwind closes at market, checked by nothing
+                pv = replace(pv, checks=tuple(c for c in pv.checks
+                                              if action == "chase" and str(c.code) != "min_notional"))
+            modal = ConfirmScreen(ticket, pv, title=f"{action.upper()} ticket {ticket_id}",
+                                  explain=self.FOLLOW_UP_EXPLAIN[action])
+            ok = await self.push_screen_wait(modal)
+        finally:
+            self.reviewing = False
+        if not ok:
+            await asyncio.to_thread(journal.note, ticket_id, "follow_up_cancelled", {"action": action})
+            self.notify(f"{action} {ticket_id}: cancelled, nothing sent", timeout=3)
+            return
+        await asyncio.to_thread(journal.note, ticket_id, "follow_up_confirmed",
+                                {"action": action, "keystroke": modal.keystroke or "y",
+                                 "orders": [asdict(o) for o in fu.orders]})
+        self.notify(f"{action} {ticket_id}: confirmed; sending", timeout=3)
+        try:
+            result = await self.services.call(getattr(executor, action)(ticket_id, expect=fu))
+        except Exception as exc:  # noqa: BLE001 - a refusal is shown, not raised
+            self.post_message(TicketFinished(ticket_id, error=f"{action}: {exc}"))
+            return
+        self.post_message(TicketFinished(ticket_id, result=result))
 
     # its own group, not exclusive: a kill must neither cancel a review nor be cancelled by
     # one (``killing`` keeps it to one at a time)
@@ -719,8 +796,13 @@ class RebalApp(App[int]):
         ev = event.event
         name = type(ev).__name__
         if name == "LeggingAlert":
-            self.notify(f"ticket {ev.ticket_id}: legs {list(ev.done_legs)} done, {list(ev.waiting_legs)} waiting — "
-                        "on the blotter: C chase, U unwind, L leave", severity="warning", timeout=12)
+            # an alert like the others (panel, toast, bell, journal): the trader must act on it
+            left = {r.leg: r.remaining for r in ev.residual}
+            waiting = ", ".join(f"{i + 1} (left {left.get(i, 0):+g})" for i in ev.waiting_legs)
+            done = ", ".join(str(i + 1) for i in ev.done_legs)
+            self._raise_alerts((Alert(f"legging:{ev.ticket_id}", "legging", Severity.WARN, ev.ticket_id,
+                                      f"ticket {ev.ticket_id} legging: leg {done} done, leg {waiting} waiting; "
+                                      "on the blotter (3) C chase, U unwind, L leave", self.now_ms()),))
         elif name == "Refused":
             self.notify(f"ticket {ev.ticket_id} refused, nothing more sent: {'; '.join(ev.reasons)}",
                         severity="error", timeout=10)

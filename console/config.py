@@ -188,6 +188,9 @@ class Limits(BaseModel):
     # above this gross notional (quote currency) the confirmation modal makes the trader type
     # the notional's digits before `y` sends; 0 = always type them
     confirm_typed_notional: Annotated[float, Field(ge=0)] = 100_000.0
+    # the legging rule: once one leg of a ticket is done, how long another may wait before
+    # the console asks the trader to chase, unwind or leave it (seconds; kept per ticket)
+    legging_s: Annotated[float, Field(gt=0, le=86_400)] = 30.0
 
 
 class Config(BaseModel):

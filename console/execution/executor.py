@@ -57,7 +57,7 @@ from console.execution.ports import (
     VenuePort,
 )
 from console.snapshot import Snapshot
-from console.ticket import OrderType, Ticket, TicketKind, TicketLeg
+from console.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
 SnapshotProvider = Callable[[], "Snapshot | None | Awaitable[Snapshot | None]"]
 Clock = Callable[[], int]
@@ -138,6 +138,51 @@ class SubmitResult:
     residual: tuple[LegResidual, ...]
     alert: LeggingAlert | None = None
     unresolved: tuple[str, ...] = ()  # client ids still "unknown": the reconciler will settle them
+
+
+@dataclass(frozen=True)
+class OrderTerms:
+    """One order about to be sent: a chase, an unwind or a slice (contracts and price venue-rounded)."""
+
+    leg: int
+    account: str
+    symbol: str
+    side: str
+    amount: float
+    price: float | None  # None: a market order
+    reduce_only: bool
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a chase or an unwind of a ticket would send, for its confirmation. The executor
+    sends exactly these orders or nothing: given back as ``expect``, a remainder that changed
+    meanwhile (a fill came in) refuses the send."""
+
+    ticket_id: str
+    action: str  # "chase" | "unwind"
+    orders: tuple[OrderTerms, ...]
+    reasons: tuple[str, ...] = ()  # checks that fail: the executor would refuse it
+
+    def terms(self) -> tuple[tuple[int, str, float], ...]:
+        return tuple((o.leg, o.side, o.amount) for o in self.orders)
+
+    def as_ticket(self, ticket: Ticket, marks: Mapping[tuple[str, str], float] | None = None) -> Ticket:
+        """These orders as a ticket of their own (the original's legs, resized), for the
+        confirmation and its what-if. ``marks``: (account, symbol) → the current mark, which
+        values a market order's notional (a limit's own price does otherwise)."""
+        legs = []
+        for o in self.orders:
+            tl = ticket.legs[o.leg]
+            price = o.price if o.price is not None else (marks or {}).get((o.account, o.symbol), tl.leg.price)
+            leg = dataclasses.replace(tl.leg, side=o.side, contracts=o.amount, price=price, reduce_only=o.reduce_only,
+                                      purpose=f"{self.action} leg {o.leg + 1}")
+            style = OrderStyle(OrderType.LIMIT) if o.price is not None else OrderStyle()
+            legs.append(TicketLeg(leg, style, o.price))
+        what = ("what is left of the waiting legs, re-priced at the touch" if self.action == "chase"
+                else "what filled, undone at market")
+        return dataclasses.replace(ticket, legs=tuple(legs), warnings=(), reasons=(),
+                                   note=f"{self.action} of ticket {self.ticket_id}: {what}")
 
 
 @dataclass(frozen=True)
@@ -437,8 +482,10 @@ class Executor:
                 self._emit(Refused(ticket_id, tuple(stale)))
                 return
             # each slice is a send: the pre-trade checks run again on today's margin and prices
-            failed = self._recheck(snap, ticket, [(i, ticket.legs[i].leg.side, slices[i][k],
-                                                   ticket.legs[i].limit_price) for i in due])
+            failed = self._recheck(snap, ticket, [
+                OrderTerms(i, ticket.legs[i].leg.account, ticket.legs[i].leg.symbol, ticket.legs[i].leg.side,
+                              slices[i][k], ticket.legs[i].limit_price, ticket.legs[i].leg.reduce_only)
+                for i in due])
             if failed:
                 self.journal.note(ticket_id, "slices_stopped", {"after": k, "reasons": failed})
                 self._emit(Refused(ticket_id, tuple(failed)))
@@ -469,17 +516,22 @@ class Executor:
 
     def _leg_request(self, ticket_id: str, leg_no: int, tl: TicketLeg, attempt: int,
                      snap: Snapshot | None, *, amount: float | None = None, side: str | None = None,
-                     reprice: bool = False, reduce_only: bool | None = None,
+                     price: float | None = None, reduce_only: bool | None = None,
                      market: bool = False) -> tuple[str, OrderRequest]:
+        """The order for one leg. ``price``: a re-price (a chase) at this limit instead of the
+        ticket's own, sent as a plain limit even for a post-only leg."""
         leg = tl.leg
         port = self._port(leg.account)
         side = side or leg.side
         amt = port.amount_to_precision(leg.symbol, amount if amount is not None else leg.contracts)
-        price: float | None = None
+        reprice = price is not None
         otype = "market" if market else tl.order_type
-        if otype == "limit":
-            price = tl.limit_price
-            if reprice or price is None:
+        if otype != "limit":
+            price = None
+        else:
+            if price is None:
+                price = tl.limit_price
+            if price is None:
                 price = self._touch_price(snap, leg.account, leg.symbol, side, tl)
             price = port.price_to_precision(leg.symbol, price)
         cid = client_order_id(ticket_id, leg_no, attempt, port.exchange_id)
@@ -489,10 +541,13 @@ class Executor:
             reduce_only=leg.reduce_only if reduce_only is None else reduce_only,
             post_only=tl.style.type is OrderType.POST_ONLY and not reprice)
 
-    def _touch_price(self, snap: Snapshot | None, account: str, symbol: str, side: str, tl: TicketLeg) -> float:
+    def _touch_price(self, snap: Snapshot | None, account: str, symbol: str, side: str, tl: TicketLeg,
+                     touch: tuple[float | None, float | None] | None = None) -> float:
+        """The price at the touch: ``touch`` (the book's best bid and ask) when known, else
+        the snapshot's ticker, else the mark."""
         st = snap.accounts.get(account) if snap else None
         t = (st.tickers.get(symbol) if st else None) or {}
-        bid, ask = t.get("bid"), t.get("ask")
+        bid, ask = touch if touch and all(touch) else (t.get("bid"), t.get("ask"))
         mark = _mark(snap, account, symbol) if snap else None
         if bid and ask:
             if tl.style.type is OrderType.POST_ONLY:
@@ -663,9 +718,102 @@ class Executor:
     def _next_attempt(self, ticket_id: str, leg: int) -> int:
         return 1 + max((o.attempt or 0) for o in self.journal.orders(ticket_id) if o.leg == leg)
 
-    async def chase(self, ticket_id: str, legs: Sequence[int] | None = None) -> SubmitResult:
+    def _open_legs(self, ticket_id: str, action: str) -> dict[int, LegResidual]:
+        """The ticket's residual per leg, when some leg still waits; refused otherwise: a
+        chase, unwind or leave only answers a ticket that is not done (a reversal of a
+        filled ticket is a new ticket, built and confirmed as one)."""
+        residual = {r.leg: r for r in self.journal.residual(ticket_id)}
+        if not residual or all(r.settled for r in residual.values()):
+            why = ("its residual was accepted" if any(r.accepted for r in residual.values())
+                   else "every leg is done")
+            extra = "; to reverse it, build a new ticket on the builder" if action == "unwind" else ""
+            raise ExecutionRefused([f"ticket {ticket_id} has nothing left to {action}: {why}{extra}"])
+        if action == "unwind" and not any(abs(r.done) > 1e-12 for r in residual.values()):
+            raise ExecutionRefused([f"nothing of ticket {ticket_id} has filled, so there is nothing to unwind; "
+                                    "x cancels its working orders"])
+        return residual
+
+    async def _touches(self, ticket: Ticket, residual: Mapping[int, LegResidual]
+                       ) -> dict[int, tuple[float | None, float | None]]:
+        """The book's best bid and ask for each waiting limit leg. A venue whose book cannot be
+        read leaves the leg to the ticker (``_touch_price``)."""
+        legs = [i for i, r in residual.items() if not r.settled and ticket.legs[i].order_type == "limit"]
+
+        async def one(i: int) -> tuple[float | None, float | None]:
+            tl = ticket.legs[i]
+            try:
+                return await self._port(tl.leg.account).touch(tl.leg.symbol)
+            except Exception:  # noqa: BLE001 - the ticker, then the mark, stand in
+                return None, None
+
+        return dict(zip(legs, await asyncio.gather(*(one(i) for i in legs)), strict=True))
+
+    def _chase_orders(self, ticket: Ticket, residual: Mapping[int, LegResidual], snap: Snapshot | None,
+                      touches: Mapping[int, tuple[float | None, float | None]] | None = None) -> list[OrderTerms]:
+        """What is left of each waiting leg, at the touch (a marketable limit; market legs go
+        at market), as ``_leg_request`` will send it."""
+        out = []
+        for i, r in residual.items():
+            rem = r.remaining
+            if r.settled or abs(rem) <= 1e-12:
+                continue
+            tl = ticket.legs[i]
+            side = "buy" if rem > 0 else "sell"
+            port = self._port(tl.leg.account)
+            amount = port.amount_to_precision(tl.leg.symbol, abs(rem))
+            if amount <= 0:
+                continue
+            price = (port.price_to_precision(tl.leg.symbol, self._touch_price(
+                snap, tl.leg.account, tl.leg.symbol, side, tl, (touches or {}).get(i)))
+                if tl.order_type == "limit" else None)
+            out.append(OrderTerms(i, tl.leg.account, tl.leg.symbol, side, amount, price, tl.leg.reduce_only))
+        return out
+
+    def _unwind_orders(self, ticket: Ticket, residual: Mapping[int, LegResidual]) -> list[OrderTerms]:
+        """Market orders opposite to what each leg did (reduce-only where they only close what
+        the leg opened)."""
+        out = []
+        for i, r in residual.items():
+            if abs(r.done) <= 1e-12:
+                continue
+            tl = ticket.legs[i]
+            amount = self._port(tl.leg.account).amount_to_precision(tl.leg.symbol, abs(r.done))
+            if amount > 0:
+                out.append(OrderTerms(i, tl.leg.account, tl.leg.symbol, "sell" if r.done > 0 else "buy",
+                                         amount, None, not tl.leg.reduce_only))
+        return out
+
+    async def plan_follow_up(self, ticket_id: str, action: str) -> FollowUp:
+        """The orders ``chase`` or ``unwind`` would send now, and the checks that would refuse
+        them, for the trader to confirm. Sends nothing."""
+        if action not in ("chase", "unwind"):
+            raise ValueError(f"unknown follow-up {action!r}")
+        t = self.journal.ticket(ticket_id)
+        residual = self._open_legs(ticket_id, action)
+        if action == "unwind":
+            return FollowUp(ticket_id, action, tuple(self._unwind_orders(t.ticket, residual)))
+        snap = await self._snapshot()
+        waiting = [i for i, r in residual.items() if not r.settled]
+        reasons = data_age_guard(self.config, snap, [t.ticket.legs[i].leg.account for i in waiting], self.clock())
+        orders = [] if reasons else self._chase_orders(t.ticket, residual, snap,
+                                                       await self._touches(t.ticket, residual))
+        return FollowUp(ticket_id, action, tuple(orders),
+                        tuple(reasons or self._recheck(snap, t.ticket, orders)))
+
+    @staticmethod
+    def _as_shown(ticket_id: str, action: str, expect: FollowUp | None, orders: Sequence[OrderTerms]) -> None:
+        if expect is None:
+            return
+        now = FollowUp(ticket_id, action, tuple(orders)).terms()
+        if expect.action != action or expect.ticket_id != ticket_id or expect.terms() != now:
+            raise ExecutionRefused([f"what is left of ticket {ticket_id} changed since it was shown (a fill came "
+                                    f"in): nothing was sent; look at the blotter and {action} again"])
+
+    async def chase(self, ticket_id: str, legs: Sequence[int] | None = None, *,
+                    expect: FollowUp | None = None) -> SubmitResult:
         """Re-price what is left of the waiting legs: cancel their working orders, then send
-        the remainder at the touch (a marketable limit; market legs go at market)."""
+        the remainder at the touch (a marketable limit; market legs go at market). With
+        ``expect`` (what the trader confirmed), anything else is refused."""
         if not self._trading_allowed:
             raise ExecutionRefused(["trading waits for the startup reconciliation"])
         if ticket_id in self._inflight:
@@ -673,30 +821,15 @@ class Executor:
             # followed by the next slice, sending the same quantity twice
             raise ExecutionRefused([f"ticket {ticket_id} is still being sent; chase it once it has finished"])
         with self._follow(ticket_id, "chase"):
-            return await self._chase(ticket_id, legs)
+            return await self._chase(ticket_id, legs, expect)
 
-    def _chase_checks(self, snap: Snapshot | None, ticket: Ticket, residual: Mapping[int, LegResidual],
-                      todo: Sequence[int]) -> list[str]:
-        orders = []
-        for i in todo:
-            rem = residual[i].remaining
-            if abs(rem) <= 1e-12:
-                continue
-            tl = ticket.legs[i]
-            side = "buy" if rem > 0 else "sell"
-            price = (self._touch_price(snap, tl.leg.account, tl.leg.symbol, side, tl)
-                     if tl.order_type == "limit" else None)
-            orders.append((i, side, abs(rem), price))
-        return self._recheck(snap, ticket, orders)
-
-    def _recheck(self, snap: Snapshot | None, ticket: Ticket,
-                 orders: Sequence[tuple[int, str, float, float | None]]) -> list[str]:
-        """The planner's pre-trade checks on the orders about to go out (leg, side, contracts,
-        limit price), as a ticket of their own: a follow-up order is a send too."""
+    def _recheck(self, snap: Snapshot | None, ticket: Ticket, orders: Sequence[OrderTerms]) -> list[str]:
+        """The planner's pre-trade checks on the orders about to go out, as a ticket of their
+        own: a follow-up order is a send too."""
         legs = tuple(dataclasses.replace(
-            ticket.legs[i], leg=dataclasses.replace(ticket.legs[i].leg, side=side, contracts=amount),
-            limit_price=price, style=dataclasses.replace(ticket.legs[i].style, slices=1, over_minutes=0.0))
-            for i, side, amount, price in orders)
+            ticket.legs[o.leg], leg=dataclasses.replace(ticket.legs[o.leg].leg, side=o.side, contracts=o.amount),
+            limit_price=o.price, style=dataclasses.replace(ticket.legs[o.leg].style, slices=1, over_minutes=0.0))
+            for o in orders)
         if not legs or snap is None:
             return []
         # the size was judged on the whole leg when it was confirmed: a slice or a remainder
@@ -716,67 +849,62 @@ class Executor:
         finally:
             self._following.discard(ticket_id)
 
-    async def _chase(self, ticket_id: str, legs: Sequence[int] | None) -> SubmitResult:
+    async def _chase(self, ticket_id: str, legs: Sequence[int] | None, expect: FollowUp | None) -> SubmitResult:
         t = self.journal.ticket(ticket_id)
-        residual = {r.leg: r for r in self.journal.residual(ticket_id)}
-        todo = [i for i in (legs if legs is not None else residual) if not residual[i].settled]
+        residual = self._open_legs(ticket_id, "chase")
+        if legs is not None:
+            residual = {i: r for i, r in residual.items() if i in legs}
+        todo = [i for i, r in residual.items() if not r.settled]
         snap = await self._snapshot()
         # a re-price on stale prices would chase the wrong market: refuse before cancelling
         stale = data_age_guard(self.config, snap, [t.ticket.legs[i].leg.account for i in todo], self.clock())
         # a chase is a new price on today's margin: the pre-trade checks run again on the
         # remainder at the price it will be sent at, before anything is cancelled
-        reasons = stale or self._chase_checks(snap, t.ticket, residual, todo)
+        touches = {} if stale else await self._touches(t.ticket, residual)
+        orders = [] if stale else self._chase_orders(t.ticket, residual, snap, touches)
+        reasons = stale or self._recheck(snap, t.ticket, orders)
         if reasons:
             self.journal.note(ticket_id, "refused", {"reasons": reasons, "action": "chase"})
             self._emit(Refused(ticket_id, tuple(reasons)))
             raise ExecutionRefused(reasons)
+        self._as_shown(ticket_id, "chase", expect, orders)
         live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE and o.leg in todo]
         stuck = await self._cancel_live(live)
         if stuck:
             raise ExecutionRefused([f"order {c} could not be cancelled yet; not chasing over it" for c in stuck])
-        residual = {r.leg: r for r in self.journal.residual(ticket_id)}
-        reqs = []
-        for i in todo:
-            rem = residual[i].remaining
-            tl = t.ticket.legs[i]
-            if abs(rem) <= 1e-12:
-                continue
-            side = "buy" if rem > 0 else "sell"
-            acct, req = self._leg_request(ticket_id, i, tl, self._next_attempt(ticket_id, i), snap,
-                                          amount=abs(rem), side=side, reprice=True)
-            if req.amount <= 0:
-                continue
-            reqs.append((acct, req))
+        residual = {r.leg: r for r in self.journal.residual(ticket_id) if r.leg in todo}
+        orders = self._chase_orders(t.ticket, residual, snap, touches)
+        self._as_shown(ticket_id, "chase", expect, orders)  # a fill while cancelling: not what was confirmed
+        reqs = [self._leg_request(ticket_id, o.leg, t.ticket.legs[o.leg], self._next_attempt(ticket_id, o.leg), snap,
+                                  amount=o.amount, side=o.side, price=o.price) for o in orders]
         return await self._follow_up(ticket_id, reqs, "chase", t.legging_s)
 
-    async def unwind(self, ticket_id: str) -> SubmitResult:
+    async def unwind(self, ticket_id: str, *, expect: FollowUp | None = None) -> SubmitResult:
         """Undo what filled: cancel working orders, then market orders opposite to each leg's
         done quantity (reduce-only where they only close what the leg opened). The residual
-        is accepted: the trader chose to give the ticket up."""
+        is accepted: the trader chose to give the ticket up. With ``expect`` (what the trader
+        confirmed), anything else is refused."""
         with self._follow(ticket_id, "unwind"):
-            return await self._unwind(ticket_id)
+            return await self._unwind(ticket_id, expect)
 
-    async def _unwind(self, ticket_id: str) -> SubmitResult:
+    async def _unwind(self, ticket_id: str, expect: FollowUp | None) -> SubmitResult:
         t = self.journal.ticket(ticket_id)
+        self._as_shown(ticket_id, "unwind", expect, self._unwind_orders(t.ticket, self._open_legs(ticket_id, "unwind")))
         live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
         stuck = await self._cancel_live(live)
         if stuck:
             raise ExecutionRefused([f"order {c} could not be cancelled yet; not unwinding over it" for c in stuck])
+        orders = self._unwind_orders(t.ticket, {r.leg: r for r in self.journal.residual(ticket_id)})
+        self._as_shown(ticket_id, "unwind", expect, orders)  # a fill while cancelling: not what was confirmed
         self.journal.accept_residual(ticket_id)
-        reqs = []
-        for r in self.journal.residual(ticket_id):
-            if abs(r.done) <= 1e-12:
-                continue
-            tl = t.ticket.legs[r.leg]
-            acct, req = self._leg_request(ticket_id, r.leg, tl, self._next_attempt(ticket_id, r.leg), None,
-                                          amount=abs(r.done), side="sell" if r.done > 0 else "buy",
-                                          reduce_only=not tl.leg.reduce_only, market=True)
-            if req.amount > 0:
-                reqs.append((acct, req))
+        reqs = [self._leg_request(ticket_id, o.leg, t.ticket.legs[o.leg], self._next_attempt(ticket_id, o.leg), None,
+                                  amount=o.amount, side=o.side, reduce_only=o.reduce_only, market=True)
+                for o in orders]
         return await self._follow_up(ticket_id, reqs, "unwind", t.legging_s)
 
     async def leave(self, ticket_id: str) -> SubmitResult:
         """Accept the residual as it is; working orders stay working (cancel them apart)."""
+        self._open_legs(ticket_id, "leave")
         self.journal.accept_residual(ticket_id)
         if not any(o.state in ORDER_LIVE for o in self.journal.orders(ticket_id)):
             return self._finish(ticket_id)

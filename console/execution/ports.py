@@ -92,6 +92,7 @@ class VenuePort(Protocol):
     def amount_to_precision(self, symbol: str, amount: float) -> float: ...
     def price_to_precision(self, symbol: str, price: float) -> float: ...
     def is_contract(self, symbol: str) -> bool: ...
+    async def touch(self, symbol: str) -> tuple[float | None, float | None]: ...
 
 
 # ----------------------------------------------------------------------------- ccxt
@@ -214,6 +215,13 @@ class CcxtPort:
 
     def price_to_precision(self, symbol: str, price: float) -> float:
         return float(self.exchange.price_to_precision(symbol, price))
+
+    async def touch(self, symbol: str) -> tuple[float | None, float | None]:
+        """Best bid and ask from the order book: Binance's futures tickers (24 h statistics)
+        carry no bid or ask, so a chase priced from them would not cross the spread."""
+        book = await self.exchange.fetch_order_book(symbol, 5)
+        bids, asks = book.get("bids") or [], book.get("asks") or []
+        return (float(bids[0][0]) if bids else None), (float(asks[0][0]) if asks else None)
 
     def _params(self, req: OrderRequest) -> dict[str, Any]:
         params: dict[str, Any] = {"clientOrderId": req.client_id}

@@ -2,8 +2,8 @@
 
 Reads run in a thread worker (``journal.tickets/orders/fills/residual``) and post one frozen
 ``BlotterData``; tables update by key. `c` cancels the order under the cursor, `x` every
-working order of the ticket; after a legging alert `C` chases, `U` unwinds, `L` leaves the
-residual; `X` abandons a planned or confirmed ticket that was never sent (one left over from
+working order of the ticket; while a leg waits `C` chases and `U` unwinds (each through a
+confirmation of what it sends), `L` leaves the residual; `X` abandons a planned or confirmed ticket that was never sent (one left over from
 an earlier session); `K` (global) is the kill switch. A cancelled or failed ticket shows why.
 """
 
@@ -84,9 +84,9 @@ class BlotterScreen(Screen):
         Binding("x", "cancel_ticket", "Cancel ticket", id="blotter.cancel_ticket",
                 tooltip="Cancel every working order of the selected ticket"),
         Binding("C", "chase", "Chase", id="blotter.chase", show=False,
-                tooltip="Legging: re-price the legs still waiting"),
+                tooltip="Legging: re-price the legs still waiting (confirmed first)"),
         Binding("U", "unwind", "Unwind", id="blotter.unwind", show=False,
-                tooltip="Legging: undo what filled"),
+                tooltip="Legging: undo what filled (confirmed first)"),
         Binding("L", "leave", "Leave", id="blotter.leave", show=False,
                 tooltip="Legging: accept the residual as it is"),
         Binding("X", "abandon", "Abandon", id="blotter.abandon", show=False,
@@ -238,6 +238,12 @@ class BlotterScreen(Screen):
                 out.append(f"{t.state.value}: {why}\n", style=STATE_STYLE.get(t.state.value, ""))
             elif t is not None and t.state.value in ("planned", "confirmed") and not d.orders:
                 out.append(f"{t.state.value}, never sent: X abandons it\n", style="cyan")
+            waiting = [r for r in d.residual if not r.settled]
+            if t is not None and waiting and t.state.value in ("working", "partly_filled"):
+                legs = ", ".join(f"{r.leg + 1} (left {r.remaining:+g})" for r in waiting)
+                filled = any(abs(r.done) > 1e-12 for r in d.residual)
+                out.append(f"waiting: leg {legs}\nC chase" + (" · U unwind" if filled else "") + " · L leave\n",
+                           style="bold yellow")
             out.append("Residual per leg (contracts)\n", style="bold dim")
             for r in d.residual:
                 style = "green" if r.settled else "yellow"
@@ -306,20 +312,19 @@ class BlotterScreen(Screen):
         tid = t.id
         self._run(lambda ex: _abandon(ex, tid), f"abandon {tid}")
 
-    def _legging(self, what: str) -> None:
-        if self.selected is None:
-            return
-        tid = self.selected
-        self._run(lambda ex: getattr(ex, what)(tid), f"{what} {tid}")
-
     def action_chase(self) -> None:
-        self._legging("chase")
+        if self.selected is not None:
+            self.app.follow_up(self.selected, "chase")  # what it sends is confirmed first
 
     def action_unwind(self) -> None:
-        self._legging("unwind")
+        if self.selected is not None:
+            self.app.follow_up(self.selected, "unwind")
 
     def action_leave(self) -> None:
-        self._legging("leave")
+        """Accept the residual: nothing is sent (the executor refuses a ticket that is done)."""
+        if self.selected is not None:
+            tid = self.selected
+            self._run(lambda ex: ex.leave(tid), f"leave {tid}")
 
     @work(group="blotter-action", exit_on_error=False)
     async def _run(self, call: Any, what: str) -> None:

@@ -119,7 +119,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def _prompt(self) -> Text:
         if self.blocking:
             out = Text(f"✗ {len(self.blocking)} pre-trade check(s) fail (listed above): the executor would refuse "
-                       "this ticket · n / esc back to the builder to change it", style="bold red")
+                       "this ticket · n / esc " + ("back" if self.explain else "back to the builder to change it"),
+                       style="bold red")
             return out
         if self.needs_digits:
             why = (f"Gross notional {money(self.ticket.gross_notional)} is above {money(self.threshold)}"

@@ -33,6 +33,7 @@ class FakeVenue:
         self.place_calls: Counter[str] = Counter()  # requests per client id that reached us
         self.faults: dict[str, list[str]] = {}
         self.rest: set[str] = set()  # symbols whose orders rest instead of filling
+        self.book_spread: float | None = None  # touch(): bid/ask this far apart around the price; None: no book
         self.positions_: dict[str, float] = {}
         self.trades_: list[VenueTrade] = []
         self._ids = itertools.count(1000)
@@ -64,6 +65,12 @@ class FakeVenue:
 
     def is_contract(self, symbol: str) -> bool:
         return self.contract
+
+    async def touch(self, symbol: str) -> tuple[float | None, float | None]:
+        if self.book_spread is None:  # no book: the executor falls back to the snapshot's ticker
+            return None, None
+        px = self.prices[symbol]
+        return px - self.book_spread / 2, px + self.book_spread / 2
 
     def amount_to_precision(self, symbol: str, amount: float) -> float:
         return round(amount, 6)

@@ -1,0 +1,118 @@
+"""Chase, unwind and leave answer a ticket that is still legging, and send exactly what the
+trader confirmed. QA found `U` on a filled spread reversed the whole trade with market orders,
+from one keystroke and without a confirmation: the executor now refuses a follow-up on a
+ticket that is done, and `expect` (what the confirmation showed) refuses anything else."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from console.execution.executor import ExecutionRefused, FollowUp, OrderTerms
+from console.execution.lifecycle import TicketState
+from tests.execution.helpers import spread_ticket
+from tests.execution.test_executor import confirmed, journal, make  # noqa: F401 - the journal fixture
+
+
+async def _legging(journal, *, limit: bool = False):  # noqa: F811
+    ex, venue = make(journal)
+    venue.rest.add("ETH/USDT:USDT")  # BTC (leg 1) fills, ETH (leg 2) rests
+    tid = confirmed(journal, spread_ticket(limit=limit), legging_s=0.05)
+    res = await ex.submit(tid)
+    assert res.alert is not None and res.alert.waiting_legs == (1,)
+    return ex, venue, tid
+
+
+@pytest.mark.parametrize("action", ["chase", "unwind", "leave"])
+async def test_a_filled_ticket_has_nothing_to_follow_up(journal, action: str) -> None:  # noqa: F811
+    ex, venue = make(journal)
+    tid = confirmed(journal, spread_ticket())
+    assert (await ex.submit(tid)).state is TicketState.FILLED
+    sent = dict(venue.place_calls)
+    with pytest.raises(ExecutionRefused, match=f"nothing left to {action}: every leg is done"):
+        await getattr(ex, action)(tid)
+    if action != "leave":
+        with pytest.raises(ExecutionRefused, match="every leg is done"):
+            await ex.plan_follow_up(tid, action)
+    assert dict(venue.place_calls) == sent and venue.positions_["BTC/USDT:USDT"] == pytest.approx(-0.25)
+    assert journal.ticket(tid).state is TicketState.FILLED and not journal.ticket(tid).residual_accepted
+
+
+async def test_unwind_needs_something_filled(journal) -> None:  # noqa: F811
+    ex, venue = make(journal)
+    venue.rest.update({"BTC/USDT:USDT", "ETH/USDT:USDT"})
+    tid = confirmed(journal, spread_ticket(), legging_s=0.05)
+    await ex.submit(tid)
+    with pytest.raises(ExecutionRefused, match="nothing .* has filled, so there is nothing to unwind"):
+        await ex.plan_follow_up(tid, "unwind")
+    assert not journal.ticket(tid).residual_accepted
+
+
+async def test_unwind_sends_what_was_shown(journal) -> None:  # noqa: F811
+    ex, venue, tid = await _legging(journal)
+    fu = await ex.plan_follow_up(tid, "unwind")
+    # BTC sold 0.25 and filled: undo it with a reduce-only market buy; ETH did nothing
+    assert fu.orders == (OrderTerms(0, "futures", "BTC/USDT:USDT", "buy", 0.25, None, True),)
+    assert not fu.reasons
+    res = await ex.unwind(tid, expect=fu)
+    sent = [(o.leg, o.side, o.amount, o.purpose) for o in res.orders if o.purpose == "unwind"]
+    assert sent == [(0, "buy", 0.25, "unwind")]
+    assert venue.positions_["BTC/USDT:USDT"] == pytest.approx(0.0)
+
+
+async def test_chase_shows_the_touch_and_sends_it(journal) -> None:  # noqa: F811
+    ex, venue, tid = await _legging(journal, limit=True)
+    fu = await ex.plan_follow_up(tid, "chase")
+    (o,) = fu.orders
+    assert (o.leg, o.side, o.amount) == (1, "buy", 5.0)
+    assert o.price == pytest.approx(3_000.2)  # the ask, as the chase will send it
+    venue.rest.clear()
+    res = await ex.chase(tid, expect=fu)
+    assert res.state is TicketState.FILLED
+    (chased,) = [x for x in res.orders if x.purpose == "chase"]
+    assert (chased.leg, chased.side, chased.amount, chased.price) == (1, "buy", 5.0, pytest.approx(3_000.2))
+
+
+async def test_a_fill_after_the_confirmation_refuses_the_send(journal) -> None:  # noqa: F811
+    ex, venue, tid = await _legging(journal)
+    fu = await ex.plan_follow_up(tid, "unwind")
+    venue.fill_resting("ETH/USDT:USDT")  # ETH fills while the trader reads the confirmation
+    await ex.resolve(next(o.client_id for o in journal.orders(tid) if o.leg == 1), timeout_s=0)
+    before = dict(venue.place_calls)
+    with pytest.raises(ExecutionRefused, match="nothing left to unwind: every leg is done"):
+        await ex.unwind(tid, expect=fu)  # the spread completed: undoing leg 1 now would leg it again
+    assert dict(venue.place_calls) == before
+    assert not journal.ticket(tid).residual_accepted
+
+
+async def test_other_terms_than_those_shown_are_refused(journal) -> None:  # noqa: F811
+    ex, venue, tid = await _legging(journal)
+    fu = await ex.plan_follow_up(tid, "unwind")
+    shown = FollowUp(tid, "unwind", (dataclasses.replace(fu.orders[0], amount=0.2),))
+    before = dict(venue.place_calls)
+    with pytest.raises(ExecutionRefused, match="changed since it was shown"):
+        await ex.unwind(tid, expect=shown)
+    assert dict(venue.place_calls) == before and not journal.ticket(tid).residual_accepted
+
+
+async def test_an_expectation_for_another_action_is_refused(journal) -> None:  # noqa: F811
+    ex, venue, tid = await _legging(journal)
+    fu = await ex.plan_follow_up(tid, "unwind")
+    before = dict(venue.place_calls)
+    with pytest.raises(ExecutionRefused, match="changed since it was shown"):
+        await ex.chase(tid, expect=FollowUp(tid, "unwind", fu.orders))
+    assert dict(venue.place_calls) == before
+
+
+async def test_chase_prices_from_the_book_when_the_ticker_has_no_touch(journal) -> None:  # noqa: F811
+    # Binance's futures tickers (24 h statistics) have no bid or ask: a chase priced from them
+    # fell back to the mark and rested instead of crossing. The book's best ask is the price.
+    ex, venue, tid = await _legging(journal, limit=True)
+    venue.book_spread = 2.0  # ETH book: 2,999 / 3,001
+    fu = await ex.plan_follow_up(tid, "chase")
+    assert fu.orders[0].price == pytest.approx(3_001.0)
+    venue.rest.clear()
+    res = await ex.chase(tid, expect=fu)
+    (chased,) = [x for x in res.orders if x.purpose == "chase"]
+    assert chased.price == pytest.approx(3_001.0) and res.state is TicketState.FILLED
