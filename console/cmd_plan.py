@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import time
@@ -42,6 +43,17 @@ def parse_horizon(text: str) -> float:
     if n <= 0:  # the sign is matched only to say this, rather than "not a duration"
         raise UserError(f"--horizon {text.strip()}: the horizon must be positive, e.g. --horizon 7d (or 36h, 2w)")
     return n / 24 if unit == "h" else n * 7 if unit == "w" else n
+
+
+def check_bps_flags(args: argparse.Namespace) -> None:
+    """Refuse a negative (or not finite) --offset-bps / --max-cost-bps: a negative offset puts a
+    limit on the aggressive side of mid, so it crosses (a post-only one is rejected)."""
+    if not math.isfinite(args.offset_bps) or args.offset_bps < 0:
+        raise UserError(f"--offset-bps {args.offset_bps:g}: an offset is on the passive side of mid; use 0 or more, "
+                        "e.g. --offset-bps 2")
+    if args.max_cost_bps is not None and (not math.isfinite(args.max_cost_bps) or args.max_cost_bps < 0):
+        raise UserError(f"--max-cost-bps {args.max_cost_bps:g}: a cost ceiling cannot be negative; use 0 or more, "
+                        "or leave it out for the config's limits.max_cost_bps")
 
 
 # what each venue-data file holds per symbol: (JSON type, how the flag's help spells it)
@@ -161,6 +173,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     cfg, _ = load_portfolio(args)
     if args.lookback < 2:
         raise UserError(f"--lookback {args.lookback}: beta needs at least 2 returns; the default is 30")
+    check_bps_flags(args)
     snap = load_snapshot(args.state)
     _check_accounts(cfg, snap, args.state)
     alloc = compute_allocation(cfg, snap)

@@ -6,14 +6,25 @@ points); ``band_rel`` is a fraction of the target (0.25 is ±25 % of the target)
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 
 from console.errors import UserError
 
@@ -63,6 +74,32 @@ class Portfolio(BaseModel):
     def _upper(cls, v: str) -> str:
         return v.upper()
 
+    @field_validator("band_abs", "band_rel")
+    @classmethod
+    def _band_in_use_is_positive(cls, v: float, info: ValidationInfo) -> float:
+        # a zero half-width the policy uses makes every band ±0.00 pp: every sleeve always in breach
+        policy = info.data.get("band_policy")  # declared above the bands, so already validated
+        field = info.field_name or "band"
+        if v == 0 and policy is not None and field in _BAND_FIELDS_USED[policy]:
+            raise ValueError(_zero_band_message(field, policy, "every sleeve that does not set its own"))
+        return v
+
+
+# which half-widths each band policy reads (BOTH: the tighter of the two)
+_BAND_FIELDS_USED: dict[BandPolicy, tuple[str, ...]] = {
+    BandPolicy.ABSOLUTE: ("band_abs",),
+    BandPolicy.RELATIVE: ("band_rel",),
+    BandPolicy.BOTH: ("band_abs", "band_rel"),
+}
+_BAND_EXAMPLE = {"band_abs": "0.05 = ±5 pp", "band_rel": "0.25 = ±25 % of the target"}
+
+
+def _zero_band_message(field: str, policy: BandPolicy, who: str) -> str:
+    other = "relative" if field == "band_abs" else "absolute"
+    return (f"{field} = 0 makes the band ±0.00 pp under band_policy = \"{policy.value}\", so {who} is always "
+            f"in breach; set {field} above 0 (e.g. {_BAND_EXAMPLE[field]}), or band_policy = \"{other}\" to "
+            "band by the other width alone")
+
 
 class HedgeInstrument(BaseModel):
     """A futures contract that moves a sleeve's exposure.
@@ -91,6 +128,19 @@ class HedgeInstrument(BaseModel):
     @property
     def base(self) -> str:
         return symbol_base(self.symbol)
+
+    @property
+    def expiry(self) -> datetime | None:
+        """When a dated contract delivers (08:00 UTC on its YYMMDD date); None for a perp."""
+        m = _SYMBOL_RE.match(self.symbol)
+        if m is None or m.group("expiry") is None:
+            return None
+        try:
+            day = datetime.strptime(m.group("expiry"), "%y%m%d")
+        except ValueError:  # not a calendar date (261399): the venue will not list it either
+            return None
+        # Binance, OKX and Deribit all deliver at 08:00 UTC; after that the symbol is gone
+        return day.replace(hour=8, tzinfo=UTC)
 
 
 def _coerce_hedge(v: object) -> object:
@@ -244,6 +294,11 @@ class Config(BaseModel):
                         )
             if self.is_cash(s) and s.hedges:
                 raise ValueError(f"cash sleeve {s.name!r} cannot have hedges; remove them")
+        policy = self.portfolio.band_policy
+        for s in self.sleeves:  # the portfolio's own widths are checked by Portfolio
+            for field in _BAND_FIELDS_USED[policy]:
+                if getattr(s, field) == 0:
+                    raise ValueError(f"sleeves[{s.name}].{_zero_band_message(field, policy, 'the sleeve')}")
         return self
 
     def is_cash(self, sleeve: Sleeve) -> bool:
@@ -282,6 +337,125 @@ def _dupes(items: Iterable[str]) -> str:
     return ""
 
 
+def unknown_exchanges(cfg: Config, known: Collection[str]) -> list[str]:
+    """One line per account whose ``exchange`` is not in ``known`` (ccxt's ids), with the
+    nearest id as the fix. The caller loads the ids: importing ccxt takes half a second, which
+    parsing a config (the console's start-up) must not pay."""
+    out = []
+    for a in cfg.accounts:
+        if a.exchange in known:
+            continue
+        near = difflib.get_close_matches(a.exchange, sorted(known), n=1)
+        fix = f"did you mean {near[0]}?" if near else "use an id from ccxt.exchanges, e.g. binance or binanceusdm"
+        out.append(f"accounts[{a.name}].exchange: {a.exchange!r} is not a ccxt exchange id; {fix}")
+    return out
+
+
+def expired_hedges(cfg: Config, now: datetime) -> list[str]:
+    """One line per dated hedge that has delivered by ``now``: the planner would open or roll into it."""
+    out = []
+    for s in cfg.sleeves:
+        for h in s.hedges:
+            if h.expiry is not None and h.expiry <= now:
+                out.append(f"sleeves[{s.name}].hedges: {h.symbol} expired {h.expiry:%Y-%m-%d}; pick a later contract")
+    return out
+
+
+# entries of these top-level lists are named by their (unique) name, not their index: sleeves[BTC]
+_NAMED_LISTS = ("sleeves", "accounts")
+
+# what a number means, said after its allowed range so that the fix names the unit
+_UNITS: dict[str, str] = {
+    "target": "a fraction of NAV: 0.45 = 45 %",
+    "band_abs": "a fraction of NAV: 0.05 = ±5 pp",
+    "band_rel": "a fraction of the target: 0.25 = ±25 % of it",
+    "warn_fraction": "a share of the band: 0.8 = 80 %",
+    "weight_tolerance": "a fraction of NAV: 0.001 = 0.1 pp",
+    "max_margin_ratio": "a fraction: 0.5 = 50 %",
+    "price_collar": "a fraction of the mark: 0.02 = ±2 %",
+    "ratio": "hedge notional per unit of sleeve exposure",
+    "quantity": "units of the asset",
+    "max_order_notional": "quote currency",
+    "min_trade_notional": "quote currency",
+    "confirm_typed_notional": "quote currency; 0 = always type",
+    "max_leverage": "times equity",
+    "max_cost_bps": "basis points",
+    "max_data_age_s": "seconds",
+    "legging_s": "seconds",
+}
+# fields written as fractions: 45 there almost always means 45 %
+_FRACTIONS = frozenset({"target", "band_abs", "band_rel", "warn_fraction", "weight_tolerance",
+                        "max_margin_ratio", "price_collar"})
+_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def _bounds(model: type[BaseModel], loc: tuple[Any, ...]) -> dict[str, float]:
+    """The ge/gt/le/lt declared on the field at ``loc`` of ``model``; {} when the walk gets lost."""
+    tp: Any = model
+    meta: list[Any] = []
+    for step in loc:
+        if isinstance(step, int):  # an entry of tuple[Sleeve, ...]
+            args = [a for a in get_args(tp) if a is not Ellipsis]
+            if not args:
+                return {}
+            tp = args[0]
+            continue
+        if not (isinstance(tp, type) and issubclass(tp, BaseModel)) or step not in tp.model_fields:
+            return {}
+        info = tp.model_fields[step]
+        tp, meta = info.annotation, list(info.metadata)
+        # `Annotated[float, Field(ge=0)] | None`: an optional field's bounds sit inside the union
+        for arg in get_args(tp):
+            if get_origin(arg) is Annotated:
+                meta += [m for f in get_args(arg)[1:] if isinstance(f, FieldInfo) for m in f.metadata]
+    return {k: getattr(m, k) for m in meta for k in ("ge", "gt", "le", "lt") if getattr(m, k, None) is not None}
+
+
+def _range_text(b: dict[str, float]) -> str:
+    if "ge" in b and "le" in b:
+        return f"from {b['ge']:g} to {b['le']:g}"
+    lo = f"at least {b['ge']:g}" if "ge" in b else f"more than {b['gt']:g}" if "gt" in b else ""
+    hi = f"at most {b['le']:g}" if "le" in b else f"less than {b['lt']:g}" if "lt" in b else ""
+    return " and ".join(p for p in (lo, hi) if p)
+
+
+def _range_message(e: Any, model: type[BaseModel] | None) -> str:
+    """'must be from 0 to 1 (a fraction of NAV: 0.45 = 45 %), got 45; ...' with the fix."""
+    loc = tuple(e["loc"])
+    field = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    b = (_bounds(model, loc) if model else {}) or dict(e.get("ctx") or {})
+    unit = f" ({_UNITS[field]})" if field in _UNITS else ""
+    v = e.get("input")
+    got = f"{v:g}" if isinstance(v, int | float) and not isinstance(v, bool) else repr(v)
+    fix = "set a value in that range"
+    hi = b.get("le", b.get("lt"))
+    if field in _FRACTIONS and isinstance(v, int | float) and hi is not None and v > hi and v / 100 <= hi:
+        fix = f"it is a fraction, not a percentage: write {v / 100:g} for {got} %"
+    return f"must be {_range_text(b)}{unit}, got {got}; {fix}"
+
+
+def _config_where(data: Any) -> Callable[[tuple[Any, ...]], str | None]:
+    """Name sleeves and accounts by their name (sleeves[BTC].target), other entries by index."""
+    def where(loc: tuple[Any, ...]) -> str | None:
+        out = ""
+        for i, step in enumerate(loc):
+            if not isinstance(step, int):
+                out += f".{step}" if out else str(step)
+                continue
+            label: object = step
+            if i == 1 and loc[0] in _NAMED_LISTS:
+                try:
+                    name = data[loc[0]][step].get("name")
+                except (KeyError, IndexError, TypeError, AttributeError):
+                    name = None
+                if isinstance(name, str) and name:
+                    label = name
+            out += f"[{label}]"
+        return out or None
+
+    return where
+
+
 def format_validation_error(
     err: ValidationError,
     source: str,
@@ -289,10 +463,12 @@ def format_validation_error(
     what: str = "the configuration",
     reference: str = "the README's config reference",
     where: Callable[[tuple[Any, ...]], str | None] | None = None,
+    model: type[BaseModel] | None = None,
 ) -> str:
     """One line per problem: the field's dotted path, then what is wrong and the fix.
 
-    ``where`` may name a location better than its dotted path (a fund's name, say).
+    ``where`` may name a location better than its dotted path (a fund's name, say); ``model``
+    (the validated class) lets a range error state the whole allowed range, not one bound.
     """
     lines = [f"{source}: {what} is not valid:"]
     for e in err.errors():
@@ -303,6 +479,8 @@ def format_validation_error(
             msg = f"unknown field; remove it or check its spelling against {reference}"
         elif e["type"] == "missing":
             msg = "required field is missing; add it"
+        elif e["type"] in _RANGE_ERRORS:
+            msg = _range_message(e, model)
         lines.append(f"  {place}: {msg}")
     return "\n".join(lines)
 
@@ -315,7 +493,7 @@ def parse_config(text: str, source: str = "config") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise UserError(format_validation_error(exc, source)) from None
+        raise UserError(format_validation_error(exc, source, where=_config_where(data), model=Config)) from None
 
 
 def load_config(path: Path) -> Config:

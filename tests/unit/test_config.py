@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from console.cli import main
-from console.cmd_config import sample_config_text
-from console.config import parse_config
+from console.cmd_config import ccxt_exchange_ids, cmd_check, sample_config_text
+from console.config import expired_hedges, parse_config, unknown_exchanges
 from console.errors import UserError
 
 GOOD = """
@@ -27,11 +28,28 @@ target = 0.4
 @pytest.mark.parametrize(("toml", "words"), [
     (GOOD.replace("0.4", "0.5"), ["targets add up to 1.1000", "adjust the targets"]),
     (GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = ["ETH/USDT:USDT"]'),
-     ["sleeves.0", "is on ETH", "proxy = true"]),
-    (GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = ["BTCUSDT"]'), ["sleeves.0.hedges.0.symbol", "BASE/QUOTE:SETTLE"]),
-    (GOOD + "band_abs = -0.05\n", ["sleeves.1.band_abs", "greater than or equal to 0"]),
+     ["sleeves[BTC]:", "is on ETH", "proxy = true"]),
+    (GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = ["BTCUSDT"]'),
+     ["sleeves[BTC].hedges[0].symbol", "BASE/QUOTE:SETTLE"]),
     (GOOD + "[portfolio]\nbnad_policy = 'both'\n", ["portfolio.bnad_policy", "unknown field"]),
-    (GOOD + "[[accounts]]\nname = 'a'\nexchange = 'Binance!'\n", ["accounts.0.exchange", "ccxt exchange id"]),
+    (GOOD + "[[accounts]]\nname = 'a'\nexchange = 'Binance!'\n", ["accounts[a].exchange", "ccxt exchange id"]),
+    # range errors: the sleeve by its name, the whole allowed range, the unit and the fix
+    (GOOD + "band_abs = -0.05\n",
+     ["sleeves[STABLE].band_abs: must be from 0 to 1", "±5 pp", "got -0.05", "set a value in that range"]),
+    (GOOD.replace("target = 0.6", "target = 45"),
+     ["sleeves[BTC].target: must be from 0 to 1", "got 45", "a fraction, not a percentage", "write 0.45"]),
+    (GOOD + "[limits]\nlegging_s = 0\n", ["limits.legging_s: must be more than 0 and at most 86400", "seconds", "got 0"]),
+    (GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = [{ symbol = "BTC/USDT:USDT", ratio = -1 }]'),
+     ["sleeves[BTC].hedges[0].ratio: must be more than 0", "got -1"]),
+    (GOOD + "[[manual]]\nasset = 'BTC'\nquantity = -1\n", ["manual[0].quantity: must be at least 0", "got -1"]),
+    (GOOD.replace('name = "BTC"\n', ""), ["sleeves[0].name: required field is missing"]),  # no name: its index
+    # a zero half-width the band policy uses: every band ±0.00 pp, every sleeve always in breach
+    (GOOD + "[portfolio]\nband_rel = 0\n",
+     ["portfolio.band_rel", "±0.00 pp", 'band_policy = "both"', "set band_rel above 0", "0.25"]),
+    (GOOD + "[portfolio]\nband_policy = 'absolute'\nband_abs = 0\n",
+     ["portfolio.band_abs", 'band_policy = "absolute"', "set band_abs above 0", 'band_policy = "relative"']),
+    (GOOD + "band_abs = 0\n", ["sleeves[STABLE].band_abs = 0", "±0.00 pp", "the sleeve is always in breach"]),
+    (GOOD.replace("target = 0.6", "target = 0.6\nband_rel = 0"), ["sleeves[BTC].band_rel = 0", "set band_rel above 0"]),
     ("[[sleeves]\nname=", ["not valid TOML"]),
     (GOOD.replace('assets = ["USDT"]', 'assets = ["BTC"]'), ["asset BTC is in sleeves"]),
 ])
@@ -40,6 +58,12 @@ def test_bad_config_names_the_field_and_the_fix(toml, words):
         parse_config(toml, "p.toml")
     for w in words:
         assert w in str(err.value)
+
+
+@pytest.mark.parametrize(("policy", "field"), [("absolute", "band_rel"), ("relative", "band_abs")])
+def test_a_zero_band_the_policy_does_not_use_is_fine(policy, field):
+    cfg = parse_config(GOOD + f"[portfolio]\nband_policy = '{policy}'\n{field} = 0\n", "p.toml")
+    assert all(cfg.band_halfwidth(s) > 0 for s in cfg.sleeves)
 
 
 def test_shipped_sample_is_valid():
@@ -103,3 +127,63 @@ def test_plan_refuses_to_guess_a_missing_price(tmp_path, capsys):
                                                                   "balance": {"total": {"BTC": 1, "USDT": 5}}}}}))
     assert main(["plan", "--config", str(cfg), "--state", str(path)]) == 2
     assert "no price for BTC" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ check-config only
+
+ACCOUNTS = """
+[[accounts]]
+name = "spot"
+exchange = "binance"
+[[accounts]]
+name = "futures"
+exchange = "{ex}"
+markets = ["swap"]
+"""
+
+
+def test_unknown_exchange_names_the_account_and_the_nearest_id():
+    cfg = parse_config(GOOD + ACCOUNTS.format(ex="binanceusdmm"), "p.toml")  # parsing stays ccxt-free
+    known = {"binance", "binanceusdm", "okx"}
+    assert unknown_exchanges(cfg, known) == [
+        "accounts[futures].exchange: 'binanceusdmm' is not a ccxt exchange id; did you mean binanceusdm?"]
+    far = parse_config(GOOD + ACCOUNTS.format(ex="zzqqxx"), "p.toml")
+    assert "use an id from ccxt.exchanges, e.g. binance" in unknown_exchanges(far, known)[0]
+    assert unknown_exchanges(parse_config(GOOD + ACCOUNTS.format(ex="okx"), "p.toml"), known) == []
+
+
+def test_check_config_refuses_an_exchange_ccxt_does_not_have(tmp_path, capsys):
+    assert {"binance", "binanceusdm"} <= ccxt_exchange_ids()  # the ids the demo and the tests use
+    path = tmp_path / "p.toml"
+    path.write_text(GOOD + ACCOUNTS.format(ex="binanceusdmm"))
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "accounts[futures].exchange" in err and "did you mean binanceusdm?" in err and "Traceback" not in err
+    path.write_text(GOOD + ACCOUNTS.format(ex="binanceusdm"))
+    assert main(["check-config", str(path)]) == 0
+
+
+DATED = GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = ["BTC/USDT:USDT", "BTC/USDT:USDT-250328"]')
+
+
+def test_expired_hedges_deliver_at_0800_utc():
+    cfg = parse_config(DATED, "p.toml")
+    assert cfg.sleeve("BTC").hedges[1].expiry == datetime(2025, 3, 28, 8, tzinfo=UTC)
+    assert cfg.sleeve("BTC").hedges[0].expiry is None  # a perp never expires
+    assert expired_hedges(cfg, datetime(2025, 3, 28, 7, 59, tzinfo=UTC)) == []
+    assert expired_hedges(cfg, datetime(2025, 3, 28, 8, tzinfo=UTC)) == [
+        "sleeves[BTC].hedges: BTC/USDT:USDT-250328 expired 2025-03-28; pick a later contract"]
+
+
+def test_check_config_warns_of_an_expired_contract_and_exits_0(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "p.toml"
+    path.write_text(DATED)
+    args = type("Args", (), {"path": path, "config": None})()
+    assert cmd_check(args, now=datetime(2025, 1, 1, tzinfo=UTC)) == 0  # not yet: no warning
+    out = capsys.readouterr().out
+    assert "warning" not in out and "config is valid" in out
+    monkeypatch.setattr("console.cmd_config.utc_now", lambda: datetime(2025, 6, 1, tzinfo=UTC))
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: sleeves[BTC].hedges: BTC/USDT:USDT-250328 expired 2025-03-28; pick a later contract" in out
+    assert "config is valid (1 warning)" in out
