@@ -488,7 +488,8 @@ class RebalApp(App[int]):
         if not working and not sending and not slices:
             self.exit()
             return
-        if await self.push_screen_wait(QuitScreen(working, sending, slices)):
+        demo = "demo_session" in self.services.extra  # an emulator inside this process
+        if await self.push_screen_wait(QuitScreen(working, sending, slices, demo=demo)):
             self.exit()
 
     def _quit_counts(self) -> tuple[int, int]:
@@ -583,8 +584,19 @@ class RebalApp(App[int]):
         if self.reviewing:
             self.notify("a confirmation is already open: answer it (y / n) first", severity="warning", timeout=3)
             return
+        if self._trading_closed("review"):
+            return
         self.reviewing = True
         self._review(ticket, preview)
+
+    def _trading_closed(self, what: str) -> bool:
+        """Say so before a confirmation, not after `y`: the executor would refuse the send."""
+        executor = self.services.executor
+        if executor is not None and not executor.trading_allowed:
+            self.notify(f"{what}: trading is closed until a reconciliation is accepted (R runs one, enter "
+                        "accepts it); nothing was journalled", severity="warning", timeout=6)
+            return True
+        return False
 
     @work(group="ticket", exit_on_error=False)
     async def _review(self, ticket: Any, preview: Any) -> None:
@@ -655,6 +667,8 @@ class RebalApp(App[int]):
         if self.reviewing:
             self.notify("a confirmation is already open: answer it (y / n) first", severity="warning", timeout=3)
             return
+        if self._trading_closed(action):
+            return
         self.reviewing = True
         self._follow_up(ticket_id, action)
 
@@ -673,6 +687,7 @@ class RebalApp(App[int]):
         from console.execution.executor import ExecutionRefused
         from console.preview import preview
         from console.screens.confirm import ConfirmScreen
+        from console.screens.venue_data import fetch_books, fetch_tiers
 
         executor, journal = self.services.executor, self.services.journal
         try:
@@ -699,11 +714,22 @@ class RebalApp(App[int]):
             ticket = fu.as_ticket(row.ticket, marks)
             pv = None
             if snap is not None:
-                pv = preview(self.config, snap, ticket, now_ms=self.now_ms())
+                # the books and tiers the builder prices with, so margin and liquidation read
+                # as on the dashboard (not the labelled fallback tiers)
+                books, book_errors = await fetch_books(self, [(o.account, o.symbol) for o in fu.orders])
+                tiers, tier_errors = await fetch_tiers(self, ticket)
+                pv = await asyncio.to_thread(preview, self.config, snap, ticket, books=books, tiers=tiers or None,
+                                             now_ms=self.now_ms(), book_errors=book_errors, tier_errors=tier_errors)
                 # block on what the executor itself re-checks: a chase's remainder is owed even
-                # under the minimum trade size; an unwind closes at market, checked by nothing
+                # under the minimum trade size; an unwind closes at market, checked by nothing.
+                # No drift verdict or spot alternative: this finishes or undoes a ticket already judged
+                verb = "finishes" if action == "chase" else "undoes what filled of"
                 pv = replace(pv, checks=tuple(c for c in pv.checks
-                                              if action == "chase" and str(c.code) != "min_notional"))
+                                              if action == "chase" and str(c.code) != "min_notional"),
+                             spot_alternative=None,
+                             verdict=replace(pv.verdict, worth_it=True,
+                                             reason=f"{action}: {verb} ticket {ticket_id}; costs "
+                                                    f"{pv.total_cost:+,.2f} over {pv.horizon_days:g} d"))
             modal = ConfirmScreen(ticket, pv, title=f"{action.upper()} ticket {ticket_id}",
                                   explain=self.FOLLOW_UP_EXPLAIN[action])
             ok = await self.push_screen_wait(modal)
@@ -745,11 +771,15 @@ class RebalApp(App[int]):
         snap = self.state.snapshot if self.state is not None else None
         positions = {n: list(a.open_positions()) for n, a in snap.accounts.items()} if snap else {}
         ticket = flatten_ticket(flatten_legs(self.config, positions), self.now_ms())
+        working = await asyncio.to_thread(self.working_orders)
+        slices = executor.unsent_slices()
+        stops = (f"{working} working order{'' if working == 1 else 's'} of the console"
+                 + (f" and {slices} slice{'' if slices == 1 else 's'} not yet sent" if slices else ""))
         modal = ConfirmScreen(ticket, None, threshold=float("inf"), title="KILL SWITCH", kill=True,
-                              explain="Cancels every working console order, then closes every futures "
-                                      "position with reduce-only market orders (positions re-read from the "
-                                      "venues; spot is never touched). The legs below are from the last "
-                                      "snapshot.")
+                              explain=f"Cancels {stops} (as the journal knows them, plus any console order "
+                                      "the venues show), then closes every futures position with reduce-only "
+                                      "market orders (positions re-read from the venues; spot is never "
+                                      "touched). The legs below are from the last snapshot.")
         if not await self.push_screen_wait(modal):
             self.notify("kill switch: cancelled, nothing done", timeout=3)
             return

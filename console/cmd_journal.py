@@ -53,8 +53,9 @@ def _open(db: Path | None):
 
     path = db or default_journal_path()
     if not Path(path).exists():
-        raise UserError(f"no journal at {path} yet; the console creates it when it records its first ticket "
-                        "(or pass --db PATH)")
+        raise UserError(f"no journal at {path} yet; the console creates it when it records its first ticket. "
+                        "A --demo session keeps its own journal in a temporary folder, printed when it exits "
+                        "('demo journal: PATH'): pass it with --db PATH")
     if Path(path).is_dir():
         raise UserError(f"--db {path}: is a folder; pass the journal file (journal.sqlite3)")
     try:

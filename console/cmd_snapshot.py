@@ -47,9 +47,10 @@ async def take_snapshot(
     one and no ``emulator_url`` is given. ``read_only`` (the default) opens live accounts
     without the live gate, since nothing here can trade."""
     from console.demo import DEMO_SEED, needs_emulator, start_emulator_in_loop
-    from console.venue import VenueSet
+    from console.venue import VenueSet, wall_clock_ms
 
     session = None
+    clock = wall_clock_ms
     demo_keys: dict[str, dict[str, str]] = {}
     if needs_emulator(config):
         if emulator_url is None:
@@ -57,6 +58,7 @@ async def take_snapshot(
                 config, seed=DEMO_SEED if seed is None else seed, speed=speed, start_ms=start_ms)
             emulator_url = session.url
             demo_keys = session.credentials
+            clock = session.now_ms or clock  # its own time: funding and expiry read right against it
         else:
             from console.demo import demo_credentials
 
@@ -71,7 +73,7 @@ async def take_snapshot(
             config = config.model_copy(update={"accounts": tuple(read_only_account(a) for a in config.accounts)})
             live_allowed = True
         async with VenueSet.from_config(config, creds, emulator_url=emulator_url,
-                                        live_allowed=live_allowed) as venues:
+                                        live_allowed=live_allowed, clock=clock) as venues:
             return await venues.snapshot(retries=retries)
     finally:
         if session is not None:

@@ -72,6 +72,9 @@ class DemoSession:
     credentials: dict[str, dict[str, str]]
     _stop: Callable[[], Awaitable[None]] = field(repr=False)
     closed: bool = False
+    # the emulator's clock (epoch ms): a snapshot stamped with it agrees with the venue's own
+    # times (next funding, expiry), whatever instant the emulator was started at
+    now_ms: Callable[[], int] | None = field(default=None, repr=False)
 
     async def close(self) -> None:
         if not self.closed:
@@ -96,7 +99,8 @@ async def start_emulator_in_loop(
     emu = Emulator(seed=seed, clock=clock, scenario=DEMO_SCENARIO, api_key=DEMO_API_KEY, secret=DEMO_SECRET)
     srv = EmulatorServer(emu)
     url = await srv.start(host="127.0.0.1", port=0)
-    return DemoSession(config=config, url=url, credentials=demo_credentials(config), _stop=srv.stop)
+    return DemoSession(config=config, url=url, credentials=demo_credentials(config), _stop=srv.stop,
+                       now_ms=emu.now_ms)
 
 
 async def start_demo(*, seed: int = DEMO_SEED, speed: float = 1.0, start_ms: int | None = None) -> DemoSession:

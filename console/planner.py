@@ -285,7 +285,16 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
     dated_now = p.dated
     targets = [h for h in s.hedges if h.symbol != p.symbol and (to_symbol is None or h.symbol == to_symbol)]
     if to_symbol is not None and not targets:
-        targets = [HedgeInstrument(symbol=to_symbol, proxy=True, ratio=p.ratio)]
+        inst = HedgeInstrument(symbol=to_symbol, ratio=p.ratio)  # a malformed symbol is named first
+        base = p.symbol.split("/")[0]
+        if to_symbol.split("/")[0] != base:
+            # a roll moves the same exposure to another contract on the same underlying; closing
+            # a BTC hedge to open an ETH short is a spread, priced and labelled as one
+            listed = ", ".join(h.symbol for h in s.hedges if h.symbol != p.symbol) or "none"
+            raise UserError(f"cannot roll {p.symbol} into {to_symbol}: a roll stays on {base} (one of {sleeve}'s "
+                            f"hedges: {listed}, or another {base} contract); to move the hedge to another asset, "
+                            "build a spread")
+        targets = [inst]
     chosen: tuple[str, HedgeInstrument] | None = None
     for h in targets:
         accts = _accounts_listing(ctx.config, ctx.snap, h)
@@ -317,7 +326,7 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
     if rounded.amount <= 0:
         raise UserError(f"cannot open {target_notional:,.2f} in {h.symbol}: {rounded.reason}")
     opened = Leg(sleeve, acct, h.symbol, open_side, rounded.amount, cs, linear, mark, False, "roll: open", h.ratio)
-    direction = "dated → perp" if dated_now else "perp → dated"
+    direction = f"{'dated' if dated_now else 'perp'} → {'dated' if _is_dated(ctx.snap, acct, h.symbol) else 'perp'}"
     note = (f"roll ({direction}): close {p.side} {abs(p.contracts):g} {p.symbol} on {p.account} "
             f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {h.symbol} on {acct}")
     reasons = [f"{sleeve}: close the whole {p.symbol} {p.side} (reduce-only)",

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from console.allocation import Allocation, SleeveRow
 from console.config import Goal
@@ -99,7 +100,7 @@ def child_views(r: SleeveRow) -> list[RowView]:
     for p in r.positions:
         out.append(RowView(
             f"P:{r.name}:{p.account}:{p.symbol}",
-            (Text(f"     {p.account} {short_symbol(p.symbol)}", style="italic"), _r(""),
+            (Text(f"    {p.account} {short_symbol(p.symbol)}", style="italic"), _r(""),
              _signed(p.notional),
              # a position's net exposure is its notional; the net column is the one every
              # column set keeps, so a narrow terminal still shows it
@@ -156,14 +157,36 @@ class AllocationTable(DataTable):
         self._order: list[str] = []
         self.cells_written = 0  # for tests and the benchmark: cells written since start
         self.shown_columns: tuple[str, ...] = COLUMN_SETS[0]
+        self._labels: dict[str, str] = {}  # the headings shown, by column key
 
     def on_mount(self) -> None:
         self._add_columns()
 
     def _add_columns(self) -> None:
-        for key, label, width in COLUMNS:
+        for key, _label, width in COLUMNS:
             if key in self.shown_columns:
-                self.add_column(label, width=width, key=key)
+                self.add_column(self.label(key), width=width, key=key)
+
+    def label(self, key: str) -> str:
+        """A column's heading: Δ says which goal it measures to, and the sorted column carries
+        its arrow (▲ ascending, ▼ descending), so neither lives only in a passing toast."""
+        text = next(lbl for k, lbl, _ in COLUMNS if k == key)
+        if key == "delta":
+            text = "Δ target" if self.goal is Goal.TARGET else "Δ band"
+        if key == self.sort_by:
+            text += "▼" if self.reverse else "▲"
+        return text
+
+    def _relabel(self) -> None:
+        labels = {key: self.label(key) for key in self.shown_columns}
+        if labels == self._labels:
+            return  # the usual case: a price tick changes cells, not headings
+        self._labels = labels
+        for key, text in labels.items():
+            col = self.columns.get(ColumnKey(key))
+            if col is not None:
+                col.label = Text(text)
+        self.refresh()
 
     def on_resize(self) -> None:
         keys = columns_for(self.size.width)
@@ -171,6 +194,7 @@ class AllocationTable(DataTable):
             return
         self.shown_columns = keys
         self.clear(columns=True)
+        self._labels = {}
         self._add_columns()
         self._order = []  # the next show() adds every row afresh
         self._cells.clear()
@@ -183,6 +207,7 @@ class AllocationTable(DataTable):
 
     def show(self, alloc: Allocation) -> None:
         self._alloc = alloc
+        self._relabel()
         self.apply(allocation_rows(alloc, self.goal, self.expanded, self.sort_by, self.reverse))
 
     def refresh_view(self) -> None:

@@ -59,6 +59,7 @@ class HeaderContent:
     quote: str
     fresh: Mapping[str, Freshness]
     clock: str  # "YYYY-MM-DD HH:MM:SSZ"
+    closed: bool = False  # trading waits for a reconciliation to be accepted: never dropped
 
 
 # How the bar gives way on a narrow terminal, one step at a time until it fits: the date (the
@@ -72,6 +73,8 @@ def header_text(c: HeaderContent, level: int = 0) -> Text:
     label, style = mode_badge(c.mode)
     t = Text(no_wrap=True, overflow="crop")
     t.append(f" {label} ", style=style)
+    if c.closed:
+        t.append(" TRADING CLOSED ", style="bold white on red")
     if level < 4:
         t.append(f" {c.book} ", style="bold")
     else:
@@ -117,8 +120,8 @@ class HeaderBar(Static):
     _content: HeaderContent | None = None
 
     def show(self, *, mode: str, book: str, nav: float | None, quote: str,
-             fresh: Mapping[str, Freshness], clock: str) -> None:
-        self._content = HeaderContent(mode, book, nav, quote, dict(fresh), clock)
+             fresh: Mapping[str, Freshness], clock: str, closed: bool = False) -> None:
+        self._content = HeaderContent(mode, book, nav, quote, dict(fresh), clock, closed)
         self._draw()
 
     def _draw(self) -> None:

@@ -801,6 +801,16 @@ class Executor:
                         tuple(reasons or self._recheck(snap, t.ticket, orders)))
 
     @staticmethod
+    def _priced_as_shown(orders: Sequence[OrderTerms], expect: FollowUp | None) -> list[OrderTerms]:
+        """The limit prices the trader confirmed, not a touch read again at send time (the
+        confirmation may have stayed open a while); the collar check then runs on them."""
+        if expect is None:
+            return list(orders)
+        shown = {o.leg: o.price for o in expect.orders}
+        return [dataclasses.replace(o, price=shown.get(o.leg, o.price)) if o.price is not None else o
+                for o in orders]
+
+    @staticmethod
     def _as_shown(ticket_id: str, action: str, expect: FollowUp | None, orders: Sequence[OrderTerms]) -> None:
         if expect is None:
             return
@@ -861,7 +871,7 @@ class Executor:
         # a chase is a new price on today's margin: the pre-trade checks run again on the
         # remainder at the price it will be sent at, before anything is cancelled
         touches = {} if stale else await self._touches(t.ticket, residual)
-        orders = [] if stale else self._chase_orders(t.ticket, residual, snap, touches)
+        orders = [] if stale else self._priced_as_shown(self._chase_orders(t.ticket, residual, snap, touches), expect)
         reasons = stale or self._recheck(snap, t.ticket, orders)
         if reasons:
             self.journal.note(ticket_id, "refused", {"reasons": reasons, "action": "chase"})
@@ -873,7 +883,7 @@ class Executor:
         if stuck:
             raise ExecutionRefused([f"order {c} could not be cancelled yet; not chasing over it" for c in stuck])
         residual = {r.leg: r for r in self.journal.residual(ticket_id) if r.leg in todo}
-        orders = self._chase_orders(t.ticket, residual, snap, touches)
+        orders = self._priced_as_shown(self._chase_orders(t.ticket, residual, snap, touches), expect)
         self._as_shown(ticket_id, "chase", expect, orders)  # a fill while cancelling: not what was confirmed
         reqs = [self._leg_request(ticket_id, o.leg, t.ticket.legs[o.leg], self._next_attempt(ticket_id, o.leg), snap,
                                   amount=o.amount, side=o.side, price=o.price) for o in orders]
@@ -903,12 +913,16 @@ class Executor:
         return await self._follow_up(ticket_id, reqs, "unwind", t.legging_s)
 
     async def leave(self, ticket_id: str) -> SubmitResult:
-        """Accept the residual as it is; working orders stay working (cancel them apart)."""
+        """Accept the residual as it is. The ticket's working orders are cancelled first: one
+        left working could still fill the remainder the trader has just given up."""
         self._open_legs(ticket_id, "leave")
-        self.journal.accept_residual(ticket_id)
-        if not any(o.state in ORDER_LIVE for o in self.journal.orders(ticket_id)):
+        with self._follow(ticket_id, "leave"):
+            live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
+            stuck = await self._cancel_live(live)
+            if stuck:
+                raise ExecutionRefused([f"order {c} could not be cancelled yet; not leaving it working" for c in stuck])
+            self.journal.accept_residual(ticket_id)
             return self._finish(ticket_id)
-        return self._result(ticket_id)
 
     async def _follow_up(self, ticket_id: str, reqs: list[tuple[str, OrderRequest]], purpose: str,
                          legging_s: float) -> SubmitResult:

@@ -21,11 +21,13 @@ def paint_header(screen: Screen, book: str | None = None) -> None:
     app = screen.app
     st = app.state
     now = app.now_ms()
+    executor = app.services.executor
+    closed = executor is not None and not executor.trading_allowed
     # no bar yet when a tick or a state comes between a screen's switch and its compose
     for bar in screen.query(HeaderBar):
         bar.show(mode=app.mode.value, book=book or app.config.portfolio.name, nav=st.alloc.nav if st else None,
                  quote=st.alloc.quote if st else app.config.portfolio.quote, fresh=freshness(st, now),
-                 clock=clock_text(now))
+                 clock=clock_text(now), closed=closed)
 
 
 def _dashboard() -> Screen:

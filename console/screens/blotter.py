@@ -88,7 +88,7 @@ class BlotterScreen(Screen):
         Binding("U", "unwind", "Unwind", id="blotter.unwind", show=False,
                 tooltip="Legging: undo what filled (confirmed first)"),
         Binding("L", "leave", "Leave", id="blotter.leave", show=False,
-                tooltip="Legging: accept the residual as it is"),
+                tooltip="Legging: cancel what works and accept the residual"),
         Binding("X", "abandon", "Abandon", id="blotter.abandon", show=False,
                 tooltip="Abandon the selected planned or confirmed ticket that was never sent (journalled)"),
         Binding("tab", "app.focus_next", "Next table", id="blotter.focus", show=False,
@@ -138,8 +138,10 @@ class BlotterScreen(Screen):
                               ("legs", "legs", 4), ("gross", "gross", 12), ("key", "confirm", 7), ("note", "note", 36)):
             t.add_column(Text(label, justify="right") if key == "gross" else label, key=key, width=w)
         o = self.query_one("#bl-orders", DataTable)
-        # the client id last: on a narrow window what is cut first is the id, not the fill
-        for key, label, w in (("leg", "leg", 3), ("symbol", "symbol", 20), ("side", "side", 4),
+        # the client id last: on a narrow window what is cut first is the id, not the fill. The
+        # symbol column is as wide as its symbols (a perp's 13, not a dated future's 20), so that
+        # at 120 columns the ids are whole: two orders of a ticket differ only in their tails
+        for key, label, w in (("leg", "leg", 3), ("symbol", "symbol", None), ("side", "side", 4),
                               ("amount", "amount", 6), ("filled", "filled", 6), ("avg", "avg", 8),
                               ("state", "state", 9), ("cid", "client id", 17)):
             o.add_column(Text(label, justify="right") if key in ("amount", "filled", "avg") else label, key=key, width=w)
@@ -236,6 +238,8 @@ class BlotterScreen(Screen):
             why = d.reason(d.selected)
             if t is not None and why:
                 out.append(f"{t.state.value}: {why}\n", style=STATE_STYLE.get(t.state.value, ""))
+            elif t is not None and t.id in self.app.submitting:
+                out.append(f"{t.state.value}: being sent now\n", style="cyan")
             elif t is not None and t.state.value in ("planned", "confirmed") and not d.orders:
                 out.append(f"{t.state.value}, never sent: X abandons it\n", style="cyan")
             waiting = [r for r in d.residual if not r.settled]
@@ -321,7 +325,8 @@ class BlotterScreen(Screen):
             self.app.follow_up(self.selected, "unwind")
 
     def action_leave(self) -> None:
-        """Accept the residual: nothing is sent (the executor refuses a ticket that is done)."""
+        """Cancel the ticket's working orders and accept the residual; nothing new is sent (the
+        executor refuses a ticket that is done)."""
         if self.selected is not None:
             tid = self.selected
             self._run(lambda ex: ex.leave(tid), f"leave {tid}")

@@ -10,7 +10,6 @@ inputs and renders the Preview.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from textual.widgets import Input, Label, Select, Static
 from console.config import Config, Goal, HedgeInstrument
 from console.errors import UserError
 from console.screens import paint_header
+from console.screens.venue_data import fetch_books, fetch_tiers
 from console.snapshot import Snapshot
 from console.ticket import OrderStyle, OrderType, Ticket, TicketKind
 from widgets.footer import KeyFooter
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from console.preview import Preview
 
 AUTO = "auto"
-_REQUEST_RE = re.compile(r"\S+ (?:GET|POST|PUT|DELETE) https?://\S+\s*")
 DEBOUNCE_S = 0.15
 
 
@@ -172,16 +171,6 @@ def candidate_books(config: Config, snap: Snapshot, inp: BuilderInputs, ticket: 
                     if (h.account is None or h.account == name) and h.symbol in acct.markets:
                         pairs.append((name, h.symbol))
     return list(dict.fromkeys(pairs))
-
-
-def _reason(exc: BaseException, account: str, symbol: str) -> str:
-    from console.venue import VenueError, describe_error
-
-    text = str(exc) if isinstance(exc, VenueError) else describe_error(exc)
-    for prefix in (f"{account}: ", f"order book {symbol}: "):
-        text = text.removeprefix(prefix)
-    text = _REQUEST_RE.sub("", text)  # ccxt's "binanceusdm GET http://…/fapi/v1/depth": the reason is the rest
-    return text.strip() or type(exc).__name__
 
 
 class BuilderScreen(Screen):
@@ -356,8 +345,8 @@ class BuilderScreen(Screen):
 
     def _set_select(self, sel_id: str, value: str | None) -> None:
         sel = self.query_one(sel_id, Select)
-        if value is None:
-            sel.clear()
+        if value is None or value not in sel._legal_values:  # noqa: SLF001 - Select has no public list
+            sel.clear()  # a value the list does not offer (the cash sleeve, say) leaves the field to pick
         else:
             sel.value = value
 
@@ -453,15 +442,15 @@ class BuilderScreen(Screen):
             inp.order_style()
             ticket = await asyncio.to_thread(plan_ticket, app.config, snap, inp, None, now)
             # every book the planner may weigh, so that it compares instruments on like terms
-            books, book_errors = await self._books(candidate_books(app.config, snap, inp, ticket))
+            books, book_errors = await fetch_books(app, candidate_books(app.config, snap, inp, ticket))
             if books:
                 ticket = await asyncio.to_thread(plan_ticket, app.config, snap, inp, books, now)
                 missing = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs
                            if tl.leg.symbol not in books and tl.leg.symbol not in book_errors]
                 if missing:
-                    more, more_errors = await self._books(missing)
+                    more, more_errors = await fetch_books(app, missing)
                     books, book_errors = {**books, **more}, {**book_errors, **more_errors}
-            tiers, tier_errors = await self._tiers(ticket)
+            tiers, tier_errors = await fetch_tiers(app, ticket)
             pv = await asyncio.to_thread(preview, app.config, snap, ticket, books=books, tiers=tiers or None,
                                          horizon_days=inp.horizon_days, now_ms=now, book_errors=book_errors,
                                          tier_errors=tier_errors)
@@ -469,78 +458,6 @@ class BuilderScreen(Screen):
             self.post_message(PlanReady(inp, None, None, str(exc).strip("'\""), snap))
             return
         self.post_message(PlanReady(inp, ticket, pv, None, snap))
-
-    async def _books(self, pairs: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, str]]:
-        """Order books by symbol for ``pairs`` of (account, symbol), fetched on the service
-        loop; and, for each one that could not be had, "no order book from <account>: <why>"
-        (the preview shows it as the leg's slippage reason, instead of silently n/a)."""
-        venues = self.app.services.venues
-        if not pairs:
-            return {}, {}
-        if venues is None:
-            return {}, {s: f"no order book from {a}: not connected to the venue" for a, s in pairs}
-
-        async def fetch() -> list[Any]:  # on the service loop, where the venues' ccxt objects live
-            return await asyncio.gather(*(venues.order_book(a, s) for a, s in pairs), return_exceptions=True)
-
-        got = await self.app.services.call(fetch())
-        books: dict[str, Any] = {}
-        errors: dict[str, str] = {}
-        for (acct, sym), b in zip(pairs, got, strict=True):
-            if isinstance(b, dict) and (b.get("bids") or b.get("asks")):
-                books.setdefault(sym, b)
-            elif isinstance(b, dict):
-                errors.setdefault(sym, f"no order book from {acct}: the venue returned an empty book")
-            elif isinstance(b, asyncio.CancelledError):
-                raise b
-            else:
-                errors.setdefault(sym, f"no order book from {acct}: {_reason(b, acct, sym)}")
-        return books, {s: e for s, e in errors.items() if s not in books}
-
-    async def _tiers(self, ticket: Ticket) -> tuple[dict[str, Any], list[str]]:
-        """The venue's leverage tiers (ccxt ``fetch_leverage_tiers``) for every contract of the
-        accounts the ticket touches, kept once fetched; and why an account's could not be had
-        ("no leverage tiers from <account>: <why>"; tried again on the next recompute). The
-        preview labels the fallback it then uses."""
-        venues = self.app.services.venues
-        if venues is None:
-            return {}, []
-        cache: dict[str, Any] = self.app.services.extra.setdefault("tiers", {})
-        asked: set[str] = self.app.services.extra.setdefault("tiers_asked", set())  # answered, tiers or not
-        want: dict[str, set[str]] = {}
-        for tl in ticket.legs:
-            st = self.app.state.snapshot.accounts.get(tl.leg.account) if self.app.state else None
-            for p in (st.open_positions() if st else ()):
-                want.setdefault(tl.leg.account, set()).add(p["symbol"])
-            want.setdefault(tl.leg.account, set()).add(tl.leg.symbol)
-        todo = {a: sorted(s - asked) for a, s in want.items() if s - asked}
-        errors: list[str] = []
-        if todo:
-            async def fetch() -> tuple[dict[str, Any], list[str], list[str]]:  # on the service loop
-                out: dict[str, Any] = {}
-                why: list[str] = []
-                answered: list[str] = []
-                for acct, symbols in todo.items():
-                    venue = venues.venues.get(acct)
-                    if venue is None:
-                        why.append(f"no leverage tiers from {acct}: not connected to the venue")
-                        continue
-                    ex = venue.exchange
-                    if not ex.has.get("fetchLeverageTiers"):
-                        why.append(f"no leverage tiers from {acct}: {ex.id} does not publish them through ccxt")
-                        continue
-                    try:
-                        out.update(await ex.fetch_leverage_tiers(symbols))
-                    except Exception as exc:  # noqa: BLE001 - said in the preview, tried again next time
-                        why.append(f"no leverage tiers from {acct}: {_reason(exc, acct, '')}")
-                        continue
-                    answered.extend(symbols)
-                return out, why, answered
-
-            got, errors, answered = await self.app.services.call(fetch())
-            cache.update(got)
-            asked.update(answered)
-        return {s: t for s, t in cache.items() if any(s in w for w in want.values())}, errors
 
     @on(PlanReady)
     def _plan_ready(self, event: PlanReady) -> None:

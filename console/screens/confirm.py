@@ -247,11 +247,12 @@ class QuitScreen(ModalScreen[bool]):
         Binding("escape", "answer(False)", "Stay", id="quit.escape", priority=True, tooltip="Back to the console"),
     ]
 
-    def __init__(self, working: int, sending: int = 0, slices: int = 0) -> None:
+    def __init__(self, working: int, sending: int = 0, slices: int = 0, *, demo: bool = False) -> None:
         super().__init__()
         self.working = working
         self.sending = sending
         self.slices = slices  # child orders of sliced tickets not yet sent: leaving drops them
+        self.demo = demo  # the demo venue runs inside the console: it stops with it
 
     def message(self) -> str:
         parts = []
@@ -262,6 +263,9 @@ class QuitScreen(ModalScreen[bool]):
         if self.slices:
             parts.append(f"{self.slices} slice{'s are' if self.slices != 1 else ' is'} still to be sent")
         head = "Quit? " + "; ".join(parts) + ". "
+        if self.demo:
+            return head + ("The demo venue runs inside the console: quitting stops it, and its orders and "
+                           "positions end with it (the next --demo starts a fresh venue).")
         if self.slices:  # the schedule runs in this process: "orders keep working" alone would hide that
             return head + (f"Leaving stops the slice{'s' if self.slices != 1 else ''} not yet sent (the schedule "
                            "runs in the console); it does not cancel orders already at the venue: they keep "

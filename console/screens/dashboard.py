@@ -148,7 +148,17 @@ class DashboardScreen(Screen):
         self._open_builder(kind="spread")
 
     def action_hedge(self) -> None:
-        self._open_builder(kind="hedge", sleeve=self.query_one(AllocationTable).current_sleeve())
+        sleeve = self.query_one(AllocationTable).current_sleeve()
+        cfg = self.app.config
+        if sleeve is not None and cfg.is_cash(cfg.sleeve(sleeve)):
+            self.notify(f"{sleeve} is the cash sleeve: it is not hedged; the other sleeves' legs move it",
+                        severity="warning", timeout=5)
+            return
+        if sleeve is not None and not cfg.sleeve(sleeve).hedges:
+            self.notify(f"{sleeve} has no hedge instruments: add some to its `hedges` in the config",
+                        severity="warning", timeout=5)
+            return
+        self._open_builder(kind="hedge", sleeve=sleeve)
 
     def action_roll(self) -> None:
         pos = self.query_one(AllocationTable).current_position()

@@ -186,6 +186,8 @@ async def test_kill_switch_needs_its_own_confirmation(rig: Rig) -> None:
         await until(pilot, lambda: app.state is not None)
         await pilot.press("K")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown)
+        # it says what it will stop, not only what it will close
+        assert app.screen.explain.startswith("Cancels 0 working orders of the console (")
         await pilot.press("n")
         await settle(pilot)
         assert not any(t.kind == "flatten" for t in rig.journal.tickets())

@@ -59,6 +59,10 @@ async def test_a_waiting_leg_is_chased_through_a_confirmation(rig: Rig) -> None:
         filled = t.legs[1 - i].leg
         assert (undo.leg.symbol, undo.leg.contracts, undo.limit_price) == (filled.symbol, filled.contracts, None)
         assert undo.leg.side != filled.side and undo.leg.reduce_only is (not filled.reduce_only)
+        # priced with the venue's tiers, like the dashboard: no fallback, no drift verdict
+        pv = modal.preview
+        assert not any("fallback" in a for a in pv.assumptions), pv.assumptions
+        assert pv.spot_alternative is None and pv.verdict.reason.startswith(f"unwind: undoes what filled of ticket {tid}")
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, BlotterScreen), what="back on the blotter")
         assert venue_cids(rig) == sent and not rig.journal.ticket(tid).residual_accepted

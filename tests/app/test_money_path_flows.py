@@ -19,6 +19,7 @@ from console.screens.reconcile import ReconcileScreen
 from console.ticket import OrderStyle, OrderType
 from tests.app.conftest import SIZE, Rig, read_through, settle
 from tests.app.test_flows_emulator import accept_reconciliation, answer_yes, open_builder, until
+from widgets.header import HeaderBar
 
 
 def notes(app) -> list[str]:
@@ -41,7 +42,7 @@ async def review_and_confirm(pilot, ticket, preview) -> str:
 # -- A: R closes the gate until its report is accepted ------------------------------------------
 
 
-async def test_R_then_escape_closes_trading_and_a_send_is_refused(rig: Rig) -> None:
+async def test_R_then_escape_closes_trading_and_says_so_before_a_confirmation(rig: Rig) -> None:
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
         builder = await open_builder(pilot)  # the startup report accepted: trading is open
@@ -54,21 +55,20 @@ async def test_R_then_escape_closes_trading_and_a_send_is_refused(rig: Rig) -> N
         await until(pilot, lambda: any("trading is closed until a reconciliation is accepted" in n
                                        for n in notes(app)), what="the truthful toast")
         assert not app.services.executor.trading_allowed
-        before = venue_cids(rig)
-        tid = await review_and_confirm(pilot, ticket, preview)
-        await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.FAILED, what="the refusal")
-        assert not rig.journal.orders(tid) and venue_cids(rig) == before  # nothing reached the venue
-        await until(pilot, lambda: any(f"ticket {tid} refused" in n and "reconciliation" in n for n in notes(app)),
-                    what="the refusal's toast")
-        # the blotter shows it failed, with why
-        await until(pilot, lambda: isinstance(app.screen, BlotterScreen) and app.screen.data is not None
-                    and app.screen.data.selected == tid and app.screen.data.reason(tid), what="the blotter")
-        table = app.screen.query_one("#bl-tickets")
-        await until(pilot, lambda: str(table.get_cell(tid, "state")) == "failed", what="failed on the blotter")
-        assert "reconciliation" in str(table.get_cell(tid, "note"))
+        # said before any key is pressed: on every header, and the confirmation does not open
+        # (it used to open, take y, and then fail the ticket at send time)
+        header = app.screen.query_one(HeaderBar)
+        await until(pilot, lambda: "TRADING CLOSED" in str(header.render()), what="the header's badge")
+        before, tickets = venue_cids(rig), len(rig.journal.tickets())
+        app.review(ticket, preview)
+        await until(pilot, lambda: any("review: trading is closed" in n for n in notes(app)), what="the refusal")
+        await pilot.pause(0.2)
+        assert not modals(app) and len(rig.journal.tickets()) == tickets and venue_cids(rig) == before
         # accepting a new report opens trading again
         await pilot.press("R")
         await accept_reconciliation(pilot)
+        await until(pilot, lambda: "TRADING CLOSED" not in str(app.screen.query_one(HeaderBar).render()),
+                    what="the badge to go")
 
 
 # -- B: one review at a time; nothing left 'planned' ---------------------------------------------

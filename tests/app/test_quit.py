@@ -79,6 +79,8 @@ async def test_q_while_a_ticket_is_being_sent_asks() -> None:
 
 
 class FakeExecutor:
+    trading_allowed = True  # the header reads it (TRADING CLOSED otherwise)
+
     def __init__(self, slices: int) -> None:
         self.slices = slices
 
@@ -103,3 +105,11 @@ async def test_q_during_a_sliced_order_says_leaving_stops_the_unsent_slices() ->
         app.services.journal.live = 0
         await pilot.press("q")
         await until(pilot, lambda: app._exit, what="the exit")  # noqa: SLF001
+
+
+def test_the_demo_venue_does_not_keep_orders_working_after_quit() -> None:
+    # QA: in demo the quit prompt said orders "keep working at the venue", but the embedded
+    # emulator stops with the console
+    demo = QuitScreen(2, demo=True).message()
+    assert "quitting stops it" in demo and "keep working" not in demo
+    assert "keep working" in QuitScreen(2).message()

@@ -68,6 +68,17 @@ async def test_h_opens_a_hedge_of_the_sleeve_under_the_cursor(app: RebalApp) -> 
         assert app.screen.inputs.kind == "hedge" and app.screen.inputs.sell == "ALTS"
 
 
+async def test_h_on_the_cash_sleeve_says_why_and_stays(app: RebalApp) -> None:
+    # QA: h on STABLE (the cash sleeve, not offered by the builder) crashed the console
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await _to_row(pilot, "S:STABLE")
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        assert any("STABLE is the cash sleeve" in n.message for n in app._notifications)  # noqa: SLF001
+
+
 async def test_r_opens_a_roll_of_the_position_under_the_cursor(app: RebalApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
@@ -150,3 +161,29 @@ def test_short_symbols_never_name_two_contracts_alike() -> None:
     }
     assert {s: short_symbol(s) for s in names} == names
     assert len(set(names.values())) == len(names)
+
+
+async def test_the_table_headings_say_the_goal_and_the_sort(app: RebalApp) -> None:
+    # QA: after g the heading still read "Δ to goal", and o / O left no mark on the table
+    from textual.widgets.data_table import ColumnKey
+
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.screen.query_one(AllocationTable)
+
+        def heading(key: str) -> str:
+            return str(table.columns[ColumnKey(key)].label)
+
+        assert heading("delta") == "Δ target" and heading("name") == "sleeve"
+        await pilot.press("g")
+        await pilot.pause()
+        assert heading("delta") == "Δ band"
+        await pilot.press("o")  # sort by name, ascending
+        await pilot.pause()
+        assert heading("name") == "sleeve▲"
+        await pilot.press("O")
+        await pilot.pause()
+        assert heading("name") == "sleeve▼"
+        await pilot.press("o")  # on to net: the arrow moves with the sort
+        await pilot.pause()
+        assert heading("name") == "sleeve" and heading("net") == "net▼"

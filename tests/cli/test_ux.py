@@ -86,6 +86,13 @@ def test_an_old_live_snapshot_is_refused_and_json_stays_clean(state, tmp_path, c
     (["--horizon=-3d"], None, ["--horizon -3d", "must be positive", "--horizon 7d"]),
     (["--horizon", "0"], None, ["--horizon 0", "must be positive"]),
     (["--horizon", "soon"], None, ["--horizon 'soon'", "7d"]),
+    # a negative offset is a marketable limit (a rejected post-only): refused, not described as resting
+    (["--style", "limit", "--offset-bps", "-50"], None,
+     ["--offset-bps -50", "an offset is on the passive side of mid; use 0 or more"]),
+    (["--style", "post_only", "--offset-bps=-0.5"], None, ["--offset-bps -0.5", "passive side of mid", "0 or more"]),
+    (["--offset-bps", "nan"], None, ["--offset-bps nan", "use 0 or more"]),
+    (["--max-cost-bps", "-5"], None, ["--max-cost-bps -5", "cannot be negative", "use 0 or more",
+                                      "limits.max_cost_bps"]),
 ])
 def test_plan_bad_flags_exit_2_with_one_line(state, tmp_path, capsys, extra, payload, words):
     p = tmp_path / "venue.json"
@@ -93,6 +100,13 @@ def test_plan_bad_flags_exit_2_with_one_line(state, tmp_path, capsys, extra, pay
     argv = ["plan", "--config", str(SAMPLE), "--state", str(state), *(a.replace("{p}", str(p)) for a in extra)]
     assert main(argv) == 2
     _one_line_error(capsys.readouterr().err, *words)
+
+
+@pytest.mark.parametrize("extra", [["--style", "limit", "--offset-bps", "0"],
+                                   ["--style", "post_only", "--offset-bps", "2", "--max-cost-bps", "0"]])
+def test_plan_takes_zero_and_positive_bps(state, capsys, extra):
+    assert main(["plan", "--config", str(SAMPLE), "--state", str(state), "--json", *extra]) == 0
+    assert json.loads(capsys.readouterr().out)["tickets"]
 
 
 def test_join_dash_values_only_joins_the_value_options():
@@ -252,3 +266,14 @@ def test_plan_now_takes_an_iso_instant(state, capsys):
     cap = capsys.readouterr()
     assert all(any(c["code"] == "data_age" for c in t["checks"]) for t in json.loads(cap.out)["tickets"])
     assert "old" in cap.err
+
+
+def test_demo_snapshot_is_stamped_on_the_emulators_clock(state: Path) -> None:
+    # QA: the snapshot was stamped with the wall clock while the emulator ran from its fixed
+    # start, so `plan` printed a "next funding" hours in the past
+    import json
+
+    snap = json.loads(state.read_text())
+    fut = snap["accounts"]["futures"]
+    for sym, fr in fut["funding_rates"].items():
+        assert 0 < fr["fundingTimestamp"] - snap["timestamp"] <= 8 * 3_600_000, sym

@@ -194,7 +194,9 @@ async def test_leave_accepts_residual(journal):
     await ex.submit(tid)
     (eth,) = [o for o in journal.orders(tid) if o.leg == 1]
     await ex.leave(tid)
-    await ex.cancel(eth.client_id)
+    # the waiting leg's order is cancelled with it: left working, it could fill what was given up
+    assert journal.order(eth.client_id).state is OrderState.CANCELLED
+    assert venue.orders[eth.client_id]["status"] != "open"
     t = journal.ticket(tid)
     assert t.residual_accepted and t.state is TicketState.PARTLY_FILLED
 

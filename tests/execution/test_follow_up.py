@@ -116,3 +116,27 @@ async def test_chase_prices_from_the_book_when_the_ticker_has_no_touch(journal) 
     res = await ex.chase(tid, expect=fu)
     (chased,) = [x for x in res.orders if x.purpose == "chase"]
     assert chased.price == pytest.approx(3_001.0) and res.state is TicketState.FILLED
+
+
+async def test_chase_sends_the_price_that_was_confirmed(journal) -> None:  # noqa: F811
+    # QA: the touch was read again at send time, so the order went at 95,452.0 after the
+    # trader confirmed 95,453.3. The confirmed limit is what goes out.
+    ex, venue, tid = await _legging(journal, limit=True)
+    venue.book_spread = 2.0
+    fu = await ex.plan_follow_up(tid, "chase")
+    assert fu.orders[0].price == pytest.approx(3_001.0)
+    venue.book_spread = 6.0  # the book moved while the confirmation was open: ask 3,003
+    venue.rest.clear()
+    res = await ex.chase(tid, expect=fu)
+    (chased,) = [x for x in res.orders if x.purpose == "chase"]
+    assert chased.price == pytest.approx(3_001.0)
+
+
+async def test_a_confirmed_price_the_market_left_behind_is_refused_by_the_collar(journal) -> None:  # noqa: F811
+    ex, venue, tid = await _legging(journal, limit=True)
+    fu = await ex.plan_follow_up(tid, "chase")
+    far = FollowUp(tid, "chase", (dataclasses.replace(fu.orders[0], price=fu.orders[0].price * 1.05),))
+    before = dict(venue.place_calls)
+    with pytest.raises(ExecutionRefused, match="outside the ±2% collar"):
+        await ex.chase(tid, expect=far)
+    assert dict(venue.place_calls) == before

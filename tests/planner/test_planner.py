@@ -123,6 +123,17 @@ def test_roll_dated_back_to_perp():
     assert legs(t)[1][2] == pytest.approx(0.204)
 
 
+def test_a_roll_stays_on_its_underlying() -> None:
+    # QA: rolling the BTC hedge "into" ETH/USDT:USDT closed 12,000 of BTC hedge and opened a
+    # 12,000 ETH short, labelled a BTC roll "perp → dated": a spread in disguise. Refused.
+    cfg, snap = world(positions=[f.position("BTC/USDT:USDT", -0.2, mark=60_000)])
+    with pytest.raises(UserError, match=r"cannot roll BTC/USDT:USDT into ETH/USDT:USDT: a roll stays on BTC"):
+        planner.build_roll(cfg, snap, "BTC", to_symbol="ETH/USDT:USDT")
+    # another BTC contract is a roll, and its label says what it is
+    t = planner.build_roll(cfg, snap, "BTC", to_symbol=DATED)
+    assert legs(t)[1][:2] == (DATED, "sell") and "(perp → dated)" in t.note
+
+
 ALTS = f.EXAMPLE_2_CONFIG
 
 
