@@ -141,5 +141,26 @@ def launch(args: argparse.Namespace) -> int:
     finally:
         close_services(services)
     if is_demo and services.extra.get("journal_path"):
-        print(f"demo journal: {services.extra['journal_path']}", file=sys.stderr)
+        _keep_or_drop_demo_journal(Path(services.extra["journal_path"]))
     return int(rc or 0)
+
+
+def _keep_or_drop_demo_journal(path: Path) -> None:
+    """A demo session that recorded tickets keeps its journal and says where (`rebal-tui
+    journal --db PATH` reads it); one that recorded none leaves no temporary folder behind."""
+    import shutil
+
+    from console.execution import Journal
+
+    try:
+        j = Journal.open(path)
+        try:
+            n = len(j.tickets())
+        finally:
+            j.close()
+    except Exception:  # noqa: BLE001 - unreadable: keep it and say where, rather than delete
+        n = -1
+    if n == 0 and path.parent.name.startswith("rebal-demo-"):
+        shutil.rmtree(path.parent, ignore_errors=True)
+        return
+    print(f"demo journal: {path} (rebal-tui journal --db {path})", file=sys.stderr)

@@ -318,9 +318,11 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
         fut = totals["total"]
         cheaper = "futures" if fut <= st else "spot"
         diff = abs(st - fut)
+        # tax only arises when the spot route sells: say so only then
+        sells = any(dv < -1e-9 for dv in net_moved.values())
         spot_alt = SpotAlternative(tuple(items), fut,
                                    f"{cheaper} is cheaper over {horizon:g} d by {diff:,.2f} (futures {fut:,.2f} vs "
-                                   f"spot {st:,.2f}, before tax on a spot sale, which you flag)")
+                                   f"spot {st:,.2f}" + (", before tax on a spot sale, which you flag)" if sells else ")"))
 
     spot_values = {a.asset: a.spot_value for r in alloc.rows for a in r.assets}
     wi = what_if(snapshot, [tl.leg for tl in ticket.legs], tiers=tiers, quote=pf.quote,

@@ -68,7 +68,8 @@ def _state(s: Any) -> Text:
 def read_blotter(journal: Any, selected: str | None, limit: int = 200) -> BlotterData:
     tickets = list(reversed(journal.tickets()))[:limit]
     sel = selected if any(t.id == selected for t in tickets) else (tickets[0].id if tickets else None)
-    ended = [t.id for t in tickets if getattr(t.state, "value", t.state) in ("cancelled", "failed")]
+    # a reconciled ticket keeps the reason it was cancelled or failed with (R must not erase why)
+    ended = [t.id for t in tickets if getattr(t.state, "value", t.state) in ("cancelled", "failed", "reconciled")]
     reasons = tuple(sorted(journal.end_reasons(ended).items())) if ended and hasattr(journal, "end_reasons") else ()
     if sel is None:
         return BlotterData(tuple(tickets), (), (), (), None, reasons)

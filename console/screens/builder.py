@@ -10,6 +10,7 @@ inputs and renders the Preview.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -235,11 +236,11 @@ class BuilderScreen(Screen):
                 yield Label("kind")
                 yield Select([("spread", "spread"), ("hedge", "hedge"), ("roll", "roll")], value=self.inputs.kind,
                              allow_blank=False, compact=True, id="b-kind")
-                yield Label("sell")
+                yield Label("sell", id="b-sell-label")
                 yield Select(sleeves, compact=True, id="b-sell", prompt="sleeve")
                 yield Select([("auto", AUTO)], value=AUTO, allow_blank=False, compact=True, id="b-sell-inst")
             with Horizontal(classes="form"):
-                yield Label("buy")
+                yield Label("buy", id="b-buy-label")
                 yield Select(sleeves, compact=True, id="b-buy", prompt="sleeve")
                 yield Select([("auto", AUTO)], value=AUTO, allow_blank=False, compact=True, id="b-buy-inst")
         with Horizontal(classes="form-line"):
@@ -338,6 +339,7 @@ class BuilderScreen(Screen):
         self._instrument_options("#b-sell-inst", inp.sell, inp.sell_inst)
         self._instrument_options("#b-buy-inst", inp.buy, inp.buy_inst)
         self.query_one("#b-goal", Select).value = inp.goal.value
+        self._kind_form(inp)
         self.call_after_refresh(self._loaded)
 
     def _loaded(self) -> None:
@@ -349,6 +351,27 @@ class BuilderScreen(Screen):
             sel.clear()  # a value the list does not offer (the cash sleeve, say) leaves the field to pick
         else:
             sel.value = value
+
+    def _kind_form(self, inp: BuilderInputs) -> None:
+        """The fields each kind reads, named for what they mean: a hedge has one sleeve (it may
+        buy or sell); a roll has its position's sleeve and the contract it rolls into, one of
+        that sleeve's own hedges (never another sleeve's: that would be a spread)."""
+        kind = inp.kind
+        self.query_one("#b-sell-label", Label).update({"hedge": "hedge", "roll": "roll"}.get(kind, "sell"))
+        self.query_one("#b-buy-label", Label).update("into" if kind == "roll" else "buy")
+        self.query_one("#b-buy").display = kind == "spread"
+        for w in ("#b-buy-label", "#b-buy-inst"):
+            self.query_one(w).display = kind != "hedge"
+        sleeve = self._roll_sleeve(inp) if kind == "roll" else inp.buy
+        self._instrument_options("#b-buy-inst", sleeve, inp.buy_inst)
+
+    def _roll_sleeve(self, inp: BuilderInputs) -> str | None:
+        if inp.sell is not None or inp.position is None or self.app.state is None:
+            return inp.sell
+        try:
+            return _sleeve_of_position(self.app.config, self.app.state.snapshot, *inp.position)
+        except UserError:
+            return None
 
     def _instrument_options(self, sel_id: str, sleeve: str | None, value: str) -> None:
         cfg = self.app.config
@@ -394,6 +417,10 @@ class BuilderScreen(Screen):
         if isinstance(event, Select.Changed) and event.select.id in ("b-sell", "b-buy"):
             inst = "#b-sell-inst" if event.select.id == "b-sell" else "#b-buy-inst"
             self._instrument_options(inst, None if event.select.is_blank() else str(event.value), AUTO)
+        if isinstance(event, Select.Changed) and event.select.id in ("b-kind", "b-sell"):
+            # a number field half typed raises: the kind's fields follow on the next change
+            with contextlib.suppress(ValueError):
+                self._kind_form(self.read_inputs())
         self.schedule()
 
     def _form_is_what_code_set(self) -> bool:

@@ -10,7 +10,7 @@ from console.app import RebalApp
 from console.screens.builder import BuilderScreen
 from console.screens.dashboard import DashboardScreen
 from console.screens.preflight import PreflightScreen
-from tests.app.conftest import SIZE, Rig, loaded
+from tests.app.conftest import SIZE, Rig, loaded, settle
 from tests.app.test_flows_emulator import accept_reconciliation, until
 from widgets.alerts_panel import fit
 from widgets.allocation_table import AllocationTable
@@ -66,6 +66,9 @@ async def test_h_opens_a_hedge_of_the_sleeve_under_the_cursor(app: RebalApp) -> 
         assert isinstance(app.screen, BuilderScreen)
         assert app.screen.preset == ("hedge", "ALTS", None)
         assert app.screen.inputs.kind == "hedge" and app.screen.inputs.sell == "ALTS"
+        await settle(pilot)  # one sleeve, which a hedge may buy or sell: not a field called "sell"
+        assert str(app.screen.query_one("#b-sell-label").render()) == "hedge"
+        assert not app.screen.query_one("#b-buy").display and not app.screen.query_one("#b-buy-inst").display
 
 
 async def test_h_on_the_cash_sleeve_says_why_and_stays(app: RebalApp) -> None:
@@ -93,6 +96,16 @@ async def test_r_opens_a_roll_of_the_position_under_the_cursor(app: RebalApp) ->
         assert isinstance(app.screen, BuilderScreen)
         assert app.screen.preset == ("roll", None, ("futures", "BTC/USDT:USDT"))
         assert app.screen.inputs.position == ("futures", "BTC/USDT:USDT")
+        # the form is a roll's: no buy sleeve to pick, and "into" offers BTC's own hedges only
+        # (QA: picking ETH there rolled a BTC hedge into an ETH short)
+        await settle(pilot)
+        b = app.screen
+        assert str(b.query_one("#b-sell-label").render()) == "roll"
+        assert str(b.query_one("#b-buy-label").render()) == "into"
+        assert not b.query_one("#b-buy").display
+        into = [v for _, v in b.query_one("#b-buy-inst")._options]  # noqa: SLF001
+        btc = [h.symbol for h in app.config.sleeve("BTC").hedges]
+        assert into[1:] == btc and all(sym.startswith("BTC/") for sym in into[1:])
 
 
 async def test_footer_fits_120_columns(app: RebalApp) -> None:

@@ -140,3 +140,4 @@ async def test_a_confirmed_price_the_market_left_behind_is_refused_by_the_collar
     with pytest.raises(ExecutionRefused, match="outside the ±2% collar"):
         await ex.chase(tid, expect=far)
     assert dict(venue.place_calls) == before
+

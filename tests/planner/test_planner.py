@@ -229,3 +229,12 @@ def test_spread_puts_every_reduce_only_leg_first():
     assert [tl.leg.reduce_only for tl in t.legs] == [True, False, False]
     assert legs(t)[0] == ("ETH/USDT:USDT", "buy", 0.5, True)
     assert t.reasons[0].startswith("ETH: reduce short")
+
+
+def test_tax_is_mentioned_only_when_the_spot_route_sells() -> None:
+    # QA: a hedge that only buys said "before tax on a spot sale"
+    cfg, snap = world()
+    buy = preview(cfg, snap, planner.build_hedge(cfg, snap, "ETH"))
+    assert "tax" not in buy.spot_alternative.reason
+    spread = preview(cfg, snap, planner.build_spread(cfg, snap, "BTC", "ETH"))
+    assert "before tax on a spot sale" in spread.spot_alternative.reason
