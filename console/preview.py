@@ -341,8 +341,12 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
     else:
         bps = cost / exposure * 1e4 if exposure > 0 else math.inf
         worth = bps <= max_cost_bps
-        reason = (f"{cost:,.2f} over {horizon:g} d is {bps:.1f} bps of the {exposure:,.2f} of drift it removes "
-                  f"({'within' if worth else 'over'} your {max_cost_bps:g} bps threshold)")
+        if cost < 0:  # the carry received outweighs fees and slippage: say it earns, not "-28 bps"
+            reason = (f"earns {-cost:,.2f} over {horizon:g} d ({-bps:.1f} bps) while removing {exposure:,.2f} "
+                      "of drift (carry received exceeds fees and slippage)")
+        else:
+            reason = (f"{cost:,.2f} over {horizon:g} d is {bps:.1f} bps of the {exposure:,.2f} of drift it removes "
+                      f"({'within' if worth else 'over'} your {max_cost_bps:g} bps threshold)")
         if not worth:
             reason = "not worth it: " + reason
         if unknowns:

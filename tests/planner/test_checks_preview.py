@@ -131,8 +131,10 @@ def test_preview_costs_spot_alternative_and_verdict_by_hand():
     # spot alternative: sell 12,960 BTC + buy 12,999 ETH at the spot 0.1 % taker = 12.96 + 12.999
     assert pv.spot_alternative.total == pytest.approx(25.959)
     assert pv.spot_alternative.cheaper == "futures"
-    # verdict: negative cost is always worth it
+    # verdict: negative cost is always worth it, and says it earns (not "-40 bps ... within")
     assert pv.verdict.worth_it
+    assert pv.verdict.reason.startswith(f"earns {-total:,.2f} over 7 d (")
+    assert "threshold" not in pv.verdict.reason
     assert pv.verdict.exposure_moved == pytest.approx(12_960 + 12_999)
     assert any("slippage (leg 2" in u for u in pv.unknown_costs)
     assert pv.ok
