@@ -298,9 +298,9 @@ def _settle_tickets(journal: Journal, acc: _Acc) -> tuple[str, ...]:
     out = []
     # a reconciled ticket whose order turned up late (never seen → filled) is settled again
     late = {o.ticket_id for c in acc.corrected if (o := journal.order(c.client_id)) and o.ticket_id}
-    todo = journal.tickets(states=[TicketState.SENDING, TicketState.WORKING, *TICKET_DONE])
-    todo += [t for t in journal.tickets(states=[TicketState.RECONCILED]) if t.id in late]
-    for t in todo:
+    to_settle = journal.tickets(states=[TicketState.SENDING, TicketState.WORKING, *TICKET_DONE])
+    to_settle += [t for t in journal.tickets(states=[TicketState.RECONCILED]) if t.id in late]
+    for t in to_settle:
         orders = journal.orders(t.id)
         if any(o.state in ORDER_LIVE or o.client_id in unresolved for o in orders):
             if t.state is TicketState.SENDING:

@@ -70,14 +70,14 @@ async def fetch_tiers(app: RebalApp, ticket: Ticket) -> tuple[dict[str, Any], li
         for p in (st.open_positions() if st else ()):
             want.setdefault(tl.leg.account, set()).add(p["symbol"])
         want.setdefault(tl.leg.account, set()).add(tl.leg.symbol)
-    todo = {a: sorted(s - asked) for a, s in want.items() if s - asked}
+    unasked = {a: sorted(s - asked) for a, s in want.items() if s - asked}
     errors: list[str] = []
-    if todo:
+    if unasked:
         async def fetch() -> tuple[dict[str, Any], list[str], list[str]]:  # on the service loop
             out: dict[str, Any] = {}
             why: list[str] = []
             answered: list[str] = []
-            for acct, symbols in todo.items():
+            for acct, symbols in unasked.items():
                 venue = venues.venues.get(acct)
                 if venue is None:
                     why.append(f"no leverage tiers from {acct}: not connected to the venue")
