@@ -792,13 +792,23 @@ class Executor:
         residual = self._open_legs(ticket_id, action)
         if action == "unwind":
             return FollowUp(ticket_id, action, tuple(self._unwind_orders(t.ticket, residual)))
-        snap = await self._snapshot()
+        orders, reasons, _ = await self._chase_plan(t.ticket, residual, await self._snapshot(), None)
+        return FollowUp(ticket_id, action, tuple(orders), tuple(reasons))
+
+    async def _chase_plan(self, ticket: Ticket, residual: Mapping[int, LegResidual], snap: Snapshot | None,
+                          expect: FollowUp | None
+                          ) -> tuple[list[OrderTerms], list[str], dict[int, tuple[float | None, float | None]]]:
+        """What a chase would send now (at the confirmed prices when ``expect`` is given), the
+        reasons it would be refused, and the touches it was priced from. A re-price on stale
+        prices would chase the wrong market, and a chase is a new price on today's margin: the
+        data age and the pre-trade checks are judged before anything is cancelled."""
         waiting = [i for i, r in residual.items() if not r.settled]
-        reasons = data_age_guard(self.config, snap, [t.ticket.legs[i].leg.account for i in waiting], self.clock())
-        orders = [] if reasons else self._chase_orders(t.ticket, residual, snap,
-                                                       await self._touches(t.ticket, residual))
-        return FollowUp(ticket_id, action, tuple(orders),
-                        tuple(reasons or self._recheck(snap, t.ticket, orders)))
+        stale = data_age_guard(self.config, snap, [ticket.legs[i].leg.account for i in waiting], self.clock())
+        if stale:
+            return [], stale, {}
+        touches = await self._touches(ticket, residual)
+        orders = self._priced_as_shown(self._chase_orders(ticket, residual, snap, touches), expect)
+        return orders, self._recheck(snap, ticket, orders), touches
 
     @staticmethod
     def _priced_as_shown(orders: Sequence[OrderTerms], expect: FollowUp | None) -> list[OrderTerms]:
@@ -864,25 +874,19 @@ class Executor:
         residual = self._open_legs(ticket_id, "chase")
         if legs is not None:
             residual = {i: r for i, r in residual.items() if i in legs}
-        todo = [i for i, r in residual.items() if not r.settled]
+        waiting = [i for i, r in residual.items() if not r.settled]
         snap = await self._snapshot()
-        # a re-price on stale prices would chase the wrong market: refuse before cancelling
-        stale = data_age_guard(self.config, snap, [t.ticket.legs[i].leg.account for i in todo], self.clock())
-        # a chase is a new price on today's margin: the pre-trade checks run again on the
-        # remainder at the price it will be sent at, before anything is cancelled
-        touches = {} if stale else await self._touches(t.ticket, residual)
-        orders = [] if stale else self._priced_as_shown(self._chase_orders(t.ticket, residual, snap, touches), expect)
-        reasons = stale or self._recheck(snap, t.ticket, orders)
+        orders, reasons, touches = await self._chase_plan(t.ticket, residual, snap, expect)
         if reasons:
             self.journal.note(ticket_id, "refused", {"reasons": reasons, "action": "chase"})
             self._emit(Refused(ticket_id, tuple(reasons)))
             raise ExecutionRefused(reasons)
         self._as_shown(ticket_id, "chase", expect, orders)
-        live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE and o.leg in todo]
+        live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE and o.leg in waiting]
         stuck = await self._cancel_live(live)
         if stuck:
             raise ExecutionRefused([f"order {c} could not be cancelled yet; not chasing over it" for c in stuck])
-        residual = {r.leg: r for r in self.journal.residual(ticket_id) if r.leg in todo}
+        residual = {r.leg: r for r in self.journal.residual(ticket_id) if r.leg in waiting}
         orders = self._priced_as_shown(self._chase_orders(t.ticket, residual, snap, touches), expect)
         self._as_shown(ticket_id, "chase", expect, orders)  # a fill while cancelling: not what was confirmed
         reqs = [self._leg_request(ticket_id, o.leg, t.ticket.legs[o.leg], self._next_attempt(ticket_id, o.leg), snap,

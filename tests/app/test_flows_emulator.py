@@ -46,6 +46,19 @@ async def open_builder(pilot: Pilot) -> BuilderScreen:
     return app.screen
 
 
+async def to_hedge(pilot: Pilot, builder: BuilderScreen) -> None:
+    """Switch the builder's kind to a hedge (one leg) with the keys, and wait for its ticket."""
+    builder.query_one("#b-kind").focus()
+    await pilot.press("enter", "down", "enter")
+    await until(pilot, lambda: builder.settled and builder.inputs.kind == "hedge", what="the hedge")
+
+
+async def retype(pilot: Pilot, builder: BuilderScreen, field: str, text: str) -> None:
+    """Replace a one-character number field's value by typing ``text`` (as the trader does)."""
+    builder.query_one(field).focus()
+    await pilot.press("backspace", *text)
+
+
 async def confirm(pilot: Pilot, builder: BuilderScreen) -> str:
     app = pilot.app
     await until(pilot, lambda: builder.settled, what="the builder to settle")
@@ -128,15 +141,12 @@ async def test_cancel_a_resting_order_from_the_blotter(rig: Rig) -> None:
     async with app.run_test(size=SIZE) as pilot:
         builder = await open_builder(pilot)
         # one leg: a hedge of the sleeve the spread sells
-        builder.query_one("#b-kind").focus()
-        await pilot.press("enter", "down", "enter")
-        await until(pilot, lambda: builder.settled and builder.inputs.kind == "hedge", what="the hedge")
+        await to_hedge(pilot, builder)
         assert len(builder.ticket.legs) == 1
         # post-only 150 bp away from mid: it rests on the book
         builder.query_one("#b-style").focus()
         await pilot.press("enter", "down", "down", "enter")
-        builder.query_one("#b-offset").focus()
-        await pilot.press("backspace", "1", "5", "0")
+        await retype(pilot, builder, "#b-offset", "150")
         await until(pilot, lambda: builder.settled and builder.inputs.offset_bps == 150.0
                     and builder.ticket.legs[0].limit_price is not None, what="the post-only ticket")
         tid = await confirm(pilot, builder)

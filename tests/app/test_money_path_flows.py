@@ -18,7 +18,14 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.reconcile import ReconcileScreen
 from console.ticket import OrderStyle, OrderType
 from tests.app.conftest import SIZE, Rig, read_through, settle
-from tests.app.test_flows_emulator import accept_reconciliation, answer_yes, open_builder, until
+from tests.app.test_flows_emulator import (
+    accept_reconciliation,
+    answer_yes,
+    open_builder,
+    retype,
+    to_hedge,
+    until,
+)
 from widgets.header import HeaderBar
 
 
@@ -230,13 +237,9 @@ async def test_sliced_ticket_quit_prompt_and_kill_stop_it_at_once(rig: Rig) -> N
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
         builder = await open_builder(pilot)
-        builder.query_one("#b-kind").focus()
-        await pilot.press("enter", "down", "enter")
-        await until(pilot, lambda: builder.settled and builder.inputs.kind == "hedge", what="the hedge")
-        builder.query_one("#b-slices").focus()
-        await pilot.press("backspace", "3")
-        builder.query_one("#b-over").focus()
-        await pilot.press("backspace", "1")
+        await to_hedge(pilot, builder)
+        await retype(pilot, builder, "#b-slices", "3")
+        await retype(pilot, builder, "#b-over", "1")
         await until(pilot, lambda: builder.settled and builder.ticket is not None
                     and builder.ticket.legs[0].style.slices == 3 and builder.ticket.legs[0].style.over_minutes == 1.0,
                     what="3 slices over 1 min")
@@ -268,13 +271,9 @@ async def test_too_many_slices_show_a_check_that_names_the_fix(rig: Rig) -> None
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
         builder = await open_builder(pilot)
-        builder.query_one("#b-kind").focus()
-        await pilot.press("enter", "down", "enter")
-        await until(pilot, lambda: builder.settled and builder.inputs.kind == "hedge", what="the hedge")
-        builder.query_one("#b-slices").focus()
-        await pilot.press("backspace", *"999999999")
-        builder.query_one("#b-over").focus()
-        await pilot.press("backspace", "1")
+        await to_hedge(pilot, builder)
+        await retype(pilot, builder, "#b-slices", "999999999")
+        await retype(pilot, builder, "#b-over", "1")
         await until(pilot, lambda: builder.settled and builder.preview is not None
                     and builder.ticket.legs[0].style.slices == 999_999_999, what="the sliced preview")
         leg = builder.ticket.legs[0].leg
