@@ -84,10 +84,10 @@ class Shots:
 
 
 async def tour(rig: Rig, shots: Shots) -> None:
-    from console.screens.blotter import BlotterScreen
-    from console.screens.builder import BuilderScreen
-    from console.screens.confirm import ConfirmScreen
-    from console.screens.reconcile import ReconcileScreen
+    from console.app.screens.blotter import BlotterScreen
+    from console.app.screens.builder import BuilderScreen
+    from console.app.screens.confirm import ConfirmScreen
+    from console.app.screens.reconcile import ReconcileScreen
 
     pilot, app = shots.pilot, rig.app
     await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), "the reconciliation report")
@@ -124,10 +124,10 @@ async def tour(rig: Rig, shots: Shots) -> None:
 
 
 async def export(out: Path) -> list[Path]:
-    from console.demo import DEMO_SEED
     from console.emulator.clock import DEFAULT_START_MS
     from console.emulator.testing import start_emulator
     from console.execution import journal as jmod
+    from console.venues.demo import DEMO_SEED
 
     out.mkdir(parents=True, exist_ok=True)
     handle = start_emulator(seed=DEMO_SEED, speed=0.0, start_ms=DEFAULT_START_MS - HISTORY * 60_000)

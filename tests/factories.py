@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.config import Config, parse_config
-from console.snapshot import AccountState, Snapshot
+from console.core.config import Config, parse_config
+from console.core.snapshot import AccountState, Snapshot
 
 T0 = 1_795_262_400_000  # 2026-11-21T12:00:00Z, the tests' fixed clock
 

@@ -17,11 +17,12 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from console.allocation import Allocation, SleeveRow
-from console.config import Goal
-from console.report import STATUS_STYLE, pct, whole
+from console.core.allocation import Allocation, SleeveRow
+from console.core.config import Goal
+from console.core.numbers import pct, whole
 from widgets.drift_bar import drift_bar
 from widgets.risk_panel import short_symbol
+from widgets.styles import STATUS_STYLE
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "sleeve", 22),

@@ -4,38 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
-from console.modes import mode_badge
-from console.report import money
-
-if TYPE_CHECKING:
-    from console.app import DashboardState
-
-
-@dataclass(frozen=True)
-class Freshness:
-    account: str
-    age_ms: int | None
-    stale: bool
-    error: str | None
-
-
-def freshness(state: DashboardState | None, now_ms: int) -> dict[str, Freshness]:
-    """Each account's data age at ``now_ms``: the oldest of its balance, positions and tickers
-    reads, with the state's stale flags and fetch errors. Every screen's header uses this, so
-    they all show the same ages. ``{}`` before the first state."""
-    if state is None:
-        return {}
-    out: dict[str, Freshness] = {}
-    for name, acct in state.snapshot.accounts.items():
-        oldest = acct.oldest_ms()
-        out[name] = Freshness(name, None if oldest is None else max(0, now_ms - oldest),
-                              bool(state.stale.get(name)), acct.error)
-    return out
+from console.core.config import mode_badge
+from console.core.freshness import Freshness
+from console.core.numbers import money
 
 
 def age_text(ms: int | None) -> str:

@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from console.report import money
-from console.ticket import Ticket, TicketLeg
+from console.core.numbers import money
+from console.core.ticket import Ticket, TicketLeg
 
 NUMERIC = ("contracts", "notional")
 LEG_COLUMNS = ("sleeve", "account", "symbol", "side", "contracts", "notional", "type / price", "reduce-only", "purpose")

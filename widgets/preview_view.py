@@ -1,7 +1,7 @@
 """A Preview as the trader reads it: costs per leg and in total, the spot alternative, the
 verdict, margin ratio before → after, liquidation distances after, stress, checks, warnings.
 
-Pure rendering of ``console.preview.Preview``: no figure is computed here.
+Pure rendering of ``console.core.preview.Preview``: no figure is computed here.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from console.preview import Preview
-from console.report import money, pct
+from console.core.numbers import money, pct
+from console.core.preview import Preview
 from widgets.risk_panel import distance_style, price
 
 

@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from console.alerts import MARGIN_WARN_SHARE, RiskView
-from console.report import pct, whole
+from console.core.alerts import MARGIN_WARN_SHARE, RiskView
+from console.core.numbers import pct, whole
 
 
 def countdown(seconds: int | None) -> str:

@@ -30,7 +30,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.config import Config
+from console.core.config import Config
+from console.core.snapshot import Snapshot
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from console.execution.clientid import client_order_id, is_console_id
 from console.execution.journal import (
     Journal,
@@ -56,8 +58,6 @@ from console.execution.ports import (
     VenueOrder,
     VenuePort,
 )
-from console.snapshot import Snapshot
-from console.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
 SnapshotProvider = Callable[[], "Snapshot | None | Awaitable[Snapshot | None]"]
 Clock = Callable[[], int]
@@ -248,11 +248,11 @@ def send_guards(config: Config, snap: Snapshot | None, ticket: Ticket, now_ms: i
 
 def planner_checks(config: Config, snap: Snapshot, ticket: Ticket, now_ms: int, *,
                    skip: frozenset[str] = frozenset()) -> list[str]:
-    """The planner's pre-trade checks (console.checks), re-run on fresh data, when present;
+    """The planner's pre-trade checks (console.core.checks), re-run on fresh data, when present;
     ``skip``: check codes that do not apply (a follow-up order's size)."""
-    if importlib.util.find_spec("console.checks") is None:
+    if importlib.util.find_spec("console.core.checks") is None:
         return []
-    from console.checks import pretrade_checks
+    from console.core.checks import pretrade_checks
 
     return [f.message for f in pretrade_checks(config, snap, ticket, now_ms) if f.code not in skip]
 

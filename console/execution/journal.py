@@ -26,7 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from console.errors import UserError
+from console.core.errors import UserError
+from console.core.overlay import Leg
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from console.execution.clientid import new_ticket_id
 from console.execution.lifecycle import (
     ORDER_LIVE,
@@ -35,8 +37,6 @@ from console.execution.lifecycle import (
     order_can,
     ticket_can,
 )
-from console.overlay import Leg
-from console.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
 JOURNAL_FILENAME = "journal.sqlite3"
 DEFAULT_LEGGING_S = 30.0
@@ -288,7 +288,7 @@ _SIGNATURE = re.compile(r"(signature|apiKey|api_key|secret|x-mbx-apikey)(=|:[ \t
 def _scrub(text: str) -> str:
     """Registered secrets out, and request signatures (ccxt puts signed URLs in its error
     messages): nothing that authenticates a request is ever written to the journal."""
-    from console.redact import redact
+    from console.core.redact import redact
 
     return _SECRET_FIELD.sub(r"\1\2***\2", _SIGNATURE.sub(r"\1\2***", redact(text)))
 

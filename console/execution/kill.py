@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from console.config import Config, symbol_base
-from console.overlay import Leg
-from console.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
+from console.core.config import Config, symbol_base
+from console.core.overlay import Leg
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
 
 def _f(v: Any) -> float:

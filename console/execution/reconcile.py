@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from console.config import Config
+from console.core.config import Config
 from console.execution.clientid import is_console_id
 from console.execution.executor import ExecPolicy, as_port, ticket_outcome, wall_clock_ms
 from console.execution.journal import Journal, OrderRow, now_ms

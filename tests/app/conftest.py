@@ -12,7 +12,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from console.app import RebalApp, ServiceLoop, Services
+from console import runtime
+from console.app.app import RebalApp
 from tests.app.sample import T0, sample_config, sample_snapshot
 
 SIZE = (120, 36)
@@ -53,44 +54,26 @@ class Rig:
     """The console on the emulator: venues, journal and executor on a service loop."""
 
     def __init__(self, emulator: Any, tmp: Path) -> None:
-        from console.demo import demo_config, demo_credentials
-        from console.execution import Journal
-        from console.execution.executor import ExecPolicy, Executor
-        from console.venue import VenueSet
+        from console.execution.executor import ExecPolicy
+        from console.venues.demo import demo_config
 
         self.emulator = emulator
         self.config = demo_config()
         self.clock = emulator.emulator.now_ms
-        self.loop = ServiceLoop()
-        creds = demo_credentials(self.config)
-
-        async def make_venues() -> VenueSet:
-            return VenueSet.from_config(self.config, creds, emulator_url=emulator.url, clock=self.clock)
-
-        self.venues = self.loop.run(make_venues(), timeout=30)
-        self.journal = Journal.open(tmp / "journal.sqlite3")
-        self.services = Services(venues=self.venues, journal=self.journal, loop=self.loop,
-                                 extra={"credentials": creds, "emulator_url": emulator.url})
+        self.services = runtime.Services(loop=runtime.ServiceLoop())
+        runtime.connect(self.config, self.services, emulator_url=emulator.url, clock=self.clock,
+                        journal_path=tmp / "journal.sqlite3")
+        self.loop, self.venues, self.journal = self.services.loop, self.services.venues, self.services.journal
         self.app = RebalApp(self.config, feed=self._feed, services=self.services, now_ms=self.clock)
         policy = ExecPolicy(lookup_backoff_s=0.05, lookup_backoff_max_s=0.2, lookup_timeout_s=20.0,
                             not_found_grace_s=1.0, poll_s=0.05)
-
-        async def make_executor() -> Executor:
-            return Executor(self.journal, {n: v.exchange for n, v in self.venues.venues.items()}, self.config,
-                            snapshot_provider=self.venues.refresh, on_event=self.app.exec_event,
-                            policy=policy, clock=self.clock)
-
-        self.services.executor = self.loop.run(make_executor(), timeout=30)
+        runtime.attach_executor(self.services, self.config, self.app.exec_event, policy=policy, clock=self.clock)
 
     async def _feed(self) -> Any:
         yield await self.venues.refresh()  # the emulator's clock is frozen: one snapshot, then on demand
 
     def close(self) -> None:
-        try:
-            self.loop.run(self.venues.close(), timeout=10)
-        finally:
-            self.journal.close()
-            self.loop.stop()
+        runtime.close(self.services)
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from console.cmd_config import sample_config_text
-from console.config import Config, parse_config
-from console.snapshot import Snapshot
+from console.core.config import Config, parse_config, sample_config_text
+from console.core.snapshot import Snapshot
 from tests import factories as f
 
 T0 = f.T0

@@ -9,7 +9,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from console.app import RebalApp, Services
+from console.app.app import RebalApp
+from console.runtime import Services
 from tests.app.conftest import freeze, settle
 from tests.app.sample import T0, sample_config, sample_snapshot
 
@@ -18,10 +19,10 @@ Scene = Callable[[Pilot], Awaitable[None]]
 
 def seeded_journal() -> Any:
     """An in-memory journal with one filled spread (pinned id, fixed times)."""
+    from console.core.planner import build_spread
     from console.execution import Journal, OrderState
     from console.execution import journal as jmod
     from console.execution.journal import NewOrder
-    from console.planner import build_spread
 
     j = Journal.open(":memory:")
     ticket = build_spread(sample_config(), sample_snapshot(), "ALTS", "BTC", now_ms=T0)
@@ -75,7 +76,7 @@ async def _until(pilot: Pilot, cond: Callable[[], object], tries: int = 400) -> 
 
 
 async def builder(pilot: Pilot) -> None:
-    from console.screens.builder import BuilderScreen
+    from console.app.screens.builder import BuilderScreen
 
     await _load(pilot)
     await pilot.press("s")
@@ -89,7 +90,7 @@ async def builder(pilot: Pilot) -> None:
 
 
 async def confirm(pilot: Pilot) -> None:
-    from console.screens.confirm import ConfirmScreen
+    from console.app.screens.confirm import ConfirmScreen
 
     await builder(pilot)
     await pilot.press("ctrl+r")

@@ -1,11 +1,11 @@
-"""console.alerts: pure rules over (previous, current) state; transitions fire, states do not."""
+"""console.core.alerts: pure rules over (previous, current) state; transitions fire, states do not."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
 
-from console.alerts import (
+from console.core.alerts import (
     Severity,
     Watch,
     account_margin_ratio,
@@ -15,10 +15,10 @@ from console.alerts import (
     margin_alerts,
     quarter_end_alerts,
     risk_view,
-    stale_accounts,
     stale_alerts,
 )
-from console.allocation import compute_allocation
+from console.core.allocation import compute_allocation
+from console.core.freshness import stale_accounts
 from tests.app.sample import T0, sample_config, sample_snapshot
 
 

@@ -6,17 +6,17 @@ import pytest
 from rich.console import Console
 from textual.binding import Binding
 
-from console.app import RebalApp
-from console.palette import ConsoleCommands, binding_catalog
-from console.screens.alerts import AlertsScreen
-from console.screens.blotter import BlotterScreen
-from console.screens.builder import BuilderScreen
-from console.screens.confirm import ConfirmScreen
-from console.screens.dashboard import DashboardScreen
-from console.screens.flows import FlowsScreen
-from console.screens.help import HelpScreen, help_table
-from console.screens.preflight import PreflightScreen
-from console.screens.reconcile import ReconcileScreen
+from console.app.app import RebalApp
+from console.app.palette import ConsoleCommands, binding_catalog
+from console.app.screens.alerts import AlertsScreen
+from console.app.screens.blotter import BlotterScreen
+from console.app.screens.builder import BuilderScreen
+from console.app.screens.confirm import ConfirmScreen
+from console.app.screens.dashboard import DashboardScreen
+from console.app.screens.flows import FlowsScreen
+from console.app.screens.help import HelpScreen, help_table
+from console.app.screens.preflight import PreflightScreen
+from console.app.screens.reconcile import ReconcileScreen
 from tests.app.conftest import SIZE, loaded, settle
 from widgets.allocation_table import AllocationTable
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from console.preview import TIERS_FALLBACK_NOTE
-from console.screens.builder import BuilderScreen
-from console.screens.confirm import ConfirmScreen
-from console.ticket import TicketKind
+from console.app.screens.builder import BuilderScreen
+from console.app.screens.confirm import ConfirmScreen
+from console.core.preview import TIERS_FALLBACK_NOTE
+from console.core.ticket import TicketKind
 from tests.app.conftest import SIZE, Rig
 from tests.app.test_flows_emulator import accept_reconciliation, open_builder, until
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from console.allocation import compute_allocation
-from console.config import Goal
-from console.screens.builder import BuilderScreen, spread_pair
-from console.ticket import TicketKind
+from console.app.screens.builder import BuilderScreen, spread_pair
+from console.core.allocation import compute_allocation
+from console.core.config import Goal
+from console.core.ticket import TicketKind
 from tests.app.conftest import SIZE, loaded, make_app, settle
 from tests.app.sample import PRICES, sample_config, sample_snapshot
 

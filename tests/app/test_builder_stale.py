@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+from console.app.screens.builder import BuilderScreen, book_key
+from console.app.screens.confirm import ConfirmScreen
 from console.execution import TicketState
-from console.screens.builder import BuilderScreen, book_key
-from console.screens.confirm import ConfirmScreen
 from tests.app.conftest import SIZE, Rig
 from tests.app.test_flows_emulator import accept_reconciliation, confirm, open_builder, until
 
@@ -79,7 +79,7 @@ async def test_a_field_that_is_not_a_number_is_named_and_nothing_can_be_reviewed
 async def test_a_focused_number_field_leaves_the_letter_keys_to_their_bindings() -> None:
     """Textual hands every printable key to a focused Input; the builder's number fields take
     digits only, so `?` (help) — and `K`, `q` — still work while the cursor is in one."""
-    from console.screens.help import HelpScreen
+    from console.app.screens.help import HelpScreen
     from tests.app.conftest import loaded, make_app
 
     app = make_app()

@@ -1,11 +1,11 @@
 """End to end: canary credentials through the console, the CLI and every file they write.
 
 A canary key/secret is planted the way automation supplies keys (``REBAL_TUI_<ACCOUNT>_API_KEY``
-/ ``_SECRET``, read by ``console.keys.load_credentials``) and used against a loopback emulator
+/ ``_SECRET``, read by ``console.venues.keys.load_credentials``) and used against a loopback emulator
 that accepts only that pair. Demo mode hands every demo account the emulator's published key
 and ignores supplied credentials, and paper/live refuse a loopback URL, so the smallest honest
 route is the demo venue route (``make_exchange(account, credentials, emulator_url=...)`` via
-``VenueSet.from_config``) with ``console.demo.demo_credentials`` replaced by
+``VenueSet.from_config``) with ``console.venues.demo.demo_credentials`` replaced by
 ``keys.load_credentials``: the keys come from the environment exactly as for a real account,
 and the bytes only go to 127.0.0.1.
 
@@ -32,16 +32,17 @@ from urllib.parse import quote, quote_plus
 import pytest
 from textual.pilot import Pilot
 
-from console import demo, keys, redact
-from console.cli import main
-from console.config import Config, Mode
+from console.app.screens.blotter import BlotterScreen
+from console.app.screens.builder import BuilderScreen
+from console.app.screens.confirm import ConfirmScreen
+from console.app.screens.reconcile import ReconcileScreen
+from console.cli.main import main
+from console.core import redact
+from console.core.config import Config, Mode
 from console.emulator.clock import DEFAULT_START_MS
 from console.emulator.testing import start_emulator
 from console.execution import TicketState
-from console.screens.blotter import BlotterScreen
-from console.screens.builder import BuilderScreen
-from console.screens.confirm import ConfirmScreen
-from console.screens.reconcile import ReconcileScreen
+from console.venues import demo, keys
 from tests.app.conftest import SIZE, Rig, read_through
 from tests.app.test_flows_emulator import until
 from tests.keys.conftest import MemoryKeyring

@@ -5,15 +5,15 @@ from __future__ import annotations
 from textual.app import App
 from textual.widgets import Static
 
-from console.preview import preview
-from console.screens.confirm import ConfirmScreen, notional_digits
-from console.ticket import Ticket
+from console.app.screens.confirm import ConfirmScreen, notional_digits
+from console.core.preview import preview
+from console.core.ticket import Ticket
 from tests.app.conftest import SIZE, read_through
 from tests.app.sample import T0, sample_config, sample_snapshot
 
 
 def spread_ticket() -> Ticket:
-    from console.planner import build_spread
+    from console.core.planner import build_spread
 
     return build_spread(sample_config(), sample_snapshot(), "ALTS", "BTC", now_ms=T0)
 
@@ -131,7 +131,7 @@ def test_legs_never_cut_a_figure_in_a_narrow_window() -> None:
     (side, contracts, symbol, notional; then type, reduce-only, account, sleeve, purpose)."""
     from rich.console import Console
 
-    from console.report import money
+    from console.core.numbers import money
     from widgets.legs_table import legs_renderable, table_width
 
     t = spread_ticket()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from console.config import Limits
-from console.screens.confirm import ConfirmScreen, notional_digits
+from console.app.screens.confirm import ConfirmScreen, notional_digits
+from console.core.config import Limits
 from tests.app.conftest import SIZE, make_app, read_through, settle
 from tests.app.test_confirm import spread_ticket
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.redact import register_secret
+from console.core.redact import register_secret
 from tests.app.conftest import make_app
 
 CANARY = "CANARYCRASHKEY0123456789abcdef"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from console.app import RebalApp, StateReady
-from console.screens.dashboard import DashboardScreen
+from console.app.app import RebalApp
+from console.app.messages import StateReady
+from console.app.screens.dashboard import DashboardScreen
 from tests.app.conftest import SIZE, loaded, make_app, settle
 from tests.app.sample import T0, sample_snapshot
 from widgets.alerts_panel import AlertsPanel

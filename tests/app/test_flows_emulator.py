@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 from textual.pilot import Pilot
 
+from console.app.screens.blotter import BlotterScreen
+from console.app.screens.builder import BuilderScreen
+from console.app.screens.confirm import ConfirmScreen, QuitScreen
+from console.app.screens.reconcile import ReconcileScreen
 from console.execution import TicketState
-from console.screens.blotter import BlotterScreen
-from console.screens.builder import BuilderScreen
-from console.screens.confirm import ConfirmScreen, QuitScreen
-from console.screens.reconcile import ReconcileScreen
 from tests.app.conftest import SIZE, Rig, read_through, settle
 
 

@@ -8,9 +8,9 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from console.app import RebalApp
-from console.flows import flow_rows
-from console.screens.flows import COLUMNS, FlowsScreen, fit_columns
+from console.app.app import RebalApp
+from console.app.screens.flows import COLUMNS, FlowsScreen, fit_columns
+from console.core.flows import flow_rows
 from tests.app.conftest import SIZE, loaded, make_app, settle
 from tests.app.test_flows_emulator import until
 

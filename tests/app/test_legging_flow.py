@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from console.app.screens.blotter import BlotterScreen
+from console.app.screens.confirm import ConfirmScreen
+from console.core.ticket import OrderStyle, OrderType
 from console.execution import TicketState
-from console.screens.blotter import BlotterScreen
-from console.screens.confirm import ConfirmScreen
-from console.ticket import OrderStyle, OrderType
 from tests.app.conftest import SIZE, Rig
 from tests.app.test_flows_emulator import answer_yes, open_builder, until
 from tests.app.test_money_path_flows import notes, venue_cids

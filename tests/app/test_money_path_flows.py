@@ -11,12 +11,12 @@ import dataclasses
 from textual.command import CommandPalette
 from textual.widgets import Input
 
+from console.app.screens.blotter import BlotterScreen
+from console.app.screens.builder import BuilderScreen
+from console.app.screens.confirm import ConfirmScreen
+from console.app.screens.reconcile import ReconcileScreen
+from console.core.ticket import OrderStyle, OrderType
 from console.execution import TicketState
-from console.screens.blotter import BlotterScreen
-from console.screens.builder import BuilderScreen
-from console.screens.confirm import ConfirmScreen
-from console.screens.reconcile import ReconcileScreen
-from console.ticket import OrderStyle, OrderType
 from tests.app.conftest import SIZE, Rig, read_through, settle
 from tests.app.test_flows_emulator import (
     accept_reconciliation,
@@ -144,8 +144,8 @@ async def test_a_limit_outside_the_collar_fails_at_send_time_with_its_reason(rig
 
 
 async def test_X_abandons_a_ticket_confirmed_in_an_earlier_session(rig: Rig) -> None:
-    from console.overlay import Leg
-    from console.ticket import Ticket, TicketKind, TicketLeg
+    from console.core.overlay import Leg
+    from console.core.ticket import Ticket, TicketKind, TicketLeg
 
     # an earlier session confirmed this ticket and died before sending it
     leg = Leg(sleeve="ETH", account="futures", symbol="ETH/USDT:USDT", side="buy", contracts=0.01,
@@ -231,7 +231,7 @@ async def test_K_in_the_command_palette_search_is_a_letter(rig: Rig) -> None:
 async def test_sliced_ticket_quit_prompt_and_kill_stop_it_at_once(rig: Rig) -> None:
     import time
 
-    from console.screens.confirm import QuitScreen
+    from console.app.screens.confirm import QuitScreen
     from tests.app.test_flows_emulator import confirm
 
     app = rig.app

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.app import Services
+from console.app.screens.confirm import QuitScreen
 from console.execution.lifecycle import ORDER_LIVE
-from console.screens.confirm import QuitScreen
+from console.runtime import Services
 from tests.app.conftest import SIZE, loaded, make_app
 from tests.app.test_flows_emulator import until
 

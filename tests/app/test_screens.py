@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from console.app import RebalApp
-from console.screens.builder import BuilderScreen
-from console.screens.dashboard import DashboardScreen
-from console.screens.preflight import PreflightScreen
+from console.app.app import RebalApp
+from console.app.screens.builder import BuilderScreen
+from console.app.screens.dashboard import DashboardScreen
+from console.app.screens.preflight import PreflightScreen
 from tests.app.conftest import SIZE, Rig, loaded, settle
 from tests.app.test_flows_emulator import accept_reconciliation, until
 from widgets.alerts_panel import fit

@@ -13,20 +13,22 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
-from console.alerts import Watch
-from console.app import RebalApp, derive_state
-from console.palette import ConsoleCommands, binding_catalog
-from console.report import money, whole
-from console.screens.alerts import AlertsScreen
-from console.screens.dashboard import DashboardScreen
-from console.screens.flows import FlowsScreen, compute_report
-from console.screens.help import HelpScreen, help_table
+from console.app.app import RebalApp
+from console.app.palette import ConsoleCommands, binding_catalog
+from console.app.screens.alerts import AlertsScreen
+from console.app.screens.dashboard import DashboardScreen
+from console.app.screens.flows import FlowsScreen, compute_report
+from console.app.screens.help import HelpScreen, help_table
+from console.app.state import derive_state
+from console.core.alerts import Watch
+from console.core.freshness import Freshness, freshness
+from console.core.numbers import money, whole
 from tests.app.conftest import SIZE, loaded, make_app, settle
 from tests.app.sample import T0, sample_config, sample_snapshot
 from tests.app.test_flows_emulator import until
 from widgets.allocation_table import AllocationTable
 from widgets.footer import KeyFooter
-from widgets.header import Freshness, HeaderBar, HeaderContent, fit_header, freshness
+from widgets.header import HeaderBar, HeaderContent, fit_header
 from widgets.risk_panel import RiskPanel
 
 SMALL = (80, 24)
@@ -191,10 +193,10 @@ def test_header_gives_way_in_order() -> None:
 
 def test_freshness_from_the_state() -> None:
     state, _ = derive_state(sample_config(), sample_snapshot(), Watch(), T0)
-    fresh = freshness(state, T0 + 5_000)
+    fresh = freshness(state.snapshot, state.stale, T0 + 5_000)
     assert set(fresh) == set(state.snapshot.accounts)
     assert all(f.age_ms is not None and f.age_ms >= 5_000 for f in fresh.values())
-    assert freshness(None, T0) == {}
+    assert freshness(None, {}, T0) == {}
 
 
 async def test_alerts_screen_header_shows_data_ages() -> None:
@@ -292,7 +294,7 @@ async def test_builder_legs_at_80x24_show_every_field_without_sideways_scrolling
     """The legs table is wider than 80 columns: each leg is stacked on two lines instead, so
     side, contracts, symbol, notional, order type, reduce-only, account and purpose are all in
     view (they used to sit off to the right of a horizontally scrolling table)."""
-    from console.screens.builder import BuilderScreen
+    from console.app.screens.builder import BuilderScreen
     from widgets.legs_table import LegsTable
 
     app = make_app()

@@ -14,11 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from console.allocation import compute_allocation  # noqa: E402
-from console.config import Config  # noqa: E402
-from console.planner import propose  # noqa: E402
-from console.preview import preview  # noqa: E402
-from console.snapshot import Snapshot  # noqa: E402
+from console.core.allocation import compute_allocation  # noqa: E402
+from console.core.config import Config  # noqa: E402
+from console.core.planner import propose  # noqa: E402
+from console.core.preview import preview  # noqa: E402
+from console.core.snapshot import Snapshot  # noqa: E402
 from tests import factories as f  # noqa: E402
 
 DAY = 86_400_000

@@ -101,7 +101,7 @@ def bench_first_frame(runs: int) -> None:
 
 
 def wide_config(rows: int):  # noqa: ANN201
-    from console.config import parse_config
+    from console.core.config import parse_config
 
     n = rows - 1
     w = round(1.0 / rows, 6)
@@ -126,7 +126,7 @@ def wide_snapshot(rows: int, prices: list[float], at: int):  # noqa: ANN201
 async def bench_live(rate: int, rows: int, seconds: float, presses: int) -> None:
     from textual import events
 
-    from console.app import RebalApp
+    from console.app.app import RebalApp
     from tests import factories as f
     from widgets.allocation_table import AllocationTable
 
@@ -225,7 +225,7 @@ class _DeriveCpu:
     """CPU time spent inside RebalApp._derive's thread (wrapped for the benchmark)."""
 
     def __init__(self, app) -> None:  # noqa: ANN001
-        import console.app as appmod
+        import console.app.app as appmod
 
         self.spent = 0.0
         orig = appmod.derive_state

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import console
-from console.cli import build_parser, main
+from console.cli.main import build_parser, main
 
 SAMPLE = Path(console.__file__).parent / "data" / "portfolio.sample.toml"
 JSON_KEYS = {"nav", "quote", "timestamp", "goal", "unrealized_pnl", "missing_prices", "rows", "legs", "skipped",
@@ -41,7 +41,7 @@ def _one_line_error(err: str, *words: str) -> None:
 def _age(monkeypatch: pytest.MonkeyPatch, state: Path, seconds: float) -> None:
     """Move the wall clock ``seconds`` past the snapshot."""
     ts = json.loads(state.read_text())["timestamp"]
-    monkeypatch.setattr("console.cmd_plan.time.time", lambda: ts / 1000 + seconds)
+    monkeypatch.setattr("console.cli.plan.time.time", lambda: ts / 1000 + seconds)
 
 
 # ------------------------------------------------------------------------------ data age
@@ -110,7 +110,7 @@ def test_plan_takes_zero_and_positive_bps(state, capsys, extra):
 
 
 def test_join_dash_values_only_joins_the_value_options():
-    from console.cli import join_dash_values
+    from console.cli.main import join_dash_values
 
     assert join_dash_values(["plan", "--horizon", "-3d", "--json"]) == ["plan", "--horizon=-3d", "--json"]
     assert join_dash_values(["plan", "--horizon", "--json"]) == ["plan", "--horizon", "--json"]  # a missing value stays missing
@@ -134,7 +134,7 @@ def test_a_state_from_another_config_is_refused(state, tmp_path, capsys):
 
 
 def test_no_config_anywhere_points_at_init_config_and_demo(state, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("console.cmd_config.default_config_path", lambda: tmp_path / "none" / "portfolio.toml")
+    monkeypatch.setattr("console.cli.config.default_config_path", lambda: tmp_path / "none" / "portfolio.toml")
     assert main(["plan", "--state", str(state)]) == 2
     _one_line_error(capsys.readouterr().err, "rebal-tui init", "--config PATH", "--demo")
 
@@ -143,7 +143,7 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(state, ca
     def boom(*a, **k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("console.cmd_plan.load_portfolio", boom)
+    monkeypatch.setattr("console.cli.plan.load_portfolio", boom)
     assert main(["plan", "--config", str(SAMPLE), "--state", str(state)]) == 70
     _one_line_error(capsys.readouterr().err, "internal error: RuntimeError: boom", "--debug")
     with pytest.raises(RuntimeError):
@@ -160,7 +160,7 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(state, ca
     ["check-config", "--demo"],
 ])
 def test_demo_selects_the_demo_portfolio(state, capsys, monkeypatch, tmp_path, argv):
-    monkeypatch.setattr("console.cmd_config.default_config_path", lambda: tmp_path / "none.toml")
+    monkeypatch.setattr("console.cli.config.default_config_path", lambda: tmp_path / "none.toml")
     if argv[-1] == "--json":
         argv = [*argv, "--state", str(state)]
     assert main(argv) == 0
@@ -172,7 +172,7 @@ def test_demo_selects_the_demo_portfolio(state, capsys, monkeypatch, tmp_path, a
 
 
 def test_preflight_demo(capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr("console.cmd_config.default_config_path", lambda: tmp_path / "none.toml")
+    monkeypatch.setattr("console.cli.config.default_config_path", lambda: tmp_path / "none.toml")
     assert main(["preflight", "--demo", "--json"]) == 0
     assert {r["account"] for r in json.loads(capsys.readouterr().out)} == {"spot", "futures"}
 
@@ -213,7 +213,7 @@ def test_help_lists_every_subcommand_with_a_description(capsys):
 def test_ctrl_c_exits_130_without_a_traceback(tmp_path, delay):
     """Early (start-up imports) and late (inside the snapshot's event loop)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    p = subprocess.Popen([sys.executable, "-c", "import sys; from console.cli import main; sys.exit(main())",
+    p = subprocess.Popen([sys.executable, "-c", "import sys; from console.cli.main import main; sys.exit(main())",
                           "--demo", "snapshot", "--out", str(tmp_path / "s.json")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(delay)

@@ -22,7 +22,7 @@ SECRET = "s3cret" * 8
 @pytest.fixture
 def standalone() -> Any:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "emulator", "--port", "0", "--seed", "5", "--speed", "60",
+        [sys.executable, "-m", "console.cli.main", "emulator", "--port", "0", "--seed", "5", "--speed", "60",
          "--api-key", KEY, "--secret", SECRET],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -59,7 +59,7 @@ async def test_standalone_serves_its_key_and_stops_on_ctrl_c(standalone: Any) ->
 
 
 def test_demo_credentials_are_printed() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "emulator"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "console.cli.main", "emulator"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.stdout is not None
     head = "".join(proc.stdout.readline() for _ in range(5))

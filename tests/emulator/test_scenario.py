@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from console.allocation import Status, compute_allocation
-from console.config import parse_config
+from console.core.allocation import Status, compute_allocation
+from console.core.config import parse_config
+from console.core.snapshot import AccountState, Snapshot
 from console.emulator.clock import DEFAULT_START_MS
-from console.snapshot import AccountState, Snapshot
 
 pytestmark = pytest.mark.asyncio
 

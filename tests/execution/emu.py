@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from console.core.snapshot import Snapshot
 from console.emulator.testing import EmulatorHandle
 from console.execution.executor import ExecPolicy
-from console.snapshot import Snapshot
 from tests import factories as f
 
 PERPS = ("BTC/USDT:USDT", "ETH/USDT:USDT")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from console.overlay import Leg
-from console.snapshot import Snapshot
-from console.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
+from console.core.overlay import Leg
+from console.core.snapshot import Snapshot
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from tests import factories as f
 
 CONFIG_TOML = """

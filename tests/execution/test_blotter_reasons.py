@@ -9,7 +9,7 @@ from tests.execution.test_executor import journal  # noqa: F401 - the journal fi
 
 def test_a_reconciled_ticket_keeps_why_it_was_cancelled(journal) -> None:  # noqa: F811
     # QA: R turned "cancelled at the confirmation" into a bare "reconciled" on the blotter
-    from console.screens.blotter import read_blotter
+    from console.app.screens.blotter import read_blotter
 
     tid = journal.record_ticket(spread_ticket(), {}, {})
     journal.abandon(tid, "cancelled at the confirmation")
@@ -19,8 +19,8 @@ def test_a_reconciled_ticket_keeps_why_it_was_cancelled(journal) -> None:  # noq
 
 def test_a_demo_session_without_tickets_leaves_no_temporary_journal(tmp_path, capsys) -> None:
     # QA: every --demo run left a /tmp/rebal-demo-* folder behind (180 of them)
+    from console.cli.launch import _keep_or_drop_demo_journal
     from console.execution import Journal
-    from console.launch import _keep_or_drop_demo_journal
 
     empty = tmp_path / "rebal-demo-a" / "journal.sqlite3"
     empty.parent.mkdir()

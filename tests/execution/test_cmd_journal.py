@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from console.cli import main
-from console.cmd_journal import parse_since
+from console.cli.journal import parse_since
+from console.cli.main import main
+from console.core.snapshot import snapshot_to_dict
 from console.execution.executor import Executor
 from console.execution.journal import Journal
-from console.snapshot import snapshot_to_dict
 from tests import factories as f
 from tests.execution.fakes import FakeVenue
 from tests.execution.helpers import config, snapshot, spread_ticket

@@ -322,7 +322,7 @@ async def test_chase_refused_on_stale_data(journal):
 async def test_sliced_legs_go_out_on_schedule(journal):
     import dataclasses
 
-    from console.ticket import OrderStyle
+    from console.core.ticket import OrderStyle
 
     ex, venue = make(journal)
     waits = []
@@ -346,7 +346,7 @@ async def test_sliced_legs_go_out_on_schedule(journal):
 async def test_slices_stop_on_stale_data(journal):
     import dataclasses
 
-    from console.ticket import OrderStyle
+    from console.core.ticket import OrderStyle
 
     clock = Clock()
     ex, venue = make(journal, clock=clock)

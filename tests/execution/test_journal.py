@@ -2,9 +2,9 @@ import sqlite3
 
 import pytest
 
+from console.core.snapshot import snapshot_to_dict
 from console.execution.journal import Journal, JournalError, NewOrder
 from console.execution.lifecycle import OrderState, TicketState
-from console.snapshot import snapshot_to_dict
 from tests.execution.helpers import snapshot, spread_ticket
 
 
@@ -90,7 +90,7 @@ def test_forbidden_transition(journal):
 
 
 def test_secrets_never_stored(journal):
-    from console.redact import forget_secrets, register_secret
+    from console.core.redact import forget_secrets, register_secret
 
     register_secret("SUPERSECRETKEY123")
     try:

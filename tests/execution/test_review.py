@@ -6,11 +6,11 @@ import time
 
 import pytest
 
+from console.core.ticket import OrderStyle, Ticket, TicketKind, TicketLeg
 from console.emulator.testing import ccxt_client
 from console.execution.executor import ExecutionRefused, Executor
 from console.execution.journal import Journal
 from console.execution.lifecycle import ORDER_LIVE, OrderState, TicketState
-from console.ticket import OrderStyle, Ticket, TicketKind, TicketLeg
 from tests import factories as f
 from tests.execution.emu import EMU_POLICY, emu_snapshot, venue_orders
 from tests.execution.fakes import FakeVenue

@@ -8,10 +8,10 @@ import dataclasses
 
 import pytest
 
-from console.checks import pretrade_checks
+from console.core.checks import pretrade_checks
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from console.execution.executor import ExecutionRefused
 from console.execution.lifecycle import TicketState
-from console.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from tests import factories as f
 from tests.execution.helpers import config, hedge_ticket, leg, snapshot
 from tests.execution.test_executor import Clock, confirmed, journal, make  # noqa: F401 - the fixture

@@ -1,4 +1,4 @@
-"""`rebal-tui flows` through console.cli.main, with a fixed --date (never today)."""
+"""`rebal-tui flows` through console.cli.main.main, with a fixed --date (never today)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from console.cli import main
-from console.snapshot import save_snapshot
+from console.cli.main import main
+from console.core.snapshot import save_snapshot
 from tests import factories as f
 
 BASKET = """
@@ -136,7 +136,7 @@ def test_bad_csv_and_missing_levels_exit_2(capsys: pytest.CaptureFixture[str], f
 
 
 def _emulator_ready() -> bool:
-    from console.cmd_flows import _emulator_available
+    from console.cli.flows import _emulator_available
 
     return _emulator_available()
 

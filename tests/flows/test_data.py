@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from console.errors import UserError
-from console.flows_data import (
+from console.core.errors import UserError
+from console.core.flows_data import (
     SAMPLE_BASKET,
     SAMPLE_LEVELS,
     fetch_daily_closes,
@@ -186,7 +186,7 @@ async def test_fetch_daily_closes_pages_and_picks_the_dates() -> None:
 
 
 async def test_venue_crypto_inputs() -> None:
-    from console.flows_data import parse_basket
+    from console.core.flows_data import parse_basket
 
     basket = parse_basket(GOOD_TOML)
     ex = FakeExchange({D(2026, 9, 30): 114_300.0, D(2026, 11, 20): 91_800.0})

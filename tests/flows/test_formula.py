@@ -11,8 +11,8 @@ import datetime as dt
 
 import pytest
 
-from console.errors import UserError
-from console.flows import (
+from console.core.errors import UserError
+from console.core.flows import (
     Basket,
     LevelTable,
     MarketData,

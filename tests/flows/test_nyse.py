@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from console.nyse import (
+from console.core.nyse import (
     holiday_name,
     is_trading_day,
     last_trading_day_of_quarter,

@@ -14,7 +14,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
-from console import keys, redact
+from console.core import redact
+from console.venues import keys
 
 
 class MemoryKeyring(KeyringBackend):

@@ -16,9 +16,11 @@ from urllib.parse import quote
 
 import pytest
 
-from console import cmd_keys, cmd_preflight, keys
-from console.cli import main
-from console.cmd_config import sample_config_text
+from console.cli import keys as cmd_keys
+from console.cli.main import main
+from console.cli import preflight as cmd_preflight
+from console.core.config import sample_config_text
+from console.venues import keys
 from tests.keys.conftest import MemoryKeyring
 
 CANARY_KEY = "CANARYapiKEY7f3a9c2e1b5d"

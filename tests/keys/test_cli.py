@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from console import cmd_keys, keys
-from console.cli import main
+from console.cli import keys as cmd_keys
+from console.cli.main import main
+from console.venues import keys
 from tests.keys.conftest import MemoryKeyring
 
 KEY = "CLIKEY-0123456789abcdef"

@@ -9,9 +9,9 @@ import keyring
 import pytest
 from keyring.errors import KeyringLocked
 
-from console import keys
-from console.errors import UserError
-from console.redact import redact, registered_secrets
+from console.core.errors import UserError
+from console.core.redact import redact, registered_secrets
+from console.venues import keys
 from tests.keys.conftest import MemoryKeyring
 
 KEY = "AKIAcanary0123456789"
@@ -55,7 +55,7 @@ def test_credentials_repr_hides_values(memkr: MemoryKeyring) -> None:
 def test_loaded_values_are_registered_for_redaction(memkr: MemoryKeyring) -> None:
     keys.store_credentials("a1", {"apiKey": KEY, "secret": SECRET})
     keys.forget_unlocked()
-    from console import redact as r
+    from console.core import redact as r
 
     r.forget_secrets()
     keys.load_credentials("a1")

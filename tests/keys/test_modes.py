@@ -6,16 +6,15 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
-from console.config import Account, Mode
-from console.errors import UserError
-from console.modes import (
+from console.core.config import Account, Mode, mode_badge
+from console.core.errors import UserError
+from console.venues.modes import (
     PAPER,
     api_urls,
     configure_mode,
     demo_problem,
     live_gate,
     live_problem,
-    mode_badge,
     mode_problem,
     paper_problem,
 )
@@ -171,7 +170,7 @@ def test_mode_badges_are_distinct_and_live_is_red() -> None:
 
 
 def test_live_allowed_accounts_asks_only_when_flag_and_config_agree() -> None:
-    from console.modes import live_allowed_accounts
+    from console.venues.modes import live_allowed_accounts
 
     paper = acct("okx")
     no_flag = LIVE_OK.model_copy(update={"name": "cold", "live": False})

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from console.config import Account, Mode
-from console.modes import configure_mode
-from console.preflight import (
+from console.core.config import Account, Mode
+from console.core.redact import register_secret
+from console.venues.modes import configure_mode
+from console.venues.preflight import (
     AUTH,
     HEDGES,
     LEVERAGE,
@@ -27,7 +28,6 @@ from console.preflight import (
     min_order_notional,
     planned_legs,
 )
-from console.redact import register_secret
 from tests import factories as f
 
 T0 = f.T0
@@ -285,9 +285,9 @@ def test_fetch_auth_error_is_redacted() -> None:
 
 
 def test_preflight_on_the_demo_emulator() -> None:
-    from console.demo import demo_config
     from console.emulator import start_emulator
-    from console.preflight import run_preflight
+    from console.venues.demo import demo_config
+    from console.venues.preflight import run_preflight
 
     demo = demo_config()
     # the demo scenario's leverage settings are the emulator's business; judge them against
@@ -361,7 +361,7 @@ def test_failed_settings_call_says_which_check_and_why() -> None:
 def test_venue_errors_in_plain_words(exc: str, reason: str) -> None:
     import ccxt
 
-    from console.preflight import _err
+    from console.venues.preflight import _err
 
     text = {
         "AuthenticationError": 'binanceusdm {"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}',
@@ -377,9 +377,9 @@ def test_venue_errors_in_plain_words(exc: str, reason: str) -> None:
 def test_preflight_on_an_emulator_without_symbol_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """The QA report: a venue that does not serve /fapi/v1/symbolConfig (as the emulator once
     did) gives a plain reason on the checklist, not ccxt's ExchangeNotAvailable text."""
-    from console.demo import demo_config
     from console.emulator import server, start_emulator
-    from console.preflight import run_preflight
+    from console.venues.demo import demo_config
+    from console.venues.preflight import run_preflight
 
     monkeypatch.delitem(server.ROUTES, ("GET", "/fapi/v1/symbolConfig"))
     cfg = demo_config()
@@ -397,9 +397,9 @@ def test_demo_preflight_passes_every_row_it_can_know() -> None:
     """The demo scenario is set up for the sample config: positions at 3x, the other contracts
     at 5x, all cross, within limits.max_leverage (5); symbolConfig answers for every hedge, so
     nothing is 'unknown for'."""
-    from console.demo import demo_config
     from console.emulator import start_emulator
-    from console.preflight import run_preflight
+    from console.venues.demo import demo_config
+    from console.venues.preflight import run_preflight
 
     cfg = demo_config()
     with start_emulator(seed=7) as h:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from console import redact as r
+from console.core import redact as r
 
 SECRET = "Sup3r/Secret+Value=="
 

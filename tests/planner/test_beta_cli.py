@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from console.beta import basket, beta_r2, fit_beta
-from console.cli import main
-from console.cmd_plan import parse_horizon
-from console.errors import UserError
-from console.snapshot import save_snapshot
+from console.cli.main import main
+from console.cli.plan import parse_horizon
+from console.core.beta import basket, beta_r2, fit_beta
+from console.core.errors import UserError
+from console.core.snapshot import save_snapshot
 from tests import factories as f
 from tests.planner.world import TOML, book, world
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from console import planner
-from console.checks import CheckCode, pretrade_checks
-from console.config import Config
-from console.orderstyle import slice_schedule, style_ticket
-from console.overlay import Leg, account_lots
-from console.preview import preview
-from console.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
+from console.core import planner
+from console.core.checks import CheckCode, pretrade_checks
+from console.core.config import Config
+from console.core.orderstyle import slice_schedule, style_ticket
+from console.core.overlay import Leg, account_lots
+from console.core.preview import preview
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from tests import factories as f
 from tests.planner.world import DATED, book, world
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console import costs as c
+from console.core import costs as c
 from tests.planner.world import book
 
 

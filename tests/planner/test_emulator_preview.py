@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from console.costs import walk_book
+from console.core.costs import walk_book
+from console.core.overlay import Leg
+from console.core.preview import preview
+from console.core.risk import maintenance_margin, tiers_from_ccxt
+from console.core.snapshot import AccountState, Snapshot
+from console.core.ticket import Ticket, TicketKind, TicketLeg
 from console.emulator.testing import ccxt_client
-from console.overlay import Leg
-from console.preview import preview
-from console.risk import maintenance_margin, tiers_from_ccxt
-from console.snapshot import AccountState, Snapshot
-from console.ticket import Ticket, TicketKind, TicketLeg
 from tests import factories as f
 
 SYM = "BTC/USDT:USDT"

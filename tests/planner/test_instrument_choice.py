@@ -13,11 +13,11 @@ from dataclasses import replace
 
 import pytest
 
-from console import planner
-from console.orderstyle import style_ticket
-from console.overlay import account_lots
-from console.preview import LegCosts, preview
-from console.ticket import OrderStyle, OrderType, Ticket
+from console.core import planner
+from console.core.orderstyle import style_ticket
+from console.core.overlay import account_lots
+from console.core.preview import LegCosts, preview
+from console.core.ticket import OrderStyle, OrderType, Ticket
 from tests import factories as f
 from tests.planner.world import DATED, world
 

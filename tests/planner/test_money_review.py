@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console import costs as c
-from console import risk
-from console.checks import pretrade_checks
-from console.overlay import Leg
-from console.preview import preview
-from console.risk import _derive_cum, liquidation_price, tier_for
-from console.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
+from console.core import costs as c
+from console.core import risk
+from console.core.checks import pretrade_checks
+from console.core.overlay import Leg
+from console.core.preview import preview
+from console.core.risk import _derive_cum, liquidation_price, tier_for
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from tests import factories as f
 from tests.planner.world import DATED, world
 
@@ -196,8 +196,8 @@ def test_a_rounding_remainder_of_a_partial_reduction_opens_nothing_on_the_other_
     # so no 0.0009 BTC perp long may open beside the short that is still there.
     from dataclasses import replace
 
-    from console.allocation import compute_allocation
-    from console.overlay import account_lots, sleeve_legs
+    from console.core.allocation import compute_allocation
+    from console.core.overlay import account_lots, sleeve_legs
 
     cfg, snap = world(positions=[f.position(DATED, -0.5, mark=61_200)])
     acct = snap.account("fut")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from console import planner
-from console.config import Goal
-from console.errors import UserError
-from console.preview import preview
-from console.ticket import TicketKind
+from console.core import planner
+from console.core.config import Goal
+from console.core.errors import UserError
+from console.core.preview import preview
+from console.core.ticket import TicketKind
 from tests import factories as f
 from tests.planner.world import DATED, world
 

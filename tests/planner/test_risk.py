@@ -15,9 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console import risk
-from console.overlay import Leg
-from console.risk import DEFAULT_TIERS, Tier, liquidation_price, maintenance_margin, tiers_from_ccxt
+from console.core import risk
+from console.core.overlay import Leg
+from console.core.risk import (
+    DEFAULT_TIERS,
+    Tier,
+    liquidation_price,
+    maintenance_margin,
+    tiers_from_ccxt,
+)
 from tests import factories as f
 from tests.planner.world import world
 

@@ -14,18 +14,18 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from console import risk
-from console.checks import CheckCode, pretrade_checks
-from console.overlay import Leg
-from console.preview import INVERSE_TIERS_FALLBACK_NOTE, preview
-from console.risk import (
+from console.core import risk
+from console.core.checks import CheckCode, pretrade_checks
+from console.core.overlay import Leg
+from console.core.preview import INVERSE_TIERS_FALLBACK_NOTE, preview
+from console.core.risk import (
     DEFAULT_INVERSE_TIERS,
     RiskPosition,
     _derive_cum,
     evaluate,
     inverse_liquidation_price,
 )
-from console.ticket import OrderStyle, Ticket, TicketKind, TicketLeg
+from console.core.ticket import OrderStyle, Ticket, TicketKind, TicketLeg
 from tests import factories as f
 from tests.planner.world import world
 
@@ -391,7 +391,7 @@ def test_venue_tiers_for_an_inverse_symbol_are_used_in_coin():
 
 
 def test_the_dashboards_computed_margin_ratio_is_the_worst_pool():
-    from console.alerts import _computed_margin_ratio
+    from console.core.alerts import _computed_margin_ratio
 
     # BTC pool: 0.002 BTC / 0.1 BTC = 2 %; ETH pool: 3.333 ETH × 0.4 % / 10 ETH = 0.133 %
     coin = coin_account(btc=0.1, positions=[f.position(BTCUSD, -300, mark=60_000, contract_size=100),

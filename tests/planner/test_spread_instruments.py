@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from console import planner
-from console.errors import UserError
+from console.core import planner
+from console.core.errors import UserError
 from tests import factories as f
 from tests.planner.world import DATED, world
 

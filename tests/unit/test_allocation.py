@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from console.allocation import OTHER, Status, band_status, compute_allocation
-from console.config import Goal
-from console.overlay import Scope, plan_overlay
+from console.core.allocation import OTHER, Status, band_status, compute_allocation
+from console.core.config import Goal
+from console.core.overlay import Scope, plan_overlay
 from tests import factories as f
 
 BTC_ETH = """

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from console.cli import main
-from console.cmd_config import ccxt_exchange_ids, cmd_check, sample_config_text
-from console.config import expired_hedges, parse_config, unknown_exchanges
-from console.errors import UserError
+from console.cli.config import ccxt_exchange_ids, cmd_check
+from console.cli.main import main
+from console.core.config import expired_hedges, parse_config, sample_config_text, unknown_exchanges
+from console.core.errors import UserError
 
 GOOD = """
 [[sleeves]]
@@ -182,7 +182,7 @@ def test_check_config_warns_of_an_expired_contract_and_exits_0(tmp_path, capsys,
     assert cmd_check(args, now=datetime(2025, 1, 1, tzinfo=UTC)) == 0  # not yet: no warning
     out = capsys.readouterr().out
     assert "warning" not in out and "config is valid" in out
-    monkeypatch.setattr("console.cmd_config.utc_now", lambda: datetime(2025, 6, 1, tzinfo=UTC))
+    monkeypatch.setattr("console.cli.config.utc_now", lambda: datetime(2025, 6, 1, tzinfo=UTC))
     assert main(["check-config", str(path)]) == 0
     out = capsys.readouterr().out
     assert "warning: sleeves[BTC].hedges: BTC/USDT:USDT-250328 expired 2025-03-28; pick a later contract" in out

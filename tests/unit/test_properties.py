@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from console.allocation import compute_allocation
-from console.config import Goal
-from console.overlay import Scope, apply_legs, plan_overlay
+from console.core.allocation import compute_allocation
+from console.core.config import Goal
+from console.core.overlay import Scope, apply_legs, plan_overlay
 from tests import factories as f
 
 ASSETS = ("BTC", "ETH", "SOL")

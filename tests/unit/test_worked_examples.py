@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from console.cli import main
-from console.snapshot import save_snapshot
+from console.cli.main import main
+from console.core.snapshot import save_snapshot
 from tests import factories as f
 
 
@@ -117,8 +117,8 @@ def test_example_3_spread_short_025_btc_long_5_eth(tmp_path, capsys):
 
 
 def test_example_3_after_the_legs_exposure_is_50_50_and_spot_untouched():
-    from console.allocation import compute_allocation
-    from console.overlay import apply_legs, plan_overlay
+    from console.core.allocation import compute_allocation
+    from console.core.overlay import apply_legs, plan_overlay
 
     cfg = f.config(EXAMPLE_3)
     snap = example_3_snapshot()

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from console.config import Config
-from console.demo import demo_config, demo_credentials
+from console.core.config import Config
 from console.emulator.clock import DEFAULT_START_MS
 from console.emulator.testing import EmulatorHandle
-from console.venue import Backoff, VenueSet
+from console.venues.demo import demo_config, demo_credentials
+from console.venues.venue import Backoff, VenueSet
 
 # quick and bounded: tests wait at most a few tenths of a second on a backoff
 TEST_BACKOFF = Backoff(base_s=0.05, cap_s=0.2)

@@ -10,16 +10,22 @@ from pathlib import Path
 import pytest
 
 import console
-from console.allocation import compute_allocation
-from console.cli import main
-from console.cmd_snapshot import check_usable
-from console.config import Config
-from console.demo import choose_startup, demo_config, demo_credentials, needs_emulator, start_demo
+from console.cli.main import main
+from console.cli.snapshot import check_usable
+from console.core.allocation import compute_allocation
+from console.core.config import Config
+from console.core.errors import UserError
+from console.core.snapshot import AccountState, Snapshot, load_snapshot
 from console.emulator.clock import DEFAULT_START_MS
 from console.emulator.testing import EmulatorHandle
-from console.errors import UserError
-from console.snapshot import AccountState, Snapshot, load_snapshot
-from console.venue import VenueSet
+from console.venues.demo import (
+    choose_startup,
+    demo_config,
+    demo_credentials,
+    needs_emulator,
+    start_demo,
+)
+from console.venues.venue import VenueSet
 
 SAMPLE = Path(console.__file__).parent / "data" / "portfolio.sample.toml"
 
@@ -94,7 +100,7 @@ def _args(**kw: object) -> argparse.Namespace:
 
 def test_choose_startup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     default = tmp_path / "cfgdir" / "portfolio.toml"
-    monkeypatch.setattr("console.config.default_config_path", lambda: default)
+    monkeypatch.setattr("console.core.config.default_config_path", lambda: default)
     cfg, is_demo = choose_startup(_args())  # first run: no config yet
     assert is_demo and cfg.portfolio.name == "Demo book" and needs_emulator(cfg)
     assert choose_startup(_args(demo=True))[1]

@@ -8,19 +8,19 @@ from typing import Any
 
 import pytest
 
-from console.allocation import compute_allocation
-from console.config import Account, Config, Mode
+from console.core.allocation import compute_allocation
+from console.core.config import Account, Config, Mode
+from console.core.errors import UserError
+from console.core.freshness import stale_parts
+from console.core.snapshot import AccountState
 from console.emulator.testing import EmulatorHandle
-from console.errors import UserError
-from console.snapshot import AccountState
-from console.venue import (
+from console.venues.venue import (
     Backoff,
     VenueError,
     VenueSet,
     feed_for,
     make_exchange,
     normalize_contract_balance,
-    stale_parts,
 )
 from tests.venue.conftest import TEST_BACKOFF, ManualClock
 
@@ -130,7 +130,7 @@ async def test_contract_total_is_the_wallet_so_nav_counts_upnl_once(
 async def test_one_account_trading_spot_and_contracts_sums_both_wallets(
         venues: VenueSet, emulator: EmulatorHandle, cfg: Config, clock: ManualClock) -> None:
     """binance (the spot class) with markets spot + swap + future: one account, both wallets."""
-    from console.demo import demo_credentials
+    from console.venues.demo import demo_credentials
 
     both = Account(name="both", exchange="binance", markets=("spot", "swap", "future"))
     one = cfg.model_copy(update={"accounts": (both,)})
@@ -250,7 +250,7 @@ async def test_rate_limit_replies_keep_the_venue_away_as_long_as_it_asks(
 
 
 async def test_timeout_is_a_network_error(emulator: EmulatorHandle, cfg: Config) -> None:
-    from console.demo import demo_credentials
+    from console.venues.demo import demo_credentials
 
     vs = VenueSet.from_config(cfg, demo_credentials(cfg), emulator_url=emulator.url, backoff=TEST_BACKOFF,
                               timeout_ms=200, rate_limit=False)
@@ -262,7 +262,7 @@ async def test_timeout_is_a_network_error(emulator: EmulatorHandle, cfg: Config)
 
 
 async def test_snapshot_retries_failed_accounts_after_backoff(emulator: EmulatorHandle, cfg: Config) -> None:
-    from console.demo import demo_credentials
+    from console.venues.demo import demo_credentials
 
     async with VenueSet.from_config(cfg, demo_credentials(cfg), emulator_url=emulator.url,
                                     backoff=TEST_BACKOFF, rate_limit=False) as vs:
@@ -312,7 +312,7 @@ async def test_order_book_on_demand(venues: VenueSet, emulator: EmulatorHandle, 
 
 
 async def test_updates_stream_fresh_snapshots(emulator: EmulatorHandle, cfg: Config) -> None:
-    from console.demo import demo_credentials
+    from console.venues.demo import demo_credentials
 
     async with VenueSet.from_config(cfg, demo_credentials(cfg), emulator_url=emulator.url,
                                     backoff=TEST_BACKOFF, rate_limit=False) as vs:
@@ -338,8 +338,8 @@ async def test_updates_stream_fresh_snapshots(emulator: EmulatorHandle, cfg: Con
 
 
 def test_importing_the_venue_layer_does_not_import_ccxt() -> None:
-    code = ("import sys, console.venue, console.demo, console.cmd_snapshot, console.snapshot, "
-            "console.allocation; bad = [m for m in ('ccxt', 'console.emulator', 'aiohttp') if m in sys.modules]; "
+    code = ("import sys, console.venues.venue, console.venues.demo, console.cli.snapshot, console.core.snapshot, "
+            "console.core.allocation; bad = [m for m in ('ccxt', 'console.emulator', 'aiohttp') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr

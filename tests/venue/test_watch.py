@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from console.config import Config, Mode
+from console.core.config import Config, Mode
 from console.emulator.testing import EmulatorHandle
-from console.venue import Feed, Venue, _emulated_url
+from console.venues.venue import Feed, Venue, _emulated_url
 from tests.venue.conftest import ManualClock
 
 STREAMED_LAST = 12_345.0  # no market of the demo trades anywhere near this

@@ -1,0 +1,75 @@
+"""The console's screens, by the name the app's `1`…`6` keys show them under."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from textual.screen import Screen
+
+from console.core.freshness import freshness
+
+
+def clock_text(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def paint_header(screen: Screen, book: str | None = None) -> None:
+    """``screen``'s header bar from the app's state and clock. One place, so every screen shows
+    the same mode badge, NAV and data ages; ``book`` names the screen (the portfolio's name on
+    the dashboard)."""
+    from widgets.header import HeaderBar
+
+    app = screen.app
+    st = app.state
+    now = app.now_ms()
+    executor = app.services.executor
+    closed = executor is not None and not executor.trading_allowed
+    # no bar yet when a tick or a state comes between a screen's switch and its compose
+    for bar in screen.query(HeaderBar):
+        bar.show(mode=app.mode.value, book=book or app.config.portfolio.name, nav=st.alloc.nav if st else None,
+                 quote=st.alloc.quote if st else app.config.portfolio.quote,
+                 fresh=freshness(st.snapshot if st else None, st.stale if st else {}, now),
+                 clock=clock_text(now), closed=closed)
+
+
+def _dashboard() -> Screen:
+    from console.app.screens.dashboard import DashboardScreen
+
+    return DashboardScreen()
+
+
+def _builder() -> Screen:
+    from console.app.screens.builder import BuilderScreen
+
+    return BuilderScreen()
+
+
+def _blotter() -> Screen:
+    from console.app.screens.blotter import BlotterScreen
+
+    return BlotterScreen()
+
+
+def _alerts() -> Screen:
+    from console.app.screens.alerts import AlertsScreen
+
+    return AlertsScreen()
+
+
+def _flows() -> Screen:
+    from console.app.screens.flows import FlowsScreen
+
+    return FlowsScreen()
+
+
+def _preflight() -> Screen:
+    from console.app.screens.preflight import PreflightScreen
+
+    return PreflightScreen()
+
+
+SCREENS: dict[str, Callable[[], Screen]] = {
+    "dashboard": _dashboard, "builder": _builder, "blotter": _blotter, "alerts": _alerts,
+    "flows": _flows, "preflight": _preflight,
+}

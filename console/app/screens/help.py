@@ -1,0 +1,54 @@
+"""`?`: every key of the screen underneath and the global keys, from the bindings themselves."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from console.app.palette import binding_catalog
+
+
+def help_table(screen: Screen) -> Table:
+    """Key, action and where never shrink or wrap (a key cut away is no help at all); the
+    description takes the width that is left and wraps."""
+    entries = binding_catalog(screen)
+    t = Table(expand=True, box=None, header_style="bold", pad_edge=False)
+    t.add_column("key", style="bold cyan", no_wrap=True,
+                 min_width=max((cell_len(e.key_display) for e in entries), default=3))
+    t.add_column("action", no_wrap=True, min_width=max((cell_len(e.text) for e in entries), default=6))
+    t.add_column("what it does", ratio=1, overflow="fold")
+    t.add_column("where", style="dim", no_wrap=True, min_width=max((cell_len(e.scope) for e in entries), default=5))
+    for e in entries:
+        t.add_row(e.key_display, e.text, e.help, e.scope)
+    return t
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 112; max-width: 100%; height: 32; max-height: 100%; border: thick $primary; background: $panel; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "dismiss_help", "Close", id="help.close", tooltip="Close the help"),
+        Binding("question_mark", "dismiss_help", "Close", key_display="?", id="help.close2", show=False,
+                tooltip="Close the help"),
+    ]
+
+    def __init__(self, under: Screen) -> None:
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text.assemble(("Keys — ", "bold"), (getattr(self.under, "TITLE", "") or "", "bold cyan"),
+                                       ("   (ctrl+p opens the command palette with the same list)", "dim")))
+            yield Static(help_table(self.under), id="help-table")
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,90 @@
+"""`rebal-tui emulator`: the loopback Binance emulator on its own, for ccxt scripts and demos."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from datetime import UTC, datetime
+
+from console.core.errors import UserError
+
+
+def _start_ms(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--start {text!r} is not an ISO date-time; write e.g. 2026-11-21T12:00:00Z") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    from console.emulator.clock import DEFAULT_START_MS, Clock
+    from console.emulator.engine import Emulator
+    from console.emulator.server import EmulatorServer
+    from console.emulator.testing import DEMO_API_KEY, DEMO_SECRET
+
+    start = _start_ms(args.start)
+    clock = Clock(start_ms=DEFAULT_START_MS if start is None else start, speed=args.speed)
+    key = args.api_key or DEMO_API_KEY
+    secret = args.secret or DEMO_SECRET
+    emu = Emulator(seed=args.seed, clock=clock, scenario=args.scenario, api_key=key, secret=secret)
+    server = EmulatorServer(emu)
+    try:
+        url = await server.start(port=args.port)
+    except OSError as exc:
+        raise UserError(f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); pick another --port or 0 for any free one") from None
+    start_iso = datetime.fromtimestamp(clock.start_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+    print(f"rebal-tui emulator: Binance spot + USDⓈ-M on {url}", flush=True)
+    print(f"  spot     {url}/api/v3      futures  {url}/fapi/v1", flush=True)
+    print(f"  api key  {key}", flush=True)
+    # the secret is printed only when it is the published demo secret, never one the user chose
+    print(f"  secret   {secret if not args.secret else '(the one you passed with --secret)'}", flush=True)
+    print(f"  seed {args.seed}, scenario {args.scenario}, clock from {start_iso} at {args.speed:g}x; Ctrl-C stops",
+          flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Windows event loops have no add_signal_handler: there Ctrl-C stops it as KeyboardInterrupt
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    if args.speed < 0:
+        raise UserError("--speed must be 0 or more (1 is real time, 60 makes a minute pass each second)")
+    if not 0 <= args.port <= 65535:
+        raise UserError("--port must be between 0 and 65535 (0 picks a free port)")
+    if bool(args.api_key) != bool(args.secret):
+        raise UserError("pass --api-key and --secret together (or neither, for the demo pair)")
+    from console.emulator.scenario import SCENARIOS
+
+    if args.scenario not in SCENARIOS:
+        raise UserError(f"unknown scenario {args.scenario!r}; choose one of {sorted(SCENARIOS)}")
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal handler was installed
+        asyncio.run(_serve(args))
+    print("rebal-tui emulator: stopped", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("emulator", help="run the loopback Binance emulator (spot + USDⓈ-M) on 127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--seed", type=int, default=7, help="price-path seed (default: 7)")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="emulated seconds per real second (default: 1; 60 shows funding within minutes)")
+    p.add_argument("--start", help="emulated start instant, ISO 8601 (default: 2026-11-21T12:00:00Z)")
+    p.add_argument("--scenario", default="demo", help="starting book: demo (default) or empty")
+    p.add_argument("--api-key", help="accept this API key instead of the demo key")
+    p.add_argument("--secret", help="its secret (required with --api-key)")
+    p.set_defaults(func=cmd_emulator)

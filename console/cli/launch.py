@@ -1,0 +1,81 @@
+"""Plain `rebal-tui` (no subcommand): choose the config, pass the live gate, run the console.
+
+Start-up order: the config (``console.venues.demo.choose_startup``: ``--demo``, ``--config``, the
+user's file, or the demo on a first run); the live gate for every account in live mode
+(``console.venues.modes.live_gate``: ``live = true`` + ``--live`` + the account name typed here,
+before the full-screen UI takes the terminal); then the Textual app, which draws its first
+frame and only then has ``console.runtime`` start the demo emulator (demo accounts), the
+venues, the journal and the executor on a service loop of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from console.core.config import Config, Mode
+from console.core.errors import UserError
+
+
+def _live_gate(config: Config, args: argparse.Namespace) -> None:
+    from console.venues.modes import live_confirmation_prompt, live_gate
+
+    for acct in config.accounts:
+        if Mode(acct.mode) is not Mode.LIVE:
+            continue
+        if not getattr(args, "live", False):
+            # without --live the venue layer refuses live trading; say so before starting
+            raise UserError(f"account {acct.name!r} is in live mode: start with --live (and type its name "
+                            "when asked), or set mode = \"paper\" to practise")
+        if not sys.stdin.isatty():
+            raise UserError(f"account {acct.name!r} is live: its name must be typed at a terminal to go live")
+        typed = input(live_confirmation_prompt(acct))
+        live_gate(acct, True, typed)
+
+
+def launch(args: argparse.Namespace) -> int:
+    from console import runtime
+    from console.app.app import RebalApp
+    from console.venues.demo import choose_startup
+
+    config, is_demo = choose_startup(args)
+    _live_gate(config, args)  # before the full-screen UI takes the terminal
+    services = runtime.Services(loop=runtime.ServiceLoop())
+
+    def connect(app: RebalApp) -> runtime.Feed:  # in a worker thread once the first frame is drawn
+        feed = runtime.connect(config, services, live=bool(getattr(args, "live", False)))
+        runtime.attach_executor(services, config, app.exec_event)
+        return feed
+
+    try:
+        app = RebalApp(config, services=services, connect=connect, bell=bool(os.environ.get("REBAL_BELL")))
+        app.run()
+        rc = app.return_code
+    finally:
+        runtime.close(services)
+    if is_demo and services.journal_path is not None:
+        _keep_or_drop_demo_journal(services.journal_path)
+    return int(rc or 0)
+
+
+def _keep_or_drop_demo_journal(path: Path) -> None:
+    """A demo session that recorded tickets keeps its journal and says where (`rebal-tui
+    journal --db PATH` reads it); one that recorded none leaves no temporary folder behind."""
+    import shutil
+
+    from console.execution import Journal
+
+    try:
+        j = Journal.open(path)
+        try:
+            n = len(j.tickets())
+        finally:
+            j.close()
+    except Exception:  # noqa: BLE001 - unreadable: keep it and say where, rather than delete
+        n = -1
+    if n == 0 and path.parent.name.startswith("rebal-demo-"):
+        shutil.rmtree(path.parent, ignore_errors=True)
+        return
+    print(f"demo journal: {path} (rebal-tui journal --db {path})", file=sys.stderr)

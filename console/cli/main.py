@@ -1,0 +1,122 @@
+"""The `rebal-tui` command: subcommands are registered by small modules, one each.
+
+Every user error exits 2 with one clear message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from console.core.errors import UserError
+
+# Each module has register(subparsers) and sets `func` on the parsers it adds.
+COMMAND_MODULES = (
+    "console.cli.config",
+    "console.cli.plan",
+    "console.cli.emulator",
+    "console.cli.snapshot",
+    "console.cli.journal",
+    "console.cli.keys",
+    "console.cli.preflight",
+    "console.cli.flows",
+)
+
+# commands where `rebal-tui --demo COMMAND` would be silently ignored: refuse instead
+NO_DEMO = frozenset({"init", "journal", "keys"})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rebal-tui",
+        description="Keep a crypto portfolio at its target weights with a futures overlay.",
+    )
+    p.add_argument("--config", type=Path, metavar="PATH",
+                   help="portfolio TOML, before or after the command (default: the user config folder)")
+    p.add_argument("--demo", action="store_true",
+                   help="use the shipped demo portfolio on the embedded emulator (the console, snapshot, plan, "
+                        "preflight, check-config, flows)")
+    p.add_argument("--live", action="store_true", help="allow accounts marked live = true to trade")
+    p.add_argument("--debug", action="store_true", help="DEBUG logging to stderr; keys are masked")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:  # being built; see the issue that owns it
+            continue
+        importlib.import_module(name).register(sub)
+    for sp in sub.choices.values():  # `rebal-tui plan --config P` as well as `rebal-tui --config P plan`
+        if not any("--config" in a.option_strings for a in sp._actions):
+            sp.add_argument("--config", type=Path, metavar="PATH", default=argparse.SUPPRESS,
+                            help="portfolio TOML (default: the user config folder)")
+    return p
+
+
+# Options whose value may look like an option: argparse reads `--horizon -3d` as two options
+# and answers "expected one argument". Joined as `--horizon=-3d`, the value reaches the
+# command's own check, which names the flag and the fix (the horizon must be positive).
+DASH_VALUE_OPTIONS = frozenset({"--horizon", "--offset-bps", "--max-cost-bps"})
+_NEGATIVE_LOOKING = re.compile(r"^-\d")
+
+
+def join_dash_values(argv: Sequence[str]) -> list[str]:
+    """``[..., "--horizon", "-3d", ...]`` → ``[..., "--horizon=-3d", ...]``; else unchanged."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in DASH_VALUE_OPTIONS and i + 1 < len(argv) and _NEGATIVE_LOOKING.match(argv[i + 1]):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C at any point, start-up imports included: no traceback
+        print("rebal-tui: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from console.core.redact import configure_debug_logging, install_redaction, redact
+
+    install_redaction()  # before anything can log or raise: ccxt logs its key header at DEBUG
+    parser = build_parser()
+    args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
+    if getattr(args, "debug", False):
+        configure_debug_logging()
+    try:
+        if getattr(args, "demo", False) and args.command in NO_DEMO:
+            raise UserError(f"--demo does not apply to `{args.command}`; it selects the demo portfolio for the "
+                            "console, snapshot, plan, preflight, check-config and flows")
+        if args.command is None:
+            from console.cli.launch import launch
+
+            return launch(args)
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"rebal-tui: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `rebal-tui plan --json | head`: the reader left; stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:  # a bug, not bad input: one line, and the traceback only with --debug
+        if getattr(args, "debug", False):
+            raise
+        print(f"rebal-tui: internal error: {redact(f'{type(exc).__name__}: {exc}')}; run again with --debug "
+              "for the traceback and report it", file=sys.stderr)
+        return 70  # EX_SOFTWARE: neither a failed check (1) nor bad input (2)
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,528 @@
+"""Portfolio configuration: pydantic v2 models for the one TOML file.
+
+Weights and bands are fractions of NAV (0.40 is 40 %, a band of 0.05 is ±5 percentage
+points); ``band_rel`` is a fraction of the target (0.25 is ±25 % of the target).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+
+from console.core.errors import UserError
+
+CONFIG_FILENAME = "portfolio.toml"
+DEFAULT_STABLECOINS = ("USDT", "USDC", "USD", "FDUSD", "DAI", "BUSD", "TUSD")
+
+
+class BandPolicy(StrEnum):
+    ABSOLUTE = "absolute"
+    RELATIVE = "relative"
+    BOTH = "both"  # the 5/25 rule: whichever half-width is tighter
+
+
+class Mode(StrEnum):
+    DEMO = "demo"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class Goal(StrEnum):
+    TARGET = "target"
+    BAND = "band"
+
+
+_Model = ConfigDict(extra="forbid", frozen=True)
+_SYMBOL_RE = re.compile(r"^(?P<base>[A-Z0-9]+)/(?P<quote>[A-Z0-9]+)(:(?P<settle>[A-Z0-9]+)(-(?P<expiry>\d{6}))?)?$")
+
+
+def symbol_base(symbol: str) -> str:
+    """Base asset of a ccxt unified symbol (``BTC/USDT:USDT-261225`` -> ``BTC``)."""
+    return symbol.split("/", 1)[0]
+
+
+class Portfolio(BaseModel):
+    model_config = _Model
+    name: str = "My portfolio"
+    quote: str = "USDT"
+    band_policy: BandPolicy = BandPolicy.BOTH
+    band_abs: Annotated[float, Field(ge=0, le=1)] = 0.05
+    band_rel: Annotated[float, Field(ge=0, le=10)] = 0.25
+    warn_fraction: Annotated[float, Field(gt=0, le=1)] = 0.8
+    weight_tolerance: Annotated[float, Field(ge=0, le=0.05)] = 0.001
+    stablecoins: tuple[str, ...] = DEFAULT_STABLECOINS
+
+    @field_validator("quote")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+    @field_validator("band_abs", "band_rel")
+    @classmethod
+    def _band_in_use_is_positive(cls, v: float, info: ValidationInfo) -> float:
+        # a zero half-width the policy uses makes every band ±0.00 pp: every sleeve always in breach
+        policy = info.data.get("band_policy")  # declared above the bands, so already validated
+        field = info.field_name or "band"
+        if v == 0 and policy is not None and field in _BAND_FIELDS_USED[policy]:
+            raise ValueError(_zero_band_message(field, policy, "every sleeve that does not set its own"))
+        return v
+
+
+# which half-widths each band policy reads (BOTH: the tighter of the two)
+_BAND_FIELDS_USED: dict[BandPolicy, tuple[str, ...]] = {
+    BandPolicy.ABSOLUTE: ("band_abs",),
+    BandPolicy.RELATIVE: ("band_rel",),
+    BandPolicy.BOTH: ("band_abs", "band_rel"),
+}
+_BAND_EXAMPLE = {"band_abs": "0.05 = ±5 pp", "band_rel": "0.25 = ±25 % of the target"}
+
+
+def _zero_band_message(field: str, policy: BandPolicy, who: str) -> str:
+    other = "relative" if field == "band_abs" else "absolute"
+    return (f"{field} = 0 makes the band ±0.00 pp under band_policy = \"{policy.value}\", so {who} is always "
+            f"in breach; set {field} above 0 (e.g. {_BAND_EXAMPLE[field]}), or band_policy = \"{other}\" to "
+            "band by the other width alone")
+
+
+class HedgeInstrument(BaseModel):
+    """A futures contract that moves a sleeve's exposure.
+
+    ``ratio`` is the hedge ratio: notional of this contract per unit of sleeve exposure. A
+    ``proxy`` may have a base asset outside the sleeve (an index future, a correlated coin);
+    its positions then count toward this sleeve, divided by the ratio.
+    """
+
+    model_config = _Model
+    symbol: str
+    account: str | None = None
+    ratio: Annotated[float, Field(gt=0)] = 1.0
+    proxy: bool = False
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol_form(cls, v: str) -> str:
+        if not _SYMBOL_RE.match(v) or ":" not in v:
+            raise ValueError(
+                f"{v!r} is not a ccxt futures symbol; write BASE/QUOTE:SETTLE for a perp "
+                "(BTC/USDT:USDT) or BASE/QUOTE:SETTLE-YYMMDD for a dated future"
+            )
+        return v
+
+    @property
+    def base(self) -> str:
+        return symbol_base(self.symbol)
+
+    @property
+    def expiry(self) -> datetime | None:
+        """When a dated contract delivers (08:00 UTC on its YYMMDD date); None for a perp."""
+        m = _SYMBOL_RE.match(self.symbol)
+        if m is None or m.group("expiry") is None:
+            return None
+        try:
+            day = datetime.strptime(m.group("expiry"), "%y%m%d")
+        except ValueError:  # not a calendar date (261399): the venue will not list it either
+            return None
+        # Binance, OKX and Deribit all deliver at 08:00 UTC; after that the symbol is gone
+        return day.replace(hour=8, tzinfo=UTC)
+
+
+def _coerce_hedge(v: object) -> object:
+    return {"symbol": v} if isinstance(v, str) else v
+
+
+class Sleeve(BaseModel):
+    model_config = _Model
+    name: str
+    assets: tuple[str, ...]
+    target: Annotated[float, Field(ge=0, le=1)]
+    band_abs: Annotated[float, Field(ge=0, le=1)] | None = None
+    band_rel: Annotated[float, Field(ge=0, le=10)] | None = None
+    hedges: tuple[HedgeInstrument, ...] = ()
+
+    @field_validator("assets", mode="before")
+    @classmethod
+    def _assets(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list | tuple):
+            return tuple(str(a).upper() for a in v)
+        return v
+
+    @field_validator("hedges", mode="before")
+    @classmethod
+    def _hedges(cls, v: object) -> object:
+        if isinstance(v, list | tuple):
+            return tuple(_coerce_hedge(h) for h in v)
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> Sleeve:
+        if not self.assets:
+            raise ValueError(f"sleeve {self.name!r} has no assets; list at least one, e.g. assets = [\"BTC\"]")
+        for h in self.hedges:
+            if not h.proxy and h.base not in self.assets:
+                raise ValueError(
+                    f"hedge {h.symbol!r} of sleeve {self.name!r} is on {h.base}, which is not one of "
+                    f"its assets {list(self.assets)}; add {h.base} to the sleeve or mark the hedge "
+                    "proxy = true with a ratio"
+                )
+        return self
+
+
+MarketType = Literal["spot", "swap", "future"]
+
+
+class Account(BaseModel):
+    model_config = _Model
+    name: str
+    exchange: str
+    mode: Mode = Mode.DEMO
+    markets: tuple[MarketType, ...] = ("spot",)
+    live: bool = False
+
+    @field_validator("exchange")
+    @classmethod
+    def _exchange_id(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z0-9]+", v):
+            raise ValueError(f"{v!r} is not a ccxt exchange id; use a lowercase id such as binance or binanceusdm")
+        return v
+
+    @property
+    def holds_contracts(self) -> bool:
+        return any(m in ("swap", "future") for m in self.markets)
+
+
+class ManualHolding(BaseModel):
+    model_config = _Model
+    asset: str
+    quantity: Annotated[float, Field(ge=0)]
+    label: str = "cold storage"
+
+    @field_validator("asset")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+
+class Limits(BaseModel):
+    """Pre-trade limits. ``max_margin_ratio`` is Binance's margin ratio (maintenance margin /
+    margin balance; 1.0 is liquidation), so lower is safer."""
+
+    model_config = _Model
+    max_order_notional: Annotated[float, Field(gt=0)] = 250_000.0
+    max_leverage: Annotated[float, Field(ge=1, le=125)] = 5.0
+    max_margin_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
+    price_collar: Annotated[float, Field(gt=0, le=0.5)] = 0.02
+    max_data_age_s: Annotated[float, Field(gt=0)] = 30.0
+    min_trade_notional: Annotated[float, Field(ge=0)] = 50.0
+    # a ticket whose expected cost over the horizon exceeds this share of the exposure it
+    # moves is flagged "not worth it"
+    max_cost_bps: Annotated[float, Field(ge=0)] = 25.0
+    # above this gross notional (quote currency) the confirmation modal makes the trader type
+    # the notional's digits before `y` sends; 0 = always type them
+    confirm_typed_notional: Annotated[float, Field(ge=0)] = 100_000.0
+    # the legging rule: once one leg of a ticket is done, how long another may wait before
+    # the console asks the trader to chase, unwind or leave it (seconds; kept per ticket)
+    legging_s: Annotated[float, Field(gt=0, le=86_400)] = 30.0
+
+
+class Config(BaseModel):
+    model_config = _Model
+    portfolio: Portfolio = Portfolio()
+    sleeves: tuple[Sleeve, ...]
+    accounts: tuple[Account, ...] = ()
+    manual: tuple[ManualHolding, ...] = ()
+    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        names = [s.name for s in self.sleeves]
+        if len(set(names)) != len(names):
+            raise ValueError(f"sleeve names must be unique; {_dupes(names)} appears twice")
+        owners: dict[str, str] = {}
+        for s in self.sleeves:
+            for a in s.assets:
+                if a in owners:
+                    raise ValueError(f"asset {a} is in sleeves {owners[a]!r} and {s.name!r}; put it in one sleeve only")
+                owners[a] = s.name
+        total = sum(s.target for s in self.sleeves)
+        tol = self.portfolio.weight_tolerance
+        if abs(total - 1.0) > tol:
+            raise ValueError(
+                f"sleeve targets add up to {total:.4f}, not 1 (within {tol}); adjust the targets "
+                "(a stablecoin sleeve such as STABLE = [USDT, USDC] takes the cash share)"
+            )
+        cash = [s.name for s in self.sleeves if self.is_cash(s)]
+        if len(cash) > 1:
+            raise ValueError(f"sleeves {cash} are all stablecoin sleeves; merge them into one cash sleeve")
+        acct_names = [a.name for a in self.accounts]
+        if len(set(acct_names)) != len(acct_names):
+            raise ValueError(f"account names must be unique; {_dupes(acct_names)} appears twice")
+        proxies: dict[str, str] = {}
+        for s in self.sleeves:
+            for h in s.hedges:
+                if h.account is not None and h.account not in acct_names:
+                    raise ValueError(
+                        f"hedge {h.symbol!r} of sleeve {s.name!r} names account {h.account!r}, which is "
+                        f"not configured; use one of {acct_names}"
+                    )
+                if h.proxy:
+                    if h.symbol in proxies and proxies[h.symbol] != s.name:
+                        raise ValueError(f"proxy hedge {h.symbol!r} is used by two sleeves; give it to one")
+                    proxies[h.symbol] = s.name
+                    if h.base in owners and owners[h.base] != s.name:
+                        raise ValueError(
+                            f"proxy hedge {h.symbol!r} of sleeve {s.name!r} is on {h.base}, which sleeve "
+                            f"{owners[h.base]!r} holds; a proxy must be an instrument no sleeve owns"
+                        )
+            if self.is_cash(s) and s.hedges:
+                raise ValueError(f"cash sleeve {s.name!r} cannot have hedges; remove them")
+        policy = self.portfolio.band_policy
+        for s in self.sleeves:  # the portfolio's own widths are checked by Portfolio
+            for field in _BAND_FIELDS_USED[policy]:
+                if getattr(s, field) == 0:
+                    raise ValueError(f"sleeves[{s.name}].{_zero_band_message(field, policy, 'the sleeve')}")
+        return self
+
+    def is_cash(self, sleeve: Sleeve) -> bool:
+        return all(a in self.portfolio.stablecoins for a in sleeve.assets)
+
+    def sleeve(self, name: str) -> Sleeve:
+        for s in self.sleeves:
+            if s.name == name:
+                return s
+        raise UserError(f"no sleeve named {name!r}; the sleeves are {[s.name for s in self.sleeves]}")
+
+    def account(self, name: str) -> Account:
+        for a in self.accounts:
+            if a.name == name:
+                return a
+        raise UserError(f"no account named {name!r}; the accounts are {[a.name for a in self.accounts]}")
+
+    def band_halfwidth(self, sleeve: Sleeve) -> float:
+        """Half-width of the sleeve's band in weight units, by the portfolio's policy."""
+        abs_w = sleeve.band_abs if sleeve.band_abs is not None else self.portfolio.band_abs
+        rel_w = (sleeve.band_rel if sleeve.band_rel is not None else self.portfolio.band_rel) * sleeve.target
+        policy = self.portfolio.band_policy
+        if policy is BandPolicy.ABSOLUTE:
+            return abs_w
+        if policy is BandPolicy.RELATIVE:
+            return rel_w
+        return min(abs_w, rel_w)
+
+
+def _dupes(items: Iterable[str]) -> str:
+    seen: set[str] = set()
+    for i in items:
+        if i in seen:
+            return repr(i)
+        seen.add(i)
+    return ""
+
+
+def unknown_exchanges(cfg: Config, known: Collection[str]) -> list[str]:
+    """One line per account whose ``exchange`` is not in ``known`` (ccxt's ids), with the
+    nearest id as the fix. The caller loads the ids: importing ccxt takes half a second, which
+    parsing a config (the console's start-up) must not pay."""
+    out = []
+    for a in cfg.accounts:
+        if a.exchange in known:
+            continue
+        near = difflib.get_close_matches(a.exchange, sorted(known), n=1)
+        fix = f"did you mean {near[0]}?" if near else "use an id from ccxt.exchanges, e.g. binance or binanceusdm"
+        out.append(f"accounts[{a.name}].exchange: {a.exchange!r} is not a ccxt exchange id; {fix}")
+    return out
+
+
+def expired_hedges(cfg: Config, now: datetime) -> list[str]:
+    """One line per dated hedge that has delivered by ``now``: the planner would open or roll into it."""
+    out = []
+    for s in cfg.sleeves:
+        for h in s.hedges:
+            if h.expiry is not None and h.expiry <= now:
+                out.append(f"sleeves[{s.name}].hedges: {h.symbol} expired {h.expiry:%Y-%m-%d}; pick a later contract")
+    return out
+
+
+# entries of these top-level lists are named by their (unique) name, not their index: sleeves[BTC]
+_NAMED_LISTS = ("sleeves", "accounts")
+
+# what a number means, said after its allowed range so that the fix names the unit
+_UNITS: dict[str, str] = {
+    "target": "a fraction of NAV: 0.45 = 45 %",
+    "band_abs": "a fraction of NAV: 0.05 = ±5 pp",
+    "band_rel": "a fraction of the target: 0.25 = ±25 % of it",
+    "warn_fraction": "a share of the band: 0.8 = 80 %",
+    "weight_tolerance": "a fraction of NAV: 0.001 = 0.1 pp",
+    "max_margin_ratio": "a fraction: 0.5 = 50 %",
+    "price_collar": "a fraction of the mark: 0.02 = ±2 %",
+    "ratio": "hedge notional per unit of sleeve exposure",
+    "quantity": "units of the asset",
+    "max_order_notional": "quote currency",
+    "min_trade_notional": "quote currency",
+    "confirm_typed_notional": "quote currency; 0 = always type",
+    "max_leverage": "times equity",
+    "max_cost_bps": "basis points",
+    "max_data_age_s": "seconds",
+    "legging_s": "seconds",
+}
+# fields written as fractions: 45 there almost always means 45 %
+_FRACTIONS = frozenset({"target", "band_abs", "band_rel", "warn_fraction", "weight_tolerance",
+                        "max_margin_ratio", "price_collar"})
+_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def _bounds(model: type[BaseModel], loc: tuple[Any, ...]) -> dict[str, float]:
+    """The ge/gt/le/lt declared on the field at ``loc`` of ``model``; {} when the walk gets lost."""
+    tp: Any = model
+    meta: list[Any] = []
+    for step in loc:
+        if isinstance(step, int):  # an entry of tuple[Sleeve, ...]
+            args = [a for a in get_args(tp) if a is not Ellipsis]
+            if not args:
+                return {}
+            tp = args[0]
+            continue
+        if not (isinstance(tp, type) and issubclass(tp, BaseModel)) or step not in tp.model_fields:
+            return {}
+        info = tp.model_fields[step]
+        tp, meta = info.annotation, list(info.metadata)
+        # `Annotated[float, Field(ge=0)] | None`: an optional field's bounds sit inside the union
+        for arg in get_args(tp):
+            if get_origin(arg) is Annotated:
+                meta += [m for f in get_args(arg)[1:] if isinstance(f, FieldInfo) for m in f.metadata]
+    return {k: getattr(m, k) for m in meta for k in ("ge", "gt", "le", "lt") if getattr(m, k, None) is not None}
+
+
+def _range_text(b: dict[str, float]) -> str:
+    if "ge" in b and "le" in b:
+        return f"from {b['ge']:g} to {b['le']:g}"
+    lo = f"at least {b['ge']:g}" if "ge" in b else f"more than {b['gt']:g}" if "gt" in b else ""
+    hi = f"at most {b['le']:g}" if "le" in b else f"less than {b['lt']:g}" if "lt" in b else ""
+    return " and ".join(p for p in (lo, hi) if p)
+
+
+def _range_message(e: Any, model: type[BaseModel] | None) -> str:
+    """'must be from 0 to 1 (a fraction of NAV: 0.45 = 45 %), got 45; ...' with the fix."""
+    loc = tuple(e["loc"])
+    field = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    b = (_bounds(model, loc) if model else {}) or dict(e.get("ctx") or {})
+    unit = f" ({_UNITS[field]})" if field in _UNITS else ""
+    v = e.get("input")
+    got = f"{v:g}" if isinstance(v, int | float) and not isinstance(v, bool) else repr(v)
+    fix = "set a value in that range"
+    hi = b.get("le", b.get("lt"))
+    if field in _FRACTIONS and isinstance(v, int | float) and hi is not None and v > hi and v / 100 <= hi:
+        fix = f"it is a fraction, not a percentage: write {v / 100:g} for {got} %"
+    return f"must be {_range_text(b)}{unit}, got {got}; {fix}"
+
+
+def _config_where(data: Any) -> Callable[[tuple[Any, ...]], str | None]:
+    """Name sleeves and accounts by their name (sleeves[BTC].target), other entries by index."""
+    def where(loc: tuple[Any, ...]) -> str | None:
+        out = ""
+        for i, step in enumerate(loc):
+            if not isinstance(step, int):
+                out += f".{step}" if out else str(step)
+                continue
+            label: object = step
+            if i == 1 and loc[0] in _NAMED_LISTS:
+                try:
+                    name = data[loc[0]][step].get("name")
+                except (KeyError, IndexError, TypeError, AttributeError):
+                    name = None
+                if isinstance(name, str) and name:
+                    label = name
+            out += f"[{label}]"
+        return out or None
+
+    return where
+
+
+def format_validation_error(
+    err: ValidationError,
+    source: str,
+    *,
+    what: str = "the configuration",
+    reference: str = "the README's config reference",
+    where: Callable[[tuple[Any, ...]], str | None] | None = None,
+    model: type[BaseModel] | None = None,
+) -> str:
+    """One line per problem: the field's dotted path, then what is wrong and the fix.
+
+    ``where`` may name a location better than its dotted path (a fund's name, say); ``model``
+    (the validated class) lets a range error state the whole allowed range, not one bound.
+    """
+    lines = [f"{source}: {what} is not valid:"]
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        place = (where(loc) if where else None) or ".".join(str(p) for p in loc) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = f"unknown field; remove it or check its spelling against {reference}"
+        elif e["type"] == "missing":
+            msg = "required field is missing; add it"
+        elif e["type"] in _RANGE_ERRORS:
+            msg = _range_message(e, model)
+        lines.append(f"  {place}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(text: str, source: str = "config") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{source}: not valid TOML ({exc}); fix the syntax at that line") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(format_validation_error(exc, source, where=_config_where(data), model=Config)) from None
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file; run `rebal-tui init` to write a sample, or pass --config PATH") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    return parse_config(text, str(path))
+
+
+def default_config_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_config_path("rebal-tui") / CONFIG_FILENAME
+
+
+def mode_badge(mode: Mode | str) -> tuple[str, str]:
+    """(label, rich style) of the mode badge: DEMO cyan, PAPER yellow, LIVE red."""
+    m = Mode(mode)
+    if m is Mode.LIVE:
+        return "LIVE", "bold white on red"
+    if m is Mode.PAPER:
+        return "PAPER", "bold black on yellow"
+    return "DEMO", "bold black on cyan"
+
+
+def sample_config_text() -> str:
+    """The annotated sample portfolio shipped with the package (``init`` writes it; the demo runs it)."""
+    return resources.files("console").joinpath("data/portfolio.sample.toml").read_text(encoding="utf-8")

@@ -1,0 +1,99 @@
+"""Venue lot rules through ccxt's own precision helpers, offline, from a snapshot's markets.
+
+ccxt is imported here lazily: it costs most of a second, and the console must draw its
+first frame without waiting for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from console.core.snapshot import AccountState
+
+
+def _clean(x: float) -> float:
+    # 0.25 can arrive as 0.24999999999999997 after float arithmetic; ccxt truncates, so
+    # without this it would lose a whole lot. Twelve significant digits is far finer
+    # than any venue's step.
+    return float(f"{x:.12g}")
+
+
+@dataclass(frozen=True)
+class RoundedAmount:
+    amount: float  # 0 when below the venue's minimum
+    reason: str | None  # why it is 0 (or None)
+
+
+class Lots:
+    """Rounds amounts and prices the way the account's venue would accept them."""
+
+    def __init__(self, acct: AccountState) -> None:
+        self._acct = acct
+        self._ex = _exchange(acct)
+
+    def market(self, symbol: str) -> dict[str, Any]:
+        m = self._acct.markets.get(symbol)
+        if m is None:
+            raise KeyError(symbol)
+        return dict(m)
+
+    def step(self, symbol: str) -> float:
+        p = (self.market(symbol).get("precision") or {}).get("amount")
+        return float(p) if p else 0.0
+
+    def amount(self, symbol: str, amount: float) -> RoundedAmount:
+        import ccxt
+
+        try:
+            out = float(self._ex.amount_to_precision(symbol, _clean(abs(amount))))
+        except ccxt.BaseError as exc:  # below one step: ccxt refuses with InvalidOrder
+            return RoundedAmount(0.0, f"under one lot ({_short(exc)})")
+        if out <= 0:
+            return RoundedAmount(0.0, f"under one lot of {self.step(symbol)}")
+        lim = (self.market(symbol).get("limits") or {}).get("amount") or {}
+        lo = lim.get("min")
+        if lo and out < float(lo) - 1e-15:
+            return RoundedAmount(0.0, f"{out} is under the minimum amount {lo}")
+        return RoundedAmount(out, None)
+
+    def price(self, symbol: str, price: float) -> float:
+        return float(self._ex.price_to_precision(symbol, _clean(price)))
+
+    def min_cost(self, symbol: str) -> float | None:
+        lim = (self.market(symbol).get("limits") or {}).get("cost") or {}
+        v = lim.get("min")
+        return float(v) if v else None
+
+
+def _short(exc: Exception) -> str:
+    s = str(exc)
+    return s.split(" ", 1)[1] if s.startswith(("binance", "binanceusdm")) else s
+
+
+_CACHE: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def _exchange(acct: AccountState) -> Any:
+    """One offline ccxt exchange object per (venue, markets) pair, kept while in use.
+
+    The cache holds the markets mapping itself, so its id cannot be reused by another object.
+    """
+    key = (acct.exchange, id(acct.markets))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is acct.markets:
+        return hit[1]
+    import ccxt
+
+    cls = getattr(ccxt, acct.exchange, None)
+    if cls is None:
+        from console.core.errors import UserError
+
+        raise UserError(f"account {acct.name!r}: {acct.exchange!r} is not a ccxt exchange id; "
+                        "use one of ccxt.exchanges, e.g. binance or binanceusdm")
+    ex = cls({"enableRateLimit": False})
+    ex.set_markets(list(acct.markets.values()))
+    if len(_CACHE) > 32:
+        _CACHE.clear()
+    _CACHE[key] = (acct.markets, ex)
+    return ex

@@ -1,0 +1,263 @@
+"""Overlay legs: futures orders that move each sleeve's net exposure to its goal.
+
+For a sleeve that must move by Δ (money of exposure): positions on the opposite side are
+reduced first (reduce-only, in the order of the sleeve's hedge list), and only what is left
+opens or grows a position in the sleeve's first hedge instrument. Sizes go through ccxt's
+``amount_to_precision`` for the snapshot's market and honour min amount and min cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from console.core.allocation import Allocation, PositionLine, SleeveRow, Status, contract_mark
+from console.core.config import Config, Goal, HedgeInstrument, Sleeve
+from console.core.lots import Lots
+from console.core.snapshot import Snapshot
+
+
+class Scope(StrEnum):
+    BREACH = "breach"  # only sleeves past their band
+    WARN = "warn"  # sleeves in warning or breach
+    ALL = "all"  # every sleeve with a configured target
+
+
+@dataclass(frozen=True)
+class Leg:
+    sleeve: str
+    account: str
+    symbol: str
+    side: str  # "buy" | "sell"
+    contracts: float  # positive, venue-rounded
+    contract_size: float
+    linear: bool
+    price: float  # mark used for sizing
+    reduce_only: bool
+    purpose: str  # "reduce long", "reduce short", "open"
+    ratio: float = 1.0
+
+    @property
+    def notional(self) -> float:
+        """Unsigned notional in quote currency."""
+        return self.contracts * self.contract_size * (self.price if self.linear else 1.0)
+
+    @property
+    def signed_contracts(self) -> float:
+        return self.contracts if self.side == "buy" else -self.contracts
+
+    @property
+    def sleeve_exposure(self) -> float:
+        """Signed change of the sleeve's net exposure this leg makes."""
+        sign = 1.0 if self.side == "buy" else -1.0
+        return sign * self.notional / self.ratio
+
+
+@dataclass(frozen=True)
+class SkippedLeg:
+    sleeve: str
+    account: str | None
+    symbol: str | None
+    side: str
+    notional: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class OverlayPlan:
+    goal: Goal
+    legs: tuple[Leg, ...]
+    skipped: tuple[SkippedLeg, ...]
+
+
+def wanted(row: SleeveRow, scope: Scope) -> bool:
+    if not row.configured or row.is_cash:
+        return False
+    if scope is Scope.ALL:
+        return True
+    if scope is Scope.WARN:
+        return row.status in (Status.WARN, Status.BREACH)
+    return row.status is Status.BREACH
+
+
+def resolve_account(config: Config, snap: Snapshot, inst: HedgeInstrument) -> str | None:
+    """The account that trades ``inst``: the one it names, else the first that lists the market."""
+    if inst.account is not None:
+        return inst.account if inst.account in snap.accounts else None
+    for a in config.accounts:
+        st = snap.accounts.get(a.name)
+        if st is not None and inst.symbol in st.markets:
+            return a.name
+    for name, st in snap.accounts.items():
+        if inst.symbol in st.markets:
+            return name
+    return None
+
+
+def _ratio_for(sleeve: Sleeve, symbol: str) -> float:
+    for h in sleeve.hedges:
+        if h.symbol == symbol:
+            return h.ratio
+    return 1.0
+
+
+def _hedge_rank(sleeve: Sleeve, pos: PositionLine) -> int:
+    for i, h in enumerate(sleeve.hedges):
+        if h.symbol == pos.symbol:
+            return i
+    return len(sleeve.hedges)
+
+
+def sleeve_legs(
+    config: Config,
+    snap: Snapshot,
+    sleeve: Sleeve,
+    row: SleeveRow,
+    delta: float,
+    lots: dict[str, Lots],
+    instrument: HedgeInstrument | None = None,
+) -> tuple[list[Leg], list[SkippedLeg]]:
+    """Legs that move ``sleeve`` by ``delta`` (money of sleeve exposure)."""
+    side = "buy" if delta > 0 else "sell"
+    legs: list[Leg] = []
+    skipped: list[SkippedLeg] = []
+    min_trade = config.limits.min_trade_notional
+    if abs(delta) < max(min_trade, 1e-9):
+        if abs(delta) > 1e-9:
+            skipped.append(SkippedLeg(sleeve.name, None, None, side, abs(delta),
+                                      f"drift of {abs(delta):,.2f} is under the minimum trade notional {min_trade:,.2f}"))
+        return legs, skipped
+
+    need = delta
+    # 1. shrink positions on the other side first, never past zero
+    opposite = [p for p in row.positions if (p.sleeve_exposure > 0) != (delta > 0) and p.contracts != 0]
+    opposite.sort(key=lambda p: _hedge_rank(sleeve, p))
+    for p in opposite:
+        if abs(need) <= 1e-9:
+            break
+        exposure = abs(p.sleeve_exposure)
+        take = min(abs(need), exposure)
+        lot = lots.get(p.account)
+        if take >= exposure - 1e-9:
+            contracts = abs(p.contracts)  # close it whole: already on the venue's lot grid
+        elif lot is not None and p.symbol in snap.accounts[p.account].markets:
+            contracts = lot.amount(p.symbol, abs(p.contracts) * take / exposure).amount
+        else:
+            contracts = 0.0
+        if contracts <= 0:
+            continue
+        leg = Leg(sleeve.name, p.account, p.symbol, side, contracts, p.contract_size, p.linear, p.mark,
+                  True, f"reduce {p.side}", p.ratio)
+        legs.append(leg)
+        need -= leg.sleeve_exposure
+        if take < exposure - 1e-9:
+            # a partial reduction rounded down to the lot: what is left is under one lot of a
+            # position still open on the other side; opening it elsewhere would hold both sides
+            return legs, skipped
+
+    # 2. what is left opens (or grows) a position in the chosen instrument
+    if abs(need) < max(min_trade, 1e-9):
+        return legs, skipped
+    inst = instrument or (sleeve.hedges[0] if sleeve.hedges else None)
+    if inst is None:
+        skipped.append(SkippedLeg(sleeve.name, None, None, side, abs(need),
+                                  f"sleeve {sleeve.name!r} has no hedge instrument; add one under hedges"))
+        return legs, skipped
+    acct = resolve_account(config, snap, inst)
+    if acct is None:
+        skipped.append(SkippedLeg(sleeve.name, inst.account, inst.symbol, side, abs(need),
+                                  f"no account in the snapshot lists market {inst.symbol}"))
+        return legs, skipped
+    lot = lots[acct]
+    m = lot.market(inst.symbol)
+    if m.get("active") is False:
+        skipped.append(SkippedLeg(sleeve.name, acct, inst.symbol, side, abs(need), f"{inst.symbol} is not active on {acct}"))
+        return legs, skipped
+    cs = float(m.get("contractSize") or 1)
+    linear = not m.get("inverse", False)
+    mark = contract_mark(snap, acct, inst.symbol)
+    if not mark:
+        skipped.append(SkippedLeg(sleeve.name, acct, inst.symbol, side, abs(need), f"no price for {inst.symbol} on {acct}"))
+        return legs, skipped
+    contract_notional = notional_per_contract(cs, mark, linear)
+    raw = abs(need) * inst.ratio / contract_notional
+    rounded = lot.amount(inst.symbol, raw)
+    if rounded.amount <= 0:
+        skipped.append(SkippedLeg(sleeve.name, acct, inst.symbol, side, abs(need) * inst.ratio, rounded.reason or "under one lot"))
+        return legs, skipped
+    leg = Leg(sleeve.name, acct, inst.symbol, side, rounded.amount, cs, linear, mark, False, "open", inst.ratio)
+    min_cost = lot.min_cost(inst.symbol)
+    if min_cost and leg.notional < min_cost:
+        skipped.append(SkippedLeg(sleeve.name, acct, inst.symbol, side, leg.notional,
+                                  f"notional {leg.notional:,.2f} is under {inst.symbol}'s minimum order cost {min_cost:,.2f}"))
+        return legs, skipped
+    legs.append(leg)
+    return legs, skipped
+
+
+def notional_per_contract(contract_size: float, mark: float, linear: bool) -> float:
+    return contract_size * mark if linear else contract_size
+
+
+def account_lots(snap: Snapshot) -> dict[str, Lots]:
+    return {name: Lots(a) for name, a in snap.accounts.items() if a.markets}
+
+
+def plan_overlay(config: Config, snap: Snapshot, alloc: Allocation, goal: Goal = Goal.TARGET,
+                 scope: Scope = Scope.BREACH) -> OverlayPlan:
+    lots = account_lots(snap)
+    legs: list[Leg] = []
+    skipped: list[SkippedLeg] = []
+    for sleeve in config.sleeves:
+        if config.is_cash(sleeve):
+            continue
+        row = alloc.row(sleeve.name)
+        if not wanted(row, scope):
+            continue
+        got, skip = sleeve_legs(config, snap, sleeve, row, row.delta(goal), lots)
+        legs += got
+        skipped += skip
+    return OverlayPlan(goal, tuple(legs), tuple(skipped))
+
+
+def apply_legs(snap: Snapshot, legs: tuple[Leg, ...] | list[Leg]) -> Snapshot:
+    """The snapshot as it would be if every leg filled at its sizing price (one-way mode).
+
+    The share of unrealised PnL that a reduction closes moves into the wallet's settle
+    currency, so NAV is unchanged (fees aside).
+    """
+    out = snap
+    for leg in legs:
+        acct = out.account(leg.account)
+        positions: list[dict[str, Any]] = [dict(p) for p in acct.positions]
+        balance = {k: (dict(v) if isinstance(v, dict) else v) for k, v in acct.balance.items()}
+        for p in positions:
+            if p.get("symbol") != leg.symbol:
+                continue
+            old = abs(float(p.get("contracts") or 0)) * (-1 if p.get("side") == "short" else 1)
+            new = round(old + leg.signed_contracts, 12)
+            if old and (new == 0 or (new > 0) != (old > 0) or abs(new) < abs(old)):
+                closed = min(abs(old), abs(leg.signed_contracts)) / abs(old)
+                upnl = float(p.get("unrealizedPnl") or 0)
+                settle = _settle(acct.markets.get(leg.symbol), leg.symbol)
+                total = balance.setdefault("total", {})
+                total[settle] = float(total.get(settle) or 0) + upnl * closed
+                p["unrealizedPnl"] = upnl * (1 - closed)
+            p["contracts"] = abs(new)
+            p["side"] = "short" if new < 0 else "long"
+            break
+        else:
+            positions.append({
+                "symbol": leg.symbol, "contracts": leg.contracts, "contractSize": leg.contract_size,
+                "side": "long" if leg.side == "buy" else "short", "markPrice": leg.price,
+                "entryPrice": leg.price, "unrealizedPnl": 0.0, "marginMode": "cross",
+            })
+        out = out.with_account(replace(acct, positions=tuple(positions), balance=balance))
+    return out
+
+
+def _settle(market: dict[str, Any] | None, symbol: str) -> str:
+    if market and market.get("settle"):
+        return str(market["settle"])
+    return symbol.partition(":")[2].split("-")[0]

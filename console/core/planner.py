@@ -1,0 +1,487 @@
+"""The overlay planner: tickets a trader can confirm, each leg sized and its instrument chosen
+with a reason.
+
+Builders (all pure, over a Config and a Snapshot; venue data passed in):
+- ``build_hedge``: one sleeve to its goal (target or band edge), single direction.
+- ``build_spread``: sell an overweight sleeve and buy an underweight one, each leg sized to its
+  own goal, sent as one ticket.
+- ``build_roll``: close a perp hedge and open the same notional in a dated future, or back.
+- ``build_proxy_hedge``: hedge a sleeve through a correlated instrument sized by a beta fitted
+  on OHLCV returns (shown with its R²).
+- ``build_beta_neutral``: core/satellite (seed 002, strategy 2): size the core's futures so
+  that core exposure + β × satellite exposure = 0.
+- ``propose``: what the allocation calls for, as a list of tickets with reasons.
+
+Reduce before open: every builder goes through ``console.core.overlay.sleeve_legs``, which shrinks
+positions on the other side (reduce-only) before it opens anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from console.core.allocation import (
+    Allocation,
+    PositionLine,
+    SleeveRow,
+    compute_allocation,
+    contract_mark,
+)
+from console.core.beta import BetaFit, basket, closes, fit_beta
+from console.core.config import Config, Goal, HedgeInstrument, Sleeve
+from console.core.costs import book_mid
+from console.core.errors import UserError
+from console.core.lots import Lots
+from console.core.orderstyle import limit_price, style_ticket
+from console.core.overlay import (
+    Leg,
+    Scope,
+    account_lots,
+    notional_per_contract,
+    sleeve_legs,
+    wanted,
+)
+from console.core.preview import leg_costs
+from console.core.snapshot import Snapshot
+from console.core.ticket import OrderStyle, Ticket, TicketKind, TicketLeg
+
+DEFAULT_HORIZON_DAYS = 7.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    account: str
+    symbol: str
+    cost: float  # expected total over the horizon for the notional: fee + slippage + carry (+ roll)
+    why: str
+
+
+@dataclass(frozen=True)
+class InstrumentChoice:
+    instrument: HedgeInstrument  # with its account filled in
+    cost: float
+    reason: str
+    candidates: tuple[Candidate, ...]  # every (account, instrument) weighed, cheapest first
+
+
+class _Ctx:
+    """What the builders share for one planning pass (built once: allocation, lots)."""
+
+    def __init__(self, config: Config, snap: Snapshot, alloc: Allocation | None, books: Mapping[str, Any] | None,
+                 horizon_days: float, now_ms: int | None, trading_fees: Mapping[str, Any] | None,
+                 style: OrderStyle | None = None) -> None:
+        self.config = config
+        self.snap = snap
+        self.alloc = alloc or compute_allocation(config, snap)
+        self.books = books or {}
+        self.horizon = horizon_days
+        self.now = snap.timestamp if now_ms is None else now_ms
+        self.fees = trading_fees
+        self.lots: dict[str, Lots] = account_lots(snap)
+        # how the legs will be worked: the instrument choice prices each candidate as it would
+        # be sent (maker fee and no book walk for a limit), so its reason agrees with the costs
+        self.style = style or OrderStyle()
+
+
+def _accounts_listing(config: Config, snap: Snapshot, inst: HedgeInstrument) -> list[str]:
+    if inst.account is not None:
+        return [inst.account] if inst.account in snap.accounts and inst.symbol in snap.accounts[inst.account].markets else []
+    order = [a.name for a in config.accounts if a.name in snap.accounts] + [
+        n for n in snap.accounts if n not in {a.name for a in config.accounts}]
+    return [n for n in order if inst.symbol in snap.accounts[n].markets]
+
+
+def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> InstrumentChoice | None:
+    """The cheapest of the sleeve's hedge instruments on every account that lists it, for
+    moving ``exposure`` (money of sleeve exposure) over the horizon: fee + slippage + funding
+    (perp) or basis + roll (dated). Ties keep the config's order of preference. Proxies are
+    only weighed when the sleeve has no hedge on its own assets.
+
+    Each candidate is priced on the contracts the leg would carry (``exposure`` rounded to
+    that venue's lot); one that rounds to nothing or under the minimum order is left out.
+    None when no candidate can be sent."""
+    own = [h for h in sleeve.hedges if not h.proxy]
+    pool = own or list(sleeve.hedges)
+    prices = ctx.alloc.prices
+    cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []
+    left_out: list[str] = []  # listed, but the rounded leg could not be sent
+    for rank, h in enumerate(pool):
+        for acct in _accounts_listing(ctx.config, ctx.snap, h):
+            m = ctx.snap.accounts[acct].markets[h.symbol]
+            if m.get("active") is False:
+                continue
+            mark = contract_mark(ctx.snap, acct, h.symbol)
+            if not mark:
+                continue
+            cs = float(m.get("contractSize") or 1)
+            linear = not m.get("inverse", False)
+            # price the contracts that would be sent: rounded to the venue's lot exactly as
+            # overlay.sleeve_legs rounds the open leg, so this candidate's figures are the leg's
+            # own costs (the reason and the cost table agree to the cent)
+            lot = ctx.lots[acct]
+            rounded = lot.amount(h.symbol, abs(exposure) * h.ratio / notional_per_contract(cs, mark, linear))
+            if rounded.amount <= 0:  # sleeve_legs would skip it: it cannot be the pick
+                left_out.append(f"{h.symbol} on {acct}: {rounded.reason or 'under one lot'}")
+                continue
+            leg = Leg(sleeve.name, acct, h.symbol, side, rounded.amount, cs, linear, mark, False, "open", h.ratio)
+            min_cost = lot.min_cost(h.symbol)
+            if min_cost and leg.notional < min_cost:  # likewise skipped by sleeve_legs
+                left_out.append(f"{h.symbol} on {acct}: {leg.notional:,.2f} is under its minimum order {min_cost:,.2f}")
+                continue
+            book = ctx.books.get(h.symbol)
+            px = limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
+            lc = leg_costs(ctx.config, ctx.snap, 0, TicketLeg(leg, ctx.style, px), book=book,
+                           spot_price=prices.get(h.base), horizon_days=ctx.horizon, now_ms=ctx.now,
+                           trading_fees=ctx.fees)
+            parts = ", ".join(f"{i.name} {i.amount:+,.2f}" if i.known else f"{i.name} n/a" for i in lc.items)
+            c = Candidate(acct, h.symbol, lc.total, f"{lc.instrument} {h.symbol} on {acct}: {parts} = {lc.total:+,.2f}")
+            cands.append((lc.total, rank, c, h.model_copy(update={"account": acct})))
+    if not cands:
+        return None
+    cands.sort(key=lambda t: (round(t[0], 6), t[1]))
+    best = cands[0]
+    why = f"{best[2].why} over {ctx.horizon:g} d"
+    if len(cands) > 1:
+        nxt = cands[1]
+        why += f"; cheaper than {nxt[2].symbol} on {nxt[2].account} ({nxt[0]:+,.2f}) by {nxt[0] - best[0]:,.2f}"
+    elif left_out:
+        why += f"; the only instrument that can be sent ({'; '.join(left_out)})"
+    else:
+        why += "; the only instrument listed"
+    return InstrumentChoice(best[3], best[0], why, tuple(c for _, _, c, _ in cands))
+
+
+def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
+              instrument: HedgeInstrument | None = None) -> tuple[list[Leg], list[str], list[str]]:
+    """Legs moving ``sleeve`` by ``delta``, reduce-before-open, with per-leg reasons and warnings."""
+    side = "buy" if delta > 0 else "sell"
+    choice = None
+    if instrument is None:
+        # what the open leg must move is what is left after the reduce-only legs, as
+        # sleeve_legs computes it (its reduce legs do not depend on the instrument): a first
+        # pass gives them, so the choice is priced on the very exposure the open leg carries
+        need = delta
+        for leg in sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, None)[0]:
+            if leg.reduce_only:
+                need -= leg.sleeve_exposure  # in sleeve_legs' order, so the float is the same
+        to_open = abs(need)
+        if to_open > 1e-9:
+            choice = choose_instrument(ctx, sleeve, side, to_open)
+            instrument = choice.instrument if choice else None
+    legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument)
+    reasons = []
+    for leg in legs:
+        if leg.reduce_only:
+            reasons.append(f"{sleeve.name}: {leg.purpose} {leg.symbol} on {leg.account} first ({leg.notional:,.2f}), "
+                           "reduce-only: shrink the opposite overlay before opening anything")
+        else:
+            pick = choice.reason if choice else f"{leg.symbol} as asked"
+            reasons.append(f"{sleeve.name}: {side} {leg.notional:,.2f} toward the goal ({delta:+,.2f} of exposure); {pick}")
+    warnings = [f"{s.sleeve}: skipped {s.side} {s.notional:,.2f} ({s.reason})" for s in skipped]
+    return legs, reasons, warnings
+
+
+def _ticket(ctx: _Ctx, kind: TicketKind, legs: Sequence[Leg], note: str, reasons: Sequence[str],
+            warnings: Sequence[str]) -> Ticket:
+    # every reduce-only leg goes first, across sleeves, so margin is freed before any opens
+    order = sorted(range(len(legs)), key=lambda i: not legs[i].reduce_only)
+    return Ticket(kind, tuple(TicketLeg(legs[i]) for i in order), ctx.snap.timestamp, ctx.horizon, note,
+                  tuple(warnings), tuple(reasons[i] for i in order) if len(reasons) == len(legs) else tuple(reasons))
+
+
+def _drift_words(row: SleeveRow, goal: Goal) -> str:
+    d = row.drift or 0.0
+    return (f"{row.name} at {row.weight * 100:.2f}% vs target {(row.target or 0) * 100:.2f}% "
+            f"({d * 100:+.2f} pp, {row.status.value}); to {goal.value}: {row.delta(goal):+,.2f}")
+
+
+def _row(ctx: _Ctx, name: str) -> tuple[Sleeve, SleeveRow]:
+    sleeve = ctx.config.sleeve(name)
+    if ctx.config.is_cash(sleeve):
+        raise UserError(f"{name!r} is the cash sleeve; it is moved by the other sleeves' legs, not hedged")
+    return sleeve, ctx.alloc.row(name)
+
+
+# ---------------------------------------------------------------- builders
+
+
+def build_hedge(config: Config, snapshot: Snapshot, sleeve: str, *, goal: Goal = Goal.TARGET,
+                horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                alloc: Allocation | None = None, instrument: HedgeInstrument | None = None,
+                now_ms: int | None = None, trading_fees: Mapping[str, Any] | None = None,
+                style: OrderStyle | None = None, _ctx: _Ctx | None = None) -> Ticket:
+    """A single-leg overlay (plus any reduce-only legs first) moving one sleeve to its goal."""
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+    s, row = _row(ctx, sleeve)
+    delta = row.delta(goal)
+    legs, reasons, warnings = _legs_for(ctx, s, row, delta, instrument)
+    note = f"hedge: {_drift_words(row, goal)}"
+    if not legs and not warnings:
+        warnings = [f"{sleeve}: already at its {goal.value}; nothing to do"]
+    return _ticket(ctx, TicketKind.HEDGE, legs, note, reasons, warnings)
+
+
+def build_spread(config: Config, snapshot: Snapshot, sell: str, buy: str, *, goal: Goal = Goal.TARGET,
+                 horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                 alloc: Allocation | None = None, now_ms: int | None = None,
+                 trading_fees: Mapping[str, Any] | None = None,
+                 sell_instrument: HedgeInstrument | str | None = None,
+                 buy_instrument: HedgeInstrument | str | None = None,
+                 style: OrderStyle | None = None, _ctx: _Ctx | None = None) -> Ticket:
+    """Sell the overweight sleeve ``sell`` and buy the underweight ``buy``, each leg sized to
+    its own goal (so the legs' notionals differ when the drifts do; the cash sleeve takes the
+    difference). Raises UserError when ``sell`` is not overweight or ``buy`` not underweight.
+
+    ``sell_instrument`` / ``buy_instrument``: the contract each side opens in (one of its
+    sleeve's hedges, as a HedgeInstrument or its symbol); None picks the cheapest for the
+    horizon. Reduce-only legs on existing positions come first either way."""
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+    if sell == buy:
+        raise UserError(f"a spread needs two different sleeves; got {sell!r} twice")
+    s_sell, r_sell = _row(ctx, sell)
+    s_buy, r_buy = _row(ctx, buy)
+    d_sell, d_buy = r_sell.delta(goal), r_buy.delta(goal)
+    if d_sell >= 0:
+        raise UserError(f"{sell} is not overweight against its {goal.value} ({_drift_words(r_sell, goal)}); "
+                        "a spread sells an overweight sleeve: swap the pair or pick another")
+    if d_buy <= 0:
+        raise UserError(f"{buy} is not underweight against its {goal.value} ({_drift_words(r_buy, goal)}); "
+                        "a spread buys an underweight sleeve: swap the pair or pick another")
+    l1, why1, w1 = _legs_for(ctx, s_sell, r_sell, d_sell, _hedge_of(s_sell, sell_instrument))
+    l2, why2, w2 = _legs_for(ctx, s_buy, r_buy, d_buy, _hedge_of(s_buy, buy_instrument))
+    note = f"spread: sell {sell} / buy {buy}. {_drift_words(r_sell, goal)}. {_drift_words(r_buy, goal)}"
+    return _ticket(ctx, TicketKind.SPREAD, l1 + l2, note, why1 + why2, w1 + w2)
+
+
+def _hedge_of(sleeve: Sleeve, instrument: HedgeInstrument | str | None) -> HedgeInstrument | None:
+    """``instrument`` as one of ``sleeve``'s hedges (a symbol is looked up among them)."""
+    if instrument is None or isinstance(instrument, HedgeInstrument):
+        return instrument
+    found = next((h for h in sleeve.hedges if h.symbol == instrument), None)
+    if found is None:
+        listed = ", ".join(h.symbol for h in sleeve.hedges) or "none"
+        raise UserError(f"{instrument} is not one of {sleeve.name}'s hedges ({listed}); add it to the sleeve's "
+                        "hedges or pick one of them")
+    return found
+
+
+def _is_dated(snap: Snapshot, account: str, symbol: str) -> bool:
+    m = snap.accounts[account].markets.get(symbol) or {}
+    return bool(m.get("expiry")) or m.get("type") == "future" or "-" in symbol.partition(":")[2]
+
+
+def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: str | None = None,
+               to_symbol: str | None = None, account: str | None = None,
+               horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+               alloc: Allocation | None = None, now_ms: int | None = None,
+               trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+               _ctx: _Ctx | None = None) -> Ticket:
+    """Close the sleeve's hedge in one contract (reduce-only, whole) and open the same notional
+    on the same side in another (seed 004 §5): perp → dated by default, dated → perp when the
+    position is dated. The target is the sleeve's first hedge of the other kind, preferring the
+    position's own account."""
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+    s, row = _row(ctx, sleeve)
+    pos: list[PositionLine] = [p for p in row.positions if (from_symbol is None or p.symbol == from_symbol)
+                               and (account is None or p.account == account)]
+    if not pos:
+        raise UserError(f"{sleeve} has no open overlay position{' in ' + from_symbol if from_symbol else ''} to roll")
+    p = max(pos, key=lambda q: abs(q.notional))
+    dated_now = p.dated
+    targets = [h for h in s.hedges if h.symbol != p.symbol and (to_symbol is None or h.symbol == to_symbol)]
+    if to_symbol is not None and not targets:
+        inst = HedgeInstrument(symbol=to_symbol, ratio=p.ratio)  # a malformed symbol is named first
+        base = p.symbol.split("/")[0]
+        if to_symbol.split("/")[0] != base:
+            # a roll moves the same exposure to another contract on the same underlying; closing
+            # a BTC hedge to open an ETH short is a spread, priced and labelled as one
+            listed = ", ".join(h.symbol for h in s.hedges if h.symbol != p.symbol) or "none"
+            raise UserError(f"cannot roll {p.symbol} into {to_symbol}: a roll stays on {base} (one of {sleeve}'s "
+                            f"hedges: {listed}, or another {base} contract); to move the hedge to another asset, "
+                            "build a spread")
+        targets = [inst]
+    chosen: tuple[str, HedgeInstrument] | None = None
+    for h in targets:
+        accts = _accounts_listing(ctx.config, ctx.snap, h)
+        accts.sort(key=lambda a: a != p.account)
+        for a in accts:
+            if to_symbol is not None or _is_dated(ctx.snap, a, h.symbol) != dated_now:
+                chosen = (a, h)
+                break
+        if chosen:
+            break
+    if chosen is None:
+        kind = "perp" if dated_now else "dated future"
+        raise UserError(f"{sleeve} has no {kind} among its hedges on an account that lists it; add one to roll "
+                        f"{p.symbol} into")
+    acct, h = chosen
+    close_side = "buy" if p.contracts < 0 else "sell"
+    open_side = "sell" if p.contracts < 0 else "buy"
+    close = Leg(sleeve, p.account, p.symbol, close_side, abs(p.contracts), p.contract_size, p.linear, p.mark,
+                True, f"roll: close {p.side}", p.ratio)
+    m = ctx.snap.accounts[acct].markets[h.symbol]
+    mark = contract_mark(ctx.snap, acct, h.symbol)
+    if not mark:
+        raise UserError(f"no price for {h.symbol} on {acct}; refresh tickers before rolling")
+    cs = float(m.get("contractSize") or 1)
+    linear = not m.get("inverse", False)
+    # the same sleeve exposure: notional / old ratio × new ratio
+    target_notional = abs(p.notional) / p.ratio * h.ratio
+    rounded = ctx.lots[acct].amount(h.symbol, target_notional / notional_per_contract(cs, mark, linear))
+    if rounded.amount <= 0:
+        raise UserError(f"cannot open {target_notional:,.2f} in {h.symbol}: {rounded.reason}")
+    opened = Leg(sleeve, acct, h.symbol, open_side, rounded.amount, cs, linear, mark, False, "roll: open", h.ratio)
+    direction = f"{'dated' if dated_now else 'perp'} → {'dated' if _is_dated(ctx.snap, acct, h.symbol) else 'perp'}"
+    note = (f"roll ({direction}): close {p.side} {abs(p.contracts):g} {p.symbol} on {p.account} "
+            f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {h.symbol} on {acct}")
+    reasons = [f"{sleeve}: close the whole {p.symbol} {p.side} (reduce-only)",
+               f"{sleeve}: reopen the same exposure in {h.symbol} ({rounded.amount:g} contracts at {mark:,.6g})"]
+    return _ticket(ctx, TicketKind.ROLL, [close, opened], note, reasons, [])
+
+
+def _series(ohlcv: Mapping[str, Any], asset: str, quote: str) -> dict[int, float] | None:
+    for key in (f"{asset}/{quote}", f"{asset}/{quote}:{quote}", asset):
+        if key in ohlcv and ohlcv[key]:
+            return closes(ohlcv[key])
+    return None
+
+
+def sleeve_series(ctx: _Ctx, sleeve: Sleeve, ohlcv: Mapping[str, Any]) -> dict[int, float]:
+    """The sleeve's price history: one asset's closes, or a basket weighted by spot value."""
+    quote = ctx.config.portfolio.quote
+    row = ctx.alloc.row(sleeve.name)
+    weights = {a.asset: a.spot_value for a in row.assets}
+    parts = []
+    for a in sleeve.assets:
+        s = _series(ohlcv, a, quote)
+        if s:
+            parts.append((weights.get(a, 0.0) or 1.0, s))
+    if not parts:
+        raise UserError(f"no OHLCV for any asset of {sleeve.name} ({', '.join(sleeve.assets)}); pass closes for "
+                        f"{sleeve.assets[0]}/{quote}")
+    return parts[0][1] if len(parts) == 1 else basket(parts)
+
+
+def build_proxy_hedge(config: Config, snapshot: Snapshot, sleeve: str, proxy: str, *,
+                      ohlcv: Mapping[str, Any], lookback: int | None = 30, goal: Goal = Goal.TARGET,
+                      horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                      alloc: Allocation | None = None, now_ms: int | None = None,
+                      trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+               _ctx: _Ctx | None = None) -> Ticket:
+    """Hedge ``sleeve`` through ``proxy`` (an index future, a correlated coin): the proxy's
+    notional = sleeve exposure to move × beta of the sleeve on the proxy over ``lookback``
+    returns of ``ohlcv`` (symbol → OHLCV rows). The note shows beta and R²."""
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+    s, row = _row(ctx, sleeve)
+    if proxy not in ohlcv:
+        raise UserError(f"no OHLCV for the proxy {proxy}; fetch its closes first")
+    fit = fit_beta(sleeve_series(ctx, s, ohlcv), ohlcv[proxy], lookback, sleeve, proxy)
+    if not fit.usable or fit.beta <= 0:
+        raise UserError(f"cannot size a hedge in {proxy}: {fit.reason}")
+    inst = next((h for h in s.hedges if h.symbol == proxy), None)
+    inst = (inst or HedgeInstrument(symbol=proxy, proxy=True)).model_copy(update={"ratio": fit.beta, "proxy": True})
+    legs, reasons, warnings = _legs_for(ctx, s, row, row.delta(goal), inst)
+    reasons = [r.replace(f"{proxy} as asked", f"{proxy} sized by beta {fit.beta:.3f} (R² {fit.r2:.2f})") for r in reasons]
+    note = f"proxy hedge: {_drift_words(row, goal)}; {fit.reason}; basis risk: {(1 - fit.r2) * 100:.0f}% of variance unhedged"
+    return _ticket(ctx, TicketKind.PROXY, legs, note, reasons, warnings)
+
+
+def build_beta_neutral(config: Config, snapshot: Snapshot, core: str, satellite: str, *,
+                       ohlcv: Mapping[str, Any], lookback: int | None = 30, tolerance: float = 0.10,
+                       horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                       alloc: Allocation | None = None, now_ms: int | None = None,
+                       trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+               _ctx: _Ctx | None = None) -> Ticket:
+    """Seed 002, strategy 2: keep the satellite's return relative to the core and none of the
+    market's. With β the satellite's beta on the core, the portfolio's core-equivalent exposure
+    is E_core + β × E_sat; the ticket moves the core's futures by −(E_core + β × E_sat) so it is 0.
+    Within ``tolerance`` (a share of β × E_sat, the seed's 10 %) the ticket says so in a warning."""
+    ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+    s_core, r_core = _row(ctx, core)
+    s_sat, r_sat = _row(ctx, satellite)
+    fit: BetaFit = fit_beta(sleeve_series(ctx, s_sat, ohlcv), sleeve_series(ctx, s_core, ohlcv), lookback,
+                            satellite, core)
+    if not fit.usable:
+        raise UserError(f"cannot make {satellite} beta-neutral to {core}: {fit.reason}")
+    beta_exp = fit.beta * r_sat.net
+    net = r_core.net + beta_exp
+    delta = -net
+    warnings: list[str] = []
+    if abs(net) <= tolerance * abs(beta_exp):
+        warnings.append(f"within tolerance: net beta exposure {net:+,.2f} is under {tolerance * 100:g}% of "
+                        f"β × {satellite} = {beta_exp:,.2f}")
+    legs, reasons, w = _legs_for(ctx, s_core, r_core, delta)
+    note = (f"beta-neutral: {core} exposure {r_core.net:,.2f} + β {fit.beta:.3f} × {satellite} {r_sat.net:,.2f} "
+            f"= {net:+,.2f}; move {core} futures by {delta:+,.2f} to 0. {fit.reason}")
+    return _ticket(ctx, TicketKind.BETA, legs, note, reasons, warnings + w)
+
+
+# ---------------------------------------------------------------- propose
+
+
+def roll_candidates(ctx: _Ctx) -> list[Ticket]:
+    """Perp hedges a dated future would carry more cheaply over the horizon, and dated hedges
+    that expire inside it."""
+    out: list[Ticket] = []
+    for s in ctx.config.sleeves:
+        if ctx.config.is_cash(s) or not s.hedges:
+            continue
+        row = ctx.alloc.row(s.name)
+        for p in row.positions:
+            expiring = p.dated and p.expiry is not None and (p.expiry - ctx.now) / 86_400_000 < ctx.horizon
+            if p.dated and not expiring:
+                continue  # a dated hedge that outlives the horizon already carries no funding
+            try:
+                t = build_roll(ctx.config, ctx.snap, s.name, from_symbol=p.symbol, account=p.account, _ctx=ctx)
+            except UserError:
+                continue  # no instrument of the other kind: nothing to propose
+            if expiring:
+                out.append(replace(t, note=t.note + f"; {p.symbol} expires inside the {ctx.horizon:g} d horizon"))
+                continue
+            # the roll's verdict needs only its costs (preview() would add margin and checks),
+            # priced as its legs would be worked
+            if ctx.style != OrderStyle():
+                t = style_ticket(t, ctx.style, ctx.snap, ctx.lots, ctx.books)
+            cost = sum(leg_costs(ctx.config, ctx.snap, i, tl, book=ctx.books.get(tl.leg.symbol),
+                                 spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
+                                 horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees).total
+                       for i, tl in enumerate(t.legs))
+            if cost < 0:
+                out.append(replace(t, note=t.note + f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d "
+                                               "(carry saved minus fees and slippage)"))
+    return out
+
+
+def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, scope: Scope = Scope.BREACH,
+            horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+            now_ms: int | None = None, trading_fees: Mapping[str, Any] | None = None,
+            alloc: Allocation | None = None, rolls: bool = True,
+            ohlcv: Mapping[str, Any] | None = None,
+            beta_pairs: Sequence[tuple[str, str]] = (), style: OrderStyle | None = None) -> list[Ticket]:
+    """Tickets the allocation calls for, in the order a trader would read them:
+    1. spreads pairing the most overweight sleeve with the most underweight, and so on;
+    2. single hedges for the sleeves left over;
+    3. rolls that save carry over the horizon, or that the horizon forces (expiry inside it);
+    4. beta-neutral tickets for each (core, satellite) in ``beta_pairs`` (needs ``ohlcv``).
+    Every ticket's ``note`` says why it is proposed and ``reasons`` why each leg is what it is.
+    """
+    ctx = _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+    rows = [ctx.alloc.row(s.name) for s in config.sleeves if not config.is_cash(s)]
+    rows = [r for r in rows if wanted(r, scope) and abs(r.delta(goal)) >= max(config.limits.min_trade_notional, 1e-9)]
+    over = sorted((r for r in rows if r.delta(goal) < 0), key=lambda r: r.delta(goal))
+    under = sorted((r for r in rows if r.delta(goal) > 0), key=lambda r: -r.delta(goal))
+    out: list[Ticket] = []
+    for a, b in zip(over, under, strict=False):
+        out.append(build_spread(config, snapshot, a.name, b.name, goal=goal, _ctx=ctx))
+    n = min(len(over), len(under))
+    for r in over[n:] + under[n:]:
+        out.append(build_hedge(config, snapshot, r.name, goal=goal, _ctx=ctx))
+    if rolls:
+        out += roll_candidates(ctx)
+    for core, sat in beta_pairs:
+        if ohlcv is None:
+            raise UserError("beta-neutral tickets need OHLCV closes for the core and the satellite")
+        out.append(build_beta_neutral(config, snapshot, core, sat, ohlcv=ohlcv, _ctx=ctx))
+    return out

@@ -1,0 +1,372 @@
+"""One ticket, fully explained: costs per leg and in total, the spot alternative, what-if
+margin and liquidation, the stress table, the pre-trade checks, and a verdict.
+
+``preview()`` is the single entry point; the spread builder and the confirmation modal
+render exactly the ``Preview`` it returns (``to_dict()`` for JSON). Pure: venue data (books,
+tiers, fees) is passed in, and a missing input is shown as such, never guessed silently.
+
+Signs: every money figure of cost is paid (> 0) or received (< 0), in the quote currency.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from console.core.allocation import Allocation, compute_allocation
+from console.core.checks import CheckFailure, pretrade_checks
+from console.core.config import Config
+from console.core.costs import (
+    BasisInfo,
+    CostItem,
+    FundingInfo,
+    basis_info,
+    basis_item,
+    carry_after_expiry,
+    fee_cost,
+    fee_rate,
+    funding_info,
+    funding_item,
+    roll_item,
+    rolls_needed,
+    slippage_cost,
+    spot_alternative,
+    unknown,
+)
+from console.core.overlay import Leg
+from console.core.risk import (
+    DEFAULT_INVERSE_TIERS_LABEL,
+    DEFAULT_TIERS_LABEL,
+    WhatIf,
+    is_fallback,
+    what_if,
+    worst,
+)
+from console.core.snapshot import Snapshot
+from console.core.ticket import OrderType, Ticket, TicketKind, TicketLeg
+
+COST_NAMES = ("fee", "slippage", "funding", "basis", "roll")
+# the preview's own words for risk's fallback (whose label carries the CLI's --tiers hint)
+TIERS_FALLBACK_NOTE = ("margin and liquidation on fallback tiers (Binance BTCUSDT default brackets): "
+                       "the venue's own leverage tiers were not available")
+INVERSE_TIERS_FALLBACK_NOTE = ("COIN-M margin and liquidation on fallback tiers (Binance COIN-M BTCUSD default "
+                               "brackets, in coin): the venue's own leverage tiers were not available")
+MARGIN_GAP = 0.0005  # 0.05 pp: a smaller gap between recomputed and reported margin ratio is not worth a word
+
+
+@dataclass(frozen=True)
+class LegCosts:
+    index: int
+    account: str
+    symbol: str
+    side: str
+    contracts: float
+    notional: float
+    instrument: str  # "perp" | "dated"
+    reduce_only: bool
+    items: tuple[CostItem, ...]  # fee, slippage, funding (perp) or basis + roll (dated)
+    funding: FundingInfo | None
+    basis: BasisInfo | None
+    limit_price: float | None
+
+    @property
+    def total(self) -> float:
+        return sum(i.amount for i in self.items)
+
+    def item(self, name: str) -> CostItem | None:
+        return next((i for i in self.items if i.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index, "account": self.account, "symbol": self.symbol, "side": self.side,
+            "contracts": self.contracts, "notional": self.notional, "instrument": self.instrument,
+            "reduce_only": self.reduce_only, "limit_price": self.limit_price, "total": self.total,
+            "items": [i.to_dict() for i in self.items],
+            "funding": None if self.funding is None else {
+                "rate": self.funding.rate, "interval_hours": self.funding.interval_hours,
+                "annualised": self.funding.annualised, "next_time_ms": self.funding.next_time_ms},
+            "basis": None if self.basis is None else {
+                "basis": self.basis.basis, "annualised": self.basis.annualised,
+                "days_to_expiry": self.basis.days_to_expiry, "future": self.basis.future, "spot": self.basis.spot},
+        }
+
+
+@dataclass(frozen=True)
+class SpotAlternative:
+    items: tuple[CostItem, ...]
+    futures_cost: float  # the ticket's total over the horizon
+    reason: str  # which is cheaper for the horizon, and by how much
+
+    @property
+    def total(self) -> float:
+        return sum(i.amount for i in self.items)
+
+    @property
+    def cheaper(self) -> str:
+        return "futures" if self.futures_cost <= self.total else "spot"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": [i.to_dict() for i in self.items], "total": self.total, "futures_cost": self.futures_cost,
+                "cheaper": self.cheaper, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    worth_it: bool
+    cost: float  # the ticket's total over the horizon
+    exposure_moved: float  # Σ |sleeve exposure| the legs change (the drift they remove, in money)
+    cost_bps: float | None  # cost / exposure moved, in bps
+    threshold_bps: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Preview:
+    ticket: Ticket
+    legs: tuple[LegCosts, ...]
+    totals: Mapping[str, float]  # by cost name (fee, slippage, funding, basis, roll) and "total"
+    unknown_costs: tuple[str, ...]  # "slippage (leg 1: n/a (no book))": what could not be priced
+    spot_alternative: SpotAlternative | None  # None for a roll (it moves no exposure)
+    what_if: WhatIf
+    checks: tuple[CheckFailure, ...]
+    verdict: Verdict
+    horizon_days: float
+    now_ms: int
+    assumptions: tuple[str, ...]  # fallbacks used: tiers, fee rates, funding interval
+
+    @property
+    def total_cost(self) -> float:
+        return self.totals.get("total", 0.0)
+
+    @property
+    def ok(self) -> bool:
+        """No pre-trade check fails (the verdict is advice, not a block)."""
+        return not self.checks
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.ticket
+        return {
+            "kind": t.kind.value, "note": t.note, "warnings": list(t.warnings), "snapshot_ts": t.snapshot_ts,
+            "horizon_days": self.horizon_days, "now_ms": self.now_ms,
+            "legs": [lc.to_dict() for lc in self.legs],
+            "totals": dict(self.totals), "unknown_costs": list(self.unknown_costs),
+            "spot_alternative": None if self.spot_alternative is None else self.spot_alternative.to_dict(),
+            "what_if": self.what_if.to_dict(),
+            "checks": [c.to_dict() for c in self.checks], "ok": self.ok,
+            "verdict": self.verdict.to_dict(), "assumptions": list(self.assumptions),
+        }
+
+
+def _dated(snap: Snapshot, leg: Leg) -> tuple[bool, int | None]:
+    m = snap.accounts[leg.account].markets.get(leg.symbol) or {}
+    exp = m.get("expiry")
+    return bool(exp) or m.get("type") == "future" or "-" in leg.symbol.partition(":")[2], int(exp) if exp else None
+
+
+def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book: Mapping[str, Any] | None,
+              spot_price: float | None, horizon_days: float, now_ms: int,
+              trading_fees: Mapping[str, Any] | None = None, book_error: str | None = None) -> LegCosts:
+    """Fee, slippage, and the horizon's carry (funding for a perp; basis and roll for a dated
+    future) of one leg. A reduce-only leg's carry is what closing gives up or saves.
+    ``book_error``: why the caller has no book for the leg ("no order book from futures: …"),
+    shown as the slippage's reason instead of the bare "no order book"."""
+    leg = tl.leg
+    acct = snap.accounts[leg.account]
+    m = acct.markets.get(leg.symbol)
+    maker = tl.style.type is OrderType.POST_ONLY
+    rate, src = fee_rate(m, leg.symbol, maker=maker, trading_fees=trading_fees)
+    notional = leg.notional
+    fee = fee_cost(notional, rate, src, maker=maker)
+    if tl.style.type is OrderType.MARKET:
+        child = leg.contracts / tl.style.slices
+        slip, _ = slippage_cost(book, leg.side, child, notional)
+        if tl.style.slices > 1 and slip.known:
+            slip = CostItem("slippage", slip.amount, slip.reason + f" (per child of {child:g}; assumes the book "
+                            "refills between slices)", slip.bps)
+    else:
+        mid = None
+        if book and book.get("bids") and book.get("asks"):
+            mid = (float(book["bids"][0][0]) + float(book["asks"][0][0])) / 2
+        ref = mid or leg.price
+        px = tl.limit_price or ref
+        adverse = max(0.0, (px - ref) / ref if leg.side == "buy" else (ref - px) / ref)
+        slip = CostItem("slippage", adverse * notional,
+                        f"limit {px:,.6g} vs {'mid' if mid else 'mark'} {ref:,.6g}: rests on the book, "
+                        "no sweep (fill not guaranteed)", adverse * 1e4)
+    dated, expiry = _dated(snap, leg)
+    if book_error and not book and not slip.known:
+        slip = unknown("slippage", f"n/a ({book_error})")
+    items = [fee, slip]
+    fi: FundingInfo | None = None
+    bi: BasisInfo | None = None
+    if dated:
+        bi = basis_info(leg.price, spot_price, expiry, now_ms)
+        items.append(basis_item(leg.side, notional, bi, horizon_days))
+        if bi is not None and not leg.reduce_only:
+            n = rolls_needed(horizon_days, bi.days_to_expiry)
+            carry, days_after = carry_after_expiry(leg.side, notional, bi, horizon_days)
+            items.append(roll_item(n, fee.amount + slip.amount, bi.days_to_expiry, carry_after=carry,
+                                   days_after=days_after))
+        elif bi is None:
+            items.append(unknown("roll", "n/a: expiry unknown"))
+    else:
+        fi = funding_info(acct.funding_rates.get(leg.symbol))
+        items.append(funding_item(leg.side, notional, fi, horizon_days, now_ms=now_ms))
+    return LegCosts(index, leg.account, leg.symbol, leg.side, leg.contracts, notional,
+                    "dated" if dated else "perp", leg.reduce_only, tuple(items), fi, bi, tl.limit_price)
+
+
+def margin_before_notes(snapshot: Snapshot, wi: WhatIf) -> list[str]:
+    """Where the preview's "margin before" (recomputed from the positions at mark on the
+    tiers it was given) differs from the ratio the venue reports (the dashboard's), say by how
+    much and why, so the two figures on screen never disagree silently."""
+    from console.core.alerts import account_margin_ratio
+
+    out = []
+    for name in dict.fromkeys(a.account for a in wi.before):
+        # the venue's account figure is compared with the account's worst pool (risk.worst)
+        a = worst(b for b in wi.before if b.account == name)
+        if a is None:
+            continue
+        st = snapshot.accounts.get(a.account)
+        reported = account_margin_ratio(st) if st is not None else None
+        mine = a.margin_ratio
+        if reported is None or not math.isfinite(mine) or abs(reported - mine) <= MARGIN_GAP:
+            continue
+        why = ("fallback tiers, not the venue's" if is_fallback(a.tiers_note) else
+               "the venue's figure comes from its balance reply and the marks from its position reply, "
+               "a moment apart")
+        out.append(f"margin before on {a.account}: {mine * 100:.2f}% recomputed vs {reported * 100:.2f}% "
+                   f"reported by the venue (the dashboard's figure): {why}")
+    return out
+
+
+def _spot_symbol(config: Config, snap: Snapshot, leg: Leg) -> tuple[str, str, Mapping[str, Any] | None]:
+    """The spot market the same exposure would trade in: the sleeve's first asset against the quote."""
+    quote = config.portfolio.quote
+    asset = leg.symbol.split("/")[0]
+    sleeve = next((s for s in config.sleeves if s.name == leg.sleeve), None)
+    if sleeve is not None:  # else a leg on a sleeve the config lacks: the contract's base
+        asset = sleeve.assets[0]
+    sym = f"{asset}/{quote}"
+    for a in snap.accounts.values():
+        if sym in a.markets:
+            return asset, sym, a.markets[sym]
+    return asset, sym, None
+
+
+def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
+            books: Mapping[str, Mapping[str, Any]] | None = None,
+            tiers: Mapping[str, Any] | None = None,
+            horizon_days: float | None = None,
+            now_ms: int | None = None,
+            trading_fees: Mapping[str, Any] | None = None,
+            max_cost_bps: float | None = None,
+            stress: bool = True,
+            alloc: Allocation | None = None,
+            book_errors: Mapping[str, str] | None = None,
+            tier_errors: Sequence[str] = ()) -> Preview:
+    """Everything the trader needs to decide on ``ticket`` (see the module docstring).
+
+    ``books``: symbol → ccxt order book; ``tiers``: symbol → ccxt leverage tiers;
+    ``trading_fees``: symbol → ccxt trading fee (fetch_trading_fees); ``horizon_days``
+    defaults to the ticket's; ``now_ms`` to the snapshot's time; ``alloc`` is the snapshot's
+    allocation when the caller already has it (it is computed otherwise). ``book_errors``:
+    symbol → why its book could not be fetched ("no order book from <account>: <reason>");
+    ``tier_errors``: why the venue's tiers could not be fetched, shown beside the fallback.
+    """
+    horizon = ticket.horizon_days if horizon_days is None else horizon_days
+    if max_cost_bps is None:
+        max_cost_bps = config.limits.max_cost_bps
+    now = snapshot.timestamp if now_ms is None else now_ms
+    books = books or {}
+    pf = config.portfolio
+    alloc = alloc or compute_allocation(config, snapshot)
+    prices = alloc.prices
+    legs: list[LegCosts] = []
+    for i, tl in enumerate(ticket.legs):
+        base = tl.leg.symbol.split("/")[0]
+        legs.append(leg_costs(config, snapshot, i, tl, book=books.get(tl.leg.symbol), spot_price=prices.get(base),
+                              horizon_days=horizon, now_ms=now, trading_fees=trading_fees,
+                              book_error=(book_errors or {}).get(tl.leg.symbol)))
+    totals = {n: sum((lc.item(n).amount if lc.item(n) else 0.0) for lc in legs) for n in COST_NAMES}
+    totals["total"] = sum(lc.total for lc in legs)
+    unknowns = tuple(f"{it.name} (leg {lc.index + 1}: {it.reason})" for lc in legs for it in lc.items if not it.known)
+
+    moved = sum(abs(tl.leg.sleeve_exposure) for tl in ticket.legs)
+    net_moved = {}
+    for tl in ticket.legs:
+        net_moved[tl.leg.sleeve] = net_moved.get(tl.leg.sleeve, 0.0) + tl.leg.sleeve_exposure
+    exposure = sum(abs(v) for v in net_moved.values())
+
+    spot_alt: SpotAlternative | None = None
+    if ticket.kind is not TicketKind.ROLL and exposure > 1e-9:
+        items: list[CostItem] = []
+        for sleeve, dv in net_moved.items():
+            if abs(dv) < 1e-9:
+                continue
+            leg0 = next(tl.leg for tl in ticket.legs if tl.leg.sleeve == sleeve)
+            asset, sym, mkt = _spot_symbol(config, snapshot, leg0)
+            items += spot_alternative(abs(dv), "buy" if dv > 0 else "sell", spot_symbol=sym, spot_market=mkt,
+                                      spot_book=books.get(sym), spot_price=prices.get(asset))
+        st = sum(i.amount for i in items)
+        fut = totals["total"]
+        cheaper = "futures" if fut <= st else "spot"
+        diff = abs(st - fut)
+        # tax only arises when the spot route sells: say so only then
+        sells = any(dv < -1e-9 for dv in net_moved.values())
+        spot_alt = SpotAlternative(tuple(items), fut,
+                                   f"{cheaper} is cheaper over {horizon:g} d by {diff:,.2f} (futures {fut:,.2f} vs "
+                                   f"spot {st:,.2f}" + (", before tax on a spot sale, which you flag)" if sells else ")"))
+
+    spot_values = {a.asset: a.spot_value for r in alloc.rows for a in r.assets}
+    wi = what_if(snapshot, [tl.leg for tl in ticket.legs], tiers=tiers, quote=pf.quote,
+                 default_leverage=config.limits.max_leverage, spot_values=spot_values,
+                 stress_moves=(-0.30, -0.20, -0.10, 0.10, 0.20, 0.30) if stress else ())
+    checks = tuple(pretrade_checks(config, snapshot, ticket, now, books, tiers=tiers))
+
+    cost = totals["total"]
+    if not ticket.legs:
+        verdict = Verdict(False, 0.0, 0.0, None, max_cost_bps, "nothing to trade: the ticket has no legs")
+    elif ticket.kind is TicketKind.ROLL:
+        worth = cost < 0
+        reason = (f"the roll saves {-cost:,.2f} over {horizon:g} d (carry saved minus fees and slippage)" if worth
+                  else f"not worth it: the roll costs {cost:,.2f} more than keeping the position for {horizon:g} d")
+        verdict = Verdict(worth, cost, 0.0, None, max_cost_bps, reason)
+    else:
+        bps = cost / exposure * 1e4 if exposure > 0 else math.inf
+        worth = bps <= max_cost_bps
+        if cost < 0:  # the carry received outweighs fees and slippage: say it earns, not "-28 bps"
+            reason = (f"earns {-cost:,.2f} over {horizon:g} d ({-bps:.1f} bps) while removing {exposure:,.2f} "
+                      "of drift (carry received exceeds fees and slippage)")
+        else:
+            reason = (f"{cost:,.2f} over {horizon:g} d is {bps:.1f} bps of the {exposure:,.2f} of drift it removes "
+                      f"({'within' if worth else 'over'} your {max_cost_bps:g} bps threshold)")
+        if not worth:
+            reason = "not worth it: " + reason
+        if unknowns:
+            reason += f"; {len(unknowns)} cost(s) could not be priced"
+        verdict = Verdict(worth, cost, exposure, bps if math.isfinite(bps) else None, max_cost_bps, reason)
+
+    assumptions: list[str] = []
+    pools = (*wi.before, *wi.after)
+    if any(is_fallback(a.tiers_note) for a in pools):
+        assumptions.extend(tier_errors)
+    if any(DEFAULT_TIERS_LABEL in a.tiers_note for a in pools):
+        assumptions.append(TIERS_FALLBACK_NOTE)
+    if any(DEFAULT_INVERSE_TIERS_LABEL in a.tiers_note for a in pools):
+        assumptions.append(INVERSE_TIERS_FALLBACK_NOTE)
+    assumptions.extend(margin_before_notes(snapshot, wi))
+    if not books and not book_errors:
+        assumptions.append("no order books: slippage shown as n/a")
+    assumptions.append("funding: the current rate is assumed to hold for the whole horizon")
+    assumptions.append("basis: converges linearly to spot by expiry")
+    if moved > exposure + 1e-6:
+        assumptions.append(f"legs on the same sleeve offset: {moved:,.2f} traded moves {exposure:,.2f} net")
+    return Preview(ticket, tuple(legs), totals, unknowns, spot_alt, wi, checks, verdict, horizon, now,
+                   tuple(assumptions))

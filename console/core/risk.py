@@ -1,0 +1,716 @@
+"""Margin, liquidation and stress for futures accounts, before and after a ticket: USDⓈ-M
+(linear) and COIN-M (inverse) contracts.
+
+Margin pools: an account's linear contracts share one pool in their settle currency (USDT);
+each coin that inverse contracts settle in is a pool of its own (BTC-settled contracts
+margin against the BTC wallet, ETH-settled against the ETH wallet), with every figure in
+that coin. One ``AccountRisk`` is one (account, settle) pool; an account's margin ratio,
+where one figure is wanted, is its worst (highest) pool's.
+
+Conventions:
+- ``side`` is +1 for a long position, −1 for a short one; ``size`` is always ≥ 0 (in base
+  units = contracts × contractSize for linear; in USD = contracts × contractSize for inverse,
+  whose contractSize is in USD: 100 for BTCUSD, 10 for ETHUSD).
+- Maintenance margin of a position = notional × mmr − cum, from the leverage tier (bracket)
+  whose notional range contains the position's notional (Binance). Linear notional is in the
+  settle currency; inverse notional, for the brackets, is in coin (Binance COIN-M brackets are).
+- Margin balance = wallet balance + unrealised PnL; margin ratio = maintenance / margin balance
+  (Binance's definition: 1.0 is liquidation, lower is safer; a non-positive balance is ∞).
+- Liquidation price, one-way mode (Binance USDⓈ-M FAQ "How to Calculate Liquidation Price"):
+  LP = (WB − TMM₁ + UPNL₁ + cumB − Side₁ × Position₁ × EP₁) / (Position₁ × MMR_B − Side₁ × Position₁)
+  with WB the cross wallet (isolated: the position's isolated margin, TMM₁ = UPNL₁ = 0).
+
+Inverse (COIN-M) contracts, the convention of "Binance COIN-M liquidation price" (cross, one-way),
+with Q = contracts × contractSize (USD), EP the entry price and P the mark:
+- notional = Q / P coin (Q USD, which is what the rest of the console calls the notional);
+- unrealised PnL = Side × Q × (1/EP − 1/P) coin;
+- maintenance = (Q/P) × mmr − cum coin, initial = (Q/P) / leverage coin;
+- liquidation at P where WB + cum + UPNL₁ − TMM₁ + Side × Q/EP − Side × Q/P = Q × mmr / P, i.e.
+  LP = Q × (mmr + Side) / (WB + cum − TMM₁ + UPNL₁ + Side × Q / EP)
+  (TMM₁, UPNL₁: the pool's other positions, held at their current maintenance and PnL; isolated:
+  WB = the position's isolated margin and no others). A short's balance only falls toward its
+  wallet − Q/EP as P rises, so when that denominator is ≥ 0 (e.g. a 1x short against its own coin,
+  the classic COIN-M hedge) no rally liquidates it; a long's coin PnL is unbounded below as P → 0,
+  so a long always has one unless it is under maintenance at every price already.
+
+Everything is pure: the inputs are the snapshot's ccxt positions and balances, and leverage
+tiers in ccxt's ``fetch_leverage_tiers`` shape passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from console.core.allocation import contract_mark
+from console.core.overlay import Leg
+from console.core.snapshot import AccountState, Snapshot
+
+STRESS_MOVES = (-0.30, -0.20, -0.10, 0.10, 0.20, 0.30)
+
+
+@dataclass(frozen=True)
+class Tier:
+    min_notional: float
+    max_notional: float
+    mmr: float  # maintenance margin rate
+    max_leverage: float
+    cum: float  # maintenance amount ("cum" in Binance's bracket table)
+
+
+def _derive_cum(rows: list[tuple[float, float, float, float, float | None]]) -> tuple[Tier, ...]:
+    """Binance's published rule: cum_n = cum_(n−1) + floor_n × (mmr_n − mmr_(n−1))."""
+    out: list[Tier] = []
+    prev_mmr, prev_cum = 0.0, 0.0
+    for lo, hi, mmr, lev, cum in sorted(rows):
+        c = cum if cum is not None else round(prev_cum + lo * (mmr - prev_mmr), 8)
+        out.append(Tier(lo, hi, mmr, lev, c))
+        prev_mmr, prev_cum = mmr, c
+    return tuple(out)
+
+
+# Binance USDⓈ-M BTCUSDT perpetual brackets as published on the "Leverage & Margin" page
+# (2021 table). Only a FALLBACK for when no tiers were fetched: every other symbol has its
+# own table, usually with higher rates, so figures built on it are labelled as such.
+DEFAULT_TIERS_LABEL = "fallback: Binance BTCUSDT default brackets (no leverage tiers from the venue)"
+DEFAULT_TIERS: tuple[Tier, ...] = _derive_cum([
+    (0, 50_000, 0.004, 125, None),
+    (50_000, 250_000, 0.005, 100, None),
+    (250_000, 1_000_000, 0.01, 50, None),
+    (1_000_000, 10_000_000, 0.025, 20, None),
+    (10_000_000, 20_000_000, 0.05, 10, None),
+    (20_000_000, 50_000_000, 0.10, 5, None),
+    (50_000_000, 100_000_000, 0.125, 4, None),
+    (100_000_000, 200_000_000, 0.15, 3, None),
+    (200_000_000, 300_000_000, 0.25, 2, None),
+    (300_000_000, math.inf, 0.50, 1, None),
+])
+
+
+# Binance COIN-M BTCUSD perpetual brackets as published on the "Leverage & Margin" page, in coin
+# (BTC) notional. The inverse FALLBACK, labelled like the linear one.
+DEFAULT_INVERSE_TIERS_LABEL = ("fallback: Binance COIN-M BTCUSD default brackets, in coin "
+                               "(no leverage tiers from the venue)")
+DEFAULT_INVERSE_TIERS: tuple[Tier, ...] = _derive_cum([
+    (0, 5, 0.004, 125, None),
+    (5, 10, 0.005, 100, None),
+    (10, 20, 0.01, 50, None),
+    (20, 50, 0.025, 20, None),
+    (50, 100, 0.05, 10, None),
+    (100, 200, 0.10, 5, None),
+    (200, 400, 0.125, 4, None),
+    (400, 1_000, 0.15, 3, None),
+    (1_000, 1_500, 0.25, 2, None),
+    (1_500, math.inf, 0.50, 1, None),
+])
+
+
+def is_fallback(tiers_note: str) -> bool:
+    """Whether an AccountRisk's figures rest on one of the fallback tables."""
+    return DEFAULT_TIERS_LABEL in tiers_note or DEFAULT_INVERSE_TIERS_LABEL in tiers_note
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if v == v else None
+
+
+def tiers_from_ccxt(raw: Sequence[Mapping[str, Any]]) -> tuple[Tier, ...]:
+    """ccxt's unified leverage tiers (``minNotional, maxNotional, maintenanceMarginRate,
+    maxLeverage``, Binance's ``cum`` in ``info``) or Binance's raw brackets
+    (``notionalFloor, notionalCap, maintMarginRatio, initialLeverage, cum``)."""
+    rows: list[tuple[float, float, float, float, float | None]] = []
+    for t in raw:
+        info = t.get("info") if isinstance(t.get("info"), dict) else {}
+        lo = _num(t.get("minNotional", t.get("notionalFloor"))) or 0.0
+        hi = _num(t.get("maxNotional", t.get("notionalCap")))
+        mmr = _num(t.get("maintenanceMarginRate", t.get("maintMarginRatio")))
+        lev = _num(t.get("maxLeverage", t.get("initialLeverage"))) or 1.0
+        cum = _num(t.get("cum", t.get("maintenanceAmount", info.get("cum"))))
+        if mmr is None:
+            continue
+        rows.append((lo, hi if hi is not None else math.inf, mmr, lev, cum))
+    return _derive_cum(rows) if rows else DEFAULT_TIERS
+
+
+def tiers_for(symbol: str, tiers: Mapping[str, Any] | None, *,
+              inverse: bool = False) -> tuple[tuple[Tier, ...], str]:
+    """The symbol's tiers and where they came from (the fallback is labelled). An inverse
+    contract falls back on the COIN-M table, whose notionals are in coin."""
+    default = (DEFAULT_INVERSE_TIERS, DEFAULT_INVERSE_TIERS_LABEL) if inverse else (DEFAULT_TIERS, DEFAULT_TIERS_LABEL)
+    if tiers and symbol in tiers:
+        t = tiers[symbol]
+        if isinstance(t, tuple) and t and isinstance(t[0], Tier):
+            return t, "venue tiers"
+        parsed = tiers_from_ccxt(t)
+        # nothing parseable: an inverse contract must not get the linear (USD) table
+        return default if inverse and parsed is DEFAULT_TIERS else (parsed, "venue tiers")
+    return default
+
+
+def tier_for(tiers: Sequence[Tier], notional: float) -> Tier:
+    n = abs(notional)
+    for t in tiers:
+        if t.min_notional <= n < t.max_notional:
+            return t
+    return tiers[-1] if n >= tiers[-1].min_notional else tiers[0]
+
+
+def maintenance_margin(notional: float, tiers: Sequence[Tier]) -> float:
+    """notional × mmr − cum, from the tier that contains the notional."""
+    t = tier_for(tiers, notional)
+    return max(abs(notional) * t.mmr - t.cum, 0.0)
+
+
+def initial_margin(notional: float, leverage: float, tiers: Sequence[Tier]) -> float:
+    """notional / leverage, where leverage is capped by the tier's maximum."""
+    t = tier_for(tiers, notional)
+    lev = max(min(leverage, t.max_leverage), 1.0)
+    return abs(notional) / lev
+
+
+@dataclass(frozen=True)
+class Liquidation:
+    price: float | None  # None: the position cannot be liquidated by price (LP ≤ 0) or unknown
+    tier: Tier | None
+    reason: str
+
+
+def liquidation_price(side: int, size: float, entry: float, wallet: float, tiers: Sequence[Tier], *,
+                      other_mm: float = 0.0, other_upnl: float = 0.0) -> Liquidation:
+    """Binance USDⓈ-M one-way liquidation price (see the module docstring for the formula).
+
+    The bracket must be the one that contains the notional *at the liquidation price*, so each
+    tier is tried in turn and the first self-consistent answer wins (Binance's FAQ: "if the
+    position at the liquidation price is in a different level, substitute that level").
+    """
+    if size <= 0:
+        return Liquidation(None, None, "no position")
+    s = float(side)
+    fallback: Liquidation | None = None
+    for t in tiers:
+        denom = size * t.mmr - s * size
+        if denom == 0:
+            continue
+        lp = (wallet - other_mm + other_upnl + t.cum - s * size * entry) / denom
+        if lp <= 0:
+            # long: the balance stays over maintenance down to a price of 0. Short: the balance
+            # grows as the price falls, so a root at or below 0 means it is under maintenance at
+            # every price, i.e. already liquidatable, not safe.
+            why = ("no liquidation price: the margin covers a fall to zero" if side > 0
+                   else "ALREADY LIQUIDATABLE: the margin balance is under maintenance at any price")
+            res = Liquidation(None, t, why)
+        else:
+            res = Liquidation(lp, t, f"bracket {t.mmr * 100:g}% mmr, cum {t.cum:,.0f}")
+        if fallback is None:
+            fallback = res
+        n = size * lp if lp > 0 else 0.0
+        if t.min_notional <= n < t.max_notional:
+            return res
+    return fallback or Liquidation(None, None, "no bracket fits")
+
+
+def inverse_liquidation_price(side: int, usd_size: float, entry: float, wallet: float, tiers: Sequence[Tier], *,
+                              other_mm: float = 0.0, other_upnl: float = 0.0) -> Liquidation:
+    """Binance COIN-M one-way liquidation price of an inverse position of ``usd_size`` = Q USD
+    (contracts × contractSize), all margin figures in coin (see the module docstring):
+    LP = Q × (mmr + Side) / (WB + cum − other_mm + other_upnl + Side × Q / EP).
+
+    The bracket is the one containing the coin notional Q / LP at the liquidation price, found
+    the way ``liquidation_price`` does: each tier in turn, the first self-consistent one wins.
+    In 1/P the balance minus maintenance is monotonic (maintenance is continuous and convex in
+    the notional), so exactly one bracket holds the root when there is one.
+    """
+    if usd_size <= 0 or entry <= 0:
+        return Liquidation(None, None, "no position")
+    s = float(side)
+    q = usd_size
+    fallback: Liquidation | None = None
+    for t in tiers:
+        denom = wallet + t.cum - other_mm + other_upnl + s * q / entry
+        lp = q * (t.mmr + s) / denom if denom != 0 else 0.0
+        if lp <= 0:
+            # Short: the coin balance falls only toward wallet − Q/EP as the price rises, so a
+            # non-negative denominator means no rally reaches maintenance (a short covered by
+            # its own coin). Long: its coin PnL tends to +Q/EP as the price rises; a
+            # non-positive denominator means it is under maintenance even at an infinite price.
+            why = ("no liquidation price: the coin margin covers any rally (the short is backed by "
+                   "its own coin)" if side < 0
+                   else "ALREADY LIQUIDATABLE: the coin margin balance is under maintenance at any price")
+            res = Liquidation(None, t, why)
+        else:
+            res = Liquidation(lp, t, f"bracket {t.mmr * 100:g}% mmr, cum {t.cum:,.4g} (coin)")
+        if fallback is None:
+            fallback = res
+        n = q / lp if lp > 0 else 0.0  # at an infinite price the coin notional is 0
+        # a root on a bracket boundary is shared by both brackets; allow its rounding either way
+        eps = 1e-9 * max(n, 1e-12)
+        if t.min_notional - eps <= n < t.max_notional + eps:
+            return res
+    return fallback or Liquidation(None, None, "no bracket fits")
+
+
+# ---------------------------------------------------------------- positions and accounts
+
+
+@dataclass(frozen=True)
+class RiskPosition:
+    account: str
+    symbol: str
+    base: str
+    side: int  # +1 long, −1 short
+    contracts: float  # ≥ 0
+    contract_size: float  # base units (linear) or USD (inverse) per contract
+    entry: float
+    mark: float
+    linear: bool
+    margin_mode: str  # "cross" | "isolated"
+    leverage: float
+    isolated_wallet: float  # the isolated margin (in the pool's currency); 0 for cross
+    settle: str = ""  # settle currency: an inverse position's margin pool is this coin
+
+    @property
+    def size(self) -> float:
+        """contracts × contractSize: base units (linear) or USD (inverse)."""
+        return self.contracts * self.contract_size
+
+    @property
+    def notional(self) -> float:
+        """In quote money: the console's notional (an inverse contract's is its USD size)."""
+        return self.size * self.mark if self.linear else self.contracts * self.contract_size
+
+    @property
+    def margin_notional(self) -> float:
+        """In the pool's currency, what the brackets see: quote (linear) or coin, Q / P (inverse)."""
+        if self.linear:
+            return self.size * self.mark
+        return self.size / self.mark if self.mark > 0 else 0.0
+
+    @property
+    def upnl(self) -> float:
+        """In the pool's currency: quote (linear) or coin, Side × Q × (1/EP − 1/P) (inverse)."""
+        if self.linear:
+            return self.side * self.size * (self.mark - self.entry)
+        if self.mark <= 0 or self.entry <= 0:
+            return 0.0
+        return self.side * self.size * (1 / self.entry - 1 / self.mark)
+
+
+def _symbol_settle(symbol: str) -> str:
+    return symbol.partition(":")[2].split("-")[0]
+
+
+def _risk_position(acct: AccountState, snap: Snapshot, p: Mapping[str, Any], default_leverage: float) -> RiskPosition:
+    sym = p["symbol"]
+    m = acct.markets.get(sym) or {}
+    cs = _num(m.get("contractSize")) or _num(p.get("contractSize")) or 1.0
+    mark = contract_mark(snap, acct.name, sym) or _num(p.get("markPrice")) or 0.0
+    entry = _num(p.get("entryPrice")) or mark
+    mode = str(p.get("marginMode") or "cross")
+    lev = _num(p.get("leverage")) or default_leverage
+    size = abs(float(p.get("contracts") or 0)) * cs
+    linear = not bool(m.get("inverse")) if m else _symbol_settle(sym) != sym.split("/")[0]
+    iso = 0.0
+    if mode == "isolated":
+        # ccxt reports an inverse position's collateral in coin; the estimate is coin too
+        estimate = size * entry / lev if linear else (size / entry / lev if entry > 0 else 0.0)
+        iso = (_num(p.get("collateral")) or _num((p.get("info") or {}).get("isolatedWallet"))
+               or estimate)
+    return RiskPosition(acct.name, sym, str(m.get("base") or sym.split("/")[0]),
+                        -1 if p.get("side") == "short" else 1, abs(float(p.get("contracts") or 0)), cs,
+                        entry, mark, linear, mode, lev, iso, str(m.get("settle") or _symbol_settle(sym)).upper())
+
+
+def wallet_balance(acct: AccountState, settle: str) -> float:
+    """The account's wallet in the settle currency (the snapshot stores wallet, not margin
+    balance, for contract accounts)."""
+    return acct.total_balance().get(settle.upper(), 0.0)
+
+
+@dataclass(frozen=True)
+class PositionRisk:
+    account: str
+    symbol: str
+    base: str
+    side: str  # "long" | "short"
+    contracts: float
+    notional: float  # unsigned, quote money (an inverse contract's USD size)
+    mark: float
+    entry: float
+    maintenance: float  # in the pool's currency (coin for inverse)
+    initial: float  # in the pool's currency (coin for inverse)
+    liquidation_price: float | None
+    distance: float | None  # (LP − mark) / mark, signed: negative = price must fall
+    margin_mode: str
+    reason: str  # how LP was found, or why there is none
+    settle: str = ""  # the pool's currency, the unit of maintenance and initial
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class AccountRisk:
+    """One margin pool of an account: its linear contracts, or the inverse ones of one coin.
+    Every amount is in ``settle`` (coin for an inverse pool)."""
+    account: str
+    settle: str
+    wallet: float
+    upnl: float
+    maintenance: float
+    initial: float
+    gross_notional: float  # in ``settle``: coin notional for an inverse pool
+    positions: tuple[PositionRisk, ...]
+    tiers_note: str  # "venue tiers" or the labelled fallback
+    isolated_liquidated: tuple[str, ...] = ()  # isolated positions whose own margin is gone
+    inverse: bool = False  # a COIN-M pool: figures in coin
+
+    @property
+    def margin_balance(self) -> float:
+        return self.wallet + self.upnl
+
+    @property
+    def margin_ratio(self) -> float:
+        """maintenance / margin balance (Binance). ∞ when the balance is gone."""
+        if self.margin_balance <= 0:
+            return math.inf if self.maintenance > 0 or self.gross_notional > 0 else 0.0
+        return self.maintenance / self.margin_balance
+
+    @property
+    def leverage(self) -> float:
+        """Effective leverage: gross notional / margin balance."""
+        if self.margin_balance <= 0:
+            return math.inf if self.gross_notional > 0 else 0.0
+        return self.gross_notional / self.margin_balance
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"account": self.account, "settle": self.settle, "inverse": self.inverse, "wallet": self.wallet,
+                "upnl": self.upnl, "margin_balance": self.margin_balance, "maintenance": self.maintenance,
+                "initial": self.initial, "gross_notional": self.gross_notional,
+                "margin_ratio": _finite(self.margin_ratio), "leverage": _finite(self.leverage),
+                "tiers": self.tiers_note, "positions": [p.to_dict() for p in self.positions]}
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def worst(pools: Iterable[AccountRisk]) -> AccountRisk | None:
+    """The pool with the highest margin ratio: an account with several pools (USDⓈ-M and one
+    per COIN-M coin) is as close to a liquidation as its worst pool, so a single figure for
+    the account is that one's, never a sum across currencies."""
+    return max(pools, key=lambda a: a.margin_ratio, default=None)
+
+
+def pool_label(account: str, settle: str, several: bool) -> str:
+    """How a pool is named next to others of the same account: "coin · BTC"."""
+    return f"{account} · {settle}" if several else account
+
+
+def _settle_of(acct: AccountState, symbol: str, quote: str) -> str:
+    m = acct.markets.get(symbol) or {}
+    return str(m.get("settle") or _symbol_settle(symbol) or quote)
+
+
+def evaluate(account: str, wallet: float, settle: str, positions: Sequence[RiskPosition],
+             tiers: Mapping[str, Any] | None, *, liquidation: bool = True, inverse: bool = False) -> AccountRisk:
+    """Margin figures, and (with ``liquidation``) a liquidation price for every position of one
+    margin pool. Without it only the sums are computed: the stress table and the pre-trade
+    checks need the margin ratio, not every price, and run many times.
+
+    The pool is the account's linear positions in ``settle`` (``inverse`` False, as always), or
+    (``inverse`` True) its inverse positions settled in coin ``settle``, with ``wallet`` and every
+    figure in that coin. Positions of the other kind are left out: they belong to another pool."""
+    if inverse:
+        pool = [p for p in positions if not p.linear and p.contracts > 0 and p.settle.upper() == settle.upper()]
+    else:
+        pool = [p for p in positions if p.linear and p.contracts > 0]
+    tables: dict[str, tuple[tuple[Tier, ...], str]] = {}
+    mm: dict[str, float] = {}
+    im: dict[str, float] = {}
+    upnl: dict[str, float] = {}
+    gross = 0.0
+    for p in pool:  # one pass: this runs for every stress scenario of every ticket
+        tables[p.symbol] = tab = tiers_for(p.symbol, tiers, inverse=inverse)
+        n = p.margin_notional  # quote (linear) or coin (inverse): the brackets' unit
+        t = tier_for(tab[0], n)
+        mm[p.symbol] = max(n * t.mmr - t.cum, 0.0)
+        im[p.symbol] = n / max(min(p.leverage, t.max_leverage), 1.0)
+        upnl[p.symbol] = p.upnl
+        gross += n
+    isolated = [p for p in pool if p.margin_mode == "isolated"]
+    # an isolated position is liquidated when its own margin (isolated wallet + uPnL) is gone
+    gone = tuple(p.symbol for p in isolated if p.isolated_wallet + upnl[p.symbol] <= mm[p.symbol])
+    out: list[PositionRisk] = []
+    if liquidation:
+        cross = [p for p in pool if p.margin_mode != "isolated"]
+        cross_wallet = wallet - sum(p.isolated_wallet for p in isolated)
+        cross_mm = sum(mm[p.symbol] for p in cross)
+        cross_upnl = sum(upnl[p.symbol] for p in cross)
+        lp_of = inverse_liquidation_price if inverse else liquidation_price
+        for p in pool:
+            t = tables[p.symbol][0]
+            if p.margin_mode == "isolated":
+                liq = lp_of(p.side, p.size, p.entry, p.isolated_wallet, t)
+            else:
+                liq = lp_of(p.side, p.size, p.entry, cross_wallet, t,
+                            other_mm=cross_mm - mm[p.symbol], other_upnl=cross_upnl - upnl[p.symbol])
+            dist = (liq.price - p.mark) / p.mark if liq.price is not None and p.mark else None
+            out.append(PositionRisk(p.account, p.symbol, p.base, "long" if p.side > 0 else "short", p.contracts,
+                                    p.notional, p.mark, p.entry, mm[p.symbol], im[p.symbol], liq.price, dist,
+                                    p.margin_mode, liq.reason, settle))
+    notes = sorted({src for _, src in tables.values()})
+    return AccountRisk(account, settle, wallet, sum(upnl.values()), sum(mm.values()), sum(im.values()),
+                       gross, tuple(out), "; ".join(notes) or "no positions", gone, inverse)
+
+
+_POS_CACHE: dict[tuple[int, float], tuple[AccountState, Mapping[str, Any], tuple[RiskPosition, ...]]] = {}
+
+
+def account_positions(snap: Snapshot, account: str, default_leverage: float) -> list[RiskPosition]:
+    """The account's open positions as RiskPositions. Cached per (immutable) AccountState and
+    funding-rate mapping: the planner asks for the same account once per ticket. The cache
+    holds the objects themselves, so an id is never reused while its entry lives."""
+    acct = snap.account(account)
+    key = (id(acct), default_leverage)
+    hit = _POS_CACHE.get(key)
+    if hit is not None and hit[0] is acct and hit[1] is acct.tickers:
+        return list(hit[2])
+    out = tuple(_risk_position(acct, snap, p, default_leverage) for p in acct.open_positions())
+    if len(_POS_CACHE) > 64:
+        _POS_CACHE.clear()
+    _POS_CACHE[key] = (acct, acct.tickers, out)
+    return list(out)
+
+
+LINEAR_POOL = ""  # the key of the linear pool in ``apply_by_pool``'s realised PnL
+
+
+def apply_by_pool(positions: Sequence[RiskPosition], legs: Iterable[Leg], account: str,
+                  default_leverage: float) -> tuple[list[RiskPosition], dict[str, float]]:
+    """Positions after the legs fill at their sizing price (one-way mode), and the PnL the
+    reductions realise into each pool's wallet: ``LINEAR_POOL`` for linear contracts (quote),
+    the settle coin for inverse ones (coin). Growing keeps a size-weighted entry; reducing keeps
+    the entry; flipping starts a new position at the leg's price.
+
+    Inverse: the entry that keeps the coin PnL right is the harmonic mean (Binance COIN-M),
+    Q_total / (Q₁/EP₁ + Q₂/EP₂); a reduction realises Side × closed × contractSize × (1/EP − 1/price)."""
+    by_sym = {p.symbol: p for p in positions}
+    order = [p.symbol for p in positions]
+    realised: dict[str, float] = {}
+    for leg in legs:
+        if leg.account != account:
+            continue
+        d = leg.signed_contracts
+        old = by_sym.get(leg.symbol)
+        if old is None:
+            by_sym[leg.symbol] = RiskPosition(account, leg.symbol, leg.symbol.split("/")[0], 1 if d > 0 else -1,
+                                              abs(d), leg.contract_size, leg.price, leg.price, leg.linear,
+                                              "cross", default_leverage, 0.0, _symbol_settle(leg.symbol).upper())
+            order.append(leg.symbol)
+            continue
+        signed_old = old.side * old.contracts
+        new = round(signed_old + d, 12)
+        if signed_old == 0 or (signed_old > 0) == (d > 0):  # growing
+            tot = abs(new)
+            if not tot:
+                entry = leg.price
+            elif old.linear:
+                entry = (abs(signed_old) * old.entry + abs(d) * leg.price) / tot
+            else:
+                entry = tot / (abs(signed_old) / old.entry + abs(d) / leg.price)
+            by_sym[leg.symbol] = replace(old, side=1 if new > 0 else -1, contracts=tot, entry=entry)
+            continue
+        closed = min(abs(signed_old), abs(d))
+        if old.linear:
+            realised[LINEAR_POOL] = (realised.get(LINEAR_POOL, 0.0)
+                                     + old.side * closed * old.contract_size * (leg.price - old.entry))
+        elif old.entry > 0 and leg.price > 0:
+            realised[old.settle] = (realised.get(old.settle, 0.0)
+                                    + old.side * closed * old.contract_size * (1 / old.entry - 1 / leg.price))
+        if new == 0:
+            by_sym[leg.symbol] = replace(old, contracts=0.0)
+        elif (new > 0) == (signed_old > 0):
+            by_sym[leg.symbol] = replace(old, contracts=abs(new))
+        else:
+            by_sym[leg.symbol] = replace(old, side=1 if new > 0 else -1, contracts=abs(new), entry=leg.price)
+    return [by_sym[s] for s in order if by_sym[s].contracts > 0], realised
+
+
+def apply_to_positions(positions: Sequence[RiskPosition], legs: Iterable[Leg], account: str,
+                       default_leverage: float) -> tuple[list[RiskPosition], float]:
+    """``apply_by_pool`` with only the linear pool's realised PnL (quote money); inverse PnL is
+    coin and belongs to its own pool's wallet."""
+    after, realised = apply_by_pool(positions, legs, account, default_leverage)
+    return after, realised.get(LINEAR_POOL, 0.0)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One margin pool of an account, before and after legs fill."""
+    account: str
+    settle: str
+    inverse: bool
+    wallet_before: float
+    wallet_after: float  # + the PnL the legs' reductions realise into this pool
+    before: tuple[RiskPosition, ...]
+    after: tuple[RiskPosition, ...]
+
+    def evaluate(self, tiers: Mapping[str, Any] | None, *, after: bool, liquidation: bool = True) -> AccountRisk:
+        return evaluate(self.account, self.wallet_after if after else self.wallet_before, self.settle,
+                        self.after if after else self.before, tiers, liquidation=liquidation, inverse=self.inverse)
+
+
+def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: str,
+                  default_leverage: float) -> list[Pool]:
+    """Every margin pool of ``account`` that its positions or the legs touch: the linear pool
+    first (settled in the first linear position's or leg's settle currency, else ``quote``), then
+    one per inverse settle coin. An account that none touch gets its ``quote`` pool."""
+    acct = snap.account(account)
+    pb = account_positions(snap, account, default_leverage)
+    pa, realised = apply_by_pool(pb, legs, account, default_leverage)
+    mine = [leg for leg in legs if leg.account == account]
+    lin = next((_settle_of(acct, p.symbol, quote) for p in pb if p.linear), None) or next(
+        (_settle_of(acct, leg.symbol, quote) for leg in mine if leg.linear), None)
+    coins = list(dict.fromkeys([*(p.settle for p in (*pb, *pa) if not p.linear),
+                                *(_settle_of(acct, leg.symbol, quote).upper() for leg in mine if not leg.linear)]))
+    keys: list[tuple[str, bool]] = ([(lin, False)] if lin is not None or not coins else [])
+    keys += [(c, True) for c in coins]
+    out = []
+    for settle, inverse in keys:
+        settle = settle or quote
+        w = wallet_balance(acct, settle)
+        r = realised.get(settle.upper() if inverse else LINEAR_POOL, 0.0)
+        if inverse:
+            b = tuple(p for p in pb if not p.linear and p.settle == settle.upper())
+            a = tuple(p for p in pa if not p.linear and p.settle == settle.upper())
+        else:
+            b, a = tuple(p for p in pb if p.linear), tuple(p for p in pa if p.linear)
+        out.append(Pool(account, settle, inverse, w, w + r, b, a))
+    return out
+
+
+# ---------------------------------------------------------------- what-if and stress
+
+
+@dataclass(frozen=True)
+class StressRow:
+    asset: str
+    move: float  # +0.10 = the asset's price up 10 %
+    account: str
+    margin_ratio_before: float | None  # None = ∞ (balance gone)
+    margin_ratio_after: float | None
+    liquidated_before: bool
+    liquidated_after: bool
+    futures_pnl_after: float  # the pool's futures PnL from the move, after the ticket, in quote money
+    spot_pnl: float  # the whole portfolio's spot holding of the asset × move
+    reason: str
+    settle: str = ""  # the margin pool (settle currency) the row is about
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    before: tuple[AccountRisk, ...]  # one per (account, settle) pool, paired with ``after``
+    after: tuple[AccountRisk, ...]
+    stress: tuple[StressRow, ...]
+
+    def account_after(self, name: str) -> AccountRisk | None:
+        """The account's worst pool after the ticket (see ``worst``)."""
+        return worst(a for a in self.after if a.account == name)
+
+    def several_pools(self, name: str) -> bool:
+        """Whether the account has more than one pool here (then rows name their settle)."""
+        return sum(1 for a in self.after if a.account == name) > 1
+
+    def label(self, account: str, settle: str) -> str:
+        return pool_label(account, settle, self.several_pools(account))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"before": [a.to_dict() for a in self.before], "after": [a.to_dict() for a in self.after],
+                "stress": [s.to_dict() for s in self.stress]}
+
+
+def _shock(positions: Sequence[RiskPosition], asset: str, move: float) -> list[RiskPosition]:
+    return [replace(p, mark=p.mark * (1 + move)) if p.base == asset else p for p in positions]
+
+
+def _combined(name: str, wallet: float, settle: str, rest: AccountRisk, moved: Sequence[RiskPosition],
+              tiers: Mapping[str, Any] | None, *, inverse: bool = False) -> AccountRisk:
+    """``rest`` (evaluated once) plus the moved positions: the same sums ``evaluate`` makes.
+    For an inverse pool the move changes the marks only: the wallet is coin, and so is every
+    figure of the ratio."""
+    m = evaluate(name, wallet, settle, moved, tiers, liquidation=False, inverse=inverse)
+    return AccountRisk(name, settle, wallet, rest.upnl + m.upnl, rest.maintenance + m.maintenance,
+                       rest.initial + m.initial, rest.gross_notional + m.gross_notional, (), m.tiers_note,
+                       rest.isolated_liquidated + m.isolated_liquidated, inverse)
+
+
+def _quote_upnl(positions: Sequence[RiskPosition]) -> float:
+    """Unrealised PnL in quote money: linear as is; an inverse position's coin PnL valued at its
+    own mark, Side × Q × (1/EP − 1/P) × P = Side × Q × (P/EP − 1), which is what that PnL is
+    worth in USD at that price (so a stress move's change is Side × Q × ΔP / EP)."""
+    return sum(p.upnl if p.linear else p.upnl * p.mark for p in positions)
+
+
+def _liquidated(r: AccountRisk) -> tuple[bool, str]:
+    if r.maintenance > 0 and r.margin_ratio >= 1.0:
+        return True, "margin ratio ≥ 100 %: the account is liquidated"
+    if r.isolated_liquidated:
+        return True, f"isolated {', '.join(r.isolated_liquidated)} past its liquidation price"
+    return False, ""
+
+
+def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | None, quote: str,
+            default_leverage: float, spot_values: Mapping[str, float] | None = None,
+            stress_moves: Sequence[float] = STRESS_MOVES, accounts: Sequence[str] | None = None,
+            stress_assets: Sequence[str] | None = None) -> WhatIf:
+    """Margin of every pool of every account the legs touch, before and after they fill, and a
+    stress table: each asset the legs trade (or ``stress_assets``) moved alone by each of
+    ``stress_moves``, on every touched pool, after the ticket with before beside it."""
+    names = list(accounts) if accounts is not None else list(dict.fromkeys(leg.account for leg in legs))
+    before: list[AccountRisk] = []
+    after: list[AccountRisk] = []
+    pools: list[Pool] = []
+    for name in names:
+        if name not in snap.accounts:
+            continue
+        for pool in account_pools(snap, name, legs, quote=quote, default_leverage=default_leverage):
+            pools.append(pool)
+            before.append(pool.evaluate(tiers, after=False))
+            after.append(pool.evaluate(tiers, after=True))
+    rows: list[StressRow] = []
+    spot_values = spot_values or {}
+    assets = list(stress_assets) if stress_assets is not None else list(dict.fromkeys(
+        leg.symbol.split("/")[0] for leg in legs))
+    for pool in pools:
+        name, settle, inv = pool.account, pool.settle, pool.inverse
+        wb, wa = pool.wallet_before, pool.wallet_after
+        base_after = pool.evaluate(tiers, after=True, liquidation=False)
+        for asset in assets:
+            # only the asset's positions change under its move: the rest is evaluated once
+            parts = {}
+            for tag, pos, wallet in (("b", pool.before, wb), ("a", pool.after, wa)):
+                moved = [p for p in pos if p.base == asset]
+                rest = evaluate(name, wallet, settle, [p for p in pos if p.base != asset], tiers,
+                                liquidation=False, inverse=inv)
+                parts[tag] = (moved, rest)
+            for mv in stress_moves:
+                shocked_a = _shock(parts["a"][0], asset, mv)
+                rb = _combined(name, wb, settle, parts["b"][1], _shock(parts["b"][0], asset, mv), tiers, inverse=inv)
+                ra = _combined(name, wa, settle, parts["a"][1], shocked_a, tiers, inverse=inv)
+                lb, _ = _liquidated(rb)
+                la, why = _liquidated(ra)
+                # linear: the pool's PnL change as before; inverse: its coin PnL in USD at the moved marks
+                pnl = (_quote_upnl(shocked_a) - _quote_upnl(parts["a"][0]) if inv
+                       else ra.upnl - base_after.upnl)
+                rows.append(StressRow(asset, mv, name, _finite(rb.margin_ratio), _finite(ra.margin_ratio), lb, la,
+                                      pnl, spot_values.get(asset, 0.0) * mv, why or "survives", settle))
+    return WhatIf(tuple(before), tuple(after), tuple(rows))

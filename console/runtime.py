@@ -1,0 +1,188 @@
+"""The composition root: the one place that builds what the console talks to.
+
+The CLI (``rebal-tui``), the Pilot test rig and the screenshot script all build their services
+here, so the console under test is wired exactly as the one a trader runs: the demo emulator
+(when an account is demo), the venues, the journal and the executor, each on a ``ServiceLoop``
+of its own so that no keypress waits on the network, the journal or the maths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from console.core.clock import Clock, wall_ms
+from console.core.config import Config, Mode
+from console.venues.books import BookSource
+
+if TYPE_CHECKING:
+    from console.execution.executor import ExecPolicy, Executor
+    from console.execution.journal import Journal
+    from console.venues.demo import DemoSession
+    from console.venues.venue import VenueSet
+
+T = TypeVar("T")
+
+POLL_S = 2.0  # venue refresh interval; the emulator is local, real venues rate-limit themselves
+
+
+class ServiceLoop:
+    """A second asyncio loop on its own thread for everything that talks to venues: ccxt
+    requests and their JSON parsing, the executor and its journal writes, the demo emulator.
+    The UI's loop only awaits the results, so a keypress never waits behind them."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="rebal-services", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Block the calling (non-loop) thread until ``coro`` is done: start-up and shut-down."""
+        return self.submit(coro).result(timeout)
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+@dataclass
+class Services:
+    """What the console talks to beyond its feed. Every part is optional: a Pilot test that
+    injects snapshots has none, one that sends orders has them all."""
+
+    venues: VenueSet | None = None
+    journal: Journal | None = None
+    executor: Executor | None = None
+    loop: ServiceLoop | None = None  # where venues/executor run; None = the UI's own loop (tests)
+    credentials: Mapping[str, Any] | None = None  # per account, for preflight; never logged
+    emulator_url: str | None = None  # the demo emulator's base URL, when one runs
+    demo_session: DemoSession | None = None  # an emulator started inside this process
+    journal_path: Path | None = None
+    books: BookSource = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.books = BookSource(lambda: self.venues, self.call)
+
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the service loop (or here, when there is none)."""
+        if self.loop is None:
+            return await coro
+        return await asyncio.wrap_future(self.loop.submit(coro))
+
+
+Feed = Callable[[], AsyncIterator[Any]]
+
+
+def _credentials(config: Config, demo_creds: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    from console.venues import keys
+
+    out: dict[str, Any] = {}
+    for a in config.accounts:
+        if Mode(a.mode) is Mode.DEMO:
+            out[a.name] = demo_creds.get(a.name)
+        else:
+            # keep the Credentials object: a dict for ccxt, whose repr masks the values
+            out[a.name] = keys.load_credentials(a.name, prompt=keys.cli_prompt())
+    return out
+
+
+def connect(config: Config, services: Services, *, live: bool = False, seed: int | None = None,
+            journal_path: Path | None = None, emulator_url: str | None = None,
+            clock: Clock | None = None) -> Feed:
+    """Fill ``services`` for ``config`` on its ServiceLoop: the emulator if an account is demo
+    (or ``emulator_url``, one already running), venues and journal; returns the feed. The
+    caller stops them with ``close``."""
+    from console.execution.journal import Journal
+    from console.venues.demo import (
+        DEMO_SEED,
+        demo_credentials,
+        needs_emulator,
+        start_emulator_in_loop,
+    )
+    from console.venues.venue import VenueSet
+
+    loop = services.loop
+    assert loop is not None, "services need a ServiceLoop to connect"
+    demo_creds: Mapping[str, Mapping[str, str]] = {}
+    if emulator_url is not None:
+        demo_creds = demo_credentials(config)
+    elif needs_emulator(config):
+        # the emulator's clock starts now, so its timestamps and the console's clock agree
+        session = loop.run(start_emulator_in_loop(config, seed=DEMO_SEED if seed is None else seed,
+                                                  start_ms=wall_ms()), timeout=30)
+        services.demo_session = session
+        emulator_url, demo_creds = session.url, session.credentials
+    creds = _credentials(config, demo_creds)
+    services.credentials = creds
+    services.emulator_url = emulator_url
+    extra: dict[str, Any] = {} if clock is None else {"clock": clock}
+
+    async def make() -> VenueSet:  # ccxt objects are born on the loop that will use them
+        return VenueSet.from_config(config, creds, emulator_url=emulator_url, live_allowed=live, **extra)
+
+    venues = loop.run(make(), timeout=30)
+    services.venues = venues
+    if journal_path is None and services.demo_session is not None:
+        # each demo starts a fresh emulator: its orders belong in a fresh journal
+        journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
+    services.journal = Journal.open(journal_path)
+    services.journal_path = services.journal.path
+
+    def feed() -> AsyncIterator[Any]:
+        return venues.updates(POLL_S)
+
+    return feed
+
+
+def attach_executor(services: Services, config: Config, on_event: Callable[[Any], None], *,
+                    policy: ExecPolicy | None = None, clock: Clock | None = None) -> Executor:
+    """The executor reports to the app (``on_event``), so it is made once the app exists."""
+    from console.execution.executor import Executor
+
+    venues, loop = services.venues, services.loop
+    assert venues is not None and loop is not None and services.journal is not None
+    journal = services.journal
+    extra: dict[str, Any] = {}
+    if policy is not None:
+        extra["policy"] = policy
+    if clock is not None:
+        extra["clock"] = clock
+
+    async def make() -> Executor:
+        return Executor(journal, {n: v.exchange for n, v in venues.venues.items()}, config,
+                        snapshot_provider=venues.refresh, on_event=on_event, **extra)
+
+    services.executor = loop.run(make(), timeout=30)
+    return services.executor
+
+
+def close(services: Services) -> None:
+    """Stop what ``connect`` started: venues, the demo emulator, the journal, the loop."""
+    loop = services.loop
+    if loop is None:
+        return
+    try:
+        if services.venues is not None:
+            loop.run(services.venues.close(), timeout=10)
+        if services.demo_session is not None:
+            loop.run(services.demo_session.close(), timeout=10)
+    except Exception:  # noqa: BLE001 - shutting down: report nothing the user can act on
+        pass
+    finally:
+        if services.journal is not None:
+            services.journal.close()
+        loop.stop()
