@@ -17,8 +17,8 @@ from urllib.parse import quote
 import pytest
 
 from console.cli import keys as cmd_keys
-from console.cli.main import main
 from console.cli import preflight as cmd_preflight
+from console.cli.main import main
 from console.core.config import sample_config_text
 from console.venues import keys
 from tests.keys.conftest import MemoryKeyring
