@@ -561,11 +561,11 @@ class RebalApp(App[int]):
 
     @work(group="ticket", exit_on_error=False)
     async def _follow_up(self, ticket_id: str, action: str) -> None:
-        from dataclasses import asdict, replace
+        from dataclasses import asdict
 
         from console.app.screens.confirm import ConfirmScreen
         from console.core.allocation import contract_mark
-        from console.core.preview import preview
+        from console.core.preview import follow_up_preview, preview
         from console.execution.executor import ExecutionRefused
 
         executor, journal = self.services.executor, self.services.journal
@@ -599,16 +599,7 @@ class RebalApp(App[int]):
                 tiers, tier_errors = await self.services.books.tiers(ticket, self.state.snapshot if self.state else None)
                 pv = await asyncio.to_thread(preview, self.config, snap, ticket, books=books, tiers=tiers or None,
                                              now_ms=self.now_ms(), book_errors=book_errors, tier_errors=tier_errors)
-                # block on what the executor itself re-checks: a chase's remainder is owed even
-                # under the minimum trade size; an unwind closes at market, checked by nothing.
-                # No drift verdict or spot alternative: this finishes or undoes a ticket already judged
-                verb = "finishes" if action == "chase" else "undoes what filled of"
-                pv = replace(pv, checks=tuple(c for c in pv.checks
-                                              if action == "chase" and str(c.code) != "min_notional"),
-                             spot_alternative=None,
-                             verdict=replace(pv.verdict, worth_it=True,
-                                             reason=f"{action}: {verb} ticket {ticket_id}; costs "
-                                                    f"{pv.total_cost:+,.2f} over {pv.horizon_days:g} d"))
+                pv = follow_up_preview(pv, action, ticket_id)
             modal = ConfirmScreen(ticket, pv, title=f"{action.upper()} ticket {ticket_id}",
                                   explain=self.FOLLOW_UP_EXPLAIN[action])
             ok = await self.push_screen_wait(modal)

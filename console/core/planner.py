@@ -45,7 +45,7 @@ from console.core.overlay import (
 )
 from console.core.preview import leg_costs
 from console.core.snapshot import Snapshot
-from console.core.ticket import OrderStyle, Ticket, TicketKind, TicketLeg
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
 DEFAULT_HORIZON_DAYS = 7.0
 
@@ -454,6 +454,41 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
     return out
 
 
+def hedgeable_rows(config: Config, alloc: Allocation) -> list[SleeveRow]:
+    """Sleeves the overlay can move: not the cash sleeve, with at least one hedge instrument."""
+    return [alloc.row(s.name) for s in config.sleeves if s.hedges and not config.is_cash(s)]
+
+
+def over_under(rows: Sequence[SleeveRow], goal: Goal) -> tuple[list[SleeveRow], list[SleeveRow]]:
+    """The one pairing rule, for ``propose`` and the builder's ``s`` alike: overweight sleeves
+    (money to sell toward ``goal``) by the most to move first, underweight ones likewise; the
+    i-th of one is paired with the i-th of the other."""
+    over = sorted((r for r in rows if r.delta(goal) < 0), key=lambda r: r.delta(goal))
+    under = sorted((r for r in rows if r.delta(goal) > 0), key=lambda r: -r.delta(goal))
+    return over, under
+
+
+def spread_pair(config: Config, alloc: Allocation, goal: Goal) -> tuple[str, str] | str:
+    """The spread a trader asks for with one key: the first pair of ``over_under`` among the
+    hedgeable sleeves, with at least one of the two in warn or breach. The pair, or why there
+    is none."""
+    from console.core.allocation import Status
+
+    over, under = over_under(hedgeable_rows(config, alloc), goal)
+    if not over or not under:
+        side = "overweight" if not over else "underweight"
+        return f"no sleeve with hedges is {side} against its {goal.value}"
+    sell, buy = over[0], under[0]
+    if not {sell.status, buy.status} & {Status.WARN, Status.BREACH}:
+        return (f"neither {sell.name} ({_pp(sell.drift)}) nor {buy.name} ({_pp(buy.drift)}) "
+                "is in warn or breach")
+    return sell.name, buy.name
+
+
+def _pp(drift: float | None) -> str:
+    return "n/a" if drift is None else f"{drift * 100:+.2f} pp"
+
+
 def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, scope: Scope = Scope.BREACH,
             horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
             now_ms: int | None = None, trading_fees: Mapping[str, Any] | None = None,
@@ -468,10 +503,9 @@ def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, sco
     Every ticket's ``note`` says why it is proposed and ``reasons`` why each leg is what it is.
     """
     ctx = _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
-    rows = [ctx.alloc.row(s.name) for s in config.sleeves if not config.is_cash(s)]
-    rows = [r for r in rows if wanted(r, scope) and abs(r.delta(goal)) >= max(config.limits.min_trade_notional, 1e-9)]
-    over = sorted((r for r in rows if r.delta(goal) < 0), key=lambda r: r.delta(goal))
-    under = sorted((r for r in rows if r.delta(goal) > 0), key=lambda r: -r.delta(goal))
+    rows = [r for r in hedgeable_rows(config, ctx.alloc)
+            if wanted(r, scope) and abs(r.delta(goal)) >= max(config.limits.min_trade_notional, 1e-9)]
+    over, under = over_under(rows, goal)
     out: list[Ticket] = []
     for a, b in zip(over, under, strict=False):
         out.append(build_spread(config, snapshot, a.name, b.name, goal=goal, _ctx=ctx))
@@ -485,3 +519,90 @@ def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, sco
             raise UserError("beta-neutral tickets need OHLCV closes for the core and the satellite")
         out.append(build_beta_neutral(config, snapshot, core, sat, ohlcv=ohlcv, _ctx=ctx))
     return out
+
+
+# ------------------------------------------------------------------ the builder's request
+
+AUTO = "auto"  # let the planner choose the instrument
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """What a trader asks the builder for: the kind, the sleeves, instruments (or auto), goal,
+    horizon and order style. ``plan_request`` turns it into a ticket."""
+
+    kind: str = "spread"  # spread | hedge | roll
+    sell: str | None = None
+    sell_inst: str = AUTO
+    buy: str | None = None
+    buy_inst: str = AUTO
+    goal: Goal = Goal.TARGET
+    horizon_days: float = 7.0
+    style: OrderType = OrderType.MARKET
+    offset_bps: float = 0.0
+    slices: int = 1
+    over_minutes: float = 0.0
+    position: tuple[str, str] | None = None  # (account, symbol) for a roll
+
+    def order_style(self) -> OrderStyle:
+        return OrderStyle(self.style, self.offset_bps, self.slices, self.over_minutes)
+
+
+def _instrument(config: Config, sleeve: str | None, symbol: str) -> HedgeInstrument | None:
+    if sleeve is None or symbol == AUTO:
+        return None
+    return next((h for h in config.sleeve(sleeve).hedges if h.symbol == symbol), None)
+
+
+def plan_request(config: Config, snap: Snapshot, inp: TicketRequest, books: Mapping[str, Any] | None,
+                 now_ms: int) -> Ticket:
+    """The ticket the request describes (pure; the builder runs it in a worker thread)."""
+    common = {"horizon_days": inp.horizon_days, "books": books, "now_ms": now_ms, "style": inp.order_style()}
+    if inp.kind == "roll":
+        if inp.position is None and inp.sell is None:
+            raise UserError("pick the position to roll: put the dashboard cursor on it and press r")
+        account, symbol = inp.position or (None, None)
+        sleeve = inp.sell or sleeve_of_position(config, snap, account, symbol)
+        to = None if inp.buy_inst == AUTO else inp.buy_inst
+        t = build_roll(config, snap, sleeve, from_symbol=symbol, to_symbol=to, account=account, **common)
+    elif inp.kind == "hedge":
+        if inp.sell is None:
+            raise UserError("pick the sleeve to hedge")
+        t = build_hedge(config, snap, inp.sell, goal=inp.goal,
+                                instrument=_instrument(config, inp.sell, inp.sell_inst), **common)
+    else:
+        if inp.sell is None or inp.buy is None:
+            raise UserError("pick the sleeve to sell and the sleeve to buy")
+        t = build_spread(config, snap, inp.sell, inp.buy, goal=inp.goal,
+                                 sell_instrument=_instrument(config, inp.sell, inp.sell_inst),
+                                 buy_instrument=_instrument(config, inp.buy, inp.buy_inst), **common)
+    t = replace(t, horizon_days=inp.horizon_days)
+    if inp.style is not OrderType.MARKET or inp.slices > 1:
+        t = style_ticket(t, inp.order_style(), snap, account_lots(snap), books)
+    else:
+        t = replace(t, legs=tuple(replace(tl, style=inp.order_style()) for tl in t.legs))
+    return t
+
+
+def sleeve_of_position(config: Config, snap: Snapshot, account: str | None, symbol: str | None) -> str:
+    for r in compute_allocation(config, snap).rows:
+        if any(p.account == account and p.symbol == symbol for p in r.positions):
+            return r.name
+    raise UserError(f"no sleeve holds {symbol} on {account}")
+
+
+def candidate_books(config: Config, snap: Snapshot, inp: TicketRequest, ticket: Ticket) -> list[tuple[str, str]]:
+    """(account, symbol) of every book the plan may need: the ticket's legs, and each hedge the
+    planner weighs for a sleeve left on "auto", so it compares instruments on like terms (a
+    candidate without a book would look free of slippage and win)."""
+    pairs = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs]
+    if inp.kind in ("spread", "hedge"):
+        sides = [(inp.sell, inp.sell_inst)] + ([(inp.buy, inp.buy_inst)] if inp.kind == "spread" else [])
+        for sleeve, inst in sides:
+            if sleeve is None or inst != AUTO or sleeve not in {s.name for s in config.sleeves}:
+                continue
+            for h in config.sleeve(sleeve).hedges:
+                for name, acct in snap.accounts.items():
+                    if (h.account is None or h.account == name) and h.symbol in acct.markets:
+                        pairs.append((name, h.symbol))
+    return list(dict.fromkeys(pairs))

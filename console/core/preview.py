@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from console.core.allocation import Allocation, compute_allocation
@@ -370,3 +370,16 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
         assumptions.append(f"legs on the same sleeve offset: {moved:,.2f} traded moves {exposure:,.2f} net")
     return Preview(ticket, tuple(legs), totals, unknowns, spot_alt, wi, checks, verdict, horizon, now,
                    tuple(assumptions))
+
+
+def follow_up_preview(pv: Preview, action: str, ticket_id: str) -> Preview:
+    """The preview of a chase or an unwind: it finishes or undoes a ticket already judged, so
+    it carries no drift verdict and no spot alternative, and blocks only on what the executor
+    itself re-checks (a chase's remainder is owed even under the minimum trade size; an
+    unwind closes at market, checked by nothing)."""
+    verb = "finishes" if action == "chase" else "undoes what filled of"
+    return replace(pv, checks=tuple(c for c in pv.checks if action == "chase" and str(c.code) != "min_notional"),
+                   spot_alternative=None,
+                   verdict=replace(pv.verdict, worth_it=True,
+                                   reason=f"{action}: {verb} ticket {ticket_id}; costs "
+                                          f"{pv.total_cost:+,.2f} over {pv.horizon_days:g} d"))

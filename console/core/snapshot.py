@@ -173,3 +173,14 @@ def write_atomic(path: Path, text: str) -> None:
 
 def save_snapshot(snap: Snapshot, path: Path) -> None:
     write_atomic(path, json.dumps(snapshot_to_dict(snap), indent=1, sort_keys=True, default=str))
+
+
+def book_key(snap: Snapshot) -> tuple:
+    """What a ticket's sizes rest on besides prices: every account's open positions and
+    balances. When it changes (a fill, a transfer, a liquidation) a ticket built before is
+    wrong, not just a little stale, and must be built again before it can be reviewed."""
+    return tuple(sorted(
+        (name, tuple(sorted((str(p.get("symbol")), str(p.get("side")), float(p.get("contracts") or 0))
+                            for p in acct.open_positions())),
+         tuple(sorted(acct.total_balance().items())))
+        for name, acct in snap.accounts.items()))

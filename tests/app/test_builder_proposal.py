@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from console.app.screens.builder import BuilderScreen, spread_pair
+from console.app.screens.builder import BuilderScreen
 from console.core.allocation import compute_allocation
 from console.core.config import Goal
+from console.core.planner import spread_pair
 from console.core.ticket import TicketKind
 from tests.app.conftest import SIZE, loaded, make_app, settle
 from tests.app.sample import PRICES, sample_config, sample_snapshot

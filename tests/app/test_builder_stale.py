@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from console.app.screens.builder import BuilderScreen, book_key
+from console.app.screens.builder import BuilderScreen
 from console.app.screens.confirm import ConfirmScreen
+from console.core.snapshot import book_key
 from console.execution import TicketState
 from tests.app.conftest import SIZE, Rig
 from tests.app.test_flows_emulator import accept_reconciliation, confirm, open_builder, until

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -24,10 +24,12 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Select, Static
 
 from console.app.screens import paint_header
-from console.core.config import Config, Goal, HedgeInstrument
+from console.core import planner
+from console.core.config import Goal
 from console.core.errors import UserError
-from console.core.snapshot import Snapshot
-from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind
+from console.core.planner import AUTO, TicketRequest, candidate_books
+from console.core.snapshot import Snapshot, book_key
+from console.core.ticket import OrderType, Ticket, TicketKind
 from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
 from widgets.inputs import NumberInput
@@ -39,45 +41,14 @@ if TYPE_CHECKING:
     from console.app.state import DashboardState
     from console.core.preview import Preview
 
-AUTO = "auto"
 DEBOUNCE_S = 0.15
-
-
-@dataclass(frozen=True)
-class BuilderInputs:
-    kind: str = "spread"  # spread | hedge | roll
-    sell: str | None = None
-    sell_inst: str = AUTO
-    buy: str | None = None
-    buy_inst: str = AUTO
-    goal: Goal = Goal.TARGET
-    horizon_days: float = 7.0
-    style: OrderType = OrderType.MARKET
-    offset_bps: float = 0.0
-    slices: int = 1
-    over_minutes: float = 0.0
-    position: tuple[str, str] | None = None  # (account, symbol) for a roll
-
-    def order_style(self) -> OrderStyle:
-        return OrderStyle(self.style, self.offset_bps, self.slices, self.over_minutes)
-
-
-def book_key(snap: Snapshot) -> tuple:
-    """What a ticket's sizes rest on besides prices: every account's open positions and
-    balances. When it changes (a fill, a transfer, a liquidation) a ticket built before is
-    wrong, not just a little stale, and must be built again before it can be reviewed."""
-    return tuple(sorted(
-        (name, tuple(sorted((str(p.get("symbol")), str(p.get("side")), float(p.get("contracts") or 0))
-                            for p in acct.open_positions())),
-         tuple(sorted(acct.total_balance().items())))
-        for name, acct in snap.accounts.items()))
 
 
 class PlanReady(Message):
     """The worker's answer for one set of inputs: a ticket and its preview, or why not, and
     the snapshot it was built on."""
 
-    def __init__(self, inputs: BuilderInputs, ticket: Ticket | None, preview: Preview | None, error: str | None,
+    def __init__(self, inputs: TicketRequest, ticket: Ticket | None, preview: Preview | None, error: str | None,
                  snapshot: Snapshot | None = None) -> None:
         self.inputs = inputs
         self.ticket = ticket
@@ -85,93 +56,6 @@ class PlanReady(Message):
         self.error = error
         self.snapshot = snapshot
         super().__init__()
-
-
-def _instrument(config: Config, sleeve: str | None, symbol: str) -> HedgeInstrument | None:
-    if sleeve is None or symbol == AUTO:
-        return None
-    return next((h for h in config.sleeve(sleeve).hedges if h.symbol == symbol), None)
-
-
-def plan_ticket(config: Config, snap: Snapshot, inp: BuilderInputs, books: dict[str, Any] | None,
-                now_ms: int) -> Ticket:
-    """The ticket the inputs describe, from the planner (pure; runs in a worker thread)."""
-    from console.core import planner
-    from console.core.orderstyle import style_ticket
-    from console.core.overlay import account_lots
-
-    common = {"horizon_days": inp.horizon_days, "books": books, "now_ms": now_ms, "style": inp.order_style()}
-    if inp.kind == "roll":
-        if inp.position is None and inp.sell is None:
-            raise UserError("pick the position to roll: put the dashboard cursor on it and press r")
-        account, symbol = inp.position or (None, None)
-        sleeve = inp.sell or _sleeve_of_position(config, snap, account, symbol)
-        to = None if inp.buy_inst == AUTO else inp.buy_inst
-        t = planner.build_roll(config, snap, sleeve, from_symbol=symbol, to_symbol=to, account=account, **common)
-    elif inp.kind == "hedge":
-        if inp.sell is None:
-            raise UserError("pick the sleeve to hedge")
-        t = planner.build_hedge(config, snap, inp.sell, goal=inp.goal,
-                                instrument=_instrument(config, inp.sell, inp.sell_inst), **common)
-    else:
-        if inp.sell is None or inp.buy is None:
-            raise UserError("pick the sleeve to sell and the sleeve to buy")
-        t = planner.build_spread(config, snap, inp.sell, inp.buy, goal=inp.goal,
-                                 sell_instrument=_instrument(config, inp.sell, inp.sell_inst),
-                                 buy_instrument=_instrument(config, inp.buy, inp.buy_inst), **common)
-    t = replace(t, horizon_days=inp.horizon_days)
-    if inp.style is not OrderType.MARKET or inp.slices > 1:
-        t = style_ticket(t, inp.order_style(), snap, account_lots(snap), books)
-    else:
-        t = replace(t, legs=tuple(replace(tl, style=inp.order_style()) for tl in t.legs))
-    return t
-
-
-def _sleeve_of_position(config: Config, snap: Snapshot, account: str | None, symbol: str | None) -> str:
-    from console.core.allocation import compute_allocation
-
-    for r in compute_allocation(config, snap).rows:
-        if any(p.account == account and p.symbol == symbol for p in r.positions):
-            return r.name
-    raise UserError(f"no sleeve holds {symbol} on {account}")
-
-
-def spread_pair(config: Config, alloc: Any, goal: Goal) -> tuple[str, str] | str:
-    """The spread `s` opens: sell the most overweight sleeve, buy the most underweight (by
-    drift vs target), among sleeves that have hedges and have something to move toward
-    ``goal``, with at least one of the two in warn or breach. The pair, or why there is none."""
-    from console.core.allocation import Status
-
-    rows = [r for r in alloc.rows if r.target is not None and r.drift is not None]
-    rows = [r for r in rows if any(s.name == r.name and s.hedges and not config.is_cash(s) for s in config.sleeves)]
-    over = [r for r in rows if r.drift > 0 and r.delta(goal) < 0]
-    under = [r for r in rows if r.drift < 0 and r.delta(goal) > 0]
-    if not over or not under:
-        side = "overweight" if not over else "underweight"
-        return f"no sleeve with hedges is {side} against its {goal.value}"
-    sell = max(over, key=lambda r: r.drift)
-    buy = min(under, key=lambda r: r.drift)
-    if not {sell.status, buy.status} & {Status.WARN, Status.BREACH}:
-        return (f"neither {sell.name} ({sell.drift * 100:+.2f} pp) nor {buy.name} ({buy.drift * 100:+.2f} pp) "
-                "is in warn or breach")
-    return sell.name, buy.name
-
-
-def candidate_books(config: Config, snap: Snapshot, inp: BuilderInputs, ticket: Ticket) -> list[tuple[str, str]]:
-    """(account, symbol) of every book the plan may need: the ticket's legs, and each hedge the
-    planner weighs for a sleeve left on "auto", so it compares instruments on like terms (a
-    candidate without a book would look free of slippage and win)."""
-    pairs = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs]
-    if inp.kind in ("spread", "hedge"):
-        sides = [(inp.sell, inp.sell_inst)] + ([(inp.buy, inp.buy_inst)] if inp.kind == "spread" else [])
-        for sleeve, inst in sides:
-            if sleeve is None or inst != AUTO or sleeve not in {s.name for s in config.sleeves}:
-                continue
-            for h in config.sleeve(sleeve).hedges:
-                for name, acct in snap.accounts.items():
-                    if (h.account is None or h.account == name) and h.symbol in acct.markets:
-                        pairs.append((name, h.symbol))
-    return list(dict.fromkeys(pairs))
 
 
 class BuilderScreen(Screen):
@@ -207,10 +91,10 @@ class BuilderScreen(Screen):
                  position: tuple[str, str] | None = None) -> None:
         super().__init__()
         self.preset = (kind, sleeve, position)
-        self.inputs = BuilderInputs(kind=kind, sell=sleeve, position=position)
+        self.inputs = TicketRequest(kind=kind, sell=sleeve, position=position)
         self.ticket: Ticket | None = None
         self.preview: Preview | None = None
-        self.shown_inputs: BuilderInputs | None = None
+        self.shown_inputs: TicketRequest | None = None
         self.proposals: list[Ticket] = []
         self.proposal_index = -1
         self.banner = ""  # why the builder shows something other than what was asked (above the note)
@@ -284,14 +168,13 @@ class BuilderScreen(Screen):
             self.query_one(PreviewView).show(None, "no data yet: the builder opens on the planner's proposal "
                                                    "once the first snapshot arrives")
             return
-        from console.core.planner import propose
 
         app = self.app
-        tickets = await asyncio.to_thread(propose, app.config, st.snapshot, goal=app.goal,
+        tickets = await asyncio.to_thread(planner.propose, app.config, st.snapshot, goal=app.goal,
                                           horizon_days=self.inputs.horizon_days, now_ms=app.now_ms(), rolls=False)
         self.proposals = [t for t in tickets if t.legs]
         if self.preset[0] == "spread":
-            pair = spread_pair(app.config, st.alloc, app.goal)
+            pair = planner.spread_pair(app.config, st.alloc, app.goal)
             if isinstance(pair, tuple):
                 # `s` opens the spread itself; ctrl+n then walks the planner's proposals
                 self.banner = ""
@@ -329,7 +212,7 @@ class BuilderScreen(Screen):
 
     # ------------------------------------------------------------------ inputs
 
-    def _fill(self, inp: BuilderInputs) -> None:
+    def _fill(self, inp: TicketRequest) -> None:
         """Put ``inp`` into the form without each field triggering its own recompute."""
         self._loading = True
         self.inputs = inp
@@ -352,7 +235,7 @@ class BuilderScreen(Screen):
         else:
             sel.value = value
 
-    def _kind_form(self, inp: BuilderInputs) -> None:
+    def _kind_form(self, inp: TicketRequest) -> None:
         """The fields each kind reads, named for what they mean: a hedge has one sleeve (it may
         buy or sell); a roll has its position's sleeve and the contract it rolls into, one of
         that sleeve's own hedges (never another sleeve's: that would be a spread)."""
@@ -365,11 +248,11 @@ class BuilderScreen(Screen):
         sleeve = self._roll_sleeve(inp) if kind == "roll" else inp.buy
         self._instrument_options("#b-buy-inst", sleeve, inp.buy_inst)
 
-    def _roll_sleeve(self, inp: BuilderInputs) -> str | None:
+    def _roll_sleeve(self, inp: TicketRequest) -> str | None:
         if inp.sell is not None or inp.position is None or self.app.state is None:
             return inp.sell
         try:
-            return _sleeve_of_position(self.app.config, self.app.state.snapshot, *inp.position)
+            return planner.sleeve_of_position(self.app.config, self.app.state.snapshot, *inp.position)
         except UserError:
             return None
 
@@ -382,7 +265,7 @@ class BuilderScreen(Screen):
         sel.set_options(opts)
         sel.value = value if any(v == value for _, v in opts) else AUTO
 
-    def read_inputs(self) -> BuilderInputs:
+    def read_inputs(self) -> TicketRequest:
         """The form as inputs; a field that is not a number raises ValueError naming it (the
         builder then shows no ticket: never one computed from a value the trader did not type)."""
         def num(sel: str, label: str, example: str) -> float:
@@ -456,7 +339,7 @@ class BuilderScreen(Screen):
     # ------------------------------------------------------------------ the worker
 
     @work(exclusive=True, group="plan", exit_on_error=False)
-    async def recompute(self, inp: BuilderInputs) -> None:
+    async def recompute(self, inp: TicketRequest) -> None:
         app = self.app
         st = app.state
         if st is None:
@@ -467,11 +350,11 @@ class BuilderScreen(Screen):
         snap, now = st.snapshot, app.now_ms()
         try:
             inp.order_style()
-            ticket = await asyncio.to_thread(plan_ticket, app.config, snap, inp, None, now)
+            ticket = await asyncio.to_thread(planner.plan_request, app.config, snap, inp, None, now)
             # every book the planner may weigh, so that it compares instruments on like terms
             books, book_errors = await app.services.books.books(candidate_books(app.config, snap, inp, ticket))
             if books:
-                ticket = await asyncio.to_thread(plan_ticket, app.config, snap, inp, books, now)
+                ticket = await asyncio.to_thread(planner.plan_request, app.config, snap, inp, books, now)
                 missing = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs
                            if tl.leg.symbol not in books and tl.leg.symbol not in book_errors]
                 if missing:
