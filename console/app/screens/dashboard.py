@@ -105,7 +105,9 @@ class DashboardScreen(Screen):
             self._header()
             return
         self._header()
-        self.query_one(RiskPanel).show(st.risk, self.app.now_ms(), self.app.config.limits.max_margin_ratio)
+        # none while the screen is composed or torn down: a tick may land in between
+        for panel in self.query(RiskPanel):
+            panel.show(st.risk, self.app.now_ms(), self.app.config.limits.max_margin_ratio)
 
     def _header(self) -> None:
         paint_header(self)
