@@ -106,7 +106,9 @@ class HedgeInstrument(BaseModel):
 
     ``ratio`` is the hedge ratio: notional of this contract per unit of sleeve exposure. A
     ``proxy`` may have a base asset outside the sleeve (an index future, a correlated coin);
-    its positions then count toward this sleeve, divided by the ratio.
+    its positions then count toward this sleeve, divided by the ratio, and its legs are sized
+    as the exposure to move × the ratio (the same rule both ways). A hedge on one of the
+    sleeve's own assets counts at face value, so its ratio must be 1.
     """
 
     model_config = _Model
@@ -182,6 +184,17 @@ class Sleeve(BaseModel):
                     f"hedge {h.symbol!r} of sleeve {self.name!r} is on {h.base}, which is not one of "
                     f"its assets {list(self.assets)}; add {h.base} to the sleeve or mark the hedge "
                     "proxy = true with a ratio"
+                )
+            if not h.proxy and h.ratio != 1:
+                # a position counts toward its sleeve as notional / ratio and a leg is sized as
+                # Δ × ratio: one rule. A contract on one of the sleeve's own assets counts at
+                # face value, like the spot it offsets, so its ratio can only be 1 (else the
+                # verdict would claim a move the allocation never shows)
+                raise ValueError(
+                    f"hedge {h.symbol!r} of sleeve {self.name!r} has ratio = {h.ratio:g}, but it is on "
+                    f"{h.base}, one of the sleeve's own assets, whose contracts count at face value like "
+                    f"its spot; remove ratio (or set it to 1), or hedge through a proxy instrument "
+                    "(proxy = true) on an asset no sleeve holds"
                 )
         return self
 
