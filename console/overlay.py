@@ -40,7 +40,10 @@ class Leg:
 
     @property
     def notional(self) -> float:
-        """Unsigned notional in quote currency."""
+        """Unsigned notional in quote currency (an inverse contract's USD size Q). It is also
+        the change of the asset's USD exposure when the leg fills, for an inverse reduction too:
+        its exposure side × Q × mark / entry falls by the closed Q × mark / entry, and the coin
+        P&L it realises into the wallet, Q × (mark / entry − 1), is coin held at mark."""
         return self.contracts * self.contract_size * (self.price if self.linear else 1.0)
 
     @property
@@ -136,7 +139,7 @@ def sleeve_legs(
     for p in opposite:
         if abs(need) <= 1e-9:
             break
-        exposure = abs(p.sleeve_exposure)
+        exposure = p.face / p.ratio  # what closing it moves (see Leg.notional)
         take = min(abs(need), exposure)
         lot = lots.get(p.account)
         if take >= exposure - 1e-9:
@@ -237,6 +240,7 @@ def apply_legs(snap: Snapshot, legs: tuple[Leg, ...] | list[Leg]) -> Snapshot:
                 continue
             old = abs(float(p.get("contracts") or 0)) * (-1 if p.get("side") == "short" else 1)
             new = round(old + leg.signed_contracts, 12)
+            p["entryPrice"] = _entry_after(p.get("entryPrice"), old, leg, new)
             if old and (new == 0 or (new > 0) != (old > 0) or abs(new) < abs(old)):
                 closed = min(abs(old), abs(leg.signed_contracts)) / abs(old)
                 upnl = float(p.get("unrealizedPnl") or 0)
@@ -255,6 +259,24 @@ def apply_legs(snap: Snapshot, legs: tuple[Leg, ...] | list[Leg]) -> Snapshot:
             })
         out = out.with_account(replace(acct, positions=tuple(positions), balance=balance))
     return out
+
+
+def _entry_after(entry: Any, old: float, leg: Leg, new: float) -> Any:
+    """The entry price after ``leg`` fills at its price: a reduction keeps it, a flip starts at
+    the leg's price, growing averages it (by size for linear; harmonically for inverse, which
+    keeps the coin P&L and so side × Q × mark / entry right: Binance COIN-M)."""
+    try:
+        ep = float(entry)
+    except (TypeError, ValueError):
+        ep = 0.0
+    if old and new and (new > 0) == (old > 0) and abs(new) <= abs(old):
+        return entry
+    if not old or not new or (new > 0) != (old > 0) or ep <= 0:
+        return leg.price
+    add = abs(new) - abs(old)
+    if leg.linear:
+        return (abs(old) * ep + add * leg.price) / abs(new)
+    return abs(new) / (abs(old) / ep + add / leg.price)
 
 
 def _settle(market: dict[str, Any] | None, symbol: str) -> str:

@@ -320,8 +320,8 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
         raise UserError(f"no price for {h.symbol} on {acct}; refresh tickers before rolling")
     cs = float(m.get("contractSize") or 1)
     linear = not m.get("inverse", False)
-    # the same sleeve exposure: notional / old ratio × new ratio
-    target_notional = abs(p.notional) / p.ratio * h.ratio
+    # the same sleeve exposure: what the close moves (its face) / old ratio × new ratio
+    target_notional = p.face / p.ratio * h.ratio
     rounded = ctx.lots[acct].amount(h.symbol, target_notional / notional_per_contract(cs, mark, linear))
     if rounded.amount <= 0:
         raise UserError(f"cannot open {target_notional:,.2f} in {h.symbol}: {rounded.reason}")
