@@ -213,6 +213,18 @@ class Account(BaseModel):
     markets: tuple[MarketType, ...] = ("spot",)
     live: bool = False
 
+    @field_validator("name")
+    @classmethod
+    def _real_name(cls, v: str) -> str:
+        # the name is what a trader types to unlock live trading and what the journal, keys and
+        # hedges refer to: an empty or blank one could be "confirmed" by pressing Enter
+        if not v.strip():
+            raise ValueError('an account needs a name to be told apart and confirmed by; write e.g. name = "main"')
+        if v != v.strip() or any(not c.isprintable() for c in v):
+            raise ValueError(f"{v!r} has spaces at its ends or control characters, which a typed confirmation "
+                             f"cannot match; write name = {v.strip()!r}")
+        return v
+
     @field_validator("exchange")
     @classmethod
     def _exchange_id(cls, v: str) -> str:
@@ -464,7 +476,7 @@ def _config_where(data: Any) -> Callable[[tuple[Any, ...]], str | None]:
                     name = data[loc[0]][step].get("name")
                 except (KeyError, IndexError, TypeError, AttributeError):
                     name = None
-                if isinstance(name, str) and name:
+                if isinstance(name, str) and name.strip():  # a blank name is no label: its index
                     label = name
             out += f"[{label}]"
         return out or None
