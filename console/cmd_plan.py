@@ -240,7 +240,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for hint in cli_hints(previews, books=books, tiers=tiers):  # on stderr: the JSON stays as it was
             print(f"rebal-tui: hint: {hint}", file=sys.stderr)
         return 0
-    con = Console()
+    # markup off: sleeve, account and asset names come from the user's files ("[/]" is a name
+    # here, not a closing tag); the tables style with Text, never with markup strings
+    con = Console(markup=False)
     con.print(allocation_table(alloc, goal, con))
     if plan.legs or plan.skipped:
         con.print(legs_table(plan, con))

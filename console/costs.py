@@ -187,15 +187,20 @@ class FundingInfo:
 
 
 def _interval_hours(fr: Mapping[str, Any]) -> float:
+    """ccxt's ``interval`` ("8h"), else Binance's ``info.fundingIntervalHours``, else 8 h. A value
+    that is not a positive finite number of hours is ignored: it would divide by zero."""
     iv = fr.get("interval")
-    if isinstance(iv, str) and iv.endswith("h"):
-        try:
-            return float(iv[:-1])
-        except ValueError:
-            pass
     info = fr.get("info") or {}
-    h = info.get("fundingIntervalHours") if isinstance(info, dict) else None
-    return float(h) if h else DEFAULT_FUNDING_HOURS
+    raw = [iv[:-1] if isinstance(iv, str) and iv.endswith("h") else None,
+           info.get("fundingIntervalHours") if isinstance(info, dict) else None]
+    for h in raw:
+        try:
+            v = float(h) if h is not None else math.nan
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v) and v > 0:
+            return v
+    return DEFAULT_FUNDING_HOURS
 
 
 def funding_info(fr: Mapping[str, Any] | None) -> FundingInfo | None:

@@ -190,3 +190,18 @@ def test_a_nan_position_never_shows_a_weight(base):
     for argv in (["plan", "--json"], ["plan"]):
         rc, out, err = run([*argv, "--config", str(folder / "p.toml"), "--state", str(state)])
         assert rc == 2 and "ok" not in out and "accounts.fut.positions[0].contracts" in err
+
+
+def test_names_that_look_like_rich_markup_are_shown_not_parsed(base):
+    folder, data = base
+    data = json.loads(json.dumps(data))
+    data["accounts"]["[/]"] = data["accounts"].pop("fut")
+    state = folder / "markup.json"
+    state.write_text(json.dumps(data), encoding="utf-8")
+    cfg = folder / "markup.toml"
+    cfg.write_text(TOML.replace('name = "fut"', 'name = "[/]"').replace('name = "BTC"', 'name = "[bold]B[/]"'),
+                   encoding="utf-8")
+    for argv in (["plan", "--what-if", "--stress", "--state", str(state)], ["check-config"]):
+        rc, out, err = run([*argv, "--config", str(cfg)])
+        assert rc == 0, err
+        assert "[bold]B[/]" in out.replace("\n", "")  # the sleeve's own name, as typed

@@ -227,3 +227,11 @@ def test_a_rounding_remainder_of_a_partial_reduction_opens_nothing_on_the_other_
     row = compute_allocation(cfg, snap).row("BTC")
     legs, _ = sleeve_legs(cfg, snap, cfg.sleeve("BTC"), row, 287.9 * 61.2, account_lots(snap))
     assert [(leg.symbol, leg.side, leg.contracts, leg.reduce_only) for leg in legs] == [(DATED, "buy", 0.287, True)]
+
+
+@pytest.mark.parametrize("interval", ["0h", "-8h", "nanh", "abch"])
+def test_a_funding_interval_that_is_not_positive_falls_back_to_8_hours(interval):
+    # "0h" would divide by zero in the payment count and the annualised rate
+    info = c.funding_info({"fundingRate": 0.0001, "interval": interval, "info": {"fundingIntervalHours": "x"}})
+    assert info is not None and info.interval_hours == 8
+    assert info.annualised == pytest.approx(0.0001 * 3 * 365)
