@@ -327,13 +327,14 @@ def cmd_flows(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from console.flows import report_dict
+    from console.report import json_safe
 
     report, notes, sources = build_report(args, dt.date.today())
     if args.json:
         out: dict[str, Any] = report_dict(report)
         out["notes"] = [*out["notes"], *notes]
         out["sources"] = sources
-        json.dump(out, sys.stdout, indent=2)
+        json.dump(json_safe(out), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     print_report(report, notes, sources, Console())

@@ -27,7 +27,7 @@ from console.cmd_config import add_demo_flag, load_portfolio
 from console.config import Goal, Mode
 from console.errors import UserError
 from console.overlay import Scope, account_lots, plan_overlay
-from console.report import allocation_table, legs_table, plan_dict, preview_tables
+from console.report import allocation_table, json_safe, legs_table, plan_dict, preview_tables
 from console.snapshot import load_snapshot
 from console.ticket import OrderStyle, OrderType
 
@@ -235,7 +235,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 d["what_if"].pop("stress", None)
             d["reasons"] = list(pv.ticket.reasons)
             out["tickets"].append(d)
-        json.dump(out, sys.stdout, indent=2, default=str)
+        json.dump(json_safe(out), sys.stdout, indent=2, default=str, allow_nan=False)
         sys.stdout.write("\n")
         for hint in cli_hints(previews, books=books, tiers=tiers):  # on stderr: the JSON stays as it was
             print(f"rebal-tui: hint: {hint}", file=sys.stderr)

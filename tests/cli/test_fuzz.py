@@ -205,3 +205,11 @@ def test_names_that_look_like_rich_markup_are_shown_not_parsed(base):
         rc, out, err = run([*argv, "--config", str(cfg)])
         assert rc == 0, err
         assert "[bold]B[/]" in out.replace("\n", "")  # the sleeve's own name, as typed
+
+
+def test_json_safe_turns_every_non_finite_figure_into_null():
+    from console.report import json_safe
+
+    out = json_safe({"a": math.nan, "b": [math.inf, 1.5, {"c": -math.inf}], "d": (2, "x")})
+    assert out == {"a": None, "b": [None, 1.5, {"c": None}], "d": [2, "x"]}
+    json.dumps(out, allow_nan=False)
