@@ -120,11 +120,24 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _is_epoch_ms(v: Any) -> bool:
+    """Epoch milliseconds a date can be made of: from 1970 to the year 5000 (a larger or
+    negative figure is not a time, and would overflow the date it is shown as)."""
+    return _is_number(v) and 0 <= v < 95_617_584_000_000
+
+
+_TIME_KEYS = frozenset({"expiry", "timestamp", "nextFundingTimestamp", "fundingTimestamp"})
+
+
 def _numbers(obj: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
     for k in keys:
         v = obj.get(k)
-        if v is not None and not _is_number(v):
+        if v is None:
+            continue
+        if not _is_number(v):
             raise UserError(f"{where}.{k}: {json.dumps(v, default=str)[:40]} is not a finite number; {FIX}")
+        if k in _TIME_KEYS and not _is_epoch_ms(v):
+            raise UserError(f"{where}.{k}: {v!r} is not a time in epoch milliseconds; {FIX}")
 
 
 def _object(v: Any, where: str, what: str = "an object") -> dict[str, Any]:
@@ -218,7 +231,7 @@ def _check_account(a: dict[str, Any], where: str) -> None:
             check_part(part, a[part], f"{where}.{part}")
     fetched = _object(a.get("fetched_at", {}), f"{where}.fetched_at")
     for k, v in fetched.items():
-        if not _is_number(v):
+        if not _is_epoch_ms(v):
             raise UserError(f"{where}.fetched_at.{k}: must be epoch milliseconds (a whole number); {FIX}")
     if a.get("error") is not None and not isinstance(a["error"], str):
         raise UserError(f"{where}.error: must be text or null; {FIX}")
@@ -230,8 +243,8 @@ def snapshot_from_dict(data: Any, source: str = "state") -> Snapshot:
     if not isinstance(data, dict):
         raise UserError(f"{source}: expected a JSON object with 'timestamp' and 'accounts'")
     ts = data.get("timestamp")
-    if not _is_number(ts):
-        raise UserError(f"{source}: 'timestamp' must be epoch milliseconds (a finite number)")
+    if not _is_epoch_ms(ts):
+        raise UserError(f"{source}: 'timestamp' must be epoch milliseconds (a finite number from 0); {FIX}")
     accts = data.get("accounts")
     if not isinstance(accts, dict):
         raise UserError(f"{source}: 'accounts' must be an object keyed by account name")
