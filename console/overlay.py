@@ -240,7 +240,8 @@ def apply_legs(snap: Snapshot, legs: tuple[Leg, ...] | list[Leg]) -> Snapshot:
                 continue
             old = abs(float(p.get("contracts") or 0)) * (-1 if p.get("side") == "short" else 1)
             new = round(old + leg.signed_contracts, 12)
-            p["entryPrice"] = _entry_after(p.get("entryPrice"), old, leg, new)
+            p["entryPrice"] = entry_after(float(p.get("entryPrice") or 0), old, leg.signed_contracts, leg.price,
+                                          leg.linear)
             if old and (new == 0 or (new > 0) != (old > 0) or abs(new) < abs(old)):
                 closed = min(abs(old), abs(leg.signed_contracts)) / abs(old)
                 upnl = float(p.get("unrealizedPnl") or 0)
@@ -261,22 +262,20 @@ def apply_legs(snap: Snapshot, legs: tuple[Leg, ...] | list[Leg]) -> Snapshot:
     return out
 
 
-def _entry_after(entry: Any, old: float, leg: Leg, new: float) -> Any:
-    """The entry price after ``leg`` fills at its price: a reduction keeps it, a flip starts at
-    the leg's price, growing averages it (by size for linear; harmonically for inverse, which
-    keeps the coin P&L and so side × Q × mark / entry right: Binance COIN-M)."""
-    try:
-        ep = float(entry)
-    except (TypeError, ValueError):
-        ep = 0.0
+def entry_after(entry: float, old: float, added: float, price: float, linear: bool) -> float:
+    """The entry price after ``added`` signed contracts fill at ``price`` on a position of
+    ``old`` signed contracts (one-way mode): a reduction keeps it, a flip or a new position starts
+    at ``price``, growing averages it, by size for linear and harmonically for inverse,
+    Q_total / (Q₁/EP₁ + Q₂/EP₂), which keeps the coin P&L and so side × Q × mark / entry right
+    (Binance COIN-M)."""
+    new = old + added
     if old and new and (new > 0) == (old > 0) and abs(new) <= abs(old):
         return entry
-    if not old or not new or (new > 0) != (old > 0) or ep <= 0:
-        return leg.price
-    add = abs(new) - abs(old)
-    if leg.linear:
-        return (abs(old) * ep + add * leg.price) / abs(new)
-    return abs(new) / (abs(old) / ep + add / leg.price)
+    if not old or not new or (new > 0) != (old > 0) or entry <= 0:
+        return price
+    if linear:
+        return (abs(old) * entry + abs(added) * price) / abs(new)
+    return abs(new) / (abs(old) / entry + abs(added) / price)
 
 
 def _settle(market: dict[str, Any] | None, symbol: str) -> str:

@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from console.allocation import contract_mark
-from console.overlay import Leg
+from console.overlay import Leg, entry_after
 from console.snapshot import AccountState, Snapshot
 
 STRESS_MOVES = (-0.30, -0.20, -0.10, 0.10, 0.20, 0.30)
@@ -535,14 +535,8 @@ def apply_by_pool(positions: Sequence[RiskPosition], legs: Iterable[Leg], accoun
         signed_old = old.side * old.contracts
         new = round(signed_old + d, 12)
         if signed_old == 0 or (signed_old > 0) == (d > 0):  # growing
-            tot = abs(new)
-            if not tot:
-                entry = leg.price
-            elif old.linear:
-                entry = (abs(signed_old) * old.entry + abs(d) * leg.price) / tot
-            else:
-                entry = tot / (abs(signed_old) / old.entry + abs(d) / leg.price)
-            by_sym[leg.symbol] = replace(old, side=1 if new > 0 else -1, contracts=tot, entry=entry)
+            entry = entry_after(old.entry, signed_old, d, leg.price, old.linear)
+            by_sym[leg.symbol] = replace(old, side=1 if new > 0 else -1, contracts=abs(new), entry=entry)
             continue
         closed = min(abs(signed_old), abs(d))
         if old.linear:
