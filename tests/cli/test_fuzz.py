@@ -213,3 +213,18 @@ def test_json_safe_turns_every_non_finite_figure_into_null():
     out = json_safe({"a": math.nan, "b": [math.inf, 1.5, {"c": -math.inf}], "d": (2, "x")})
     assert out == {"a": None, "b": [None, 1.5, {"c": None}], "d": [2, "x"]}
     json.dumps(out, allow_nan=False)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (b"\xff\xfe" + TOML.encode(), ["not UTF-8 text", "save it as UTF-8"]),
+    (b"x = " + b"[" * 1_000 + b"]" * 1_000, ["nested", "fix"]),
+    (TOML.encode() + b"[limits]\nmax_data_age_s = inf\n", ["limits.max_data_age_s", "finite number"]),
+    (TOML.encode() + b"[limits]\nmax_order_notional = nan\n", ["limits.max_order_notional", "finite number"]),
+])
+def test_a_config_that_cannot_be_used_exits_2_naming_the_field(base, text, words):
+    folder, _ = base
+    cfg = folder / "named.toml"
+    cfg.write_bytes(text)
+    rc, out, err = run(["check-config", str(cfg)])
+    assert rc == 2 and out == "" and "Traceback" not in err
+    assert all(w in err for w in words), err
