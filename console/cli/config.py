@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from console.core.config import (
@@ -58,14 +59,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def summary(cfg: Config, path: Path) -> Table:
-    t = Table(title=f"{cfg.portfolio.name} — {path}", title_justify="left")
+    # every name comes from the user's file: escaped, so "[/]" is shown, not read as markup
+    t = Table(title=escape(f"{cfg.portfolio.name} — {path}"), title_justify="left")
     for col in ("sleeve", "assets", "target", "band", "hedges"):
         t.add_column(col)
     for s in cfg.sleeves:
         hw = cfg.band_halfwidth(s)
         kind = " (cash)" if cfg.is_cash(s) else ""
-        t.add_row(s.name + kind, ", ".join(s.assets), f"{s.target:.2%}", f"±{hw * 100:.2f} pp",
-                  ", ".join(h.symbol + (f" ×{h.ratio:g}" if h.ratio != 1 else "") for h in s.hedges) or "—")
+        t.add_row(escape(s.name) + kind, escape(", ".join(s.assets)), f"{s.target:.2%}", f"±{hw * 100:.2f} pp",
+                  escape(", ".join(h.symbol + (f" ×{h.ratio:g}" if h.ratio != 1 else "") for h in s.hedges)) or "—")
     return t
 
 
@@ -90,9 +92,9 @@ def cmd_check(args: argparse.Namespace, *, now: datetime | None = None) -> int:
     con = Console()
     con.print(summary(cfg, path))
     for a in cfg.accounts:
-        con.print(f"account [bold]{a.name}[/]: {a.exchange}, mode {a.mode.value}, markets {', '.join(a.markets)}")
+        con.print(f"account [bold]{escape(a.name)}[/]: {a.exchange}, mode {a.mode.value}, markets {', '.join(a.markets)}")
     for h in cfg.manual:
-        con.print(f"manual holding: {h.quantity:g} {h.asset} ({h.label})")
+        con.print(escape(f"manual holding: {h.quantity:g} {h.asset} ({h.label})"))
     lim = cfg.limits
     con.print(f"limits: max order {lim.max_order_notional:,.0f} {cfg.portfolio.quote}, leverage ≤ {lim.max_leverage:g}, "
               f"margin ratio ≤ {lim.max_margin_ratio:.0%}, collar ±{lim.price_collar:.1%}, "
@@ -100,7 +102,7 @@ def cmd_check(args: argparse.Namespace, *, now: datetime | None = None) -> int:
     # warnings, not errors: the file is still a valid config, only its contract list has aged
     warnings = expired_hedges(cfg, now or utc_now())
     for w in warnings:
-        con.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)  # one line, to grep
+        con.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)  # one line, to grep
     tail = f" ({len(warnings)} warning{'s' if len(warnings) > 1 else ''})" if warnings else ""
     con.print(f"[green]config is valid[/]{tail}")
     return 0

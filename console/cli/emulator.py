@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 
 from console.core.errors import UserError
 
@@ -33,7 +36,8 @@ async def _serve(args: argparse.Namespace) -> None:
     start = _start_ms(args.start)
     clock = Clock(start_ms=DEFAULT_START_MS if start is None else start, speed=args.speed)
     key = args.api_key or DEMO_API_KEY
-    secret = args.secret or DEMO_SECRET
+    chosen = emulator_secret(args, os.environ)
+    secret = chosen or DEMO_SECRET
     emu = Emulator(seed=args.seed, clock=clock, scenario=args.scenario, api_key=key, secret=secret)
     server = EmulatorServer(emu)
     try:
@@ -45,7 +49,7 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"  spot     {url}/api/v3      futures  {url}/fapi/v1", flush=True)
     print(f"  api key  {key}", flush=True)
     # the secret is printed only when it is the published demo secret, never one the user chose
-    print(f"  secret   {secret if not args.secret else '(the one you passed with --secret)'}", flush=True)
+    print(f"  secret   {secret if not chosen else '(the one you chose: not shown)'}", flush=True)
     print(f"  seed {args.seed}, scenario {args.scenario}, clock from {start_iso} at {args.speed:g}x; Ctrl-C stops",
           flush=True)
     stop = asyncio.Event()
@@ -60,13 +64,43 @@ async def _serve(args: argparse.Namespace) -> None:
         await server.stop()
 
 
+SECRET_ENV = "REBAL_EMULATOR_SECRET"
+
+
+def emulator_secret(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The secret the user chose: ``--secret-file`` (first line), else ``$REBAL_EMULATOR_SECRET``,
+    else ``--secret`` (which every local user can read in the process list, so it is warned
+    about); None for the published demo pair."""
+    if args.secret_file is not None:
+        try:
+            text = args.secret_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise UserError(f"--secret-file {args.secret_file}: cannot read it ({why}); write the secret "
+                            "alone on the file's first line") from None
+        secret = (text.splitlines() or [""])[0].strip()
+        if not secret:
+            raise UserError(f"--secret-file {args.secret_file}: the file is empty; write the secret alone on "
+                            "its first line")
+        return secret
+    if environ.get(SECRET_ENV, "").strip():
+        return environ[SECRET_ENV].strip()
+    if args.secret:
+        print(f"rebal-tui emulator: warning: --secret is visible to every local user in the process list; "
+              f"set {SECRET_ENV} or pass --secret-file PATH instead", file=sys.stderr)
+        return str(args.secret)
+    return None
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     if args.speed < 0:
         raise UserError("--speed must be 0 or more (1 is real time, 60 makes a minute pass each second)")
     if not 0 <= args.port <= 65535:
         raise UserError("--port must be between 0 and 65535 (0 picks a free port)")
-    if bool(args.api_key) != bool(args.secret):
-        raise UserError("pass --api-key and --secret together (or neither, for the demo pair)")
+    has_secret = args.secret_file is not None or bool(args.secret) or bool(os.environ.get(SECRET_ENV, "").strip())
+    if bool(args.api_key) != has_secret:
+        raise UserError(f"pass --api-key with its secret ({SECRET_ENV}, --secret-file PATH or --secret), or "
+                        "neither, for the demo pair")
     from console.emulator.scenario import SCENARIOS
 
     if args.scenario not in SCENARIOS:
@@ -86,5 +120,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", help="emulated start instant, ISO 8601 (default: 2026-11-21T12:00:00Z)")
     p.add_argument("--scenario", default="demo", help="starting book: demo (default) or empty")
     p.add_argument("--api-key", help="accept this API key instead of the demo key")
-    p.add_argument("--secret", help="its secret (required with --api-key)")
+    p.add_argument("--secret-file", type=Path, metavar="PATH",
+                   help=f"a file whose first line is the secret for --api-key (or set {SECRET_ENV})")
+    p.add_argument("--secret", help=f"the secret itself; visible in the process list, prefer {SECRET_ENV} or "
+                                    "--secret-file")
     p.set_defaults(func=cmd_emulator)

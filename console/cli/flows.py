@@ -236,6 +236,7 @@ def _action_text(action: str) -> Text:
 def funds_table(report: FlowsReport) -> Table:
     """One header row per fund (name, AUM now, rule), then one row per crypto sleeve."""
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
@@ -256,7 +257,7 @@ def funds_table(report: FlowsReport) -> Table:
             # the rule sits in the action column, so a long fund name folds one line less
             t.add_row(Text(r.fund, style="bold"), _compact(by_fund[r.fund].aum_now), "", "", "", "", "",
                       Text(rule, style="dim"))
-        t.add_row(f"  {r.asset}", "", _pct(r.target), _pct(r.current), _pp(r.drift),
+        t.add_row(escape(f"  {r.asset}"), "", _pct(r.target), _pct(r.current), _pp(r.drift),
                   _compact(r.flow) if r.trades else Text(f"({_compact(r.would_flow)})", style="dim"),
                   _coins(r.coins) if r.trades else "—",
                   _action_text(r.action if r.trades else "held"))
@@ -265,6 +266,7 @@ def funds_table(report: FlowsReport) -> Table:
 
 def assets_table(report: FlowsReport) -> Table:
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     cur = report.basket.currency
@@ -273,7 +275,7 @@ def assets_table(report: FlowsReport) -> Table:
     for col in ("asset", f"net flow {cur}", "coins", "price", "funds", f"held back {cur}", "action"):
         t.add_column(col, justify="left" if col in ("asset", "action") else "right", no_wrap=True)
     for a in report.assets:
-        t.add_row(a.asset, _money(a.flow), _coins(a.coins),
+        t.add_row(escape(a.asset), _money(a.flow), _coins(a.coins),
                   f"{a.price:,.2f}" if a.price else "—", str(a.funds_trading),
                   _money(a.held_back) if a.held_back else "—", _action_text(a.action))
     return t
@@ -301,11 +303,13 @@ def divergence_table(report: FlowsReport) -> Table:
 
 
 def print_report(report: FlowsReport, notes: list[str], sources: dict[str, str], con: Console) -> None:
+    from rich.markup import escape
     from rich.text import Text
 
     if report.basket.illustrative:
         con.print(f"[bold yellow]{ILLUSTRATIVE}[/]")
-    con.print(f"[bold]{report.basket.name}[/] — quarter-end rebalancing flows on {report.date}")
+    # names, notes and paths come from the user's files: escaped, so "[/]" is shown, not parsed
+    con.print(f"[bold]{escape(report.basket.name)}[/] — quarter-end rebalancing flows on {report.date}")
     con.print(funds_table(report))
     con.print(assets_table(report))
     con.print(divergence_table(report))
@@ -313,15 +317,16 @@ def print_report(report: FlowsReport, notes: list[str], sources: dict[str, str],
     con.print(Text(f"Quarter end: {report.window.sentence()}", style=style))
     for f in report.funds:
         if f.fund.rule.value == "threshold":
-            con.print(f"  {f.fund.name}: {f.note}")
+            con.print(escape(f"  {f.fund.name}: {f.note}"))
     for n in (*report.notes, *notes):
-        con.print(f"[dim]note: {n}[/]")
-    con.print("[dim]sources: " + "; ".join(f"{k} = {v}" for k, v in sources.items()) + "[/]")
+        con.print(f"[dim]note: {escape(n)}[/]")
+    con.print("[dim]sources: " + escape("; ".join(f"{k} = {v}" for k, v in sources.items())) + "[/]")
 
 
 def cmd_flows(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from console.cli.report import json_safe
     from console.core.flows import report_dict
 
     report, notes, sources = build_report(args, dt.date.today())
@@ -329,7 +334,7 @@ def cmd_flows(args: argparse.Namespace) -> int:
         out: dict[str, Any] = report_dict(report)
         out["notes"] = [*out["notes"], *notes]
         out["sources"] = sources
-        json.dump(out, sys.stdout, indent=2)
+        json.dump(json_safe(out), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     print_report(report, notes, sources, Console())

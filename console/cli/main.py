@@ -6,6 +6,7 @@ Every user error exits 2 with one clear message on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import importlib.util
 import re
@@ -31,7 +32,10 @@ COMMAND_MODULES = (
 NO_DEMO = frozenset({"init", "journal", "keys"})
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
+    """The whole parser, built once per process: parse_args leaves it unchanged, and building it
+    (a dozen subcommands, each help string through gettext) costs more than most commands."""
     p = argparse.ArgumentParser(
         prog="rebal-tui",
         description="Keep a crypto portfolio at its target weights with a futures overlay.",
@@ -58,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Options whose value may look like an option: argparse reads `--horizon -3d` as two options
 # and answers "expected one argument". Joined as `--horizon=-3d`, the value reaches the
 # command's own check, which names the flag and the fix (the horizon must be positive).
-DASH_VALUE_OPTIONS = frozenset({"--horizon", "--offset-bps", "--max-cost-bps"})
+DASH_VALUE_OPTIONS = frozenset({"--horizon", "--offset-bps", "--max-cost-bps", "--spx-return", "--agg-return"})
 _NEGATIVE_LOOKING = re.compile(r"^-\d")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from console.cli.config import add_demo_flag, load_portfolio
-from console.cli.report import allocation_table, legs_table, plan_dict, preview_tables
+from console.cli.report import allocation_table, json_safe, legs_table, plan_dict, preview_tables
 from console.core.allocation import compute_allocation
 from console.core.config import Goal, Mode
 from console.core.errors import UserError
@@ -235,12 +235,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 d["what_if"].pop("stress", None)
             d["reasons"] = list(pv.ticket.reasons)
             out["tickets"].append(d)
-        json.dump(out, sys.stdout, indent=2, default=str)
+        json.dump(json_safe(out), sys.stdout, indent=2, default=str, allow_nan=False)
         sys.stdout.write("\n")
         for hint in cli_hints(previews, books=books, tiers=tiers):  # on stderr: the JSON stays as it was
             print(f"rebal-tui: hint: {hint}", file=sys.stderr)
         return 0
-    con = Console()
+    # markup off: sleeve, account and asset names come from the user's files ("[/]" is a name
+    # here, not a closing tag); the tables style with Text, never with markup strings
+    con = Console(markup=False)
     con.print(allocation_table(alloc, goal, con))
     if plan.legs or plan.skipped:
         con.print(legs_table(plan, con))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from rich import box
@@ -66,6 +67,18 @@ def fit(table: Table, con: Console | None, *, keep: tuple[str, ...] = (), drop: 
         table.caption = f"{', '.join(dropped)} not shown at {con.width} columns; widen the terminal or use --json"
         table.caption_justify = "left"
     return table
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every NaN or ±∞ float as null, so `--json` is always valid JSON (Python's
+    json writes NaN and Infinity, which no JSON parser reads) and no such figure passes as one."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
 
 
 def row_dict(r: SleeveRow, goal: Goal) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Where the portfolio stands against its targets: pure functions over a Snapshot.
 
 NAV = spot value everywhere (every wallet, manual holdings) + futures unrealised PnL.
-Net exposure of an asset = spot value + signed notional of every futures position on it.
+Net exposure of an asset = spot value + signed notional of every futures position on it:
+contracts × contractSize × mark for a linear contract; side × Q × mark / entry for an inverse
+one (Q = contracts × contractSize, USD).
 The cash sleeve is NAV minus all risky net exposure, so weights always add up to 1.
 """
 
@@ -133,6 +135,13 @@ class PositionLine:
         return self.notional / self.ratio
 
     @property
+    def face(self) -> float:
+        """Unsigned contracts × contractSize × mark (linear) or Q (inverse): the exposure that
+        closing the position moves. An inverse position's exposure Q × mark / entry differs by
+        its coin P&L, which closing realises into the wallet, where it is coin held at mark."""
+        return abs(self.contracts) * self.contract_size * (self.mark if self.linear else 1.0)
+
+    @property
     def side(self) -> str:
         return "long" if self.contracts > 0 else "short"
 
@@ -204,6 +213,21 @@ def _market(snap: Snapshot, account: str, symbol: str, pos: Mapping[str, Any]) -
     }
 
 
+def contract_exposure(contracts: float, contract_size: float, mark: float, linear: bool,
+                      entry: float | None) -> float:
+    """Signed USD exposure of a position (``contracts`` negative for a short): linear,
+    contracts × contractSize × mark; inverse, side × Q × mark / entry with Q = contracts ×
+    contractSize USD, because the position's coin P&L moves with the coin (a short of
+    Q = 1 BTC × entry hedges 1 BTC at every price). Without an entry or a mark the inverse
+    position is taken as opened at the mark: Q."""
+    if linear:
+        return contracts * contract_size * mark
+    q = contracts * contract_size
+    if entry and entry > 0 and mark and mark > 0:
+        return q * mark / entry
+    return q
+
+
 def hedge_owner(config: Config) -> dict[str, tuple[str, HedgeInstrument]]:
     """Proxy symbol -> (sleeve name, instrument): positions there count toward that sleeve."""
     return {h.symbol: (s.name, h) for s in config.sleeves for h in s.hedges if h.proxy}
@@ -223,7 +247,8 @@ def position_lines(config: Config, snap: Snapshot, prices: Mapping[str, float]) 
             cs = float(m.get("contractSize") or p.get("contractSize") or 1)
             mark = contract_mark(snap, acct.name, sym) or _f(p.get("markPrice")) or prices.get(m["base"], 0.0)
             linear = not m.get("inverse", False)
-            notional = contracts * cs * mark if linear else contracts * cs
+            entry = _f(p.get("entryPrice"))
+            notional = contract_exposure(contracts, cs, mark, linear, entry)
             base = m.get("base") or symbol_base(sym)
             if sym in proxies:
                 sleeve, inst = proxies[sym]
@@ -237,7 +262,7 @@ def position_lines(config: Config, snap: Snapshot, prices: Mapping[str, float]) 
                     account=acct.name, symbol=sym, asset=base, sleeve=sleeve, contracts=contracts,
                     contract_size=cs, linear=linear, dated=bool(m.get("expiry")) or m.get("type") == "future",
                     mark=mark, notional=notional, ratio=ratio, upnl=upnl,
-                    entry_price=_f(p.get("entryPrice")), liquidation_price=_f(p.get("liquidationPrice")),
+                    entry_price=entry, liquidation_price=_f(p.get("liquidationPrice")),
                     leverage=_f(p.get("leverage")), margin_mode=p.get("marginMode"),
                     expiry=int(m["expiry"]) if m.get("expiry") else None,
                 )

@@ -7,6 +7,7 @@ points); ``band_rel`` is a fraction of the target (0.25 is ±25 % of the target)
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Callable, Collection, Iterable
@@ -50,7 +51,9 @@ class Goal(StrEnum):
     BAND = "band"
 
 
-_Model = ConfigDict(extra="forbid", frozen=True)
+# allow_inf_nan=False: `inf` in a limit (max_data_age_s, max_order_notional, ...) would switch
+# its guard off, and `nan` compares false with everything; both are refused, naming the field
+_Model = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 _SYMBOL_RE = re.compile(r"^(?P<base>[A-Z0-9]+)/(?P<quote>[A-Z0-9]+)(:(?P<settle>[A-Z0-9]+)(-(?P<expiry>\d{6}))?)?$")
 
 
@@ -107,7 +110,9 @@ class HedgeInstrument(BaseModel):
 
     ``ratio`` is the hedge ratio: notional of this contract per unit of sleeve exposure. A
     ``proxy`` may have a base asset outside the sleeve (an index future, a correlated coin);
-    its positions then count toward this sleeve, divided by the ratio.
+    its positions then count toward this sleeve, divided by the ratio, and its legs are sized
+    as the exposure to move × the ratio (the same rule both ways). A hedge on one of the
+    sleeve's own assets counts at face value, so its ratio must be 1.
     """
 
     model_config = _Model
@@ -184,6 +189,17 @@ class Sleeve(BaseModel):
                     f"its assets {list(self.assets)}; add {h.base} to the sleeve or mark the hedge "
                     "proxy = true with a ratio"
                 )
+            if not h.proxy and h.ratio != 1:
+                # a position counts toward its sleeve as notional / ratio and a leg is sized as
+                # Δ × ratio: one rule. A contract on one of the sleeve's own assets counts at
+                # face value, like the spot it offsets, so its ratio can only be 1 (else the
+                # verdict would claim a move the allocation never shows)
+                raise ValueError(
+                    f"hedge {h.symbol!r} of sleeve {self.name!r} has ratio = {h.ratio:g}, but it is on "
+                    f"{h.base}, one of the sleeve's own assets, whose contracts count at face value like "
+                    f"its spot; remove ratio (or set it to 1), or hedge through a proxy instrument "
+                    "(proxy = true) on an asset no sleeve holds"
+                )
         return self
 
 
@@ -197,6 +213,18 @@ class Account(BaseModel):
     mode: Mode = Mode.DEMO
     markets: tuple[MarketType, ...] = ("spot",)
     live: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _real_name(cls, v: str) -> str:
+        # the name is what a trader types to unlock live trading and what the journal, keys and
+        # hedges refer to: an empty or blank one could be "confirmed" by pressing Enter
+        if not v.strip():
+            raise ValueError('an account needs a name to be told apart and confirmed by; write e.g. name = "main"')
+        if v != v.strip() or any(not c.isprintable() for c in v):
+            raise ValueError(f"{v!r} has spaces at its ends or control characters, which a typed confirmation "
+                             f"cannot match; write name = {v.strip()!r}")
+        return v
 
     @field_validator("exchange")
     @classmethod
@@ -449,7 +477,7 @@ def _config_where(data: Any) -> Callable[[tuple[Any, ...]], str | None]:
                     name = data[loc[0]][step].get("name")
                 except (KeyError, IndexError, TypeError, AttributeError):
                     name = None
-                if isinstance(name, str) and name:
+                if isinstance(name, str) and name.strip():  # a blank name is no label: its index
                     label = name
             out += f"[{label}]"
         return out or None
@@ -482,6 +510,9 @@ def format_validation_error(
             msg = "required field is missing; add it"
         elif e["type"] in _RANGE_ERRORS:
             msg = _range_message(e, model)
+        elif e["type"] == "finite_number":
+            msg = (f"must be a finite number, got {e.get('input')!r}; write a number (nan and inf would "
+                   "switch the check off)")
         lines.append(f"  {place}: {msg}")
     return "\n".join(lines)
 
@@ -491,6 +522,13 @@ def parse_config(text: str, source: str = "config") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{source}: not valid TOML ({exc}); fix the syntax at that line") from None
+    except RecursionError:
+        raise UserError(f"{source}: values nested too deep to read; a portfolio config nests a few "
+                        "levels at most, fix the arrays or tables") from None
+    problem = shape_problem(data, MAX_DEPTH)
+    if problem and "nested" in problem[1]:  # a non-finite number is named by the model's check
+        raise UserError(f"{source}: {problem[0]} {problem[1]}; a portfolio config nests a few levels at "
+                        "most, fix that value") from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -498,13 +536,44 @@ def parse_config(text: str, source: str = "config") -> Config:
 
 
 def load_config(path: Path) -> Config:
+    text = read_text_file(path, "no such file; run `rebal-tui init` to write a sample, or pass --config PATH")
+    return parse_config(text, str(path))
+
+
+MAX_DEPTH = 32  # no config or ccxt state nests deeper; past it a walk could exhaust the stack
+
+
+def read_text_file(path: Path, missing: str) -> str:
+    """A UTF-8 text file, or a UserError that names the file and the fix (``missing`` is what
+    to say when it does not exist)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file; run `rebal-tui init` to write a sample, or pass --config PATH") from None
+        raise UserError(f"{path}: {missing}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, not a file; pass the file's path") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_config(text, str(path))
+
+
+def shape_problem(data: Any, limit: int) -> tuple[str, str] | None:
+    """The dotted path of the first value nested deeper than ``limit`` levels, or of the first
+    number that is not finite (NaN, ±∞), with what is wrong; None when there is neither.
+    Iterative: the point is not to recurse on a hostile file."""
+    stack: list[tuple[Any, str, int]] = [(data, "(top level)", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > limit:
+            return where, f"is nested more than {limit} levels deep"
+        if isinstance(node, float) and not math.isfinite(node):
+            return where, f"is {node}, not a finite number"
+        if isinstance(node, dict):
+            stack += [(v, f"{where}.{k}" if depth else str(k), depth + 1) for k, v in reversed(node.items())]
+        elif isinstance(node, list):
+            stack += [(v, f"{where}[{i}]", depth + 1) for i, v in reversed(list(enumerate(node)))]
+    return None
 
 
 def default_config_path() -> Path:

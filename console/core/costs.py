@@ -143,18 +143,24 @@ def walk_book(book: Mapping[str, Any], side: str, contracts: float) -> BookWalk:
     return BookWalk(abs(contracts), filled, vwap, mid, worst, touched, side)
 
 
-def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float,
-                  notional: float) -> tuple[CostItem, BookWalk | None]:
-    """Slippage = (VWAP vs mid) in bps × notional. Never negative: a sane book has every ask
-    above mid and every bid below it; a crossed book is stale data and counts as 0."""
+def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float, contract_size: float = 1.0, *,
+                  inverse: bool = False) -> tuple[CostItem, BookWalk | None]:
+    """Slippage money = contracts × contractSize × |VWAP − mid|, counted only when adverse (a
+    sane book has every ask above mid and every bid below it; a crossed book is stale data and
+    counts as 0). The bps are that gap over mid.
+
+    Inverse: Q = contracts × contractSize is USD, and the fill buys or sells Q / VWAP coin
+    instead of Q / mid; that coin valued at mid is Q × |VWAP − mid| / VWAP."""
     if not book:
         return unknown("slippage", "n/a (no order book)"), None
     w = walk_book(book, side, contracts)
     if w.vwap is None or w.bps is None:
         return unknown("slippage", f"n/a: the book has no {'asks' if side == 'buy' else 'bids'}"), w
-    money = w.bps / 1e4 * abs(notional)
-    why = (f"VWAP {w.vwap:,.6g} vs mid {w.mid:,.6g} over {w.levels} level(s) = {w.bps:.2f} bps "
-           f"of {abs(notional):,.2f}")
+    size = abs(contracts) * contract_size  # base units (linear) or USD (inverse)
+    gap = w.bps / 1e4 * w.mid  # the adverse |VWAP − mid|, 0 when the book is crossed
+    money = size * gap / w.vwap if inverse else size * gap
+    why = (f"{abs(contracts):g} × {contract_size:g} × |VWAP {w.vwap:,.6g} − mid {w.mid:,.6g}|"
+           + (" / VWAP (inverse)" if inverse else "") + f" over {w.levels} level(s) = {w.bps:.2f} bps")
     if w.thin:
         why += (f"; BOOK TOO THIN: only {w.filled:g} of {w.wanted:g} contracts listed, the rest "
                 f"priced at the last level {w.worst:,.6g} (true cost is higher)")
@@ -181,15 +187,20 @@ class FundingInfo:
 
 
 def _interval_hours(fr: Mapping[str, Any]) -> float:
+    """ccxt's ``interval`` ("8h"), else Binance's ``info.fundingIntervalHours``, else 8 h. A value
+    that is not a positive finite number of hours is ignored: it would divide by zero."""
     iv = fr.get("interval")
-    if isinstance(iv, str) and iv.endswith("h"):
-        try:
-            return float(iv[:-1])
-        except ValueError:
-            pass
     info = fr.get("info") or {}
-    h = info.get("fundingIntervalHours") if isinstance(info, dict) else None
-    return float(h) if h else DEFAULT_FUNDING_HOURS
+    raw = [iv[:-1] if isinstance(iv, str) and iv.endswith("h") else None,
+           info.get("fundingIntervalHours") if isinstance(info, dict) else None]
+    for h in raw:
+        try:
+            v = float(h) if h is not None else math.nan
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v) and v > 0:
+            return v
+    return DEFAULT_FUNDING_HOURS
 
 
 def funding_info(fr: Mapping[str, Any] | None) -> FundingInfo | None:
@@ -200,41 +211,36 @@ def funding_info(fr: Mapping[str, Any] | None) -> FundingInfo | None:
     return FundingInfo(float(fr["fundingRate"]), _interval_hours(fr), int(nxt) if nxt else None)
 
 
-def funding_intervals(horizon_days: float, interval_hours: float) -> float:
-    """Funding events expected over the horizon: horizon / interval (7 days at 8 h = 21)."""
-    return max(horizon_days, 0.0) * 24.0 / interval_hours
+def funding_events(horizon_days: float, interval_hours: float, *, next_ms: int | None, now_ms: int) -> int:
+    """The funding payments whose times fall in (now, now + horizon]: the first at the next
+    funding time (rolled forward by whole intervals when it is stale), then one every interval.
+    A whole number: a 36 h horizon on 8-hourly funding holds 4 or 5 payments, never 4.5.
 
-
-def funding_events(horizon_days: float, interval_hours: float, *, next_ms: int | None,
-                   now_ms: int | None) -> float:
-    """Funding events that fall in (now, now + horizon]: the first at the next funding time
-    (rolled forward by whole intervals when it is stale), then one every interval. Without a
-    next time (or a clock) it is horizon / interval, as ``funding_intervals``."""
-    if next_ms is None or now_ms is None:
-        return funding_intervals(horizon_days, interval_hours)
+    Without a next time from the venue, payments are taken on the interval's grid from 00:00 UTC
+    (Binance funds at 00:00, 08:00 and 16:00 UTC), so the count is still one of those whole numbers."""
     step = interval_hours * 3_600_000
     end = now_ms + max(horizon_days, 0.0) * MS_PER_DAY
-    first = float(next_ms)
-    if first <= now_ms:  # stale: the next event is the first one after now
+    first = float(next_ms) if next_ms is not None else 0.0
+    if first <= now_ms:  # stale or unknown: the next payment is the first one after now
         first += (math.floor((now_ms - first) / step) + 1) * step
     if first > end:
         return 0
     return int(math.floor((end - first) / step + 1e-9)) + 1
 
 
-def funding_cost(side: str, rate: float, notional: float, intervals: float) -> float:
-    """cost = side_sign × rate × notional × intervals.
+def funding_cost(side: str, rate: float, notional: float, payments: int) -> float:
+    """cost = side_sign × rate × notional × payments.
 
     Longs pay a positive rate, shorts receive it (negative cost = income). It holds for legs
     that reduce a position too: buying back a short gives up the income it was earning.
     """
-    return side_sign(side) * rate * abs(notional) * intervals
+    return side_sign(side) * rate * abs(notional) * payments
 
 
 def funding_item(side: str, notional: float, info: FundingInfo | None, horizon_days: float, *,
-                 now_ms: int | None = None) -> CostItem:
-    """Funding over the horizon; with ``now_ms`` the events are counted from the next funding
-    time (a 6 h horizon holds one 8-hourly event or none), else horizon / interval."""
+                 now_ms: int) -> CostItem:
+    """Funding over the horizon: side × rate × notional × the payments that fall inside it,
+    counted from the next funding time (a 6 h horizon holds one 8-hourly payment or none)."""
     if info is None:
         return unknown("funding", "n/a: no funding rate in the snapshot for this perp")
     n = funding_events(horizon_days, info.interval_hours, next_ms=info.next_time_ms, now_ms=now_ms)
@@ -246,8 +252,10 @@ def funding_item(side: str, notional: float, info: FundingInfo | None, horizon_d
     else:
         who = "long receives" if side == "buy" else "short pays"
     return CostItem("funding", amount,
-                    f"{info.rate * 100:+.4f}%/{info.interval_hours:g}h × {n:g} intervals × {abs(notional):,.2f} "
-                    f"({who}; {info.annualised * 100:+.2f}%/yr)",
+                    f"{info.rate * 100:+.4f}%/{info.interval_hours:g}h × {n} payment(s) × {abs(notional):,.2f} "
+                    f"({who}; {info.annualised * 100:+.2f}%/yr"
+                    + ("" if info.next_time_ms is not None else "; next funding time unknown: the "
+                       f"{info.interval_hours:g} h grid from 00:00 UTC assumed") + ")",
                     amount / abs(notional) * 1e4 if notional else None)
 
 
@@ -356,7 +364,7 @@ def spot_alternative(notional: float, side: str, *, spot_symbol: str, spot_marke
     fee = fee_cost(notional, rate, src, maker=False)
     fee = CostItem("spot fee", fee.amount, f"{spot_symbol}: {fee.reason}", fee.bps)
     if spot_book and spot_price:
-        slip, _ = slippage_cost(spot_book, side, abs(notional) / spot_price, notional)
+        slip, _ = slippage_cost(spot_book, side, abs(notional) / spot_price)
         slip = CostItem("spot slippage", slip.amount, f"{spot_symbol}: {slip.reason}", slip.bps, slip.known)
     else:
         slip = unknown("spot slippage", f"n/a (no book for {spot_symbol})")

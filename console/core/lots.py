@@ -6,6 +6,7 @@ first frame without waiting for it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +46,18 @@ class Lots:
     def amount(self, symbol: str, amount: float) -> RoundedAmount:
         import ccxt
 
+        if not math.isfinite(amount):
+            return RoundedAmount(0.0, f"{amount} is not an amount that can be sent")
+        if not _is_step(self.market(symbol).get("precision"), "amount"):
+            return RoundedAmount(0.0, f"{symbol} has no lot step (precision.amount) in the snapshot; take a "
+                                      "fresh snapshot")
         try:
             out = float(self._ex.amount_to_precision(symbol, _clean(abs(amount))))
         except ccxt.BaseError as exc:  # below one step: ccxt refuses with InvalidOrder
             return RoundedAmount(0.0, f"under one lot ({_short(exc)})")
+        except (ArithmeticError, ValueError, TypeError):  # decimal.InvalidOperation: a step ccxt cannot use
+            return RoundedAmount(0.0, f"{symbol}'s lot step {self.step(symbol)!r} cannot round {amount:g}; take "
+                                      "a fresh snapshot")
         if out <= 0:
             return RoundedAmount(0.0, f"under one lot of {self.step(symbol)}")
         lim = (self.market(symbol).get("limits") or {}).get("amount") or {}
@@ -58,12 +67,27 @@ class Lots:
         return RoundedAmount(out, None)
 
     def price(self, symbol: str, price: float) -> float:
-        return float(self._ex.price_to_precision(symbol, _clean(price)))
+        from console.core.errors import UserError
+
+        if not math.isfinite(price) or not _is_step(self.market(symbol).get("precision"), "price"):
+            raise UserError(f"{symbol}: no tick (precision.price) in the snapshot to round the price {price:g} "
+                            "to; take a fresh snapshot")
+        try:
+            return float(self._ex.price_to_precision(symbol, _clean(price)))
+        except (ArithmeticError, ValueError, TypeError):
+            raise UserError(f"{symbol}: its tick {self.market(symbol)['precision']['price']!r} cannot round the "
+                            f"price {price:g}; take a fresh snapshot") from None
 
     def min_cost(self, symbol: str) -> float | None:
         lim = (self.market(symbol).get("limits") or {}).get("cost") or {}
         v = lim.get("min")
         return float(v) if v else None
+
+
+def _is_step(precision: Any, key: str) -> bool:
+    """Whether ccxt can round with the market's ``precision[key]``: a finite positive number."""
+    v = precision.get(key) if isinstance(precision, dict) else None
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
 def _short(exc: Exception) -> str:

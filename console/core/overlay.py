@@ -40,7 +40,10 @@ class Leg:
 
     @property
     def notional(self) -> float:
-        """Unsigned notional in quote currency."""
+        """Unsigned notional in quote currency (an inverse contract's USD size Q). It is also
+        the change of the asset's USD exposure when the leg fills, for an inverse reduction too:
+        its exposure side × Q × mark / entry falls by the closed Q × mark / entry, and the coin
+        P&L it realises into the wallet, Q × (mark / entry − 1), is coin held at mark."""
         return self.contracts * self.contract_size * (self.price if self.linear else 1.0)
 
     @property
@@ -136,7 +139,7 @@ def sleeve_legs(
     for p in opposite:
         if abs(need) <= 1e-9:
             break
-        exposure = abs(p.sleeve_exposure)
+        exposure = p.face / p.ratio  # what closing it moves (see Leg.notional)
         take = min(abs(need), exposure)
         lot = lots.get(p.account)
         if take >= exposure - 1e-9:
@@ -237,6 +240,8 @@ def apply_legs(snap: Snapshot, legs: tuple[Leg, ...] | list[Leg]) -> Snapshot:
                 continue
             old = abs(float(p.get("contracts") or 0)) * (-1 if p.get("side") == "short" else 1)
             new = round(old + leg.signed_contracts, 12)
+            p["entryPrice"] = entry_after(float(p.get("entryPrice") or 0), old, leg.signed_contracts, leg.price,
+                                          leg.linear)
             if old and (new == 0 or (new > 0) != (old > 0) or abs(new) < abs(old)):
                 closed = min(abs(old), abs(leg.signed_contracts)) / abs(old)
                 upnl = float(p.get("unrealizedPnl") or 0)
@@ -255,6 +260,22 @@ def apply_legs(snap: Snapshot, legs: tuple[Leg, ...] | list[Leg]) -> Snapshot:
             })
         out = out.with_account(replace(acct, positions=tuple(positions), balance=balance))
     return out
+
+
+def entry_after(entry: float, old: float, added: float, price: float, linear: bool) -> float:
+    """The entry price after ``added`` signed contracts fill at ``price`` on a position of
+    ``old`` signed contracts (one-way mode): a reduction keeps it, a flip or a new position starts
+    at ``price``, growing averages it, by size for linear and harmonically for inverse,
+    Q_total / (Q₁/EP₁ + Q₂/EP₂), which keeps the coin P&L and so side × Q × mark / entry right
+    (Binance COIN-M)."""
+    new = old + added
+    if old and new and (new > 0) == (old > 0) and abs(new) <= abs(old):
+        return entry
+    if not old or not new or (new > 0) != (old > 0) or entry <= 0:
+        return price
+    if linear:
+        return (abs(old) * entry + abs(added) * price) / abs(new)
+    return abs(new) / (abs(old) / entry + abs(added) / price)
 
 
 def _settle(market: dict[str, Any] | None, symbol: str) -> str:

@@ -327,8 +327,8 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
         raise UserError(f"no price for {h.symbol} on {acct}; refresh tickers before rolling")
     cs = float(m.get("contractSize") or 1)
     linear = not m.get("inverse", False)
-    # the same sleeve exposure: notional / old ratio × new ratio
-    target_notional = abs(p.notional) / p.ratio * h.ratio
+    # the same sleeve exposure: what the close moves (its face) / old ratio × new ratio
+    target_notional = p.face / p.ratio * h.ratio
     rounded = ctx.lots[acct].amount(h.symbol, target_notional / notional_per_contract(cs, mark, linear))
     if rounded.amount <= 0:
         raise UserError(f"cannot open {target_notional:,.2f} in {h.symbol}: {rounded.reason}")
@@ -380,9 +380,25 @@ def build_proxy_hedge(config: Config, snapshot: Snapshot, sleeve: str, proxy: st
     fit = fit_beta(sleeve_series(ctx, s, ohlcv), ohlcv[proxy], lookback, sleeve, proxy)
     if not fit.usable or fit.beta <= 0:
         raise UserError(f"cannot size a hedge in {proxy}: {fit.reason}")
-    inst = next((h for h in s.hedges if h.symbol == proxy), None)
-    inst = (inst or HedgeInstrument(symbol=proxy, proxy=True)).model_copy(update={"ratio": fit.beta, "proxy": True})
+    counted = next((h for h in s.hedges if h.symbol == proxy and h.proxy), None)
+    if counted is None:
+        # a position on an instrument the sleeve does not list as its proxy counts elsewhere
+        # (its own asset's sleeve, or OTHER): the hedge would never show on this sleeve
+        raise UserError(f"{proxy} is not a proxy hedge of {sleeve}, so a position there would not count toward "
+                        f"it; add {{ symbol = \"{proxy}\", proxy = true, ratio = {fit.beta:.3f} }} to {sleeve}'s "
+                        "hedges")
+    inst = counted.model_copy(update={"ratio": fit.beta})
     legs, reasons, warnings = _legs_for(ctx, s, row, row.delta(goal), inst)
+    # sized by beta, but counted the way the allocation counts it (notional / the config's
+    # ratio): the move the verdict claims is the one the dashboard will show after the fill
+    legs = [replace(leg, ratio=counted.ratio) if leg.symbol == proxy and not leg.reduce_only else leg
+            for leg in legs]
+    if abs(fit.beta - counted.ratio) > 1e-3 * counted.ratio:
+        moved = sum(abs(leg.sleeve_exposure) for leg in legs if leg.symbol == proxy and not leg.reduce_only)
+        warnings = [*warnings, f"{sleeve}: {proxy} is sized by beta {fit.beta:.3f} but the config counts it at "
+                               f"ratio {counted.ratio:g}, so after the fill {sleeve} shows {moved:,.2f} moved, not "
+                               f"{abs(row.delta(goal)):,.2f}; set ratio = {fit.beta:.3f} on that hedge to count it "
+                               "as it is sized"]
     reasons = [r.replace(f"{proxy} as asked", f"{proxy} sized by beta {fit.beta:.3f} (R² {fit.r2:.2f})") for r in reasons]
     note = f"proxy hedge: {_drift_words(row, goal)}; {fit.reason}; basis risk: {(1 - fit.r2) * 100:.0f}% of variance unhedged"
     return _ticket(ctx, TicketKind.PROXY, legs, note, reasons, warnings)

@@ -184,9 +184,10 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
     fee = fee_cost(notional, rate, src, maker=maker)
     if tl.style.type is OrderType.MARKET:
         child = leg.contracts / tl.style.slices
-        slip, _ = slippage_cost(book, leg.side, child, notional)
+        slip, _ = slippage_cost(book, leg.side, child, leg.contract_size, inverse=not leg.linear)
         if tl.style.slices > 1 and slip.known:
-            slip = CostItem("slippage", slip.amount, slip.reason + f" (per child of {child:g}; assumes the book "
+            slip = CostItem("slippage", slip.amount * tl.style.slices,
+                            slip.reason + f" per child, × {tl.style.slices} children (assumes the book "
                             "refills between slices)", slip.bps)
     else:
         mid = None

@@ -18,7 +18,9 @@ Conventions:
   (Binance's definition: 1.0 is liquidation, lower is safer; a non-positive balance is ∞).
 - Liquidation price, one-way mode (Binance USDⓈ-M FAQ "How to Calculate Liquidation Price"):
   LP = (WB − TMM₁ + UPNL₁ + cumB − Side₁ × Position₁ × EP₁) / (Position₁ × MMR_B − Side₁ × Position₁)
-  with WB the cross wallet (isolated: the position's isolated margin, TMM₁ = UPNL₁ = 0).
+  with WB the cross wallet = wallet − Σ isolated wallets (isolated: the position's isolated
+  wallet, the margin put in without its unrealised PnL, TMM₁ = UPNL₁ = 0; the −Side·Q·EP term
+  already carries the position's PnL).
 
 Inverse (COIN-M) contracts, the convention of "Binance COIN-M liquidation price" (cross, one-way),
 with Q = contracts × contractSize (USD), EP the entry price and P the mark:
@@ -45,7 +47,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from console.core.allocation import contract_mark
-from console.core.overlay import Leg
+from console.core.overlay import Leg, entry_after
 from console.core.snapshot import AccountState, Snapshot
 
 STRESS_MOVES = (-0.30, -0.20, -0.10, 0.10, 0.20, 0.30)
@@ -317,13 +319,29 @@ def _risk_position(acct: AccountState, snap: Snapshot, p: Mapping[str, Any], def
     linear = not bool(m.get("inverse")) if m else _symbol_settle(sym) != sym.split("/")[0]
     iso = 0.0
     if mode == "isolated":
-        # ccxt reports an inverse position's collateral in coin; the estimate is coin too
-        estimate = size * entry / lev if linear else (size / entry / lev if entry > 0 else 0.0)
-        iso = (_num(p.get("collateral")) or _num((p.get("info") or {}).get("isolatedWallet"))
-               or estimate)
+        iso = isolated_wallet(p, size=size, entry=entry, leverage=lev, linear=linear)
     return RiskPosition(acct.name, sym, str(m.get("base") or sym.split("/")[0]),
                         -1 if p.get("side") == "short" else 1, abs(float(p.get("contracts") or 0)), cs,
                         entry, mark, linear, mode, lev, iso, str(m.get("settle") or _symbol_settle(sym)).upper())
+
+
+def isolated_wallet(p: Mapping[str, Any], *, size: float, entry: float, leverage: float, linear: bool) -> float:
+    """The margin put into an isolated position, without its unrealised PnL: Binance's
+    ``isolatedWallet``, else ccxt's ``collateral`` less ``unrealizedPnl`` (ccxt's collateral is
+    Binance's ``isolatedMargin`` = wallet + uPnL, and the liquidation formula's −Side·Q·EP term
+    already carries the PnL: counting it in the wallet too moves LP by uPnL / (Q·(1 ∓ mmr))).
+    Else the initial margin at entry (size × entry / leverage; coin for an inverse contract,
+    as ccxt reports its collateral)."""
+    info = p.get("info") if isinstance(p.get("info"), Mapping) else {}
+    wallet = _num(info.get("isolatedWallet"))
+    if wallet is not None and wallet > 0:
+        return wallet
+    collateral, upnl = _num(p.get("collateral")), _num(p.get("unrealizedPnl"))
+    if collateral is not None and collateral > 0:
+        return collateral - (upnl or 0.0)
+    if linear:
+        return size * entry / leverage
+    return size / entry / leverage if entry > 0 else 0.0
 
 
 def wallet_balance(acct: AccountState, settle: str) -> float:
@@ -517,14 +535,8 @@ def apply_by_pool(positions: Sequence[RiskPosition], legs: Iterable[Leg], accoun
         signed_old = old.side * old.contracts
         new = round(signed_old + d, 12)
         if signed_old == 0 or (signed_old > 0) == (d > 0):  # growing
-            tot = abs(new)
-            if not tot:
-                entry = leg.price
-            elif old.linear:
-                entry = (abs(signed_old) * old.entry + abs(d) * leg.price) / tot
-            else:
-                entry = tot / (abs(signed_old) / old.entry + abs(d) / leg.price)
-            by_sym[leg.symbol] = replace(old, side=1 if new > 0 else -1, contracts=tot, entry=entry)
+            entry = entry_after(old.entry, signed_old, d, leg.price, old.linear)
+            by_sym[leg.symbol] = replace(old, side=1 if new > 0 else -1, contracts=abs(new), entry=entry)
             continue
         closed = min(abs(signed_old), abs(d))
         if old.linear:

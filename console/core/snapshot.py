@@ -14,6 +14,7 @@ the margin balance there, which already includes it; the venue layer writes
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -99,18 +100,159 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     }
 
 
+FIX = "take a fresh snapshot with `rebal-tui snapshot --out PATH`"
+MAX_DEPTH = 32  # a ccxt state nests a handful of levels; a deeper file is not one
+
+# the fields of ccxt's unified structures the console reads as numbers: each must be a finite
+# number or null (NaN, ∞ or text there would reach a weight, a limit or a lot rounding)
+_MARKET_NUMBERS = ("contractSize", "expiry", "taker", "maker")
+_MARKET_FLAGS = ("spot", "swap", "future", "contract", "linear", "inverse", "active")
+_MARKET_TEXT = ("id", "symbol", "base", "quote", "type")  # ccxt's set_markets indexes these
+_POSITION_NUMBERS = ("contracts", "contractSize", "entryPrice", "markPrice", "unrealizedPnl", "leverage",
+                     "collateral", "notional", "liquidationPrice", "initialMargin", "maintenanceMargin",
+                     "marginRatio", "timestamp")
+_TICKER_NUMBERS = ("last", "close", "bid", "ask", "markPrice", "indexPrice", "timestamp", "high", "low", "open")
+_FUNDING_NUMBERS = ("fundingRate", "nextFundingTimestamp", "fundingTimestamp", "markPrice", "indexPrice",
+                    "timestamp", "interval_hours")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_epoch_ms(v: Any) -> bool:
+    """Epoch milliseconds a date can be made of: from 1970 to the year 5000 (a larger or
+    negative figure is not a time, and would overflow the date it is shown as)."""
+    return _is_number(v) and 0 <= v < 95_617_584_000_000
+
+
+_TIME_KEYS = frozenset({"expiry", "timestamp", "nextFundingTimestamp", "fundingTimestamp"})
+
+
+def _numbers(obj: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
+    for k in keys:
+        v = obj.get(k)
+        if v is None:
+            continue
+        if not _is_number(v):
+            raise UserError(f"{where}.{k}: {json.dumps(v, default=str)[:40]} is not a finite number; {FIX}")
+        if k in _TIME_KEYS and not _is_epoch_ms(v):
+            raise UserError(f"{where}.{k}: {v!r} is not a time in epoch milliseconds; {FIX}")
+
+
+def _object(v: Any, where: str, what: str = "an object") -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise UserError(f"{where}: must be {what}; {FIX}")
+    return v
+
+
+def _check_market(sym: str, m: Any, where: str) -> None:
+    m = _object(m, where, "a ccxt market")
+    for k in _MARKET_TEXT:
+        if not isinstance(m.get(k), str):
+            raise UserError(f"{where}.{k}: a ccxt market needs '{k}' as text; {FIX}")
+    for k in _MARKET_FLAGS:
+        if k == "spot" and not isinstance(m.get(k), bool):
+            raise UserError(f"{where}.spot: a ccxt market needs 'spot' as true/false; {FIX}")
+        if m.get(k) is not None and not isinstance(m.get(k), bool):
+            raise UserError(f"{where}.{k}: must be true, false or null; {FIX}")
+    _numbers(m, _MARKET_NUMBERS, where)
+    if m.get("settle") is not None and not isinstance(m["settle"], str):
+        raise UserError(f"{where}.settle: must be text or null; {FIX}")
+    prec = m.get("precision")
+    if prec is not None:
+        _numbers(_object(prec, f"{where}.precision"), ("amount", "price"), f"{where}.precision")
+        for k in ("amount", "price"):
+            v = prec.get(k)
+            if v is not None and not 1e-18 <= v <= 1e12:  # a step, tick or digit count
+                raise UserError(f"{where}.precision.{k}: {v!r} is not a lot step or tick; {FIX}")
+    limits = m.get("limits")
+    if limits is not None:
+        for k, lim in _object(limits, f"{where}.limits").items():
+            if lim is not None:
+                _numbers(_object(lim, f"{where}.limits.{k}"), ("min", "max"), f"{where}.limits.{k}")
+
+
+def _check_markets(markets: Any, where: str) -> None:
+    for sym, m in _object(markets, where).items():
+        _check_market(sym, m, f"{where}.{sym}")
+
+
+def _check_balance(balance: Any, where: str) -> None:
+    bal = _object(balance, where)
+    for part in ("total", "free", "used"):
+        if bal.get(part) is not None:
+            amounts = _object(bal[part], f"{where}.{part}", "an object of amounts by currency")
+            _numbers(amounts, tuple(amounts), f"{where}.{part}")
+
+
+def _check_positions(positions: Any, where: str) -> None:
+    if not isinstance(positions, list | tuple):
+        raise UserError(f"{where}: must be a JSON array; {FIX}")
+    for i, p in enumerate(positions):
+        pw = f"{where}[{i}]"
+        p = _object(p, pw, "a ccxt position")
+        if not isinstance(p.get("symbol"), str):
+            raise UserError(f"{pw}: must be a ccxt position with 'symbol'")
+        _numbers(p, _POSITION_NUMBERS, pw)
+        if p.get("side") not in (None, "long", "short"):
+            raise UserError(f"{pw}.side: must be \"long\", \"short\" or null; {FIX}")
+        if p.get("marginMode") is not None and not isinstance(p["marginMode"], str):
+            raise UserError(f"{pw}.marginMode: must be \"cross\", \"isolated\" or null; {FIX}")
+
+
+def _check_quotes(keys: tuple[str, ...]) -> Any:
+    def check(quotes: Any, where: str) -> None:
+        for sym, t in _object(quotes, where).items():
+            _numbers(_object(t, f"{where}.{sym}"), keys, f"{where}.{sym}")
+            if t.get("info") is not None and not isinstance(t["info"], dict):
+                raise UserError(f"{where}.{sym}.info: must be an object; {FIX}")
+            if t.get("interval") is not None and not isinstance(t["interval"], str):
+                raise UserError(f"{where}.{sym}.interval: must be text such as \"8h\"; {FIX}")
+    return check
+
+
+# what each part of an account must look like: the state file's parts and a venue's answers
+_PART_CHECKS = {"markets": _check_markets, "balance": _check_balance, "positions": _check_positions,
+                "tickers": _check_quotes(_TICKER_NUMBERS), "funding_rates": _check_quotes(_FUNDING_NUMBERS)}
+
+
+def check_part(part: str, value: Any, where: str) -> None:
+    """Refuse a part whose fields the console reads are not ccxt's types or not finite, with a
+    UserError naming the field (``where`` prefixes it: "state.json: accounts.fut.tickers")."""
+    check = _PART_CHECKS.get(part)
+    if check is not None:
+        check(value, where)
+
+
+def _check_account(a: dict[str, Any], where: str) -> None:
+    for part in PARTS:
+        if part in a:
+            check_part(part, a[part], f"{where}.{part}")
+    fetched = _object(a.get("fetched_at", {}), f"{where}.fetched_at")
+    for k, v in fetched.items():
+        if not _is_epoch_ms(v):
+            raise UserError(f"{where}.fetched_at.{k}: must be epoch milliseconds (a whole number); {FIX}")
+    if a.get("error") is not None and not isinstance(a["error"], str):
+        raise UserError(f"{where}.error: must be text or null; {FIX}")
+
+
 def snapshot_from_dict(data: Any, source: str = "state") -> Snapshot:
+    """A Snapshot from a state file's JSON, checked first: every field the console reads has
+    ccxt's type and every number is finite, or a UserError names the field and the fix."""
     if not isinstance(data, dict):
         raise UserError(f"{source}: expected a JSON object with 'timestamp' and 'accounts'")
     ts = data.get("timestamp")
-    if not isinstance(ts, int | float):
-        raise UserError(f"{source}: 'timestamp' must be epoch milliseconds (a number)")
+    if not _is_epoch_ms(ts):
+        raise UserError(f"{source}: 'timestamp' must be epoch milliseconds (a finite number from 0); {FIX}")
     accts = data.get("accounts")
     if not isinstance(accts, dict):
         raise UserError(f"{source}: 'accounts' must be an object keyed by account name")
     out: dict[str, AccountState] = {}
     for name, a in accts.items():
         where = f"{source}: accounts.{name}"
+        if not name.strip():
+            raise UserError(f"{source}: an account has an empty name; {FIX}")
         if not isinstance(a, dict):
             raise UserError(f"{where}: must be an object")
         exchange = a.get("exchange")
@@ -120,18 +262,12 @@ def snapshot_from_dict(data: Any, source: str = "state") -> Snapshot:
                            ("funding_rates", dict), ("fetched_at", dict)):
             if part in a and not isinstance(a[part], kind):
                 raise UserError(f"{where}.{part}: must be a JSON {'array' if kind is list else 'object'}")
-        markets = a.get("markets", {})
-        for sym, m in markets.items():
-            if not isinstance(m, dict) or "symbol" not in m:
-                raise UserError(f"{where}.markets.{sym}: must be a ccxt market with at least 'symbol'")
-        for i, p in enumerate(a.get("positions", [])):
-            if not isinstance(p, dict) or not isinstance(p.get("symbol"), str):
-                raise UserError(f"{where}.positions[{i}]: must be a ccxt position with 'symbol'")
+        _check_account(a, where)
         fetched = a.get("fetched_at") or {p: int(ts) for p in PARTS if p in a}
         out[name] = AccountState(
             name=name,
             exchange=exchange,
-            markets=markets,
+            markets=a.get("markets", {}),
             balance=a.get("balance", {}),
             positions=tuple(a.get("positions", [])),
             tickers=a.get("tickers", {}),
@@ -143,16 +279,18 @@ def snapshot_from_dict(data: Any, source: str = "state") -> Snapshot:
 
 
 def load_snapshot(path: Path) -> Snapshot:
+    from console.core.config import read_text_file, shape_problem
+
+    text = read_text_file(path, f"no such state file; write one with `rebal-tui snapshot --out {path}`")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such state file; write one with `rebal-tui snapshot --out {path}`") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        data = json.loads(text)
+        data = json.loads(text)  # NaN / Infinity tokens parse; shape_problem then names their field
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested too deep to be a state file; {FIX}") from None
+    problem = shape_problem(data, MAX_DEPTH)
+    if problem:
+        raise UserError(f"{path}: {problem[0]} {problem[1]}; {FIX}")
     return snapshot_from_dict(data, str(path))
 
 

@@ -185,10 +185,19 @@ class Margin:
             upnl_other = sum(o[1] for o in others)
         liq = 0.0
         if q > 0:
-            denom = q * mmr - s * q
-            if denom != 0:
-                liq = (wb - tmm + upnl_other + b.cum - s * q * p.entry) / denom
-            liq = max(0.0, liq)
+            # the bracket that holds the notional at the liquidation price, not at the mark
+            # (Binance's FAQ: substitute the level the position is in at that price)
+            found: float | None = None
+            for br in self.inst[p.symbol].brackets:
+                denom = q * br.mmr - s * q
+                if denom == 0:
+                    continue
+                lp = (wb - tmm + upnl_other + br.cum - s * q * p.entry) / denom
+                found = lp if found is None else found
+                if br.floor <= q * max(lp, 0.0) < br.cap:
+                    found = lp
+                    break
+            liq = max(0.0, found or 0.0)
         max_notional = b.cap
         for br in self.inst[p.symbol].brackets:
             if br.initial_leverage >= cfg.leverage:

@@ -199,7 +199,9 @@ def live_gate(account: Account, cli_live: bool, typed_confirmation: str | None) 
         missing.append(f"live = true in the [[accounts]] entry named {account.name!r}")
     if not cli_live:
         missing.append("--live on the command line")
-    if typed_confirmation is None or typed_confirmation.strip() != account.name:
+    if not account.name.strip():  # config refuses it; an empty name would match an empty answer
+        missing.append("a non-empty account name to type at the confirmation prompt")
+    elif typed_confirmation is None or typed_confirmation.strip() != account.name:
         missing.append(f"the account name {account.name!r} typed at the confirmation prompt")
     if missing:
         raise UserError(f"account {account.name!r} will not trade live; missing: " + "; ".join(missing))
@@ -216,6 +218,11 @@ def live_allowed_accounts(accounts: Iterable[Account], cli_live: bool,
     live account that is not in the returned set.
     """
     allowed: set[str] = set()
+    accounts = list(accounts)
+    names = [a.name for a in accounts]
+    for a in accounts:
+        if names.count(a.name) > 1:  # config refuses it: one typed name must unlock one account
+            raise UserError(f"account name {a.name!r} is used twice; give each account its own name")
     for a in accounts:
         if Mode(a.mode) is not Mode.LIVE or not (cli_live and a.live):
             continue

@@ -35,7 +35,7 @@ from console.core.clock import Clock, wall_ms
 from console.core.config import Account, Config, Mode
 from console.core.errors import UserError
 from console.core.freshness import required_parts, stale_parts
-from console.core.snapshot import AccountState, Snapshot
+from console.core.snapshot import FIX, AccountState, Snapshot, check_part
 
 if TYPE_CHECKING:  # typing only: importing ccxt costs most of a second
     from ccxt.async_support.base.exchange import Exchange
@@ -344,6 +344,11 @@ class Venue:
                 errors.append(f"{part}: {describe_error(exc)}")
                 network = network or _is_network(exc)
                 pause_s[0] = max(pause_s[0], venue_pause_s(exc, self.exchange))
+                return
+            try:  # an answer with NaN, ∞ or a wrong type is a failed fetch: the last copy stays
+                check_part(part, result, f"{self.account.name}: the venue's {part}")
+            except UserError as exc:
+                errors.append(f"{part}: {str(exc).replace(FIX, 'the last good copy is kept')}")
                 return
             updates[part] = result
             stamps[part] = self.clock()

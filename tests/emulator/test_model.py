@@ -115,3 +115,25 @@ def test_dated_future_is_delivered_at_expiry() -> None:
     assert pnl[-1].amount == pytest.approx(19 * (settle - 3_310.0))
     assert emu.futures_status(emu.fut_ids["ETHUSDT_261225"]) == "SETTLING"
     assert acct.futures_wallet["USDT"] != wallet0
+
+
+def test_liquidation_uses_the_bracket_at_the_liquidation_price() -> None:
+    # SOL brackets: 1 % (cum 0) under 5,000 notional, 2 % (cum 50) from 5,000. An isolated 20x long
+    # of ~5,200 notional is in bracket 2 at the mark, but ~5 % lower it is under 5,000: Binance's
+    # FAQ substitutes the bracket the position is in at the liquidation price, bracket 1:
+    # LP = (WB − Q × EP) / (Q × 0.01 − Q), and at LP margin = maintenance = Q × LP × 1 %.
+    emu = Emulator(seed=7, clock=Clock(speed=0), scenario="empty")
+    acct = emu.accounts["default"]
+    emu.set_margin_type(acct, {"symbol": "SOLUSDT", "marginType": "ISOLATED"})
+    emu.set_leverage(acct, {"symbol": "SOLUSDT", "leverage": "20"})
+    price = emu.margin(acct).marks["SOLUSDT"]
+    qty = math.floor(5_200 / price)
+    order, _ = emu.place_futures(acct, {"symbol": "SOLUSDT", "side": "BUY", "type": "MARKET", "quantity": str(qty)})
+    assert order.status == "FILLED"
+    pos = acct.positions["SOLUSDT"]
+    assert abs(pos.amt) * pos.entry >= 5_000  # bracket 2 at entry
+    liq = emu.margin(acct).risk(pos).liquidation_price
+    q, ep, wb = abs(pos.amt), pos.entry, pos.isolated_wallet
+    assert q * liq < 5_000
+    assert liq == pytest.approx((wb - q * ep) / (q * 0.01 - q))
+    assert wb + q * (liq - ep) == pytest.approx(q * liq * 0.01)

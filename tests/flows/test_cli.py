@@ -157,3 +157,17 @@ def test_demo_takes_crypto_from_the_emulator(capsys: pytest.CaptureFixture[str])
     assert spx["return_source"].endswith("index_levels.sample.csv")
     again = run_json(capsys, "--demo")
     assert again["assets"] == out["assets"]
+
+
+def test_readme_example_negative_percent_return(capsys: pytest.CaptureFixture[str], files: tuple[Path, Path]) -> None:
+    """The README's own example, `--spx-return 2.1% --agg-return -0.4%`: a value that starts
+    with a dash is a return, not an option."""
+    basket, levels = files
+    out = run_json(capsys, "--funds", str(basket), "--levels", str(levels), "--date", "2026-11-20",
+                   "--spx-return", "2.1%", "--agg-return", "-0.4%", "--prices", "BTC=120000,ETH=2500")
+    # fund A: g = 0.60 × 1.021 + 0.38 × 0.996 + 0.02 × 2 = 1.03108
+    g = 0.60 * 1.021 + 0.38 * 0.996 + 0.02 * 2
+    btc = next(s for s in out["funds"][0]["sleeves"] if s["sleeve"] == "BTC")
+    # flow = BTC value now − target × AUM now = 0.04e9 − 0.02 × g × 1e9
+    assert btc["flow"] == pytest.approx(0.04e9 - 0.02 * g * 1e9)
+    assert out["sources"]["typed_returns"] == "SPX +2.10%, AGG -0.40%"

@@ -31,8 +31,11 @@ def test_walk_book_vwap_and_slippage_by_hand():
     assert w.vwap == pytest.approx(101.1)
     assert w.bps == pytest.approx(110)
     assert not w.thin
-    # money = 110 bps × notional 250 (2.5 × mid 100) = 2.75 = (101.1 − 100) × 2.5
-    item, _ = c.slippage_cost(b, "buy", 2.5, 250)
+    # money = contracts × contractSize × |VWAP − mid| = 2.5 × 1 × (101.1 − 100) = 2.75
+    item, _ = c.slippage_cost(b, "buy", 2.5)
+    assert item.amount == pytest.approx(2.75)
+    # a book listed in contracts of 0.1 coin (amounts × 10): 25 contracts = the same 2.5 coin, 2.75
+    item, _ = c.slippage_cost(book(100, half_spread=0.5, levels=[(0, 10), (1, 20), (2, 50)]), "buy", 25, 0.1)
     assert item.amount == pytest.approx(2.75)
     # the sell side mirrors it: bids 99.5 × 1, 98.5 × 2 → VWAP 98.9, 110 bps
     assert c.walk_book(b, "sell", 2.5).vwap == pytest.approx(98.9)
@@ -41,23 +44,23 @@ def test_walk_book_vwap_and_slippage_by_hand():
 def test_thin_book_says_so_and_prices_the_rest_at_the_last_level():
     # only 3 listed; buying 5: 1 × 100.5 + 2 × 101.5 + 2 (unlisted) × 101.5 = 506.5 → VWAP 101.3
     b = book(100, half_spread=0.5, levels=[(0, 1), (1, 2)])
-    item, w = c.slippage_cost(b, "buy", 5, 500)
+    item, w = c.slippage_cost(b, "buy", 5)
     assert w.thin and w.filled == 3
     assert w.vwap == pytest.approx(101.3)
     assert "TOO THIN" in item.reason
 
 
 def test_no_book_is_shown_as_unknown_not_zero_silently():
-    item, _ = c.slippage_cost(None, "buy", 1, 100)
+    item, _ = c.slippage_cost(None, "buy", 1)
     assert not item.known and "n/a (no order book)" in item.reason
 
 
 def test_funding_sign_short_receives_long_pays():
-    # 13,000 short, +0.01 %/8 h, 7 days = 21 intervals: −1 × 0.0001 × 13,000 × 21 = −27.30 (income)
-    info = c.FundingInfo(0.0001, 8, None)
-    assert c.funding_intervals(7, 8) == 21
-    assert c.funding_item("sell", 13_000, info, 7).amount == pytest.approx(-27.3)
-    assert c.funding_item("buy", 13_000, info, 7).amount == pytest.approx(27.3)
+    # 13,000 short, +0.01 %/8 h, 7 days = 21 payments: −1 × 0.0001 × 13,000 × 21 = −27.30 (income)
+    info = c.FundingInfo(0.0001, 8, 3_600_000)
+    assert c.funding_events(7, 8, next_ms=3_600_000, now_ms=0) == 21
+    assert c.funding_item("sell", 13_000, info, 7, now_ms=0).amount == pytest.approx(-27.3)
+    assert c.funding_item("buy", 13_000, info, 7, now_ms=0).amount == pytest.approx(27.3)
     # annualised: 0.01 % × 3 × 365 = 10.95 %
     assert info.annualised == pytest.approx(0.1095)
     # a 4-hour interval doubles the count: 7 d → 42 intervals, 0.01 % × 6 × 365 = 21.9 %/yr
@@ -111,7 +114,7 @@ def test_slippage_is_never_negative(mid, half, lv, qty, side):
     b = book(mid, half_spread=half, levels=lv)
     if b["bids"][-1][0] <= 0:
         return
-    item, _ = c.slippage_cost(b, side, qty, qty * mid)
+    item, _ = c.slippage_cost(b, side, qty)
     assert item.amount >= 0
 
 
@@ -127,7 +130,7 @@ def test_fees_are_never_negative(notional, rate, maker):
        rate=st.one_of(st.just(0.0), st.floats(1e-9, 0.01), st.floats(-0.01, -1e-9)),
        days=st.floats(0.1, 365), side=st.sampled_from(["buy", "sell"]))
 def test_funding_sign_follows_side_and_rate(notional, rate, days, side):
-    cost = c.funding_cost(side, rate, notional, c.funding_intervals(days, 8))
+    cost = c.funding_cost(side, rate, notional, c.funding_events(days, 8, next_ms=1, now_ms=0))
     if rate == 0:
         assert cost == 0
     elif (side == "buy") == (rate > 0):  # long with positive rate, or short with negative: pays
@@ -137,3 +140,13 @@ def test_funding_sign_follows_side_and_rate(notional, rate, days, side):
     # the mirror leg gets exactly the opposite
     assert c.funding_cost("sell" if side == "buy" else "buy", rate, notional, days * 3) == pytest.approx(
         -c.funding_cost(side, rate, notional, days * 3))
+
+
+def test_inverse_slippage_is_the_coin_shortfall_valued_at_vwap():
+    # 2.5 contracts of 100 USD: Q = 250 USD, bought at VWAP 101.1 instead of mid 100. The fill
+    # gets Q/VWAP coin instead of Q/mid: 250 × (1/100 − 1/101.1) coin, worth × mid 100 in USD
+    # = 250 × 1.1 / 101.1
+    b = book(100, half_spread=0.5, levels=[(0, 1), (1, 2), (2, 5)])
+    item, _ = c.slippage_cost(b, "buy", 2.5, 100, inverse=True)
+    assert item.amount == pytest.approx(250 * (1 / 100 - 1 / 101.1) * 100)
+    assert item.amount == pytest.approx(250 * 1.1 / 101.1)

@@ -31,13 +31,13 @@ def test_funding_words_follow_the_sign_of_a_negative_rate():
     # −0.01 %/8 h over 7 d = 21 intervals on 10,000: shorts pay, longs receive.
     # short: −1 × −0.0001 × 10,000 × 21 = +21 (paid); long: −21 (received)
     info = c.FundingInfo(-0.0001, 8, None)
-    short = c.funding_item("sell", 10_000, info, 7)
-    long_ = c.funding_item("buy", 10_000, info, 7)
+    short = c.funding_item("sell", 10_000, info, 7, now_ms=0)
+    long_ = c.funding_item("buy", 10_000, info, 7, now_ms=0)
     assert short.amount == pytest.approx(21) and "short pays" in short.reason
     assert long_.amount == pytest.approx(-21) and "long receives" in long_.reason
     pos = c.FundingInfo(0.0001, 8, None)
-    assert "long pays" in c.funding_item("buy", 10_000, pos, 7).reason
-    assert "short receives" in c.funding_item("sell", 10_000, pos, 7).reason
+    assert "long pays" in c.funding_item("buy", 10_000, pos, 7, now_ms=0).reason
+    assert "short receives" in c.funding_item("sell", 10_000, pos, 7, now_ms=0).reason
 
 
 def test_funding_counts_the_events_from_the_next_funding_time():
@@ -52,8 +52,29 @@ def test_funding_counts_the_events_from_the_next_funding_time():
     assert c.funding_events(1, 4, next_ms=3 * H, now_ms=0) == 6
     # a stale next time (2 h ago) rolls forward to +6 h: over 12 h, +6 only = 1
     assert c.funding_events(0.5, 8, next_ms=-2 * H, now_ms=0) == 1
-    # unknown next time: horizon / interval
-    assert c.funding_events(0.5, 8, next_ms=None, now_ms=0) == 1.5
+    # unknown next time: the 8 h grid from 00:00 UTC. now = 01:00 → payments at 08:00, 16:00
+    # within 12 h (to 13:00): 1; now = 07:00 → 08:00 and 16:00 within 12 h (to 19:00): 2
+    assert c.funding_events(0.5, 8, next_ms=None, now_ms=1 * H) == 1
+    assert c.funding_events(0.5, 8, next_ms=None, now_ms=7 * H) == 2
+
+
+def test_a_36h_horizon_on_8_hourly_funding_is_4_or_5_payments_never_4_5():
+    # next in 1 h: +1, 9, 17, 25, 33 ≤ 36 → 5; next in 6 h: +6, 14, 22, 30 (38 > 36) → 4
+    assert c.funding_events(1.5, 8, next_ms=1 * H, now_ms=0) == 5
+    assert c.funding_events(1.5, 8, next_ms=6 * H, now_ms=0) == 4
+    info = c.FundingInfo(0.0001, 8, 6 * H)
+    # short 10,000 at +0.01 %: −1 × 0.0001 × 10,000 × 4 = −4 (received)
+    item = c.funding_item("sell", 10_000, info, 1.5, now_ms=0)
+    assert item.amount == pytest.approx(-4.0) and "4 payment(s)" in item.reason
+
+
+@settings(max_examples=200, deadline=None)
+@given(hours=st.floats(0, 24 * 30), next_h=st.floats(0.001, 8), now_h=st.floats(0, 1e5))
+def test_funding_payments_are_a_whole_number_next_to_horizon_over_interval(hours, next_h, now_h):
+    now = int(now_h * H)
+    n = c.funding_events(hours / 24, 8, next_ms=now + int(next_h * H), now_ms=now)
+    assert isinstance(n, int)
+    assert abs(n - hours / 8) <= 1
 
 
 def test_preview_funding_over_a_short_horizon_uses_the_next_funding_time():
@@ -125,7 +146,7 @@ def test_a_crossed_book_counts_no_slippage():
     # stale, crossed book: best bid 60,010 above best ask 59,990; mid 60,000. A buy lifting
     # the ask at 59,990 fills *below* mid: no adverse slippage (not +1.67 bps).
     book = {"bids": [[60_010, 5]], "asks": [[59_990, 5]]}
-    item, _ = c.slippage_cost(book, "buy", 0.1, 6_000)
+    item, _ = c.slippage_cost(book, "buy", 0.1)
     assert item.amount == 0
 
 
@@ -206,3 +227,11 @@ def test_a_rounding_remainder_of_a_partial_reduction_opens_nothing_on_the_other_
     row = compute_allocation(cfg, snap).row("BTC")
     legs, _ = sleeve_legs(cfg, snap, cfg.sleeve("BTC"), row, 287.9 * 61.2, account_lots(snap))
     assert [(leg.symbol, leg.side, leg.contracts, leg.reduce_only) for leg in legs] == [(DATED, "buy", 0.287, True)]
+
+
+@pytest.mark.parametrize("interval", ["0h", "-8h", "nanh", "abch"])
+def test_a_funding_interval_that_is_not_positive_falls_back_to_8_hours(interval):
+    # "0h" would divide by zero in the payment count and the annualised rate
+    info = c.funding_info({"fundingRate": 0.0001, "interval": interval, "info": {"fundingIntervalHours": "x"}})
+    assert info is not None and info.interval_hours == 8
+    assert info.annualised == pytest.approx(0.0001 * 3 * 365)

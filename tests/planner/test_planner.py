@@ -171,7 +171,22 @@ def test_proxy_hedge_sized_by_beta_with_r2():
     assert t.kind is TicketKind.PROXY
     assert legs(t) == [("ALTIDX/USDT:USDT", "sell", 375, False)]
     assert "beta of ALTS on ALTIDX/USDT:USDT = 1.500 (R² 1.00)" in t.note
-    assert t.legs[0].leg.sleeve_exposure == pytest.approx(-25_000)
+    # the config counts ALTIDX at ratio 1: after the fill ALTS shows 37,500 / 1 moved, and the
+    # ticket claims that, not 25,000, and says how to count it as it is sized
+    assert t.legs[0].leg.sleeve_exposure == pytest.approx(-37_500 / 1.0)
+    assert any("ratio = 1.500" in w and "37,500.00 moved" in w for w in t.warnings)
+    # with the config's ratio at the beta, the claimed move is the drift: 37,500 / 1.5
+    cfg15 = f.config(ALTS.replace("proxy = true, ratio = 1.0", "proxy = true, ratio = 1.5"))
+    t = planner.build_proxy_hedge(cfg15, snap, "ALTS", "ALTIDX/USDT:USDT", ohlcv=ohlcv, lookback=30)
+    assert t.legs[0].leg.sleeve_exposure == pytest.approx(-37_500 / 1.5)
+    assert not any("sized by beta" in w for w in t.warnings)
+
+
+def test_a_proxy_the_sleeve_does_not_list_is_refused():
+    cfg, snap = alts_world()
+    ohlcv = {"OTHERIDX/USDT:USDT": series(RX), "SOL/USDT": series(RX, 200), "AVAX/USDT": series(RX, 25)}
+    with pytest.raises(UserError, match=r"not a proxy hedge of ALTS.*proxy = true, ratio = 1.000"):
+        planner.build_proxy_hedge(cfg, snap, "ALTS", "OTHERIDX/USDT:USDT", ohlcv=ohlcv, lookback=30)
 
 
 def test_proxy_hedge_refuses_without_enough_history():

@@ -176,3 +176,38 @@ def test_margin_ratio_after_grows_with_size(q1, q2, side, existing, wallet):
 
     r_lo, r_hi = ratio(lo), ratio(hi)
     assert r_lo <= r_hi + 1e-12 or math.isinf(r_hi)
+
+
+def _isolated_short_account(info: dict, collateral: float | None) -> object:
+    # short 1 BTC at 60,000, mark 65,000: uPnL −5,000; 12,000 put in as isolated margin, so
+    # ccxt's collateral (Binance's isolatedMargin = wallet + uPnL) is 7,000. Cross: long 10 ETH
+    # at 3,000 (mark 3,000). Account wallet 20,000 USDT.
+    short = f.position("BTC/USDT:USDT", -1, mark=65_000, entry=60_000, upnl=-5_000, margin_mode="isolated")
+    short["info"] = info
+    if collateral is not None:
+        short["collateral"] = collateral
+    eth = f.position("ETH/USDT:USDT", 10, mark=3_000)
+    markets = [f.market("BTC/USDT:USDT"), f.market("ETH/USDT:USDT")]
+    return f.snapshot(f.account("fut", "binance", markets=markets, balance={"USDT": 20_000},
+                                positions=[short, eth]))
+
+
+FLAT = (Tier(0, math.inf, 0.004, 125, 0),)
+
+
+@pytest.mark.parametrize(("info", "collateral"), [({}, 7_000.0), ({"isolatedWallet": "12000"}, 7_000.0)])
+def test_isolated_wallet_is_the_margin_put_in_not_ccxts_collateral(info, collateral):
+    snap = _isolated_short_account(info, collateral)
+    pos = risk.account_positions(snap, "fut", 5)
+    assert next(p for p in pos if p.base == "BTC").isolated_wallet == pytest.approx(12_000)
+    tiers = {"BTC/USDT:USDT": FLAT, "ETH/USDT:USDT": FLAT}
+    r = risk.evaluate("fut", 20_000, "USDT", pos, tiers)
+    btc = next(p for p in r.positions if p.base == "BTC")
+    # LP = (WB − Side·Q·EP) / (Q·mmr − Side·Q) = (12,000 + 60,000) / (0.004 + 1) = 71,713.15;
+    # the uPnL is already in −Side·Q·EP: with WB = 7,000 it would show 66,733.07
+    assert btc.liquidation_price == pytest.approx(72_000 / 1.004)
+    assert btc.liquidation_price == pytest.approx(71_713.15, abs=0.01)
+    # cross wallet = 20,000 − 12,000 = 8,000; ETH long alone in it:
+    # LP = (8,000 − 10 × 3,000) / (10 × 0.004 − 10) = 22,000 / 9.96
+    eth = next(p for p in r.positions if p.base == "ETH")
+    assert eth.liquidation_price == pytest.approx(22_000 / 9.96)

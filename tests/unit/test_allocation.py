@@ -6,7 +6,7 @@ import pytest
 
 from console.core.allocation import OTHER, Status, band_status, compute_allocation
 from console.core.config import Goal
-from console.core.overlay import Scope, plan_overlay
+from console.core.overlay import Leg, Scope, apply_legs, plan_overlay
 from tests import factories as f
 
 BTC_ETH = """
@@ -189,3 +189,67 @@ target = 0.5
     assert plan.legs == ()
     (skip,) = plan.skipped
     assert skip.symbol == "BTC/USDT:USDT" and "under BTC/USDT:USDT's minimum order cost 1,000.00" in skip.reason
+
+
+# BTC hedged only through the COIN-M perp, at 15 %; STABLE 45 %; no cold storage
+INVERSE = (BTC_ETH.replace('target = 0.4\nhedges = ["BTC/USDT:USDT", "BTC/USDT:USDT-261225", "BTC/USD:BTC"]',
+                           'target = 0.15\nhedges = ["BTC/USD:BTC"]')
+           .replace("target = 0.2", "target = 0.45").split("[[manual]]")[0])
+
+
+def inverse_world(mark: float, *, entry: float = 50_000, contracts: float = -200, coin: float = 0.4):
+    """A COIN-M short of 200 × $100 (Q = 20,000) opened at 50,000: 0.4 BTC at entry, with 0.4
+    BTC of margin; plus 10 ETH at 3,000 and 30,000 USDT. Coin uPnL = −Q × (1/EP − 1/P)."""
+    upnl = contracts * 100 * (1 / entry - 1 / mark)
+    return f.snapshot(
+        f.account("spot", "binance", balance={"ETH": 10, "USDT": 30_000},
+                  tickers=[f.ticker("BTC/USDT", mark), f.ticker("ETH/USDT", 3_000)]),
+        f.account("coinm", "binancecoinm", balance={"BTC": coin},
+                  markets=[f.market("BTC/USD:BTC", step=1, contract_size=100)],
+                  tickers=[f.ticker("BTC/USD:BTC", mark)],
+                  positions=[f.position("BTC/USD:BTC", contracts, mark=mark, entry=entry, contract_size=100,
+                                        upnl=upnl)]))
+
+
+@pytest.mark.parametrize("mark", [25_000, 50_000, 60_000, 90_000])
+def test_an_inverse_short_sized_to_hedge_its_coin_stays_a_perfect_hedge(mark):
+    # exposure = side × Q × mark / entry = −20,000 × mark / 50,000 = −0.4 BTC × mark, the margin
+    # coin's exact opposite: BTC net is 0 at every price (counting Q would leave 0.4 × mark − 20,000)
+    a = compute_allocation(f.config(INVERSE), inverse_world(mark))
+    btc = a.row("BTC")
+    assert btc.futures_notional == pytest.approx(-20_000 * mark / 50_000)
+    assert btc.spot_value == pytest.approx(0.4 * mark)
+    assert btc.net == pytest.approx(0, abs=1e-6)
+
+
+def test_reducing_an_inverse_short_lands_the_sleeve_on_its_target():
+    cfg = f.config(INVERSE)
+    snap = inverse_world(60_000)
+    a = compute_allocation(cfg, snap)
+    # uPnL = −20,000 × (1/50,000 − 1/60,000) = −1/15 BTC = −4,000; NAV = 24,000 + 30,000 + 30,000
+    # − 4,000 = 80,000; BTC net 0, target 15 % = 12,000 → buy 12,000
+    assert a.nav == pytest.approx(80_000)
+    assert a.row("BTC").delta_target == pytest.approx(12_000)
+    plan = plan_overlay(cfg, snap, a, Goal.TARGET, Scope.ALL)
+    # closing c contracts moves exposure by c × $100 (the closed Q): the exposure falls by
+    # c × 100 × 60,000 / 50,000 and the realised coin PnL −c × 100 × (1/50,000 − 1/60,000) BTC
+    # joins the wallet at 60,000: 120 − 20 = 100 per contract → 12,000 / 100 = 120 contracts
+    assert [(leg.symbol, leg.side, leg.contracts, leg.reduce_only) for leg in plan.legs] == [
+        ("BTC/USD:BTC", "buy", 120, True)]
+    after = compute_allocation(cfg, apply_legs(snap, plan.legs))
+    assert after.nav == pytest.approx(80_000)
+    # wallet 0.4 − 0.04 = 0.36 BTC = 21,600; 80 contracts left: −8,000 × 60,000 / 50,000 = −9,600
+    assert after.row("BTC").net == pytest.approx(21_600 - 9_600)
+    assert after.row("BTC").net == pytest.approx(0.15 * after.nav)
+
+
+def test_growing_an_inverse_position_keeps_the_harmonic_entry():
+    # sell 100 more contracts at 60,000: entry = 30,000 / (20,000 / 50,000 + 10,000 / 60,000)
+    # (Binance COIN-M), so the exposure is −24,000 − 10,000 = −34,000
+    snap = inverse_world(60_000)
+    leg = Leg("BTC", "coinm", "BTC/USD:BTC", "sell", 100, 100, False, 60_000, False, "open")
+    after = apply_legs(snap, [leg])
+    pos = after.account("coinm").positions[0]
+    assert pos["entryPrice"] == pytest.approx(30_000 / (20_000 / 50_000 + 10_000 / 60_000))
+    btc = compute_allocation(f.config(INVERSE), after).row("BTC")
+    assert btc.futures_notional == pytest.approx(-34_000)

@@ -41,6 +41,13 @@ target = 0.4
     (GOOD + "[limits]\nlegging_s = 0\n", ["limits.legging_s: must be more than 0 and at most 86400", "seconds", "got 0"]),
     (GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = [{ symbol = "BTC/USDT:USDT", ratio = -1 }]'),
      ["sleeves[BTC].hedges[0].ratio: must be more than 0", "got -1"]),
+    # nan / inf switch a guard off (every age is under inf; every comparison with nan is false)
+    (GOOD + "[limits]\nmax_data_age_s = inf\n", ["limits.max_data_age_s: must be a finite number", "inf"]),
+    (GOOD + "[limits]\nmax_order_notional = nan\n", ["limits.max_order_notional: must be a finite number"]),
+    (GOOD.replace("target = 0.6", "target = nan"), ["sleeves[BTC].target: must be a finite number"]),
+    # one rule for a hedge ratio: an own-asset contract counts at face value, so its ratio is 1
+    (GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = [{ symbol = "BTC/USDT:USDT", ratio = 0.9 }]'),
+     ["sleeves[BTC]:", "ratio = 0.9", "face value", "remove ratio", "proxy = true"]),
     (GOOD + "[[manual]]\nasset = 'BTC'\nquantity = -1\n", ["manual[0].quantity: must be at least 0", "got -1"]),
     (GOOD.replace('name = "BTC"\n', ""), ["sleeves[0].name: required field is missing"]),  # no name: its index
     # a zero half-width the band policy uses: every band ±0.00 pp, every sleeve always in breach

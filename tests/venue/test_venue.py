@@ -343,3 +343,19 @@ def test_importing_the_venue_layer_does_not_import_ccxt() -> None:
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+async def test_an_answer_with_nan_is_a_failed_fetch_that_keeps_the_last_copy(
+        venues: VenueSet, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    fut = venues.venues["futures"]
+    good = await fut.refresh()
+
+    async def nan_positions() -> list[dict[str, Any]]:
+        return [{"symbol": "BTC/USDT:USDT", "contracts": float("nan"), "side": "short"}]
+
+    monkeypatch.setattr(fut, "_fetch_positions", nan_positions)
+    clock.advance(1)
+    st = await fut.refresh()
+    assert st.error is not None and "positions[0].contracts" in st.error and "not a finite number" in st.error
+    assert "last good copy is kept" in st.error
+    assert st.positions == good.positions and st.fetched_at["positions"] == good.fetched_at["positions"]
