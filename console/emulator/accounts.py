@@ -32,6 +32,7 @@ class Order:
     status: str = "NEW"
     update_ms: int = 0
     checked_ms: int = 0  # resting orders: grid scanned up to here
+    good_till_ms: int = 0  # GTD: the venue expires the order at this instant
 
     @property
     def open(self) -> bool:

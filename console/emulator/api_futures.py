@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from console.emulator import params
 from console.emulator.accounts import Account, Margin, Order, PositionRisk
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
@@ -29,7 +30,7 @@ def order_json(o: Order, inst: Instrument, *, query: bool = False) -> dict[str, 
         "cumQty": inst.fmt_qty(o.executed_qty), "cumQuote": _m(o.cum_quote), "timeInForce": o.tif,
         "type": o.type, "reduceOnly": o.reduce_only, "closePosition": False, "side": o.side,
         "positionSide": "BOTH", "stopPrice": "0", "workingType": "CONTRACT_PRICE", "priceProtect": False,
-        "origType": o.type, "priceMatch": "NONE", "selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": 0,
+        "origType": o.type, "priceMatch": "NONE", "selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": o.good_till_ms,
         "updateTime": o.update_ms,
     }
     if query:
@@ -203,13 +204,14 @@ def batch_orders(emu: Emulator, acct: Account, p: Params) -> Any:
         items = json.loads(raw)
     except ValueError:
         raise BinanceError(-1130, "Data sent for parameter 'batchOrders' is not valid.") from None
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+    if (not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH
+            or not all(isinstance(i, dict) for i in items)):
         raise BinanceError(-1130, "Data sent for parameter 'batchOrders' is not valid.")
     out: list[Any] = []
     for item in items:  # each order stands alone: one failing does not stop the others
-        params = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in item.items()}
+        fields = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in item.items()}
         try:
-            o, _ = emu.place_futures(acct, params)
+            o, _ = emu.place_futures(acct, fields)
             out.append(order_json(o, emu.fut_ids[o.symbol]))
         except BinanceError as exc:
             out.append(exc.body())
@@ -250,27 +252,31 @@ def all_orders(emu: Emulator, acct: Account, p: Params) -> Any:
     inst = emu.inst("futures", p.get("symbol"))
     rows = [order_json(o, inst, query=True) for o in acct.orders.values()
             if o.venue == "futures" and o.symbol == inst.id]
-    return rows[-min(int(p.get("limit") or 500), 1000):]
+    return rows[-params.limit(p, 500, 1000):]
 
 
 def _window(emu: Emulator, p: Params) -> tuple[int, int]:
-    start, end = p.get("startTime"), p.get("endTime")
-    if not start and not end:
+    start, end = params.integer(p, "startTime"), params.integer(p, "endTime")
+    if start is None and end is None:
         now = emu.now_ms()
         return now - WEEK_MS, now
-    s = int(start) if start else int(end or 0) - WEEK_MS
-    e = int(end) if end else s + WEEK_MS
+    s = start if start is not None else (end or 0) - WEEK_MS
+    e = end if end is not None else s + WEEK_MS
+    if s > e:
+        raise BinanceError(-1023, "Start time is greater than end time.")
     return s, e
 
 
 def user_trades(emu: Emulator, acct: Account, p: Params) -> Any:
     inst = emu.inst("futures", p.get("symbol"))
     start, end = _window(emu, p)
+    order_id, from_id = params.integer(p, "orderId"), params.integer(p, "fromId")
+    limit = params.limit(p, 500, 1000)
     rows = [t for t in acct.trades if t.venue == "futures" and t.symbol == inst.id and start <= t.time_ms <= end
-            and (not p.get("orderId") or t.order_id == int(p["orderId"]))]
-    if p.get("fromId"):
-        rows = [t for t in acct.trades if t.venue == "futures" and t.symbol == inst.id and t.trade_id >= int(p["fromId"])]
-    rows = rows[-min(int(p.get("limit") or 500), 1000):]
+            and (order_id is None or t.order_id == order_id)]
+    if from_id is not None:
+        rows = [t for t in acct.trades if t.venue == "futures" and t.symbol == inst.id and t.trade_id >= from_id]
+    rows = rows[-limit:]
     return [{"buyer": t.side == "BUY", "commission": _m(t.commission), "commissionAsset": t.commission_asset,
              "id": t.trade_id, "maker": t.maker, "orderId": t.order_id, "price": inst.fmt_price(t.price),
              "qty": inst.fmt_qty(t.qty), "quoteQty": _m(t.price * t.qty), "realizedPnl": _m(t.realized_pnl),
@@ -284,7 +290,7 @@ def income(emu: Emulator, acct: Account, p: Params) -> Any:
         emu.inst("futures", sym)
     rows = [i for i in acct.income if start <= i.time_ms <= end and (not kind or i.income_type == kind)
             and (not sym or i.symbol == sym)]
-    limit = min(int(p.get("limit") or 100), 1000)
+    limit = params.limit(p, 100, 1000)
     rows = rows[:limit] if p.get("startTime") else rows[-limit:]
     return [{"symbol": i.symbol, "incomeType": i.income_type, "income": _m(i.amount), "asset": i.asset,
              "info": i.income_type, "time": i.time_ms, "tranId": i.tran_id, "tradeId": i.trade_id} for i in rows]

@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from console.emulator import params
 from console.emulator.book import LEVELS, top_of_book
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
@@ -29,13 +30,7 @@ RATE_LIMITS = [
 
 
 def _int(p: Params, key: str, default: int | None = None) -> int | None:
-    raw = p.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BinanceError(-1100, f"Illegal characters found in parameter '{key}'; legal range is '^[0-9]{{1,20}}$'.") from None
+    return params.integer(p, key, default)
 
 
 def _symbols(emu: Emulator, venue: str, p: Params) -> list[Instrument]:
@@ -47,6 +42,8 @@ def _symbols(emu: Emulator, venue: str, p: Params) -> list[Instrument]:
             ids = json.loads(p["symbols"])
         except ValueError:
             raise BinanceError(-1100, "Illegal characters found in parameter 'symbols'.") from None
+        if not isinstance(ids, list) or not all(isinstance(s, str) for s in ids):
+            raise BinanceError(-1100, "Illegal characters found in parameter 'symbols'.")
         return [emu.inst(venue, s) for s in ids]
     return list((emu.spot_ids if venue == "spot" else emu.fut_ids).values())
 
@@ -169,7 +166,7 @@ def fut_book_ticker(emu: Emulator, acct: Any, p: Params) -> Any:
 
 def _depth(emu: Emulator, venue: str, p: Params) -> dict[str, Any]:
     inst = emu.inst(venue, p.get("symbol"))
-    limit = min(_int(p, "limit", 100) or 100, LEVELS)
+    limit = params.limit(p, 100, LEVELS)
     now = emu.now_ms()
     book = emu.book(inst, now)
     out: dict[str, Any] = {"lastUpdateId": now // 100}
@@ -192,7 +189,7 @@ def _klines(emu: Emulator, inst: Instrument, p: Params, kind: str, max_limit: in
     step = INTERVALS_MS.get(p.get("interval", ""))
     if step is None:
         raise BinanceError(-1120, "Invalid interval.")
-    limit = min(_int(p, "limit", 500) or 500, max_limit)
+    limit = params.limit(p, 500, max_limit)
     now = emu.now_ms()
     start, end = _int(p, "startTime"), _int(p, "endTime")
     end = min(now, end if end is not None else now)
@@ -256,7 +253,7 @@ def premium_index(emu: Emulator, acct: Any, p: Params) -> Any:
 
 def funding_rate_history(emu: Emulator, acct: Any, p: Params) -> Any:
     insts = [emu.inst("futures", p["symbol"])] if p.get("symbol") else list(emu.fut_ids.values())
-    limit = min(_int(p, "limit", 100) or 100, 1000)
+    limit = params.limit(p, 100, 1000)
     now = emu.now_ms()
     start, end = _int(p, "startTime"), _int(p, "endTime")
     end = min(now, end if end is not None else now)

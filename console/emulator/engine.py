@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from console.emulator import params
 from console.emulator.accounts import Account, Income, Margin, Order, Position, Trade
 from console.emulator.auth import DEMO_API_KEY, DEMO_SECRET
 from console.emulator.book import Book, build_book, top_of_book
@@ -29,6 +30,14 @@ FUT_MAKER = 0.0002
 LIQUIDATION_FEE = 0.0125  # of the notional, to the insurance fund
 HISTORY_DAYS = 90  # listing date: candles start this long before the start instant
 EPS = 1e-12
+SPOT_TIFS = ("GTC", "IOC", "FOK")
+GTD_MIN_AHEAD_MS = 600_000
+GTD_LATEST_MS = 253_402_300_799_000
+FUT_TIFS = ("GTC", "IOC", "FOK", "GTX", "GTD")
+# the filters exchangeInfo publishes (instruments.py): spot by side around the average
+# price, USDⓈ-M around the mark
+SPOT_PERCENT_UP, SPOT_PERCENT_DOWN = 5.0, 0.2
+FUT_PERCENT_UP, FUT_PERCENT_DOWN = 1.05, 0.95
 
 
 def _sign(side: str) -> float:
@@ -171,6 +180,8 @@ class Emulator:
             points: set[int] = set(funding_times(last, now))
             points.update(i.delivery_ms for i in self.fut_ids.values()
                           if i.delivery_ms is not None and last < i.delivery_ms <= now)
+            points.update(o.good_till_ms for a in self.accounts.values() for o in a.orders.values()
+                          if o.open and last < o.good_till_ms <= now)
             if busy:
                 points.update(self.paths.minute_points(last, now))
                 points.add(now)
@@ -181,6 +192,9 @@ class Emulator:
     def _step(self, t: int) -> None:
         for acct in self.accounts.values():
             for o in list(acct.orders.values()):
+                if o.open and o.good_till_ms and t >= o.good_till_ms:
+                    o.status, o.update_ms = "EXPIRED", o.good_till_ms
+                    continue
                 if o.open and o.type in ("LIMIT", "LIMIT_MAKER") and o.checked_ms < t:
                     self._try_fill_resting(acct, o, t)
             if t % FUNDING_INTERVAL_MS == 0:
@@ -296,21 +310,24 @@ class Emulator:
         side, otype = _side(p), p.get("type", "").upper()
         if otype not in ("MARKET", "LIMIT", "LIMIT_MAKER"):
             raise BinanceError(-1116, "Invalid orderType.")
-        client_id = p.get("newClientOrderId") or f"emu{self._ids['spot_order'] + 1}"
+        client_id = params.client_id(p) or f"emu{self._ids['spot_order'] + 1}"
         if any(o.open and o.client_id == client_id for o in acct.orders.values()):
             raise BinanceError(-2010, "Duplicate order sent.")
         now = self.now_ms()
         book = self.book(inst, now)
-        tif = p.get("timeInForce", "GTC" if otype != "MARKET" else "")
+        tif = params.time_in_force(p, SPOT_TIFS, "GTC" if otype != "MARKET" else "")
         quote_qty = _num(p, "quoteOrderQty") if p.get("quoteOrderQty") else 0.0
         qty = 0.0 if quote_qty else _num(p, "quantity", required=True)
         price = _num(p, "price", required=True) if otype != "MARKET" else 0.0
         if otype == "LIMIT" and not p.get("timeInForce"):
-            raise BinanceError(-1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.")
-        if qty:
-            _check_steps(inst, qty, p["quantity"], "LOT_SIZE")
-        if price:
+            raise params.missing("timeInForce")
+        if otype == "MARKET" and not quote_qty and qty <= 0:
+            raise BinanceError(-1013, "Filter failure: LOT_SIZE")
+        if qty or otype != "MARKET":
+            _check_steps(inst, qty, p.get("quantity", "0"), "LOT_SIZE")
+        if otype != "MARKET":
             _check_steps(inst, price, p["price"], "PRICE_FILTER")
+            _check_percent_price_by_side(price, self.index(inst.base, now))
         ref = price or (book.best_ask if side == "BUY" else book.best_bid)
         if (quote_qty or qty * ref) < float(inst.min_notional):
             raise BinanceError(-1013, "Filter failure: NOTIONAL")
@@ -440,7 +457,7 @@ class Emulator:
             raise BinanceError(-1116, "Invalid orderType.")
         if p.get("positionSide", "BOTH") != "BOTH":
             raise BinanceError(-4061, "Order's position side does not match user's setting.")
-        client_id = p.get("newClientOrderId") or f"emu{self._ids['fut_order'] + 1}"
+        client_id = params.client_id(p) or f"emu{self._ids['fut_order'] + 1}"
         if any(o.open and o.client_id == client_id for o in acct.orders.values()):
             raise BinanceError(-4015, "Client order id is not valid.")
         qty = _num(p, "quantity", required=True)
@@ -449,17 +466,22 @@ class Emulator:
         if _decimals(p["quantity"]) > inst.qty_decimals:
             raise BinanceError(-1111, "Precision is over the maximum defined for this asset.")
         price = 0.0
-        tif = (p.get("timeInForce") or "GTC").upper() if otype == "LIMIT" else "GTC"
+        tif = params.time_in_force(p, FUT_TIFS, "GTC") if otype == "LIMIT" else "GTC"
         if otype == "LIMIT":
             price = _num(p, "price", required=True)
+            if price <= 0:
+                raise BinanceError(-4001, "Price less than 0.")
             if _decimals(p["price"]) > inst.price_decimals:
                 raise BinanceError(-1111, "Precision is over the maximum defined for this asset.")
             if not _multiple(price, inst.tick):
                 raise BinanceError(-4014, "Price not increased by tick size.")
         if qty > float(inst.max_qty):
             raise BinanceError(-4005, "Quantity greater than max quantity.")
-        reduce_only = p.get("reduceOnly", "false").lower() == "true"
+        reduce_only = params.boolean(p, "reduceOnly")
         now = self.now_ms()
+        good_till = _good_till(p, now) if tif == "GTD" else 0
+        if otype == "LIMIT":
+            _check_percent_price(inst, side, price, self.mark(inst, now))
         pos = acct.position(inst.id)
         s = _sign(side)
         if reduce_only:
@@ -492,17 +514,19 @@ class Emulator:
             if tif == "FOK" and sum(f.qty for f in fills) < qty - EPS:
                 fills = []
         o = Order("futures", inst.id, self._next("fut_order"), client_id, side, otype, tif, price, qty, now,
-                  reduce_only=reduce_only, update_ms=now, checked_ms=now)
+                  reduce_only=reduce_only, update_ms=now, checked_ms=now, good_till_ms=good_till)
         acct.orders[o.order_id] = o
         start = len(acct.trades)
         self._fut_fill(acct, o, inst, fills, maker=False, t=now)
-        resting = otype == "LIMIT" and tif in ("GTC", "GTX") and o.remaining > EPS
+        resting = otype == "LIMIT" and tif in ("GTC", "GTX", "GTD") and o.remaining > EPS
         o.status = _status(o, resting=resting)
         return o, acct.trades[start:]
 
     def set_leverage(self, acct: Account, p: dict[str, str]) -> dict[str, Any]:
         inst = self.inst("futures", p.get("symbol"))
-        lev = int(_num(p, "leverage", required=True))
+        lev = params.integer(p, "leverage")
+        if lev is None:
+            raise params.missing("leverage")
         pos = acct.position(inst.id)
         notional = abs(pos.amt) * self.mark(inst)
         allowed = inst.bracket_for(notional).initial_leverage
@@ -532,22 +556,11 @@ class Emulator:
 
 # -- request helpers -------------------------------------------------------------------------
 def _side(p: dict[str, str]) -> str:
-    side = p.get("side", "").upper()
-    if side not in ("BUY", "SELL"):
-        raise BinanceError(-1102, "Mandatory parameter 'side' was not sent, was empty/null, or malformed.")
-    return side
+    return params.side(p)
 
 
 def _num(p: dict[str, str], key: str, required: bool = False) -> float:
-    raw = p.get(key)
-    if raw is None or raw == "":
-        if required:
-            raise BinanceError(-1102, f"Mandatory parameter '{key}' was not sent, was empty/null, or malformed.")
-        return 0.0
-    try:
-        return float(raw)
-    except ValueError:
-        raise BinanceError(-1100, f"Illegal characters found in parameter '{key}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.") from None
+    return params.number(p, key, required=required)
 
 
 def _decimals(raw: str) -> int:
@@ -568,6 +581,32 @@ def _check_steps(inst: Instrument, x: float, raw: str, filt: str) -> None:
     low = float(inst.min_qty) if filt == "LOT_SIZE" else float(inst.tick)
     if x < low - EPS or not _multiple(x, step):
         raise BinanceError(-1013, f"Filter failure: {filt}")
+
+
+def _good_till(p: dict[str, str], now: int) -> int:
+    """GTD's goodTillDate: Binance wants it at least 600 s ahead, in whole seconds' worth of ms."""
+    gtd = params.integer(p, "goodTillDate")
+    if gtd is None:
+        raise params.missing("goodTillDate")
+    if gtd < now + GTD_MIN_AHEAD_MS or gtd > GTD_LATEST_MS:
+        raise BinanceError(-1130, "Data sent for parameter 'goodTillDate' is not valid: it must be at least "
+                           "600 s after the current time.")
+    return gtd
+
+
+def _check_percent_price_by_side(price: float, ref: float) -> None:
+    """Spot PERCENT_PRICE_BY_SIDE: a limit price within [down, up] × the average price."""
+    lo, hi = ref * SPOT_PERCENT_DOWN, ref * SPOT_PERCENT_UP
+    if not lo <= price <= hi:
+        raise BinanceError(-1013, "Filter failure: PERCENT_PRICE_BY_SIDE")
+
+
+def _check_percent_price(inst: Instrument, side: str, price: float, mark: float) -> None:
+    """USDⓈ-M PERCENT_PRICE: a buy no higher than mark × up, a sell no lower than mark × down."""
+    if side == "BUY" and price > mark * FUT_PERCENT_UP:
+        raise BinanceError(-4016, f"Limit price can't be higher than {inst.fmt_price(mark * FUT_PERCENT_UP)}.")
+    if side == "SELL" and price < mark * FUT_PERCENT_DOWN:
+        raise BinanceError(-4024, f"Limit price can't be lower than {inst.fmt_price(mark * FUT_PERCENT_DOWN)}.")
 
 
 def _status(o: Order, resting: bool) -> str:

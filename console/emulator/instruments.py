@@ -128,6 +128,8 @@ def spot_info(i: Instrument, permissions: list[str]) -> dict[str, object]:
             {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": i.max_qty, "stepSize": "0.00000000"},
             {"filterType": "NOTIONAL", "minNotional": i.min_notional, "applyMinToMarket": True,
              "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+            {"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": "5", "bidMultiplierDown": "0.2",
+             "askMultiplierUp": "5", "askMultiplierDown": "0.2", "avgPriceMins": 5},
             {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
         ],
         "permissions": [], "permissionSets": [permissions], "defaultSelfTradePreventionMode": "EXPIRE_MAKER",

@@ -18,6 +18,7 @@ from console.emulator.auth import check_key, check_signed
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
 from console.emulator.faults import LOST_REPLY_HOLD_S, Fault
+from console.emulator.params import no_duplicates
 
 log = logging.getLogger(__name__)
 Handler = Callable[..., Any]
@@ -98,12 +99,13 @@ class EmulatorServer:
         if route is None:
             return web.Response(status=404, content_type="text/html", text="<html><body><h1>404 Not Found</h1></body></html>")
         fn, signed = route
-        query = request.query_string
-        body = await request.text() if request.can_read_body else ""
-        params = dict(parse_qsl(query, keep_blank_values=True))
-        params.update(parse_qsl(body, keep_blank_values=True))
+        query = request.rel_url.raw_query_string  # signed as sent, before any decoding
+        # undecodable bytes become U+FFFD and then fail the parameter grammar, as on Binance
+        body = (await request.read()).decode("utf-8", errors="replace") if request.can_read_body else ""
         emu = self.emulator
         try:
+            params = no_duplicates(parse_qsl(query, keep_blank_values=True)
+                                   + parse_qsl(body, keep_blank_values=True))
             with emu.lock:
                 acct = None
                 if signed:
