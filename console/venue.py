@@ -30,7 +30,6 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from console.config import Account, Config, Mode
 from console.errors import UserError
@@ -80,13 +79,6 @@ DEFAULT_TIMEOUT_MS = 10_000  # ccxt's own default; long enough for a slow venue,
 
 
 # --------------------------------------------------------------------------------- exchange
-
-
-def _emulated_url(url: str, emulator_url: str) -> str:
-    """Same path on the emulator's host: https://fapi.binance.com/fapi/v1 -> http://127.0.0.1:P/fapi/v1."""
-    emu = urlsplit(emulator_url.rstrip("/"))
-    parts = urlsplit(url)
-    return urlunsplit((emu.scheme, emu.netloc, emu.path + parts.path, parts.query, parts.fragment))
 
 
 def _market_types(account: Account) -> list[str]:
@@ -148,8 +140,10 @@ def make_exchange(
         ex.options["fetchPositionsRisk"] = {"useV2": True}
     if account.mode is Mode.DEMO:
         assert emulator_url is not None
-        ex.urls["api"] = {k: _emulated_url(v, emulator_url) if isinstance(v, str) else v
-                          for k, v in ex.urls["api"].items()}
+        from console.emulator.urls import emulated_urls
+
+        # every URL, websockets included: nothing may leave the loopback host
+        ex.urls["api"] = emulated_urls(ex.urls["api"], emulator_url)
         ex.options.update(demo_options(account))
     else:
         if importlib.util.find_spec("console.modes") is None:

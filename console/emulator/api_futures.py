@@ -18,7 +18,7 @@ WEEK_MS = 7 * 86_400_000
 MAX_BATCH = 5
 
 
-def _m(x: float) -> str:
+def money(x: float) -> str:
     return f"{x:.8f}"
 
 
@@ -27,7 +27,7 @@ def order_json(o: Order, inst: Instrument, *, query: bool = False) -> dict[str, 
         "orderId": o.order_id, "symbol": o.symbol, "status": o.status, "clientOrderId": o.client_id,
         "price": inst.fmt_price(o.price), "avgPrice": f"{o.avg_price:.{max(inst.price_decimals, 2)}f}",
         "origQty": inst.fmt_qty(o.orig_qty), "executedQty": inst.fmt_qty(o.executed_qty),
-        "cumQty": inst.fmt_qty(o.executed_qty), "cumQuote": _m(o.cum_quote), "timeInForce": o.tif,
+        "cumQty": inst.fmt_qty(o.executed_qty), "cumQuote": money(o.cum_quote), "timeInForce": o.tif,
         "type": o.type, "reduceOnly": o.reduce_only, "closePosition": False, "side": o.side,
         "positionSide": "BOTH", "stopPrice": "0", "workingType": "CONTRACT_PRICE", "priceProtect": False,
         "origType": o.type, "priceMatch": "NONE", "selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": o.good_till_ms,
@@ -48,12 +48,12 @@ def _account(emu: Emulator, acct: Account, v2: bool) -> dict[str, Any]:
     s = m.summary()
     now = emu.now_ms()
     asset = {
-        "asset": "USDT", "walletBalance": _m(s["wallet"]), "unrealizedProfit": _m(s["upnl"]),
-        "marginBalance": _m(s["margin_balance"]), "maintMargin": _m(s["maint_margin"]),
-        "initialMargin": _m(s["initial_margin"]), "positionInitialMargin": _m(s["position_im"]),
-        "openOrderInitialMargin": _m(s["order_im"]), "crossWalletBalance": _m(s["cross_wallet"]),
-        "crossUnPnl": _m(s["cross_upnl"]), "availableBalance": _m(s["available"]),
-        "maxWithdrawAmount": _m(max(0.0, s["available"])), "updateTime": now,
+        "asset": "USDT", "walletBalance": money(s["wallet"]), "unrealizedProfit": money(s["upnl"]),
+        "marginBalance": money(s["margin_balance"]), "maintMargin": money(s["maint_margin"]),
+        "initialMargin": money(s["initial_margin"]), "positionInitialMargin": money(s["position_im"]),
+        "openOrderInitialMargin": money(s["order_im"]), "crossWalletBalance": money(s["cross_wallet"]),
+        "crossUnPnl": money(s["cross_upnl"]), "availableBalance": money(s["available"]),
+        "maxWithdrawAmount": money(max(0.0, s["available"])), "updateTime": now,
     }
     if v2:
         asset["marginAvailable"] = True
@@ -65,10 +65,10 @@ def _account(emu: Emulator, acct: Account, v2: bool) -> dict[str, Any]:
         cfg = acct.config(inst.id)
         row: dict[str, Any] = {
             "symbol": inst.id, "positionSide": "BOTH", "positionAmt": inst.fmt_qty(r.amt if r else 0.0),
-            "unrealizedProfit": _m(r.upnl if r else 0.0),
-            "isolatedMargin": _m(r.isolated_wallet + r.upnl if r and r.margin_type == "isolated" else 0.0),
-            "notional": _m(r.notional if r else 0.0), "isolatedWallet": _m(r.isolated_wallet if r else 0.0),
-            "initialMargin": _m(r.initial_margin if r else 0.0), "maintMargin": _m(r.maint_margin if r else 0.0),
+            "unrealizedProfit": money(r.upnl if r else 0.0),
+            "isolatedMargin": money(r.isolated_wallet + r.upnl if r and r.margin_type == "isolated" else 0.0),
+            "notional": money(r.notional if r else 0.0), "isolatedWallet": money(r.isolated_wallet if r else 0.0),
+            "initialMargin": money(r.initial_margin if r else 0.0), "maintMargin": money(r.maint_margin if r else 0.0),
             "updateTime": acct.positions[inst.id].update_ms if r else 0,
         }
         if v2:
@@ -78,12 +78,12 @@ def _account(emu: Emulator, acct: Account, v2: bool) -> dict[str, Any]:
                         "maxNotional": f"{(r.max_notional if r else 0.0):.0f}", "bidNotional": "0", "askNotional": "0"})
         positions.append(row)
     out: dict[str, Any] = {
-        "totalInitialMargin": _m(s["initial_margin"]), "totalMaintMargin": _m(s["maint_margin"]),
-        "totalWalletBalance": _m(s["wallet"]), "totalUnrealizedProfit": _m(s["upnl"]),
-        "totalMarginBalance": _m(s["margin_balance"]), "totalPositionInitialMargin": _m(s["position_im"]),
-        "totalOpenOrderInitialMargin": _m(s["order_im"]), "totalCrossWalletBalance": _m(s["cross_wallet"]),
-        "totalCrossUnPnl": _m(s["cross_upnl"]), "availableBalance": _m(s["available"]),
-        "maxWithdrawAmount": _m(max(0.0, s["available"])), "assets": [asset], "positions": positions,
+        "totalInitialMargin": money(s["initial_margin"]), "totalMaintMargin": money(s["maint_margin"]),
+        "totalWalletBalance": money(s["wallet"]), "totalUnrealizedProfit": money(s["upnl"]),
+        "totalMarginBalance": money(s["margin_balance"]), "totalPositionInitialMargin": money(s["position_im"]),
+        "totalOpenOrderInitialMargin": money(s["order_im"]), "totalCrossWalletBalance": money(s["cross_wallet"]),
+        "totalCrossUnPnl": money(s["cross_upnl"]), "availableBalance": money(s["available"]),
+        "maxWithdrawAmount": money(max(0.0, s["available"])), "assets": [asset], "positions": positions,
     }
     if v2:
         out.update({"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "feeBurn": True,
@@ -101,9 +101,9 @@ def account_v2(emu: Emulator, acct: Account, p: Params) -> Any:
 
 def balance_v2(emu: Emulator, acct: Account, p: Params) -> Any:
     s = emu.margin(acct).summary()
-    return [{"accountAlias": "SgsR", "asset": "USDT", "balance": _m(s["wallet"]),
-             "crossWalletBalance": _m(s["cross_wallet"]), "crossUnPnl": _m(s["cross_upnl"]),
-             "availableBalance": _m(s["available"]), "maxWithdrawAmount": _m(max(0.0, s["available"])),
+    return [{"accountAlias": "SgsR", "asset": "USDT", "balance": money(s["wallet"]),
+             "crossWalletBalance": money(s["cross_wallet"]), "crossUnPnl": money(s["cross_upnl"]),
+             "availableBalance": money(s["available"]), "maxWithdrawAmount": money(max(0.0, s["available"])),
              "marginAvailable": True, "updateTime": emu.now_ms()}]
 
 
@@ -128,20 +128,20 @@ def _position_rows(emu: Emulator, acct: Account, p: Params, v2: bool) -> list[di
         row: dict[str, Any] = {
             "symbol": inst.id, "positionSide": "BOTH", "positionAmt": inst.fmt_qty(amt),
             "entryPrice": f"{r.entry if r else 0.0:.8f}", "breakEvenPrice": f"{r.entry if r else 0.0:.8f}",
-            "markPrice": f"{mark:.8f}", "unRealizedProfit": _m(r.upnl if r else 0.0),
-            "liquidationPrice": f"{r.liquidation_price if r else 0.0:.8f}", "isolatedMargin": _m(iso_margin),
-            "notional": _m(r.notional if r else 0.0),
+            "markPrice": f"{mark:.8f}", "unRealizedProfit": money(r.upnl if r else 0.0),
+            "liquidationPrice": f"{r.liquidation_price if r else 0.0:.8f}", "isolatedMargin": money(iso_margin),
+            "notional": money(r.notional if r else 0.0),
         }
         if v2:
             row.update({"marginType": cfg.margin_type, "isAutoAddMargin": "false", "leverage": str(cfg.leverage),
                         "maxNotionalValue": f"{(r.max_notional if r else inst.brackets[0].cap):.0f}",
-                        "isolatedWallet": _m(r.isolated_wallet if r else 0.0),
+                        "isolatedWallet": money(r.isolated_wallet if r else 0.0),
                         "updateTime": acct.positions[inst.id].update_ms if r else 0})
         else:
-            row.update({"marginAsset": "USDT", "isolatedWallet": _m(r.isolated_wallet if r else 0.0),
-                        "initialMargin": _m(r.initial_margin if r else 0.0),
-                        "maintMargin": _m(r.maint_margin if r else 0.0),
-                        "positionInitialMargin": _m(r.initial_margin if r else 0.0), "openOrderInitialMargin": "0",
+            row.update({"marginAsset": "USDT", "isolatedWallet": money(r.isolated_wallet if r else 0.0),
+                        "initialMargin": money(r.initial_margin if r else 0.0),
+                        "maintMargin": money(r.maint_margin if r else 0.0),
+                        "positionInitialMargin": money(r.initial_margin if r else 0.0), "openOrderInitialMargin": "0",
                         "adl": 1 if r else 0, "bidNotional": "0", "askNotional": "0",
                         "updateTime": acct.positions[inst.id].update_ms if r else 0})
         rows.append(row)
@@ -277,9 +277,9 @@ def user_trades(emu: Emulator, acct: Account, p: Params) -> Any:
     if from_id is not None:
         rows = [t for t in acct.trades if t.venue == "futures" and t.symbol == inst.id and t.trade_id >= from_id]
     rows = rows[-limit:]
-    return [{"buyer": t.side == "BUY", "commission": _m(t.commission), "commissionAsset": t.commission_asset,
+    return [{"buyer": t.side == "BUY", "commission": money(t.commission), "commissionAsset": t.commission_asset,
              "id": t.trade_id, "maker": t.maker, "orderId": t.order_id, "price": inst.fmt_price(t.price),
-             "qty": inst.fmt_qty(t.qty), "quoteQty": _m(t.price * t.qty), "realizedPnl": _m(t.realized_pnl),
+             "qty": inst.fmt_qty(t.qty), "quoteQty": money(t.price * t.qty), "realizedPnl": money(t.realized_pnl),
              "side": t.side, "positionSide": "BOTH", "symbol": t.symbol, "time": t.time_ms} for t in rows]
 
 
@@ -292,7 +292,7 @@ def income(emu: Emulator, acct: Account, p: Params) -> Any:
             and (not sym or i.symbol == sym)]
     limit = params.limit(p, 100, 1000)
     rows = rows[:limit] if p.get("startTime") else rows[-limit:]
-    return [{"symbol": i.symbol, "incomeType": i.income_type, "income": _m(i.amount), "asset": i.asset,
+    return [{"symbol": i.symbol, "incomeType": i.income_type, "income": money(i.amount), "asset": i.asset,
              "info": i.income_type, "time": i.time_ms, "tranId": i.tran_id, "tradeId": i.trade_id} for i in rows]
 
 

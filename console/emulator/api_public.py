@@ -112,7 +112,7 @@ def _candle(emu: Emulator, inst: Instrument, t0: int, t1: int, kind: str = "last
     return pts[0], max(pts), min(pts), pts[-1]
 
 
-def _ticker24(emu: Emulator, inst: Instrument) -> dict[str, Any]:
+def ticker24(emu: Emulator, inst: Instrument) -> dict[str, Any]:
     now = emu.now_ms()
     start = now - DAY_MS
     o, h, lo, c = _candle(emu, inst, start, now)
@@ -140,14 +140,14 @@ def _ticker24(emu: Emulator, inst: Instrument) -> dict[str, Any]:
 
 
 def spot_ticker24(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _one_or_all(emu, "spot", p, _ticker24)
+    return _one_or_all(emu, "spot", p, ticker24)
 
 
 def fut_ticker24(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _one_or_all(emu, "futures", p, _ticker24)
+    return _one_or_all(emu, "futures", p, ticker24)
 
 
-def _book_ticker(emu: Emulator, inst: Instrument) -> dict[str, Any]:
+def book_ticker(emu: Emulator, inst: Instrument) -> dict[str, Any]:
     book = emu.book(inst)
     out = {"symbol": inst.id, "bidPrice": _fmt(inst, book.best_bid), "bidQty": inst.fmt_qty(book.bids[0][1]),
            "askPrice": _fmt(inst, book.best_ask), "askQty": inst.fmt_qty(book.asks[0][1])}
@@ -157,11 +157,11 @@ def _book_ticker(emu: Emulator, inst: Instrument) -> dict[str, Any]:
 
 
 def spot_book_ticker(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _one_or_all(emu, "spot", p, _book_ticker)
+    return _one_or_all(emu, "spot", p, book_ticker)
 
 
 def fut_book_ticker(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _one_or_all(emu, "futures", p, _book_ticker)
+    return _one_or_all(emu, "futures", p, book_ticker)
 
 
 def _depth(emu: Emulator, venue: str, p: Params) -> dict[str, Any]:
@@ -169,6 +169,11 @@ def _depth(emu: Emulator, venue: str, p: Params) -> dict[str, Any]:
     limit = params.limit(p, 100, LEVELS)
     now = emu.now_ms()
     book = emu.book(inst, now)
+    # the depth stream clears the levels of every snapshot a client may have loaded
+    served = emu.depth_served.setdefault(inst.id, [])
+    if not served or served[-1] != now:
+        served.append(now)
+        del served[:-20]
     out: dict[str, Any] = {"lastUpdateId": now // 100}
     if inst.contract:
         out.update({"E": now, "T": now})
@@ -232,7 +237,7 @@ def fut_index_klines(emu: Emulator, acct: Any, p: Params) -> Any:
     return _klines(emu, emu.inst("futures", pair), p, "index", 1500)
 
 
-def _premium_index(emu: Emulator, inst: Instrument) -> dict[str, Any]:
+def premium_index_row(emu: Emulator, inst: Instrument) -> dict[str, Any]:
     now = emu.now_ms()
     index = emu.index(inst.base, now)
     perp = inst.kind == "perp"
@@ -247,8 +252,8 @@ def _premium_index(emu: Emulator, inst: Instrument) -> dict[str, Any]:
 
 def premium_index(emu: Emulator, acct: Any, p: Params) -> Any:
     if p.get("symbol"):
-        return _premium_index(emu, emu.inst("futures", p["symbol"]))
-    return [_premium_index(emu, i) for i in emu.fut_ids.values()]
+        return premium_index_row(emu, emu.inst("futures", p["symbol"]))
+    return [premium_index_row(emu, i) for i in emu.fut_ids.values()]
 
 
 def funding_rate_history(emu: Emulator, acct: Any, p: Params) -> Any:

@@ -16,7 +16,8 @@ from aiohttp import WSMsgType, web
 
 from console.config import Config, Mode
 from console.emulator.testing import EmulatorHandle
-from console.venue import Feed, Venue, _emulated_url
+from console.emulator.urls import emulated_url
+from console.venue import Feed, Venue
 from tests.venue.conftest import ManualClock
 
 STREAMED_LAST = 12_345.0  # no market of the demo trades anywhere near this
@@ -74,7 +75,7 @@ def _live_spot_venue(cfg: Config, emulator: EmulatorHandle, ws: str, clock: Manu
     acct = cfg.account("spot").model_copy(update={"mode": Mode.LIVE, "live": True})
     ex: Any = ccxt.pro.binance({"apiKey": emulator.api_key, "secret": emulator.secret,
                                 "enableRateLimit": False, "timeout": 2_000})
-    rest = {k: _emulated_url(v, emulator.url) for k, v in ex.urls["api"].items() if isinstance(v, str)}
+    rest = {k: emulated_url(v, emulator.url) for k, v in ex.urls["api"].items() if isinstance(v, str)}
     ex.urls["api"] = {**rest, "ws": {"spot": ws}}  # every stream on the loopback one
     ex.options.update({"fetchCurrencies": False, "fetchMargins": False, "fetchMarkets": {"types": ["spot"]}})
     return Venue(cfg, acct, ex, clock=clock)
