@@ -100,6 +100,8 @@ class Account:
     trades: list[Trade] = field(default_factory=list)
     income: list[Income] = field(default_factory=list)
     created_ms: int = 0
+    hedge_mode: bool = False  # dualSidePosition: switchable only while the account is empty
+    countdowns: dict[str, int] = field(default_factory=dict)  # symbol -> when countdownCancelAll fires
 
     # -- spot wallet ---------------------------------------------------------------------
     def free(self, asset: str) -> float:

@@ -15,6 +15,8 @@ from console.emulator.instruments import Instrument
 
 Params = dict[str, str]
 WEEK_MS = 7 * 86_400_000
+# Binance lists these margin assets on every USDⓈ-M account, empty unless deposited
+OTHER_ASSETS = ("BTC", "ETH", "BNB", "USDC", "FDUSD")
 MAX_BATCH = 5
 
 
@@ -83,7 +85,9 @@ def _account(emu: Emulator, acct: Account, v2: bool) -> dict[str, Any]:
         "totalMarginBalance": money(s["margin_balance"]), "totalPositionInitialMargin": money(s["position_im"]),
         "totalOpenOrderInitialMargin": money(s["order_im"]), "totalCrossWalletBalance": money(s["cross_wallet"]),
         "totalCrossUnPnl": money(s["cross_upnl"]), "availableBalance": money(s["available"]),
-        "maxWithdrawAmount": money(max(0.0, s["available"])), "assets": [asset], "positions": positions,
+        "maxWithdrawAmount": money(max(0.0, s["available"])), "assets": [asset, *[{k: (a if k == "asset" else now if k == "updateTime" else v if isinstance(v, bool)
+                                       else money(0.0)) for k, v in asset.items()} for a in OTHER_ASSETS]],
+        "positions": positions,
     }
     if v2:
         out.update({"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "feeBurn": True,
@@ -101,10 +105,13 @@ def account_v2(emu: Emulator, acct: Account, p: Params) -> Any:
 
 def balance_v2(emu: Emulator, acct: Account, p: Params) -> Any:
     s = emu.margin(acct).summary()
-    return [{"accountAlias": "SgsR", "asset": "USDT", "balance": money(s["wallet"]),
-             "crossWalletBalance": money(s["cross_wallet"]), "crossUnPnl": money(s["cross_upnl"]),
-             "availableBalance": money(s["available"]), "maxWithdrawAmount": money(max(0.0, s["available"])),
-             "marginAvailable": True, "updateTime": emu.now_ms()}]
+    usdt = {"accountAlias": "SgsR", "asset": "USDT", "balance": money(s["wallet"]),
+            "crossWalletBalance": money(s["cross_wallet"]), "crossUnPnl": money(s["cross_upnl"]),
+            "availableBalance": money(s["available"]), "maxWithdrawAmount": money(max(0.0, s["available"])),
+            "marginAvailable": True, "updateTime": emu.now_ms()}
+    zero = {k: money(0.0) for k in ("balance", "crossWalletBalance", "crossUnPnl", "availableBalance",
+                                    "maxWithdrawAmount")}
+    return [usdt, *[{**usdt, **zero, "asset": a} for a in OTHER_ASSETS]]
 
 
 def _position_rows(emu: Emulator, acct: Account, p: Params, v2: bool) -> list[dict[str, Any]]:
@@ -178,17 +185,6 @@ def symbol_config(emu: Emulator, acct: Account, p: Params) -> Any:
                      "isAutoAddMargin": "false", "leverage": cfg.leverage,
                      "maxNotionalValue": f"{inst.max_notional_at(cfg.leverage):.0f}"})
     return rows
-
-
-def position_mode(emu: Emulator, acct: Account, p: Params) -> Any:
-    # one-way mode only: the overlay sends one-way orders, as preflight checks
-    return {"dualSidePosition": False}
-
-
-def set_position_mode(emu: Emulator, acct: Account, p: Params) -> Any:
-    if str(p.get("dualSidePosition", "")).lower() != "true":
-        raise BinanceError(-4059, "No need to change position side.")
-    raise BinanceError(-4068, "Position side cannot be changed if there exists position.")
 
 
 def new_order(emu: Emulator, acct: Account, p: Params) -> Any:
@@ -306,8 +302,6 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("POST", "/fapi/v1/leverage", set_leverage),
     ("POST", "/fapi/v1/marginType", set_margin_type),
     ("GET", "/fapi/v1/symbolConfig", symbol_config),
-    ("GET", "/fapi/v1/positionSide/dual", position_mode),
-    ("POST", "/fapi/v1/positionSide/dual", set_position_mode),
     ("POST", "/fapi/v1/order", new_order),
     ("POST", "/fapi/v1/batchOrders", batch_orders),
     ("GET", "/fapi/v1/order", get_order),

@@ -184,6 +184,7 @@ class Emulator:
                           if i.delivery_ms is not None and last < i.delivery_ms <= now)
             points.update(o.good_till_ms for a in self.accounts.values() for o in a.orders.values()
                           if o.open and last < o.good_till_ms <= now)
+            points.update(at for a in self.accounts.values() for at in a.countdowns.values() if last < at <= now)
             if busy:
                 points.update(self.paths.minute_points(last, now))
                 points.add(now)
@@ -193,6 +194,12 @@ class Emulator:
 
     def _step(self, t: int) -> None:
         for acct in self.accounts.values():
+            for symbol, at in list(acct.countdowns.items()):
+                if t >= at:  # countdownCancelAll ran out without a renewal
+                    del acct.countdowns[symbol]
+                    for o in acct.orders.values():
+                        if o.open and o.venue == "futures" and o.symbol == symbol:
+                            o.status, o.update_ms = "CANCELED", at
             for o in list(acct.orders.values()):
                 if o.open and o.good_till_ms and t >= o.good_till_ms:
                     o.status, o.update_ms = "EXPIRED", o.good_till_ms
@@ -457,7 +464,8 @@ class Emulator:
         side, otype = _side(p), p.get("type", "").upper()
         if otype not in ("MARKET", "LIMIT"):
             raise BinanceError(-1116, "Invalid orderType.")
-        if p.get("positionSide", "BOTH") != "BOTH":
+        if p.get("positionSide", "BOTH") != "BOTH" or acct.hedge_mode:
+            # hedge-mode positions (LONG/SHORT) are not modelled: one-way orders only
             raise BinanceError(-4061, "Order's position side does not match user's setting.")
         client_id = params.client_id(p) or f"emu{self._ids['fut_order'] + 1}"
         if any(o.open and o.client_id == client_id for o in acct.orders.values()):
@@ -523,6 +531,36 @@ class Emulator:
         resting = otype == "LIMIT" and tif in ("GTC", "GTX", "GTD") and o.remaining > EPS
         o.status = _status(o, resting=resting)
         return o, acct.trades[start:]
+
+    def modify_futures(self, acct: Account, p: dict[str, str]) -> tuple[Order, Instrument]:
+        """Binance's order modify: a resting LIMIT order gets a new price and quantity and
+        keeps its id; it may then cross and fill at once. Side must match the order's."""
+        inst = self.inst("futures", p.get("symbol"))
+        o = self.lookup(acct, "futures", p)
+        if not o.open:
+            raise BinanceError(-2013, "Order does not exist.")
+        if o.type != "LIMIT":
+            raise BinanceError(-4157, "Order type does not support modification.")
+        if _side(p) != o.side:
+            raise BinanceError(-4158, "Side does not match the order's side.")
+        qty, price = _num(p, "quantity", required=True), _num(p, "price", required=True)
+        if price <= 0:
+            raise BinanceError(-4001, "Price less than 0.")
+        if qty <= o.executed_qty:
+            raise BinanceError(-2021, "Order would immediately trigger or the new quantity is not above the filled one.")
+        if _decimals(p["quantity"]) > inst.qty_decimals or _decimals(p["price"]) > inst.price_decimals:
+            raise BinanceError(-1111, "Precision is over the maximum defined for this asset.")
+        if not _multiple(price, inst.tick):
+            raise BinanceError(-4014, "Price not increased by tick size.")
+        now = self.now_ms()
+        _check_percent_price(inst, o.side, price, self.mark(inst, now))
+        if o.tif == "GTX" and would_take(self.book(inst, now), o.side, price):
+            raise BinanceError(-5022, "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will not be recorded in the order history")
+        o.price, o.orig_qty, o.update_ms = price, qty, now
+        fills = match(self.book(inst, now), o.side, o.remaining, limit=price, step=float(inst.step))
+        self._fut_fill(acct, o, inst, fills, maker=False, t=now)
+        o.status = _status(o, resting=True)
+        return o, inst
 
     def set_leverage(self, acct: Account, p: dict[str, str]) -> dict[str, Any]:
         inst = self.inst("futures", p.get("symbol"))
