@@ -114,7 +114,64 @@ EMPTY = Scenario(
     futures_wallet={"USDT": 100_000.0},
 )
 
-SCENARIOS = {s.name: s for s in (DEMO, EMPTY)}
+# "large": the demo's markets plus LARGE_ALTS generated alts, for the 500-sleeve benchmarks. Every
+# asset has a spot pair and a perpetual; the LARGE_DATED largest alts also list two quarterlies.
+# The account holds about LARGE_HOLDING_USD of every asset and a short perp hedge on every
+# fifth alt. Generated from a fixed seed: the same book on every machine.
+LARGE_ALTS = 240
+LARGE_DATED = 30
+LARGE_HOLDING_USD = 2_000.0
+DELIVERY_270326_MS = int(datetime(2027, 3, 26, 8, 0, tzinfo=UTC).timestamp() * 1000)
+
+
+def _alt_code(i: int) -> str:
+    """Z, then two letters: ZAA, ZAB, ... (not X: ccxt reads XBT as BTC)."""
+    return "Z" + chr(65 + i // 26) + chr(65 + i % 26)
+
+
+def _tick_for(price: float) -> tuple[str, str]:
+    """A tick about 1/10,000 of the price and a step worth about a dollar's tenth, as Binance sets them."""
+    dec = max(0, min(8, 4 - int(f"{price:e}".split("e")[1])))
+    step_dec = max(0, min(3, int(f"{price:e}".split("e")[1]) + 1))
+    return f"{10 ** -dec:.{dec}f}" if dec else "1", f"{10 ** -step_dec:.{step_dec}f}" if step_dec else "1"
+
+
+def _large() -> Scenario:
+    import random
+
+    rng = random.Random("rebal-large-scenario")
+    assets = dict(DEMO_ASSETS)
+    instruments = list(DEMO_INSTRUMENTS)
+    balances = {"BTC": 8.0, "ETH": 120.0, "SOL": 1_400.0, "AVAX": 4_260.0, "USDT": 400_000.0, "USDC": 60_000.0}
+    positions = [SeedPosition("BTCUSDT", -1.2, 97_150.0, leverage=3),
+                 SeedPosition("ETHUSDT_261225", 19.0, 3_310.0, leverage=3)]
+    for i in range(LARGE_ALTS):
+        code = _alt_code(i)
+        price = round(10 ** rng.uniform(-1.3, 2.7), 6)
+        depth = round(10 ** rng.uniform(3.7, 4.7), -2)
+        assets[code] = AssetModel(code, price, vol=round(rng.uniform(0.6, 1.5), 3), beta=round(rng.uniform(0.4, 1.2), 3),
+                                  premium=round(rng.uniform(-0.0002, 0.0004), 6), premium_amp=0.0006,
+                                  basis=round(rng.uniform(0.04, 0.14), 4))
+        tick, step = _tick_for(price)
+        instruments.append(_spot(code, f"{float(tick):.8f}", f"{float(step):.8f}", depth))
+        instruments.append(_perp(code, tick, step, "5", ALT_BRACKETS, depth))
+        if i < LARGE_DATED:
+            instruments.append(_dated(code, tick, step, DELIVERY_261225_MS, depth / 2))
+            instruments.append(_dated(code, tick, step, DELIVERY_270326_MS, depth / 4))
+        qty_step = float(step)
+        balances[code] = round(round(LARGE_HOLDING_USD / price / qty_step) * qty_step, 8)
+        if i % 5 == 0:
+            hedge = -round(round(LARGE_HOLDING_USD / 2 / price / qty_step) * qty_step, 8)
+            positions.append(SeedPosition(code + "USDT", hedge, price, leverage=3))
+    return Scenario(
+        name="large", assets=assets, instruments=tuple(instruments), spot_balances=balances,
+        futures_wallet={"USDT": 2_000_000.0}, positions=tuple(positions),
+        leverage={i.id: 5 for i in instruments if i.venue == "futures"},
+    )
+
+
+LARGE = _large()
+SCENARIOS = {s.name: s for s in (DEMO, EMPTY, LARGE)}
 
 
 def get_scenario(name: str) -> Scenario:
