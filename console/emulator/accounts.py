@@ -221,5 +221,5 @@ class Margin:
         return {
             "wallet": wallet, "upnl": upnl, "margin_balance": wallet + upnl, "position_im": pos_im,
             "order_im": ord_im, "initial_margin": pos_im + ord_im, "maint_margin": mm,
-            "cross_wallet": cross_wallet, "cross_upnl": cross_upnl, "available": available,
+            "cross_wallet": cross_wallet, "cross_upnl": cross_upnl, "available": available, "cross_im": cross_im,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from console.emulator import params
@@ -20,8 +21,22 @@ OTHER_ASSETS = ("BTC", "ETH", "BNB", "USDC", "FDUSD")
 MAX_BATCH = 5
 
 
-def money(x: float) -> str:
+def money(x: float | Decimal) -> str:
     return f"{x:.8f}"
+
+
+CENT = Decimal("1e-8")
+
+
+def exact_summary(m: Margin) -> dict[str, Decimal]:
+    """The account's figures as exact 8-decimal amounts, totals composed from rounded parts,
+    so that what a client adds up matches to the last digit: with every position cross,
+    availableBalance + initialMargin = marginBalance exactly (ccxt's free + used = total).
+    Isolated margin is neither available nor initial margin, as on Binance."""
+    s = m.summary()
+    q = {k: Decimal(v).quantize(CENT, ROUND_HALF_EVEN) for k, v in s.items()}
+    return {**q, "margin_balance": q["wallet"] + q["upnl"], "initial_margin": q["position_im"] + q["order_im"],
+            "available": q["cross_wallet"] + q["cross_upnl"] - q["cross_im"] - q["order_im"]}
 
 
 def order_json(o: Order, inst: Instrument, *, query: bool = False) -> dict[str, Any]:
@@ -47,7 +62,7 @@ def _risks(emu: Emulator, acct: Account) -> tuple[Margin, list[PositionRisk]]:
 
 def _account(emu: Emulator, acct: Account, v2: bool) -> dict[str, Any]:
     m, risks = _risks(emu, acct)
-    s = m.summary()
+    s = exact_summary(m)
     now = emu.now_ms()
     asset = {
         "asset": "USDT", "walletBalance": money(s["wallet"]), "unrealizedProfit": money(s["upnl"]),
@@ -104,7 +119,7 @@ def account_v2(emu: Emulator, acct: Account, p: Params) -> Any:
 
 
 def balance_v2(emu: Emulator, acct: Account, p: Params) -> Any:
-    s = emu.margin(acct).summary()
+    s = exact_summary(emu.margin(acct))
     usdt = {"accountAlias": "SgsR", "asset": "USDT", "balance": money(s["wallet"]),
             "crossWalletBalance": money(s["cross_wallet"]), "crossUnPnl": money(s["cross_upnl"]),
             "availableBalance": money(s["available"]), "maxWithdrawAmount": money(max(0.0, s["available"])),

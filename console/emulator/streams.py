@@ -199,7 +199,7 @@ def user_cursor(acct: Account) -> UserCursor:
 
 def account_event(emu: Emulator, acct: Account, t_ms: int) -> dict[str, Any]:
     m = emu.margin(acct)
-    s = m.summary()
+    s = api_futures.exact_summary(m)
     rows = []
     for pos in sorted(acct.positions.values(), key=lambda p: p.symbol):
         inst = emu.fut_ids[pos.symbol]
