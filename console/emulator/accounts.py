@@ -100,6 +100,9 @@ class Account:
     trades: list[Trade] = field(default_factory=list)
     income: list[Income] = field(default_factory=list)
     created_ms: int = 0
+    coinm_wallet: dict[str, float] = field(default_factory=dict)  # COIN-M: coin -> wallet balance
+    coinm_positions: dict[str, Position] = field(default_factory=dict)  # COIN-M: contracts, signed
+    coinm_income: list[Income] = field(default_factory=list)
     hedge_mode: bool = False  # dualSidePosition: switchable only while the account is empty
     countdowns: dict[str, int] = field(default_factory=dict)  # symbol -> when countdownCancelAll fires
 

@@ -239,12 +239,17 @@ def cancel_order(emu: Emulator, acct: Account, p: Params) -> Any:
     return order_json(o, emu.fut_ids[o.symbol])
 
 
-def open_orders(emu: Emulator, acct: Account, p: Params) -> Any:
+def open_orders_of(emu: Emulator, acct: Account, p: Params, venue: str,
+                   render: Callable[[Order], dict[str, Any]]) -> list[dict[str, Any]]:
+    """GET openOrders on a contract API: the venue's open orders, of ``symbol`` if named."""
     sym = p.get("symbol")
     if sym:
-        emu.inst("futures", sym)
-    return [order_json(o, emu.fut_ids[o.symbol], query=True) for o in acct.orders.values()
-            if o.venue == "futures" and o.open and (not sym or o.symbol == sym)]
+        emu.inst(venue, sym)
+    return [render(o) for o in acct.orders.values() if o.venue == venue and o.open and (not sym or o.symbol == sym)]
+
+
+def open_orders(emu: Emulator, acct: Account, p: Params) -> Any:
+    return open_orders_of(emu, acct, p, "futures", lambda o: order_json(o, emu.fut_ids[o.symbol], query=True))
 
 
 def open_order(emu: Emulator, acct: Account, p: Params) -> Any:

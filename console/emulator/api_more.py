@@ -47,7 +47,7 @@ def _synthetic(emu: Emulator, inst: Instrument, t: int) -> dict[str, Any]:
             "m": buyer_maker, **({} if inst.contract else {"M": True})}
 
 
-def _agg_trades(emu: Emulator, venue: str, p: Params) -> list[dict[str, Any]]:
+def agg_trades(emu: Emulator, venue: str, p: Params) -> list[dict[str, Any]]:
     inst = emu.inst(venue, p.get("symbol"))
     limit = params.limit(p, 500, 1000)
     now = emu.now_ms()
@@ -67,11 +67,11 @@ def _agg_trades(emu: Emulator, venue: str, p: Params) -> list[dict[str, Any]]:
 
 
 def spot_agg_trades(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _agg_trades(emu, "spot", p)
+    return agg_trades(emu, "spot", p)
 
 
 def fut_agg_trades(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _agg_trades(emu, "futures", p)
+    return agg_trades(emu, "futures", p)
 
 
 # -- open interest --------------------------------------------------------------------------------

@@ -48,6 +48,10 @@ def _symbols(emu: Emulator, venue: str, p: Params) -> list[Instrument]:
     return list((emu.spot_ids if venue == "spot" else emu.fut_ids).values())
 
 
+def symbols_of(emu: Emulator, venue: str, p: Params) -> list[Instrument]:
+    return _symbols(emu, venue, p)
+
+
 def _one_or_all(emu: Emulator, market: str, p: Params,
                 render: Callable[[Emulator, Instrument], dict[str, Any]]) -> Any:
     """Binance's ticker endpoints: one object for ?symbol=, else a list of every symbol."""
@@ -182,6 +186,10 @@ def _depth(emu: Emulator, venue: str, p: Params) -> dict[str, Any]:
     return out
 
 
+def depth(emu: Emulator, venue: str, p: Params) -> dict[str, Any]:
+    return _depth(emu, venue, p)
+
+
 def spot_depth(emu: Emulator, acct: Any, p: Params) -> Any:
     return _depth(emu, "spot", p)
 
@@ -214,6 +222,10 @@ def _klines(emu: Emulator, inst: Instrument, p: Params, kind: str, max_limit: in
                     int(usd / 2_000), inst.fmt_qty(vol / 2), f"{usd / 2:.8f}", "0"])
         t += step
     return out
+
+
+def klines_of(emu: Emulator, inst: Instrument, p: Params, kind: str, max_limit: int) -> list[list[Any]]:
+    return _klines(emu, inst, p, kind, max_limit)
 
 
 def spot_klines(emu: Emulator, acct: Any, p: Params) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from console.emulator import params
+from console.emulator import coinm, params
 from console.emulator.accounts import Account, Income, Margin, Order, Position, Trade
 from console.emulator.auth import DEMO_API_KEY, DEMO_SECRET
 from console.emulator.book import Book, build_book, top_of_book
@@ -56,8 +56,9 @@ class Emulator:
         self.instruments: dict[str, Instrument] = {}
         self.spot_ids: dict[str, Instrument] = {}
         self.fut_ids: dict[str, Instrument] = {}
+        self.coinm_ids: dict[str, Instrument] = {}  # COIN-M (/dapi): inverse contracts
         for inst in self.scenario.instruments:
-            (self.spot_ids if inst.venue == "spot" else self.fut_ids)[inst.id] = inst
+            {"spot": self.spot_ids, "futures": self.fut_ids, "coinm": self.coinm_ids}[inst.venue][inst.id] = inst
         self.listed_ms = self.clock.start_ms - HISTORY_DAYS * 86_400_000
         self.depth_scale: dict[str, float] = {}
         self.keys: dict[str, tuple[str, str]] = {}  # api key -> (secret, account name)
@@ -89,6 +90,10 @@ class Emulator:
                 pos.amt, pos.entry, pos.update_ms = sp.amt, sp.entry, now
                 if sp.margin_type == "isolated":
                     pos.isolated_wallet = abs(sp.amt) * sp.entry / sp.leverage
+            acct.coinm_wallet.update(self.scenario.coinm_wallet)
+            for sp in self.scenario.coinm_positions:
+                acct.config(sp.symbol).leverage = sp.leverage
+                acct.coinm_positions[sp.symbol] = Position(sp.symbol, sp.amt, sp.entry, update_ms=now)
             self.accounts[name] = acct
             if api_key:
                 self.keys[api_key] = (secret, name)
@@ -130,9 +135,21 @@ class Emulator:
         self._ids[key] += 1
         return self._ids[key]
 
+    def next_id(self, key: str) -> int:
+        return self._next(key)
+
+    def peek_id(self, key: str) -> int:
+        return self._ids[key]
+
+    def record_income(self, acct: Account, symbol: str, kind: str, amount: float, t: int, trade_id: str = "",
+                      asset: str = "USDT") -> None:
+        """An income row: USDⓈ-M's list for USDT, COIN-M's for a coin."""
+        rows = acct.income if asset == "USDT" else acct.coinm_income
+        rows.append(Income(self._next("tran"), symbol, kind, amount, asset, t, trade_id))
+
     # -- prices --------------------------------------------------------------------------
     def inst(self, venue: str, symbol_id: str | None) -> Instrument:
-        table = self.spot_ids if venue == "spot" else self.fut_ids
+        table = {"spot": self.spot_ids, "futures": self.fut_ids, "coinm": self.coinm_ids}[venue]
         if not symbol_id:
             raise BinanceError(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
         inst = table.get(symbol_id)
@@ -178,7 +195,7 @@ class Emulator:
             if now <= last:
                 return
             busy = any(o.open for a in self.accounts.values() for o in a.orders.values()) or any(
-                p.amt for a in self.accounts.values() for p in a.positions.values())
+                p.amt for a in self.accounts.values() for p in [*a.positions.values(), *a.coinm_positions.values()])
             points: set[int] = set(funding_times(last, now))
             points.update(i.delivery_ms for i in self.fut_ids.values()
                           if i.delivery_ms is not None and last < i.delivery_ms <= now)
@@ -208,13 +225,14 @@ class Emulator:
                     self._try_fill_resting(acct, o, t)
             if t % FUNDING_INTERVAL_MS == 0:
                 self._pay_funding(acct, t)
+                coinm.pay_funding(self, acct, t)
             for inst in self.fut_ids.values():
                 if inst.delivery_ms == t:
                     self._deliver(acct, inst, t)
             self._liquidate(acct, t)
 
     def _try_fill_resting(self, acct: Account, o: Order, t: int) -> None:
-        inst = self.spot_ids[o.symbol] if o.venue == "spot" else self.fut_ids[o.symbol]
+        inst = {"spot": self.spot_ids, "futures": self.fut_ids, "coinm": self.coinm_ids}[o.venue][o.symbol]
         o.checked_ms = t
         bid, ask = top_of_book(inst, self.mark(inst, t))
         crossed = ask <= o.price if o.side == "BUY" else bid >= o.price
@@ -222,6 +240,8 @@ class Emulator:
             return
         if o.venue == "spot":
             self._spot_fill(acct, o, inst, [Fill(o.price, o.remaining)], maker=True, t=t, from_locked=True)
+        elif o.venue == "coinm":
+            coinm.fill(self, acct, o, inst, [Fill(o.price, o.remaining)], maker=True, t=t)
         else:
             qty = o.remaining
             if o.reduce_only:

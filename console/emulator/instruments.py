@@ -79,6 +79,7 @@ class Instrument:
     delivery_ms: int | None = None
     brackets: tuple[Bracket, ...] = field(default_factory=tuple)
     depth_usd: float = 50_000.0  # notional per book level near the top
+    contract_size: float = 0.0  # COIN-M: USD per contract (0 for linear and spot)
 
     @property
     def price_decimals(self) -> int:
@@ -90,7 +91,11 @@ class Instrument:
 
     @property
     def contract(self) -> bool:
-        return self.venue == "futures"
+        return self.venue != "spot"
+
+    @property
+    def inverse(self) -> bool:
+        return self.contract_size > 0
 
     def bracket_for(self, notional: float) -> Bracket:
         for b in self.brackets:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from console.emulator.coinm import BTC_COIN_BRACKETS, ETH_COIN_BRACKETS, inverse
 from console.emulator.instruments import (
     ALT_BRACKETS,
     BTC_BRACKETS,
@@ -45,6 +46,8 @@ class Scenario:
     # leverage already set on contracts without a seed position (symbol id -> leverage);
     # the others keep Binance's default of 20x
     leverage: dict[str, int] = field(default_factory=dict)
+    coinm_wallet: dict[str, float] = field(default_factory=dict)  # COIN-M: coin -> wallet
+    coinm_positions: tuple[SeedPosition, ...] = ()  # COIN-M: amt in contracts
 
 
 def _spot(base: str, tick: str, step: str, depth: float, quote: str = "USDT", min_notional: str = "5.00000000") -> Instrument:
@@ -85,6 +88,10 @@ DEMO_INSTRUMENTS = (
     _perp("AVAX", "0.0010", "1", "5", ALT_BRACKETS, 20_000),
     _dated("BTC", "0.1", "0.001", DELIVERY_261225_MS, 60_000),
     _dated("ETH", "0.01", "0.001", DELIVERY_261225_MS, 40_000),
+    # COIN-M: inverse perpetuals and a quarterly, USD contracts margined in the coin
+    inverse("BTC", "PERP", "0.1", 100.0, BTC_COIN_BRACKETS, 200_000),
+    inverse("ETH", "PERP", "0.01", 10.0, ETH_COIN_BRACKETS, 100_000),
+    inverse("BTC", "261225", "0.1", 100.0, BTC_COIN_BRACKETS, 60_000, delivery_ms=DELIVERY_261225_MS),
 )
 
 DEMO = Scenario(
@@ -103,6 +110,9 @@ DEMO = Scenario(
     # at 5x, its limits.max_leverage, so preflight's leverage check passes on the demo (Binance's
     # default 20x would fail it); 5x, not the positions' 3x, keeps room to open the demo's legs
     leverage={i.id: 5 for i in DEMO_INSTRUMENTS if i.venue == "futures"},
+    # COIN-M: 0.5 BTC of margin and one inverse position, a $20,000 BTC perp short
+    coinm_wallet={"BTC": 0.5},
+    coinm_positions=(SeedPosition("BTCUSD_PERP", -200, 96_400.0, leverage=5),),
 )
 
 # "empty": the same markets, a wallet with cash only (for order-path tests that want a clean slate)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from console.emulator import api_futures, api_more, api_public, api_spot, streams
+from console.emulator import api_coinm, api_futures, api_more, api_public, api_spot, streams
 from console.emulator.auth import check_key, check_signed
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
@@ -29,12 +29,12 @@ PUBLIC, KEY, SIGNED = "public", "key", "signed"  # what a route checks: nothing,
 
 def _routes() -> dict[tuple[str, str], tuple[Handler, str]]:
     table: dict[tuple[str, str], tuple[Handler, str]] = {}
-    for method, path, fn in api_public.ROUTES + api_more.PUBLIC_ROUTES:
+    for method, path, fn in api_public.ROUTES + api_more.PUBLIC_ROUTES + api_coinm.PUBLIC_ROUTES:
         table[(method, path)] = (fn, PUBLIC)
     for method, path, fn in streams.KEY_ROUTES:
         table[(method, path)] = (fn, KEY)
     for method, path, fn in (api_public.SIGNED_MARKET_ROUTES + api_spot.ROUTES + api_futures.ROUTES
-                             + api_more.SIGNED_ROUTES):
+                             + api_more.SIGNED_ROUTES + api_coinm.SIGNED_ROUTES):
         table[(method, path)] = (fn, SIGNED)
     return table
 

@@ -86,7 +86,7 @@ def emulator_urls(api_urls: dict[str, Any], base_url: str) -> dict[str, Any]:
     return emulated_urls(api_urls, base_url)
 
 
-def ccxt_client(handle: EmulatorHandle, kind: Literal["spot", "usdm"] = "spot", *, pro: bool = False,
+def ccxt_client(handle: EmulatorHandle, kind: Literal["spot", "usdm", "coinm"] = "spot", *, pro: bool = False,
                 **config: Any) -> Any:
     """A ccxt async exchange on the emulator (``pro``: the ccxt.pro class, websockets
     included). Close it with ``await exchange.close()``."""
@@ -95,13 +95,13 @@ def ccxt_client(handle: EmulatorHandle, kind: Literal["spot", "usdm"] = "spot", 
     else:
         import ccxt.async_support as ccxt_async
 
-    cls = ccxt_async.binance if kind == "spot" else ccxt_async.binanceusdm
+    cls = {"spot": ccxt_async.binance, "usdm": ccxt_async.binanceusdm, "coinm": ccxt_async.binancecoinm}[kind]
     ex = cls({"apiKey": handle.api_key, "secret": handle.secret, "enableRateLimit": False, "timeout": 10_000,
               **config})
     ex.urls["api"] = emulator_urls(ex.urls["api"], handle.url)
     ex.options["fetchCurrencies"] = False  # sapi capital/config: not a trading endpoint
     ex.options["fetchMargins"] = False  # sapi margin pairs: likewise
-    ex.options["fetchMarkets"] = {"types": ["spot", "linear"] if kind == "spot" else ["linear"]}
+    ex.options["fetchMarkets"] = {"types": {"spot": ["spot", "linear"], "usdm": ["linear"], "coinm": ["inverse"]}[kind]}
     ex.options["maxRetriesOnFailure"] = 0
     # positionRisk v2 carries leverage and marginType (v3 does not); Binance serves both
     ex.options["fetchPositionsRisk"] = {"useV2": True}

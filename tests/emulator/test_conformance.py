@@ -21,9 +21,10 @@ import pytest
 from console.emulator.testing import EmulatorHandle, ccxt_client
 
 SUITE = "ccxt.test.exchange.async"
-SYMBOL = {"spot": "BTC/USDT", "usdm": "BTC/USDT:USDT"}
+SYMBOL = {"spot": "BTC/USDT", "usdm": "BTC/USDT:USDT", "coinm": "BTC/USD:BTC"}
 # Binance's spot depth and 24 h ticker answers carry no timestamp (ccxt's skip-tests.json too)
-SKIPPED = {"spot": {"timestamp": True, "datetime": True}, "usdm": {}}
+# and a COIN-M cross position's collateral is 0 in Binance's positionRisk (isolatedMargin)
+SKIPPED = {"spot": {"timestamp": True, "datetime": True}, "usdm": {}, "coinm": {"collateral": True}}
 
 APPLICABLE = {
     "spot": ["after_construct", "features", "fetch_status", "fetch_ticker", "fetch_tickers", "fetch_order_book",
@@ -37,6 +38,12 @@ APPLICABLE = {
              "fetch_positions", "fetch_funding_rate_history", "fetch_leverage_tiers",
              "fetch_market_leverage_tiers", "fetch_margin_mode", "fetch_trading_fee", "fetch_trading_fees",
              "fetch_open_interest_history", "fetch_ledger", "fetch_currencies"],
+    # binancecoinm: fetch_tickers without symbols asks the USDⓈ-M endpoint (ccxt's default subtype)
+    "coinm": ["after_construct", "features", "load_markets", "fetch_ticker", "fetch_order_book",
+              "fetch_l2_order_book", "fetch_ohlcv", "fetch_balance", "fetch_positions", "fetch_my_trades",
+              "fetch_open_orders", "fetch_leverage_tiers", "fetch_market_leverage_tiers", "fetch_last_prices",
+              "fetch_status", "fetch_currencies", "fetch_funding_rate_history", "fetch_trades", "fetch_trading_fee",
+              "fetch_margin_mode", "fetch_orders", "fetch_closed_orders"],
 }
 NOT_APPLICABLE = {
     "fetch_markets": "ccxt's test expects a dict where fetch_markets returns a list (a bug in the shipped test)",
