@@ -11,8 +11,8 @@ HTTP session so the next attempt opens a fresh connection.
 (``snapshot()``, for the CLI) or as a stream (``updates()``, for a Textual worker).
 
 Feeds (``feed_for``): REST polling everywhere, except on live and demo accounts of exchanges
-listed in ``WATCH_TICKERS``, where ccxt.pro streams tickers over websockets, and, on contract
-accounts, the user data stream: each streamed order update is kept for the order path
+listed in ``WATCH_TICKERS``, where ccxt.pro streams tickers over websockets, and the user data
+stream: each streamed order update is kept for the order path
 (``Venue.take_order_updates``) and wakes ``VenueSet.updates`` to re-read that account's
 balance and positions at once instead of at the next poll. REST stays the fallback whenever a
 stream is late or down, and the record every figure comes from. The demo emulator serves the
@@ -567,10 +567,9 @@ class Venue:
                     self._watched_at[sym] = now
 
     def _ensure_user_stream(self) -> None:
-        """(Re)start the user data watcher of a streaming contract account; after it fails,
-        REST alone for WATCH_RETRY_MS."""
-        if (self.feed is not Feed.WATCH or not self.account.holds_contracts
-                or not self.exchange.has.get("watchOrders")):
+        """(Re)start the user data watcher of a streaming account; after it fails, REST alone
+        for WATCH_RETRY_MS."""
+        if self.feed is not Feed.WATCH or not self.exchange.has.get("watchOrders"):
             return
         now = self.clock()
         t = self._user_task
@@ -585,8 +584,10 @@ class Venue:
 
     async def _user_loop(self) -> None:
         ex: Any = self.exchange
-        # a spot-first class (binance) is told to listen to its contracts, as for positions
-        params = {"type": "swap"} if "spot" in self.account.markets else {}
+        # a spot-first class (binance) that also holds contracts listens to its contracts, as
+        # for positions; a spot account listens to spot (over Binance's websocket API)
+        mixed = "spot" in self.account.markets and self.account.holds_contracts
+        params = {"type": "swap"} if mixed else {}
         # watch_orders would also read a positions snapshot over REST in the background: the
         # refresh reads positions itself, and a hidden extra request muddles its error handling
         ex.options["watchPositions"] = {**ex.options.get("watchPositions", {}), "fetchPositionsSnapshot": False}

@@ -22,13 +22,14 @@ import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from console.emulator import api_futures, api_public
-from console.emulator.accounts import Account, Order
+from console.emulator.accounts import Account, Order, Trade
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
 from console.emulator.instruments import Instrument
@@ -187,11 +188,11 @@ class UserCursor:
     account: str = ""  # the last ACCOUNT_UPDATE's content
 
 
-def user_cursor(acct: Account) -> UserCursor:
+def user_cursor(acct: Account, venue: str = "futures") -> UserCursor:
     """Start from the present: a new connection hears what happens after it connects."""
     c = UserCursor(trades=len(acct.trades))
     for o in acct.orders.values():
-        if o.venue == "futures":
+        if o.venue == venue:
             c.orders[o.order_id] = o.status
             c.cum[o.order_id] = (o.executed_qty, o.cum_quote)
     return c
@@ -213,18 +214,20 @@ def account_event(emu: Emulator, acct: Account, t_ms: int) -> dict[str, Any]:
                              "cw": api_futures.money(s["cross_wallet"]), "bc": "0"}], "P": rows}}
 
 
-def user_events(emu: Emulator, acct: Account, c: UserCursor) -> list[dict[str, Any]]:
-    """ORDER_TRADE_UPDATE and ACCOUNT_UPDATE events since the cursor, oldest first."""
+Render = Callable[[Order, str, str, float, float, "Trade | None"], dict[str, Any]]
+
+
+def order_changes(acct: Account, c: UserCursor, venue: str, render: Render) -> list[dict[str, Any]]:
+    """A venue's order events since the cursor, oldest first: NEW for orders not yet told, one
+    TRADE per fill (with the cumulative quantity at that fill), then CANCELED or EXPIRED."""
     out: list[dict[str, Any]] = []
-    futures = [o for o in acct.orders.values() if o.venue == "futures"]
-    for o in futures:  # orders the client has not heard of: NEW first
+    mine = [o for o in acct.orders.values() if o.venue == venue]
+    for o in mine:
         if o.order_id not in c.orders:
-            c.orders[o.order_id] = "NEW"
-            c.cum[o.order_id] = (0.0, 0.0)
-            out.append(order_event(emu, o, execution="NEW", status="NEW", cum_qty=0.0, cum_quote=0.0,
-                                   t_ms=o.time_ms))
+            c.orders[o.order_id], c.cum[o.order_id] = "NEW", (0.0, 0.0)
+            out.append(render(o, "NEW", "NEW", 0.0, 0.0, None))
     for t in acct.trades[c.trades:]:
-        if t.venue != "futures":
+        if t.venue != venue:
             continue
         o = acct.orders[t.order_id]
         qty, quote = c.cum.get(o.order_id, (0.0, 0.0))
@@ -232,16 +235,27 @@ def user_events(emu: Emulator, acct: Account, c: UserCursor) -> list[dict[str, A
         c.cum[o.order_id] = (qty, quote)
         status = "FILLED" if qty >= o.orig_qty - 1e-12 else "PARTIALLY_FILLED"
         c.orders[o.order_id] = status
-        out.append(order_event(emu, o, execution="TRADE", status=status, cum_qty=qty, cum_quote=quote,
-                               last_qty=t.qty, last_price=t.price, commission=t.commission, trade_id=t.trade_id,
-                               maker=t.maker, realized=t.realized_pnl, t_ms=t.time_ms))
+        out.append(render(o, "TRADE", status, qty, quote, t))
     c.trades = len(acct.trades)
-    for o in futures:  # cancels and expiries
+    for o in mine:
         if o.status in ("CANCELED", "EXPIRED") and c.orders.get(o.order_id) != o.status:
             c.orders[o.order_id] = o.status
             qty, quote = c.cum.get(o.order_id, (0.0, 0.0))
-            out.append(order_event(emu, o, execution=o.status, status=o.status, cum_qty=qty, cum_quote=quote,
-                                   t_ms=o.update_ms))
+            out.append(render(o, o.status, o.status, qty, quote, None))
+    return out
+
+
+def user_events(emu: Emulator, acct: Account, c: UserCursor) -> list[dict[str, Any]]:
+    """ORDER_TRADE_UPDATE and ACCOUNT_UPDATE events since the cursor, oldest first."""
+    def render(o: Order, execution: str, status: str, qty: float, quote: float, t: Trade | None) -> dict[str, Any]:
+        if t is None:
+            return order_event(emu, o, execution=execution, status=status, cum_qty=qty, cum_quote=quote,
+                               t_ms=o.time_ms if execution == "NEW" else o.update_ms)
+        return order_event(emu, o, execution=execution, status=status, cum_qty=qty, cum_quote=quote,
+                           last_qty=t.qty, last_price=t.price, commission=t.commission, trade_id=t.trade_id,
+                           maker=t.maker, realized=t.realized_pnl, t_ms=t.time_ms)
+
+    out = order_changes(acct, c, "futures", render)
     now = emu.now_ms()
     acc = account_event(emu, acct, now)
     content = json.dumps(acc["a"]["B"][0]["wb"]) + json.dumps([(p["s"], p["pa"], p["ep"]) for p in acc["a"]["P"]])
@@ -250,6 +264,98 @@ def user_events(emu: Emulator, acct: Account, c: UserCursor) -> list[dict[str, A
             out.append(acc)
         c.account = content
     return out
+
+
+# -- user data events (spot, over the websocket API) ----------------------------------------------
+def execution_report(emu: Emulator, o: Order, *, execution: str, status: str, cum_qty: float, cum_quote: float,
+                     last_qty: float = 0.0, last_price: float = 0.0, commission: float = 0.0, fee_asset: str = "",
+                     trade_id: int = -1, maker: bool = False, t_ms: int) -> dict[str, Any]:
+    q8 = api_futures.money
+    return {"e": "executionReport", "E": t_ms, "s": o.symbol, "c": o.client_id, "S": o.side, "o": o.type,
+            "f": o.tif, "q": q8(o.orig_qty), "p": q8(o.price), "P": q8(0), "F": q8(0), "g": -1, "C": "",
+            "x": execution, "X": status, "r": "NONE", "i": o.order_id, "l": q8(last_qty), "z": q8(cum_qty),
+            "L": q8(last_price), "n": q8(commission), "N": fee_asset or None, "T": t_ms, "t": trade_id,
+            "I": 0, "w": status in ("NEW", "PARTIALLY_FILLED"), "m": maker, "M": False, "O": o.time_ms,
+            "Z": q8(cum_quote), "Y": q8(last_qty * last_price), "Q": q8(o.quote_order_qty), "W": o.time_ms,
+            "V": "EXPIRE_MAKER"}
+
+
+def spot_user_events(emu: Emulator, acct: Account, c: UserCursor) -> list[dict[str, Any]]:
+    """executionReport (NEW, one TRADE per fill, CANCELED/EXPIRED) and outboundAccountPosition."""
+    def render(o: Order, execution: str, status: str, qty: float, quote: float, t: Trade | None) -> dict[str, Any]:
+        if t is None:
+            return execution_report(emu, o, execution=execution, status=status, cum_qty=qty, cum_quote=quote,
+                                    t_ms=o.time_ms if execution == "NEW" else o.update_ms)
+        return execution_report(emu, o, execution=execution, status=status, cum_qty=qty, cum_quote=quote,
+                                last_qty=t.qty, last_price=t.price, commission=t.commission,
+                                fee_asset=t.commission_asset, trade_id=t.trade_id, maker=t.maker, t_ms=t.time_ms)
+
+    out = order_changes(acct, c, "spot", render)
+    rows = {a: (api_futures.money(v[0]), api_futures.money(v[1])) for a, v in sorted(acct.spot.items())}
+    content = json.dumps(rows)
+    if content != c.account:
+        if c.account:
+            before = json.loads(c.account)
+            changed = [{"a": a, "f": f, "l": lk} for a, (f, lk) in rows.items() if before.get(a) != [f, lk]]
+            now = emu.now_ms()
+            out.append({"e": "outboundAccountPosition", "E": now, "u": now, "B": changed})
+        c.account = content
+    return out
+
+
+async def serve_ws_api(request: web.Request, emu: Emulator, push_s: float) -> web.WebSocketResponse:
+    """The spot websocket API, as far as the user data stream: ``userDataStream.subscribe.signature``
+    (signed like a REST request), then events wrapped as ``{"subscriptionId", "event"}``."""
+    from console.emulator.auth import check_key, check_signed
+
+    ws = web.WebSocketResponse(heartbeat=None)
+    await ws.prepare(request)
+    subscribed: list[tuple[int, Account, UserCursor]] = []
+
+    async def pump() -> None:
+        while not ws.closed:
+            with emu.lock:
+                emu.sync()
+                frames = [{"subscriptionId": sid, "event": e}
+                          for sid, acct, cur in subscribed for e in spot_user_events(emu, acct, cur)]
+            for frame in frames:
+                await ws.send_str(json.dumps(frame, separators=(",", ":")))
+            await asyncio.sleep(push_s)
+
+    pusher = asyncio.create_task(pump())
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            rid = None
+            try:
+                req = json.loads(msg.data)
+                rid = req.get("id") if isinstance(req, dict) else None
+                if not isinstance(req, dict) or not isinstance(req.get("params", {}), dict):
+                    raise BinanceError(-1102, "Mandatory parameter 'params' was not sent, was empty/null, or malformed.")
+                if req.get("method") != "userDataStream.subscribe.signature":
+                    raise BinanceError(-1020, "Unsupported operation.")
+                p = {k: str(v) for k, v in req["params"].items()}
+                with emu.lock:
+                    secret, name = check_key(p.get("apiKey"), emu.keys)
+                    query = "&".join(f"{k}={p[k]}" for k in sorted(p) if k != "signature")
+                    check_signed(query + f"&signature={p.get('signature', '')}", "", secret, p,
+                                 (emu.clock.wall_ms(), emu.now_ms()))
+                    acct = emu.accounts[name]
+                    sid = len(subscribed)
+                    cursor = user_cursor(acct, "spot")
+                    spot_user_events(emu, acct, cursor)  # the baseline: only what follows is news
+                    subscribed.append((sid, acct, cursor))
+                reply: dict[str, Any] = {"id": rid, "status": 200, "result": {"subscriptionId": sid}}
+            except ValueError:
+                reply = {"id": None, "status": 400, "error": {"code": -1013, "msg": "Invalid JSON."}}
+            except BinanceError as exc:
+                reply = {"id": rid, "status": exc.status, "error": exc.body()}
+            await ws.send_str(json.dumps(reply, separators=(",", ":")))
+    finally:
+        pusher.cancel()
+        await asyncio.gather(pusher, return_exceptions=True)
+    return ws
 
 
 # -- the websocket session --------------------------------------------------------------------
@@ -375,6 +481,8 @@ def _reply(msg: Any, session: StreamSession) -> dict[str, Any]:
 async def serve(request: web.Request, emu: Emulator, push_s: float) -> web.WebSocketResponse:
     """A websocket at /{stream|fstream}/[public|market|private/]{ws[/<stream or key>]|stream}."""
     parts = [p for p in request.path.split("/") if p]
+    if parts[:1] == ["ws-api"]:
+        return await serve_ws_api(request, emu, push_s)
     venue = VENUE_OF_PREFIX.get(parts[0]) if parts else None
     ws = web.WebSocketResponse(heartbeat=None)
     if venue is None:

@@ -145,3 +145,21 @@ async def test_listen_key_lifecycle(fast: EmulatorHandle, pro_usdm: Any) -> None
     fast.emulator.advance(3_601)
     with pytest.raises(Exception, match="-1125"):
         await pro_usdm.fapiPrivatePutListenKey()
+
+
+async def test_spot_user_stream_orders_and_balance(fast: EmulatorHandle, pro_spot: Any) -> None:
+    """Spot's user data comes over the websocket API (userDataStream.subscribe.signature)."""
+    await pro_spot.load_markets()
+    orders = asyncio.ensure_future(pro_spot.watch_orders("SOL/USDT"))
+    await asyncio.sleep(0.3)  # subscribed
+    order = await pro_spot.create_order("SOL/USDT", "market", "sell", 2.5)
+    await _w(orders)
+    final = await _cached_order(pro_spot, order["id"], "closed")
+    assert final["filled"] == 2.5 and final["cost"] == pytest.approx(order["cost"], rel=1e-12)
+    balance = asyncio.ensure_future(pro_spot.watch_balance())
+    await asyncio.sleep(0.2)
+    await pro_spot.create_order("SOL/USDT", "market", "sell", 1.5)
+    streamed = await _w(balance)
+    rest = await pro_spot.fetch_balance()
+    assert streamed["SOL"]["free"] == rest["SOL"]["free"]
+    assert streamed["USDT"]["free"] == rest["USDT"]["free"]
