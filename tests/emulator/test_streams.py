@@ -163,3 +163,22 @@ async def test_spot_user_stream_orders_and_balance(fast: EmulatorHandle, pro_spo
     rest = await pro_spot.fetch_balance()
     assert streamed["SOL"]["free"] == rest["SOL"]["free"]
     assert streamed["USDT"]["free"] == rest["USDT"]["free"]
+
+
+async def test_bad_stream_requests_get_binance_errors(fast: EmulatorHandle) -> None:
+    import aiohttp
+
+    base = fast.url.replace("http://", "ws://")
+    async with aiohttp.ClientSession() as s:
+        async with s.ws_connect(base + "/fstream/ws") as ws:
+            await ws.send_str("not json")
+            assert (await ws.receive_json(timeout=WAIT_S))["error"]["code"] == 3
+            await ws.send_json({"method": "SUBSCRIBE", "params": ["nosuchusdt@ticker"], "id": 1})
+            assert (await ws.receive_json(timeout=WAIT_S))["error"]["code"] == 2
+            await ws.send_json({"method": "SUBSCRIBE", "params": ["btcusdt@markPrice"], "id": "x"})
+            assert (await ws.receive_json(timeout=WAIT_S))["error"]["code"] == 2
+            await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 2})
+            assert await ws.receive_json(timeout=WAIT_S) == {"result": [], "id": 2}
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await s.ws_connect(base + "/fstream/private/ws?listenKey=" + "0" * 64)
+        assert info.value.status == 400
