@@ -6,8 +6,10 @@ Market streams (raw ``/ws`` with SUBSCRIBE messages, ``/ws/<stream>``, or combin
 The user data stream of USDⓈ-M (``/fstream/private/ws?listenKey=`` or ``/fstream/ws/<key>``)
 carries ORDER_TRADE_UPDATE and ACCOUNT_UPDATE; listen keys come from POST /fapi/v1/listenKey.
 
-URLs: ccxt's hosts map to path prefixes (``emulator_ws_urls`` in testing): spot
-``stream.binance.com`` -> ``/stream``, USDⓈ-M ``fstream.binance.com`` -> ``/fstream``.
+URLs: ccxt's hosts map to path prefixes (``console.emulator.urls``): spot
+``stream.binance.com`` -> ``/stream``, USDⓈ-M ``fstream.binance.com`` -> ``/fstream``, COIN-M
+``dstream.binance.com`` -> ``/dstream`` (market streams only), spot's websocket API
+``ws-api.binance.com`` -> ``/ws-api`` (the user data stream).
 
 Everything is derived from the model on each push (every ``push_s`` of wall time, after
 ``sync``): a ticker is the REST ticker re-keyed; a depth update replaces every level of the
@@ -36,7 +38,7 @@ from console.emulator.instruments import Instrument
 
 log = logging.getLogger(__name__)
 LISTEN_KEY_TTL_MS = 60 * 60_000  # Binance: a listen key lapses 60 minutes after its last keepalive
-VENUE_OF_PREFIX = {"stream": "spot", "fstream": "futures"}
+VENUE_OF_PREFIX = {"stream": "spot", "fstream": "futures", "dstream": "coinm"}
 DEFAULT_PUSH_S = 0.25
 
 
@@ -154,7 +156,7 @@ def depth_event(emu: Emulator, inst: Instrument, prev_u: int, known_ms: list[int
 def agg_trade_events(emu: Emulator, inst: Instrument, after_id: int) -> list[dict[str, Any]]:
     """Every account's fills on this market after trade id ``after_id``: the venue's tape."""
     rows = sorted((t for a in emu.accounts.values() for t in a.trades
-                   if t.symbol == inst.id and (t.venue == "futures") == inst.contract and t.trade_id > after_id),
+                   if t.symbol == inst.id and t.venue == inst.venue and t.trade_id > after_id),
                   key=lambda t: t.trade_id)
     return [{"e": "aggTrade", "E": t.time_ms, "s": inst.id, "a": t.trade_id, "p": inst.fmt_price(t.price),
              "q": inst.fmt_qty(t.qty), "f": t.trade_id, "l": t.trade_id, "T": t.time_ms,
@@ -379,19 +381,22 @@ class StreamSession:
         self.subs: dict[str, Subscription] = {}
         self.user = user_cursor(acct) if acct is not None else None
 
+    def _table(self) -> dict[str, Instrument]:
+        return {"spot": self.emu.spot_ids, "futures": self.emu.fut_ids, "coinm": self.emu.coinm_ids}[self.venue]
+
     def _inst(self, symbol: str) -> Instrument | None:
-        table = self.emu.spot_ids if self.venue == "spot" else self.emu.fut_ids
+        table = self._table()
         return table.get(symbol.upper())
 
     def valid(self, stream: str) -> bool:
         if stream in ("!ticker@arr", "!miniTicker@arr", "!markPrice@arr", "!markPrice@arr@1s", "!bookTicker"):
-            return not stream.startswith("!markPrice") or self.venue == "futures"
+            return not stream.startswith("!markPrice") or self.venue != "spot"
         sym, _, kind = stream.partition("@")
         if self._inst(sym) is None:
             return False
         base = kind.split("@")[0]
         if base == "markPrice":
-            return self.venue == "futures"
+            return self.venue != "spot"
         return base in ("ticker", "miniTicker", "bookTicker", "aggTrade") or base.startswith("depth")
 
     def subscribe(self, streams: list[str]) -> None:
@@ -419,7 +424,7 @@ class StreamSession:
 
     def _due(self, sub: Subscription, now: int) -> list[Any]:
         emu = self.emu
-        insts = emu.spot_ids if self.venue == "spot" else emu.fut_ids
+        insts = self._table()
         if sub.stream == "!ticker@arr":
             return [[ticker_event(emu, i) for i in insts.values()]]
         if sub.stream == "!miniTicker@arr":

@@ -182,3 +182,13 @@ async def test_bad_stream_requests_get_binance_errors(fast: EmulatorHandle) -> N
         with pytest.raises(aiohttp.WSServerHandshakeError) as info:
             await s.ws_connect(base + "/fstream/private/ws?listenKey=" + "0" * 64)
         assert info.value.status == 400
+
+
+async def test_coinm_market_streams(fast: EmulatorHandle) -> None:
+    async with _pro(fast, "coinm") as ex:
+        await ex.load_markets()
+        t = await _w(ex.watch_ticker("BTC/USD:BTC"))
+        assert t["last"] == (await ex.fetch_ticker("BTC/USD:BTC"))["last"]
+        ob = await _w(ex.watch_order_book("BTC/USD:BTC", 100))
+        rest = await ex.fetch_order_book("BTC/USD:BTC", 100)
+        assert ob["bids"][:100] == rest["bids"] and ob["asks"][:100] == rest["asks"]
