@@ -77,6 +77,9 @@ KEY_ROUTES = [
     ("POST", "/fapi/v1/listenKey", new_listen_key),
     ("PUT", "/fapi/v1/listenKey", keepalive_listen_key),
     ("DELETE", "/fapi/v1/listenKey", close_listen_key),
+    ("POST", "/dapi/v1/listenKey", new_listen_key),
+    ("PUT", "/dapi/v1/listenKey", keepalive_listen_key),
+    ("DELETE", "/dapi/v1/listenKey", close_listen_key),
     ("POST", "/api/v3/userDataStream", new_listen_key),
     ("PUT", "/api/v3/userDataStream", keepalive_listen_key),
     ("DELETE", "/api/v3/userDataStream", close_listen_key),
@@ -167,14 +170,16 @@ def agg_trade_events(emu: Emulator, inst: Instrument, after_id: int) -> list[dic
 def order_event(emu: Emulator, o: Order, *, execution: str, status: str, cum_qty: float, cum_quote: float,
                 last_qty: float = 0.0, last_price: float = 0.0, commission: float = 0.0,
                 trade_id: int = 0, maker: bool = False, realized: float = 0.0, t_ms: int) -> dict[str, Any]:
-    inst = emu.fut_ids[o.symbol]
+    inst = (emu.coinm_ids if o.venue == "coinm" else emu.fut_ids)[o.symbol]
     avg = cum_quote / cum_qty if cum_qty else 0.0
+    if inst.inverse and o.cum_quote and abs(cum_qty - o.executed_qty) < 1e-12:
+        avg = o.executed_qty * inst.contract_size / o.cum_quote  # the harmonic mean: cum_quote is coin
     m = api_futures.money
     return {"e": "ORDER_TRADE_UPDATE", "E": t_ms, "T": t_ms, "o": {
         "s": o.symbol, "c": o.client_id, "S": o.side, "o": o.type, "f": o.tif, "q": inst.fmt_qty(o.orig_qty),
         "p": inst.fmt_price(o.price), "ap": f"{avg:.{max(inst.price_decimals, 2)}f}", "sp": "0",
         "x": execution, "X": status, "i": o.order_id, "l": inst.fmt_qty(last_qty), "z": inst.fmt_qty(cum_qty),
-        "L": inst.fmt_price(last_price), "N": "USDT", "n": m(commission), "T": t_ms, "t": trade_id,
+        "L": inst.fmt_price(last_price), "N": inst.base if inst.inverse else "USDT", "n": m(commission), "T": t_ms, "t": trade_id,
         "b": "0", "a": "0", "m": maker, "R": o.reduce_only, "wt": "CONTRACT_PRICE", "ot": o.type, "ps": "BOTH",
         "cp": False, "rp": m(realized), "pP": False, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE",
         "gtd": o.good_till_ms}}
@@ -247,8 +252,38 @@ def order_changes(acct: Account, c: UserCursor, venue: str, render: Render) -> l
     return out
 
 
-def user_events(emu: Emulator, acct: Account, c: UserCursor) -> list[dict[str, Any]]:
-    """ORDER_TRADE_UPDATE and ACCOUNT_UPDATE events since the cursor, oldest first."""
+def coinm_account_event(emu: Emulator, acct: Account, t_ms: int) -> dict[str, Any]:
+    from console.emulator.coinm import summary
+
+    rows = []
+    for pos in sorted(acct.coinm_positions.values(), key=lambda p: p.symbol):
+        inst = emu.coinm_ids[pos.symbol]
+        up = pos.amt * inst.contract_size * (1 / pos.entry - 1 / emu.mark(inst)) if pos.amt else 0.0
+        rows.append({"s": pos.symbol, "pa": inst.fmt_qty(pos.amt), "ep": f"{pos.entry:.8f}", "bep": f"{pos.entry:.8f}",
+                     "cr": "0", "up": api_futures.money(up), "mt": "cross", "iw": "0.00000000", "ps": "BOTH"})
+    coins = sorted({i.base for i in emu.coinm_ids.values()})
+    balances = [{"a": a, "wb": api_futures.money(summary(emu, acct, a)["wallet"]),
+                 "cw": api_futures.money(summary(emu, acct, a)["wallet"]), "bc": "0"} for a in coins]
+    return {"e": "ACCOUNT_UPDATE", "E": t_ms, "T": t_ms, "a": {"m": "ORDER", "B": balances, "P": rows}}
+
+
+def contract_user_events(emu: Emulator, acct: Account, c: UserCursor, venue: str) -> list[dict[str, Any]]:
+    return user_events(emu, acct, c) if venue == "futures" else coinm_user_events(emu, acct, c)
+
+
+def coinm_user_events(emu: Emulator, acct: Account, c: UserCursor) -> list[dict[str, Any]]:
+    """COIN-M's ORDER_TRADE_UPDATE (commission in the coin) and ACCOUNT_UPDATE (coin wallets)."""
+    out = order_changes(acct, c, "coinm", _order_renderer(emu))
+    acc = coinm_account_event(emu, acct, emu.now_ms())
+    content = json.dumps([acc["a"]["B"], [(p["s"], p["pa"], p["ep"]) for p in acc["a"]["P"]]])
+    if content != c.account:
+        if c.account:
+            out.append(acc)
+        c.account = content
+    return out
+
+
+def _order_renderer(emu: Emulator) -> Render:
     def render(o: Order, execution: str, status: str, qty: float, quote: float, t: Trade | None) -> dict[str, Any]:
         if t is None:
             return order_event(emu, o, execution=execution, status=status, cum_qty=qty, cum_quote=quote,
@@ -257,7 +292,12 @@ def user_events(emu: Emulator, acct: Account, c: UserCursor) -> list[dict[str, A
                            last_qty=t.qty, last_price=t.price, commission=t.commission, trade_id=t.trade_id,
                            maker=t.maker, realized=t.realized_pnl, t_ms=t.time_ms)
 
-    out = order_changes(acct, c, "futures", render)
+    return render
+
+
+def user_events(emu: Emulator, acct: Account, c: UserCursor) -> list[dict[str, Any]]:
+    """ORDER_TRADE_UPDATE and ACCOUNT_UPDATE events since the cursor, oldest first."""
+    out = order_changes(acct, c, "futures", _order_renderer(emu))
     now = emu.now_ms()
     acc = account_event(emu, acct, now)
     content = json.dumps(acc["a"]["B"][0]["wb"]) + json.dumps([(p["s"], p["pa"], p["ep"]) for p in acc["a"]["P"]])
@@ -379,7 +419,7 @@ class StreamSession:
         self.combined = combined
         self.acct = acct
         self.subs: dict[str, Subscription] = {}
-        self.user = user_cursor(acct) if acct is not None else None
+        self.user = user_cursor(acct, venue) if acct is not None else None
 
     def _table(self) -> dict[str, Instrument]:
         return {"spot": self.emu.spot_ids, "futures": self.emu.fut_ids, "coinm": self.emu.coinm_ids}[self.venue]
@@ -417,7 +457,7 @@ class StreamSession:
             for sub in self.subs.values():
                 out.extend((sub.stream, e) for e in self._due(sub, now))
             if self.acct is not None and self.user is not None:
-                out.extend(("", e) for e in user_events(emu, self.acct, self.user))
+                out.extend(("", e) for e in contract_user_events(emu, self.acct, self.user, self.venue))
         if self.combined:
             return [{"stream": s, "data": e} if s else e for s, e in out]
         return [e for _, e in out]
@@ -502,7 +542,7 @@ async def serve(request: web.Request, emu: Emulator, push_s: float) -> web.WebSo
     if key is not None:
         with emu.lock:
             found = emu.listen_keys.get(key)
-            if found is None or found[1] <= emu.now_ms() or venue != "futures":
+            if found is None or found[1] <= emu.now_ms() or venue == "spot":
                 raise web.HTTPBadRequest(text='{"code":-1125,"msg":"This listenKey does not exist."}',
                                          content_type="application/json")
             acct = emu.accounts[found[0]]

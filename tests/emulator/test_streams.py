@@ -192,3 +192,22 @@ async def test_coinm_market_streams(fast: EmulatorHandle) -> None:
         ob = await _w(ex.watch_order_book("BTC/USD:BTC", 100))
         rest = await ex.fetch_order_book("BTC/USD:BTC", 100)
         assert ob["bids"][:100] == rest["bids"] and ob["asks"][:100] == rest["asks"]
+
+
+async def test_coinm_user_stream(fast: EmulatorHandle) -> None:
+    async with _pro(fast, "coinm") as ex:
+        await ex.load_markets()
+        orders = asyncio.ensure_future(ex.watch_orders("BTC/USD:BTC"))
+        await asyncio.sleep(0.3)
+        order = await ex.create_order("BTC/USD:BTC", "market", "buy", 20)
+        await _w(orders)
+        final = await _cached_order(ex, order["id"], "closed")
+        fills = [t for t in await ex.fetch_my_trades("BTC/USD:BTC") if t["order"] == order["id"]]
+        harmonic = 20 / sum(t["amount"] / t["price"] for t in fills)  # inverse: the average of 1/price
+        assert final["filled"] == 20 and final["average"] == pytest.approx(harmonic, rel=1e-9)
+        balance = asyncio.ensure_future(ex.watch_balance())
+        await asyncio.sleep(0.2)
+        await ex.create_order("BTC/USD:BTC", "market", "buy", 30)
+        streamed = await _w(balance)  # ACCOUNT_UPDATE: the coin wallet after the fill
+        rest = next(b for b in await ex.dapiPrivateGetBalance() if b["asset"] == "BTC")
+        assert streamed["BTC"]["total"] == float(rest["balance"])
