@@ -205,9 +205,14 @@ async def test_coinm_user_stream(fast: EmulatorHandle) -> None:
         fills = [t for t in await ex.fetch_my_trades("BTC/USD:BTC") if t["order"] == order["id"]]
         harmonic = 20 / sum(t["amount"] / t["price"] for t in fills)  # inverse: the average of 1/price
         assert final["filled"] == 20 and final["average"] == pytest.approx(harmonic, rel=1e-9)
+        # watch_orders loaded ccxt's positions snapshot: the next watch_positions waits for news
         balance = asyncio.ensure_future(ex.watch_balance())
+        positions = asyncio.ensure_future(ex.watch_positions(["BTC/USD:BTC"]))
         await asyncio.sleep(0.2)
         await ex.create_order("BTC/USD:BTC", "market", "buy", 30)
         streamed = await _w(balance)  # ACCOUNT_UPDATE: the coin wallet after the fill
         rest = next(b for b in await ex.dapiPrivateGetBalance() if b["asset"] == "BTC")
         assert streamed["BTC"]["total"] == float(rest["balance"])
+        pos = [p for p in await _w(positions) if p["symbol"] == "BTC/USD:BTC"][-1]
+        assert (pos["contracts"], pos["side"]) == (200 - 20 - 30, "short")
+        assert pos["contracts"] == (await ex.fetch_positions(["BTC/USD:BTC"]))[0]["contracts"]
