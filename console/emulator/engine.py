@@ -68,6 +68,7 @@ class Emulator:
         self._synced_ms = self.clock.now_ms()
         self._delivered: set[str] = set()
         self.listen_keys: dict[str, tuple[str, int]] = {}  # user data stream key -> (account, expires ms)
+        self.user_streams = 0  # open user data stream subscriptions (tests wait on it, not on sleeps)
         self.depth_served: dict[str, list[int]] = {}  # symbol -> instants of recent REST depth snapshots
         # the demo pair unless told otherwise: one key sees both wallets, as on Binance
         self.add_account("default", api_key or DEMO_API_KEY, secret or DEMO_SECRET)

@@ -388,6 +388,7 @@ async def serve_ws_api(request: web.Request, emu: Emulator, push_s: float) -> we
                     cursor = user_cursor(acct, "spot")
                     spot_user_events(emu, acct, cursor)  # the baseline: only what follows is news
                     subscribed.append((sid, acct, cursor))
+                    emu.user_streams += 1
                 reply: dict[str, Any] = {"id": rid, "status": 200, "result": {"subscriptionId": sid}}
             except ValueError:
                 reply = {"id": None, "status": 400, "error": {"code": -1013, "msg": "Invalid JSON."}}
@@ -397,6 +398,8 @@ async def serve_ws_api(request: web.Request, emu: Emulator, push_s: float) -> we
     finally:
         pusher.cancel()
         await asyncio.gather(pusher, return_exceptions=True)
+        with emu.lock:
+            emu.user_streams -= len(subscribed)
     return ws
 
 
@@ -551,6 +554,9 @@ async def serve(request: web.Request, emu: Emulator, push_s: float) -> web.WebSo
     initial = [s for s in request.query.get("streams", "").split("/") if s]
     initial += [t for t in tail if "@" in t]
     session.subscribe([s for s in initial if session.valid(s)])
+    if acct is not None:
+        with emu.lock:
+            emu.user_streams += 1
 
     async def pump() -> None:
         try:
@@ -578,4 +584,7 @@ async def serve(request: web.Request, emu: Emulator, push_s: float) -> web.WebSo
     finally:
         pusher.cancel()
         await asyncio.gather(pusher, return_exceptions=True)
+        if acct is not None:
+            with emu.lock:
+                emu.user_streams -= 1
     return ws

@@ -212,9 +212,8 @@ async def test_fills_arrive_on_the_user_data_stream(rig: Rig) -> None:
     fut = rig.venues.venues["futures"]
     async with app.run_test(size=SIZE) as pilot:
         builder = await open_builder(pilot)
-        await until(pilot, lambda: fut._user_task is not None and not fut._user_task.done()
-                    and bool(rig.emulator.emulator.listen_keys), what="the user data stream")
-        await pilot.pause(0.5)  # its socket is open
+        # both accounts' user data streams are open (spot over the ws-api, futures by listen key)
+        await until(pilot, lambda: rig.emulator.emulator.user_streams >= 2, what="the user data streams")
         tid = await confirm(pilot, builder)
         await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.FILLED, what="the fill")
         sent = {o.client_id for o in rig.journal.orders(tid)}

@@ -94,6 +94,16 @@ async def test_watch_order_book_follows_the_book_as_time_moves(fast: EmulatorHan
         assert len(ob["bids"]) == len(moved["bids"])  # no stale level left behind
 
 
+async def _user_stream_open(handle: EmulatorHandle, count: int = 1) -> None:
+    """Until the emulator has ``count`` user data streams subscribed: what happens next is heard."""
+    for _ in range(int(WAIT_S / 0.01)):
+        if handle.emulator.user_streams >= count:
+            await asyncio.sleep(0.05)  # ccxt has read the subscription's answer
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the user data stream never opened")
+
+
 async def _cached_order(ex: Any, order_id: str, status: str) -> dict[str, Any]:
     """The order as ccxt.pro's cache (fed only by the stream) holds it, once it has ``status``."""
     for _ in range(int(WAIT_S / 0.02)):
@@ -111,7 +121,7 @@ async def test_user_stream_orders_positions_balance(fast: EmulatorHandle, pro_us
     await _w(pro_usdm.watch_positions([sym]))  # ccxt's first answer: its REST snapshot
     orders = asyncio.ensure_future(pro_usdm.watch_orders(sym))
     positions = asyncio.ensure_future(pro_usdm.watch_positions([sym]))
-    await asyncio.sleep(0.2)  # the socket is open
+    await _user_stream_open(fast)
     order = await pro_usdm.create_order(sym, "market", "buy", 0.5)
     await _w(orders)  # woken by the first event (NEW); the TRADE event follows it
     final = await _cached_order(pro_usdm, order["id"], "closed")
@@ -151,7 +161,7 @@ async def test_spot_user_stream_orders_and_balance(fast: EmulatorHandle, pro_spo
     """Spot's user data comes over the websocket API (userDataStream.subscribe.signature)."""
     await pro_spot.load_markets()
     orders = asyncio.ensure_future(pro_spot.watch_orders("SOL/USDT"))
-    await asyncio.sleep(0.3)  # subscribed
+    await _user_stream_open(fast)
     order = await pro_spot.create_order("SOL/USDT", "market", "sell", 2.5)
     await _w(orders)
     final = await _cached_order(pro_spot, order["id"], "closed")
@@ -198,7 +208,7 @@ async def test_coinm_user_stream(fast: EmulatorHandle) -> None:
     async with _pro(fast, "coinm") as ex:
         await ex.load_markets()
         orders = asyncio.ensure_future(ex.watch_orders("BTC/USD:BTC"))
-        await asyncio.sleep(0.3)
+        await _user_stream_open(fast)
         order = await ex.create_order("BTC/USD:BTC", "market", "buy", 20)
         await _w(orders)
         final = await _cached_order(ex, order["id"], "closed")

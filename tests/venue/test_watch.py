@@ -140,8 +140,8 @@ async def test_demo_streams_tickers_and_a_fill_wakes_the_refresh_loop(
     await _until(lambda: set(rest_tickers) <= set(fut._watched), 5.0)
     assert {s: t["last"] for s, t in fut._watched.items() if s in rest_tickers} == {
         s: t["last"] for s, t in rest_tickers.items()}  # frozen clock: the stream says what REST said
-    await _until(lambda: bool(emulator.emulator.listen_keys), 5.0)
-    await asyncio.sleep(0.5)  # the user data socket is open
+    # both accounts' user data streams are open (spot over the ws-api, futures by listen key)
+    await _until(lambda: emulator.emulator.user_streams >= 2, 5.0)
     before = {p["symbol"]: float(p["contracts"] or 0) for p in first.snapshot.accounts["futures"].positions}
     trader = ccxt_client(emulator, "usdm", timeout_on_exit=0)
     try:
