@@ -118,7 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", type=float, default=1.0,
                    help="emulated seconds per real second (default: 1; 60 shows funding within minutes)")
     p.add_argument("--start", help="emulated start instant, ISO 8601 (default: 2026-11-21T12:00:00Z)")
-    p.add_argument("--scenario", default="demo", help="starting book: demo (default) or empty")
+    p.add_argument("--scenario", default="demo", help="starting book: demo (default), empty, or large (245 spot pairs, 306 perpetuals and dated contracts)")
     p.add_argument("--api-key", help="accept this API key instead of the demo key")
     p.add_argument("--secret-file", type=Path, metavar="PATH",
                    help=f"a file whose first line is the secret for --api-key (or set {SECRET_ENV})")

@@ -32,6 +32,7 @@ class Order:
     status: str = "NEW"
     update_ms: int = 0
     checked_ms: int = 0  # resting orders: grid scanned up to here
+    good_till_ms: int = 0  # GTD: the venue expires the order at this instant
 
     @property
     def open(self) -> bool:
@@ -99,6 +100,11 @@ class Account:
     trades: list[Trade] = field(default_factory=list)
     income: list[Income] = field(default_factory=list)
     created_ms: int = 0
+    coinm_wallet: dict[str, float] = field(default_factory=dict)  # COIN-M: coin -> wallet balance
+    coinm_positions: dict[str, Position] = field(default_factory=dict)  # COIN-M: contracts, signed
+    coinm_income: list[Income] = field(default_factory=list)
+    hedge_mode: bool = False  # dualSidePosition: switchable only while the account is empty
+    countdowns: dict[str, int] = field(default_factory=dict)  # symbol -> when countdownCancelAll fires
 
     # -- spot wallet ---------------------------------------------------------------------
     def free(self, asset: str) -> float:
@@ -227,5 +233,5 @@ class Margin:
         return {
             "wallet": wallet, "upnl": upnl, "margin_balance": wallet + upnl, "position_im": pos_im,
             "order_im": ord_im, "initial_margin": pos_im + ord_im, "maint_margin": mm,
-            "cross_wallet": cross_wallet, "cross_upnl": cross_upnl, "available": available,
+            "cross_wallet": cross_wallet, "cross_upnl": cross_upnl, "available": available, "cross_im": cross_im,
         }

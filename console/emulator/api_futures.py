@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from console.emulator import params
 from console.emulator.accounts import Account, Margin, Order, PositionRisk
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
@@ -14,11 +16,27 @@ from console.emulator.instruments import Instrument
 
 Params = dict[str, str]
 WEEK_MS = 7 * 86_400_000
+# Binance lists these margin assets on every USDⓈ-M account, empty unless deposited
+OTHER_ASSETS = ("BTC", "ETH", "BNB", "USDC", "FDUSD")
 MAX_BATCH = 5
 
 
-def _m(x: float) -> str:
+def money(x: float | Decimal) -> str:
     return f"{x:.8f}"
+
+
+CENT = Decimal("1e-8")
+
+
+def exact_summary(m: Margin) -> dict[str, Decimal]:
+    """The account's figures as exact 8-decimal amounts, totals composed from rounded parts,
+    so that what a client adds up matches to the last digit: with every position cross,
+    availableBalance + initialMargin = marginBalance exactly (ccxt's free + used = total).
+    Isolated margin is neither available nor initial margin, as on Binance."""
+    s = m.summary()
+    q = {k: Decimal(v).quantize(CENT, ROUND_HALF_EVEN) for k, v in s.items()}
+    return {**q, "margin_balance": q["wallet"] + q["upnl"], "initial_margin": q["position_im"] + q["order_im"],
+            "available": q["cross_wallet"] + q["cross_upnl"] - q["cross_im"] - q["order_im"]}
 
 
 def order_json(o: Order, inst: Instrument, *, query: bool = False) -> dict[str, Any]:
@@ -26,10 +44,10 @@ def order_json(o: Order, inst: Instrument, *, query: bool = False) -> dict[str, 
         "orderId": o.order_id, "symbol": o.symbol, "status": o.status, "clientOrderId": o.client_id,
         "price": inst.fmt_price(o.price), "avgPrice": f"{o.avg_price:.{max(inst.price_decimals, 2)}f}",
         "origQty": inst.fmt_qty(o.orig_qty), "executedQty": inst.fmt_qty(o.executed_qty),
-        "cumQty": inst.fmt_qty(o.executed_qty), "cumQuote": _m(o.cum_quote), "timeInForce": o.tif,
+        "cumQty": inst.fmt_qty(o.executed_qty), "cumQuote": money(o.cum_quote), "timeInForce": o.tif,
         "type": o.type, "reduceOnly": o.reduce_only, "closePosition": False, "side": o.side,
         "positionSide": "BOTH", "stopPrice": "0", "workingType": "CONTRACT_PRICE", "priceProtect": False,
-        "origType": o.type, "priceMatch": "NONE", "selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": 0,
+        "origType": o.type, "priceMatch": "NONE", "selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": o.good_till_ms,
         "updateTime": o.update_ms,
     }
     if query:
@@ -44,15 +62,15 @@ def _risks(emu: Emulator, acct: Account) -> tuple[Margin, list[PositionRisk]]:
 
 def _account(emu: Emulator, acct: Account, v2: bool) -> dict[str, Any]:
     m, risks = _risks(emu, acct)
-    s = m.summary()
+    s = exact_summary(m)
     now = emu.now_ms()
     asset = {
-        "asset": "USDT", "walletBalance": _m(s["wallet"]), "unrealizedProfit": _m(s["upnl"]),
-        "marginBalance": _m(s["margin_balance"]), "maintMargin": _m(s["maint_margin"]),
-        "initialMargin": _m(s["initial_margin"]), "positionInitialMargin": _m(s["position_im"]),
-        "openOrderInitialMargin": _m(s["order_im"]), "crossWalletBalance": _m(s["cross_wallet"]),
-        "crossUnPnl": _m(s["cross_upnl"]), "availableBalance": _m(s["available"]),
-        "maxWithdrawAmount": _m(max(0.0, s["available"])), "updateTime": now,
+        "asset": "USDT", "walletBalance": money(s["wallet"]), "unrealizedProfit": money(s["upnl"]),
+        "marginBalance": money(s["margin_balance"]), "maintMargin": money(s["maint_margin"]),
+        "initialMargin": money(s["initial_margin"]), "positionInitialMargin": money(s["position_im"]),
+        "openOrderInitialMargin": money(s["order_im"]), "crossWalletBalance": money(s["cross_wallet"]),
+        "crossUnPnl": money(s["cross_upnl"]), "availableBalance": money(s["available"]),
+        "maxWithdrawAmount": money(max(0.0, s["available"])), "updateTime": now,
     }
     if v2:
         asset["marginAvailable"] = True
@@ -64,10 +82,10 @@ def _account(emu: Emulator, acct: Account, v2: bool) -> dict[str, Any]:
         cfg = acct.config(inst.id)
         row: dict[str, Any] = {
             "symbol": inst.id, "positionSide": "BOTH", "positionAmt": inst.fmt_qty(r.amt if r else 0.0),
-            "unrealizedProfit": _m(r.upnl if r else 0.0),
-            "isolatedMargin": _m(r.isolated_wallet + r.upnl if r and r.margin_type == "isolated" else 0.0),
-            "notional": _m(r.notional if r else 0.0), "isolatedWallet": _m(r.isolated_wallet if r else 0.0),
-            "initialMargin": _m(r.initial_margin if r else 0.0), "maintMargin": _m(r.maint_margin if r else 0.0),
+            "unrealizedProfit": money(r.upnl if r else 0.0),
+            "isolatedMargin": money(r.isolated_wallet + r.upnl if r and r.margin_type == "isolated" else 0.0),
+            "notional": money(r.notional if r else 0.0), "isolatedWallet": money(r.isolated_wallet if r else 0.0),
+            "initialMargin": money(r.initial_margin if r else 0.0), "maintMargin": money(r.maint_margin if r else 0.0),
             "updateTime": acct.positions[inst.id].update_ms if r else 0,
         }
         if v2:
@@ -77,12 +95,14 @@ def _account(emu: Emulator, acct: Account, v2: bool) -> dict[str, Any]:
                         "maxNotional": f"{(r.max_notional if r else 0.0):.0f}", "bidNotional": "0", "askNotional": "0"})
         positions.append(row)
     out: dict[str, Any] = {
-        "totalInitialMargin": _m(s["initial_margin"]), "totalMaintMargin": _m(s["maint_margin"]),
-        "totalWalletBalance": _m(s["wallet"]), "totalUnrealizedProfit": _m(s["upnl"]),
-        "totalMarginBalance": _m(s["margin_balance"]), "totalPositionInitialMargin": _m(s["position_im"]),
-        "totalOpenOrderInitialMargin": _m(s["order_im"]), "totalCrossWalletBalance": _m(s["cross_wallet"]),
-        "totalCrossUnPnl": _m(s["cross_upnl"]), "availableBalance": _m(s["available"]),
-        "maxWithdrawAmount": _m(max(0.0, s["available"])), "assets": [asset], "positions": positions,
+        "totalInitialMargin": money(s["initial_margin"]), "totalMaintMargin": money(s["maint_margin"]),
+        "totalWalletBalance": money(s["wallet"]), "totalUnrealizedProfit": money(s["upnl"]),
+        "totalMarginBalance": money(s["margin_balance"]), "totalPositionInitialMargin": money(s["position_im"]),
+        "totalOpenOrderInitialMargin": money(s["order_im"]), "totalCrossWalletBalance": money(s["cross_wallet"]),
+        "totalCrossUnPnl": money(s["cross_upnl"]), "availableBalance": money(s["available"]),
+        "maxWithdrawAmount": money(max(0.0, s["available"])), "assets": [asset, *[{k: (a if k == "asset" else now if k == "updateTime" else v if isinstance(v, bool)
+                                       else money(0.0)) for k, v in asset.items()} for a in OTHER_ASSETS]],
+        "positions": positions,
     }
     if v2:
         out.update({"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "feeBurn": True,
@@ -99,11 +119,14 @@ def account_v2(emu: Emulator, acct: Account, p: Params) -> Any:
 
 
 def balance_v2(emu: Emulator, acct: Account, p: Params) -> Any:
-    s = emu.margin(acct).summary()
-    return [{"accountAlias": "SgsR", "asset": "USDT", "balance": _m(s["wallet"]),
-             "crossWalletBalance": _m(s["cross_wallet"]), "crossUnPnl": _m(s["cross_upnl"]),
-             "availableBalance": _m(s["available"]), "maxWithdrawAmount": _m(max(0.0, s["available"])),
-             "marginAvailable": True, "updateTime": emu.now_ms()}]
+    s = exact_summary(emu.margin(acct))
+    usdt = {"accountAlias": "SgsR", "asset": "USDT", "balance": money(s["wallet"]),
+            "crossWalletBalance": money(s["cross_wallet"]), "crossUnPnl": money(s["cross_upnl"]),
+            "availableBalance": money(s["available"]), "maxWithdrawAmount": money(max(0.0, s["available"])),
+            "marginAvailable": True, "updateTime": emu.now_ms()}
+    zero = {k: money(0.0) for k in ("balance", "crossWalletBalance", "crossUnPnl", "availableBalance",
+                                    "maxWithdrawAmount")}
+    return [usdt, *[{**usdt, **zero, "asset": a} for a in OTHER_ASSETS]]
 
 
 def _position_rows(emu: Emulator, acct: Account, p: Params, v2: bool) -> list[dict[str, Any]]:
@@ -127,20 +150,20 @@ def _position_rows(emu: Emulator, acct: Account, p: Params, v2: bool) -> list[di
         row: dict[str, Any] = {
             "symbol": inst.id, "positionSide": "BOTH", "positionAmt": inst.fmt_qty(amt),
             "entryPrice": f"{r.entry if r else 0.0:.8f}", "breakEvenPrice": f"{r.entry if r else 0.0:.8f}",
-            "markPrice": f"{mark:.8f}", "unRealizedProfit": _m(r.upnl if r else 0.0),
-            "liquidationPrice": f"{r.liquidation_price if r else 0.0:.8f}", "isolatedMargin": _m(iso_margin),
-            "notional": _m(r.notional if r else 0.0),
+            "markPrice": f"{mark:.8f}", "unRealizedProfit": money(r.upnl if r else 0.0),
+            "liquidationPrice": f"{r.liquidation_price if r else 0.0:.8f}", "isolatedMargin": money(iso_margin),
+            "notional": money(r.notional if r else 0.0),
         }
         if v2:
             row.update({"marginType": cfg.margin_type, "isAutoAddMargin": "false", "leverage": str(cfg.leverage),
                         "maxNotionalValue": f"{(r.max_notional if r else inst.brackets[0].cap):.0f}",
-                        "isolatedWallet": _m(r.isolated_wallet if r else 0.0),
+                        "isolatedWallet": money(r.isolated_wallet if r else 0.0),
                         "updateTime": acct.positions[inst.id].update_ms if r else 0})
         else:
-            row.update({"marginAsset": "USDT", "isolatedWallet": _m(r.isolated_wallet if r else 0.0),
-                        "initialMargin": _m(r.initial_margin if r else 0.0),
-                        "maintMargin": _m(r.maint_margin if r else 0.0),
-                        "positionInitialMargin": _m(r.initial_margin if r else 0.0), "openOrderInitialMargin": "0",
+            row.update({"marginAsset": "USDT", "isolatedWallet": money(r.isolated_wallet if r else 0.0),
+                        "initialMargin": money(r.initial_margin if r else 0.0),
+                        "maintMargin": money(r.maint_margin if r else 0.0),
+                        "positionInitialMargin": money(r.initial_margin if r else 0.0), "openOrderInitialMargin": "0",
                         "adl": 1 if r else 0, "bidNotional": "0", "askNotional": "0",
                         "updateTime": acct.positions[inst.id].update_ms if r else 0})
         rows.append(row)
@@ -179,17 +202,6 @@ def symbol_config(emu: Emulator, acct: Account, p: Params) -> Any:
     return rows
 
 
-def position_mode(emu: Emulator, acct: Account, p: Params) -> Any:
-    # one-way mode only: the overlay sends one-way orders, as preflight checks
-    return {"dualSidePosition": False}
-
-
-def set_position_mode(emu: Emulator, acct: Account, p: Params) -> Any:
-    if str(p.get("dualSidePosition", "")).lower() != "true":
-        raise BinanceError(-4059, "No need to change position side.")
-    raise BinanceError(-4068, "Position side cannot be changed if there exists position.")
-
-
 def new_order(emu: Emulator, acct: Account, p: Params) -> Any:
     o, _ = emu.place_futures(acct, p)
     return order_json(o, emu.fut_ids[o.symbol])
@@ -203,13 +215,14 @@ def batch_orders(emu: Emulator, acct: Account, p: Params) -> Any:
         items = json.loads(raw)
     except ValueError:
         raise BinanceError(-1130, "Data sent for parameter 'batchOrders' is not valid.") from None
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+    if (not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH
+            or not all(isinstance(i, dict) for i in items)):
         raise BinanceError(-1130, "Data sent for parameter 'batchOrders' is not valid.")
     out: list[Any] = []
     for item in items:  # each order stands alone: one failing does not stop the others
-        params = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in item.items()}
+        fields = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in item.items()}
         try:
-            o, _ = emu.place_futures(acct, params)
+            o, _ = emu.place_futures(acct, fields)
             out.append(order_json(o, emu.fut_ids[o.symbol]))
         except BinanceError as exc:
             out.append(exc.body())
@@ -226,12 +239,17 @@ def cancel_order(emu: Emulator, acct: Account, p: Params) -> Any:
     return order_json(o, emu.fut_ids[o.symbol])
 
 
-def open_orders(emu: Emulator, acct: Account, p: Params) -> Any:
+def open_orders_of(emu: Emulator, acct: Account, p: Params, venue: str,
+                   render: Callable[[Order], dict[str, Any]]) -> list[dict[str, Any]]:
+    """GET openOrders on a contract API: the venue's open orders, of ``symbol`` if named."""
     sym = p.get("symbol")
     if sym:
-        emu.inst("futures", sym)
-    return [order_json(o, emu.fut_ids[o.symbol], query=True) for o in acct.orders.values()
-            if o.venue == "futures" and o.open and (not sym or o.symbol == sym)]
+        emu.inst(venue, sym)
+    return [render(o) for o in acct.orders.values() if o.venue == venue and o.open and (not sym or o.symbol == sym)]
+
+
+def open_orders(emu: Emulator, acct: Account, p: Params) -> Any:
+    return open_orders_of(emu, acct, p, "futures", lambda o: order_json(o, emu.fut_ids[o.symbol], query=True))
 
 
 def open_order(emu: Emulator, acct: Account, p: Params) -> Any:
@@ -250,30 +268,34 @@ def all_orders(emu: Emulator, acct: Account, p: Params) -> Any:
     inst = emu.inst("futures", p.get("symbol"))
     rows = [order_json(o, inst, query=True) for o in acct.orders.values()
             if o.venue == "futures" and o.symbol == inst.id]
-    return rows[-min(int(p.get("limit") or 500), 1000):]
+    return rows[-params.limit(p, 500, 1000):]
 
 
 def _window(emu: Emulator, p: Params) -> tuple[int, int]:
-    start, end = p.get("startTime"), p.get("endTime")
-    if not start and not end:
+    start, end = params.integer(p, "startTime"), params.integer(p, "endTime")
+    if start is None and end is None:
         now = emu.now_ms()
         return now - WEEK_MS, now
-    s = int(start) if start else int(end or 0) - WEEK_MS
-    e = int(end) if end else s + WEEK_MS
+    s = start if start is not None else (end or 0) - WEEK_MS
+    e = end if end is not None else s + WEEK_MS
+    if s > e:
+        raise BinanceError(-1023, "Start time is greater than end time.")
     return s, e
 
 
 def user_trades(emu: Emulator, acct: Account, p: Params) -> Any:
     inst = emu.inst("futures", p.get("symbol"))
     start, end = _window(emu, p)
+    order_id, from_id = params.integer(p, "orderId"), params.integer(p, "fromId")
+    limit = params.limit(p, 500, 1000)
     rows = [t for t in acct.trades if t.venue == "futures" and t.symbol == inst.id and start <= t.time_ms <= end
-            and (not p.get("orderId") or t.order_id == int(p["orderId"]))]
-    if p.get("fromId"):
-        rows = [t for t in acct.trades if t.venue == "futures" and t.symbol == inst.id and t.trade_id >= int(p["fromId"])]
-    rows = rows[-min(int(p.get("limit") or 500), 1000):]
-    return [{"buyer": t.side == "BUY", "commission": _m(t.commission), "commissionAsset": t.commission_asset,
+            and (order_id is None or t.order_id == order_id)]
+    if from_id is not None:
+        rows = [t for t in acct.trades if t.venue == "futures" and t.symbol == inst.id and t.trade_id >= from_id]
+    rows = rows[-limit:]
+    return [{"buyer": t.side == "BUY", "commission": money(t.commission), "commissionAsset": t.commission_asset,
              "id": t.trade_id, "maker": t.maker, "orderId": t.order_id, "price": inst.fmt_price(t.price),
-             "qty": inst.fmt_qty(t.qty), "quoteQty": _m(t.price * t.qty), "realizedPnl": _m(t.realized_pnl),
+             "qty": inst.fmt_qty(t.qty), "quoteQty": money(t.price * t.qty), "realizedPnl": money(t.realized_pnl),
              "side": t.side, "positionSide": "BOTH", "symbol": t.symbol, "time": t.time_ms} for t in rows]
 
 
@@ -284,9 +306,9 @@ def income(emu: Emulator, acct: Account, p: Params) -> Any:
         emu.inst("futures", sym)
     rows = [i for i in acct.income if start <= i.time_ms <= end and (not kind or i.income_type == kind)
             and (not sym or i.symbol == sym)]
-    limit = min(int(p.get("limit") or 100), 1000)
+    limit = params.limit(p, 100, 1000)
     rows = rows[:limit] if p.get("startTime") else rows[-limit:]
-    return [{"symbol": i.symbol, "incomeType": i.income_type, "income": _m(i.amount), "asset": i.asset,
+    return [{"symbol": i.symbol, "incomeType": i.income_type, "income": money(i.amount), "asset": i.asset,
              "info": i.income_type, "time": i.time_ms, "tranId": i.tran_id, "tradeId": i.trade_id} for i in rows]
 
 
@@ -300,8 +322,6 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("POST", "/fapi/v1/leverage", set_leverage),
     ("POST", "/fapi/v1/marginType", set_margin_type),
     ("GET", "/fapi/v1/symbolConfig", symbol_config),
-    ("GET", "/fapi/v1/positionSide/dual", position_mode),
-    ("POST", "/fapi/v1/positionSide/dual", set_position_mode),
     ("POST", "/fapi/v1/order", new_order),
     ("POST", "/fapi/v1/batchOrders", batch_orders),
     ("GET", "/fapi/v1/order", get_order),

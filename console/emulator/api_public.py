@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from console.emulator import params
 from console.emulator.book import LEVELS, top_of_book
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
@@ -29,13 +30,7 @@ RATE_LIMITS = [
 
 
 def _int(p: Params, key: str, default: int | None = None) -> int | None:
-    raw = p.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BinanceError(-1100, f"Illegal characters found in parameter '{key}'; legal range is '^[0-9]{{1,20}}$'.") from None
+    return params.integer(p, key, default)
 
 
 def _symbols(emu: Emulator, venue: str, p: Params) -> list[Instrument]:
@@ -47,8 +42,14 @@ def _symbols(emu: Emulator, venue: str, p: Params) -> list[Instrument]:
             ids = json.loads(p["symbols"])
         except ValueError:
             raise BinanceError(-1100, "Illegal characters found in parameter 'symbols'.") from None
+        if not isinstance(ids, list) or not all(isinstance(s, str) for s in ids):
+            raise BinanceError(-1100, "Illegal characters found in parameter 'symbols'.")
         return [emu.inst(venue, s) for s in ids]
     return list((emu.spot_ids if venue == "spot" else emu.fut_ids).values())
+
+
+def symbols_of(emu: Emulator, venue: str, p: Params) -> list[Instrument]:
+    return _symbols(emu, venue, p)
 
 
 def _one_or_all(emu: Emulator, market: str, p: Params,
@@ -115,7 +116,7 @@ def _candle(emu: Emulator, inst: Instrument, t0: int, t1: int, kind: str = "last
     return pts[0], max(pts), min(pts), pts[-1]
 
 
-def _ticker24(emu: Emulator, inst: Instrument) -> dict[str, Any]:
+def ticker24(emu: Emulator, inst: Instrument) -> dict[str, Any]:
     now = emu.now_ms()
     start = now - DAY_MS
     o, h, lo, c = _candle(emu, inst, start, now)
@@ -143,14 +144,14 @@ def _ticker24(emu: Emulator, inst: Instrument) -> dict[str, Any]:
 
 
 def spot_ticker24(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _one_or_all(emu, "spot", p, _ticker24)
+    return _one_or_all(emu, "spot", p, ticker24)
 
 
 def fut_ticker24(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _one_or_all(emu, "futures", p, _ticker24)
+    return _one_or_all(emu, "futures", p, ticker24)
 
 
-def _book_ticker(emu: Emulator, inst: Instrument) -> dict[str, Any]:
+def book_ticker(emu: Emulator, inst: Instrument) -> dict[str, Any]:
     book = emu.book(inst)
     out = {"symbol": inst.id, "bidPrice": _fmt(inst, book.best_bid), "bidQty": inst.fmt_qty(book.bids[0][1]),
            "askPrice": _fmt(inst, book.best_ask), "askQty": inst.fmt_qty(book.asks[0][1])}
@@ -160,24 +161,33 @@ def _book_ticker(emu: Emulator, inst: Instrument) -> dict[str, Any]:
 
 
 def spot_book_ticker(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _one_or_all(emu, "spot", p, _book_ticker)
+    return _one_or_all(emu, "spot", p, book_ticker)
 
 
 def fut_book_ticker(emu: Emulator, acct: Any, p: Params) -> Any:
-    return _one_or_all(emu, "futures", p, _book_ticker)
+    return _one_or_all(emu, "futures", p, book_ticker)
 
 
 def _depth(emu: Emulator, venue: str, p: Params) -> dict[str, Any]:
     inst = emu.inst(venue, p.get("symbol"))
-    limit = min(_int(p, "limit", 100) or 100, LEVELS)
+    limit = params.limit(p, 100, LEVELS)
     now = emu.now_ms()
     book = emu.book(inst, now)
+    # the depth stream clears the levels of every snapshot a client may have loaded
+    served = emu.depth_served.setdefault(inst.id, [])
+    if not served or served[-1] != now:
+        served.append(now)
+        del served[:-20]
     out: dict[str, Any] = {"lastUpdateId": now // 100}
     if inst.contract:
         out.update({"E": now, "T": now})
     out["bids"] = [[inst.fmt_price(px), inst.fmt_qty(q)] for px, q in book.bids[:limit]]
     out["asks"] = [[inst.fmt_price(px), inst.fmt_qty(q)] for px, q in book.asks[:limit]]
     return out
+
+
+def depth(emu: Emulator, venue: str, p: Params) -> dict[str, Any]:
+    return _depth(emu, venue, p)
 
 
 def spot_depth(emu: Emulator, acct: Any, p: Params) -> Any:
@@ -192,7 +202,7 @@ def _klines(emu: Emulator, inst: Instrument, p: Params, kind: str, max_limit: in
     step = INTERVALS_MS.get(p.get("interval", ""))
     if step is None:
         raise BinanceError(-1120, "Invalid interval.")
-    limit = min(_int(p, "limit", 500) or 500, max_limit)
+    limit = params.limit(p, 500, max_limit)
     now = emu.now_ms()
     start, end = _int(p, "startTime"), _int(p, "endTime")
     end = min(now, end if end is not None else now)
@@ -212,6 +222,10 @@ def _klines(emu: Emulator, inst: Instrument, p: Params, kind: str, max_limit: in
                     int(usd / 2_000), inst.fmt_qty(vol / 2), f"{usd / 2:.8f}", "0"])
         t += step
     return out
+
+
+def klines_of(emu: Emulator, inst: Instrument, p: Params, kind: str, max_limit: int) -> list[list[Any]]:
+    return _klines(emu, inst, p, kind, max_limit)
 
 
 def spot_klines(emu: Emulator, acct: Any, p: Params) -> Any:
@@ -235,7 +249,7 @@ def fut_index_klines(emu: Emulator, acct: Any, p: Params) -> Any:
     return _klines(emu, emu.inst("futures", pair), p, "index", 1500)
 
 
-def _premium_index(emu: Emulator, inst: Instrument) -> dict[str, Any]:
+def premium_index_row(emu: Emulator, inst: Instrument) -> dict[str, Any]:
     now = emu.now_ms()
     index = emu.index(inst.base, now)
     perp = inst.kind == "perp"
@@ -250,13 +264,13 @@ def _premium_index(emu: Emulator, inst: Instrument) -> dict[str, Any]:
 
 def premium_index(emu: Emulator, acct: Any, p: Params) -> Any:
     if p.get("symbol"):
-        return _premium_index(emu, emu.inst("futures", p["symbol"]))
-    return [_premium_index(emu, i) for i in emu.fut_ids.values()]
+        return premium_index_row(emu, emu.inst("futures", p["symbol"]))
+    return [premium_index_row(emu, i) for i in emu.fut_ids.values()]
 
 
 def funding_rate_history(emu: Emulator, acct: Any, p: Params) -> Any:
     insts = [emu.inst("futures", p["symbol"])] if p.get("symbol") else list(emu.fut_ids.values())
-    limit = min(_int(p, "limit", 100) or 100, 1000)
+    limit = params.limit(p, 100, 1000)
     now = emu.now_ms()
     start, end = _int(p, "startTime"), _int(p, "endTime")
     end = min(now, end if end is not None else now)

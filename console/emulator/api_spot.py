@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from console.emulator import params
 from console.emulator.accounts import Account, Order, Trade
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
@@ -96,16 +97,17 @@ def cancel_open_orders(emu: Emulator, acct: Account, p: Params) -> Any:
 def all_orders(emu: Emulator, acct: Account, p: Params) -> Any:
     inst = emu.inst("spot", p.get("symbol"))
     rows = [order_json(o, query=True) for o in acct.orders.values() if o.venue == "spot" and o.symbol == inst.id]
-    return rows[-int(p.get("limit") or 500):]
+    return rows[-params.limit(p, 500, 1000):]
 
 
 def my_trades(emu: Emulator, acct: Account, p: Params) -> Any:
     inst = emu.inst("spot", p.get("symbol"))
-    start, end = int(p.get("startTime") or 0), int(p.get("endTime") or 2**62)
-    from_id = int(p.get("fromId") or 0)
+    start, end = params.integer(p, "startTime", 0) or 0, params.integer(p, "endTime", 2**62) or 0
+    from_id = params.integer(p, "fromId", 0) or 0
+    order_id = params.integer(p, "orderId")
     rows = [t for t in acct.trades if t.venue == "spot" and t.symbol == inst.id and start <= t.time_ms <= end
-            and t.trade_id >= from_id and (not p.get("orderId") or t.order_id == int(p["orderId"]))]
-    limit = min(int(p.get("limit") or 500), 1000)
+            and t.trade_id >= from_id and (order_id is None or t.order_id == order_id)]
+    limit = params.limit(p, 500, 1000)
     rows = rows[:limit] if (p.get("startTime") or p.get("fromId")) else rows[-limit:]
     return [{"symbol": t.symbol, "id": t.trade_id, "orderId": t.order_id, "orderListId": -1,
              "price": _q(t.price), "qty": _q(t.qty), "quoteQty": _q(t.price * t.qty),

@@ -11,6 +11,7 @@ import re
 import secrets
 
 from console.emulator.errors import BinanceError
+from console.emulator.params import integer, missing
 
 # Binance-format demo credentials: published on purpose, they open the local emulator only.
 DEMO_API_KEY = "rebalDemoKey" + "0" * 52
@@ -62,14 +63,10 @@ def check_signed(query: str, body: str, secret: str, params: dict[str, str], clo
     expected = hmac.new(secret.encode(), (q + b).encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, sig.lower()):
         raise BinanceError(-1022, "Signature for this request is not valid.")
-    raw_ts = params.get("timestamp")
-    if not raw_ts:
-        raise BinanceError(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
-    try:
-        ts = int(raw_ts)
-        window = int(params.get("recvWindow") or 5_000)
-    except ValueError:
-        raise BinanceError(-1100, "Illegal characters found in parameter 'timestamp'.") from None
+    ts = integer(params, "timestamp")
+    if ts is None:
+        raise missing("timestamp")
+    window = integer(params, "recvWindow", 5_000) or 0
     if window > MAX_RECV_WINDOW or window <= 0:
         raise BinanceError(-1131, "recvWindow must be less than 60000")
     for now in clocks_ms:

@@ -51,7 +51,8 @@ def build_book(inst: Instrument, mid: float, t_ms: int, seed: int, depth_scale: 
         for side, best, sign in ((bids, best_bid, -1), (asks, best_ask, 1)):
             px = inst.round_price(best + sign * i * gap)
             usd = inst.depth_usd * depth_scale * (1.0 + 0.04 * i) * rng.uniform(0.4, 1.6)
-            qty = max(step, round(usd / px / step) * step)
+            unit = inst.contract_size or px  # COIN-M books are counted in USD contracts
+            qty = max(step, round(usd / unit / step) * step)
             side.append((px, round(qty, inst.qty_decimals if inst.contract else 8)))
     return Book(inst.id, tuple(bids), tuple(asks), t_ms)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from console.emulator import coinm, params
 from console.emulator.accounts import Account, Income, Margin, Order, Position, Trade
 from console.emulator.auth import DEMO_API_KEY, DEMO_SECRET
 from console.emulator.book import Book, build_book, top_of_book
@@ -21,6 +22,20 @@ from console.emulator.faults import Faults
 from console.emulator.instruments import Instrument
 from console.emulator.matching import Fill, match, match_quote, would_take
 from console.emulator.prices import FUNDING_INTERVAL_MS, PricePaths, funding_times, next_funding_ms
+from console.emulator.rules import (
+    EPS,
+    FUT_TIFS,
+    SPOT_TIFS,
+    _check_percent_price,
+    _check_percent_price_by_side,
+    _check_steps,
+    _decimals,
+    _good_till,
+    _multiple,
+    _num,
+    _side,
+    _status,
+)
 from console.emulator.scenario import Scenario, get_scenario
 
 SPOT_FEE = 0.001  # 0.1 % maker and taker, paid in the asset received
@@ -28,7 +43,8 @@ FUT_TAKER = 0.0005
 FUT_MAKER = 0.0002
 LIQUIDATION_FEE = 0.0125  # of the notional, to the insurance fund
 HISTORY_DAYS = 90  # listing date: candles start this long before the start instant
-EPS = 1e-12
+# the filters exchangeInfo publishes (instruments.py): spot by side around the average
+# price, USDⓈ-M around the mark
 
 
 def _sign(side: str) -> float:
@@ -47,8 +63,9 @@ class Emulator:
         self.instruments: dict[str, Instrument] = {}
         self.spot_ids: dict[str, Instrument] = {}
         self.fut_ids: dict[str, Instrument] = {}
+        self.coinm_ids: dict[str, Instrument] = {}  # COIN-M (/dapi): inverse contracts
         for inst in self.scenario.instruments:
-            (self.spot_ids if inst.venue == "spot" else self.fut_ids)[inst.id] = inst
+            {"spot": self.spot_ids, "futures": self.fut_ids, "coinm": self.coinm_ids}[inst.venue][inst.id] = inst
         self.listed_ms = self.clock.start_ms - HISTORY_DAYS * 86_400_000
         self.depth_scale: dict[str, float] = {}
         self.keys: dict[str, tuple[str, str]] = {}  # api key -> (secret, account name)
@@ -57,6 +74,9 @@ class Emulator:
                      "fut_trade": 700_000_000, "tran": 9_000_000}
         self._synced_ms = self.clock.now_ms()
         self._delivered: set[str] = set()
+        self.listen_keys: dict[str, tuple[str, int]] = {}  # user data stream key -> (account, expires ms)
+        self.user_streams = 0  # open user data stream subscriptions (tests wait on it, not on sleeps)
+        self.depth_served: dict[str, list[int]] = {}  # symbol -> instants of recent REST depth snapshots
         # the demo pair unless told otherwise: one key sees both wallets, as on Binance
         self.add_account("default", api_key or DEMO_API_KEY, secret or DEMO_SECRET)
 
@@ -78,6 +98,10 @@ class Emulator:
                 pos.amt, pos.entry, pos.update_ms = sp.amt, sp.entry, now
                 if sp.margin_type == "isolated":
                     pos.isolated_wallet = abs(sp.amt) * sp.entry / sp.leverage
+            acct.coinm_wallet.update(self.scenario.coinm_wallet)
+            for sp in self.scenario.coinm_positions:
+                acct.config(sp.symbol).leverage = sp.leverage
+                acct.coinm_positions[sp.symbol] = Position(sp.symbol, sp.amt, sp.entry, update_ms=now)
             self.accounts[name] = acct
             if api_key:
                 self.keys[api_key] = (secret, name)
@@ -119,9 +143,21 @@ class Emulator:
         self._ids[key] += 1
         return self._ids[key]
 
+    def next_id(self, key: str) -> int:
+        return self._next(key)
+
+    def peek_id(self, key: str) -> int:
+        return self._ids[key]
+
+    def record_income(self, acct: Account, symbol: str, kind: str, amount: float, t: int, trade_id: str = "",
+                      asset: str = "USDT") -> None:
+        """An income row: USDⓈ-M's list for USDT, COIN-M's for a coin."""
+        rows = acct.income if asset == "USDT" else acct.coinm_income
+        rows.append(Income(self._next("tran"), symbol, kind, amount, asset, t, trade_id))
+
     # -- prices --------------------------------------------------------------------------
     def inst(self, venue: str, symbol_id: str | None) -> Instrument:
-        table = self.spot_ids if venue == "spot" else self.fut_ids
+        table = {"spot": self.spot_ids, "futures": self.fut_ids, "coinm": self.coinm_ids}[venue]
         if not symbol_id:
             raise BinanceError(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
         inst = table.get(symbol_id)
@@ -167,10 +203,13 @@ class Emulator:
             if now <= last:
                 return
             busy = any(o.open for a in self.accounts.values() for o in a.orders.values()) or any(
-                p.amt for a in self.accounts.values() for p in a.positions.values())
+                p.amt for a in self.accounts.values() for p in [*a.positions.values(), *a.coinm_positions.values()])
             points: set[int] = set(funding_times(last, now))
             points.update(i.delivery_ms for i in self.fut_ids.values()
                           if i.delivery_ms is not None and last < i.delivery_ms <= now)
+            points.update(o.good_till_ms for a in self.accounts.values() for o in a.orders.values()
+                          if o.open and last < o.good_till_ms <= now)
+            points.update(at for a in self.accounts.values() for at in a.countdowns.values() if last < at <= now)
             if busy:
                 points.update(self.paths.minute_points(last, now))
                 points.add(now)
@@ -180,18 +219,28 @@ class Emulator:
 
     def _step(self, t: int) -> None:
         for acct in self.accounts.values():
+            for symbol, at in list(acct.countdowns.items()):
+                if t >= at:  # countdownCancelAll ran out without a renewal
+                    del acct.countdowns[symbol]
+                    for o in acct.orders.values():
+                        if o.open and o.venue == "futures" and o.symbol == symbol:
+                            o.status, o.update_ms = "CANCELED", at
             for o in list(acct.orders.values()):
+                if o.open and o.good_till_ms and t >= o.good_till_ms:
+                    o.status, o.update_ms = "EXPIRED", o.good_till_ms
+                    continue
                 if o.open and o.type in ("LIMIT", "LIMIT_MAKER") and o.checked_ms < t:
                     self._try_fill_resting(acct, o, t)
             if t % FUNDING_INTERVAL_MS == 0:
                 self._pay_funding(acct, t)
+                coinm.pay_funding(self, acct, t)
             for inst in self.fut_ids.values():
                 if inst.delivery_ms == t:
                     self._deliver(acct, inst, t)
             self._liquidate(acct, t)
 
     def _try_fill_resting(self, acct: Account, o: Order, t: int) -> None:
-        inst = self.spot_ids[o.symbol] if o.venue == "spot" else self.fut_ids[o.symbol]
+        inst = {"spot": self.spot_ids, "futures": self.fut_ids, "coinm": self.coinm_ids}[o.venue][o.symbol]
         o.checked_ms = t
         bid, ask = top_of_book(inst, self.mark(inst, t))
         crossed = ask <= o.price if o.side == "BUY" else bid >= o.price
@@ -199,6 +248,8 @@ class Emulator:
             return
         if o.venue == "spot":
             self._spot_fill(acct, o, inst, [Fill(o.price, o.remaining)], maker=True, t=t, from_locked=True)
+        elif o.venue == "coinm":
+            coinm.fill(self, acct, o, inst, [Fill(o.price, o.remaining)], maker=True, t=t)
         else:
             qty = o.remaining
             if o.reduce_only:
@@ -296,21 +347,24 @@ class Emulator:
         side, otype = _side(p), p.get("type", "").upper()
         if otype not in ("MARKET", "LIMIT", "LIMIT_MAKER"):
             raise BinanceError(-1116, "Invalid orderType.")
-        client_id = p.get("newClientOrderId") or f"emu{self._ids['spot_order'] + 1}"
+        client_id = params.client_id(p) or f"emu{self._ids['spot_order'] + 1}"
         if any(o.open and o.client_id == client_id for o in acct.orders.values()):
             raise BinanceError(-2010, "Duplicate order sent.")
         now = self.now_ms()
         book = self.book(inst, now)
-        tif = p.get("timeInForce", "GTC" if otype != "MARKET" else "")
+        tif = params.time_in_force(p, SPOT_TIFS, "GTC" if otype != "MARKET" else "")
         quote_qty = _num(p, "quoteOrderQty") if p.get("quoteOrderQty") else 0.0
         qty = 0.0 if quote_qty else _num(p, "quantity", required=True)
         price = _num(p, "price", required=True) if otype != "MARKET" else 0.0
         if otype == "LIMIT" and not p.get("timeInForce"):
-            raise BinanceError(-1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.")
-        if qty:
-            _check_steps(inst, qty, p["quantity"], "LOT_SIZE")
-        if price:
+            raise params.missing("timeInForce")
+        if otype == "MARKET" and not quote_qty and qty <= 0:
+            raise BinanceError(-1013, "Filter failure: LOT_SIZE")
+        if qty or otype != "MARKET":
+            _check_steps(inst, qty, p.get("quantity", "0"), "LOT_SIZE")
+        if otype != "MARKET":
             _check_steps(inst, price, p["price"], "PRICE_FILTER")
+            _check_percent_price_by_side(price, self.index(inst.base, now))
         ref = price or (book.best_ask if side == "BUY" else book.best_bid)
         if (quote_qty or qty * ref) < float(inst.min_notional):
             raise BinanceError(-1013, "Filter failure: NOTIONAL")
@@ -438,9 +492,10 @@ class Emulator:
         side, otype = _side(p), p.get("type", "").upper()
         if otype not in ("MARKET", "LIMIT"):
             raise BinanceError(-1116, "Invalid orderType.")
-        if p.get("positionSide", "BOTH") != "BOTH":
+        if p.get("positionSide", "BOTH") != "BOTH" or acct.hedge_mode:
+            # hedge-mode positions (LONG/SHORT) are not modelled: one-way orders only
             raise BinanceError(-4061, "Order's position side does not match user's setting.")
-        client_id = p.get("newClientOrderId") or f"emu{self._ids['fut_order'] + 1}"
+        client_id = params.client_id(p) or f"emu{self._ids['fut_order'] + 1}"
         if any(o.open and o.client_id == client_id for o in acct.orders.values()):
             raise BinanceError(-4015, "Client order id is not valid.")
         qty = _num(p, "quantity", required=True)
@@ -449,17 +504,22 @@ class Emulator:
         if _decimals(p["quantity"]) > inst.qty_decimals:
             raise BinanceError(-1111, "Precision is over the maximum defined for this asset.")
         price = 0.0
-        tif = (p.get("timeInForce") or "GTC").upper() if otype == "LIMIT" else "GTC"
+        tif = params.time_in_force(p, FUT_TIFS, "GTC") if otype == "LIMIT" else "GTC"
         if otype == "LIMIT":
             price = _num(p, "price", required=True)
+            if price <= 0:
+                raise BinanceError(-4001, "Price less than 0.")
             if _decimals(p["price"]) > inst.price_decimals:
                 raise BinanceError(-1111, "Precision is over the maximum defined for this asset.")
             if not _multiple(price, inst.tick):
                 raise BinanceError(-4014, "Price not increased by tick size.")
         if qty > float(inst.max_qty):
             raise BinanceError(-4005, "Quantity greater than max quantity.")
-        reduce_only = p.get("reduceOnly", "false").lower() == "true"
+        reduce_only = params.boolean(p, "reduceOnly")
         now = self.now_ms()
+        good_till = _good_till(p, now) if tif == "GTD" else 0
+        if otype == "LIMIT":
+            _check_percent_price(inst, side, price, self.mark(inst, now))
         pos = acct.position(inst.id)
         s = _sign(side)
         if reduce_only:
@@ -492,17 +552,49 @@ class Emulator:
             if tif == "FOK" and sum(f.qty for f in fills) < qty - EPS:
                 fills = []
         o = Order("futures", inst.id, self._next("fut_order"), client_id, side, otype, tif, price, qty, now,
-                  reduce_only=reduce_only, update_ms=now, checked_ms=now)
+                  reduce_only=reduce_only, update_ms=now, checked_ms=now, good_till_ms=good_till)
         acct.orders[o.order_id] = o
         start = len(acct.trades)
         self._fut_fill(acct, o, inst, fills, maker=False, t=now)
-        resting = otype == "LIMIT" and tif in ("GTC", "GTX") and o.remaining > EPS
+        resting = otype == "LIMIT" and tif in ("GTC", "GTX", "GTD") and o.remaining > EPS
         o.status = _status(o, resting=resting)
         return o, acct.trades[start:]
 
+    def modify_futures(self, acct: Account, p: dict[str, str]) -> tuple[Order, Instrument]:
+        """Binance's order modify: a resting LIMIT order gets a new price and quantity and
+        keeps its id; it may then cross and fill at once. Side must match the order's."""
+        inst = self.inst("futures", p.get("symbol"))
+        o = self.lookup(acct, "futures", p)
+        if not o.open:
+            raise BinanceError(-2013, "Order does not exist.")
+        if o.type != "LIMIT":
+            raise BinanceError(-4157, "Order type does not support modification.")
+        if _side(p) != o.side:
+            raise BinanceError(-4158, "Side does not match the order's side.")
+        qty, price = _num(p, "quantity", required=True), _num(p, "price", required=True)
+        if price <= 0:
+            raise BinanceError(-4001, "Price less than 0.")
+        if qty <= o.executed_qty:
+            raise BinanceError(-2021, "Order would immediately trigger or the new quantity is not above the filled one.")
+        if _decimals(p["quantity"]) > inst.qty_decimals or _decimals(p["price"]) > inst.price_decimals:
+            raise BinanceError(-1111, "Precision is over the maximum defined for this asset.")
+        if not _multiple(price, inst.tick):
+            raise BinanceError(-4014, "Price not increased by tick size.")
+        now = self.now_ms()
+        _check_percent_price(inst, o.side, price, self.mark(inst, now))
+        if o.tif == "GTX" and would_take(self.book(inst, now), o.side, price):
+            raise BinanceError(-5022, "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will not be recorded in the order history")
+        o.price, o.orig_qty, o.update_ms = price, qty, now
+        fills = match(self.book(inst, now), o.side, o.remaining, limit=price, step=float(inst.step))
+        self._fut_fill(acct, o, inst, fills, maker=False, t=now)
+        o.status = _status(o, resting=True)
+        return o, inst
+
     def set_leverage(self, acct: Account, p: dict[str, str]) -> dict[str, Any]:
         inst = self.inst("futures", p.get("symbol"))
-        lev = int(_num(p, "leverage", required=True))
+        lev = params.integer(p, "leverage")
+        if lev is None:
+            raise params.missing("leverage")
         pos = acct.position(inst.id)
         notional = abs(pos.amt) * self.mark(inst)
         allowed = inst.bracket_for(notional).initial_leverage
@@ -528,51 +620,3 @@ class Emulator:
             raise BinanceError(-4048, "Margin type cannot be changed if there exists position.")
         cfg.margin_type = mode
         return {"code": 200, "msg": "success"}
-
-
-# -- request helpers -------------------------------------------------------------------------
-def _side(p: dict[str, str]) -> str:
-    side = p.get("side", "").upper()
-    if side not in ("BUY", "SELL"):
-        raise BinanceError(-1102, "Mandatory parameter 'side' was not sent, was empty/null, or malformed.")
-    return side
-
-
-def _num(p: dict[str, str], key: str, required: bool = False) -> float:
-    raw = p.get(key)
-    if raw is None or raw == "":
-        if required:
-            raise BinanceError(-1102, f"Mandatory parameter '{key}' was not sent, was empty/null, or malformed.")
-        return 0.0
-    try:
-        return float(raw)
-    except ValueError:
-        raise BinanceError(-1100, f"Illegal characters found in parameter '{key}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'.") from None
-
-
-def _decimals(raw: str) -> int:
-    return len(raw.split(".", 1)[1].rstrip("0")) if "." in raw else 0
-
-
-def _multiple(x: float, step: str) -> bool:
-    st = float(step)
-    return abs(x / st - round(x / st)) < 1e-6
-
-
-def _check_steps(inst: Instrument, x: float, raw: str, filt: str) -> None:
-    """Spot filters: more than 8 decimals is a precision error; off-step is a filter failure."""
-    if _decimals(raw) > 8:
-        raise BinanceError(-1111, "Parameter 'quantity' has too much precision." if filt == "LOT_SIZE"
-                           else "Parameter 'price' has too much precision.")
-    step = inst.step if filt == "LOT_SIZE" else inst.tick
-    low = float(inst.min_qty) if filt == "LOT_SIZE" else float(inst.tick)
-    if x < low - EPS or not _multiple(x, step):
-        raise BinanceError(-1013, f"Filter failure: {filt}")
-
-
-def _status(o: Order, resting: bool) -> str:
-    if o.remaining <= EPS:
-        return "FILLED"
-    if resting:
-        return "PARTIALLY_FILLED" if o.executed_qty > EPS else "NEW"
-    return "EXPIRED"

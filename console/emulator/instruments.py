@@ -79,6 +79,7 @@ class Instrument:
     delivery_ms: int | None = None
     brackets: tuple[Bracket, ...] = field(default_factory=tuple)
     depth_usd: float = 50_000.0  # notional per book level near the top
+    contract_size: float = 0.0  # COIN-M: USD per contract (0 for linear and spot)
 
     @property
     def price_decimals(self) -> int:
@@ -90,7 +91,11 @@ class Instrument:
 
     @property
     def contract(self) -> bool:
-        return self.venue == "futures"
+        return self.venue != "spot"
+
+    @property
+    def inverse(self) -> bool:
+        return self.contract_size > 0
 
     def bracket_for(self, notional: float) -> Bracket:
         for b in self.brackets:
@@ -128,6 +133,8 @@ def spot_info(i: Instrument, permissions: list[str]) -> dict[str, object]:
             {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": i.max_qty, "stepSize": "0.00000000"},
             {"filterType": "NOTIONAL", "minNotional": i.min_notional, "applyMinToMarket": True,
              "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+            {"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": "5", "bidMultiplierDown": "0.2",
+             "askMultiplierUp": "5", "askMultiplierDown": "0.2", "avgPriceMins": 5},
             {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
         ],
         "permissions": [], "permissionSets": [permissions], "defaultSelfTradePreventionMode": "EXPIRE_MAKER",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from console.emulator.coinm import BTC_COIN_BRACKETS, ETH_COIN_BRACKETS, inverse
 from console.emulator.instruments import (
     ALT_BRACKETS,
     BTC_BRACKETS,
@@ -45,6 +46,8 @@ class Scenario:
     # leverage already set on contracts without a seed position (symbol id -> leverage);
     # the others keep Binance's default of 20x
     leverage: dict[str, int] = field(default_factory=dict)
+    coinm_wallet: dict[str, float] = field(default_factory=dict)  # COIN-M: coin -> wallet
+    coinm_positions: tuple[SeedPosition, ...] = ()  # COIN-M: amt in contracts
 
 
 def _spot(base: str, tick: str, step: str, depth: float, quote: str = "USDT", min_notional: str = "5.00000000") -> Instrument:
@@ -85,6 +88,10 @@ DEMO_INSTRUMENTS = (
     _perp("AVAX", "0.0010", "1", "5", ALT_BRACKETS, 20_000),
     _dated("BTC", "0.1", "0.001", DELIVERY_261225_MS, 60_000),
     _dated("ETH", "0.01", "0.001", DELIVERY_261225_MS, 40_000),
+    # COIN-M: inverse perpetuals and a quarterly, USD contracts margined in the coin
+    inverse("BTC", "PERP", "0.1", 100.0, BTC_COIN_BRACKETS, 200_000),
+    inverse("ETH", "PERP", "0.01", 10.0, ETH_COIN_BRACKETS, 100_000),
+    inverse("BTC", "261225", "0.1", 100.0, BTC_COIN_BRACKETS, 60_000, delivery_ms=DELIVERY_261225_MS),
 )
 
 DEMO = Scenario(
@@ -103,6 +110,9 @@ DEMO = Scenario(
     # at 5x, its limits.max_leverage, so preflight's leverage check passes on the demo (Binance's
     # default 20x would fail it); 5x, not the positions' 3x, keeps room to open the demo's legs
     leverage={i.id: 5 for i in DEMO_INSTRUMENTS if i.venue == "futures"},
+    # COIN-M: 0.5 BTC of margin and one inverse position, a $20,000 BTC perp short
+    coinm_wallet={"BTC": 0.5},
+    coinm_positions=(SeedPosition("BTCUSD_PERP", -200, 96_400.0, leverage=5),),
 )
 
 # "empty": the same markets, a wallet with cash only (for order-path tests that want a clean slate)
@@ -114,7 +124,64 @@ EMPTY = Scenario(
     futures_wallet={"USDT": 100_000.0},
 )
 
-SCENARIOS = {s.name: s for s in (DEMO, EMPTY)}
+# "large": the demo's markets plus LARGE_ALTS generated alts, for the 500-sleeve benchmarks. Every
+# asset has a spot pair and a perpetual; the LARGE_DATED largest alts also list two quarterlies.
+# The account holds about LARGE_HOLDING_USD of every asset and a short perp hedge on every
+# fifth alt. Generated from a fixed seed: the same book on every machine.
+LARGE_ALTS = 240
+LARGE_DATED = 30
+LARGE_HOLDING_USD = 2_000.0
+DELIVERY_270326_MS = int(datetime(2027, 3, 26, 8, 0, tzinfo=UTC).timestamp() * 1000)
+
+
+def _alt_code(i: int) -> str:
+    """Z, then two letters: ZAA, ZAB, ... (not X: ccxt reads XBT as BTC)."""
+    return "Z" + chr(65 + i // 26) + chr(65 + i % 26)
+
+
+def _tick_for(price: float) -> tuple[str, str]:
+    """A tick about 1/10,000 of the price and a step worth about a dollar's tenth, as Binance sets them."""
+    dec = max(0, min(8, 4 - int(f"{price:e}".split("e")[1])))
+    step_dec = max(0, min(3, int(f"{price:e}".split("e")[1]) + 1))
+    return f"{10 ** -dec:.{dec}f}" if dec else "1", f"{10 ** -step_dec:.{step_dec}f}" if step_dec else "1"
+
+
+def _large() -> Scenario:
+    import random
+
+    rng = random.Random("rebal-large-scenario")
+    assets = dict(DEMO_ASSETS)
+    instruments = list(DEMO_INSTRUMENTS)
+    balances = {"BTC": 8.0, "ETH": 120.0, "SOL": 1_400.0, "AVAX": 4_260.0, "USDT": 400_000.0, "USDC": 60_000.0}
+    positions = [SeedPosition("BTCUSDT", -1.2, 97_150.0, leverage=3),
+                 SeedPosition("ETHUSDT_261225", 19.0, 3_310.0, leverage=3)]
+    for i in range(LARGE_ALTS):
+        code = _alt_code(i)
+        price = round(10 ** rng.uniform(-1.3, 2.7), 6)
+        depth = round(10 ** rng.uniform(3.7, 4.7), -2)
+        assets[code] = AssetModel(code, price, vol=round(rng.uniform(0.6, 1.5), 3), beta=round(rng.uniform(0.4, 1.2), 3),
+                                  premium=round(rng.uniform(-0.0002, 0.0004), 6), premium_amp=0.0006,
+                                  basis=round(rng.uniform(0.04, 0.14), 4))
+        tick, step = _tick_for(price)
+        instruments.append(_spot(code, f"{float(tick):.8f}", f"{float(step):.8f}", depth))
+        instruments.append(_perp(code, tick, step, "5", ALT_BRACKETS, depth))
+        if i < LARGE_DATED:
+            instruments.append(_dated(code, tick, step, DELIVERY_261225_MS, depth / 2))
+            instruments.append(_dated(code, tick, step, DELIVERY_270326_MS, depth / 4))
+        qty_step = float(step)
+        balances[code] = round(round(LARGE_HOLDING_USD / price / qty_step) * qty_step, 8)
+        if i % 5 == 0:
+            hedge = -round(round(LARGE_HOLDING_USD / 2 / price / qty_step) * qty_step, 8)
+            positions.append(SeedPosition(code + "USDT", hedge, price, leverage=3))
+    return Scenario(
+        name="large", assets=assets, instruments=tuple(instruments), spot_balances=balances,
+        futures_wallet={"USDT": 2_000_000.0}, positions=tuple(positions),
+        leverage={i.id: 5 for i in instruments if i.venue == "futures"},
+    )
+
+
+LARGE = _large()
+SCENARIOS = {s.name: s for s in (DEMO, EMPTY, LARGE)}
 
 
 def get_scenario(name: str) -> Scenario:

@@ -13,22 +13,29 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from console.emulator import api_futures, api_public, api_spot
+from console.emulator import api_coinm, api_futures, api_more, api_public, api_spot, streams
 from console.emulator.auth import check_key, check_signed
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
 from console.emulator.faults import LOST_REPLY_HOLD_S, Fault
+from console.emulator.params import no_duplicates
 
 log = logging.getLogger(__name__)
 Handler = Callable[..., Any]
 
 
-def _routes() -> dict[tuple[str, str], tuple[Handler, bool]]:
-    table: dict[tuple[str, str], tuple[Handler, bool]] = {}
-    for method, path, fn in api_public.ROUTES:
-        table[(method, path)] = (fn, False)
-    for method, path, fn in api_public.SIGNED_MARKET_ROUTES + api_spot.ROUTES + api_futures.ROUTES:
-        table[(method, path)] = (fn, True)
+PUBLIC, KEY, SIGNED = "public", "key", "signed"  # what a route checks: nothing, the API key, the signature
+
+
+def _routes() -> dict[tuple[str, str], tuple[Handler, str]]:
+    table: dict[tuple[str, str], tuple[Handler, str]] = {}
+    for method, path, fn in api_public.ROUTES + api_more.PUBLIC_ROUTES + api_coinm.PUBLIC_ROUTES:
+        table[(method, path)] = (fn, PUBLIC)
+    for method, path, fn in streams.KEY_ROUTES:
+        table[(method, path)] = (fn, KEY)
+    for method, path, fn in (api_public.SIGNED_MARKET_ROUTES + api_spot.ROUTES + api_futures.ROUTES
+                             + api_more.SIGNED_ROUTES + api_coinm.SIGNED_ROUTES):
+        table[(method, path)] = (fn, SIGNED)
     return table
 
 
@@ -43,8 +50,9 @@ def _json(data: Any, status: int = 200) -> web.Response:
 class EmulatorServer:
     """Serve an Emulator over HTTP. Use inside any running event loop."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, push_s: float = streams.DEFAULT_PUSH_S) -> None:
         self.emulator = emulator
+        self.push_s = push_s  # wall seconds between websocket pushes
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._held: set[asyncio.Task[Any]] = set()
@@ -71,6 +79,8 @@ class EmulatorServer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method, path = request.method, request.path
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await streams.serve(request, self.emulator, self.push_s)
         faults = self.emulator.faults.take(method, path)
         kinds = {f.kind: f for f in faults}
         for f in faults:
@@ -97,18 +107,20 @@ class EmulatorServer:
         route = ROUTES.get((method, path))
         if route is None:
             return web.Response(status=404, content_type="text/html", text="<html><body><h1>404 Not Found</h1></body></html>")
-        fn, signed = route
-        query = request.query_string
-        body = await request.text() if request.can_read_body else ""
-        params = dict(parse_qsl(query, keep_blank_values=True))
-        params.update(parse_qsl(body, keep_blank_values=True))
+        fn, auth = route
+        query = request.rel_url.raw_query_string  # signed as sent, before any decoding
+        # undecodable bytes become U+FFFD and then fail the parameter grammar, as on Binance
+        body = (await request.read()).decode("utf-8", errors="replace") if request.can_read_body else ""
         emu = self.emulator
         try:
+            params = no_duplicates(parse_qsl(query, keep_blank_values=True)
+                                   + parse_qsl(body, keep_blank_values=True))
             with emu.lock:
                 acct = None
-                if signed:
+                if auth != PUBLIC:
                     secret, name = check_key(request.headers.get("X-MBX-APIKEY"), emu.keys)
-                    check_signed(query, body, secret, params, (emu.clock.wall_ms(), emu.now_ms()))
+                    if auth == SIGNED:
+                        check_signed(query, body, secret, params, (emu.clock.wall_ms(), emu.now_ms()))
                     acct = emu.accounts[name]
                 emu.sync()
                 result = fn(emu, acct, params)

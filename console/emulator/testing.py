@@ -11,21 +11,22 @@ from __future__ import annotations
 import asyncio
 import threading
 from typing import Any, Literal
-from urllib.parse import urlparse
 
 from console.emulator.auth import DEMO_API_KEY, DEMO_SECRET
 from console.emulator.clock import DEFAULT_START_MS, Clock
 from console.emulator.engine import Emulator
 from console.emulator.server import EmulatorServer
+from console.emulator.streams import DEFAULT_PUSH_S
+from console.emulator.urls import emulated_urls
 
 
 class EmulatorHandle:
     """A running emulator: its own asyncio loop in a daemon thread."""
 
-    def __init__(self, emulator: Emulator, port: int = 0) -> None:
+    def __init__(self, emulator: Emulator, port: int = 0, push_s: float = DEFAULT_PUSH_S) -> None:
         self.emulator = emulator
         self.api_key, (self.secret, _) = next(iter(emulator.keys.items()))
-        self._server = EmulatorServer(emulator)
+        self._server = EmulatorServer(emulator, push_s=push_s)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -72,33 +73,35 @@ class EmulatorHandle:
 
 
 def start_emulator(seed: int = 7, speed: float = 1.0, api_key: str | None = None, secret: str | None = None,
-                   scenario: str = "demo", start_ms: int | None = None, port: int = 0) -> EmulatorHandle:
+                   scenario: str = "demo", start_ms: int | None = None, port: int = 0,
+                   push_s: float = DEFAULT_PUSH_S) -> EmulatorHandle:
     clock = Clock(start_ms=DEFAULT_START_MS if start_ms is None else start_ms, speed=speed)
     emu = Emulator(seed=seed, clock=clock, scenario=scenario, api_key=api_key or DEMO_API_KEY,
                    secret=secret or DEMO_SECRET)
-    return EmulatorHandle(emu, port=port)
+    return EmulatorHandle(emu, port=port, push_s=push_s)
 
 
 def emulator_urls(api_urls: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """ccxt's ``urls['api']`` with every host replaced by the emulator, paths kept
-    (``https://fapi.binance.com/fapi/v1`` -> ``http://127.0.0.1:PORT/fapi/v1``)."""
-    out: dict[str, Any] = {}
-    for name, url in api_urls.items():
-        out[name] = base_url + urlparse(url).path if isinstance(url, str) else url
-    return out
+    """ccxt's ``urls['api']`` with every host replaced by the emulator (``console.emulator.urls``)."""
+    return emulated_urls(api_urls, base_url)
 
 
-def ccxt_client(handle: EmulatorHandle, kind: Literal["spot", "usdm"] = "spot", **config: Any) -> Any:
-    """A ccxt async exchange on the emulator. Close it with ``await exchange.close()``."""
-    import ccxt.async_support as ccxt_async
+def ccxt_client(handle: EmulatorHandle, kind: Literal["spot", "usdm", "coinm"] = "spot", *, pro: bool = False,
+                **config: Any) -> Any:
+    """A ccxt async exchange on the emulator (``pro``: the ccxt.pro class, websockets
+    included). Close it with ``await exchange.close()``."""
+    if pro:
+        import ccxt.pro as ccxt_async
+    else:
+        import ccxt.async_support as ccxt_async
 
-    cls = ccxt_async.binance if kind == "spot" else ccxt_async.binanceusdm
+    cls = {"spot": ccxt_async.binance, "usdm": ccxt_async.binanceusdm, "coinm": ccxt_async.binancecoinm}[kind]
     ex = cls({"apiKey": handle.api_key, "secret": handle.secret, "enableRateLimit": False, "timeout": 10_000,
               **config})
     ex.urls["api"] = emulator_urls(ex.urls["api"], handle.url)
     ex.options["fetchCurrencies"] = False  # sapi capital/config: not a trading endpoint
     ex.options["fetchMargins"] = False  # sapi margin pairs: likewise
-    ex.options["fetchMarkets"] = {"types": ["spot", "linear"] if kind == "spot" else ["linear"]}
+    ex.options["fetchMarkets"] = {"types": {"spot": ["spot", "linear"], "usdm": ["linear"], "coinm": ["inverse"]}[kind]}
     ex.options["maxRetriesOnFailure"] = 0
     # positionRisk v2 carries leverage and marginType (v3 does not); Binance serves both
     ex.options["fetchPositionsRisk"] = {"useV2": True}

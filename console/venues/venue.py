@@ -10,9 +10,13 @@ HTTP session so the next attempt opens a fresh connection.
 ``VenueSet`` runs every account of a Config concurrently and assembles Snapshots, once
 (``snapshot()``, for the CLI) or as a stream (``updates()``, for a Textual worker).
 
-Feeds (``feed_for``): REST polling everywhere, except tickers of live accounts on exchanges
-listed in ``WATCH_TICKERS``, which ccxt.pro streams over websockets (REST stays the fallback
-whenever the stream is late or down). The demo emulator speaks REST only, so demo polls.
+Feeds (``feed_for``): REST polling everywhere, except on live and demo accounts of exchanges
+listed in ``WATCH_TICKERS``, where ccxt.pro streams tickers over websockets, and the user data
+stream: each streamed order update is kept for the order path
+(``Venue.take_order_updates``) and wakes ``VenueSet.updates`` to re-read that account's
+balance and positions at once instead of at the next poll. REST stays the fallback whenever a
+stream is late or down, and the record every figure comes from. The demo emulator serves the
+same streams, so demo runs this path too.
 
 ccxt costs most of a second to import, so it is imported inside functions here and nowhere in
 the core (config, snapshot, allocation); a UI draws its first frame without waiting for it.
@@ -21,6 +25,7 @@ the core (config, snapshot, allocation); a UI draws its first frame without wait
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import importlib.util
@@ -29,7 +34,6 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from console.core.clock import Clock, wall_ms
 from console.core.config import Account, Config, Mode
@@ -57,11 +61,11 @@ WATCH_TICKERS = frozenset({"binance", "binanceusdm"})
 def feed_for(account: Account) -> Feed:
     """REST or websockets for an account.
 
-    Demo polls: the emulator speaks REST only. Paper polls too: ccxt's demo-trading switch
-    moves binance's REST URLs but not its websocket ones, and ``console.venues.modes`` rightly
-    refuses an exchange object with any URL off the paper venue.
+    Demo streams from the emulator, which speaks Binance's websockets. Paper polls: ccxt's
+    demo-trading switch moves binance's REST URLs but not its websocket ones, and
+    ``console.venues.modes`` rightly refuses an exchange object with any URL off the paper venue.
     """
-    if account.mode is not Mode.LIVE or account.exchange not in WATCH_TICKERS:
+    if account.mode is Mode.PAPER or account.exchange not in WATCH_TICKERS:
         return Feed.REST
     return Feed.WATCH
 
@@ -72,18 +76,12 @@ def feed_for(account: Account) -> Feed:
 PER_SYMBOL_CONTRACT_TICKERS = frozenset({"binance", "binanceusdm", "binancecoinm"})
 
 WATCH_RETRY_MS = 60_000  # after a watcher fails, poll REST this long before streaming again
+MAX_ORDER_UPDATES = 1_000  # streamed order updates kept for the order path, newest last
 
 DEFAULT_TIMEOUT_MS = 10_000  # ccxt's own default; long enough for a slow venue, short for a UI
 
 
 # --------------------------------------------------------------------------------- exchange
-
-
-def _emulated_url(url: str, emulator_url: str) -> str:
-    """Same path on the emulator's host: https://fapi.binance.com/fapi/v1 -> http://127.0.0.1:P/fapi/v1."""
-    emu = urlsplit(emulator_url.rstrip("/"))
-    parts = urlsplit(url)
-    return urlunsplit((emu.scheme, emu.netloc, emu.path + parts.path, parts.query, parts.fragment))
 
 
 def _market_types(account: Account) -> list[str]:
@@ -145,8 +143,10 @@ def make_exchange(
         ex.options["fetchPositionsRisk"] = {"useV2": True}
     if account.mode is Mode.DEMO:
         assert emulator_url is not None
-        ex.urls["api"] = {k: _emulated_url(v, emulator_url) if isinstance(v, str) else v
-                          for k, v in ex.urls["api"].items()}
+        from console.emulator.urls import emulated_urls
+
+        # every URL, websockets included: nothing may leave the loopback host
+        ex.urls["api"] = emulated_urls(ex.urls["api"], emulator_url)
         ex.options.update(demo_options(account))
     else:
         if importlib.util.find_spec("console.venues.modes") is None:
@@ -301,6 +301,11 @@ class Venue:
         self._watch_key: tuple[tuple[str, tuple[str, ...]], ...] | None = None
         self._watch_retry_ms = 0
         self._needs_reconnect = False
+        # the user data stream (contract accounts on Feed.WATCH)
+        self._user_task: asyncio.Task[None] | None = None
+        self._user_retry_ms = 0
+        self._order_updates: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_ORDER_UPDATES)
+        self.user_event = asyncio.Event()  # set by a streamed order/account update, cleared by refresh
 
     # ----- public
 
@@ -326,6 +331,7 @@ class Venue:
         """
         wanted = set(parts) if parts is not None else set(self._default_parts())
         self.last_attempt_ms = self.clock()
+        self.user_event.clear()  # this refresh reads what the event announced
         if self._needs_reconnect:
             await self._reconnect()
         errors: list[str] = []
@@ -366,6 +372,7 @@ class Venue:
             if contracts and "positions" in wanted:
                 phase1.append(run("positions", self._fetch_positions()))
             await asyncio.gather(*phase1)
+            self._ensure_user_stream()
             # tickers and funding depend on what is held, so they follow the balance and positions
             balance = updates.get("balance", self.state.balance)
             positions = updates.get("positions", self.state.positions)
@@ -412,11 +419,19 @@ class Venue:
             raise VenueError(f"{self.name}: order book {symbol}: {describe_error(exc)}") from None
         return {**book, "fetched_at": self.clock()}
 
+    def take_order_updates(self) -> list[dict[str, Any]]:
+        """Order updates streamed since the last call (ccxt's unified orders, oldest first):
+        a fill or cancel the order path can read without polling. Reconcile against REST."""
+        out = list(self._order_updates)
+        self._order_updates.clear()
+        return out
+
     async def close(self) -> None:
-        for t in self._watch_tasks:
+        tasks = [*self._watch_tasks, *([self._user_task] if self._user_task else [])]
+        for t in tasks:
             t.cancel()
-        await asyncio.gather(*self._watch_tasks, return_exceptions=True)
-        self._watch_tasks = []
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._watch_tasks, self._user_task = [], None
         await self.exchange.close()
 
     # ----- internals
@@ -534,6 +549,41 @@ class Venue:
                     seen[sym] = t
                     self._watched[sym] = copy.deepcopy(t)
                     self._watched_at[sym] = now
+
+    def _ensure_user_stream(self) -> None:
+        """(Re)start the user data watcher of a streaming account; after it fails, REST alone
+        for WATCH_RETRY_MS."""
+        if self.feed is not Feed.WATCH or not self.exchange.has.get("watchOrders"):
+            return
+        now = self.clock()
+        t = self._user_task
+        if t is not None and not t.done():
+            return
+        if t is not None and not t.cancelled() and t.exception() is not None:
+            self._user_retry_ms = now + WATCH_RETRY_MS
+            self._user_task = None
+        if now < self._user_retry_ms:
+            return
+        self._user_task = asyncio.create_task(self._user_loop())
+
+    async def _user_loop(self) -> None:
+        ex: Any = self.exchange
+        # a spot-first class (binance) that also holds contracts listens to its contracts, as
+        # for positions; a spot account listens to spot (over Binance's websocket API)
+        mixed = "spot" in self.account.markets and self.account.holds_contracts
+        params = {"type": "swap"} if mixed else {}
+        # watch_orders would also read a positions snapshot over REST in the background: the
+        # refresh reads positions itself, and a hidden extra request muddles its error handling
+        ex.options["watchPositions"] = {**ex.options.get("watchPositions", {}), "fetchPositionsSnapshot": False}
+        seen: set[tuple[Any, ...]] = set()
+        while True:
+            orders = await ex.watch_orders(None, None, None, params)
+            for o in orders:
+                key = (o.get("id"), o.get("status"), o.get("filled"))
+                if key not in seen:  # ccxt returns its cache: keep each state once
+                    seen.add(key)
+                    self._order_updates.append(copy.deepcopy(o))
+            self.user_event.set()
 
     def _relevant_symbols(self, balance: Mapping[str, Any], positions: Iterable[Mapping[str, Any]]) -> set[str]:
         """Markets whose prices value or hedge this portfolio on this account."""
@@ -657,10 +707,26 @@ class VenueSet:
             now = self.clock()
             due_at = {n: self._due_ms(v, interval_s) for n, v in self.venues.items()}
             wake = min(due_at.values(), default=now + int(interval_s * 1000))
-            await asyncio.sleep(max(0.0, wake - now) / 1000)
+            streamed = await self._wait_for_stream(max(0.0, wake - now) / 1000)
             now = self.clock()
-            await self.refresh([n for n, t in due_at.items() if t <= now])
+            due = {n for n, t in due_at.items() if t <= now}
+            # a streamed fill or account change: re-read that account now, not at its next poll
+            due |= {n for n in streamed if not self.venues[n].failures}
+            await self.refresh(sorted(due))
             yield self.update()
+
+    async def _wait_for_stream(self, timeout_s: float) -> set[str]:
+        """Sleep ``timeout_s`` or until a venue's user data stream speaks; the venues that did."""
+        waits = [asyncio.ensure_future(v.user_event.wait()) for v in self.venues.values()]
+        if not waits:
+            await asyncio.sleep(timeout_s)
+            return set()
+        try:
+            await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        return {n for n, v in self.venues.items() if v.user_event.is_set()}
 
     @staticmethod
     def _due_ms(v: Venue, interval_s: float) -> int:

@@ -202,3 +202,29 @@ async def test_kill_switch_needs_its_own_confirmation(rig: Rig) -> None:
         await settle(pilot)
         assert not any(t.kind == "flatten" for t in rig.journal.tickets())
         assert rig.loop.run(rig.venues.refresh()).accounts["futures"].open_positions()
+
+
+async def test_fills_arrive_on_the_user_data_stream(rig: Rig) -> None:
+    """The console's streaming path in the app: demo runs ccxt.pro against the emulator's
+    websockets, and the futures fill of a confirmed ticket reaches the venue layer on the user
+    data stream (the feed here never polls: one snapshot, then on demand)."""
+    app = rig.app
+    fut = rig.venues.venues["futures"]
+    async with app.run_test(size=SIZE) as pilot:
+        builder = await open_builder(pilot)
+        # both accounts' user data streams are open (spot over the ws-api, futures by listen key)
+        await until(pilot, lambda: rig.emulator.emulator.user_streams >= 2, what="the user data streams")
+        tid = await confirm(pilot, builder)
+        await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.FILLED, what="the fill")
+        sent = {o.client_id for o in rig.journal.orders(tid)}
+        streamed: list[dict] = []
+
+        def heard() -> bool:
+            streamed.extend(fut.take_order_updates())
+            return any(o["clientOrderId"] in sent and o["status"] == "closed" and o["filled"] for o in streamed)
+
+        await until(pilot, heard, what="the streamed fill")
+        on_venue = {o["clientOrderId"]: o for o in rig.emulator.emulator.orders() if o["venue"] == "futures"}
+        for o in streamed:
+            if o["clientOrderId"] in sent and o["status"] == "closed":
+                assert o["filled"] == on_venue[o["clientOrderId"]]["executedQty"]

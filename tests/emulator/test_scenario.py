@@ -45,3 +45,34 @@ async def test_demo_weights_show_a_breach_and_a_warning(spot: Any, usdm: Any) ->
     assert weights == pytest.approx({"BTC": 0.4056, "ETH": 0.2691, "ALTS": 0.1899, "STABLE": 0.1354}, abs=0.0015)
     assert status == {"BTC": Status.WARN, "ETH": Status.OK, "ALTS": Status.BREACH, "STABLE": Status.OK}
     assert sum(r.weight for r in alloc.rows) == pytest.approx(1.0)
+
+
+# -- the large scenario ---------------------------------------------------------------------------
+
+
+def test_large_scenario_is_big_and_deterministic() -> None:
+    from console.emulator.scenario import LARGE, LARGE_ALTS, LARGE_DATED, _large
+
+    futures = [i for i in LARGE.instruments if i.venue == "futures"]
+    # every asset a perp (the demo's 4 and the generated alts), two quarterlies on the largest alts
+    assert len([i for i in futures if i.kind == "perp"]) == 4 + LARGE_ALTS
+    assert len([i for i in futures if i.kind == "dated"]) == 2 + 2 * LARGE_DATED
+    assert len(futures) >= 200
+    assert len({(i.venue, i.id) for i in LARGE.instruments}) == len(LARGE.instruments)
+    assert _large() == LARGE  # a fixed seed: the same book every time
+
+
+async def test_large_scenario_through_ccxt() -> None:
+    from console.emulator.scenario import LARGE
+    from console.emulator.testing import ccxt_client, start_emulator
+
+    handle = start_emulator(seed=7, speed=0.0, scenario="large")
+    ex = ccxt_client(handle, "usdm", timeout_on_exit=0)
+    try:
+        markets = await ex.load_markets()
+        assert len(markets) == len([i for i in LARGE.instruments if i.venue == "futures"])
+        held = [p for p in await ex.fetch_positions() if p["contracts"]]
+        assert len(held) == len(LARGE.positions)
+    finally:
+        await ex.close()
+        handle.stop()

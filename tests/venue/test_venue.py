@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,6 +17,7 @@ from console.core.snapshot import AccountState
 from console.emulator.testing import EmulatorHandle
 from console.venues.venue import (
     Backoff,
+    Feed,
     VenueError,
     VenueSet,
     feed_for,
@@ -35,14 +37,26 @@ def _plain_attrs(ex: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ make_exchange
 
 
+def _flat_urls(urls: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in urls.items():
+        if isinstance(v, dict):
+            out.update(_flat_urls(v, f"{prefix}{k}."))
+        elif isinstance(v, str):
+            out[prefix + k] = v
+    return out
+
+
 def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: Config) -> None:
-    import ccxt.async_support as ccxt_async
+    import ccxt.pro as ccxt_pro
 
     url = "http://127.0.0.1:9"
     creds = {"apiKey": "k", "secret": "s"}
     for acct in cfg.accounts:
         ex = make_exchange(acct, creds, emulator_url=url)
-        cls = getattr(ccxt_async, acct.exchange)
+        assert feed_for(acct) is Feed.WATCH  # demo streams, from the emulator
+        cls = getattr(ccxt_pro, acct.exchange)
+        assert type(ex) is cls
         pristine = cls({**creds, "enableRateLimit": True, "timeout": 10_000})
         twin = cls({**creds, "enableRateLimit": True, "timeout": 10_000})
         mine, theirs, twins = _plain_attrs(ex), _plain_attrs(pristine), _plain_attrs(twin)
@@ -51,10 +65,18 @@ def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: C
         changed = {k for k in mine if mine[k] != theirs[k]} - per_instance
         assert changed <= {"urls", "options"}, changed
         assert {k for k in ex.urls if ex.urls[k] != pristine.urls[k]} == {"api"}
-        # every API entry goes to the emulator, paths kept: nothing can leave the host
-        for key, value in ex.urls["api"].items():
-            assert value.startswith(url + "/"), key
-            assert value.removeprefix(url) == "/" + pristine.urls["api"][key].split("/", 3)[3]
+        # every API entry goes to the emulator, paths kept: nothing can leave the host, not
+        # even a websocket (its host's first label becomes a path prefix)
+        theirs_urls = _flat_urls(pristine.urls["api"])
+        mine_urls = _flat_urls(ex.urls["api"])
+        assert set(mine_urls) == set(theirs_urls)
+        for key, value in mine_urls.items():
+            original = urlsplit(theirs_urls[key])
+            if original.scheme in ("ws", "wss"):
+                label = original.hostname.split(".")[0]  # type: ignore[union-attr]
+                assert value == f"ws://127.0.0.1:9/{label}{original.path}", key
+            else:
+                assert value == url + original.path, key
         assert ex.urls["api"]["public"] == url + "/api/v3"
         assert ex.urls["api"]["fapiPrivateV2"] == url + "/fapi/v2"
         assert ex.options["maxRetriesOnFailure"] == 0
@@ -71,8 +93,9 @@ def test_make_exchange_refuses_demo_without_emulator_and_unknown_exchange(cfg: C
         make_exchange(bogus, None, emulator_url="http://127.0.0.1:9")
 
 
-def test_feed_table_polls_demo_and_streams_tickers_live() -> None:
-    assert feed_for(Account(name="a", exchange="binance", mode=Mode.DEMO)).value == "rest"
+def test_feed_table_streams_demo_and_live_polls_paper() -> None:
+    assert feed_for(Account(name="a", exchange="binance", mode=Mode.DEMO)).value == "watch"  # the emulator streams
+    assert feed_for(Account(name="a", exchange="binance", mode=Mode.PAPER)).value == "rest"
     assert feed_for(Account(name="a", exchange="binance", mode=Mode.LIVE)).value == "watch"
     assert feed_for(Account(name="a", exchange="kraken", mode=Mode.LIVE)).value == "rest"
 

@@ -1,7 +1,8 @@
-"""The websocket ticker feed of live accounts (Feed.WATCH), with ccxt.pro's own binance class.
+"""The websocket feeds (Feed.WATCH), with ccxt.pro's own binance classes.
 
-The emulator speaks REST only, so these tests give ccxt.pro a tiny loopback websocket that
-speaks Binance's ticker stream; REST goes to the emulator as usual.
+The first tests give ccxt.pro a tiny loopback websocket whose ticker is far from any
+price, so that a streamed ticker is told from a REST one; the last runs demo mode on the
+emulator's own streams (tickers and the user data stream).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from console.core.config import Config, Mode
-from console.emulator.testing import EmulatorHandle
-from console.venues.venue import Feed, Venue, _emulated_url
+from console.emulator.testing import EmulatorHandle, ccxt_client
+from console.emulator.urls import emulated_url
+from console.venues.venue import Feed, Venue, VenueSet
 from tests.venue.conftest import ManualClock
 
 STREAMED_LAST = 12_345.0  # no market of the demo trades anywhere near this
@@ -74,7 +76,7 @@ def _live_spot_venue(cfg: Config, emulator: EmulatorHandle, ws: str, clock: Manu
     acct = cfg.account("spot").model_copy(update={"mode": Mode.LIVE, "live": True})
     ex: Any = ccxt.pro.binance({"apiKey": emulator.api_key, "secret": emulator.secret,
                                 "enableRateLimit": False, "timeout": 2_000})
-    rest = {k: _emulated_url(v, emulator.url) for k, v in ex.urls["api"].items() if isinstance(v, str)}
+    rest = {k: emulated_url(v, emulator.url) for k, v in ex.urls["api"].items() if isinstance(v, str)}
     ex.urls["api"] = {**rest, "ws": {"spot": ws}}  # every stream on the loopback one
     ex.options.update({"fetchCurrencies": False, "fetchMargins": False, "fetchMarkets": {"types": ["spot"]}})
     return Venue(cfg, acct, ex, clock=clock)
@@ -121,3 +123,35 @@ async def test_a_failing_stream_means_rest_for_a_while(
         assert venue._watch_retry_ms > clock() and not venue._watch_tasks
     finally:
         await venue.close()
+
+
+# -- demo: the emulator's own streams ---------------------------------------------------------
+
+
+async def test_demo_streams_tickers_and_a_fill_wakes_the_refresh_loop(
+        venues: VenueSet, emulator: EmulatorHandle, clock: ManualClock) -> None:
+    """Demo runs the live path: tickers over the emulator's websocket, and a fill on the
+    user data stream re-reads the account at once (the poll interval here is an hour)."""
+    fut = venues.venues["futures"]
+    assert fut.feed is Feed.WATCH
+    updates = venues.updates(interval_s=3_600)
+    first = await anext(updates)
+    rest_tickers = first.snapshot.accounts["futures"].tickers
+    await _until(lambda: set(rest_tickers) <= set(fut._watched), 5.0)
+    assert {s: t["last"] for s, t in fut._watched.items() if s in rest_tickers} == {
+        s: t["last"] for s, t in rest_tickers.items()}  # frozen clock: the stream says what REST said
+    # both accounts' user data streams are open (spot over the ws-api, futures by listen key)
+    await _until(lambda: emulator.emulator.user_streams >= 2, 5.0)
+    before = {p["symbol"]: float(p["contracts"] or 0) for p in first.snapshot.accounts["futures"].positions}
+    trader = ccxt_client(emulator, "usdm", timeout_on_exit=0)
+    try:
+        order = await trader.create_order("ETH/USDT:USDT", "market", "buy", 0.5)
+    finally:
+        await trader.close()
+    woken = await asyncio.wait_for(anext(updates), 5.0)  # long before the hour
+    after = {p["symbol"]: float(p["contracts"] or 0) for p in woken.snapshot.accounts["futures"].positions}
+    assert after["ETH/USDT:USDT"] == pytest.approx(before.get("ETH/USDT:USDT", 0.0) + 0.5)
+    seen: list[dict[str, Any]] = []
+    await _until(lambda: seen.extend(fut.take_order_updates()) or any(
+        o["id"] == order["id"] and o["status"] == "closed" and o["filled"] == 0.5 for o in seen), 5.0)
+    await updates.aclose()
