@@ -1,0 +1,375 @@
+"""Where the journal keeps its rows: an embedded SQLite file (the default) or a PostgreSQL
+server that several consoles share.
+
+The journal writes portable SQL (``?`` placeholders, ``ON CONFLICT DO NOTHING``) and one
+list of migrations; a store runs it on its backend. What differs per backend lives here
+and nowhere else:
+
+- the write lock a transaction takes up front. SQLite: ``BEGIN IMMEDIATE`` (one writer per
+  file). PostgreSQL: ``pg_advisory_xact_lock`` on one key, so that the journal's
+  read-then-write transactions (a compare-and-set read, an exclusive-leg check) are
+  serialised across every console on every host exactly as SQLite serialises them in one
+  file, and the conditional UPDATEs stay single statements (rowcount 1 = ours);
+- the schema version (SQLite's ``user_version``; a one-row table on PostgreSQL);
+- the column types of the migrations (ms timestamps are 64-bit: BIGINT on PostgreSQL);
+- change notices: PostgreSQL ``NOTIFY`` at each commit, which other consoles ``LISTEN`` to.
+
+A PostgreSQL connection that drops is reopened by the next statement outside a transaction;
+one that drops inside a transaction loses that transaction whole (the server rolls it back),
+so nothing is ever half-written. Either way the caller gets ``JournalUnreachable``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from console.core.errors import UserError
+
+NOTIFY_CHANNEL = "rebal_journal"
+# the advisory lock every journal write transaction takes (any constant: one lock per database)
+_LOCK_KEY = 0x7265_6261_6C  # "rebal"
+
+
+class JournalUnreachable(UserError):
+    """The journal's database cannot be reached (server down, network, credentials)."""
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Store(Protocol):
+    """What the journal needs from a database: statements, transactions, a schema version."""
+
+    backend: str  # "sqlite" or "postgresql"
+    where: str  # for messages: the file, or the URL without its password
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def begin(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def schema_version(self) -> int: ...
+
+    def set_schema_version(self, version: int) -> None: ...
+
+    def ddl(self, statement: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def is_url(target: str | Path | None) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password masked: what messages and the header may show."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+# ----------------------------------------------------------------------------- SQLite
+
+
+class SqliteStore:
+    backend = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection, where: str) -> None:
+        self.conn = conn
+        self.where = where
+
+    @classmethod
+    def open(cls, path: Path | None, synchronous: str) -> SqliteStore:
+        """``path=None``: a throwaway in-memory journal (tests)."""
+        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+            raise ValueError("synchronous must be FULL, EXTRA or NORMAL")
+        try:
+            conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None,
+                                   check_same_thread=False, timeout=10.0)
+        except sqlite3.Error as exc:
+            raise UserError(f"cannot open the journal {path}: {exc}") from None
+        conn.row_factory = sqlite3.Row
+        if path is not None:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise UserError(f"{path}: the journal needs WAL mode, SQLite gave {mode!r}")
+        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return cls(conn, ":memory:" if path is None else str(path))
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self.conn.execute(sql, tuple(params))
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def set_schema_version(self, version: int) -> None:
+        self.conn.execute(f"PRAGMA user_version={int(version)}")
+
+    def ddl(self, statement: str) -> str:
+        return statement
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+
+class PgRow(tuple):  # type: ignore[type-arg]
+    """A row read by column name or position, as ``sqlite3.Row`` is."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> PgRow:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _pg_rows(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
+    names = {d.name: i for i, d in enumerate(cursor.description or ())}
+    return lambda values: PgRow(values, names)
+
+
+_PLACEHOLDER = re.compile(r"\?")
+_DDL_TYPES = (
+    (re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b"), "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+)
+
+
+def pg_sql(sql: str) -> str:
+    """The journal's SQL for psycopg: ``?`` → ``%s`` (no statement has a literal ``%`` or ``?``)."""
+    return _PLACEHOLDER.sub("%s", sql)
+
+
+class PgStore:
+    """A PostgreSQL journal over one psycopg connection (autocommit; transactions explicit)."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str, origin: str, connect_timeout_s: float = 3.0) -> None:
+        self.url = url
+        self.where = safe_url(url)
+        self.origin = origin  # sent with each change notice: a console skips its own
+        self._timeout = connect_timeout_s
+        self._conn: Any = None
+        self._in_tx = False
+        self._connect()
+
+    def _connect(self) -> None:
+        import psycopg
+
+        try:
+            self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self._timeout)),
+                                         application_name="rebal-tui")
+        except psycopg.Error as exc:
+            self._conn = None
+            raise JournalUnreachable(f"the journal database {self.where} is unreachable: "
+                                     f"{_pg_reason(exc)}") from None
+
+    def _live(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            self._connect()
+        return self._conn
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_tx
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        import psycopg
+
+        conn = self._live()
+        try:
+            cur = conn.cursor(row_factory=_pg_rows)
+            cur.execute(pg_sql(sql), tuple(params) if params else None)
+        except psycopg.OperationalError as exc:
+            self._drop()
+            raise JournalUnreachable(f"the journal database {self.where} went away: {_pg_reason(exc)}") from None
+        return cur  # type: ignore[no-any-return]
+
+    def _drop(self) -> None:
+        """Forget a broken connection: the next statement outside a transaction reconnects."""
+        conn, self._conn = self._conn, None
+        self._in_tx = False
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken
+                conn.close()
+
+    def begin(self) -> None:
+        if self._in_tx:
+            raise RuntimeError("journal transaction already open")
+        self.execute("BEGIN")
+        self._in_tx = True
+        try:
+            self.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_KEY,))
+        except BaseException:
+            self.rollback()
+            raise
+
+    def commit(self) -> None:
+        try:
+            # delivered to listeners only if the COMMIT succeeds: a notice is never a lie
+            self.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, self.origin))
+            self.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    def rollback(self) -> None:
+        if not self._in_tx:
+            return
+        self._in_tx = False
+        if self._conn is not None and not self._conn.closed:
+            # the server rolls back a transaction whose connection is gone
+            with contextlib.suppress(JournalUnreachable):
+                self.execute("ROLLBACK")
+
+    def schema_version(self) -> int:
+        self.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        row = self.execute("SELECT version FROM schema_version").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def set_schema_version(self, version: int) -> None:
+        self.execute("DELETE FROM schema_version")
+        self.execute("INSERT INTO schema_version(version) VALUES (?)", (int(version),))
+
+    def ddl(self, statement: str) -> str:
+        for pattern, replacement in _DDL_TYPES:
+            statement = pattern.sub(replacement, statement)
+        return statement
+
+    def ping(self) -> None:
+        """Raise ``JournalUnreachable`` unless the server answers (reconnecting if needed)."""
+        if not self._in_tx:
+            self.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        self._drop()
+
+
+def _pg_reason(exc: BaseException) -> str:
+    """psycopg's message, first line, without the password (libpq may quote the URL)."""
+    from console.core.redact import redact
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return redact(re.sub(r"(password=|://[^:/@\s]*:)[^@\s]*", r"\1***", text))
+
+
+class ChangeListener:
+    """Calls ``on_change`` when another console commits to the same journal: LISTEN on a
+    connection of its own, with a poll of the newest event id as the fallback (the listen
+    connection down, or SQLite, where several consoles on one file have no notices).
+    ``on_change`` runs on the listener's thread."""
+
+    def __init__(self, url: str | None, latest: Callable[[], int | None], on_change: Callable[[], None],
+                 origin: str, poll_s: float = 1.0) -> None:
+        self.url = url
+        self._latest = latest
+        self._on_change = on_change
+        self._origin = origin
+        self._poll_s = poll_s
+        self._stop = threading.Event()
+        self._seen: int | None = None
+        self._thread = threading.Thread(target=self._run, name="rebal-journal-listen", daemon=True)
+
+    def start(self) -> ChangeListener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=3)
+
+    def _check(self) -> None:
+        """The fallback: a new newest event id is a change (ours included; harmless)."""
+        try:
+            latest = self._latest()
+        except Exception:  # noqa: BLE001 - unreachable: the header reports it, keep polling
+            return
+        if latest != self._seen:
+            first = self._seen is None
+            self._seen = latest
+            if not first:
+                self._on_change()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.url is not None and self._listen():
+                continue
+            self._check()
+            self._stop.wait(self._poll_s)
+
+    def _listen(self) -> bool:
+        """LISTEN until stopped or the connection fails; False when it could not connect."""
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=3, application_name="rebal-tui")
+        except psycopg.Error:
+            return False
+        try:
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._check()
+            while not self._stop.is_set():
+                got = False
+                for n in conn.notifies(timeout=self._poll_s, stop_after=1):
+                    got = True
+                    if n.payload != self._origin:
+                        self._seen = None  # re-read on the next poll without firing twice
+                        self._on_change()
+                if not got:
+                    self._check()  # a notice lost across a reconnect is still caught
+            return True
+        except psycopg.Error:
+            self._stop.wait(self._poll_s)
+            return True
+        finally:
+            with contextlib.suppress(Exception):  # already broken
+                conn.close()
