@@ -101,11 +101,12 @@ def _credentials(config: Config, demo_creds: Mapping[str, Mapping[str, str]]) ->
 
 
 def connect(config: Config, services: Services, *, live: bool = False, seed: int | None = None,
-            journal_path: Path | None = None, emulator_url: str | None = None,
+            journal_path: Path | str | None = None, emulator_url: str | None = None,
             clock: Clock | None = None) -> Feed:
     """Fill ``services`` for ``config`` on its ServiceLoop: the emulator if an account is demo
     (or ``emulator_url``, one already running), venues and journal; returns the feed. The
-    caller stops them with ``close``."""
+    caller stops them with ``close``. The journal: ``journal_path`` (a file or a PostgreSQL
+    URL, from ``--journal``), else the config's ``[journal] url``, else a file."""
     from console.execution.journal import Journal
     from console.venues.demo import (
         DEMO_SEED,
@@ -136,6 +137,8 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
 
     venues = loop.run(make(), timeout=30)
     services.venues = venues
+    if journal_path is None:
+        journal_path = config.journal.url
     if journal_path is None and services.demo_session is not None:
         # each demo starts a fresh emulator: its orders belong in a fresh journal
         journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"

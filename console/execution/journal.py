@@ -189,6 +189,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+# every table, parents first (foreign keys), with a column that orders its rows
+COPY_TABLES: tuple[tuple[str, str], ...] = (
+    ("tickets", "id"), ("orders", "client_id"), ("fills", "id"), ("events", "id"), ("positions", "account, symbol"),
+)
+
+
 # ----------------------------------------------------------------------------- rows
 
 
@@ -385,10 +391,11 @@ class Journal:
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, synchronous: str = "FULL",
-             origin: Origin | None = None) -> Journal:
+             origin: Origin | None = None, migrate: bool = True) -> Journal:
         """Open (creating and migrating) the journal: a file path (SQLite; ``None`` is the
         user data folder, ``":memory:"`` a throwaway journal for tests) or a
-        ``postgresql://`` URL (a journal several consoles share)."""
+        ``postgresql://`` URL (a journal several consoles share). ``migrate=False``: the
+        caller runs ``migrate()`` itself (`rebal-tui journal migrate` reports what it did)."""
         origin = origin or Origin.here()
         if is_url(path):
             store: Store = PgStore(str(path), origin.label)
@@ -406,7 +413,8 @@ class Journal:
                 raise JournalError(str(exc)) from None
             j = cls(store, p, origin)
         try:
-            j._migrate()
+            if migrate:
+                j._migrate()
         except BaseException:
             store.close()
             raise
@@ -492,6 +500,35 @@ class Journal:
     def schema_version(self) -> int:
         with self._lock:
             return self._conn.schema_version()
+
+    def copy_to(self, dst: Journal) -> dict[str, int]:
+        """Every row of this journal into ``dst`` (an empty journal, e.g. a new PostgreSQL
+        one), ids and all, in one transaction of ``dst``: a copy that fails half way leaves
+        ``dst`` empty. Returns the rows per table, checked against ``dst`` before commit."""
+        if self.schema_version != dst.schema_version:
+            raise JournalError(f"{self.where} has schema {self.schema_version}, {dst.where} "
+                               f"{dst.schema_version}: run `rebal-tui journal migrate` on both first")
+        counts: dict[str, int] = {}
+        with self._lock:
+            data = {t: self._conn.execute(f"SELECT * FROM {t} ORDER BY {key}").fetchall()
+                    for t, key in COPY_TABLES}
+        with dst._tx() as c:
+            for t, _ in COPY_TABLES:
+                if c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]:
+                    raise JournalError(f"{dst.where} already has {t}; copy into an empty journal "
+                                       "(a new database), so that no two consoles' rows mix")
+            for t, _ in COPY_TABLES:
+                rows = data[t]
+                for r in rows:
+                    cols = list(r.keys())
+                    c.execute(f"INSERT INTO {t}({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+                              tuple(r[k] for k in cols))
+                c.reset_ids(t)
+                got = int(c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
+                if got != len(rows):
+                    raise JournalError(f"copy of {t}: {len(rows)} rows read, {got} written; nothing was kept")
+                counts[t] = got
+        return counts
 
     # -- events ----------------------------------------------------------------------
 

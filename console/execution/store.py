@@ -72,6 +72,9 @@ class Store(Protocol):
 
     def ddl(self, statement: str) -> str: ...
 
+    def reset_ids(self, table: str) -> None:
+        """After rows were inserted with explicit ids: the next id follows the largest."""
+
     def close(self) -> None: ...
 
 
@@ -144,6 +147,9 @@ class SqliteStore:
 
     def ddl(self, statement: str) -> str:
         return statement
+
+    def reset_ids(self, table: str) -> None:
+        pass  # AUTOINCREMENT follows explicit ids by itself
 
     def close(self) -> None:
         self.conn.close()
@@ -285,10 +291,10 @@ class PgStore:
             statement = pattern.sub(replacement, statement)
         return statement
 
-    def ping(self) -> None:
-        """Raise ``JournalUnreachable`` unless the server answers (reconnecting if needed)."""
-        if not self._in_tx:
-            self.execute("SELECT 1").fetchone()
+    def reset_ids(self, table: str) -> None:
+        if table in ("fills", "events"):  # the identity columns
+            self.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                         f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
 
     def close(self) -> None:
         self._drop()
