@@ -24,6 +24,7 @@ from console.venues.books import BookSource
 if TYPE_CHECKING:
     from console.execution.executor import ExecPolicy, Executor
     from console.execution.journal import Journal
+    from console.execution.store import ChangeListener
     from console.venues.demo import DemoSession
     from console.venues.venue import VenueSet
 
@@ -72,6 +73,7 @@ class Services:
     emulator_url: str | None = None  # the demo emulator's base URL, when one runs
     demo_session: DemoSession | None = None  # an emulator started inside this process
     journal_path: Path | None = None
+    listener: ChangeListener | None = None  # other consoles' journal writes, and the journal's health
     books: BookSource = field(init=False)
 
     def __post_init__(self) -> None:
@@ -173,6 +175,20 @@ def attach_executor(services: Services, config: Config, on_event: Callable[[Any]
     return services.executor
 
 
+def watch_journal(services: Services, on_change: Callable[[], None], on_health: Callable[[bool, str], None],
+                  *, poll_s: float = 1.0) -> ChangeListener:
+    """Call ``on_change`` when another console writes to the journal (LISTEN/NOTIFY on a
+    PostgreSQL journal, a poll as the fallback) and ``on_health`` when the journal's database
+    becomes unreachable or answers again. Both run on the listener's thread."""
+    from console.execution.store import ChangeListener
+
+    journal = services.journal
+    assert journal is not None
+    services.listener = ChangeListener(journal.url, journal.origin.label, on_change, on_health,
+                                       latest=journal.latest_event, poll_s=poll_s).start()
+    return services.listener
+
+
 def close(services: Services) -> None:
     """Stop what ``connect`` started: venues, the demo emulator, the journal, the loop."""
     loop = services.loop
@@ -186,6 +202,8 @@ def close(services: Services) -> None:
     except Exception:  # noqa: BLE001 - shutting down: report nothing the user can act on
         pass
     finally:
+        if services.listener is not None:
+            services.listener.stop()
         if services.journal is not None:
             services.journal.close()
         loop.stop()

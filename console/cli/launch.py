@@ -50,6 +50,7 @@ def launch(args: argparse.Namespace) -> int:
     def connect(app: RebalApp) -> runtime.Feed:  # in a worker thread once the first frame is drawn
         feed = runtime.connect(config, services, live=bool(getattr(args, "live", False)), journal_path=journal)
         runtime.attach_executor(services, config, app.exec_event)
+        runtime.watch_journal(services, app.journal_changed, app.journal_health)
         return feed
 
     try:

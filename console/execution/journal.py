@@ -430,6 +430,12 @@ class Journal:
         return self._conn.where
 
     @property
+    def url(self) -> str | None:
+        """The PostgreSQL journal's URL (None for a SQLite file): other connections to it
+        (the change listener) use it."""
+        return self._conn.url if isinstance(self._conn, PgStore) else None
+
+    @property
     def shared(self) -> bool:
         """A journal other consoles may write to at the same time (PostgreSQL)."""
         return self._conn.backend == "postgresql"

@@ -232,14 +232,23 @@ class PgStore:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         import psycopg
 
-        conn = self._live()
-        try:
-            cur = conn.cursor(row_factory=_pg_rows)
-            cur.execute(pg_sql(sql), tuple(params) if params else None)
-        except psycopg.OperationalError as exc:
-            self._drop()
-            raise JournalUnreachable(f"the journal database {self.where} went away: {_pg_reason(exc)}") from None
-        return cur  # type: ignore[no-any-return]
+        # Outside a transaction a statement is a read or a BEGIN (every write is inside one),
+        # so one that meets a connection the server closed meanwhile (a restart) is run again
+        # on a new connection: the console resumes on its own. Inside a transaction, never:
+        # the transaction is gone with its connection and the caller must know.
+        attempts = 1 if self._in_tx else 2
+        for attempt in range(attempts):
+            conn = self._live()
+            try:
+                cur = conn.cursor(row_factory=_pg_rows)
+                cur.execute(pg_sql(sql), tuple(params) if params else None)
+                return cur  # type: ignore[no-any-return]
+            except psycopg.OperationalError as exc:
+                self._drop()
+                if attempt + 1 == attempts:
+                    raise JournalUnreachable(f"the journal database {self.where} went away: "
+                                             f"{_pg_reason(exc)}") from None
+        raise AssertionError("unreachable")
 
     def _drop(self) -> None:
         """Forget a broken connection: the next statement outside a transaction reconnects."""
@@ -309,20 +318,30 @@ def _pg_reason(exc: BaseException) -> str:
 
 
 class ChangeListener:
-    """Calls ``on_change`` when another console commits to the same journal: LISTEN on a
-    connection of its own, with a poll of the newest event id as the fallback (the listen
-    connection down, or SQLite, where several consoles on one file have no notices).
-    ``on_change`` runs on the listener's thread."""
+    """Tells a console when the shared journal changed and whether it can reach it.
 
-    def __init__(self, url: str | None, latest: Callable[[], int | None], on_change: Callable[[], None],
-                 origin: str, poll_s: float = 1.0) -> None:
+    PostgreSQL: a connection of its own LISTENs for other consoles' commit notices
+    (``on_change`` at once), and polls the newest event id every ``poll_s`` as the fallback
+    (a notice lost across a reconnect, or a pooler that does not pass LISTEN on). That
+    connection failing is what ``on_health(False, why)`` reports; it retries every
+    ``poll_s`` and reports ``on_health(True, "")`` when the server answers again. The
+    console's own journal connection is never used here, so a down server never holds up
+    the executor's journal lock. SQLite (``url=None``): the newest event id, polled.
+    Callbacks run on the listener's thread."""
+
+    def __init__(self, url: str | None, origin: str, on_change: Callable[[], None],
+                 on_health: Callable[[bool, str], None], *, latest: Callable[[], int | None] | None = None,
+                 poll_s: float = 1.0) -> None:
         self.url = url
-        self._latest = latest
-        self._on_change = on_change
         self._origin = origin
+        self._on_change = on_change
+        self._on_health = on_health
+        self._latest = latest
         self._poll_s = poll_s
         self._stop = threading.Event()
-        self._seen: int | None = None
+        self._seen: int | None = None  # the newest event id read (None: an empty journal)
+        self._read = False
+        self._healthy: bool | None = None
         self._thread = threading.Thread(target=self._run, name="rebal-journal-listen", daemon=True)
 
     def start(self) -> ChangeListener:
@@ -331,51 +350,67 @@ class ChangeListener:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=3)
+        self._thread.join(timeout=5)
 
-    def _check(self) -> None:
-        """The fallback: a new newest event id is a change (ours included; harmless)."""
-        try:
-            latest = self._latest()
-        except Exception:  # noqa: BLE001 - unreachable: the header reports it, keep polling
-            return
-        if latest != self._seen:
-            first = self._seen is None
+    def _health(self, ok: bool, why: str = "") -> None:
+        if ok is not self._healthy:
+            self._healthy = ok
+            self._on_health(ok, why)
+
+    def _saw(self, latest: int | None) -> None:
+        """A new newest event id is a change (the first reading only sets the mark)."""
+        if not self._read:
+            self._read, self._seen = True, latest
+        elif latest != self._seen:
             self._seen = latest
-            if not first:
-                self._on_change()
+            self._on_change()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if self.url is not None and self._listen():
-                continue
-            self._check()
+            if self.url is None:
+                if self._latest is not None:
+                    try:
+                        self._saw(self._latest())
+                        self._health(True)
+                    except Exception as exc:  # noqa: BLE001 - reported in the header; keep polling
+                        self._health(False, str(exc))
+            else:
+                self._listen()
             self._stop.wait(self._poll_s)
 
-    def _listen(self) -> bool:
-        """LISTEN until stopped or the connection fails; False when it could not connect."""
+    def _listen(self) -> None:
         import psycopg
 
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=3, application_name="rebal-tui")
-        except psycopg.Error:
-            return False
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self._poll_s * 3)),
+                                   application_name="rebal-tui-listen")
+        except psycopg.Error as exc:
+            self._health(False, f"the journal database {safe_url(self.url or '')} is unreachable: {_pg_reason(exc)}")
+            return
         try:
-            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            self._check()
+            listening = True
+            try:
+                conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            except psycopg.errors.FeatureNotSupported:
+                listening = False  # e.g. a pooler in transaction mode: polling alone
+            self._health(True)
             while not self._stop.is_set():
-                got = False
-                for n in conn.notifies(timeout=self._poll_s, stop_after=1):
-                    got = True
-                    if n.payload != self._origin:
-                        self._seen = None  # re-read on the next poll without firing twice
-                        self._on_change()
-                if not got:
-                    self._check()  # a notice lost across a reconnect is still caught
-            return True
-        except psycopg.Error:
-            self._stop.wait(self._poll_s)
-            return True
+                told = False
+                if listening:
+                    for n in conn.notifies(timeout=self._poll_s, stop_after=1):
+                        if n.payload != self._origin:
+                            told = True
+                            self._on_change()
+                else:
+                    self._stop.wait(self._poll_s)
+                row = conn.execute("SELECT MAX(id) FROM events").fetchone()
+                latest = None if row is None or row[0] is None else int(row[0])
+                if told and self._read:
+                    self._seen = latest  # already told: the poll only moves the mark
+                else:
+                    self._saw(latest)
+        except psycopg.Error as exc:
+            self._health(False, f"the journal database {safe_url(self.url or '')} went away: {_pg_reason(exc)}")
         finally:
             with contextlib.suppress(Exception):  # already broken
                 conn.close()
