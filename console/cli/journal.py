@@ -129,7 +129,8 @@ def replay(journal: Any, ticket_id: str) -> dict[str, Any]:
         "snapshot": {"ts": _iso(t.snapshot_ts), "data": snap},
         "plan": {"ticket": ticket_to_dict(t.ticket), "preview": t.preview, "legging_s": t.legging_s},
         "confirmation": {"at": _iso(t.confirmed_ms), "keystroke": t.confirm_key,
-                         "snapshot_ts": _iso(t.confirm_snapshot_ts)},
+                         "snapshot_ts": _iso(t.confirm_snapshot_ts),
+                         "by": f"{t.confirmed_by}/{t.confirmed_console}" if t.confirmed_by else None},
         "orders": [{**asdict(o), "state": o.state.value} for o in journal.orders(ticket_id)],
         "fills": [asdict(f) for f in journal.fills(ticket_id)],
         "events": [{"ts": _iso(e.ts), "kind": e.kind, "client_id": e.client_id, "from": e.src, "to": e.dst,
@@ -158,13 +159,14 @@ def render_replay(d: dict[str, Any]) -> str:
           f"({tl['style']['type']}{price}{', reduce-only' if leg['reduce_only'] else ''}; {leg['purpose']})")
     c = d["confirmation"]
     w(f"Confirmation  {c['at'] or 'not confirmed'}" + (f"  key {c['keystroke']!r} on snapshot {c['snapshot_ts']}"
-                                                       if c["at"] else ""))
+                                                       if c["at"] else "")
+      + (f"  by {c['by']}" if c.get("by") else ""))
     w("Orders")
     for o in d["orders"]:
         px = f" @ {o['average']:g}" if o["average"] else ""
         w(f"  {o['client_id']}  leg {o['leg']} try {o['attempt']} {o['purpose']}: {o['side']} {o['amount']:g} "
           f"{o['symbol']} {o['type']}  {o['state']}  filled {o['filled']:g}{px}"
-          + (f"  ({o['error']})" if o["error"] else ""))
+          + (f"  ({o['error']})" if o["error"] else "") + (f"  by {o['origin']}" if o.get("origin") else ""))
     w("Fills")
     for f in d["fills"]:
         w(f"  {_iso(f['ts'])}  {f['client_id']}  {f['side']} {f['amount']:g} {f['symbol']} @ {f['price'] or 0:g}")

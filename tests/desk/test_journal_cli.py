@@ -90,3 +90,20 @@ def test_unreachable_journal_is_a_message_not_a_traceback(pg, capsys):
     assert main(["journal", "--journal", url]) == 2
     err = capsys.readouterr().err
     assert "unreachable" in err and "Traceback" not in err
+
+
+def test_show_names_who_confirmed_and_who_sent(pg_url, capsys):
+    from console.execution.journal import NewOrder, Origin
+    from tests.execution.helpers import hedge_ticket
+
+    with Journal.open(pg_url, origin=Origin("bob", "desk-2", "b")) as j:
+        tid = j.record_ticket(hedge_ticket(), {}, {})
+        j.confirm(tid, "y", 1)
+        j.begin_sending(tid, [NewOrder("rbtbob1", 0, 1, "leg", "futures", "BTC/USDT:USDT", "sell", "market", 0.25)])
+    assert main(["journal", "show", tid, "--journal", pg_url]) == 0
+    out = capsys.readouterr().out
+    assert "key 'y'" in out and "by bob@desk-2/b" in out
+    assert "rbtbob1" in out.split("Orders")[1].split("Fills")[0]
+    assert main(["journal", "show", tid, "--journal", pg_url, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["confirmation"]["by"] == "bob@desk-2/b" and d["orders"][0]["origin"] == "bob@desk-2/b"

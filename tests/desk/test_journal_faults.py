@@ -14,7 +14,6 @@ from console import runtime
 from console.execution.journal import Journal
 from console.execution.lifecycle import TicketState
 from console.execution.store import ChangeListener, JournalUnreachable
-from tests.desk.conftest import pg  # noqa: F401  (skips or fails, with the install hint, without binaries)
 from tests.desk.consoles import confirmed, console
 from tests.desk.pgserver import PgServer, pg_server, wait_until
 from tests.execution.emu import venue_orders
@@ -24,7 +23,7 @@ from widgets.header import header_text
 
 
 @pytest.fixture(scope="module")
-def own_pg(pg: PgServer) -> Iterator[PgServer]:  # noqa: F811  (after `pg`: the same skip rules)
+def own_pg(pg: PgServer) -> Iterator[PgServer]:  # after `pg`: the same skip (or CI failure) without binaries
     with pg_server() as server:
         yield server
 
