@@ -415,9 +415,18 @@ class Journal:
         try:
             if migrate:
                 j._migrate()
-        except BaseException:
+        except UserError:
             store.close()
             raise
+        except Exception as exc:
+            store.close()
+            if not j.shared:
+                raise
+            # e.g. a role without CREATE on the database: a message, not a traceback
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise JournalError(f"{j.where}: the journal's tables cannot be created or read ({first}); give the "
+                               "role CREATE on the database, or run `rebal-tui journal migrate` as its owner "
+                               "first") from None
         return j
 
     @property

@@ -121,3 +121,11 @@ def test_an_unreachable_server_is_a_clear_message(pg):
 def test_safe_url_masks_the_password():
     assert safe_url("postgresql://desk:s3cret@db.lan:5433/journal") == "postgresql://desk:***@db.lan:5433/journal"
     assert safe_url("postgresql://db.lan/journal") == "postgresql://db.lan/journal"
+
+
+def test_a_role_that_cannot_create_the_tables_gets_the_fix(pg, pg_url):
+    with psycopg.connect(pg.admin_url, autocommit=True) as c:
+        c.execute("DO $$ BEGIN CREATE ROLE clerk LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    clerk_url = pg_url.replace("postgresql://rebal@", "postgresql://clerk@")
+    with pytest.raises(JournalError, match=r"cannot be created.*CREATE on the database.*journal migrate"):
+        Journal.open(clerk_url)
