@@ -41,6 +41,7 @@ from console.app.state import DashboardState, derive_state
 from console.core.alerts import Alert, Severity, Watch
 from console.core.clock import Clock, wall_ms
 from console.core.config import Config, Goal, Mode
+from console.core.errors import UserError
 from console.core.snapshot import Snapshot
 from console.runtime import Services
 from widgets.alerts_panel import AlertItem
@@ -371,7 +372,10 @@ class RebalApp(App[int]):
     async def ask_quit(self) -> None:
         from console.app.screens.confirm import QuitScreen
 
-        working, sending = await asyncio.to_thread(self._quit_counts)
+        try:
+            working, sending = await asyncio.to_thread(self._quit_counts)
+        except UserError:  # the journal does not answer: what this console knows, without it
+            working, sending = 0, len(self.submitting)
         executor = self.services.executor
         slices = executor.unsent_slices() if executor is not None and hasattr(executor, "unsent_slices") else 0
         if not working and not sending and not slices:

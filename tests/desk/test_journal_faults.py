@@ -163,3 +163,19 @@ def test_the_header_keeps_the_badge_at_every_width():
     for level in range(LEVELS):
         assert "JOURNAL" in header_text(c, level).plain
     assert "JOURNAL" not in header_text(HeaderContent("demo", "Book", 1.0, "USDT", {}, "x")).plain
+
+
+async def test_q_still_quits_while_the_journal_is_away(own_pg, url):
+    from tests.app.conftest import SIZE, loaded, make_app
+    from tests.app.test_flows_emulator import until
+
+    j = Journal.open(url)
+    app = make_app(services=runtime.Services(journal=j))
+    try:
+        own_pg.stop("immediate")
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot)
+            await pilot.press("q")
+            await until(pilot, lambda: app._exit, what="the exit")  # noqa: SLF001
+    finally:
+        j.close()
