@@ -144,7 +144,9 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
     if journal_path is None and services.demo_session is not None:
         # each demo starts a fresh emulator: its orders belong in a fresh journal
         journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
-    services.journal = Journal.open(journal_path)
+    # a desk's journal server being down at start-up is no reason not to start: the header
+    # says so and nothing is sent until it answers
+    services.journal = Journal.open(journal_path, allow_offline=True)
     services.journal_path = services.journal.path
 
     def feed() -> AsyncIterator[Any]:

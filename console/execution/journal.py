@@ -391,15 +391,22 @@ class Journal:
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, synchronous: str = "FULL",
-             origin: Origin | None = None, migrate: bool = True) -> Journal:
+             origin: Origin | None = None, migrate: bool = True, allow_offline: bool = False) -> Journal:
         """Open (creating and migrating) the journal: a file path (SQLite; ``None`` is the
         user data folder, ``":memory:"`` a throwaway journal for tests) or a
         ``postgresql://`` URL (a journal several consoles share). ``migrate=False``: the
-        caller runs ``migrate()`` itself (`rebal-tui journal migrate` reports what it did)."""
+        caller runs ``migrate()`` itself (`rebal-tui journal migrate` reports what it did).
+        ``allow_offline``: a PostgreSQL server that does not answer yet is not an error (the
+        console starts, says so in its header, and migrates when it first reaches it); every
+        call until then raises ``JournalUnreachable``."""
         origin = origin or Origin.here()
         if is_url(path):
-            store: Store = PgStore(str(path), origin.label)
+            pg = PgStore(str(path), origin.label, allow_offline=allow_offline)
+            store: Store = pg
             j = cls(store, None, origin)
+            if migrate and not pg.connected:
+                pg.on_connect = j._migrate
+                return j
         else:
             if path is None:
                 path = default_journal_path()

@@ -200,14 +200,25 @@ class PgStore:
 
     backend = "postgresql"
 
-    def __init__(self, url: str, origin: str, connect_timeout_s: float = 3.0) -> None:
+    def __init__(self, url: str, origin: str, connect_timeout_s: float = 3.0, *, allow_offline: bool = False) -> None:
         self.url = url
         self.where = safe_url(url)
         self.origin = origin  # sent with each change notice: a console skips its own
         self._timeout = connect_timeout_s
         self._conn: Any = None
         self._in_tx = False
-        self._connect()
+        # run once on the first connection made later (a console started while the server was
+        # down migrates the journal when it first reaches it)
+        self.on_connect: Callable[[], None] | None = None
+        try:
+            self._connect()
+        except JournalUnreachable:
+            if not allow_offline:
+                raise
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.closed
 
     def _connect(self) -> None:
         import psycopg
@@ -223,6 +234,13 @@ class PgStore:
     def _live(self) -> Any:
         if self._conn is None or self._conn.closed:
             self._connect()
+            hook, self.on_connect = self.on_connect, None
+            if hook is not None:
+                try:
+                    hook()
+                except BaseException:
+                    self.on_connect = hook  # the next connection tries again
+                    raise
         return self._conn
 
     @property

@@ -179,3 +179,19 @@ async def test_q_still_quits_while_the_journal_is_away(own_pg, url):
             await until(pilot, lambda: app._exit, what="the exit")  # noqa: SLF001
     finally:
         j.close()
+
+
+def test_a_console_started_while_the_server_is_down_carries_on_when_it_is_back(own_pg, url):
+    own_pg.stop("immediate")
+    with pytest.raises(JournalUnreachable, match="unreachable"):
+        Journal.open(url)  # a command: a clear message
+    j = Journal.open(url, allow_offline=True)  # the console: starts anyway
+    try:
+        with pytest.raises(JournalUnreachable):
+            j.record_ticket(hedge_ticket(), {}, {})
+        own_pg.start()
+        tid = j.record_ticket(hedge_ticket(), {}, {})  # connects, creates the schema, writes
+        assert j.schema_version == 2
+        assert [t.id for t in j.tickets()] == [tid]
+    finally:
+        j.close()
