@@ -107,3 +107,10 @@ def test_show_names_who_confirmed_and_who_sent(pg_url, capsys):
     assert main(["journal", "show", tid, "--journal", pg_url, "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["confirmation"]["by"] == "bob@desk-2/b" and d["orders"][0]["origin"] == "bob@desk-2/b"
+
+
+def test_the_console_refuses_a_journal_url_with_a_password_before_it_starts(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no user config: the demo portfolio
+    assert main(["--demo", "--journal", "postgresql://desk:hunter2@db.lan/j"]) == 2
+    err = capsys.readouterr().err
+    assert "--journal carries a password" in err and ".pgpass" in err and "hunter2" not in err
