@@ -24,6 +24,7 @@ from console.venues.books import BookSource
 if TYPE_CHECKING:
     from console.execution.executor import ExecPolicy, Executor
     from console.execution.journal import Journal
+    from console.execution.store import ChangeListener
     from console.venues.demo import DemoSession
     from console.venues.venue import VenueSet
 
@@ -72,6 +73,7 @@ class Services:
     emulator_url: str | None = None  # the demo emulator's base URL, when one runs
     demo_session: DemoSession | None = None  # an emulator started inside this process
     journal_path: Path | None = None
+    listener: ChangeListener | None = None  # other consoles' journal writes, and the journal's health
     books: BookSource = field(init=False)
 
     def __post_init__(self) -> None:
@@ -101,11 +103,12 @@ def _credentials(config: Config, demo_creds: Mapping[str, Mapping[str, str]]) ->
 
 
 def connect(config: Config, services: Services, *, live: bool = False, seed: int | None = None,
-            journal_path: Path | None = None, emulator_url: str | None = None,
+            journal_path: Path | str | None = None, emulator_url: str | None = None,
             clock: Clock | None = None) -> Feed:
     """Fill ``services`` for ``config`` on its ServiceLoop: the emulator if an account is demo
     (or ``emulator_url``, one already running), venues and journal; returns the feed. The
-    caller stops them with ``close``."""
+    caller stops them with ``close``. The journal: ``journal_path`` (a file or a PostgreSQL
+    URL, from ``--journal``), else the config's ``[journal] url``, else a file."""
     from console.execution.journal import Journal
     from console.venues.demo import (
         DEMO_SEED,
@@ -136,10 +139,14 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
 
     venues = loop.run(make(), timeout=30)
     services.venues = venues
+    if journal_path is None:
+        journal_path = config.journal.url
     if journal_path is None and services.demo_session is not None:
         # each demo starts a fresh emulator: its orders belong in a fresh journal
         journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
-    services.journal = Journal.open(journal_path)
+    # a desk's journal server being down at start-up is no reason not to start: the header
+    # says so and nothing is sent until it answers
+    services.journal = Journal.open(journal_path, allow_offline=True)
     services.journal_path = services.journal.path
 
     def feed() -> AsyncIterator[Any]:
@@ -170,6 +177,20 @@ def attach_executor(services: Services, config: Config, on_event: Callable[[Any]
     return services.executor
 
 
+def watch_journal(services: Services, on_change: Callable[[], None], on_health: Callable[[bool, str], None],
+                  *, poll_s: float = 1.0) -> ChangeListener:
+    """Call ``on_change`` when another console writes to the journal (LISTEN/NOTIFY on a
+    PostgreSQL journal, a poll as the fallback) and ``on_health`` when the journal's database
+    becomes unreachable or answers again. Both run on the listener's thread."""
+    from console.execution.store import ChangeListener
+
+    journal = services.journal
+    assert journal is not None
+    services.listener = ChangeListener(journal.url, journal.origin.label, on_change, on_health,
+                                       latest=journal.latest_event, poll_s=poll_s).start()
+    return services.listener
+
+
 def close(services: Services) -> None:
     """Stop what ``connect`` started: venues, the demo emulator, the journal, the loop."""
     loop = services.loop
@@ -183,6 +204,8 @@ def close(services: Services) -> None:
     except Exception:  # noqa: BLE001 - shutting down: report nothing the user can act on
         pass
     finally:
+        if services.listener is not None:
+            services.listener.stop()
         if services.journal is not None:
             services.journal.close()
         loop.stop()

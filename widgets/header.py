@@ -35,6 +35,7 @@ class HeaderContent:
     fresh: Mapping[str, Freshness]
     clock: str  # "YYYY-MM-DD HH:MM:SSZ"
     closed: bool = False  # trading waits for a reconciliation to be accepted: never dropped
+    journal_down: bool = False  # the journal's database does not answer: nothing is sent; never dropped
 
 
 # How the bar gives way on a narrow terminal, one step at a time until it fits: the date (the
@@ -48,6 +49,8 @@ def header_text(c: HeaderContent, level: int = 0) -> Text:
     label, style = mode_badge(c.mode)
     t = Text(no_wrap=True, overflow="crop")
     t.append(f" {label} ", style=style)
+    if c.journal_down:
+        t.append(" JOURNAL UNREACHABLE " if level < 4 else " NO JOURNAL ", style="bold white on red")
     if c.closed:
         t.append(" TRADING CLOSED ", style="bold white on red")
     if level < 4:
@@ -95,8 +98,9 @@ class HeaderBar(Static):
     _content: HeaderContent | None = None
 
     def show(self, *, mode: str, book: str, nav: float | None, quote: str,
-             fresh: Mapping[str, Freshness], clock: str, closed: bool = False) -> None:
-        self._content = HeaderContent(mode, book, nav, quote, dict(fresh), clock, closed)
+             fresh: Mapping[str, Freshness], clock: str, closed: bool = False,
+             journal_down: bool = False) -> None:
+        self._content = HeaderContent(mode, book, nav, quote, dict(fresh), clock, closed, journal_down)
         self._draw()
 
     def _draw(self) -> None:

@@ -27,12 +27,21 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from console.app.messages import AlertsChanged, ExecEvent, FeedStatus, StateReady, TicketFinished
+from console.app.messages import (
+    AlertsChanged,
+    ExecEvent,
+    FeedStatus,
+    JournalChanged,
+    JournalHealth,
+    StateReady,
+    TicketFinished,
+)
 from console.app.palette import ConsoleCommands
 from console.app.state import DashboardState, derive_state
 from console.core.alerts import Alert, Severity, Watch
 from console.core.clock import Clock, wall_ms
 from console.core.config import Config, Goal, Mode
+from console.core.errors import UserError
 from console.core.snapshot import Snapshot
 from console.runtime import Services
 from widgets.alerts_panel import AlertItem
@@ -142,6 +151,7 @@ class RebalApp(App[int]):
         self.submitting: set[str] = set()  # tickets confirmed and being sent right now
         self.reviewing = False  # a confirmation is open or being prepared: one at a time
         self.killing = False  # the kill switch's confirmation is open or the kill runs
+        self.journal_down: str | None = None  # why the journal's database is unreachable; None = it answers
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -362,7 +372,10 @@ class RebalApp(App[int]):
     async def ask_quit(self) -> None:
         from console.app.screens.confirm import QuitScreen
 
-        working, sending = await asyncio.to_thread(self._quit_counts)
+        try:
+            working, sending = await asyncio.to_thread(self._quit_counts)
+        except UserError:  # the journal does not answer: what this console knows, without it
+            working, sending = 0, len(self.submitting)
         executor = self.services.executor
         slices = executor.unsent_slices() if executor is not None and hasattr(executor, "unsent_slices") else 0
         if not working and not sending and not slices:
@@ -471,6 +484,11 @@ class RebalApp(App[int]):
 
     def _trading_closed(self, what: str) -> bool:
         """Say so before a confirmation, not after `y`: the executor would refuse the send."""
+        if self.journal_down is not None:
+            # a send the journal cannot record would be a send no console knows of
+            self.notify(f"{what}: the journal is unreachable ({self.journal_down}); nothing is sent until it "
+                        "answers again (the header says when)", severity="error", timeout=8)
+            return True
         executor = self.services.executor
         if executor is not None and not executor.trading_allowed:
             self.notify(f"{what}: trading is closed until a reconciliation is accepted (R runs one, enter "
@@ -690,6 +708,33 @@ class RebalApp(App[int]):
             screen.refresh_blotter()
         if self.feed is not None and self.services.venues is not None:
             self.refresh_now()
+
+    # ------------------------------------------------------------------ the shared journal
+
+    def journal_changed(self) -> None:
+        """The journal listener's ``on_change`` (its thread): another console wrote."""
+        self.call_later_threadsafe(JournalChanged())
+
+    def journal_health(self, ok: bool, why: str) -> None:
+        """The journal listener's ``on_health`` (its thread)."""
+        self.call_later_threadsafe(JournalHealth(ok, why))
+
+    @on(JournalChanged)
+    def _on_journal_changed(self, event: JournalChanged) -> None:
+        for screen in self._listening_screens("refresh_blotter"):
+            screen.refresh_blotter()
+
+    @on(JournalHealth)
+    def _on_journal_health(self, event: JournalHealth) -> None:
+        was = self.journal_down
+        self.journal_down = None if event.ok else (event.why or "no answer")
+        if event.ok and was is not None:
+            self.notify("the journal answers again: sending is possible again", timeout=5)
+            self._on_journal_changed(JournalChanged())  # what others did meanwhile
+        elif not event.ok and was is None:
+            self.notify(f"the journal is unreachable: {self.journal_down}; nothing is sent until it is back",
+                        severity="error", timeout=10)
+        self._tick()  # the header says so now, not at the next second
 
     @on(ExecEvent)
     def _on_exec_event(self, event: ExecEvent) -> None:

@@ -37,6 +37,19 @@ class ExecEvent(Message):
         super().__init__()
 
 
+class JournalChanged(Message):
+    """Another console wrote to the shared journal: the blotter reads it again."""
+
+
+class JournalHealth(Message):
+    """The journal's database became unreachable (``ok`` False, ``why``) or answers again."""
+
+    def __init__(self, ok: bool, why: str = "") -> None:
+        self.ok = ok
+        self.why = why
+        super().__init__()
+
+
 class TicketFinished(Message):
     """A ticket the console sent has a result (``result``) or could not be sent (``error``)."""
 

@@ -41,12 +41,16 @@ def launch(args: argparse.Namespace) -> int:
     from console.venues.demo import choose_startup
 
     config, is_demo = choose_startup(args)
+    from console.cli.journal import checked_url
+
+    journal = None if getattr(args, "journal", None) is None else checked_url(args.journal, "--journal")
     _live_gate(config, args)  # before the full-screen UI takes the terminal
     services = runtime.Services(loop=runtime.ServiceLoop())
 
     def connect(app: RebalApp) -> runtime.Feed:  # in a worker thread once the first frame is drawn
-        feed = runtime.connect(config, services, live=bool(getattr(args, "live", False)))
+        feed = runtime.connect(config, services, live=bool(getattr(args, "live", False)), journal_path=journal)
         runtime.attach_executor(services, config, app.exec_event)
+        runtime.watch_journal(services, app.journal_changed, app.journal_health)
         return feed
 
     try:

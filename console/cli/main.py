@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "preflight, check-config, flows)")
     p.add_argument("--live", action="store_true", help="allow accounts marked live = true to trade")
     p.add_argument("--debug", action="store_true", help="DEBUG logging to stderr; keys are masked")
+    p.add_argument("--journal", metavar="URL",
+                   help="a desk's shared PostgreSQL journal, postgresql://USER@HOST:PORT/DATABASE (default: the "
+                        "config's [journal] url, else the SQLite journal in the user data folder)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         if importlib.util.find_spec(name) is None:  # being built; see the issue that owns it

@@ -272,6 +272,37 @@ class Limits(BaseModel):
     legging_s: Annotated[float, Field(gt=0, le=86_400)] = 30.0
 
 
+def check_journal_url(url: str, where: str) -> str:
+    """A shared journal's URL: PostgreSQL, and no password in it (a config file or a
+    command line is not a place for a secret: libpq reads it from ~/.pgpass or PGPASSWORD)."""
+    from urllib.parse import urlsplit
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"{where} {url!r} is not a PostgreSQL URL; write postgresql://USER@HOST:PORT/DATABASE "
+                         "(leave it out to keep the SQLite journal in the user data folder)")
+    try:
+        password = urlsplit(url).password
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}; write postgresql://USER@HOST:PORT/DATABASE") from None
+    if password is not None:
+        raise ValueError(f"{where} carries a password; remove it from the URL and put it in ~/.pgpass "
+                         "(HOST:PORT:DATABASE:USER:PASSWORD, mode 600) or the PGPASSWORD environment variable")
+    return url
+
+
+class JournalSettings(BaseModel):
+    """``[journal] url``: a PostgreSQL journal shared by a desk's consoles (default: none,
+    the SQLite journal in the user data folder)."""
+
+    model_config = _Model
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return None if v is None else check_journal_url(v.strip(), "[journal] url")
+
+
 class Config(BaseModel):
     model_config = _Model
     portfolio: Portfolio = Portfolio()
@@ -279,6 +310,7 @@ class Config(BaseModel):
     accounts: tuple[Account, ...] = ()
     manual: tuple[ManualHolding, ...] = ()
     limits: Limits = Limits()
+    journal: JournalSettings = JournalSettings()
 
     @model_validator(mode="after")
     def _check(self) -> Config:

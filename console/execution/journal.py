@@ -1,23 +1,30 @@
-"""The journal: every ticket, order, fill and transition, in SQLite.
+"""The journal: every ticket, order, fill and transition, in SQLite or PostgreSQL.
 
-Why SQLite: one file, atomic transactions, readable by ``rebal-tui journal`` while the
-console runs (WAL lets readers and the one writer work at once). ``synchronous=FULL``: a
-transition the executor acted on is on disk before the next request goes out, so a crash
-or a SIGKILL can never leave a venue order without its row.
+Why SQLite (the default): one file, atomic transactions, readable by ``rebal-tui journal``
+while the console runs (WAL lets readers and the one writer work at once).
+``synchronous=FULL``: a transition the executor acted on is on disk before the next request
+goes out, so a crash or a SIGKILL can never leave a venue order without its row.
+
+Why PostgreSQL (``[journal] url = "postgresql://..."``): a desk of several consoles on the
+same accounts shares one journal, so a ticket is sent once across all of them and each sees
+the others' orders. The SQL and the migrations are the same; ``store.py`` holds what differs.
 
 Rules the code keeps:
 - One transaction per transition: the state change and its ``events`` row commit together.
 - State changes are compare-and-set (``WHERE state = ?``): two callers racing to send the
-  same ticket cannot both win, even from two processes.
+  same ticket cannot both win, even from two processes (or two hosts, on PostgreSQL).
 - An order's row (with its client id) commits before its request is sent.
 - Secrets never enter: snapshot and preview JSON are scrubbed of registered secrets.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import re
-import sqlite3
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -37,6 +44,13 @@ from console.execution.lifecycle import (
     order_can,
     ticket_can,
 )
+from console.execution.store import (
+    JournalUnreachable,  # noqa: F401  (re-exported: the journal's callers catch it)
+    PgStore,
+    SqliteStore,
+    Store,
+    is_url,
+)
 
 JOURNAL_FILENAME = "journal.sqlite3"
 DEFAULT_LEGGING_S = 30.0
@@ -44,6 +58,33 @@ DEFAULT_LEGGING_S = 30.0
 
 class JournalError(UserError):
     """A refused journal operation (a second confirm, a second send, an unknown ticket)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who writes: the OS user, the host and this console process. Recorded with each
+    confirmation and each order, so every console of a desk shows who sent what."""
+
+    user: str
+    host: str
+    console: str
+
+    @classmethod
+    def here(cls) -> Origin:
+        try:
+            user = getpass.getuser()
+        except Exception:  # noqa: BLE001 - no login name (a container): say so, do not fail
+            user = "unknown"
+        console = os.environ.get("REBAL_CONSOLE_ID") or secrets.token_hex(3)
+        return cls(user=user, host=socket.gethostname() or "unknown", console=console)
+
+    @property
+    def who(self) -> str:
+        return f"{self.user}@{self.host}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.who}/{self.console}"
 
 
 def default_journal_path() -> Path:
@@ -139,6 +180,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (account, symbol)
     );
     """,
+    # 2: who confirmed a ticket and which console wrote an order (a desk shares one journal)
+    """
+    ALTER TABLE tickets ADD COLUMN confirmed_by TEXT;
+    ALTER TABLE tickets ADD COLUMN confirmed_console TEXT;
+    ALTER TABLE orders ADD COLUMN origin TEXT;
+    """,
+)
+
+
+# every table, parents first (foreign keys), with a column that orders its rows
+COPY_TABLES: tuple[tuple[str, str], ...] = (
+    ("tickets", "id"), ("orders", "client_id"), ("fills", "id"), ("events", "id"), ("positions", "account, symbol"),
 )
 
 
@@ -161,6 +214,8 @@ class TicketRow:
     confirm_key: str | None
     confirm_snapshot_ts: int | None
     residual_accepted: bool
+    confirmed_by: str | None = None  # user@host
+    confirmed_console: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +242,7 @@ class OrderRow:
     created_ms: int
     sent_ms: int | None
     updated_ms: int
+    origin: str | None = None  # user@host/console that wrote the order; None before migration 2
 
     @property
     def live(self) -> bool:
@@ -322,43 +378,95 @@ def _scrubbed_json(value: Any) -> str:
 
 
 class Journal:
-    """The SQLite journal. Thread-safe (one lock); the executor calls it from its event loop."""
+    """The journal, on a ``Store`` (SQLite or PostgreSQL). Thread-safe (one lock); the
+    executor calls it from its event loop."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+    def __init__(self, conn: Store, path: Path | None, origin: Origin | None = None) -> None:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        self.origin = origin or Origin.here()
 
     # -- opening -------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str | None = None, *, synchronous: str = "FULL") -> Journal:
-        """Open (creating and migrating) the journal; ``path=None`` is the user data folder.
-        ``":memory:"`` gives a throwaway journal for tests."""
-        if path is None:
-            path = default_journal_path()
-        mem = str(path) == ":memory:"
-        p = None if mem else Path(path)
-        if p is not None:
-            p.parent.mkdir(parents=True, exist_ok=True)
+    def open(cls, path: Path | str | None = None, *, synchronous: str = "FULL",
+             origin: Origin | None = None, migrate: bool = True, allow_offline: bool = False) -> Journal:
+        """Open (creating and migrating) the journal: a file path (SQLite; ``None`` is the
+        user data folder, ``":memory:"`` a throwaway journal for tests) or a
+        ``postgresql://`` URL (a journal several consoles share). ``migrate=False``: the
+        caller runs ``migrate()`` itself (`rebal-tui journal migrate` reports what it did).
+        ``allow_offline``: a PostgreSQL server that does not answer yet is not an error (the
+        console starts, says so in its header, and migrates when it first reaches it); every
+        call until then raises ``JournalUnreachable``."""
+        origin = origin or Origin.here()
+        if is_url(path):
+            pg = PgStore(str(path), origin.label, allow_offline=allow_offline)
+            store: Store = pg
+            j = cls(store, None, origin)
+            if migrate and not pg.connected:
+                pg.on_connect = j._migrate
+                return j
+        else:
+            if path is None:
+                path = default_journal_path()
+            mem = str(path) == ":memory:"
+            p = None if mem else Path(path)
+            if p is not None:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                store = SqliteStore.open(p, synchronous)
+            except UserError as exc:
+                raise JournalError(str(exc)) from None
+            j = cls(store, p, origin)
         try:
-            conn = sqlite3.connect(":memory:" if mem else str(p), isolation_level=None,
-                                   check_same_thread=False, timeout=10.0)
-        except sqlite3.Error as exc:
-            raise JournalError(f"cannot open the journal {path}: {exc}") from None
-        conn.row_factory = sqlite3.Row
-        if not mem:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise JournalError(f"{path}: the journal needs WAL mode, SQLite gave {mode!r}")
-        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
-            raise ValueError("synchronous must be FULL, EXTRA or NORMAL")
-        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=10000")
-        j = cls(conn, p)
-        j._migrate()
+            if migrate:
+                j._migrate()
+        except UserError:
+            store.close()
+            raise
+        except Exception as exc:
+            store.close()
+            if not j.shared:
+                raise
+            # e.g. a role without CREATE on the database: a message, not a traceback
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise JournalError(f"{j.where}: the journal's tables cannot be created or read ({first}); give the "
+                               "role CREATE on the database, or run `rebal-tui journal migrate` as its owner "
+                               "first") from None
         return j
+
+    @property
+    def backend(self) -> str:
+        return self._conn.backend
+
+    @property
+    def where(self) -> str:
+        """The file, or the URL without its password: what messages may show."""
+        return self._conn.where
+
+    @property
+    def url(self) -> str | None:
+        """The PostgreSQL journal's URL (None for a SQLite file): other connections to it
+        (the change listener) use it."""
+        return self._conn.url if isinstance(self._conn, PgStore) else None
+
+    @property
+    def shared(self) -> bool:
+        """A journal other consoles may write to at the same time (PostgreSQL)."""
+        return self._conn.backend == "postgresql"
+
+    def ping(self) -> None:
+        """Raise ``JournalUnreachable`` unless the journal answers now (reconnecting if it can)."""
+        with self._lock:
+            if not self._conn.in_transaction:
+                self._conn.execute("SELECT 1").fetchone()
+
+    def latest_event(self) -> int | None:
+        """The newest event's id: it changes whenever any console writes."""
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(id) FROM events").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def close(self) -> None:
         with self._lock:
@@ -371,47 +479,83 @@ class Journal:
         self.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: BEGIN IMMEDIATE takes the write lock up front, so a
-        compare-and-set read inside it cannot be raced by another process."""
+    def _tx(self) -> Iterator[Store]:
+        """One write transaction that takes the write lock up front (SQLite: BEGIN
+        IMMEDIATE; PostgreSQL: the journal's advisory lock), so a compare-and-set read
+        inside it cannot be raced by another process, or another console's host."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.begin()
             try:
                 yield self._conn
-                # inside the try: a COMMIT that fails (busy, disk full, I/O error) must not
-                # leave the transaction open, or every later write would fail ("cannot start
-                # a transaction within a transaction") and this one might commit with the next
-                self._conn.execute("COMMIT")
+                # inside the try: a COMMIT that fails (busy, disk full, I/O error, the server
+                # gone) must not leave the transaction open, or every later write would fail
+                # ("cannot start a transaction within a transaction") and this one might
+                # commit with the next
+                self._conn.commit()
             except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                self._conn.rollback()
                 raise
 
     def _migrate(self) -> None:
         # an up-to-date journal needs no write lock: `rebal-tui journal` opening it while the
         # console writes must neither wait for the console nor make the console wait
-        if self._conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+        if self._conn.schema_version() == len(MIGRATIONS):
             return
         with self._tx() as c:
-            version = c.execute("PRAGMA user_version").fetchone()[0]
+            version = c.schema_version()
             if version > len(MIGRATIONS):
-                raise JournalError(f"{self.path}: journal schema {version} is newer than this "
+                raise JournalError(f"{self.where}: journal schema {version} is newer than this "
                                    f"rebal-tui ({len(MIGRATIONS)}); upgrade rebal-tui")
             for i in range(version, len(MIGRATIONS)):
                 for stmt in MIGRATIONS[i].split(";"):
                     if stmt.strip():
-                        c.execute(stmt)
-            c.execute(f"PRAGMA user_version={len(MIGRATIONS)}")
+                        c.execute(c.ddl(stmt))
+            c.set_schema_version(len(MIGRATIONS))
+
+    def migrate(self) -> tuple[int, int]:
+        """(version before, version now): `rebal-tui journal migrate` (opening migrates too)."""
+        before = self.schema_version
+        self._migrate()
+        return before, self.schema_version
 
     @property
     def schema_version(self) -> int:
         with self._lock:
-            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+            return self._conn.schema_version()
+
+    def copy_to(self, dst: Journal) -> dict[str, int]:
+        """Every row of this journal into ``dst`` (an empty journal, e.g. a new PostgreSQL
+        one), ids and all, in one transaction of ``dst``: a copy that fails half way leaves
+        ``dst`` empty. Returns the rows per table, checked against ``dst`` before commit."""
+        if self.schema_version != dst.schema_version:
+            raise JournalError(f"{self.where} has schema {self.schema_version}, {dst.where} "
+                               f"{dst.schema_version}: run `rebal-tui journal migrate` on both first")
+        counts: dict[str, int] = {}
+        with self._lock:
+            data = {t: self._conn.execute(f"SELECT * FROM {t} ORDER BY {key}").fetchall()
+                    for t, key in COPY_TABLES}
+        with dst._tx() as c:
+            for t, _ in COPY_TABLES:
+                if c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]:
+                    raise JournalError(f"{dst.where} already has {t}; copy into an empty journal "
+                                       "(a new database), so that no two consoles' rows mix")
+            for t, _ in COPY_TABLES:
+                rows = data[t]
+                for r in rows:
+                    cols = list(r.keys())
+                    c.execute(f"INSERT INTO {t}({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+                              tuple(r[k] for k in cols))
+                c.reset_ids(t)
+                got = int(c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
+                if got != len(rows):
+                    raise JournalError(f"copy of {t}: {len(rows)} rows read, {got} written; nothing was kept")
+                counts[t] = got
+        return counts
 
     # -- events ----------------------------------------------------------------------
 
     @staticmethod
-    def _event(c: sqlite3.Connection, ts: int, kind: str, *, ticket_id: str | None = None,
+    def _event(c: Store, ts: int, kind: str, *, ticket_id: str | None = None,
                client_id: str | None = None, src: str | None = None, dst: str | None = None,
                detail: Any = None) -> None:
         c.execute("INSERT INTO events(ts, ticket_id, client_id, kind, src, dst, detail) "
@@ -450,18 +594,19 @@ class Journal:
         with self._tx() as c:
             cur = c.execute(
                 "UPDATE tickets SET state=?, confirmed_ms=?, confirm_key=?, confirm_snapshot_ts=?, "
-                "updated_ms=? WHERE id=? AND state=?",
-                (TicketState.CONFIRMED.value, ts, keystroke, int(snapshot_ts), ts, ticket_id,
-                 TicketState.PLANNED.value))
+                "confirmed_by=?, confirmed_console=?, updated_ms=? WHERE id=? AND state=?",
+                (TicketState.CONFIRMED.value, ts, keystroke, int(snapshot_ts), self.origin.who,
+                 self.origin.console, ts, ticket_id, TicketState.PLANNED.value))
             if cur.rowcount != 1:
                 state = self._state_in(c, ticket_id)
                 raise JournalError(f"ticket {ticket_id} cannot be confirmed: it is {state}, not planned")
             self._event(c, ts, "transition", ticket_id=ticket_id, src=TicketState.PLANNED.value,
                         dst=TicketState.CONFIRMED.value,
-                        detail={"keystroke": keystroke, "snapshot_ts": int(snapshot_ts)})
+                        detail={"keystroke": keystroke, "snapshot_ts": int(snapshot_ts),
+                                "by": self.origin.label})
 
     @staticmethod
-    def _state_in(c: sqlite3.Connection, ticket_id: str) -> str:
+    def _state_in(c: Store, ticket_id: str) -> str:
         row = c.execute("SELECT state FROM tickets WHERE id=?", (ticket_id,)).fetchone()
         return "unknown (no such ticket)" if row is None else row["state"]
 
@@ -527,13 +672,14 @@ class Journal:
             for o in orders:
                 self._insert_order(c, ticket_id, o, ts)
 
-    def _insert_order(self, c: sqlite3.Connection, ticket_id: str | None, o: NewOrder, ts: int) -> None:
+    def _insert_order(self, c: Store, ticket_id: str | None, o: NewOrder, ts: int) -> None:
         c.execute(
             "INSERT INTO orders(client_id, ticket_id, leg, attempt, purpose, account, symbol, side, "
-            "type, amount, price, reduce_only, post_only, state, created_ms, updated_ms) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "type, amount, price, reduce_only, post_only, state, created_ms, updated_ms, origin) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (o.client_id, ticket_id, o.leg, o.attempt, o.purpose, o.account, o.symbol, o.side, o.type,
-             o.amount, o.price, int(o.reduce_only), int(o.post_only), OrderState.NEW.value, ts, ts))
+             o.amount, o.price, int(o.reduce_only), int(o.post_only), OrderState.NEW.value, ts, ts,
+             self.origin.label))
         self._event(c, ts, "order", ticket_id=ticket_id, client_id=o.client_id, dst=OrderState.NEW.value,
                     detail={"account": o.account, "symbol": o.symbol, "side": o.side, "type": o.type,
                             "amount": o.amount, "price": o.price, "reduce_only": o.reduce_only,
@@ -629,8 +775,8 @@ class Journal:
                 if new_avg is not None and cur.average is not None and cur.filled > 0:
                     # the price of this increment, from the two cumulative averages
                     price = (new_avg * new_filled - cur.average * cur.filled) / delta
-                c.execute("INSERT OR IGNORE INTO fills(client_id, ticket_id, leg, account, symbol, side, "
-                          "amount, price, ts, cum_filled) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                c.execute("INSERT INTO fills(client_id, ticket_id, leg, account, symbol, side, "
+                          "amount, price, ts, cum_filled) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                           (client_id, cur.ticket_id, cur.leg, cur.account, cur.symbol, cur.side,
                            delta, price, ts, new_filled))
             error = None if error is None else _scrub(error)
@@ -752,21 +898,27 @@ class Journal:
             self._event(c, ts, "position_baseline", detail={"account": account, "positions": positions})
 
 
-def _ticket_row(r: sqlite3.Row) -> TicketRow:
+def _opt(r: Any, name: str) -> Any:
+    """A column a later migration added (None on a row that predates it)."""
+    return r[name] if name in r.keys() else None  # noqa: SIM118 - a sqlite3.Row iterates its values
+
+
+def _ticket_row(r: Any) -> TicketRow:
     return TicketRow(
         id=r["id"], created_ms=r["created_ms"], updated_ms=r["updated_ms"], kind=r["kind"],
         state=TicketState(r["state"]), note=r["note"],
         ticket=ticket_from_dict(json.loads(r["ticket_json"])), preview=json.loads(r["preview_json"]),
         snapshot_ts=r["snapshot_ts"], legging_s=r["legging_s"], confirmed_ms=r["confirmed_ms"],
         confirm_key=r["confirm_key"], confirm_snapshot_ts=r["confirm_snapshot_ts"],
-        residual_accepted=bool(r["residual_accepted"]))
+        residual_accepted=bool(r["residual_accepted"]), confirmed_by=_opt(r, "confirmed_by"),
+        confirmed_console=_opt(r, "confirmed_console"))
 
 
-def _order_row(r: sqlite3.Row) -> OrderRow:
+def _order_row(r: Any) -> OrderRow:
     return OrderRow(
         client_id=r["client_id"], ticket_id=r["ticket_id"], leg=r["leg"], attempt=r["attempt"],
         purpose=r["purpose"], account=r["account"], symbol=r["symbol"], side=r["side"], type=r["type"],
         amount=r["amount"], price=r["price"], reduce_only=bool(r["reduce_only"]),
         post_only=bool(r["post_only"]), state=OrderState(r["state"]), venue_id=r["venue_id"],
         filled=r["filled"], average=r["average"], external=bool(r["external"]), error=r["error"],
-        created_ms=r["created_ms"], sent_ms=r["sent_ms"], updated_ms=r["updated_ms"])
+        created_ms=r["created_ms"], sent_ms=r["sent_ms"], updated_ms=r["updated_ms"], origin=_opt(r, "origin"))

@@ -23,7 +23,7 @@ def _order(cid: str, leg: int = 0) -> NewOrder:
 def test_wal_and_schema(tmp_path, journal):
     con = sqlite3.connect(tmp_path / "j.sqlite3")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert journal.schema_version == 1
+    assert journal.schema_version == 2  # the first schema, then who confirmed and sent
     # reopening migrates nothing and keeps rows
     tid = journal.record_ticket(spread_ticket(), {"p": 1}, {"s": 1})
     journal.close()

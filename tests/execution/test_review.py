@@ -190,7 +190,8 @@ async def test_kill_stops_a_slice_schedule(journal):
 def test_failed_commit_rolls_back(journal):
     import sqlite3
 
-    real = journal._conn
+    store = journal._conn  # the SQLite store; its connection is swapped for a flaky one
+    real = store.conn
 
     class Flaky:
         fail = True
@@ -203,7 +204,7 @@ def test_failed_commit_rolls_back(journal):
 
         def __getattr__(self, name):
             return getattr(real, name)
-    journal._conn = Flaky()
+    store.conn = Flaky()
     try:
         with pytest.raises(sqlite3.OperationalError):
             journal.record_ticket(hedge_ticket(), {}, {})
@@ -211,7 +212,7 @@ def test_failed_commit_rolls_back(journal):
         tid = journal.record_ticket(hedge_ticket(), {}, {})  # the next write works
         assert [t.id for t in journal.tickets()] == [tid]
     finally:
-        journal._conn = real
+        store.conn = real
 
 
 # -- 6. secrets in JSON columns -----------------------------------------------------------
@@ -229,7 +230,7 @@ def test_no_api_key_in_json_columns(journal):
                                          "market", 0.25)])
     journal.update_order("rbt" + tid + "aaaab", OrderState.UNKNOWN,
                          error="ExchangeError: binanceusdm {'apiKey': 'AKxyzLEAK123', 'secret': 'SeCrEtLEAK456'}")
-    dump = "\n".join(journal._conn.iterdump())
+    dump = "\n".join(journal._conn.conn.iterdump())
     assert "LEAK" not in dump
     assert journal.ticket(tid).ticket == hedge_ticket()
 

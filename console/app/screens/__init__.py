@@ -30,7 +30,7 @@ def paint_header(screen: Screen, book: str | None = None) -> None:
         bar.show(mode=app.mode.value, book=book or app.config.portfolio.name, nav=st.alloc.nav if st else None,
                  quote=st.alloc.quote if st else app.config.portfolio.quote,
                  fresh=freshness(st.snapshot if st else None, st.stale if st else {}, now),
-                 clock=clock_text(now), closed=closed)
+                 clock=clock_text(now), closed=closed, journal_down=app.journal_down is not None)
 
 
 def _dashboard() -> Screen:

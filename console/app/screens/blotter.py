@@ -5,6 +5,10 @@ Reads run in a thread worker (``journal.tickets/orders/fills/residual``) and pos
 working order of the ticket; while a leg waits `C` chases and `U` unwinds (each through a
 confirmation of what it sends), `L` leaves the residual; `X` abandons a planned or confirmed ticket that was never sent (one left over from
 an earlier session); `K` (global) is the kill switch. A cancelled or failed ticket shows why.
+
+On a journal the desk shares (PostgreSQL), every console's tickets and orders are here, each
+with a "by" column: who confirmed the ticket and which console sent the order (user@host/console).
+They refresh when another console writes (the app's journal listener), not only each second.
 """
 
 from __future__ import annotations
@@ -114,6 +118,7 @@ class BlotterScreen(Screen):
         super().__init__()
         self.data: BlotterData | None = None
         self.selected: str | None = None
+        self.shared = False  # the journal is a desk's (PostgreSQL): show who sent what
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -135,9 +140,12 @@ class BlotterScreen(Screen):
             table.styles.height = self.TICKET_ROWS if rows >= 3 * self.TICKET_ROWS - 4 else max(3, rows // 3)
 
     def on_mount(self) -> None:
+        journal = self.app.services.journal
+        self.shared = bool(journal is not None and getattr(journal, "shared", False))
         t = self.query_one("#bl-tickets", DataTable)
         for key, label, w in (("id", "ticket", 14), ("time", "time", 8), ("kind", "kind", 8), ("state", "state", 13),
-                              ("legs", "legs", 4), ("gross", "gross", 12), ("key", "confirm", 7), ("note", "note", 36)):
+                              ("legs", "legs", 4), ("gross", "gross", 12), ("key", "confirm", 7),
+                              *((("by", "by", 24),) if self.shared else ()), ("note", "note", 36)):
             t.add_column(Text(label, justify="right") if key == "gross" else label, key=key, width=w)
         o = self.query_one("#bl-orders", DataTable)
         # the client id last: on a narrow window what is cut first is the id, not the fill. The
@@ -145,7 +153,8 @@ class BlotterScreen(Screen):
         # at 120 columns the ids are whole: two orders of a ticket differ only in their tails
         for key, label, w in (("leg", "leg", 3), ("symbol", "symbol", None), ("side", "side", 4),
                               ("amount", "amount", 6), ("filled", "filled", 6), ("avg", "avg", 8),
-                              ("state", "state", 9), ("cid", "client id", 17)):
+                              ("state", "state", 9), *((("by", "by", 24),) if self.shared else ()),
+                              ("cid", "client id", 17)):
             o.add_column(Text(label, justify="right") if key in ("amount", "filled", "avg") else label, key=key, width=w)
         t.focus()
         self._header()
@@ -181,7 +190,7 @@ class BlotterScreen(Screen):
         table = self.query_one("#bl-tickets", DataTable)
         rows = {t.id: (Text(t.id), hms(t.created_ms), t.kind, _state(t.state), str(len(t.ticket.legs)),
                        Text(money(t.ticket.gross_notional), justify="right"), t.confirm_key or "—",
-                       self._note(d, t))
+                       *((self._who(t),) if self.shared else ()), self._note(d, t))
                 for t in d.tickets}
         old = {t.id for t in prev.tickets} if prev else set()
         if [t.id for t in d.tickets] != [t.id for t in (prev.tickets if prev else ())]:
@@ -198,8 +207,22 @@ class BlotterScreen(Screen):
             if t.id in old and before[t.id] != t:
                 table.update_cell(t.id, "state", _state(t.state))
                 table.update_cell(t.id, "key", t.confirm_key or "—")
+                if self.shared:
+                    table.update_cell(t.id, "by", self._who(t))
             if t.id in old and prev is not None and prev.reason(t.id) != d.reason(t.id):
                 table.update_cell(t.id, "note", self._note(d, t))
+
+    def _who(self, t: Any) -> Text:
+        """Who confirmed the ticket, user@host/console; this console's own in bold."""
+        by = getattr(t, "confirmed_by", None)
+        if by is None:
+            return Text("—", style="dim")
+        label = f"{by}/{t.confirmed_console}"
+        return Text(label, style="bold" if self._mine(label) else "", no_wrap=True, overflow="ellipsis")
+
+    def _mine(self, label: str | None) -> bool:
+        journal = self.app.services.journal
+        return label is not None and journal is not None and label == journal.origin.label
 
     @staticmethod
     def _note(d: BlotterData, t: Any) -> Text:
@@ -217,7 +240,11 @@ class BlotterScreen(Screen):
                                Text(o.side, style="red" if o.side == "sell" else "green"),
                                Text(f"{o.amount:g}", justify="right"), Text(f"{o.filled:g}", justify="right"),
                                Text("—" if o.average is None else f"{o.average:,.6g}", justify="right"),
-                               _state(o.state), o.client_id) for o in d.orders}
+                               _state(o.state),
+                               *((Text(o.origin or ("external" if o.external else "—"), no_wrap=True,
+                                       overflow="ellipsis", style="bold" if self._mine(o.origin) else ""),)
+                                 if self.shared else ()),
+                               o.client_id) for o in d.orders}
         if not same:
             table.clear()
             for cid, row in cells.items():
