@@ -620,6 +620,10 @@ class Executor:
         deadline = time.monotonic() + (self.policy.lookup_timeout_s if timeout_s is None else timeout_s)
         wait = self.policy.lookup_backoff_s
         while True:
+            # "not found" is the venue's view when it processed the lookup, which is no later
+            # than when the lookup was sent plus its own transit: judged by the answer's
+            # arrival, a slow answer to an early lookup would bury an order that arrived
+            asked = now_ms()
             try:
                 v = await port.lookup(row.symbol, client_id)
                 answered = True
@@ -628,8 +632,7 @@ class Executor:
                 v, answered = None, False
             if v is not None:
                 return self._record(client_id, v)
-            sent = row.sent_ms or row.created_ms
-            if answered and now_ms() - sent >= self.policy.not_found_grace_s * 1000:
+            if answered and not_found_counts(row, asked, self.policy):
                 # The venue does not know the id, and a request that old can no longer
                 # arrive. A late appearance is still caught by reconciliation.
                 out = self.journal.update_order(client_id, OrderState.NEVER_SEEN,
@@ -1099,6 +1102,14 @@ def _new_order(account: str, r: OrderRequest, *, purpose: str) -> NewOrder:
                     attempt=parsed[2] if parsed else None, purpose=purpose, account=account,
                     symbol=r.symbol, side=r.side, type=r.type, amount=r.amount, price=r.price,
                     reduce_only=r.reduce_only, post_only=r.post_only)
+
+
+def not_found_counts(row: OrderRow, asked_ms: int, policy: ExecPolicy) -> bool:
+    """A "not found" counts only for a lookup *sent* once the order's request is older than
+    the grace period: the request can no longer arrive after it (recvWindow). ``asked_ms``
+    is when the lookup left, never when its answer came back."""
+    sent = row.sent_ms or row.created_ms
+    return asked_ms - sent >= policy.not_found_grace_s * 1000
 
 
 def as_port(account: str, ex: Any) -> VenuePort:

@@ -24,7 +24,13 @@ from typing import Any
 
 from console.config import Config
 from console.execution.clientid import is_console_id
-from console.execution.executor import ExecPolicy, as_port, ticket_outcome, wall_clock_ms
+from console.execution.executor import (
+    ExecPolicy,
+    as_port,
+    not_found_counts,
+    ticket_outcome,
+    wall_clock_ms,
+)
 from console.execution.journal import Journal, OrderRow, now_ms
 from console.execution.lifecycle import (
     ORDER_LIVE,
@@ -263,6 +269,7 @@ async def _lookup_settled(port: VenuePort, row: OrderRow, policy: ExecPolicy) ->
     deadline = time.monotonic() + max(policy.lookup_timeout_s, 0.0)
     wait = policy.lookup_backoff_s
     while True:
+        asked = now_ms()  # the rule is the executor's: judged on when the lookup was sent
         try:
             v = await port.lookup(row.symbol, row.client_id)
         except LookupFailed:
@@ -270,9 +277,9 @@ async def _lookup_settled(port: VenuePort, row: OrderRow, policy: ExecPolicy) ->
         if isinstance(v, VenueOrder):
             return v
         if v is None:
-            left = policy.not_found_grace_s * 1000 - (now_ms() - sent)
-            if left <= 0 or row.state is OrderState.NEVER_SEEN:
+            if not_found_counts(row, asked, policy) or row.state is OrderState.NEVER_SEEN:
                 return None
+            left = policy.not_found_grace_s * 1000 - (now_ms() - sent)
             wait = max(wait, left / 1000)
         if time.monotonic() + wait > deadline:
             return "failed"

@@ -1,0 +1,104 @@
+"""Issue 11: the ways the order path could still lose or double money, each made impossible.
+
+Each test drives the executor (or the reconciler) through the fake ``VenuePort`` with a fake
+wall clock where a grace period is measured, so nothing really waits.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from console.execution import executor as executor_mod
+from console.execution import journal as journal_mod
+from console.execution import reconcile as reconcile_mod
+from console.execution.clientid import client_order_id
+from console.execution.executor import ExecPolicy
+from console.execution.lifecycle import OrderState, TicketState
+from console.execution.ports import Ambiguous, OrderRequest, VenueOrder
+from console.execution.reconcile import reconcile
+from tests.execution.fakes import FakeVenue
+from tests.execution.helpers import config, hedge_ticket
+from tests.execution.test_executor import confirmed, journal, make  # noqa: F401 - the journal fixture
+
+
+class WallClock:
+    """The journal's and the executor's wall clock, moved by hand."""
+
+    def __init__(self, t: int = 1_000_000) -> None:
+        self.t = t
+
+    def __call__(self) -> int:
+        return self.t
+
+
+@pytest.fixture
+def wall(monkeypatch) -> WallClock:
+    clock = WallClock()
+    for mod in (journal_mod, executor_mod, reconcile_mod):
+        monkeypatch.setattr(mod, "now_ms", clock)
+    return clock
+
+
+GRACE = ExecPolicy(lookup_backoff_s=0.001, lookup_backoff_max_s=0.002, lookup_timeout_s=2.0,
+                   not_found_grace_s=2.0, poll_s=0.001)
+
+
+class HeldPost(FakeVenue):
+    """The order's POST is held in the network: the venue applies it at ``+2.3 s`` while the
+    client gives up at ``+1.8 s`` and looks it up at once; that lookup's "not found" (true
+    when the venue processed it) reaches the client only at ``+3.25 s``."""
+
+    def __init__(self, wall: WallClock) -> None:
+        super().__init__()
+        self.wall = wall
+        self.held: OrderRequest | None = None
+        self.sent_at = 0
+
+    async def place(self, req: OrderRequest) -> VenueOrder:
+        self.place_calls[req.client_id] += 1
+        self.held, self.sent_at = req, self.wall.t
+        self.wall.t = self.sent_at + 1_800  # the client's timeout
+        raise Ambiguous("RequestTimeout: no answer in 1.8 s")
+
+    async def lookup(self, symbol: str, client_id: str) -> VenueOrder | None:
+        answer = await super().lookup(symbol, client_id)  # the venue's view when it got the lookup
+        if self.held is not None and self.wall.t >= self.sent_at + 1_800:
+            self.wall.t = self.sent_at + 3_250  # the answer is slow to come back
+            self._apply(self.held)  # meanwhile (at +2.3 s) the held POST arrived and filled
+            self.held = None
+        return answer
+
+
+async def test_a_late_not_found_does_not_bury_an_order_that_filled(journal, wall):  # noqa: F811
+    venue = HeldPost(wall)
+    ex, _ = make(journal, venue, policy=GRACE)
+    tid = confirmed(journal, hedge_ticket(0.25))
+    res = await ex.submit(tid)
+    (order,) = res.orders
+    assert order.state is OrderState.FILLED and order.filled == 0.25
+    assert res.state is TicketState.FILLED
+    assert venue.place_calls[order.client_id] == 1
+
+
+def sent_unknown(journal, wall: WallClock, venue: FakeVenue, ticket=None) -> OrderRequest:  # noqa: F811
+    """A ticket whose one order was sent (at ``wall``) with an ambiguous outcome, as a crash
+    or an exhausted lookup budget leaves it for the reconciler."""
+    tid = confirmed(journal, ticket or hedge_ticket(0.25))
+    t = journal.ticket(tid).ticket
+    req = OrderRequest(client_id=client_order_id(tid, 0, 1, venue.exchange_id), symbol=t.legs[0].leg.symbol,
+                       side=t.legs[0].leg.side, type="market", amount=t.legs[0].leg.contracts)
+    journal.begin_sending(tid, [executor_mod._new_order("futures", req, purpose="leg")])
+    journal.mark_sent([req.client_id])
+    journal.update_order(req.client_id, OrderState.UNKNOWN, error="RequestTimeout")
+    return req
+
+
+async def test_reconcile_judges_not_found_on_when_the_lookup_was_sent(journal, wall):  # noqa: F811
+    venue = HeldPost(wall)
+    req = sent_unknown(journal, wall, venue)
+    venue.held, venue.sent_at = req, wall.t
+    wall.t += 1_800  # the reconciliation's lookup leaves inside the grace period
+    report = await reconcile(journal, {"futures": venue}, config(), policy=GRACE)
+    assert not report.never_seen
+    assert journal.order(req.client_id).state is OrderState.FILLED
+    assert report.complete
