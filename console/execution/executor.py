@@ -574,13 +574,27 @@ class Executor:
             port = self._port(acct)
             outcomes: list[VenueOrder | Exception]
             if self.policy.batch and port.can_batch(rs):
-                outcomes = await port.place_many(rs)
+                try:
+                    outcomes = await port.place_many(rs)
+                except Exception as exc:  # noqa: BLE001 - a surprise after the request left: ambiguous
+                    outcomes = [Ambiguous(f"{type(exc).__name__}: {exc}") for _ in rs]
             else:
                 outcomes = list(await asyncio.gather(*(_place(port, r) for r in rs)))
             await asyncio.gather(*(self._apply_send(ticket_id, acct, r, o)
                                    for r, o in zip(rs, outcomes, strict=True)))
 
-        await asyncio.gather(*(one_account(a, rs) for a, rs in by_account.items()))
+        done = await asyncio.gather(*(one_account(a, rs) for a, rs in by_account.items()), return_exceptions=True)
+        for (acct, rs), out in zip(by_account.items(), done, strict=True):
+            if isinstance(out, Exception):
+                # whatever went wrong, those requests may have reached the venue: their rows
+                # become "unknown" and are looked up; the ticket goes on to "working"
+                self.journal.note(ticket_id, "send_error", {"account": acct, "error": str(out)[:300]})
+                for r in rs:
+                    row = self.journal.order(r.client_id)
+                    if row is not None and row.state is OrderState.NEW:
+                        self.journal.update_order(r.client_id, OrderState.UNKNOWN, error=str(out)[:300])
+            elif isinstance(out, BaseException):
+                raise out
 
     async def _apply_send(self, ticket_id: str, acct: str, req: OrderRequest,
                           outcome: VenueOrder | Exception) -> None:

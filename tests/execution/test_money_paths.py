@@ -102,3 +102,82 @@ async def test_reconcile_judges_not_found_on_when_the_lookup_was_sent(journal, w
     assert not report.never_seen
     assert journal.order(req.client_id).state is OrderState.FILLED
     assert report.complete
+
+
+# ----------------------------------------------------------------------------- 4. malformed answers
+
+
+class GarbledExchange:
+    """Just enough of a ccxt exchange for ``CcxtPort``; each method answers from a queue, and
+    an answer that is an exception is raised. Garbled answers are what ccxt hands back for a
+    200 whose body is not JSON or not the shape expected."""
+
+    id = "binanceusdm"
+
+    def __init__(self, **answers: list) -> None:
+        self.options: dict = {"maxRetriesOnFailure": 0}
+        self.markets = {"BTC/USDT:USDT": {"contract": True, "type": "swap", "settle": "USDT"}}
+        self.has = {"createOrders": True, "fetchPositions": True}
+        self.answers = answers
+        self.calls: dict[str, int] = {}
+
+    def market(self, symbol: str) -> dict:
+        return self.markets[symbol]
+
+    def amount_to_precision(self, symbol: str, amount: float) -> str:
+        return f"{amount:.3f}"
+
+    def price_to_precision(self, symbol: str, price: float) -> str:
+        return f"{price:.1f}"
+
+    async def load_markets(self) -> dict:
+        return self.markets
+
+    def _next(self, name: str):
+        self.calls[name] = self.calls.get(name, 0) + 1
+        a = self.answers[name].pop(0) if len(self.answers[name]) > 1 else self.answers[name][0]
+        if isinstance(a, BaseException):
+            raise a
+        return a
+
+    async def create_order(self, *a, **k):
+        return self._next("create_order")
+
+    async def fetch_order(self, *a, **k):
+        return self._next("fetch_order")
+
+    async def cancel_order(self, *a, **k):
+        return self._next("cancel_order")
+
+    async def fetch_positions(self, *a, **k):
+        return self._next("fetch_positions")
+
+
+def _closed(cid: str, amount: float) -> dict:
+    return {"id": "77", "clientOrderId": cid, "symbol": "BTC/USDT:USDT", "side": "sell", "type": "market",
+            "amount": amount, "filled": amount, "average": 60_000.0, "price": None, "status": "closed",
+            "info": {}}
+
+
+async def test_a_garbled_create_and_lookup_are_ambiguous_and_the_order_is_looked_up(journal):  # noqa: F811
+    from console.execution.clientid import client_order_id as cid_of
+    from console.execution.ports import CcxtPort
+
+    tid = confirmed(journal, hedge_ticket(0.25))
+    cid = cid_of(tid, 0, 1, "binanceusdm")
+    exchange = GarbledExchange(create_order=["<html>502 Bad Gateway</html>"],
+                               fetch_order=[{"info": "not json"}, ["not", "an", "order"], _closed(cid, 0.25)])
+    ex, _ = make(journal, CcxtPort("futures", exchange))
+    res = await ex.submit(tid)  # no exception escapes
+    assert exchange.calls["create_order"] == 1  # looked up, never resent
+    assert exchange.calls["fetch_order"] == 3
+    assert res.state is TicketState.FILLED and res.orders[0].filled == 0.25
+
+
+async def test_an_unreadable_positions_answer_is_a_failed_read_not_no_positions() -> None:
+    from console.execution.ports import CcxtPort, LookupFailed
+
+    for garbled in ("<html>ok</html>", [{"contracts": "1"}], ["x"], {"code": -1007}):
+        port = CcxtPort("futures", GarbledExchange(fetch_positions=[garbled]))
+        with pytest.raises(LookupFailed, match="positions"):
+            await port.positions()
