@@ -181,3 +181,29 @@ async def test_an_unreadable_positions_answer_is_a_failed_read_not_no_positions(
         port = CcxtPort("futures", GarbledExchange(fetch_positions=[garbled]))
         with pytest.raises(LookupFailed, match="positions"):
             await port.positions()
+
+
+# ----------------------------------------------------------------------------- 2, 3. reconciliation
+
+
+async def test_reconcile_neither_adopts_our_trades_nor_counts_a_late_fill_twice(journal, wall):  # noqa: F811
+    venue = FakeVenue()
+    once = ExecPolicy(lookup_timeout_s=0.0, not_found_grace_s=2.0)  # one lookup per reconciliation
+    first = await reconcile(journal, {"futures": venue}, config(), policy=once)
+    assert first.clean and journal.position_baseline("futures")[0] == {}  # flat, baseline taken
+    wall.t += 1_000
+    req = sent_unknown(journal, wall, venue)  # sell 0.25: it reached the venue and filled
+    venue._apply(req)  # its trade carries the venue's order id, no client id (as Binance's)
+    wall.t += 5_000
+    venue.fail("lookup", "fail")  # the reconciliation cannot learn its fate this time
+    second = await reconcile(journal, {"futures": venue}, config(), policy=once)
+    assert second.unresolved == (req.client_id,) and not second.complete
+    assert not second.adopted  # the trade is ours, not an external order
+    assert not second.position_mismatches
+    wall.t += 1_000
+    third = await reconcile(journal, {"futures": venue}, config(), policy=once)
+    assert journal.order(req.client_id).state is OrderState.FILLED
+    assert not third.adopted and not third.position_mismatches and third.complete
+    assert journal.position_baseline("futures")[0] == {"BTC/USDT:USDT": 0.0 - 0.25}  # flat, then sold 0.25
+    fourth = await reconcile(journal, {"futures": venue}, config(), policy=once)
+    assert fourth.clean
