@@ -791,12 +791,10 @@ class RebalApp(App[int]):
             return
         flat = report.flatten
         n = len(report.cancelled)
-        self.notify(f"kill switch: {n} order{'' if n == 1 else 's'} cancelled, "
-                    f"{len(report.cancel_failed)} failed; flatten "
-                    f"{flat.state.value if flat else 'not needed'}"
-                    + (f"; skipped {', '.join(report.skipped_accounts)}" if report.skipped_accounts else ""),
-                    severity="warning" if report.cancel_failed or report.skipped_accounts else "information",
-                    timeout=10)
+        # per account, what is done and what is not (it retried until done, or you stopped it)
+        self.notify(f"kill switch: {n} order{'' if n == 1 else 's'} cancelled; flatten "
+                    f"{flat.state.value if flat else 'not needed'}\n" + "\n".join(report.lines()),
+                    severity="information" if report.done else "warning", timeout=10)
         self.post_message(TicketFinished(flat.ticket_id if flat else "", result=flat))
 
     def exec_event(self, event: Any) -> None:

@@ -82,6 +82,8 @@ class ExecPolicy:
     lookup_timeout_s: float = 60.0  # then the order stays "unknown" for the reconciler
     not_found_grace_s: float = 12.0  # > Binance's recvWindow (10 s): a later arrival is refused
     poll_s: float = 0.5  # polling working orders
+    kill_backoff_s: float = 0.5  # the kill switch's first wait before trying a failed read or cancel again
+    kill_backoff_max_s: float = 10.0
     batch: bool = True  # use create_orders where the venue has it
 
 
@@ -186,11 +188,42 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class KillAccount:
+    """What the kill switch left undone on one account (nothing: done)."""
+
+    account: str
+    left: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return not self.left
+
+
+@dataclass(frozen=True)
 class KillReport:
     cancelled: tuple[str, ...]
-    cancel_failed: tuple[str, ...]
-    flatten: SubmitResult | None
-    skipped_accounts: tuple[str, ...] = field(default_factory=tuple)
+    cancel_failed: tuple[str, ...]  # still working after the last round
+    flatten: SubmitResult | None  # the last flatten ticket sent
+    skipped_accounts: tuple[str, ...] = field(default_factory=tuple)  # positions unread at the end
+    accounts: tuple[KillAccount, ...] = ()
+    rounds: int = 1
+    stopped: bool = False  # the trader stopped it before it was done
+
+    @property
+    def done(self) -> bool:
+        return all(a.done for a in self.accounts)
+
+    def lines(self) -> list[str]:
+        """Per account, what is done and what is not, for the trader."""
+        out = []
+        for a in self.accounts:
+            if a.done:
+                out.append(f"{a.account}: done (no console order working, no futures position)")
+            else:
+                out.append(f"{a.account}: NOT done: " + "; ".join(a.left))
+        if self.stopped:
+            out.append(f"stopped by you after {self.rounds} round{'s' if self.rounds > 1 else ''}")
+        return out
 
 
 # ----------------------------------------------------------------------------- guards
@@ -285,6 +318,7 @@ class Executor:
         self._inflight: set[str] = set()  # tickets being submitted (sent, sliced, watched)
         self._following: set[str] = set()  # tickets being chased or unwound
         self._kill_lock = asyncio.Lock()  # a second press waits, then finds nothing to do
+        self._kill_stop: asyncio.Event | None = None  # set by the trader: a kill stops retrying
         # (leg, attempt) of each client id made here: a hashed id (Hyperliquid's 128-bit hex)
         # cannot be parsed back, and a row without its leg would not count toward the residual
         self._cid_meta: dict[str, tuple[int, int]] = {}
@@ -1039,61 +1073,114 @@ class Executor:
             if t.residual_accepted and not any(o.state in ORDER_LIVE for o in self.journal.orders(t.id)):
                 self._finish(t.id)
 
+    def stop_kill(self) -> None:
+        """The trader stops a kill switch that keeps retrying; its report says what is left."""
+        if self._kill_stop is not None:
+            self._kill_stop.set()
+
     async def _kill(self) -> KillReport:
         now = self.clock()
         self.journal.note(None, "kill_switch", {"ts": now})
         self._stop_pending()
         accounts = [a.name for a in self.config.accounts if a.name in self.ports]
-        await self._prepare(accounts)
-        # 1. every console order still working: those the journal knows, and any console
-        #    order the venue shows that the journal does not (it will be adopted by reconcile).
-        mine = [o for o in self.journal.orders(states=ORDER_LIVE, include_external=False)
-                if o.account in self.ports]
+        stop = self._kill_stop = asyncio.Event()
         cancelled: list[str] = []
-        failed: list[str] = []
-        for acct in accounts:
-            port = self.ports[acct]
-            try:
-                venue_open = await port.open_orders()
-            except LookupFailed:
-                venue_open = []
-            known = {o.client_id for o in mine}
-            for v in venue_open:
-                if v.client_id and is_console_id(v.client_id) and v.client_id not in known:
-                    try:
-                        after = await port.cancel(v.symbol, v.client_id)
-                        (cancelled if after is None or after.status != "open" else failed).append(v.client_id)
-                    except LookupFailed:
-                        failed.append(v.client_id)
+        flatten: SubmitResult | None = None
+        refused: dict[str, str] = {}  # account → why its flatten was refused (a retry would be too)
+        wait, rounds, flattened = self.policy.kill_backoff_s, 0, False
+        # Round after round until every account's orders are cancelled and its overlay is flat:
+        # a read or a cancel that fails is tried again with backoff, never taken as "nothing there".
+        while True:
+            rounds += 1
+            left: dict[str, list[str]] = {}
+            failed: list[str] = []
+            for acct in accounts:
+                left[acct] = await self._kill_cancel(acct, cancelled, failed)
+            self._finish_stopped()
+            positions, unread = await self._kill_positions(accounts)
+            for acct in unread:
+                left[acct].append("positions could not be read")
+            legs = [g for g in flatten_legs(self.config, positions) if g.account not in refused]
+            for g in legs:
+                left[g.account].append(f"{g.symbol} not flat yet ({g.side} {g.contracts:g} to close)")
+            if legs and not stop.is_set():
+                ticket = flatten_ticket(legs, now)
+                tid = self.journal.record_ticket(ticket, {"kill_switch": True},
+                                                 {"positions": positions, "ts": now}, legging_s=10.0)
+                self.journal.confirm(tid, "kill", now)
+                try:
+                    flatten = await self.submit(tid, _kill=True)
+                except ExecutionRefused as exc:  # a guard (a lot under the minimum): retrying cannot help
+                    for g in legs:
+                        refused[g.account] = "; ".join(exc.reasons)
+                except Exception as exc:  # noqa: BLE001 - its orders are resolved next round; positions re-read
+                    self.journal.note(tid, "kill_flatten_error", {"error": str(exc)[:300]})
+            for acct, why in refused.items():
+                left.setdefault(acct, []).append(f"flatten refused: {why}")
+            retry = any(v for a, v in left.items() if a not in refused)
+            status = tuple(KillAccount(a, tuple(left.get(a, ()))) for a in accounts)
+            if not retry or stop.is_set():
+                break
+            self.journal.note(None, "kill_retry", {"round": rounds, "left": {a: v for a, v in left.items() if v}})
+            # a flatten just sent is checked at once; anything else (a failed read or cancel,
+            # a position still there after a flatten) waits, longer each time
+            if not (legs and not flattened and not failed and not unread):
+                await self._wait_or_stop(wait, stop)
+                wait = min(wait * 2, self.policy.kill_backoff_max_s)
+            flattened = bool(legs)
+        self._kill_stop = None
+        report = KillReport(tuple(dict.fromkeys(cancelled)), tuple(failed), flatten, tuple(unread),
+                            accounts=status, rounds=rounds, stopped=stop.is_set() and retry)
+        self.journal.note(None, "kill_report", {"lines": report.lines()})
+        return report
+
+    async def _kill_cancel(self, acct: str, cancelled: list[str], failed: list[str]) -> list[str]:
+        """Cancel every console order of one account still working: those the journal knows
+        and any console order the venue shows that the journal does not (reconcile adopts it).
+        Returns what is not done, in words."""
+        left: list[str] = []
+        port = self.ports[acct]
+        try:
+            await port.prepare()
+            venue_open = await port.open_orders()
+        except Exception as exc:  # noqa: BLE001 - unread is not "none open": tried again
+            left.append(f"open orders could not be read ({str(exc)[:120]})")
+            venue_open = []
+        mine = self.journal.orders(account=acct, states=ORDER_LIVE, include_external=False)
+        known = {o.client_id for o in mine}
+        bad: list[str] = []
+        for v in venue_open:
+            if v.client_id and is_console_id(v.client_id) and v.client_id not in known:
+                try:
+                    after = await port.cancel(v.symbol, v.client_id)
+                    ok = after is None or after.status != "open"
+                except LookupFailed:
+                    ok = False
+                (cancelled if ok else bad).append(v.client_id)
         rows = await asyncio.gather(*(self.cancel(o.client_id) for o in mine), return_exceptions=True)
         for o, r in zip(mine, rows, strict=True):
             if isinstance(r, BaseException) or r.state in ORDER_LIVE:
-                failed.append(o.client_id)
+                bad.append(o.client_id)
             else:
                 cancelled.append(o.client_id)
-        self._finish_stopped()
-        # 2. fresh positions, straight from the venues: the kill switch must work when the
-        #    console's snapshot is stale.
+        failed += bad
+        return left + [f"order {c} not cancelled yet" for c in bad]
+
+    async def _kill_positions(self, accounts: Sequence[str]) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+        """Fresh positions, straight from the venues (the kill switch must work when the
+        console's snapshot is stale), and the contract accounts that could not be read."""
         positions: dict[str, list[dict[str, Any]]] = {}
-        skipped: list[str] = []
+        unread: list[str] = []
         for acct in accounts:
             if not self.config.account(acct).holds_contracts:
                 continue
             try:
                 ps = await self.ports[acct].positions()
-            except LookupFailed:
-                skipped.append(acct)
+            except Exception:  # noqa: BLE001 - a failed read is never "no positions"
+                unread.append(acct)
                 continue
             positions[acct] = list(ps or [])
-        legs = flatten_legs(self.config, positions)
-        result = None
-        if legs:
-            ticket = flatten_ticket(legs, now)
-            tid = self.journal.record_ticket(ticket, {"kill_switch": True},
-                                             {"positions": positions, "ts": now}, legging_s=10.0)
-            self.journal.confirm(tid, "kill", now)
-            result = await self.submit(tid, _kill=True)
-        return KillReport(tuple(cancelled), tuple(failed), result, tuple(skipped))
+        return positions, unread
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -14,7 +14,7 @@ from console.execution import reconcile as reconcile_mod
 from console.execution.clientid import client_order_id
 from console.execution.executor import ExecPolicy
 from console.execution.lifecycle import OrderState, TicketState
-from console.execution.ports import Ambiguous, OrderRequest, VenueOrder
+from console.execution.ports import Ambiguous, LookupFailed, OrderRequest, VenueOrder
 from console.execution.reconcile import reconcile
 from tests.execution.fakes import FakeVenue
 from tests.execution.helpers import config, hedge_ticket
@@ -207,3 +207,69 @@ async def test_reconcile_neither_adopts_our_trades_nor_counts_a_late_fill_twice(
     assert journal.position_baseline("futures")[0] == {"BTC/USDT:USDT": 0.0 - 0.25}  # flat, then sold 0.25
     fourth = await reconcile(journal, {"futures": venue}, config(), policy=once)
     assert fourth.clean
+
+
+# ----------------------------------------------------------------------------- 5. the kill switch
+
+
+class Flaky(FakeVenue):
+    """Reads of open orders and positions fail while their counters last."""
+
+    def __init__(self, open_fail: int = 0, positions_fail: int = 0) -> None:
+        super().__init__()
+        self.open_fail, self.positions_fail = open_fail, positions_fail
+
+    async def open_orders(self, symbols=None):
+        if self.open_fail:
+            self.open_fail -= 1
+            raise LookupFailed("RequestTimeout: open orders")
+        return await super().open_orders(symbols)
+
+    async def positions(self):
+        if self.positions_fail:
+            self.positions_fail -= 1
+            raise LookupFailed("ExchangeNotAvailable: 503")
+        return await super().positions()
+
+
+def fake_sleeps(ex, then=None) -> list[float]:
+    waits: list[float] = []
+
+    async def sleep(s: float) -> None:
+        waits.append(s)
+        if then is not None:
+            then(len(waits))
+
+    ex._sleep = sleep
+    return waits
+
+
+async def test_the_kill_switch_keeps_going_until_orders_are_cancelled_and_the_overlay_is_flat(journal):  # noqa: F811
+    venue = Flaky(open_fail=1, positions_fail=2)
+    policy = ExecPolicy(lookup_backoff_s=0.001, lookup_backoff_max_s=0.002, lookup_timeout_s=0.05,
+                        not_found_grace_s=0.01, poll_s=0.001, kill_backoff_s=1.0, kill_backoff_max_s=4.0)
+    ex, _ = make(journal, venue, policy=policy)
+    waits = fake_sleeps(ex)
+    venue.rest.add("ETH/USDT:USDT")
+    tid = confirmed(journal, hedge_ticket(1.0, "buy", "ETH/USDT:USDT"), legging_s=0.01)
+    await ex.submit(tid)  # rests at the venue
+    venue.positions_ = {"BTC/USDT:USDT": -0.5}
+    venue.fail("cancel", "fail", "fail")  # its first two cancels time out
+    report = await ex.kill(confirmed=True)
+    assert report.done and not report.stopped and not report.skipped_accounts
+    assert [o["status"] for o in venue.orders.values() if o["symbol"] == "ETH/USDT:USDT"] == ["canceled"]
+    assert not any(venue.positions_.values())  # flat
+    assert waits[:2] == [1.0, 2.0]  # backoff doubles from kill_backoff_s
+    assert report.lines() == ["futures: done (no console order working, no futures position)"]
+
+
+async def test_a_kill_the_trader_stops_says_what_is_not_done(journal):  # noqa: F811
+    venue = Flaky(positions_fail=10**6)
+    ex, _ = make(journal, venue)
+    venue.positions_ = {"BTC/USDT:USDT": -0.5}
+    waits = fake_sleeps(ex, then=lambda n: ex.stop_kill() if n == 3 else None)
+    report = await ex.kill(confirmed=True)
+    assert report.stopped and not report.done and len(waits) == 3
+    assert report.skipped_accounts == ("futures",)
+    assert report.lines()[0] == "futures: NOT done: positions could not be read"
+    assert venue.positions_ == {"BTC/USDT:USDT": -0.5}  # nothing guessed, nothing sent
