@@ -673,8 +673,10 @@ class RebalApp(App[int]):
         self._follow_up(ticket_id, action)
 
     FOLLOW_UP_EXPLAIN = {
-        "chase": "Cancels the waiting legs' working orders, then sends what is left of them at the touch "
-                 "(a marketable limit). Sent only if what is left is still exactly this.",
+        "chase": "Cancels the waiting legs' working orders, then sends what is left of them as a limit at the "
+                 "far touch (the ask to buy, the bid to sell), within the price collar: it takes liquidity "
+                 "and pays the spread, whatever the legs' own style. Sent only if what is left is still "
+                 "exactly this.",
         "unwind": "Cancels the ticket's working orders, then undoes what filled with market orders; the "
                   "residual is accepted and the ticket ends. Sent only if what filled is still exactly this.",
     }

@@ -181,8 +181,8 @@ class FollowUp:
                                       purpose=f"{self.action} leg {o.leg + 1}")
             style = OrderStyle(OrderType.LIMIT) if o.price is not None else OrderStyle()
             legs.append(TicketLeg(leg, style, o.price))
-        what = ("what is left of the waiting legs, re-priced at the touch" if self.action == "chase"
-                else "what filled, undone at market")
+        what = ("what is left of the waiting legs, as limits at the far touch that take liquidity "
+                "(within the price collar)" if self.action == "chase" else "what filled, undone at market")
         return dataclasses.replace(ticket, legs=tuple(legs), warnings=(), reasons=(),
                                    note=f"{self.action} of ticket {self.ticket_id}: {what}")
 
@@ -559,7 +559,9 @@ class Executor:
         side = side or leg.side
         amt = port.amount_to_precision(leg.symbol, amount if amount is not None else leg.contracts)
         reprice = price is not None
-        otype = "market" if market else tl.order_type
+        # a re-price (a chase) is a marketable limit whatever the leg's own style: a market
+        # leg's rest is not sent blind at market, a post-only leg's would not take
+        otype = "market" if market else ("limit" if reprice else tl.order_type)
         if otype != "limit":
             price = None
         else:
@@ -576,20 +578,30 @@ class Executor:
             post_only=tl.style.type is OrderType.POST_ONLY and not reprice)
 
     def _touch_price(self, snap: Snapshot | None, account: str, symbol: str, side: str, tl: TicketLeg,
-                     touch: tuple[float | None, float | None] | None = None) -> float:
+                     touch: tuple[float | None, float | None] | None = None, *, take: bool = False) -> float:
         """The price at the touch: ``touch`` (the book's best bid and ask) when known, else
-        the snapshot's ticker, else the mark."""
+        the snapshot's ticker, else the mark. ``take``: the far touch (a chase takes
+        liquidity), never the near one a post-only leg rests at."""
         st = snap.accounts.get(account) if snap else None
         t = (st.tickers.get(symbol) if st else None) or {}
         bid, ask = touch if touch and all(touch) else (t.get("bid"), t.get("ask"))
         mark = _mark(snap, account, symbol) if snap else None
         if bid and ask:
-            if tl.style.type is OrderType.POST_ONLY:
+            if tl.style.type is OrderType.POST_ONLY and not take:
                 return float(bid) if side == "buy" else float(ask)
             return float(ask) if side == "buy" else float(bid)  # chase: cross the spread
         if mark is None:
             raise ExecutionRefused([f"{symbol}: no price to set a limit on; refresh"])
         return mark
+
+    def _collared(self, snap: Snapshot | None, tl: TicketLeg, side: str, price: float) -> float:
+        """A chase's price, no further from the mark than the price collar: a thin or
+        dislocated book does not make it pay any price (the unfilled rest stays working)."""
+        mark = _mark(snap, tl.leg.account, tl.leg.symbol) if snap else None
+        if mark is None:
+            return price
+        collar = self.config.limits.price_collar
+        return min(price, mark * (1 + collar)) if side == "buy" else max(price, mark * (1 - collar))
 
     def _new_order(self, account: str, r: OrderRequest, *, purpose: str) -> NewOrder:
         o = _new_order(account, r, purpose=purpose)
@@ -786,9 +798,9 @@ class Executor:
 
     async def _touches(self, ticket: Ticket, residual: Mapping[int, LegResidual]
                        ) -> dict[int, tuple[float | None, float | None]]:
-        """The book's best bid and ask for each waiting limit leg. A venue whose book cannot be
+        """The book's best bid and ask for each waiting leg. A venue whose book cannot be
         read leaves the leg to the ticker (``_touch_price``)."""
-        legs = [i for i, r in residual.items() if not r.settled and ticket.legs[i].order_type == "limit"]
+        legs = [i for i, r in residual.items() if not r.settled]
 
         async def one(i: int) -> tuple[float | None, float | None]:
             tl = ticket.legs[i]
@@ -801,8 +813,9 @@ class Executor:
 
     def _chase_orders(self, ticket: Ticket, residual: Mapping[int, LegResidual], snap: Snapshot | None,
                       touches: Mapping[int, tuple[float | None, float | None]] | None = None) -> list[OrderTerms]:
-        """What is left of each waiting leg, at the touch (a marketable limit; market legs go
-        at market), as ``_leg_request`` will send it."""
+        """What is left of each waiting leg as a marketable limit at the far touch (the ask to
+        buy, the bid to sell), bounded by the price collar, whatever the leg's own style: a
+        chase takes liquidity. As ``_leg_request`` will send it."""
         out = []
         for i, r in residual.items():
             rem = r.remaining
@@ -814,9 +827,8 @@ class Executor:
             amount = port.amount_to_precision(tl.leg.symbol, abs(rem))
             if amount <= 0:
                 continue
-            price = (port.price_to_precision(tl.leg.symbol, self._touch_price(
-                snap, tl.leg.account, tl.leg.symbol, side, tl, (touches or {}).get(i)))
-                if tl.order_type == "limit" else None)
+            price = port.price_to_precision(tl.leg.symbol, self._collared(snap, tl, side, self._touch_price(
+                snap, tl.leg.account, tl.leg.symbol, side, tl, (touches or {}).get(i), take=True)))
             out.append(OrderTerms(i, tl.leg.account, tl.leg.symbol, side, amount, price, tl.leg.reduce_only))
         return out
 
@@ -883,7 +895,7 @@ class Executor:
     async def chase(self, ticket_id: str, legs: Sequence[int] | None = None, *,
                     expect: FollowUp | None = None) -> SubmitResult:
         """Re-price what is left of the waiting legs: cancel their working orders, then send
-        the remainder at the touch (a marketable limit; market legs go at market). With
+        the remainder as a marketable limit at the far touch, within the collar. With
         ``expect`` (what the trader confirmed), anything else is refused."""
         if not self._trading_allowed:
             raise ExecutionRefused(["trading waits for the startup reconciliation"])

@@ -273,3 +273,48 @@ async def test_a_kill_the_trader_stops_says_what_is_not_done(journal):  # noqa: 
     assert report.skipped_accounts == ("futures",)
     assert report.lines()[0] == "futures: NOT done: positions could not be read"
     assert venue.positions_ == {"BTC/USDT:USDT": -0.5}  # nothing guessed, nothing sent
+
+
+# ----------------------------------------------------------------------------- 7. a chase takes liquidity
+
+
+def _styled(style):
+    import dataclasses
+
+    from tests.execution.helpers import spread_ticket
+
+    t = spread_ticket()
+    return dataclasses.replace(t, legs=tuple(dataclasses.replace(
+        tl, style=style, limit_price=(tl.leg.price if style.type.value != "market" else None)) for tl in t.legs))
+
+
+@pytest.mark.parametrize("style", ["post_only", "market"])
+async def test_a_chase_is_a_limit_at_the_far_touch_whatever_the_style(journal, style: str) -> None:  # noqa: F811
+    from console.ticket import OrderStyle, OrderType
+
+    ex, venue = make(journal)
+    venue.book_spread = 2.0  # the ETH book: 2_999 bid, 3_001 ask
+    venue.rest.add("ETH/USDT:USDT")
+    tid = confirmed(journal, _styled(OrderStyle(OrderType(style))), legging_s=0.01)
+    assert (await ex.submit(tid)).alert is not None  # BTC done, ETH (a buy) waiting
+    fu = await ex.plan_follow_up(tid, "chase")
+    (o,) = fu.orders
+    assert (o.side, o.amount, o.price) == ("buy", 5.0, 3_000.0 + 2.0 / 2)  # the ask: it takes
+    assert "far touch that take liquidity" in fu.as_ticket(journal.ticket(tid).ticket).note
+    venue.rest.clear()
+    res = await ex.chase(tid, expect=fu)
+    (sent,) = [venue.orders[x.client_id] for x in res.orders if x.purpose == "chase"]
+    assert (sent["type"], sent["price"]) == ("limit", 3_001.0)
+    assert res.state is TicketState.FILLED
+
+
+async def test_a_chase_pays_no_more_than_the_collar(journal) -> None:  # noqa: F811
+    from console.ticket import OrderStyle, OrderType
+
+    ex, venue = make(journal)
+    venue.book_spread = 600.0  # a dislocated book: the ask 3_300, 10 % over the mark
+    venue.rest.add("ETH/USDT:USDT")
+    tid = confirmed(journal, _styled(OrderStyle(OrderType.LIMIT)), legging_s=0.01)
+    await ex.submit(tid)
+    (o,) = (await ex.plan_follow_up(tid, "chase")).orders
+    assert o.price == pytest.approx(3_000.0 * (1 + config().limits.price_collar))
