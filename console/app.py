@@ -594,7 +594,7 @@ class RebalApp(App[int]):
         executor = self.services.executor
         if executor is not None and not executor.trading_allowed:
             self.notify(f"{what}: trading is closed until a reconciliation is accepted (R runs one, enter "
-                        "accepts it); nothing was journalled", severity="warning", timeout=6)
+                        "accepts it); nothing was journaled", severity="warning", timeout=6)
             return True
         return False
 

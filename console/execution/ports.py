@@ -122,6 +122,24 @@ BINANCE_UNKNOWN_CODES = frozenset({-1000, -1001, -1006, -1007, -1008})
 _CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
 
 
+_MSG = re.compile(r'"msg"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def venue_reason(error: str | None) -> str | None:
+    """Why the venue refused an order, in its own words, from the error the journal keeps:
+    ``-5022: Due to the order could not be executed as maker, the Post Only order will be
+    rejected`` rather than ccxt's class name and a JSON body. None when there is no error."""
+    if not error:
+        return None
+    code, msg = _CODE.search(error), _MSG.search(error)
+    if msg is not None:
+        text = msg.group(1).split(". ")[0].rstrip(".")
+        return f"{code.group(1)}: {text}" if code is not None else text
+    # "InvalidOrder: binanceusdm amount must be..." → what follows the class and venue names
+    head, _, rest = error.partition(": ")
+    return (rest or head).strip()[:200]
+
+
 def _binance_reject_code(exc: BaseException, text: str) -> int | None:
     import ccxt
 

@@ -318,3 +318,48 @@ async def test_a_chase_pays_no_more_than_the_collar(journal) -> None:  # noqa: F
     await ex.submit(tid)
     (o,) = (await ex.plan_follow_up(tid, "chase")).orders
     assert o.price == pytest.approx(3_000.0 * (1 + config().limits.price_collar))
+
+
+# ----------------------------------------------------------------------------- 8. the blotter says why
+
+MAKER = ('binanceusdm {"code":-5022,"msg":"Due to the order could not be executed as maker, the Post Only '
+         'order will be rejected. The order will not be recorded in the order history"}')
+
+
+class RefusesMaker(FakeVenue):
+    async def place(self, req: OrderRequest) -> VenueOrder:
+        import ccxt
+
+        from console.execution.ports import classify_send_error
+
+        self.place_calls[req.client_id] += 1
+        raise classify_send_error(ccxt.ExchangeError(MAKER))  # as ccxt raises it off binance.com
+
+
+async def test_a_rejected_order_shows_the_venues_reason_on_the_blotter(journal) -> None:  # noqa: F811
+    from console.screens.blotter import read_blotter, refusals
+
+    ex, _ = make(journal, RefusesMaker())
+    tid = confirmed(journal, hedge_ticket(0.25))
+    assert (await ex.submit(tid)).state is TicketState.FAILED
+    d = read_blotter(journal, tid)
+    assert refusals(d.orders) == ["leg 1 sell 0.25 BTC-PERP rejected by the venue: -5022: Due to the order could not "
+                                  "be executed as maker, the Post Only order will be rejected"]
+
+
+def test_status_labels_say_what_is_true_now() -> None:
+    from types import SimpleNamespace as O
+
+    from console.screens.blotter import status_line
+
+    def orders(*states: str):
+        return [O(state=s) for s in states]
+
+    # acknowledged by the venue: working, even while the console is still busy with the ticket
+    assert status_line("working", orders("open", "filled"), True) == (
+        "working: the venue has the orders; watched until each is final")
+    assert status_line("sending", orders("partial"), True).startswith("working")
+    assert status_line("sending", orders("new", "open"), True) == "sending: being sent now"
+    assert "looking the order up" in status_line("sending", orders("unknown"), True)
+    assert status_line("confirmed", [], False) == "confirmed, never sent: X abandons it"
+    assert status_line("filled", orders("filled"), False) is None
