@@ -319,6 +319,9 @@ class Executor:
         self._following: set[str] = set()  # tickets being chased or unwound
         self._kill_lock = asyncio.Lock()  # a second press waits, then finds nothing to do
         self._kill_stop: asyncio.Event | None = None  # set by the trader: a kill stops retrying
+        # per ticket still working after its legging time: the task that keeps watching its
+        # orders until each is final (a fill shows when it happens, not at the next action)
+        self._watchers: dict[str, asyncio.Task[None]] = {}
         # (leg, attempt) of each client id made here: a hashed id (Hyperliquid's 128-bit hex)
         # cannot be parsed back, and a row without its leg would not count toward the residual
         self._cid_meta: dict[str, tuple[int, int]] = {}
@@ -730,7 +733,42 @@ class Executor:
         if v is not None:
             self._record(o.client_id, v)
 
+    def _keep_watching(self, ticket_id: str) -> None:
+        """Go on watching a ticket's working orders in the background, after its legging
+        time, until every one is final; then the ticket gets its outcome."""
+        task = self._watchers.get(ticket_id)
+        if task is None or task.done():
+            self._watchers[ticket_id] = asyncio.get_running_loop().create_task(self._watch_to_the_end(ticket_id))
+
+    async def _watch_to_the_end(self, ticket_id: str) -> None:
+        while True:
+            await asyncio.sleep(self.policy.poll_s)
+            if ticket_id in self._following or ticket_id in self._inflight:
+                continue  # a chase, unwind or leave (or the send itself) watches its own orders
+            try:
+                live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
+                if not live:
+                    if self.journal.ticket(ticket_id).state in (TicketState.SENDING, TicketState.WORKING):
+                        self._finish(ticket_id)
+                    self._watchers.pop(ticket_id, None)
+                    return
+                await asyncio.gather(*(self._poll(o) for o in live))
+            except Exception as exc:  # noqa: BLE001 - a bad answer or a busy journal: watch on
+                with suppress(Exception):
+                    self.journal.note(ticket_id, "watch_error", {"error": f"{type(exc).__name__}: {exc}"[:300]})
+
+    async def stop_watching(self) -> None:
+        """Stop the background watchers (the console is closing); the reconciliation at the
+        next start settles what they would have seen."""
+        tasks = list(self._watchers.values())
+        self._watchers.clear()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _legging(self, ticket_id: str) -> SubmitResult:
+        if any(o.state in ORDER_LIVE for o in self.journal.orders(ticket_id)):
+            self._keep_watching(ticket_id)
         residual = tuple(self.journal.residual(ticket_id))
         done = tuple(r.leg for r in residual if r.settled)
         waiting = tuple(r.leg for r in residual if not r.settled)
@@ -772,6 +810,11 @@ class Executor:
             return row.client_id if row.state in ORDER_LIVE else None
         out = await asyncio.gather(*(one(o) for o in orders))
         return [c for c in out if c]
+
+    async def _refresh(self, ticket_id: str) -> None:
+        """Ask the venue once more about the ticket's working orders."""
+        live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
+        await asyncio.gather(*(self._poll(o) for o in live), return_exceptions=True)
 
     def _reopen(self, ticket_id: str) -> None:
         t = self.journal.ticket(ticket_id)
@@ -851,6 +894,7 @@ class Executor:
         them, for the trader to confirm. Sends nothing."""
         if action not in ("chase", "unwind"):
             raise ValueError(f"unknown follow-up {action!r}")
+        await self._refresh(ticket_id)  # shown on the true remainder, not the last poll's
         t = self.journal.ticket(ticket_id)
         residual = self._open_legs(ticket_id, action)
         if action == "unwind":
@@ -904,6 +948,7 @@ class Executor:
             # followed by the next slice, sending the same quantity twice
             raise ExecutionRefused([f"ticket {ticket_id} is still being sent; chase it once it has finished"])
         with self._follow(ticket_id, "chase"):
+            await self._refresh(ticket_id)  # on the true remainder
             return await self._chase(ticket_id, legs, expect)
 
     def _recheck(self, snap: Snapshot | None, ticket: Ticket, orders: Sequence[OrderTerms]) -> list[str]:
@@ -962,6 +1007,7 @@ class Executor:
         is accepted: the trader chose to give the ticket up. With ``expect`` (what the trader
         confirmed), anything else is refused."""
         with self._follow(ticket_id, "unwind"):
+            await self._refresh(ticket_id)  # on the true remainder
             return await self._unwind(ticket_id, expect)
 
     async def _unwind(self, ticket_id: str, expect: FollowUp | None) -> SubmitResult:

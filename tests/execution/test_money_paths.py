@@ -12,13 +12,13 @@ from console.execution import executor as executor_mod
 from console.execution import journal as journal_mod
 from console.execution import reconcile as reconcile_mod
 from console.execution.clientid import client_order_id
-from console.execution.executor import ExecPolicy
+from console.execution.executor import ExecPolicy, ExecutionRefused
 from console.execution.lifecycle import OrderState, TicketState
 from console.execution.ports import Ambiguous, LookupFailed, OrderRequest, VenueOrder
 from console.execution.reconcile import reconcile
 from tests.execution.fakes import FakeVenue
 from tests.execution.helpers import config, hedge_ticket
-from tests.execution.test_executor import confirmed, journal, make  # noqa: F401 - the journal fixture
+from tests.execution.test_executor import FAST, confirmed, journal, make  # noqa: F401 - the journal fixture
 
 
 class WallClock:
@@ -363,3 +363,52 @@ def test_status_labels_say_what_is_true_now() -> None:
     assert "looking the order up" in status_line("sending", orders("unknown"), True)
     assert status_line("confirmed", [], False) == "confirmed, never sent: X abandons it"
     assert status_line("filled", orders("filled"), False) is None
+
+
+# ----------------------------------------------------------------------------- 6. watched to the end
+
+
+async def _until(pred, timeout_s: float = 2.0) -> None:
+    import asyncio
+
+    async def spin() -> None:
+        while not pred():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(spin(), timeout_s)
+
+
+async def test_a_leg_that_fills_after_the_legging_alert_shows_at_once(journal) -> None:  # noqa: F811
+    from tests.execution.helpers import spread_ticket
+
+    events: list = []
+    ex, venue = make(journal, events=events)
+    venue.rest.add("ETH/USDT:USDT")
+    tid = confirmed(journal, spread_ticket(), legging_s=0.02)
+    res = await ex.submit(tid)
+    assert res.alert is not None and res.alert.waiting_legs == (1,)
+    venue.fill_resting("ETH/USDT:USDT")  # the waiting leg fills later, with nobody pressing anything
+    await _until(lambda: journal.ticket(tid).state is TicketState.FILLED)  # within a few polls (0.01 s)
+    (eth,) = [o for o in journal.orders(tid) if o.leg == 1]
+    assert eth.state is OrderState.FILLED and [f.amount for f in journal.fills(tid) if f.leg == 1] == [5.0]
+    assert any(getattr(e, "client_id", None) == eth.client_id and e.state is OrderState.FILLED for e in events)
+    with pytest.raises(ExecutionRefused, match="nothing left to chase"):
+        await ex.plan_follow_up(tid, "chase")  # the options act on the true remainder
+    await ex.stop_watching()
+
+
+async def test_a_chase_is_planned_on_a_fill_the_last_poll_had_not_seen(journal) -> None:  # noqa: F811
+    import dataclasses
+
+    from tests.execution.helpers import spread_ticket
+
+    slow = dataclasses.replace(FAST, poll_s=60.0)  # the watcher will not poll in time
+    ex, venue = make(journal, policy=slow)
+    venue.rest.add("ETH/USDT:USDT")
+    tid = confirmed(journal, spread_ticket(), legging_s=0.0)
+    assert (await ex.submit(tid)).alert is not None
+    eth = venue.orders[next(o.client_id for o in journal.orders(tid) if o.leg == 1)]
+    eth["filled"] = 2.0  # 2 of the 5 ETH filled meanwhile
+    fu = await ex.plan_follow_up(tid, "chase")
+    assert [(o.leg, o.amount) for o in fu.orders] == [(1, 5.0 - 2.0)]
+    await ex.stop_watching()
