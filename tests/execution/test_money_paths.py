@@ -412,3 +412,23 @@ async def test_a_chase_is_planned_on_a_fill_the_last_poll_had_not_seen(journal) 
     fu = await ex.plan_follow_up(tid, "chase")
     assert [(o.leg, o.amount) for o in fu.orders] == [(1, 5.0 - 2.0)]
     await ex.stop_watching()
+
+
+class NoTradeHistory(FakeVenue):
+    async def trades(self, symbol: str, since_ms: int | None):
+        return []
+
+
+async def test_no_position_baseline_is_taken_while_an_order_is_unresolved(journal, wall):  # noqa: F811
+    venue = NoTradeHistory()  # positions only: the fill can count twice only through the baseline
+    once = ExecPolicy(lookup_timeout_s=0.0, not_found_grace_s=2.0)
+    assert (await reconcile(journal, {"futures": venue}, config(), policy=once)).clean
+    wall.t += 1_000
+    req = sent_unknown(journal, wall, venue)
+    venue._apply(req)  # filled at the venue: its position is -0.25 already
+    wall.t += 5_000
+    venue.fail("lookup", "fail")
+    assert (await reconcile(journal, {"futures": venue}, config(), policy=once)).unresolved == (req.client_id,)
+    wall.t += 1_000
+    third = await reconcile(journal, {"futures": venue}, config(), policy=once)  # learns the fill now
+    assert not third.position_mismatches, third.lines()
