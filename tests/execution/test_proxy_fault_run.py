@@ -17,8 +17,6 @@ import random
 import time
 from collections import Counter
 
-import pytest
-
 from console.emulator.testing import ccxt_client, emulator_urls
 from console.execution.clientid import parse_client_order_id
 from console.execution.executor import ExecPolicy, ExecutionRefused, Executor
@@ -35,11 +33,12 @@ STATUS = {"FILLED": OrderState.FILLED, "NEW": OrderState.OPEN, "PARTIALLY_FILLED
 ORDER_ENDPOINTS = ("POST /fapi/v1/order", "POST /fapi/v1/batchOrders")
 READ_ENDPOINTS = ("GET /fapi/v1/order", "DELETE /fapi/v1/order", "GET /fapi/v1/openOrders",
                   "GET /fapi/v2/positionRisk")
-CLIENT_TIMEOUT_S = 0.3
-RECV_WINDOW_S = 0.4
-# "not found" trusted only for a lookup sent 1 s after the request: longer than any hold
-POLICY = ExecPolicy(lookup_backoff_s=0.05, lookup_backoff_max_s=0.2, lookup_timeout_s=20.0,
-                    not_found_grace_s=1.0, poll_s=0.05, kill_backoff_s=0.05, kill_backoff_max_s=0.2)
+CLIENT_TIMEOUT_S = 0.15
+RECV_WINDOW_S = 0.2
+# "not found" trusted only for a lookup sent 0.5 s after the request: longer than any hold
+# (the recvWindow, 0.2 s, refuses anything later at the venue)
+POLICY = ExecPolicy(lookup_backoff_s=0.03, lookup_backoff_max_s=0.1, lookup_timeout_s=20.0,
+                    not_found_grace_s=0.5, poll_s=0.03, kill_backoff_s=0.03, kill_backoff_max_s=0.1)
 
 
 def _ticket(rng: random.Random, marks: dict[str, float]):
@@ -109,7 +108,7 @@ async def proxy_fault_run(h, tmp_path, *, submits: int, batch: int, seed: int) -
         sent = batches = 0
         while sent < submits:
             proxy.clear()
-            for _ in range(rng.randint(4, 10)):
+            for _ in range(rng.randint(16, 30)):
                 if rng.random() < 0.5:
                     proxy.arm(rng.choice(ORDER_ENDPOINTS), rng.choice(ORDER_KINDS))
                 else:
@@ -117,7 +116,7 @@ async def proxy_fault_run(h, tmp_path, *, submits: int, batch: int, seed: int) -
             ids = []
             for _ in range(min(batch, submits - sent)):
                 t = _ticket(rng, marks)
-                tid = journal.record_ticket(t, {}, {}, legging_s=0.3)
+                tid = journal.record_ticket(t, {}, {}, legging_s=0.1)
                 journal.confirm(tid, "y", t.snapshot_ts, ts=h.emulator.now_ms())
                 ids.append(tid)
             sent += len(ids)
@@ -194,17 +193,8 @@ def _check(stats: dict[str, object]) -> None:
         assert stats[k] == 0, (k, stats)
 
 
-async def test_proxy_fault_run(emulator, tmp_path):
-    """The default suite's run: 200 submits (about 20 s)."""
-    t0 = time.monotonic()
-    stats = await proxy_fault_run(emulator, tmp_path, submits=200, batch=25, seed=11)
-    stats["seconds"] = round(time.monotonic() - t0, 1)
-    _check(stats)
-
-
-@pytest.mark.slow
 async def test_proxy_fault_run_1000(emulator, tmp_path):
     t0 = time.monotonic()
-    stats = await proxy_fault_run(emulator, tmp_path, submits=1000, batch=50, seed=2026)
+    stats = await proxy_fault_run(emulator, tmp_path, submits=1000, batch=100, seed=2026)
     stats["seconds"] = round(time.monotonic() - t0, 1)
     _check(stats)
