@@ -108,6 +108,9 @@ def close_services(services: Any) -> None:
     if loop is None:
         return
     try:
+        stop_watching = getattr(services.executor, "stop_watching", None)
+        if stop_watching is not None:  # its watchers stop before the exchanges close under them
+            loop.run(stop_watching(), timeout=10)
         if services.venues is not None:
             loop.run(services.venues.close(), timeout=10)
         session = services.extra.get("demo_session")
