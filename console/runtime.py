@@ -197,6 +197,8 @@ def close(services: Services) -> None:
     if loop is None:
         return
     try:
+        if services.executor is not None:  # its watchers stop before the exchanges close under them
+            loop.run(services.executor.stop_watching(), timeout=10)
         if services.venues is not None:
             loop.run(services.venues.close(), timeout=10)
         if services.demo_session is not None:

@@ -492,7 +492,7 @@ class RebalApp(App[int]):
         executor = self.services.executor
         if executor is not None and not executor.trading_allowed:
             self.notify(f"{what}: trading is closed until a reconciliation is accepted (R runs one, enter "
-                        "accepts it); nothing was journalled", severity="warning", timeout=6)
+                        "accepts it); nothing was journaled", severity="warning", timeout=6)
             return True
         return False
 
@@ -571,8 +571,10 @@ class RebalApp(App[int]):
         self._follow_up(ticket_id, action)
 
     FOLLOW_UP_EXPLAIN = {
-        "chase": "Cancels the waiting legs' working orders, then sends what is left of them at the touch "
-                 "(a marketable limit). Sent only if what is left is still exactly this.",
+        "chase": "Cancels the waiting legs' working orders, then sends what is left of them as a limit at the "
+                 "far touch (the ask to buy, the bid to sell), within the price collar: it takes liquidity "
+                 "and pays the spread, whatever the legs' own style. Sent only if what is left is still "
+                 "exactly this.",
         "unwind": "Cancels the ticket's working orders, then undoes what filled with market orders; the "
                   "residual is accepted and the ticket ends. Sent only if what filled is still exactly this.",
     }
@@ -679,12 +681,10 @@ class RebalApp(App[int]):
             return
         flat = report.flatten
         n = len(report.cancelled)
-        self.notify(f"kill switch: {n} order{'' if n == 1 else 's'} cancelled, "
-                    f"{len(report.cancel_failed)} failed; flatten "
-                    f"{flat.state.value if flat else 'not needed'}"
-                    + (f"; skipped {', '.join(report.skipped_accounts)}" if report.skipped_accounts else ""),
-                    severity="warning" if report.cancel_failed or report.skipped_accounts else "information",
-                    timeout=10)
+        # per account, what is done and what is not (it retried until done, or you stopped it)
+        self.notify(f"kill switch: {n} order{'' if n == 1 else 's'} cancelled; flatten "
+                    f"{flat.state.value if flat else 'not needed'}\n" + "\n".join(report.lines()),
+                    severity="information" if report.done else "warning", timeout=10)
         self.post_message(TicketFinished(flat.ticket_id if flat else "", result=flat))
 
     def exec_event(self, event: Any) -> None:

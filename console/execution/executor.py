@@ -30,6 +30,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.core.clock import Clock, wall_ms
 from console.core.config import Config
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
@@ -48,23 +49,21 @@ from console.execution.lifecycle import (
     OrderState,
     TicketState,
     order_state_from_ccxt,
+    ticket_outcome,
 )
+from console.execution.lookup import ExecPolicy, look_up
 from console.execution.ports import (
     Ambiguous,
-    CcxtPort,
     LookupFailed,
     OrderRequest,
     Rejected,
     VenueOrder,
     VenuePort,
+    as_port,
 )
 
 SnapshotProvider = Callable[[], "Snapshot | None | Awaitable[Snapshot | None]"]
-Clock = Callable[[], int]
 
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class ExecutionRefused(JournalError):
@@ -73,16 +72,6 @@ class ExecutionRefused(JournalError):
     def __init__(self, reasons: Sequence[str]) -> None:
         self.reasons = tuple(reasons)
         super().__init__("; ".join(self.reasons))
-
-
-@dataclass(frozen=True)
-class ExecPolicy:
-    lookup_backoff_s: float = 0.25  # first wait between lookups of an ambiguous order; doubles
-    lookup_backoff_max_s: float = 2.0
-    lookup_timeout_s: float = 60.0  # then the order stays "unknown" for the reconciler
-    not_found_grace_s: float = 12.0  # > Binance's recvWindow (10 s): a later arrival is refused
-    poll_s: float = 0.5  # polling working orders
-    batch: bool = True  # use create_orders where the venue has it
 
 
 # ----------------------------------------------------------------------------- events
@@ -179,18 +168,49 @@ class FollowUp:
                                       purpose=f"{self.action} leg {o.leg + 1}")
             style = OrderStyle(OrderType.LIMIT) if o.price is not None else OrderStyle()
             legs.append(TicketLeg(leg, style, o.price))
-        what = ("what is left of the waiting legs, re-priced at the touch" if self.action == "chase"
-                else "what filled, undone at market")
+        what = ("what is left of the waiting legs, as limits at the far touch that take liquidity "
+                "(within the price collar)" if self.action == "chase" else "what filled, undone at market")
         return dataclasses.replace(ticket, legs=tuple(legs), warnings=(), reasons=(),
                                    note=f"{self.action} of ticket {self.ticket_id}: {what}")
 
 
 @dataclass(frozen=True)
+class KillAccount:
+    """What the kill switch left undone on one account (nothing: done)."""
+
+    account: str
+    left: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return not self.left
+
+
+@dataclass(frozen=True)
 class KillReport:
     cancelled: tuple[str, ...]
-    cancel_failed: tuple[str, ...]
-    flatten: SubmitResult | None
-    skipped_accounts: tuple[str, ...] = field(default_factory=tuple)
+    cancel_failed: tuple[str, ...]  # still working after the last round
+    flatten: SubmitResult | None  # the last flatten ticket sent
+    skipped_accounts: tuple[str, ...] = field(default_factory=tuple)  # positions unread at the end
+    accounts: tuple[KillAccount, ...] = ()
+    rounds: int = 1
+    stopped: bool = False  # the trader stopped it before it was done
+
+    @property
+    def done(self) -> bool:
+        return all(a.done for a in self.accounts)
+
+    def lines(self) -> list[str]:
+        """Per account, what is done and what is not, for the trader."""
+        out = []
+        for a in self.accounts:
+            if a.done:
+                out.append(f"{a.account}: done (no console order working, no futures position)")
+            else:
+                out.append(f"{a.account}: NOT done: " + "; ".join(a.left))
+        if self.stopped:
+            out.append(f"stopped by you after {self.rounds} round{'s' if self.rounds > 1 else ''}")
+        return out
 
 
 # ----------------------------------------------------------------------------- guards
@@ -272,7 +292,7 @@ class Executor:
     # measured on it. Grace periods and the journal's own stamps are wall-clock.
     def __init__(self, journal: Journal, exchanges: Mapping[str, Any], config: Config,
                  snapshot_provider: SnapshotProvider, *, on_event: Callable[[ExecEvent], Any] | None = None,
-                 policy: ExecPolicy | None = None, clock: Clock = wall_clock_ms,
+                 policy: ExecPolicy | None = None, clock: Clock = wall_ms,
                  trace: Callable[[str, str], None] | None = None, require_reconcile: bool = True) -> None:
         self.journal = journal
         self.config = config
@@ -285,6 +305,10 @@ class Executor:
         self._inflight: set[str] = set()  # tickets being submitted (sent, sliced, watched)
         self._following: set[str] = set()  # tickets being chased or unwound
         self._kill_lock = asyncio.Lock()  # a second press waits, then finds nothing to do
+        self._kill_stop: asyncio.Event | None = None  # set by the trader: a kill stops retrying
+        # per ticket still working after its legging time: the task that keeps watching its
+        # orders until each is final (a fill shows when it happens, not at the next action)
+        self._watchers: dict[str, asyncio.Task[None]] = {}
         # (leg, attempt) of each client id made here: a hashed id (Hyperliquid's 128-bit hex)
         # cannot be parsed back, and a row without its leg would not count toward the residual
         self._cid_meta: dict[str, tuple[int, int]] = {}
@@ -525,7 +549,9 @@ class Executor:
         side = side or leg.side
         amt = port.amount_to_precision(leg.symbol, amount if amount is not None else leg.contracts)
         reprice = price is not None
-        otype = "market" if market else tl.order_type
+        # a re-price (a chase) is a marketable limit whatever the leg's own style: a market
+        # leg's rest is not sent blind at market, a post-only leg's would not take
+        otype = "market" if market else ("limit" if reprice else tl.order_type)
         if otype != "limit":
             price = None
         else:
@@ -542,20 +568,30 @@ class Executor:
             post_only=tl.style.type is OrderType.POST_ONLY and not reprice)
 
     def _touch_price(self, snap: Snapshot | None, account: str, symbol: str, side: str, tl: TicketLeg,
-                     touch: tuple[float | None, float | None] | None = None) -> float:
+                     touch: tuple[float | None, float | None] | None = None, *, take: bool = False) -> float:
         """The price at the touch: ``touch`` (the book's best bid and ask) when known, else
-        the snapshot's ticker, else the mark."""
+        the snapshot's ticker, else the mark. ``take``: the far touch (a chase takes
+        liquidity), never the near one a post-only leg rests at."""
         st = snap.accounts.get(account) if snap else None
         t = (st.tickers.get(symbol) if st else None) or {}
         bid, ask = touch if touch and all(touch) else (t.get("bid"), t.get("ask"))
         mark = _mark(snap, account, symbol) if snap else None
         if bid and ask:
-            if tl.style.type is OrderType.POST_ONLY:
+            if tl.style.type is OrderType.POST_ONLY and not take:
                 return float(bid) if side == "buy" else float(ask)
             return float(ask) if side == "buy" else float(bid)  # chase: cross the spread
         if mark is None:
             raise ExecutionRefused([f"{symbol}: no price to set a limit on; refresh"])
         return mark
+
+    def _collared(self, snap: Snapshot | None, tl: TicketLeg, side: str, price: float) -> float:
+        """A chase's price, no further from the mark than the price collar: a thin or
+        dislocated book does not make it pay any price (the unfilled rest stays working)."""
+        mark = _mark(snap, tl.leg.account, tl.leg.symbol) if snap else None
+        if mark is None:
+            return price
+        collar = self.config.limits.price_collar
+        return min(price, mark * (1 + collar)) if side == "buy" else max(price, mark * (1 - collar))
 
     def _new_order(self, account: str, r: OrderRequest, *, purpose: str) -> NewOrder:
         o = _new_order(account, r, purpose=purpose)
@@ -574,13 +610,27 @@ class Executor:
             port = self._port(acct)
             outcomes: list[VenueOrder | Exception]
             if self.policy.batch and port.can_batch(rs):
-                outcomes = await port.place_many(rs)
+                try:
+                    outcomes = await port.place_many(rs)
+                except Exception as exc:  # noqa: BLE001 - a surprise after the request left: ambiguous
+                    outcomes = [Ambiguous(f"{type(exc).__name__}: {exc}") for _ in rs]
             else:
                 outcomes = list(await asyncio.gather(*(_place(port, r) for r in rs)))
             await asyncio.gather(*(self._apply_send(ticket_id, acct, r, o)
                                    for r, o in zip(rs, outcomes, strict=True)))
 
-        await asyncio.gather(*(one_account(a, rs) for a, rs in by_account.items()))
+        done = await asyncio.gather(*(one_account(a, rs) for a, rs in by_account.items()), return_exceptions=True)
+        for (acct, rs), out in zip(by_account.items(), done, strict=True):
+            if isinstance(out, Exception):
+                # whatever went wrong, those requests may have reached the venue: their rows
+                # become "unknown" and are looked up; the ticket goes on to "working"
+                self.journal.note(ticket_id, "send_error", {"account": acct, "error": str(out)[:300]})
+                for r in rs:
+                    row = self.journal.order(r.client_id)
+                    if row is not None and row.state is OrderState.NEW:
+                        self.journal.update_order(r.client_id, OrderState.UNKNOWN, error=str(out)[:300])
+            elif isinstance(out, BaseException):
+                raise out
 
     async def _apply_send(self, ticket_id: str, acct: str, req: OrderRequest,
                           outcome: VenueOrder | Exception) -> None:
@@ -616,30 +666,21 @@ class Executor:
         row = self.journal.order(client_id)
         if row is None:
             raise JournalError(f"no order {client_id} in the journal")
-        port = self._port(row.account)
-        deadline = time.monotonic() + (self.policy.lookup_timeout_s if timeout_s is None else timeout_s)
-        wait = self.policy.lookup_backoff_s
-        while True:
-            try:
-                v = await port.lookup(row.symbol, client_id)
-                answered = True
-            except LookupFailed as exc:
-                self.journal.note(row.ticket_id, "lookup_failed", {"error": str(exc)[:300]}, client_id=client_id)
-                v, answered = None, False
-            if v is not None:
-                return self._record(client_id, v)
-            sent = row.sent_ms or row.created_ms
-            if answered and now_ms() - sent >= self.policy.not_found_grace_s * 1000:
-                # The venue does not know the id, and a request that old can no longer
-                # arrive. A late appearance is still caught by reconciliation.
-                out = self.journal.update_order(client_id, OrderState.NEVER_SEEN,
-                                                error="the venue does not know this client id")
-                self._emit(OrderUpdate(out.ticket_id, client_id, out.state, out.filled))
-                return out
-            if time.monotonic() + wait > deadline:
-                return self.journal.order(client_id) or row
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, self.policy.lookup_backoff_max_s)
+        def failed(exc: LookupFailed) -> None:
+            self.journal.note(row.ticket_id, "lookup_failed", {"error": str(exc)[:300]}, client_id=client_id)
+
+        v = await look_up(self._port(row.account), row, self.policy, timeout_s=timeout_s,
+                          clock=now_ms, sleep=self._sleep, on_failed=failed)
+        if isinstance(v, VenueOrder):
+            return self._record(client_id, v)
+        if v is None:
+            # The venue does not know the id, and a request that old can no longer
+            # arrive. A late appearance is still caught by reconciliation.
+            out = self.journal.update_order(client_id, OrderState.NEVER_SEEN,
+                                            error="the venue does not know this client id")
+            self._emit(OrderUpdate(out.ticket_id, client_id, out.state, out.filled))
+            return out
+        return self.journal.order(client_id) or row
 
     # -- watching and the legging rule ----------------------------------------------
 
@@ -667,7 +708,42 @@ class Executor:
         if v is not None:
             self._record(o.client_id, v)
 
+    def _keep_watching(self, ticket_id: str) -> None:
+        """Go on watching a ticket's working orders in the background, after its legging
+        time, until every one is final; then the ticket gets its outcome."""
+        task = self._watchers.get(ticket_id)
+        if task is None or task.done():
+            self._watchers[ticket_id] = asyncio.get_running_loop().create_task(self._watch_to_the_end(ticket_id))
+
+    async def _watch_to_the_end(self, ticket_id: str) -> None:
+        while True:
+            await asyncio.sleep(self.policy.poll_s)
+            if ticket_id in self._following or ticket_id in self._inflight:
+                continue  # a chase, unwind or leave (or the send itself) watches its own orders
+            try:
+                live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
+                if not live:
+                    if self.journal.ticket(ticket_id).state in (TicketState.SENDING, TicketState.WORKING):
+                        self._finish(ticket_id)
+                    self._watchers.pop(ticket_id, None)
+                    return
+                await asyncio.gather(*(self._poll(o) for o in live))
+            except Exception as exc:  # noqa: BLE001 - a bad answer or a busy journal: watch on
+                with suppress(Exception):
+                    self.journal.note(ticket_id, "watch_error", {"error": f"{type(exc).__name__}: {exc}"[:300]})
+
+    async def stop_watching(self) -> None:
+        """Stop the background watchers (the console is closing); the reconciliation at the
+        next start settles what they would have seen."""
+        tasks = list(self._watchers.values())
+        self._watchers.clear()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _legging(self, ticket_id: str) -> SubmitResult:
+        if any(o.state in ORDER_LIVE for o in self.journal.orders(ticket_id)):
+            self._keep_watching(ticket_id)
         residual = tuple(self.journal.residual(ticket_id))
         done = tuple(r.leg for r in residual if r.settled)
         waiting = tuple(r.leg for r in residual if not r.settled)
@@ -710,6 +786,11 @@ class Executor:
         out = await asyncio.gather(*(one(o) for o in orders))
         return [c for c in out if c]
 
+    async def _refresh(self, ticket_id: str) -> None:
+        """Ask the venue once more about the ticket's working orders."""
+        live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
+        await asyncio.gather(*(self._poll(o) for o in live), return_exceptions=True)
+
     def _reopen(self, ticket_id: str) -> None:
         t = self.journal.ticket(ticket_id)
         if t.state is not TicketState.WORKING:
@@ -735,9 +816,9 @@ class Executor:
 
     async def _touches(self, ticket: Ticket, residual: Mapping[int, LegResidual]
                        ) -> dict[int, tuple[float | None, float | None]]:
-        """The book's best bid and ask for each waiting limit leg. A venue whose book cannot be
+        """The book's best bid and ask for each waiting leg. A venue whose book cannot be
         read leaves the leg to the ticker (``_touch_price``)."""
-        legs = [i for i, r in residual.items() if not r.settled and ticket.legs[i].order_type == "limit"]
+        legs = [i for i, r in residual.items() if not r.settled]
 
         async def one(i: int) -> tuple[float | None, float | None]:
             tl = ticket.legs[i]
@@ -750,8 +831,9 @@ class Executor:
 
     def _chase_orders(self, ticket: Ticket, residual: Mapping[int, LegResidual], snap: Snapshot | None,
                       touches: Mapping[int, tuple[float | None, float | None]] | None = None) -> list[OrderTerms]:
-        """What is left of each waiting leg, at the touch (a marketable limit; market legs go
-        at market), as ``_leg_request`` will send it."""
+        """What is left of each waiting leg as a marketable limit at the far touch (the ask to
+        buy, the bid to sell), bounded by the price collar, whatever the leg's own style: a
+        chase takes liquidity. As ``_leg_request`` will send it."""
         out = []
         for i, r in residual.items():
             rem = r.remaining
@@ -763,9 +845,8 @@ class Executor:
             amount = port.amount_to_precision(tl.leg.symbol, abs(rem))
             if amount <= 0:
                 continue
-            price = (port.price_to_precision(tl.leg.symbol, self._touch_price(
-                snap, tl.leg.account, tl.leg.symbol, side, tl, (touches or {}).get(i)))
-                if tl.order_type == "limit" else None)
+            price = port.price_to_precision(tl.leg.symbol, self._collared(snap, tl, side, self._touch_price(
+                snap, tl.leg.account, tl.leg.symbol, side, tl, (touches or {}).get(i), take=True)))
             out.append(OrderTerms(i, tl.leg.account, tl.leg.symbol, side, amount, price, tl.leg.reduce_only))
         return out
 
@@ -788,6 +869,7 @@ class Executor:
         them, for the trader to confirm. Sends nothing."""
         if action not in ("chase", "unwind"):
             raise ValueError(f"unknown follow-up {action!r}")
+        await self._refresh(ticket_id)  # shown on the true remainder, not the last poll's
         t = self.journal.ticket(ticket_id)
         residual = self._open_legs(ticket_id, action)
         if action == "unwind":
@@ -832,7 +914,7 @@ class Executor:
     async def chase(self, ticket_id: str, legs: Sequence[int] | None = None, *,
                     expect: FollowUp | None = None) -> SubmitResult:
         """Re-price what is left of the waiting legs: cancel their working orders, then send
-        the remainder at the touch (a marketable limit; market legs go at market). With
+        the remainder as a marketable limit at the far touch, within the collar. With
         ``expect`` (what the trader confirmed), anything else is refused."""
         if not self._trading_allowed:
             raise ExecutionRefused(["trading waits for the startup reconciliation"])
@@ -841,6 +923,7 @@ class Executor:
             # followed by the next slice, sending the same quantity twice
             raise ExecutionRefused([f"ticket {ticket_id} is still being sent; chase it once it has finished"])
         with self._follow(ticket_id, "chase"):
+            await self._refresh(ticket_id)  # on the true remainder
             return await self._chase(ticket_id, legs, expect)
 
     def _recheck(self, snap: Snapshot | None, ticket: Ticket, orders: Sequence[OrderTerms]) -> list[str]:
@@ -899,6 +982,7 @@ class Executor:
         is accepted: the trader chose to give the ticket up. With ``expect`` (what the trader
         confirmed), anything else is refused."""
         with self._follow(ticket_id, "unwind"):
+            await self._refresh(ticket_id)  # on the true remainder
             return await self._unwind(ticket_id, expect)
 
     async def _unwind(self, ticket_id: str, expect: FollowUp | None) -> SubmitResult:
@@ -1022,61 +1106,114 @@ class Executor:
             if t.residual_accepted and not any(o.state in ORDER_LIVE for o in self.journal.orders(t.id)):
                 self._finish(t.id)
 
+    def stop_kill(self) -> None:
+        """The trader stops a kill switch that keeps retrying; its report says what is left."""
+        if self._kill_stop is not None:
+            self._kill_stop.set()
+
     async def _kill(self) -> KillReport:
         now = self.clock()
         self.journal.note(None, "kill_switch", {"ts": now})
         self._stop_pending()
         accounts = [a.name for a in self.config.accounts if a.name in self.ports]
-        await self._prepare(accounts)
-        # 1. every console order still working: those the journal knows, and any console
-        #    order the venue shows that the journal does not (it will be adopted by reconcile).
-        mine = [o for o in self.journal.orders(states=ORDER_LIVE, include_external=False)
-                if o.account in self.ports]
+        stop = self._kill_stop = asyncio.Event()
         cancelled: list[str] = []
-        failed: list[str] = []
-        for acct in accounts:
-            port = self.ports[acct]
-            try:
-                venue_open = await port.open_orders()
-            except LookupFailed:
-                venue_open = []
-            known = {o.client_id for o in mine}
-            for v in venue_open:
-                if v.client_id and is_console_id(v.client_id) and v.client_id not in known:
-                    try:
-                        after = await port.cancel(v.symbol, v.client_id)
-                        (cancelled if after is None or after.status != "open" else failed).append(v.client_id)
-                    except LookupFailed:
-                        failed.append(v.client_id)
+        flatten: SubmitResult | None = None
+        refused: dict[str, str] = {}  # account → why its flatten was refused (a retry would be too)
+        wait, rounds, flattened = self.policy.kill_backoff_s, 0, False
+        # Round after round until every account's orders are cancelled and its overlay is flat:
+        # a read or a cancel that fails is tried again with backoff, never taken as "nothing there".
+        while True:
+            rounds += 1
+            left: dict[str, list[str]] = {}
+            failed: list[str] = []
+            for acct in accounts:
+                left[acct] = await self._kill_cancel(acct, cancelled, failed)
+            self._finish_stopped()
+            positions, unread = await self._kill_positions(accounts)
+            for acct in unread:
+                left[acct].append("positions could not be read")
+            legs = [g for g in flatten_legs(self.config, positions) if g.account not in refused]
+            for g in legs:
+                left[g.account].append(f"{g.symbol} not flat yet ({g.side} {g.contracts:g} to close)")
+            if legs and not stop.is_set():
+                ticket = flatten_ticket(legs, now)
+                tid = self.journal.record_ticket(ticket, {"kill_switch": True},
+                                                 {"positions": positions, "ts": now}, legging_s=10.0)
+                self.journal.confirm(tid, "kill", now)
+                try:
+                    flatten = await self.submit(tid, _kill=True)
+                except ExecutionRefused as exc:  # a guard (a lot under the minimum): retrying cannot help
+                    for g in legs:
+                        refused[g.account] = "; ".join(exc.reasons)
+                except Exception as exc:  # noqa: BLE001 - its orders are resolved next round; positions re-read
+                    self.journal.note(tid, "kill_flatten_error", {"error": str(exc)[:300]})
+            for acct, why in refused.items():
+                left.setdefault(acct, []).append(f"flatten refused: {why}")
+            retry = any(v for a, v in left.items() if a not in refused)
+            status = tuple(KillAccount(a, tuple(left.get(a, ()))) for a in accounts)
+            if not retry or stop.is_set():
+                break
+            self.journal.note(None, "kill_retry", {"round": rounds, "left": {a: v for a, v in left.items() if v}})
+            # a flatten just sent is checked at once; anything else (a failed read or cancel,
+            # a position still there after a flatten) waits, longer each time
+            if not (legs and not flattened and not failed and not unread):
+                await self._wait_or_stop(wait, stop)
+                wait = min(wait * 2, self.policy.kill_backoff_max_s)
+            flattened = bool(legs)
+        self._kill_stop = None
+        report = KillReport(tuple(dict.fromkeys(cancelled)), tuple(failed), flatten, tuple(unread),
+                            accounts=status, rounds=rounds, stopped=stop.is_set() and retry)
+        self.journal.note(None, "kill_report", {"lines": report.lines()})
+        return report
+
+    async def _kill_cancel(self, acct: str, cancelled: list[str], failed: list[str]) -> list[str]:
+        """Cancel every console order of one account still working: those the journal knows
+        and any console order the venue shows that the journal does not (reconcile adopts it).
+        Returns what is not done, in words."""
+        left: list[str] = []
+        port = self.ports[acct]
+        try:
+            await port.prepare()
+            venue_open = await port.open_orders()
+        except Exception as exc:  # noqa: BLE001 - unread is not "none open": tried again
+            left.append(f"open orders could not be read ({str(exc)[:120]})")
+            venue_open = []
+        mine = self.journal.orders(account=acct, states=ORDER_LIVE, include_external=False)
+        known = {o.client_id for o in mine}
+        bad: list[str] = []
+        for v in venue_open:
+            if v.client_id and is_console_id(v.client_id) and v.client_id not in known:
+                try:
+                    after = await port.cancel(v.symbol, v.client_id)
+                    ok = after is None or after.status != "open"
+                except LookupFailed:
+                    ok = False
+                (cancelled if ok else bad).append(v.client_id)
         rows = await asyncio.gather(*(self.cancel(o.client_id) for o in mine), return_exceptions=True)
         for o, r in zip(mine, rows, strict=True):
             if isinstance(r, BaseException) or r.state in ORDER_LIVE:
-                failed.append(o.client_id)
+                bad.append(o.client_id)
             else:
                 cancelled.append(o.client_id)
-        self._finish_stopped()
-        # 2. fresh positions, straight from the venues: the kill switch must work when the
-        #    console's snapshot is stale.
+        failed += bad
+        return left + [f"order {c} not cancelled yet" for c in bad]
+
+    async def _kill_positions(self, accounts: Sequence[str]) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+        """Fresh positions, straight from the venues (the kill switch must work when the
+        console's snapshot is stale), and the contract accounts that could not be read."""
         positions: dict[str, list[dict[str, Any]]] = {}
-        skipped: list[str] = []
+        unread: list[str] = []
         for acct in accounts:
             if not self.config.account(acct).holds_contracts:
                 continue
             try:
                 ps = await self.ports[acct].positions()
-            except LookupFailed:
-                skipped.append(acct)
+            except Exception:  # noqa: BLE001 - a failed read is never "no positions"
+                unread.append(acct)
                 continue
             positions[acct] = list(ps or [])
-        legs = flatten_legs(self.config, positions)
-        result = None
-        if legs:
-            ticket = flatten_ticket(legs, now)
-            tid = self.journal.record_ticket(ticket, {"kill_switch": True},
-                                             {"positions": positions, "ts": now}, legging_s=10.0)
-            self.journal.confirm(tid, "kill", now)
-            result = await self.submit(tid, _kill=True)
-        return KillReport(tuple(cancelled), tuple(failed), result, tuple(skipped))
+        return positions, unread
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -1099,25 +1236,6 @@ def _new_order(account: str, r: OrderRequest, *, purpose: str) -> NewOrder:
                     attempt=parsed[2] if parsed else None, purpose=purpose, account=account,
                     symbol=r.symbol, side=r.side, type=r.type, amount=r.amount, price=r.price,
                     reduce_only=r.reduce_only, post_only=r.post_only)
-
-
-def as_port(account: str, ex: Any) -> VenuePort:
-    if hasattr(ex, "place") and hasattr(ex, "lookup"):
-        return ex  # already a VenuePort
-    return CcxtPort(account, ex)
-
-
-def ticket_outcome(journal: Journal, ticket_id: str) -> TicketState:
-    """A ticket's final state once none of its orders is live."""
-    residual = journal.residual(ticket_id)
-    orders = journal.orders(ticket_id)
-    if residual and all(abs(r.remaining) <= 1e-9 * max(1.0, abs(r.target)) for r in residual):
-        return TicketState.FILLED
-    if any(o.filled > 0 for o in orders):
-        return TicketState.PARTLY_FILLED
-    if orders and all(o.state in (OrderState.REJECTED, OrderState.NEVER_SEEN) for o in orders):
-        return TicketState.FAILED
-    return TicketState.CANCELLED
 
 
 __all__ = ["AmbiguousOutcome", "ExecEvent", "ExecPolicy", "ExecutionRefused", "Executor", "KillReport",

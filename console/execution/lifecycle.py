@@ -6,6 +6,11 @@ ticket back to "sending" and send it again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.execution.journal import Journal
+
 from enum import StrEnum
 
 
@@ -97,3 +102,16 @@ def order_state_from_ccxt(status: str | None, filled: float, amount: float) -> O
     if status == "rejected":
         return OrderState.REJECTED
     return OrderState.UNKNOWN
+
+
+def ticket_outcome(journal: Journal, ticket_id: str) -> TicketState:
+    """A ticket's final state once none of its orders is live."""
+    residual = journal.residual(ticket_id)
+    orders = journal.orders(ticket_id)
+    if residual and all(abs(r.remaining) <= 1e-9 * max(1.0, abs(r.target)) for r in residual):
+        return TicketState.FILLED
+    if any(o.filled > 0 for o in orders):
+        return TicketState.PARTLY_FILLED
+    if orders and all(o.state in (OrderState.REJECTED, OrderState.NEVER_SEEN) for o in orders):
+        return TicketState.FAILED
+    return TicketState.CANCELLED

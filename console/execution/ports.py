@@ -122,6 +122,24 @@ BINANCE_UNKNOWN_CODES = frozenset({-1000, -1001, -1006, -1007, -1008})
 _CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
 
 
+_MSG = re.compile(r'"msg"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def venue_reason(error: str | None) -> str | None:
+    """Why the venue refused an order, in its own words, from the error the journal keeps:
+    ``-5022: Due to the order could not be executed as maker, the Post Only order will be
+    rejected`` rather than ccxt's class name and a JSON body. None when there is no error."""
+    if not error:
+        return None
+    code, msg = _CODE.search(error), _MSG.search(error)
+    if msg is not None:
+        text = msg.group(1).split(". ")[0].rstrip(".")
+        return f"{code.group(1)}: {text}" if code is not None else text
+    # "InvalidOrder: binanceusdm amount must be..." → what follows the class and venue names
+    head, _, rest = error.partition(": ")
+    return (rest or head).strip()[:200]
+
+
 def _binance_reject_code(exc: BaseException, text: str) -> int | None:
     import ccxt
 
@@ -182,6 +200,16 @@ def venue_order_from_ccxt(o: dict[str, Any], fallback: OrderRequest | None = Non
         reduce_only=bool(reduce_only),
         timestamp=o.get("timestamp"),
     )
+
+
+def _parsed(parse: Any, *args: Any, error: type[Exception]) -> Any:
+    """``parse(*args)``, where a reply that is not the shape expected (a 200 whose body was
+    not JSON, a field of the wrong type) raises ``error``: Ambiguous for an order's answer,
+    LookupFailed for a read. An answer we cannot read is never taken as a definite one."""
+    try:
+        return parse(*args)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is an unreadable answer
+        raise error(f"unreadable reply ({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
 class CcxtPort:
@@ -250,7 +278,7 @@ class CcxtPort:
 
     def _checked(self, o: Any, req: OrderRequest) -> VenueOrder:
         if not isinstance(o, dict):
-            raise Ambiguous(f"unparseable reply {o!r}")
+            raise Ambiguous(f"unparseable reply {str(o)[:200]!r}")
         info = o.get("info") or {}
         if o.get("id") is None and isinstance(info, dict) and "code" in info:
             text = f"{info.get('code')}: {info.get('msg')}"
@@ -261,7 +289,7 @@ class CcxtPort:
             if _ambiguous_text(text) or code in BINANCE_UNKNOWN_CODES:
                 raise Ambiguous(text)
             raise Rejected(text)
-        v = venue_order_from_ccxt(o, req)
+        v = _parsed(venue_order_from_ccxt, o, req, error=Ambiguous)
         if v.client_id != req.client_id or v.venue_id is None:
             raise Ambiguous(f"reply does not name our order (client id {v.client_id!r})")
         return v
@@ -294,7 +322,10 @@ class CcxtPort:
             return None
         except Exception as exc:
             raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
-        return venue_order_from_ccxt(o)
+        v = _parsed(venue_order_from_ccxt, o, error=LookupFailed)
+        if v.client_id not in (None, client_id):
+            raise LookupFailed(f"the lookup of {client_id} answered about {v.client_id}")
+        return v
 
     async def cancel(self, symbol: str, client_id: str) -> VenueOrder | None:
         """Cancel by client id; returns the order's state after, or None when the venue no
@@ -307,7 +338,7 @@ class CcxtPort:
             return None
         except Exception as exc:
             raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
-        v = venue_order_from_ccxt(o)
+        v = _parsed(venue_order_from_ccxt, o, error=LookupFailed)
         if v.status is None:
             return None
         return v
@@ -325,7 +356,7 @@ class CcxtPort:
                 out = await self.exchange.fetch_open_orders()
         except Exception as exc:
             raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
-        return [venue_order_from_ccxt(o) for o in out]
+        return _parsed(lambda: [venue_order_from_ccxt(o) for o in out], error=LookupFailed)
 
     async def positions(self) -> list[dict[str, Any]] | None:
         if not self.exchange.has.get("fetchPositions"):
@@ -336,6 +367,10 @@ class CcxtPort:
             out = await self.exchange.fetch_positions()
         except Exception as exc:
             raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
+        # a reply we cannot read is a failed read, never "no positions" (the kill switch would
+        # then flatten nothing and say it had)
+        if not isinstance(out, list) or not all(isinstance(p, dict) and p.get("symbol") for p in out):
+            raise LookupFailed(f"positions: unreadable reply {str(out)[:200]!r}")
         return [p for p in out if _f(p.get("contracts")) != 0]
 
     async def trades(self, symbol: str, since_ms: int | None) -> list[VenueTrade]:
@@ -343,13 +378,19 @@ class CcxtPort:
             out = await self.exchange.fetch_my_trades(symbol, since_ms)
         except Exception as exc:
             raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
-        return [VenueTrade(trade_id=str(t.get("id")), order_venue_id=None if t.get("order") is None else str(t["order"]),
+        return _parsed(lambda: [VenueTrade(trade_id=str(t.get("id")), order_venue_id=None if t.get("order") is None else str(t["order"]),
                            client_id=(t.get("info") or {}).get("clientOrderId"), symbol=t.get("symbol") or symbol,
                            side=t.get("side") or "", amount=_f(t.get("amount")), price=_f(t.get("price")),
-                           timestamp=int(t.get("timestamp") or 0)) for t in out]
+                           timestamp=int(t.get("timestamp") or 0)) for t in out], error=LookupFailed)
 
 
 def signed_contracts(p: dict[str, Any]) -> float:
     """A ccxt position's signed size (short negative)."""
     n = abs(_f(p.get("contracts")))
     return -n if p.get("side") == "short" else n
+
+
+def as_port(account: str, ex: Any) -> VenuePort:
+    if hasattr(ex, "place") and hasattr(ex, "lookup"):
+        return ex  # already a VenuePort
+    return CcxtPort(account, ex)

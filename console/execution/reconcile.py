@@ -7,24 +7,26 @@ Per account:
    never seen recently is looked up by client id, and its row updated (fills included);
 2. venue open orders the journal lacks are adopted, labelled external (or "console orphan"
    when the id is ours: it cannot happen while rows commit before sends, so it is flagged);
-3. recent trades whose order the journal lacks are adopted as external filled orders;
+3. recent trades whose order the journal lacks are adopted as external filled orders, but
+   not in a symbol where an order of ours is still unresolved (Binance trades carry no client
+   id: they may be that order's; they are attributed by venue order id once it is resolved);
 4. positions are compared with the last reconciled baseline plus the journal's fills since;
    a difference is a mismatch the trader must see; the venue's positions become the new
-   baseline;
+   baseline, unless an order's fate is still open (its fill may be in the venue's position
+   and not yet in the journal: it would then count twice);
 5. tickets whose orders are all final get their outcome and become ``reconciled``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from console.core.clock import wall_ms
 from console.core.config import Config
 from console.execution.clientid import is_console_id
-from console.execution.executor import ExecPolicy, as_port, ticket_outcome, wall_clock_ms
 from console.execution.journal import Journal, OrderRow, now_ms
 from console.execution.lifecycle import (
     ORDER_LIVE,
@@ -32,8 +34,10 @@ from console.execution.lifecycle import (
     OrderState,
     TicketState,
     order_state_from_ccxt,
+    ticket_outcome,
 )
-from console.execution.ports import LookupFailed, VenueOrder, VenuePort, signed_contracts
+from console.execution.lookup import ExecPolicy, look_up
+from console.execution.ports import LookupFailed, VenueOrder, VenuePort, as_port, signed_contracts
 
 DAY_MS = 86_400_000
 
@@ -132,7 +136,7 @@ class ReconcileReport:
 
 
 async def reconcile(journal: Journal, exchanges: Mapping[str, Any], config: Config, *,
-                    policy: ExecPolicy | None = None, clock: Any = wall_clock_ms,
+                    policy: ExecPolicy | None = None, clock: Any = wall_ms,
                     lookback_ms: int = DAY_MS) -> ReconcileReport:
     """Journal vs each venue's open orders, recent trades and positions."""
     policy = policy or ExecPolicy()
@@ -202,6 +206,10 @@ async def _account(journal: Journal, name: str, port: VenuePort, policy: ExecPol
             journal.update_order(row.client_id, OrderState.NEVER_SEEN, error="not at the venue (reconcile)",
                                  detail={"by": "reconcile"})
             acc.never_seen.append(NeverSeen(name, row.client_id, row.ticket_id, row.symbol, row.side, row.amount))
+    # our orders whose fate the venue did not tell: their trades (Binance's carry no client
+    # id) and their part of the positions cannot be attributed yet
+    pending = set(acc.unresolved)
+    open_fate = {row.symbol for row in rows if row.client_id in pending}
     # 2. venue open orders the journal lacks
     for v in venue_open:
         cid = v.client_id or f"ext:{name}:{v.venue_id}"
@@ -218,6 +226,10 @@ async def _account(journal: Journal, name: str, port: VenuePort, policy: ExecPol
         symbols = sorted(set(symbols) | {str(p["symbol"]) for p in positions})
     by_venue_id = {o.venue_id: o for o in journal.orders(account=name) if o.venue_id}
     for sym in symbols:
+        if sym in open_fate:
+            # a trade of an order of ours still being looked up would be adopted as someone
+            # else's: attributed by venue order id at the next reconciliation, once resolved
+            continue
         try:
             trades = await port.trades(sym, since if venue_since is None else venue_since)
         except LookupFailed as exc:
@@ -245,39 +257,25 @@ async def _account(journal: Journal, name: str, port: VenuePort, policy: ExecPol
         base, base_ts = journal.position_baseline(name)
         if base_ts is not None:
             expected = dict(base)
-            for f in journal.fills(since_ms=base_ts):
+            for f in journal.fills(since_ms=base_ts + 1):  # a fill of the baseline's own ms is in it
                 if f.account == name:
                     expected[f.symbol] = expected.get(f.symbol, 0.0) + (f.amount if f.side == "buy" else -f.amount)
-            for sym in sorted(set(expected) | set(venue_pos)):
+            for sym in sorted((set(expected) | set(venue_pos)) - open_fate):
                 e, v2 = expected.get(sym, 0.0), venue_pos.get(sym, 0.0)
                 if abs(e - v2) > 1e-9 * max(1.0, abs(e), abs(v2)):
                     acc.mismatches.append(PositionMismatch(name, sym, e, v2))
-        journal.set_position_baseline(name, venue_pos, now_ms())
+        if not open_fate:
+            # never while an order's fill may be in the venue's position but not yet in the
+            # journal: learned later, that fill would count on top of a baseline holding it
+            journal.set_position_baseline(name, venue_pos, now_ms())
         acc.positions[name] = venue_pos
 
 
 async def _lookup_settled(port: VenuePort, row: OrderRow, policy: ExecPolicy) -> VenueOrder | None | str:
-    """Look an order up; "not found" counts only once its request is older than the grace
-    (a request sent just before a crash may still be on its way). "failed": no answer."""
-    sent = row.sent_ms or row.created_ms
-    deadline = time.monotonic() + max(policy.lookup_timeout_s, 0.0)
-    wait = policy.lookup_backoff_s
-    while True:
-        try:
-            v = await port.lookup(row.symbol, row.client_id)
-        except LookupFailed:
-            v = "failed"
-        if isinstance(v, VenueOrder):
-            return v
-        if v is None:
-            left = policy.not_found_grace_s * 1000 - (now_ms() - sent)
-            if left <= 0 or row.state is OrderState.NEVER_SEEN:
-                return None
-            wait = max(wait, left / 1000)
-        if time.monotonic() + wait > deadline:
-            return "failed"
-        await asyncio.sleep(wait)
-        wait = min(wait * 2, policy.lookup_backoff_max_s)
+    """Look an order up (the executor's rule: "not found" counts only once its request is
+    older than the grace, since a request sent just before a crash may still be on its way).
+    "failed": no answer in time."""
+    return await look_up(port, row, policy, clock=now_ms)
 
 
 def _adopt(journal: Journal, account: str, cid: str, v: VenueOrder, acc: _Acc) -> None:

@@ -14,6 +14,7 @@ They refresh when another console writes (the app's journal listener), not only 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from textual.widgets import DataTable, Static
 
 from console.app.screens import paint_header
 from console.core.numbers import money
+from console.execution.ports import venue_reason
 from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
 from widgets.risk_panel import short_symbol
@@ -70,6 +72,35 @@ def _state(s: Any) -> Text:
     return Text(v, style=STATE_STYLE.get(v, ""))
 
 
+def status_line(state: str, orders: Sequence[Any], submitting: bool) -> str | None:
+    """What is true of a ticket now, when it has no end reason to show. "Being sent" only
+    while a request is out without an answer; once the venue has acknowledged the orders the
+    ticket is working, whatever the console is still doing with it."""
+    if state in ("planned", "confirmed") and not orders:
+        return f"{state}: being sent now" if submitting else f"{state}, never sent: X abandons it"
+    if any(getattr(o.state, "value", o.state) == "new" for o in orders):
+        return f"{state}: being sent now"
+    if any(getattr(o.state, "value", o.state) == "unknown" for o in orders):
+        return f"{state}: the venue's answer was unclear; looking the order up by its client id (never resent)"
+    if state in ("sending", "working") and any(getattr(o.state, "value", o.state) in ("open", "partial")
+                                               for o in orders):
+        return "working: the venue has the orders; watched until each is final"
+    return None
+
+
+def refusals(orders: Sequence[Any]) -> list[str]:
+    """One line per order the venue refused or never saw, with the venue's own reason."""
+    out = []
+    for o in orders:
+        st = getattr(o.state, "value", o.state)
+        if st in ("rejected", "never_seen"):
+            leg = "" if o.leg is None else f"leg {o.leg + 1} "
+            what = "rejected by the venue" if st == "rejected" else "never seen by the venue"
+            why = venue_reason(o.error)
+            out.append(f"{leg}{o.side} {o.amount:g} {short_symbol(o.symbol)} {what}" + (f": {why}" if why else ""))
+    return out
+
+
 def read_blotter(journal: Any, selected: str | None, limit: int = 200) -> BlotterData:
     tickets = list(reversed(journal.tickets()))[:limit]
     sel = selected if any(t.id == selected for t in tickets) else (tickets[0].id if tickets else None)
@@ -90,13 +121,13 @@ class BlotterScreen(Screen):
         Binding("x", "cancel_ticket", "Cancel ticket", id="blotter.cancel_ticket",
                 tooltip="Cancel every working order of the selected ticket"),
         Binding("C", "chase", "Chase", id="blotter.chase", show=False,
-                tooltip="Legging: re-price the legs still waiting (confirmed first)"),
+                tooltip="Legging: send what the waiting legs lack at the far touch (confirmed first)"),
         Binding("U", "unwind", "Unwind", id="blotter.unwind", show=False,
                 tooltip="Legging: undo what filled (confirmed first)"),
         Binding("L", "leave", "Leave", id="blotter.leave", show=False,
-                tooltip="Legging: cancel what works and accept the residual"),
+                tooltip="Legging: cancel what is still working and accept the residual"),
         Binding("X", "abandon", "Abandon", id="blotter.abandon", show=False,
-                tooltip="Abandon the selected planned or confirmed ticket that was never sent (journalled)"),
+                tooltip="Abandon the selected planned or confirmed ticket that was never sent (journaled)"),
         Binding("tab", "app.focus_next", "Next table", id="blotter.focus", show=False,
                 tooltip="Move between the tickets and orders tables"),
     ]
@@ -267,10 +298,10 @@ class BlotterScreen(Screen):
             why = d.reason(d.selected)
             if t is not None and why:
                 out.append(f"{t.state.value}: {why}\n", style=STATE_STYLE.get(t.state.value, ""))
-            elif t is not None and t.id in self.app.submitting:
-                out.append(f"{t.state.value}: being sent now\n", style="cyan")
-            elif t is not None and t.state.value in ("planned", "confirmed") and not d.orders:
-                out.append(f"{t.state.value}, never sent: X abandons it\n", style="cyan")
+            elif t is not None and (line := status_line(t.state.value, d.orders, t.id in self.app.submitting)):
+                out.append(line + "\n", style="cyan")
+            for line in refusals(d.orders):
+                out.append(line + "\n", style="bold red")
             waiting = [r for r in d.residual if not r.settled]
             if t is not None and waiting and t.state.value in ("working", "partly_filled"):
                 legs = ", ".join(f"{r.leg + 1} (left {r.remaining:+g})" for r in waiting)
@@ -329,7 +360,7 @@ class BlotterScreen(Screen):
 
     def action_abandon(self) -> None:
         """A ticket left planned or confirmed (an earlier session, say) and never sent → cancelled,
-        journalled. The executor refuses when the journal holds any order for it."""
+        journaled. The executor refuses when the journal holds any order for it."""
         d = self.data
         t = next((t for t in d.tickets if t.id == self.selected), None) if d is not None else None
         if t is None:
