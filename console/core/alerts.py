@@ -20,11 +20,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from console.core.allocation import Allocation, Status, contract_mark
 from console.core.config import Config
 from console.core.costs import BasisInfo, FundingInfo, basis_info, funding_info
+from console.core.numbers import num
 from console.core.snapshot import AccountState, Snapshot
 
 FUNDING_SPIKE_APR = 0.50  # |annualised funding| past 50 %/yr is a spike
@@ -53,12 +53,6 @@ class Alert:
 # ------------------------------------------------------------------------------ risk readings
 
 
-def _f(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if v == v else None
 
 
 def account_margin_ratio(state: AccountState) -> float | None:
@@ -70,10 +64,10 @@ def account_margin_ratio(state: AccountState) -> float | None:
     """
     info = state.balance.get("info") if isinstance(state.balance, Mapping) else None
     if isinstance(info, Mapping):
-        mm, mb = _f(info.get("totalMaintMargin")), _f(info.get("totalMarginBalance"))
+        mm, mb = num(info.get("totalMaintMargin")), num(info.get("totalMarginBalance"))
         if mm is not None and mb:
             return mm / mb
-    ratios = [_f(p.get("marginRatio")) for p in state.open_positions()]
+    ratios = [num(p.get("marginRatio")) for p in state.open_positions()]
     ratios = [r for r in ratios if r is not None]
     return max(ratios) if ratios else None
 

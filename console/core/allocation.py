@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from console.core.config import Config, Goal, HedgeInstrument, Sleeve, symbol_base
+from console.core.numbers import num
 from console.core.snapshot import Snapshot
 
 EPS = 1e-9  # weights within this of a band edge count as on it, not past it
@@ -29,12 +30,6 @@ class Status(StrEnum):
     NONE = "n/a"  # a row with no configured target (unassigned assets, implicit cash)
 
 
-def _f(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if v == v else None  # NaN -> None
 
 
 def ticker_price(t: Mapping[str, Any] | None) -> float | None:
@@ -42,14 +37,14 @@ def ticker_price(t: Mapping[str, Any] | None) -> float | None:
     if not t:
         return None
     for key in ("markPrice", "last", "close"):
-        v = _f(t.get(key))
+        v = num(t.get(key))
         if v:
             return v
-    bid, ask = _f(t.get("bid")), _f(t.get("ask"))
+    bid, ask = num(t.get("bid")), num(t.get("ask"))
     if bid and ask:
         return (bid + ask) / 2
     info = t.get("info") or {}
-    return _f(info.get("markPrice")) if isinstance(info, dict) else None
+    return num(info.get("markPrice")) if isinstance(info, dict) else None
 
 
 def contract_mark(snap: Snapshot, account: str, symbol: str) -> float | None:
@@ -58,14 +53,14 @@ def contract_mark(snap: Snapshot, account: str, symbol: str) -> float | None:
     if a is None:
         return None
     t = a.tickers.get(symbol)
-    if t and _f(t.get("markPrice")):
-        return _f(t["markPrice"])
+    if t and num(t.get("markPrice")):
+        return num(t["markPrice"])
     fr = a.funding_rates.get(symbol)
-    if fr and _f(fr.get("markPrice")):
-        return _f(fr["markPrice"])
+    if fr and num(fr.get("markPrice")):
+        return num(fr["markPrice"])
     for p in a.positions:
-        if p.get("symbol") == symbol and _f(p.get("markPrice")):
-            return _f(p["markPrice"])
+        if p.get("symbol") == symbol and num(p.get("markPrice")):
+            return num(p["markPrice"])
     return ticker_price(t)
 
 
@@ -245,9 +240,9 @@ def position_lines(config: Config, snap: Snapshot, prices: Mapping[str, float]) 
             if p.get("side") == "short":
                 contracts = -contracts
             cs = float(m.get("contractSize") or p.get("contractSize") or 1)
-            mark = contract_mark(snap, acct.name, sym) or _f(p.get("markPrice")) or prices.get(m["base"], 0.0)
+            mark = contract_mark(snap, acct.name, sym) or num(p.get("markPrice")) or prices.get(m["base"], 0.0)
             linear = not m.get("inverse", False)
-            entry = _f(p.get("entryPrice"))
+            entry = num(p.get("entryPrice"))
             notional = contract_exposure(contracts, cs, mark, linear, entry)
             base = m.get("base") or symbol_base(sym)
             if sym in proxies:
@@ -256,14 +251,14 @@ def position_lines(config: Config, snap: Snapshot, prices: Mapping[str, float]) 
             else:
                 sleeve, ratio = owners.get(base, OTHER), 1.0
             settle = m.get("settle") or config.portfolio.quote
-            upnl = (_f(p.get("unrealizedPnl")) or 0.0) * prices.get(settle, 0.0 if settle != config.portfolio.quote else 1.0)
+            upnl = (num(p.get("unrealizedPnl")) or 0.0) * prices.get(settle, 0.0 if settle != config.portfolio.quote else 1.0)
             out.append(
                 PositionLine(
                     account=acct.name, symbol=sym, asset=base, sleeve=sleeve, contracts=contracts,
                     contract_size=cs, linear=linear, dated=bool(m.get("expiry")) or m.get("type") == "future",
                     mark=mark, notional=notional, ratio=ratio, upnl=upnl,
-                    entry_price=entry, liquidation_price=_f(p.get("liquidationPrice")),
-                    leverage=_f(p.get("leverage")), margin_mode=p.get("marginMode"),
+                    entry_price=entry, liquidation_price=num(p.get("liquidationPrice")),
+                    leverage=num(p.get("leverage")), margin_mode=p.get("marginMode"),
                     expiry=int(m["expiry"]) if m.get("expiry") else None,
                 )
             )

@@ -1,9 +1,23 @@
-"""Numbers as the console writes them: one formatter per kind of figure, used by the CLI's
-tables and every widget alike, so a figure reads the same wherever it is shown."""
+"""Numbers in and out: ``num`` reads a figure from a venue's answer, a state file or a config
+(one rule for what counts as a number), and one formatter per kind of figure writes it, for the
+CLI's tables and every widget alike, so a figure reads the same wherever it is shown."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
+
+
+def num(x: Any) -> float | None:
+    """``x`` as a finite float, or None when it is missing, not a number, NaN or infinite: a
+    figure that cannot be read is unknown, never a number that passes as one."""
+    if isinstance(x, bool):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def money(x: float) -> str:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from console.core.allocation import contract_mark
+from console.core.numbers import num
 from console.core.overlay import Leg, entry_after
 from console.core.snapshot import AccountState, Snapshot
 
@@ -114,12 +115,6 @@ def is_fallback(tiers_note: str) -> bool:
     return DEFAULT_TIERS_LABEL in tiers_note or DEFAULT_INVERSE_TIERS_LABEL in tiers_note
 
 
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if v == v else None
 
 
 def tiers_from_ccxt(raw: Sequence[Mapping[str, Any]]) -> tuple[Tier, ...]:
@@ -129,11 +124,11 @@ def tiers_from_ccxt(raw: Sequence[Mapping[str, Any]]) -> tuple[Tier, ...]:
     rows: list[tuple[float, float, float, float, float | None]] = []
     for t in raw:
         info = t.get("info") if isinstance(t.get("info"), dict) else {}
-        lo = _num(t.get("minNotional", t.get("notionalFloor"))) or 0.0
-        hi = _num(t.get("maxNotional", t.get("notionalCap")))
-        mmr = _num(t.get("maintenanceMarginRate", t.get("maintMarginRatio")))
-        lev = _num(t.get("maxLeverage", t.get("initialLeverage"))) or 1.0
-        cum = _num(t.get("cum", t.get("maintenanceAmount", info.get("cum"))))
+        lo = num(t.get("minNotional", t.get("notionalFloor"))) or 0.0
+        hi = num(t.get("maxNotional", t.get("notionalCap")))
+        mmr = num(t.get("maintenanceMarginRate", t.get("maintMarginRatio")))
+        lev = num(t.get("maxLeverage", t.get("initialLeverage"))) or 1.0
+        cum = num(t.get("cum", t.get("maintenanceAmount", info.get("cum"))))
         if mmr is None:
             continue
         rows.append((lo, hi if hi is not None else math.inf, mmr, lev, cum))
@@ -310,11 +305,11 @@ def _symbol_settle(symbol: str) -> str:
 def _risk_position(acct: AccountState, snap: Snapshot, p: Mapping[str, Any], default_leverage: float) -> RiskPosition:
     sym = p["symbol"]
     m = acct.markets.get(sym) or {}
-    cs = _num(m.get("contractSize")) or _num(p.get("contractSize")) or 1.0
-    mark = contract_mark(snap, acct.name, sym) or _num(p.get("markPrice")) or 0.0
-    entry = _num(p.get("entryPrice")) or mark
+    cs = num(m.get("contractSize")) or num(p.get("contractSize")) or 1.0
+    mark = contract_mark(snap, acct.name, sym) or num(p.get("markPrice")) or 0.0
+    entry = num(p.get("entryPrice")) or mark
     mode = str(p.get("marginMode") or "cross")
-    lev = _num(p.get("leverage")) or default_leverage
+    lev = num(p.get("leverage")) or default_leverage
     size = abs(float(p.get("contracts") or 0)) * cs
     linear = not bool(m.get("inverse")) if m else _symbol_settle(sym) != sym.split("/")[0]
     iso = 0.0
@@ -333,10 +328,10 @@ def isolated_wallet(p: Mapping[str, Any], *, size: float, entry: float, leverage
     Else the initial margin at entry (size × entry / leverage; coin for an inverse contract,
     as ccxt reports its collateral)."""
     info = p.get("info") if isinstance(p.get("info"), Mapping) else {}
-    wallet = _num(info.get("isolatedWallet"))
+    wallet = num(info.get("isolatedWallet"))
     if wallet is not None and wallet > 0:
         return wallet
-    collateral, upnl = _num(p.get("collateral")), _num(p.get("unrealizedPnl"))
+    collateral, upnl = num(p.get("collateral")), num(p.get("unrealizedPnl"))
     if collateral is not None and collateral > 0:
         return collateral - (upnl or 0.0)
     if linear:

@@ -11,15 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from console.core.config import Config, symbol_base
+from console.core.numbers import num
 from console.core.overlay import Leg
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
 
 def _f(v: Any) -> float:
-    try:
-        return float(v) if v is not None else 0.0
-    except (TypeError, ValueError):
-        return 0.0
+    """A venue's figure, 0 when it is missing or unreadable (a count of contracts or a fill)."""
+    return num(v) or 0.0
 
 
 def _sleeve_of(config: Config, symbol: str) -> str:

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from console.core.numbers import num
+
 if TYPE_CHECKING:
     from ccxt.async_support.base.exchange import Exchange
 
@@ -175,10 +177,8 @@ def classify_send_error(exc: BaseException) -> Exception:
 
 
 def _f(v: Any) -> float:
-    try:
-        return float(v) if v is not None else 0.0
-    except (TypeError, ValueError):
-        return 0.0
+    """A venue's figure, 0 when it is missing or unreadable (a count of contracts or a fill)."""
+    return num(v) or 0.0
 
 
 def venue_order_from_ccxt(o: dict[str, Any], fallback: OrderRequest | None = None) -> VenueOrder:

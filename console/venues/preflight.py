@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.core.config import Account, Config, Mode, mode_badge
+from console.core.numbers import num
 from console.core.redact import redact
 from console.core.snapshot import AccountState, Snapshot
 from console.venues.modes import PAPER, api_urls, mode_problem
@@ -223,12 +224,6 @@ async def fetch_facts(exchange: Any, account: Account, config: Config) -> Accoun
 # ------------------------------------------------------------------------------ judging
 
 
-def _f(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if v == v else None
 
 
 def _names(items: Iterable[str], limit: int = 5) -> str:
@@ -271,10 +266,10 @@ def check_auth(facts: AccountFacts) -> CheckResult:
         return CheckResult(AUTH, False, f"could not read the account: {facts.auth_error or 'no balance returned'}; "
                                         f"check the keys (`rebal-tui keys set {name}`) and their IP allow-list")
     total = facts.balance.get("total") or {}
-    held = sorted(str(k) for k, v in total.items() if _f(v))
+    held = sorted(str(k) for k, v in total.items() if num(v))
     seen = f"sees {len(held)} asset{'s' if len(held) != 1 else ''}" + (f" ({_names(held)})" if held else "")
     if facts.account.holds_contracts and facts.positions_error is None:
-        n = sum(1 for p in facts.positions if _f(p.get("contracts")))
+        n = sum(1 for p in facts.positions if num(p.get("contracts")))
         seen += f", {n} open position{'s' if n != 1 else ''}"
     if facts.listed:
         seen += f", {len(facts.listed)} markets"
@@ -307,12 +302,12 @@ def check_position_mode(facts: AccountFacts) -> CheckResult:
 def _leverage_of(facts: AccountFacts, symbol: str) -> tuple[float | None, str | None]:
     """(leverage, margin mode) of a symbol: the leverage setting, else its open position."""
     lev = facts.leverages.get(symbol) or {}
-    values = [_f(lev.get(k)) for k in ("longLeverage", "shortLeverage", "leverage")]
+    values = [num(lev.get(k)) for k in ("longLeverage", "shortLeverage", "leverage")]
     leverage = max((v for v in values if v), default=None)
     margin = lev.get("marginMode")
     for p in facts.positions:
         if p.get("symbol") == symbol:
-            leverage = leverage or _f(p.get("leverage"))
+            leverage = leverage or num(p.get("leverage"))
             margin = margin or p.get("marginMode")
     return leverage, (str(margin) if margin else None)
 
@@ -386,7 +381,7 @@ def check_hedges(facts: AccountFacts, config: Config, now_ms: int,
         m = facts.markets.get(sym) or {}
         if m.get("active") is False:
             problems.append(f"{sym} is not active (halted or delisted)")
-        expiry = _f(m.get("expiry"))
+        expiry = num(m.get("expiry"))
         if expiry is not None and expiry <= now_ms:
             problems.append(f"{sym} has expired; roll to a later contract in the sleeve's hedges")
     if problems:
@@ -399,9 +394,9 @@ def check_hedges(facts: AccountFacts, config: Config, now_ms: int,
 def min_order_notional(market: Mapping[str, Any], mark: float | None) -> float | None:
     """The smallest order the venue takes, in quote currency: min cost, else min amount × size × mark."""
     limits = market.get("limits") or {}
-    cost = _f((limits.get("cost") or {}).get("min"))
-    amount = _f((limits.get("amount") or {}).get("min"))
-    size = _f(market.get("contractSize")) or 1.0
+    cost = num((limits.get("cost") or {}).get("min"))
+    amount = num((limits.get("amount") or {}).get("min"))
+    size = num(market.get("contractSize")) or 1.0
     by_amount = None
     if amount and mark:
         by_amount = amount * size * (1.0 if market.get("inverse") else mark)
@@ -508,7 +503,7 @@ def marks_of(state: AccountState | None) -> dict[str, float]:
         return {}
     out = {s: p for s, t in state.tickers.items() if (p := ticker_price(t))}
     for s, fr in state.funding_rates.items():
-        if _f(fr.get("markPrice")):
+        if num(fr.get("markPrice")):
             out.setdefault(s, float(fr["markPrice"]))
     return out
 
