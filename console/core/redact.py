@@ -12,11 +12,13 @@ scrubbed when it is made, whatever handler (stderr, file, Textual's log) later w
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 import traceback
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -59,6 +61,37 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
         if s in text:
             text = text.replace(s, MASK)
     return text
+
+
+_SIGNATURE = re.compile(r"(signature|apiKey|api_key|secret|x-mbx-apikey)(=|:[ \t]*)[^&\s\"',}]+", re.IGNORECASE)
+
+
+def scrub(text: str) -> str:
+    """Registered secrets out, and request signatures and secret-looking fields (ccxt puts
+    signed URLs and its config in error messages): nothing that authenticates a request is
+    ever written to the journal or shown in a crash report."""
+    return _SECRET_FIELD.sub(r"\1\2***\2", _SIGNATURE.sub(r"\1\2***", redact(text)))
+
+
+_SECRET_KEY = re.compile(r"^(api_?key|secret|password|passphrase|private_?key|signature|"
+                         r"x-mbx-apikey|authorization|credentials?)$", re.IGNORECASE)
+# the same fields already serialised as JSON or a Python repr inside a string (an error text)
+_SECRET_FIELD = re.compile(r"([\"'](?:api_?key|secret|password|passphrase|private_?key|signature|"
+                           r"x-mbx-apikey|authorization)[\"']\s*:\s*)([\"'])[^\"']*\2", re.IGNORECASE)
+
+
+def scrub_value(value: Any) -> Any:
+    """Every value under a secret-looking key replaced, at any depth: a snapshot or preview
+    that carries an exchange config (apiKey, secret) must not put it in the journal."""
+    if isinstance(value, dict):
+        return {k: MASK if isinstance(k, str) and _SECRET_KEY.match(k) and v not in (None, "")
+                else scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_value(v) for v in value]
+    if isinstance(value, str):  # an error text quoting a request or a reply (before JSON escapes it)
+        return scrub(value)
+    return value
+
 
 
 def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
@@ -107,7 +140,7 @@ def scrubbed_traceback(exc: BaseException) -> str:
     local can hold a key (ccxt's config dict, a prompt's answer); the app's ``_fatal_error``
     should print this instead.
     """
-    return redact("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    return scrub("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import re
 import secrets
 import socket
 import threading
@@ -35,6 +34,7 @@ from typing import Any
 
 from console.core.errors import UserError
 from console.core.overlay import Leg
+from console.core.redact import scrub, scrub_value
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from console.execution.clientid import new_ticket_id
 from console.execution.lifecycle import (
@@ -338,40 +338,9 @@ def ticket_from_dict(d: dict[str, Any]) -> Ticket:
                   warnings=tuple(d.get("warnings", ())))
 
 
-_SIGNATURE = re.compile(r"(signature|apiKey|api_key|secret|x-mbx-apikey)(=|:[ \t]*)[^&\s\"',}]+", re.IGNORECASE)
-
-
-def _scrub(text: str) -> str:
-    """Registered secrets out, and request signatures (ccxt puts signed URLs in its error
-    messages): nothing that authenticates a request is ever written to the journal."""
-    from console.core.redact import redact
-
-    return _SECRET_FIELD.sub(r"\1\2***\2", _SIGNATURE.sub(r"\1\2***", redact(text)))
-
-
-_SECRET_KEY = re.compile(r"^(api_?key|secret|password|passphrase|private_?key|signature|"
-                         r"x-mbx-apikey|authorization|credentials?)$", re.IGNORECASE)
-# the same fields already serialised as JSON or a Python repr inside a string (an error text)
-_SECRET_FIELD = re.compile(r"([\"'](?:api_?key|secret|password|passphrase|private_?key|signature|"
-                           r"x-mbx-apikey|authorization)[\"']\s*:\s*)([\"'])[^\"']*\2", re.IGNORECASE)
-
-
-def _scrub_value(value: Any) -> Any:
-    """Every value under a secret-looking key replaced, at any depth: a snapshot or preview
-    that carries an exchange config (apiKey, secret) must not put it in the journal."""
-    if isinstance(value, dict):
-        return {k: "***" if isinstance(k, str) and _SECRET_KEY.match(k) and v not in (None, "")
-                else _scrub_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub_value(v) for v in value]
-    if isinstance(value, str):  # an error text quoting a request or a reply (before JSON escapes it)
-        return _scrub(value)
-    return value
-
-
 def _scrubbed_json(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(_scrub_value(value), sort_keys=True, default=str)
-    return _scrub(text)
+    text = value if isinstance(value, str) else json.dumps(scrub_value(value), sort_keys=True, default=str)
+    return scrub(text)
 
 
 # ----------------------------------------------------------------------------- journal
@@ -779,7 +748,7 @@ class Journal:
                           "amount, price, ts, cum_filled) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                           (client_id, cur.ticket_id, cur.leg, cur.account, cur.symbol, cur.side,
                            delta, price, ts, new_filled))
-            error = None if error is None else _scrub(error)
+            error = None if error is None else scrub(error)
             c.execute("UPDATE orders SET state=?, venue_id=COALESCE(?, venue_id), filled=?, average=?, "
                       "error=COALESCE(?, error), updated_ms=? WHERE client_id=?",
                       (state.value, venue_id, new_filled, new_avg, error, ts, client_id))
