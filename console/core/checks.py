@@ -8,6 +8,7 @@ trader reads.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 from console.core.allocation import contract_mark
 from console.core.config import Config
 from console.core.costs import walk_book
+from console.core.lots import split
 from console.core.risk import account_pools, pool_label
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderType, Ticket
@@ -98,10 +100,8 @@ def pretrade_checks(config: Config, snapshot: Snapshot, ticket: Ticket, now_ms: 
         largest = notional
         if n_orders > 1 and leg.contracts > 0:
             step = _lot(m)
-            each = leg.contracts / n_orders
-            if step > 0:
-                each = math.floor(each / step + 1e-9) * step
-            largest = max(each, leg.contracts - each * (n_orders - 1)) / leg.contracts * notional
+            parts = split(leg.contracts, n_orders, functools.partial(_floor_to_lot, step=step))
+            largest = max(parts or (leg.contracts,)) / leg.contracts * notional
         if largest > lim.max_order_notional:
             what = (f"is {notional:,.2f}" if n_orders == 1 else
                     f"sends orders of up to {largest:,.2f} ({n_orders} slices of {notional:,.2f})")
@@ -230,3 +230,9 @@ def _x(v: float) -> str:
 
 def _pct(v: float) -> str:
     return "∞ (no margin left)" if v == float("inf") else f"{v * 100:.2f}%"
+
+
+def _floor_to_lot(x: float, step: float) -> float:
+    """``x`` rounded down to the lot ``step`` (ccxt's TRUNCATE in TICK_SIZE mode), as the
+    executor will cut a slice; ``x`` itself where the market gives no step."""
+    return math.floor(x / step + 1e-9) * step if step > 0 else x

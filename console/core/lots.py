@@ -7,6 +7,7 @@ first frame without waiting for it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,3 +122,17 @@ def _exchange(acct: AccountState) -> Any:
         _CACHE.clear()
     _CACHE[key] = (acct.markets, ex)
     return ex
+
+
+def split(total: float, n: int, round_down: Callable[[float], float]) -> tuple[float, ...]:
+    """The one slicing rule (builder, pre-trade checks and executor alike): ``n - 1``
+    children of ``total / n`` rounded down to the lot by ``round_down``, and the last one
+    taking what is left, so that the children add up to ``total`` exactly. ``()`` when a
+    child would be under one lot."""
+    if n <= 1:
+        return (total,)
+    each = round_down(total / n)
+    last = float(f"{total - each * (n - 1):.12g}")  # float noise off: 0.3 - 0.1 * 2 is not 0.1
+    if each <= 0 or last <= 0:
+        return ()
+    return (each,) * (n - 1) + (last,)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from console.core.costs import book_mid
-from console.core.lots import Lots
+from console.core.lots import Lots, split
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketLeg
 
@@ -67,21 +67,16 @@ def slice_schedule(amount: float, style: OrderStyle, lots: Lots, symbol: str, st
     if n == 1:
         return Schedule((ChildOrder(0, start_ms, amount),), "one order")
     note = ""
-    while n > 1:
-        child = lots.amount(symbol, amount / n).amount
-        if child > 0 and amount - child * (n - 1) > 0:
-            break
+    while n > 1 and not (parts := split(amount, n, lambda x: lots.amount(symbol, x).amount)):
         n -= 1
         note = f"; cut to {n} slices: {style.slices} would put a child under one lot"
     if n == 1:
         return Schedule((ChildOrder(0, start_ms, amount),), "one order" + note)
-    child = lots.amount(symbol, amount / n).amount
     gap_ms = int(style.over_minutes * 60_000 / (n - 1))
-    kids = [ChildOrder(i, start_ms + i * gap_ms, child) for i in range(n - 1)]
-    last = float(f"{amount - child * (n - 1):.12g}")
-    kids.append(ChildOrder(n - 1, start_ms + (n - 1) * gap_ms, last))
-    return Schedule(tuple(kids), f"{n} child orders of {child:g} (last {last:g}), one every "
-                                 f"{gap_ms / 60_000:g} min over {style.over_minutes:g} min" + note)
+    kids = tuple(ChildOrder(i, start_ms + i * gap_ms, a) for i, a in enumerate(parts))
+    child, last = parts[0], parts[-1]
+    return Schedule(kids, f"{n} child orders of {child:g} (last {last:g}), one every "
+                          f"{gap_ms / 60_000:g} min over {style.over_minutes:g} min" + note)
 
 
 def style_ticket(ticket: Ticket, style: OrderStyle, snap: Snapshot, lots: Mapping[str, Lots],

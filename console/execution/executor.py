@@ -32,6 +32,7 @@ from typing import Any
 
 from console.core.clock import Clock, wall_ms
 from console.core.config import Config
+from console.core.lots import split
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from console.execution.clientid import client_order_id, is_console_id
@@ -471,17 +472,18 @@ class Executor:
         except Exception:  # noqa: BLE001 - nothing has been written or sent yet
             raise ExecutionRefused([f"leg {leg_no + 1} {tl.leg.symbol}: {tl.leg.contracts:g} contracts is under "
                                     "the venue's minimum amount; trade more or drop the leg"]) from None
-        if n <= 1:
-            return [total]
-        try:
-            each = port.amount_to_precision(tl.leg.symbol, total / n)
-        except Exception:  # noqa: BLE001
-            each = 0.0
-        if each <= 0:
+
+        def round_down(x: float) -> float:
+            try:
+                return port.amount_to_precision(tl.leg.symbol, x)
+            except Exception:  # noqa: BLE001 - under one lot: said below
+                return 0.0
+
+        parts = split(total, n, round_down)
+        if not parts:
             raise ExecutionRefused([f"leg {leg_no + 1} {tl.leg.symbol}: {n} slices of {total:g} are under the "
                                     "venue's minimum amount each; use fewer slices"])
-        last = port.amount_to_precision(tl.leg.symbol, total - each * (n - 1))
-        return [each] * (n - 1) + [last]
+        return list(parts)
 
     async def _run_slices(self, ticket_id: str, ticket: Ticket, slices: list[list[float]]) -> None:
         """Send the remaining slices on schedule (``over_minutes`` spread evenly). Each slice

@@ -23,3 +23,17 @@ def test_numbers_and_numeric_text_are_read(raw: object, want: float) -> None:
 
 def test_a_flattened_leg_never_reads_minus_zero() -> None:
     assert whole(-0.3) == "0" and whole(-0.0) == "0"
+
+
+def test_one_slicing_rule_children_add_up_and_stay_on_the_lot() -> None:
+    from console.core.lots import split
+
+    def floor_to(step: float):  # noqa: ANN202
+        return lambda x: math.floor(x / step + 1e-9) * step
+
+    # 1.0 in 3 slices on a 0.1 lot: 0.3 + 0.3 + 0.4 (n-1 children rounded down, the last the rest)
+    parts = split(1.0, 3, floor_to(0.1))
+    assert parts == (0.3, 0.3, 0.4) and math.isclose(sum(parts), 1.0)
+    # a child under one lot: no slicing at all (the caller says why, or uses fewer slices)
+    assert split(0.2, 3, floor_to(0.1)) == ()
+    assert split(5.0, 1, floor_to(0.1)) == (5.0,)
