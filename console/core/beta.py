@@ -8,6 +8,7 @@ much of y's moves the hedge explains (what is left is basis risk).
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -46,18 +47,18 @@ def aligned_returns(y: Mapping[int, float], x: Mapping[int, float], lookback: in
 
 
 def beta_r2(ry: Sequence[float], rx: Sequence[float]) -> tuple[float, float]:
-    """OLS slope of ry on rx and the fit's R² (0 when x does not move)."""
-    n = len(ry)
-    if n < 2:
+    """OLS slope of ry on rx (``statistics.linear_regression``) and the fit's R²
+    (``statistics.correlation`` squared; 0 when y does not move). NaN beta when x does not move."""
+    if len(ry) < 2:
         return float("nan"), 0.0
-    my, mx = sum(ry) / n, sum(rx) / n
-    cov = sum((a - my) * (b - mx) for a, b in zip(ry, rx, strict=True)) / (n - 1)
-    vx = sum((b - mx) ** 2 for b in rx) / (n - 1)
-    vy = sum((a - my) ** 2 for a in ry) / (n - 1)
-    if vx <= 0:
+    try:
+        beta = statistics.linear_regression(rx, ry).slope
+    except statistics.StatisticsError:  # x constant: no slope
         return float("nan"), 0.0
-    beta = cov / vx
-    r2 = cov * cov / (vx * vy) if vy > 0 else 0.0
+    try:
+        r2 = statistics.correlation(rx, ry) ** 2
+    except statistics.StatisticsError:  # y constant
+        r2 = 0.0
     return beta, min(max(r2, 0.0), 1.0)
 
 
