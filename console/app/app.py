@@ -14,7 +14,6 @@ the services in ``console.runtime``; worker failures are handled once, in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections import deque
@@ -27,6 +26,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from console.app.desk import TradingDesk
 from console.app.messages import (
     AlertsChanged,
     ExecEvent,
@@ -151,6 +151,7 @@ class RebalApp(App[int]):
         self.submitting: set[str] = set()  # tickets confirmed and being sent right now
         self.reviewing = False  # a confirmation is open or being prepared: one at a time
         self.killing = False  # the kill switch's confirmation is open or the kill runs
+        self.desk = TradingDesk(self)
         self.journal_down: str | None = None  # why the journal's database is unreachable; None = it answers
 
     # ------------------------------------------------------------------ lifecycle
@@ -438,36 +439,7 @@ class RebalApp(App[int]):
     @work(group="reconcile", exclusive=True, exit_on_error=False)
     async def startup_reconcile(self) -> None:
         """Journal vs venues; the report is shown and trading opens when the trader accepts it."""
-        from console.app.screens.reconcile import ReconcileScreen
-
-        executor = self.services.executor
-        if executor is None:
-            self.notify("no executor is connected: nothing to reconcile", severity="error")
-            return
-        # closed while it runs and until its report is accepted: a report is a picture of one
-        # moment, and sends must wait for the trader's yes to the new one (the kill switch
-        # does not look at the gate)
-        was_open = executor.trading_allowed
-        await self.services.call(_close_trading(executor))
-        closed = "trading is closed" if was_open else "trading stays closed"
-        while True:
-            try:
-                report = await self.services.call(executor.reconcile())
-            except Exception as exc:  # noqa: BLE001 - shown; trading stays closed
-                self.notify(f"reconciliation failed: {exc}; {closed} (R runs it again)",
-                            severity="error", timeout=10)
-                return
-            self.last_reconcile = report
-            answer = await self.push_screen_wait(ReconcileScreen(report))
-            if answer == "again":
-                continue
-            if answer == "accept":
-                executor.allow_trading(report)
-                self.notify("reconciled: trading is open", timeout=3)
-            else:
-                self.notify(f"{closed} until a reconciliation is accepted (R); the kill switch (K) still works",
-                            severity="warning")
-            return
+        await self.desk.reconcile()
 
     # ------------------------------------------------------------------ tickets
 
@@ -477,86 +449,14 @@ class RebalApp(App[int]):
         if self.reviewing:
             self.notify("a confirmation is already open: answer it (y / n) first", severity="warning", timeout=3)
             return
-        if self._trading_closed("review"):
+        if self.desk.trading_closed("review"):
             return
         self.reviewing = True
         self._review(ticket, preview)
 
-    def _trading_closed(self, what: str) -> bool:
-        """Say so before a confirmation, not after `y`: the executor would refuse the send."""
-        if self.journal_down is not None:
-            # a send the journal cannot record would be a send no console knows of
-            self.notify(f"{what}: the journal is unreachable ({self.journal_down}); nothing is sent until it "
-                        "answers again (the header says when)", severity="error", timeout=8)
-            return True
-        executor = self.services.executor
-        if executor is not None and not executor.trading_allowed:
-            self.notify(f"{what}: trading is closed until a reconciliation is accepted (R runs one, enter "
-                        "accepts it); nothing was journaled", severity="warning", timeout=6)
-            return True
-        return False
-
     @work(group="ticket", exit_on_error=False)
     async def _review(self, ticket: Any, preview: Any) -> None:
-        """Journal the ticket as planned, show the confirmation modal, then confirm and send
-        it, or cancel it. The modal decides once; the journal refuses a second confirm.
-        Whatever ends the modal (n, escape, a screen switch, the worker cancelled), a planned
-        ticket is never left planned: it is cancelled in the journal."""
-        from console.app.screens.confirm import ConfirmScreen
-        from console.core.snapshot import snapshot_to_dict
-
-        journal = self.services.journal
-        tid: str | None = None
-        decided = False
-        try:
-            if journal is None:
-                self.notify("no journal is open, so nothing can be sent", severity="error", timeout=6)
-                return
-            snap = self.state.snapshot if self.state is not None else None
-            tid = await asyncio.to_thread(
-                journal.record_ticket, ticket, preview.to_dict() if preview is not None else None,
-                snapshot_to_dict(snap) if snap is not None else None, ts=self.now_ms(),
-                legging_s=self.config.limits.legging_s)
-            modal = ConfirmScreen(ticket, preview, threshold=self.confirm_threshold)
-            ok = await self.push_screen_wait(modal)
-            self.reviewing = False  # answered: the next ctrl+r may open a confirmation
-            if not ok:
-                await asyncio.to_thread(journal.abandon, tid, "cancelled at the confirmation")
-                decided = True
-                self.notify(f"ticket {tid} cancelled; nothing was sent", timeout=3)
-                return
-            await asyncio.to_thread(journal.confirm, tid, modal.keystroke or "y", ticket.snapshot_ts,
-                                    ts=self.now_ms())
-            decided = True
-        finally:
-            self.reviewing = False
-            if tid is not None and not decided:  # cancelled, or failed before an answer
-                with contextlib.suppress(Exception):
-                    journal.abandon(tid, "the confirmation was closed without an answer")
-        self.last_ticket_id = tid
-        executor = self.services.executor
-        if executor is None:
-            await asyncio.to_thread(journal.abandon, tid, "no executor is connected: not sent")
-            self.notify(f"ticket {tid} confirmed, but no executor is connected: not sent (cancelled)",
-                        severity="error")
-            return
-        self.notify(f"ticket {tid} confirmed; sending", timeout=3)
-        self.action_show("blotter")
-        self.submitting.add(tid)
-        try:
-            result = await self.services.call(executor.submit(tid))
-        except Exception as exc:  # noqa: BLE001 - a refusal is shown, not raised
-            state = await asyncio.to_thread(lambda: journal.ticket(tid).state.value)
-            if state == "failed":
-                # refused before anything was sent: the executor's Refused event says why
-                # (one toast, not two); the blotter shows the ticket failed with its reason
-                self.post_message(TicketFinished(tid))
-            else:
-                self.post_message(TicketFinished(tid, error=str(exc)))
-            return
-        finally:
-            self.submitting.discard(tid)
-        self.post_message(TicketFinished(tid, result=result))
+        await self.desk.review(ticket, preview)
 
     def follow_up(self, ticket_id: str, action: str) -> None:
         """`C` / `U` on the blotter: show what a chase or an unwind of ``ticket_id`` would
@@ -565,80 +465,14 @@ class RebalApp(App[int]):
         if self.reviewing:
             self.notify("a confirmation is already open: answer it (y / n) first", severity="warning", timeout=3)
             return
-        if self._trading_closed(action):
+        if self.desk.trading_closed(action):
             return
         self.reviewing = True
         self._follow_up(ticket_id, action)
 
-    FOLLOW_UP_EXPLAIN = {
-        "chase": "Cancels the waiting legs' working orders, then sends what is left of them as a limit at the "
-                 "far touch (the ask to buy, the bid to sell), within the price collar: it takes liquidity "
-                 "and pays the spread, whatever the legs' own style. Sent only if what is left is still "
-                 "exactly this.",
-        "unwind": "Cancels the ticket's working orders, then undoes what filled with market orders; the "
-                  "residual is accepted and the ticket ends. Sent only if what filled is still exactly this.",
-    }
-
     @work(group="ticket", exit_on_error=False)
     async def _follow_up(self, ticket_id: str, action: str) -> None:
-        from dataclasses import asdict
-
-        from console.app.screens.confirm import ConfirmScreen
-        from console.core.allocation import contract_mark
-        from console.core.preview import follow_up_preview, preview
-        from console.execution.executor import ExecutionRefused
-
-        executor, journal = self.services.executor, self.services.journal
-        try:
-            if executor is None or journal is None:
-                self.notify(f"{action}: no executor is connected, nothing sent", severity="error")
-                return
-            try:
-                fu = await self.services.call(executor.plan_follow_up(ticket_id, action))
-            except ExecutionRefused as exc:
-                self.notify(f"{action} {ticket_id}: {exc}", severity="warning", timeout=8)
-                return
-            if fu.reasons:
-                self.notify(f"{action} {ticket_id} refused, nothing sent: {'; '.join(fu.reasons)}",
-                            severity="error", timeout=10)
-                return
-            if not fu.orders:
-                self.notify(f"{action} {ticket_id}: nothing to send (what is left is under one lot); "
-                            "L leaves the residual", severity="warning", timeout=8)
-                return
-            row = await asyncio.to_thread(journal.ticket, ticket_id)
-            snap = self.state.snapshot if self.state is not None else None
-            marks = {(o.account, o.symbol): m for o in fu.orders
-                     if snap is not None and (m := contract_mark(snap, o.account, o.symbol))}
-            ticket = fu.as_ticket(row.ticket, marks)
-            pv = None
-            if snap is not None:
-                # the books and tiers the builder prices with, so margin and liquidation read
-                # as on the dashboard (not the labelled fallback tiers)
-                books, book_errors = await self.services.books.books((o.account, o.symbol) for o in fu.orders)
-                tiers, tier_errors = await self.services.books.tiers(ticket, self.state.snapshot if self.state else None)
-                pv = await asyncio.to_thread(preview, self.config, snap, ticket, books=books, tiers=tiers or None,
-                                             now_ms=self.now_ms(), book_errors=book_errors, tier_errors=tier_errors)
-                pv = follow_up_preview(pv, action, ticket_id)
-            modal = ConfirmScreen(ticket, pv, title=f"{action.upper()} ticket {ticket_id}",
-                                  explain=self.FOLLOW_UP_EXPLAIN[action])
-            ok = await self.push_screen_wait(modal)
-        finally:
-            self.reviewing = False
-        if not ok:
-            await asyncio.to_thread(journal.note, ticket_id, "follow_up_cancelled", {"action": action})
-            self.notify(f"{action} {ticket_id}: cancelled, nothing sent", timeout=3)
-            return
-        await asyncio.to_thread(journal.note, ticket_id, "follow_up_confirmed",
-                                {"action": action, "keystroke": modal.keystroke or "y",
-                                 "orders": [asdict(o) for o in fu.orders]})
-        self.notify(f"{action} {ticket_id}: confirmed; sending", timeout=3)
-        try:
-            result = await self.services.call(getattr(executor, action)(ticket_id, expect=fu))
-        except Exception as exc:  # noqa: BLE001 - a refusal is shown, not raised
-            self.post_message(TicketFinished(ticket_id, error=f"{action}: {exc}"))
-            return
-        self.post_message(TicketFinished(ticket_id, result=result))
+        await self.desk.follow_up(ticket_id, action)
 
     # its own group, not exclusive: a kill must neither cancel a review nor be cancelled by
     # one (``killing`` keeps it to one at a time)
@@ -646,46 +480,9 @@ class RebalApp(App[int]):
     async def kill_switch(self) -> None:
         """Show what the kill switch will close, ask (its own confirmation), then run it."""
         try:
-            await self._kill_switch()
+            await self.desk.kill_switch()
         finally:
             self.killing = False
-
-    async def _kill_switch(self) -> None:
-        from console.app.screens.confirm import ConfirmScreen
-        from console.execution.kill import flatten_legs, flatten_ticket
-
-        executor = self.services.executor
-        if executor is None:
-            self.notify("no executor is connected: the kill switch cannot act", severity="error")
-            return
-        snap = self.state.snapshot if self.state is not None else None
-        positions = {n: list(a.open_positions()) for n, a in snap.accounts.items()} if snap else {}
-        ticket = flatten_ticket(flatten_legs(self.config, positions), self.now_ms())
-        working = await asyncio.to_thread(self.working_orders)
-        slices = executor.unsent_slices()
-        stops = (f"{working} working order{'' if working == 1 else 's'} of the console"
-                 + (f" and {slices} slice{'' if slices == 1 else 's'} not yet sent" if slices else ""))
-        modal = ConfirmScreen(ticket, None, threshold=float("inf"), title="KILL SWITCH", kill=True,
-                              explain=f"Cancels {stops} (as the journal knows them, plus any console order "
-                                      "the venues show), then closes every futures position with reduce-only "
-                                      "market orders (positions re-read from the venues; spot is never "
-                                      "touched). The legs below are from the last snapshot.")
-        if not await self.push_screen_wait(modal):
-            self.notify("kill switch: cancelled, nothing done", timeout=3)
-            return
-        self.notify("kill switch: cancelling orders and flattening the overlay", severity="warning")
-        try:
-            report = await self.services.call(executor.kill(confirmed=True))
-        except Exception as exc:  # noqa: BLE001
-            self.notify(f"kill switch failed: {exc}", severity="error", timeout=10)
-            return
-        flat = report.flatten
-        n = len(report.cancelled)
-        # per account, what is done and what is not (it retried until done, or you stopped it)
-        self.notify(f"kill switch: {n} order{'' if n == 1 else 's'} cancelled; flatten "
-                    f"{flat.state.value if flat else 'not needed'}\n" + "\n".join(report.lines()),
-                    severity="information" if report.done else "warning", timeout=10)
-        self.post_message(TicketFinished(flat.ticket_id if flat else "", result=flat))
 
     def exec_event(self, event: Any) -> None:
         """The executor's ``on_event``: called on the service loop's thread."""
@@ -784,13 +581,6 @@ class RebalApp(App[int]):
             self.notify(f"could not compute the allocation: {text}", title="Allocation", severity="error")
         else:
             self.notify(text, title=group or "worker", severity="error", timeout=8)
-
-
-async def _close_trading(executor: Any) -> None:
-    """On the service loop, where the executor lives (its gate is read there)."""
-    close = getattr(executor, "close_trading", None)
-    if close is not None:
-        close("a reconciliation was started (R)")
 
 
 def _strictest_mode(config: Config) -> Mode:
