@@ -22,8 +22,11 @@ from console.core.config import Config, Mode
 from console.venues.books import BookSource
 
 if TYPE_CHECKING:
+    from console.core.allocation import Allocation
+    from console.core.pnl import PnlReport
     from console.execution.executor import ExecPolicy, Executor
     from console.execution.journal import Journal
+    from console.execution.pnl_store import PnlStore
     from console.venues.demo import DemoSession
     from console.venues.venue import VenueSet
 
@@ -72,6 +75,7 @@ class Services:
     emulator_url: str | None = None  # the demo emulator's base URL, when one runs
     demo_session: DemoSession | None = None  # an emulator started inside this process
     journal_path: Path | None = None
+    pnl: PnlStore | None = None  # the overlay's trades, funding and the NAV / P&L history
     books: BookSource = field(init=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +145,9 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
         journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
     services.journal = Journal.open(journal_path)
     services.journal_path = services.journal.path
+    from console.execution.pnl_store import PnlStore, default_pnl_path
+
+    services.pnl = PnlStore.open(default_pnl_path(services.journal_path))
 
     def feed() -> AsyncIterator[Any]:
         return venues.updates(POLL_S)
@@ -185,4 +192,84 @@ def close(services: Services) -> None:
     finally:
         if services.journal is not None:
             services.journal.close()
+        if services.pnl is not None:
+            services.pnl.close()
         loop.stop()
+
+
+# --------------------------------------------------------------------------- overlay P&L
+
+PNL_HISTORY_MS = 7 * 24 * 3600 * 1000  # a new store starts this far back: what Binance serves at once
+PNL_OVERLAP_MS = 60_000  # refetch the last minute: a fill stamped just before a fetch may show up after it
+
+
+async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms: int) -> PnlReport:
+    """Bring the P&L store up to ``now_ms`` for every open position of ``alloc`` (trades,
+    funding, the prices at period starts), sample the history, and return the report.
+    Runs on the service loop (ccxt's loop); a venue failure becomes a note, and the figures
+    stand on what the store already holds."""
+    from console.core.pnl import build_report, open_lines, position_since, sleeve_starts
+    from console.venues.pnl_source import fetch_fills, fetch_funding, minute_open
+    from console.venues.venue import VenueError
+
+    store, venues = services.pnl, services.venues
+    assert store is not None and venues is not None
+    start = store.history_start(now_ms - PNL_HISTORY_MS)
+    notes: list[str] = []
+    lines = open_lines(alloc)
+    for line in lines:
+        venue = venues.venues.get(line.account)
+        if venue is None:
+            continue
+        for kind, fetch, add in (("fills", fetch_fills, store.add_fills), ("funding", fetch_funding, store.add_funding)):
+            since = max(start, (store.cursor(line.account, line.symbol, kind) or start) - PNL_OVERLAP_MS)
+            try:
+                rows, errors = await fetch(venue, line.symbol, since, now_ms)
+            except VenueError as exc:
+                notes.append(str(exc))
+                continue
+            notes += errors
+            add(line.account, line.symbol, rows, now_ms)
+    fills = {(p.account, p.symbol): store.fills(p.account, p.symbol) for p in lines}
+    funding = {(p.account, p.symbol): store.funding(p.account, p.symbol) for p in lines}
+
+    async def price_at(account: str, symbol: str, ts: int, mark: bool = False) -> float | None:
+        held = store.start_price(account, symbol, ts)
+        if held is not None:
+            return held
+        venue = venues.venues.get(account)
+        if venue is None:
+            return None
+        try:
+            px = await minute_open(venue, symbol, ts, mark=mark)
+        except VenueError as exc:
+            notes.append(str(exc))
+            return None
+        store.set_start_price(account, symbol, ts, px)
+        return px
+
+    marks: dict[tuple[str, str], float] = {}
+    for p in lines:
+        if position_since(p, fills[(p.account, p.symbol)], start) is None:
+            px = await price_at(p.account, p.symbol, start, mark=True)
+            if px is not None:
+                marks[(p.account, p.symbol)] = px
+    # each sleeve's spot start price, from an account that lists ASSET/QUOTE spot
+    start_prices: dict[tuple[str, int], float] = {}
+    for sleeve, since in sleeve_starts(lines, fills, start).items():
+        try:
+            assets = [a.asset for a in alloc.row(sleeve).assets if a.spot_qty]
+        except KeyError:
+            continue
+        for asset in assets:
+            symbol = f"{asset}/{alloc.quote}"
+            account = next((n for n, v in venues.venues.items() if symbol in (v.exchange.markets or {})
+                            and (v.exchange.markets or {})[symbol].get("spot")), None)
+            if account is None:
+                continue
+            px = await price_at(account, symbol, since)
+            if px is not None:
+                start_prices[(asset, since)] = px
+    report = build_report(alloc, fills, funding, start, marks, start_prices, now_ms, notes)
+    store.add_sample(now_ms, alloc.nav, report.totals)
+    return report

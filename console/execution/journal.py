@@ -18,10 +18,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from console.execution.lifecycle import (
     order_can,
     ticket_can,
 )
+from console.execution.sqlite import SqliteFile
 
 JOURNAL_FILENAME = "journal.sqlite3"
 DEFAULT_LEGGING_S = 30.0
@@ -321,13 +320,8 @@ def _scrubbed_json(value: Any) -> str:
 # ----------------------------------------------------------------------------- journal
 
 
-class Journal:
+class Journal(SqliteFile):
     """The SQLite journal. Thread-safe (one lock); the executor calls it from its event loop."""
-
-    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
-        self._conn = conn
-        self._lock = threading.RLock()
-        self.path = path
 
     # -- opening -------------------------------------------------------------------
 
@@ -360,32 +354,11 @@ class Journal:
         j._migrate()
         return j
 
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
     def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: BEGIN IMMEDIATE takes the write lock up front, so a
-        compare-and-set read inside it cannot be raced by another process."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                # inside the try: a COMMIT that fails (busy, disk full, I/O error) must not
-                # leave the transaction open, or every later write would fail ("cannot start
-                # a transaction within a transaction") and this one might commit with the next
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
 
     def _migrate(self) -> None:
         # an up-to-date journal needs no write lock: `rebal-tui journal` opening it while the

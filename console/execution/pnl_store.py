@@ -1,0 +1,168 @@
+"""The P&L store: the overlay's trades, funding payments and start prices as the venues gave
+them, and the NAV and P&L history sampled on each P&L refresh. SQLite, a file beside the
+journal (``pnl.sqlite3``), so a restart computes the same figures from the same rows and
+plots the same history, whatever window the venue still serves.
+
+Its own file, not journal tables: the journal is the record of what the console sent and
+is kept under ``synchronous=FULL``; this one is a cache of what the venues report plus a
+history, and may be deleted (the next refresh refetches the last week).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from console.core.errors import UserError
+from console.core.pnl import Fill, FundingPayment, PnlTotals
+from console.execution.sqlite import SqliteFile
+
+PNL_FILENAME = "pnl.sqlite3"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fills (
+    account TEXT NOT NULL, symbol TEXT NOT NULL, id TEXT NOT NULL, ts INTEGER NOT NULL,
+    side TEXT NOT NULL, contracts REAL NOT NULL, price REAL NOT NULL,
+    fee REAL NOT NULL, fee_currency TEXT NOT NULL,
+    PRIMARY KEY (account, symbol, id)
+);
+CREATE TABLE IF NOT EXISTS funding (
+    account TEXT NOT NULL, symbol TEXT NOT NULL, id TEXT NOT NULL, ts INTEGER NOT NULL,
+    amount REAL NOT NULL, currency TEXT NOT NULL,
+    PRIMARY KEY (account, symbol, id)
+);
+-- how far each (account, symbol, kind) has been fetched: the next fetch starts there
+CREATE TABLE IF NOT EXISTS cursors (
+    account TEXT NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, until_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, symbol, kind)
+);
+-- a price at a period start (the open of that minute's candle), once fetched never refetched
+CREATE TABLE IF NOT EXISTS start_prices (
+    account TEXT NOT NULL, symbol TEXT NOT NULL, ts INTEGER NOT NULL, price REAL NOT NULL,
+    PRIMARY KEY (account, symbol, ts)
+);
+CREATE TABLE IF NOT EXISTS history (
+    ts INTEGER PRIMARY KEY, nav REAL NOT NULL, upnl REAL NOT NULL, realised REAL NOT NULL,
+    funding REAL NOT NULL, fees REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One point of the NAV and P&L history."""
+
+    ts: int
+    nav: float
+    upnl: float
+    realised: float
+    funding: float
+    fees: float
+
+    @property
+    def overlay(self) -> float:
+        return self.upnl + self.realised + self.funding - self.fees
+
+
+def default_pnl_path(journal_path: Path | None) -> Path | None:
+    """Beside the journal; None (in memory) when the journal is."""
+    return None if journal_path is None else journal_path.with_name(PNL_FILENAME)
+
+
+class PnlStore(SqliteFile):
+    """Written from the service loop, read from worker threads (one lock)."""
+
+    @classmethod
+    def open(cls, path: Path | None) -> PnlStore:
+        """Open (creating) the store; ``None`` keeps it in memory (tests, a journal in memory)."""
+        try:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None,
+                                   check_same_thread=False, timeout=10.0)
+            if path is not None:
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise UserError(f"cannot open the P&L history {path}: {exc}; delete the file to start it afresh "
+                            "(the last week is refetched from the venues)") from None
+        return cls(conn, path)
+
+    # -- the history start: fixed on first use, so a restart covers the same period
+
+    def history_start(self, default_ms: int) -> int:
+        """The store's first day; set to ``default_ms`` the first time it is asked."""
+        with self._tx() as c:
+            row = c.execute("SELECT value FROM meta WHERE key='history_start'").fetchone()
+            if row is not None:
+                return int(row[0])
+            c.execute("INSERT INTO meta(key, value) VALUES ('history_start', ?)", (str(default_ms),))
+            return default_ms
+
+    # -- fills and funding
+
+    def cursor(self, account: str, symbol: str, kind: str) -> int | None:
+        with self._lock:
+            row = self._conn.execute("SELECT until_ms FROM cursors WHERE account=? AND symbol=? AND kind=?",
+                                     (account, symbol, kind)).fetchone()
+        return None if row is None else int(row[0])
+
+    def add_fills(self, account: str, symbol: str, fills: Iterable[Fill], until_ms: int) -> None:
+        """Keep ``fills`` (a row already held is kept as it was) and move the cursor, in one transaction."""
+        with self._tx() as c:
+            c.executemany("INSERT OR IGNORE INTO fills VALUES (?,?,?,?,?,?,?,?,?)",
+                          [(account, symbol, f.id, f.ts, f.side, f.contracts, f.price, f.fee, f.fee_currency)
+                           for f in fills])
+            _set_cursor(c, account, symbol, "fills", until_ms)
+
+    def add_funding(self, account: str, symbol: str, payments: Iterable[FundingPayment], until_ms: int) -> None:
+        with self._tx() as c:
+            c.executemany("INSERT OR IGNORE INTO funding VALUES (?,?,?,?,?,?)",
+                          [(account, symbol, p.id, p.ts, p.amount, p.currency) for p in payments])
+            _set_cursor(c, account, symbol, "funding", until_ms)
+
+    def fills(self, account: str, symbol: str) -> list[Fill]:
+        with self._lock:
+            rows = self._conn.execute("SELECT id, ts, side, contracts, price, fee, fee_currency FROM fills "
+                                      "WHERE account=? AND symbol=? ORDER BY ts, id", (account, symbol)).fetchall()
+        return [Fill(str(r[0]), int(r[1]), str(r[2]), float(r[3]), float(r[4]), float(r[5]), str(r[6])) for r in rows]
+
+    def funding(self, account: str, symbol: str) -> list[FundingPayment]:
+        with self._lock:
+            rows = self._conn.execute("SELECT id, ts, amount, currency FROM funding WHERE account=? AND symbol=? "
+                                      "ORDER BY ts, id", (account, symbol)).fetchall()
+        return [FundingPayment(str(r[0]), int(r[1]), float(r[2]), str(r[3])) for r in rows]
+
+    # -- start prices
+
+    def start_price(self, account: str, symbol: str, ts: int) -> float | None:
+        with self._lock:
+            row = self._conn.execute("SELECT price FROM start_prices WHERE account=? AND symbol=? AND ts=?",
+                                     (account, symbol, ts)).fetchone()
+        return None if row is None else float(row[0])
+
+    def set_start_price(self, account: str, symbol: str, ts: int, price: float) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO start_prices VALUES (?,?,?,?)", (account, symbol, ts, price))
+
+    # -- history
+
+    def add_sample(self, ts: int, nav: float, t: PnlTotals) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO history VALUES (?,?,?,?,?,?)",
+                      (ts, nav, t.upnl, t.realised, t.funding, t.fees))
+
+    def history(self, since_ms: int = 0, limit: int = 5000) -> list[Sample]:
+        """The newest ``limit`` samples from ``since_ms`` on, oldest first."""
+        with self._lock:
+            rows = self._conn.execute("SELECT ts, nav, upnl, realised, funding, fees FROM history WHERE ts >= ? "
+                                      "ORDER BY ts DESC LIMIT ?", (since_ms, limit)).fetchall()
+        return [Sample(int(r[0]), *(float(x) for x in r[1:])) for r in reversed(rows)]
+
+
+def _set_cursor(c: sqlite3.Connection, account: str, symbol: str, kind: str, until_ms: int) -> None:
+    c.execute("INSERT INTO cursors VALUES (?,?,?,?) ON CONFLICT(account, symbol, kind) "
+              "DO UPDATE SET until_ms=max(until_ms, excluded.until_ms)", (account, symbol, kind, until_ms))
