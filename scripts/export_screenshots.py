@@ -7,7 +7,8 @@ seed 7) at a frozen clock (speed 0), wired through the real venue layer, executo
 (the flow tests' rig, tests/app/conftest.py). One session, driven by keys: accept the
 reconciliation report; twelve one-minute snapshots up to 2026-11-21T12:00Z (drift history and
 funding plot); the dashboard; propose a spread (builder); review it (confirm, the top of the
-ticket); ``y`` — the orders fill on the emulator (blotter); then alerts, flows and help.
+ticket); ``y`` — the orders fill on the emulator (blotter); the overlay P&L; then alerts, flows
+and help.
 
 Pinned for byte-identical files: the ticket id (the journal draws it from os.urandom), the
 journal's own timestamps (the emulator's clock, not the wall clock) and PYTHONHASHSEED (the
@@ -117,6 +118,11 @@ async def tour(rig: Rig, shots: Shots) -> None:
                 and all(r.settled for r in app.screen.data.residual)
                 and str(app.screen.query_one("#bl-tickets").get_cell(tid, "state")) == "filled", "the fills")
     await shots.save("blotter")
+
+    # the overlay P&L once the fills are read back from the venue (trades, funding, fees)
+    await until(pilot, lambda: app.pnl is not None and any(p.fees > 0 for p in app.pnl.positions), "the P&L")
+    await pilot.press("7")
+    await shots.save("pnl")
 
     for keys, name in ((("4",), "alerts"), (("5",), "flows"), (("1", "question_mark"), "help")):
         await pilot.press(*keys)  # help over the dashboard: its keys and the global ones

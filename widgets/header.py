@@ -35,6 +35,7 @@ class HeaderContent:
     fresh: Mapping[str, Freshness]
     clock: str  # "YYYY-MM-DD HH:MM:SSZ"
     closed: bool = False  # trading waits for a reconciliation to be accepted: never dropped
+    pnl: float | None = None  # the overlay's P&L since its positions opened (the P&L screen's total)
 
 
 # How the bar gives way on a narrow terminal, one step at a time until it fits: the date (the
@@ -56,6 +57,9 @@ def header_text(c: HeaderContent, level: int = 0) -> Text:
         t.append(" ")
     if c.nav is not None:
         t.append(f"NAV {money(c.nav)} {c.quote} ", style="")
+    if c.pnl is not None and level < 5:
+        t.append("overlay P&L ", style="dim")
+        t.append(f"{'+' if c.pnl > 0 else ''}{money(c.pnl)} ", style="green" if c.pnl > 0 else "red" if c.pnl < 0 else "")
     for f in c.fresh.values():
         dot_style = "red" if f.error else ("yellow" if f.stale else "green")
         text_style = "dim" if not f.stale else "yellow"
@@ -95,8 +99,8 @@ class HeaderBar(Static):
     _content: HeaderContent | None = None
 
     def show(self, *, mode: str, book: str, nav: float | None, quote: str,
-             fresh: Mapping[str, Freshness], clock: str, closed: bool = False) -> None:
-        self._content = HeaderContent(mode, book, nav, quote, dict(fresh), clock, closed)
+             fresh: Mapping[str, Freshness], clock: str, closed: bool = False, pnl: float | None = None) -> None:
+        self._content = HeaderContent(mode, book, nav, quote, dict(fresh), clock, closed, pnl)
         self._draw()
 
     def _draw(self) -> None:

@@ -27,8 +27,15 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from console.app.messages import AlertsChanged, ExecEvent, FeedStatus, StateReady, TicketFinished
-from console.app.palette import ConsoleCommands
+from console.app.messages import (
+    AlertsChanged,
+    ExecEvent,
+    FeedStatus,
+    PnlReady,
+    StateReady,
+    TicketFinished,
+)
+from console.app.palette import ConsoleCommands, ExportCommands
 from console.app.state import DashboardState, derive_state
 from console.core.alerts import Alert, Severity, Watch
 from console.core.clock import Clock, wall_ms
@@ -40,6 +47,7 @@ from widgets.alerts_panel import AlertItem
 APPLY_HZ = 20.0
 APPLY_SHARE = 0.25  # the most of the UI thread's time that applying states may take
 HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
+PNL_REFRESH_S = 30.0  # the overlay's trades and funding are re-read this often (and after each ticket)
 
 
 class RebalApp(App[int]):
@@ -61,7 +69,7 @@ class RebalApp(App[int]):
     DashboardScreen.-narrow #alerts-panel { height: 1fr; }
     DriftSpark { padding: 0 1; }
     """
-    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    COMMANDS = App.COMMANDS | {ConsoleCommands, ExportCommands}
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
@@ -75,6 +83,8 @@ class RebalApp(App[int]):
         Binding("5", "show('flows')", "Flows", id="app.flows", tooltip="Quarter-end flows of multi-asset funds"),
         Binding("6", "show('preflight')", "Preflight", id="app.preflight", show=False,
                 tooltip="Preflight checklist per account"),
+        Binding("7", "show('pnl')", "P&L", id="app.pnl",
+                tooltip="Overlay P&L per position and per sleeve, NAV and P&L history"),
         # priority: a modal (a confirmation, the reconciliation report) must not swallow the
         # kill switch; a focused field that types letters still gets its K (action_kill)
         Binding("K", "kill", "Kill", key_display="K", id="app.kill", priority=True,
@@ -142,6 +152,11 @@ class RebalApp(App[int]):
         self.submitting: set[str] = set()  # tickets confirmed and being sent right now
         self.reviewing = False  # a confirmation is open or being prepared: one at a time
         self.killing = False  # the kill switch's confirmation is open or the kill runs
+        self.pnl: Any = None  # the last PnlReport (console.core.pnl)
+        self.pnl_history: list[Any] = []  # PnlSample, oldest first, from the P&L store
+        self._pnl_asked = False
+        self._pnl_busy = False  # a refresh runs
+        self._pnl_again = False  # and another was asked for meanwhile
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -152,6 +167,7 @@ class RebalApp(App[int]):
         self.install_screen(DashboardScreen(), name="dashboard")
         self.push_screen("dashboard")
         self.set_interval(1.0, self._tick)
+        self.set_interval(PNL_REFRESH_S, self.refresh_pnl)
         if self.connect is not None:
             self.notify("connecting to the venues…", timeout=3)
             self._connect()
@@ -236,6 +252,9 @@ class RebalApp(App[int]):
                     (st.snapshot.timestamp, fl.rate))
         if st.alerts:
             self._raise_alerts(st.alerts)
+        if not self._pnl_asked and self.services.pnl is not None and self.services.venues is not None:
+            self._pnl_asked = True
+            self.refresh_pnl()  # the first state: show the figures without waiting for the timer
         self._schedule_apply()
 
     def _schedule_apply(self) -> None:
@@ -401,6 +420,40 @@ class RebalApp(App[int]):
         from console.execution.lifecycle import ORDER_LIVE
 
         return len(journal.orders(states=ORDER_LIVE, include_external=False))
+
+    def action_export(self, kind: str) -> None:
+        """Write the allocation, the tickets or the P&L as CSV (palette: "Export … to CSV")."""
+        self._export(kind)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export(self, kind: str) -> None:
+        from console.app.export import write_export
+        from console.core import export
+        from console.core.errors import UserError
+
+        try:
+            if kind == "allocation":
+                if self.state is None:
+                    raise UserError("no allocation yet: the first snapshot has not arrived")
+                text = export.allocation_csv(self.state.alloc)
+            elif kind == "tickets":
+                journal = self.services.journal
+                if journal is None:
+                    raise UserError("no journal is open: there are no tickets to export")
+                text = export.tickets_csv(export.TicketLine(t.id, t.created_ms, t.state.value, t.ticket)
+                                          for t in journal.tickets())
+            elif kind == "pnl":
+                if self.pnl is None:
+                    raise UserError("no overlay P&L yet: it is read from the venues after the first snapshot")
+                text = export.pnl_csv(self.pnl)
+            else:
+                raise UserError(f"unknown export {kind!r}; choose one of {', '.join(export.KINDS)}")
+            path = write_export(kind, text, self.now_ms())
+        except UserError as exc:
+            self.call_from_thread(self.notify, f"{kind} not exported: {exc}", title="Export", severity="warning",
+                                  timeout=8)
+            return
+        self.call_from_thread(self.notify, f"{kind} written to {path}", title="Export", timeout=10)
 
     def action_toggle_bell(self) -> None:
         self.bell_on = not self.bell_on
@@ -727,6 +780,62 @@ class RebalApp(App[int]):
         venues = self.services.venues
         snap = await self.services.call(venues.refresh())
         self.ingest(snap)
+        self.refresh_pnl(snap)
+
+    # ------------------------------------------------------------------ overlay P&L
+
+    def pnl_total(self) -> float | None:
+        """The header's overlay P&L: the last report's, else the last stored sample's (a restart)."""
+        if self.pnl is not None:
+            return self.pnl.totals.net
+        return self.pnl_history[-1].overlay if self.pnl_history else None
+
+    def refresh_pnl(self, snapshot: Snapshot | None = None) -> None:
+        """Read the overlay's trades and funding (venues, on the service loop), keep them in
+        the P&L store, sample the history and show the figures. One at a time: a refresh
+        asked for while one runs follows it, once (after a fill the figures must move)."""
+        if self.services.pnl is None or self.services.venues is None:
+            return
+        if self._pnl_busy:
+            self._pnl_again = True
+            return
+        self._pnl_busy = True
+        self._refresh_pnl(snapshot)
+
+    @work(group="pnl", exit_on_error=False)
+    async def _refresh_pnl(self, snapshot: Snapshot | None) -> None:
+        try:
+            await self._sync_pnl(snapshot)
+            while self._pnl_again:
+                self._pnl_again = False
+                await self._sync_pnl(None)
+        finally:
+            self._pnl_busy = False
+
+    async def _sync_pnl(self, snapshot: Snapshot | None) -> None:
+        from console.core.allocation import compute_allocation
+        from console.runtime import sync_pnl
+
+        store = self.services.pnl
+        assert store is not None
+        if not self.pnl_history:  # a restart: the stored history (and its last total) at once
+            self.post_message(PnlReady(None, await asyncio.to_thread(store.history)))
+        snap = snapshot or (self.state.snapshot if self.state is not None else None)
+        if snap is None:
+            return
+        alloc = await asyncio.to_thread(compute_allocation, self.config, snap)
+        report = await self.services.call(sync_pnl(self.services, self.config, alloc, self.now_ms()))
+        self.post_message(PnlReady(report, await asyncio.to_thread(store.history)))
+
+    @on(PnlReady)
+    def _on_pnl(self, event: PnlReady) -> None:
+        if event.report is not None:
+            self.pnl = event.report
+        self.pnl_history = event.history
+        for screen in self._listening_screens("show_pnl"):
+            screen.show_pnl(self.pnl, self.pnl_history)
+        for screen in self._listening_screens("tick"):
+            screen.tick()  # the header's total
 
     # ------------------------------------------------------------------ workers
 

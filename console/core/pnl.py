@@ -123,6 +123,22 @@ class PnlTotals:
 
 
 @dataclass(frozen=True)
+class PnlSample:
+    """One point of the NAV and P&L history (sampled on each P&L refresh)."""
+
+    ts: int
+    nav: float
+    upnl: float
+    realised: float
+    funding: float
+    fees: float
+
+    @property
+    def overlay(self) -> float:
+        return self.upnl + self.realised + self.funding - self.fees
+
+
+@dataclass(frozen=True)
 class PnlReport:
     at_ms: int
     history_start_ms: int

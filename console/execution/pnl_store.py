@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from console.core.errors import UserError
-from console.core.pnl import Fill, FundingPayment, PnlTotals
+from console.core.pnl import Fill, FundingPayment, PnlSample, PnlTotals
 from console.execution.sqlite import SqliteFile
 
 PNL_FILENAME = "pnl.sqlite3"
@@ -49,22 +48,6 @@ CREATE TABLE IF NOT EXISTS history (
     funding REAL NOT NULL, fees REAL NOT NULL
 );
 """
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One point of the NAV and P&L history."""
-
-    ts: int
-    nav: float
-    upnl: float
-    realised: float
-    funding: float
-    fees: float
-
-    @property
-    def overlay(self) -> float:
-        return self.upnl + self.realised + self.funding - self.fees
 
 
 def default_pnl_path(journal_path: Path | None) -> Path | None:
@@ -155,12 +138,12 @@ class PnlStore(SqliteFile):
             c.execute("INSERT OR REPLACE INTO history VALUES (?,?,?,?,?,?)",
                       (ts, nav, t.upnl, t.realised, t.funding, t.fees))
 
-    def history(self, since_ms: int = 0, limit: int = 5000) -> list[Sample]:
+    def history(self, since_ms: int = 0, limit: int = 5000) -> list[PnlSample]:
         """The newest ``limit`` samples from ``since_ms`` on, oldest first."""
         with self._lock:
             rows = self._conn.execute("SELECT ts, nav, upnl, realised, funding, fees FROM history WHERE ts >= ? "
                                       "ORDER BY ts DESC LIMIT ?", (since_ms, limit)).fetchall()
-        return [Sample(int(r[0]), *(float(x) for x in r[1:])) for r in reversed(rows)]
+        return [PnlSample(int(r[0]), *(float(x) for x in r[1:])) for r in reversed(rows)]
 
 
 def _set_cursor(c: sqlite3.Connection, account: str, symbol: str, kind: str, until_ms: int) -> None:
