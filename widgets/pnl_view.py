@@ -40,7 +40,8 @@ def figure(x: float | None) -> Text:
 
 
 def position_cells(p: PositionPnL) -> dict[str, Text]:
-    since = when(p.since_ms) + ("" if p.opened_ms is not None else " (history start)")
+    # opened before the history: "≤" its start (the notes say so)
+    since = ("" if p.opened_ms is not None else "≤") + when(p.since_ms)
     return {
         "account": Text(p.account), "symbol": Text(p.symbol),
         "contracts": Text(f"{p.contracts:+g}", justify="right"),
@@ -102,8 +103,9 @@ class PnlView(Vertical):
             self._fill("#pnl-positions", POSITION_COLUMNS,
                        [(f"{p.account}|{p.symbol}", position_cells(p)) for p in report.positions])
             self._fill("#pnl-sleeves", SLEEVE_COLUMNS, [(h.sleeve, sleeve_cells(h)) for h in report.sleeves])
-            notes = list(report.notes) or [f"figures since each position opened (history from "
-                                           f"{when(report.history_start_ms)} UTC); offset = −overlay ÷ spot"]
+            notes = [f"figures since each position opened (≤: older than the history, which starts "
+                     f"{when(report.history_start_ms)} UTC); offset = −overlay ÷ spot over the sleeve's period",
+                     *report.notes]
             self.query_one("#pnl-notes", Static).update("\n".join(notes))
         self._plot(history)
 

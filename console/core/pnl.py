@@ -215,6 +215,12 @@ def _period_start(fills: Sequence[Fill], contracts_now: float, entry_now: float 
     return _Start(0, pos, entry, None, 1.0)
 
 
+def _venue_entry(line: PositionLine) -> float | None:
+    """The venue's average entry; a 0 (some venues' "none") is unknown, never divided by."""
+    e = line.entry_price
+    return e if e is not None and e > 0 else None
+
+
 def position_pnl(line: PositionLine, fills: Sequence[Fill], funding: Iterable[FundingPayment],
                  history_start_ms: int, prices: Mapping[str, float], *, settle: str, quote: str,
                  mark_at_start: float | None = None) -> PositionPnL:
@@ -233,7 +239,8 @@ def position_pnl(line: PositionLine, fills: Sequence[Fill], funding: Iterable[Fu
         px = prices.get(ccy)
         return None if px is None else x * px
 
-    start = _period_start(fills, line.contracts, line.entry_price, linear)
+    venue_entry = _venue_entry(line)
+    start = _period_start(fills, line.contracts, venue_entry, linear)
     # forward from the period start: average cost, realised on every reduction
     pos, entry = start.contracts, start.entry
     realised_coin: float | None = 0.0
@@ -252,7 +259,7 @@ def position_pnl(line: PositionLine, fills: Sequence[Fill], funding: Iterable[Fu
             elif realised_coin is not None:
                 realised_coin += _pnl(-q, cs, entry, f.price, linear)
         pos += q
-    entry_shown = line.entry_price if line.entry_price is not None else entry
+    entry_shown = venue_entry if venue_entry is not None else entry
     since = start.opened_ms if start.opened_ms is not None else history_start_ms
     paid = [p for p in funding if p.ts >= since]
     funding_q = 0.0
@@ -281,7 +288,7 @@ def position_since(line: PositionLine, fills: Sequence[Fill], history_start_ms: 
     the fills held: its period then starts at the history start, and its uPnL there needs
     the contract's mark at that time."""
     fills = sorted(fills, key=lambda f: (f.ts, f.id))
-    return _period_start(fills, line.contracts, line.entry_price, line.linear).opened_ms
+    return _period_start(fills, line.contracts, _venue_entry(line), line.linear).opened_ms
 
 
 def sleeve_starts(lines: Iterable[PositionLine], fills: Mapping[tuple[str, str], Sequence[Fill]],

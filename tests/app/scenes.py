@@ -150,10 +150,10 @@ def sample_pnl(alloc: Any) -> tuple[Any, list[Any]]:
                                                          -p.notional * 0.0001, alloc.quote)]
     start = {(a, opened): px * 0.98 for a, px in alloc.prices.items()}
     report = build_report(alloc, fills, funding, T0 - 7 * day, {}, start, T0)
-    history = [PnlSample(T0 - day + h * 3_600_000, alloc.nav * (1 + 0.0004 * h), 0.0, 0.0, 0.0, 0.0)
-               for h in range(24)]
-    history.append(PnlSample(T0, alloc.nav, report.totals.upnl, report.totals.realised, report.totals.funding,
-                             report.totals.fees))
+    t = report.totals
+    history = [PnlSample(T0 - day + h * 3_600_000, alloc.nav * (1 - 0.0004 * (24 - h)), t.upnl * h / 24,
+                         t.realised * h / 24, t.funding * h / 24, t.fees * h / 24) for h in range(24)]
+    history.append(PnlSample(T0, alloc.nav, t.upnl, t.realised, t.funding, t.fees))
     return report, history
 
 

@@ -131,3 +131,10 @@ def test_unreadable_venue_records_name_the_field() -> None:
         fill_from_ccxt({"id": "9", "timestamp": 1, "side": "hold", "amount": 1, "price": 1})
     with pytest.raises(BadRecord, match="'amount'"):
         funding_from_ccxt({"id": "f", "timestamp": 1, "amount": float("nan")})
+
+
+def test_an_entry_of_zero_is_unknown_not_divided_by() -> None:
+    # an inverse position the venue reports with entryPrice 0 and no fills: no figure, no crash
+    p = position_pnl(line(10, 0.0, 50_000, cs=100, linear=False, symbol="BTC/USD:BTC"), [], [], START,
+                     {"BTC": 50_000.0}, settle="BTC", quote="USDT")
+    assert p.entry is None and p.upnl is None
