@@ -215,7 +215,7 @@ async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms
     store, venues = services.pnl, services.venues
     assert store is not None and venues is not None
     start = store.history_start(now_ms - PNL_HISTORY_MS)
-    notes: list[str] = []
+    notes: list[str] = [store.reset_note] if store.reset_note else []
     lines = open_lines(alloc)
     for line in lines:
         venue = venues.venues.get(line.account)

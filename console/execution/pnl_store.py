@@ -11,6 +11,7 @@ history, and may be deleted (the next refresh refetches the last week).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -58,20 +59,46 @@ def default_pnl_path(journal_path: Path | None) -> Path | None:
 class PnlStore(SqliteFile):
     """Written from the service loop, read from worker threads (one lock)."""
 
+    reset_note: str | None = None  # set when an unreadable file was put aside at opening
+
     @classmethod
     def open(cls, path: Path | None) -> PnlStore:
-        """Open (creating) the store; ``None`` keeps it in memory (tests, a journal in memory)."""
+        """Open (creating) the store; ``None`` keeps it in memory (tests, a journal in memory).
+
+        A file SQLite cannot read is a cache lost, not a reason to stop the console: it is
+        renamed ``pnl.sqlite3.unreadable-<ms>`` (kept for a look) and a fresh store begins,
+        which refetches the last week; ``reset_note`` says so on the P&L screen."""
         try:
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None,
-                                   check_same_thread=False, timeout=10.0)
+            return cls._open(path)
+        except (sqlite3.Error, OSError) as exc:
+            if path is None or not path.exists():
+                raise UserError(f"cannot open the P&L history {path}: {exc}") from None
+            aside = path.with_name(f"{path.name}.unreadable-{int(time.time() * 1000)}")
+            try:
+                path.rename(aside)
+                for suffix in ("-wal", "-shm"):
+                    path.with_name(path.name + suffix).unlink(missing_ok=True)
+                store = cls._open(path)
+            except (sqlite3.Error, OSError) as again:
+                raise UserError(f"cannot open the P&L history {path}: {again}; move the file away and "
+                                "start the console again") from None
+            store.reset_note = (f"the P&L history {path} could not be read ({exc}); it was moved to {aside.name} "
+                                "and a new one started from the last week the venues serve")
+            return store
+
+    @classmethod
+    def _open(cls, path: Path | None) -> PnlStore:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None,
+                               check_same_thread=False, timeout=10.0)
+        try:
             if path is not None:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise UserError(f"cannot open the P&L history {path}: {exc}; delete the file to start it afresh "
-                            "(the last week is refetched from the venues)") from None
+        except BaseException:
+            conn.close()
+            raise
         return cls(conn, path)
 
     # -- the history start: fixed on first use, so a restart covers the same period
