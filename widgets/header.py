@@ -59,7 +59,8 @@ def header_text(c: HeaderContent, level: int = 0) -> Text:
         t.append(f"NAV {money(c.nav)} {c.quote} ", style="")
     if c.pnl is not None and level < 5:
         t.append("overlay P&L ", style="dim")
-        t.append(f"{'+' if c.pnl > 0 else ''}{money(c.pnl)} ", style="green" if c.pnl > 0 else "red" if c.pnl < 0 else "")
+        pnl = c.pnl if abs(c.pnl) >= 0.005 else 0.0  # never "-0.00"
+        t.append(f"{'+' if pnl > 0 else ''}{money(pnl)} ", style="green" if pnl > 0 else "red" if pnl < 0 else "")
     for f in c.fresh.values():
         dot_style = "red" if f.error else ("yellow" if f.stale else "green")
         text_style = "dim" if not f.stale else "yellow"

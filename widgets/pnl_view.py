@@ -16,10 +16,12 @@ from textual_plotext import PlotextPlot
 from console.core.numbers import money, pct
 from console.core.pnl import PnlReport, PnlSample, PositionPnL, SleeveHedge
 
+# the net beside the unrealised, the account last: at 80 columns the table scrolls sideways
+# and what shows first is what a position made
 POSITION_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("account", "account"), ("symbol", "symbol"), ("contracts", "contracts"), ("entry", "entry"),
-    ("mark", "mark"), ("upnl", "unrealised"), ("realised", "realised"), ("funding", "funding"),
-    ("fees", "fees"), ("net", "net"), ("since", "since"),
+    ("symbol", "symbol"), ("contracts", "contracts"), ("entry", "entry"), ("mark", "mark"),
+    ("upnl", "unrealised"), ("net", "net"), ("realised", "realised"), ("funding", "funding"),
+    ("fees", "fees"), ("since", "since"), ("account", "account"),
 )
 SLEEVE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("sleeve", "sleeve"), ("since", "since"), ("overlay", "overlay P&L"), ("spot", "spot P&L"),
@@ -36,7 +38,9 @@ def figure(x: float | None) -> Text:
     """A P&L figure: green when it made money, red when it lost, a dash when unknown."""
     if x is None:
         return Text("—", style="dim", justify="right")
-    return Text(money(x), style="green" if x > 0.005 else "red" if x < -0.005 else "", justify="right")
+    if abs(x) < 0.005:  # a cent's rounding of nothing reads 0.00, never -0.00
+        return Text(money(0.0), justify="right")
+    return Text(money(x), style="green" if x > 0 else "red", justify="right")
 
 
 def position_cells(p: PositionPnL) -> dict[str, Text]:
@@ -64,9 +68,9 @@ def sleeve_cells(h: SleeveHedge) -> dict[str, Text]:
 
 def totals_text(report: PnlReport) -> Text:
     t = report.totals
-    out = Text.assemble(("Overlay ", "bold"), figure(t.net), (f" {report.quote}", "dim"), "  =  uPnL ",
-                        figure(t.upnl), "  + realised ", figure(t.realised), "  + funding ", figure(t.funding),
-                        "  − fees ", Text(money(t.fees)))
+    out = Text.assemble(("Overlay ", "bold"), figure(t.net), (f" {report.quote}", "dim"), " = uPnL ",
+                        figure(t.upnl), " + realised ", figure(t.realised), " + funding ", figure(t.funding),
+                        " − fees ", Text(money(t.fees)))
     out.no_wrap = True
     out.overflow = "ellipsis"
     return out
