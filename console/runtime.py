@@ -201,9 +201,13 @@ def close(services: Services) -> None:
 
 PNL_HISTORY_MS = 7 * 24 * 3600 * 1000  # a new store starts this far back: what Binance serves at once
 PNL_OVERLAP_MS = 60_000  # refetch the last minute: a fill stamped just before a fetch may show up after it
+# funding is paid every 1-8 h, and Binance weighs its income endpoint at 30 (a trades read at 5):
+# read it at most this often per contract, unless asked (ctrl+r on the P&L screen)
+FUNDING_EVERY_MS = 5 * 60_000
 
 
-async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms: int) -> PnlReport:
+async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms: int, *,
+                   force: bool = False) -> PnlReport:
     """Bring the P&L store up to ``now_ms`` for every open position of ``alloc`` (trades,
     funding, the prices at period starts), sample the history, and return the report.
     Runs on the service loop (ccxt's loop); a venue failure becomes a note, and the figures
@@ -222,7 +226,10 @@ async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms
         if venue is None:
             continue
         for kind, fetch, add in (("fills", fetch_fills, store.add_fills), ("funding", fetch_funding, store.add_funding)):
-            since = max(start, (store.cursor(line.account, line.symbol, kind) or start) - PNL_OVERLAP_MS)
+            cursor = store.cursor(line.account, line.symbol, kind)
+            if kind == "funding" and cursor is not None and not force and now_ms - cursor < FUNDING_EVERY_MS:
+                continue
+            since = max(start, (cursor or start) - PNL_OVERLAP_MS)
             try:
                 rows, errors = await fetch(venue, line.symbol, since, now_ms)
             except VenueError as exc:

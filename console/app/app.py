@@ -790,7 +790,7 @@ class RebalApp(App[int]):
             return self.pnl.totals.net
         return self.pnl_history[-1].overlay if self.pnl_history else None
 
-    def refresh_pnl(self, snapshot: Snapshot | None = None) -> None:
+    def refresh_pnl(self, snapshot: Snapshot | None = None, force: bool = False) -> None:
         """Read the overlay's trades and funding (venues, on the service loop), keep them in
         the P&L store, sample the history and show the figures. One at a time: a refresh
         asked for while one runs follows it, once (after a fill the figures must move)."""
@@ -800,19 +800,19 @@ class RebalApp(App[int]):
             self._pnl_again = True
             return
         self._pnl_busy = True
-        self._refresh_pnl(snapshot)
+        self._refresh_pnl(snapshot, force)
 
     @work(group="pnl", exit_on_error=False)
-    async def _refresh_pnl(self, snapshot: Snapshot | None) -> None:
+    async def _refresh_pnl(self, snapshot: Snapshot | None, force: bool) -> None:
         try:
-            await self._sync_pnl(snapshot)
+            await self._sync_pnl(snapshot, force)
             while self._pnl_again:
                 self._pnl_again = False
-                await self._sync_pnl(None)
+                await self._sync_pnl(None, force)
         finally:
             self._pnl_busy = False
 
-    async def _sync_pnl(self, snapshot: Snapshot | None) -> None:
+    async def _sync_pnl(self, snapshot: Snapshot | None, force: bool) -> None:
         from console.core.allocation import compute_allocation
         from console.runtime import sync_pnl
 
@@ -824,7 +824,7 @@ class RebalApp(App[int]):
         if snap is None:
             return
         alloc = await asyncio.to_thread(compute_allocation, self.config, snap)
-        report = await self.services.call(sync_pnl(self.services, self.config, alloc, self.now_ms()))
+        report = await self.services.call(sync_pnl(self.services, self.config, alloc, self.now_ms(), force=force))
         self.post_message(PnlReady(report, await asyncio.to_thread(store.history)))
 
     @on(PnlReady)

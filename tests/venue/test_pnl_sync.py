@@ -111,3 +111,29 @@ def test_overlay_pnl_from_the_venue_and_again_after_a_restart(emulator: Emulator
     assert len(history) == 1  # one sample per sync time: the clock did not move, the sample was replaced
     assert history[0].nav == pytest.approx(alloc.nav)
     assert history[0].overlay == pytest.approx(report.totals.net)
+
+
+def test_funding_is_read_at_most_every_five_minutes_unless_asked(emulator: EmulatorHandle, tmp_path: Path) -> None:
+    services = _connect(emulator, tmp_path)
+    try:
+        emulator.emulator.advance(4 * HOUR_S - 2 * 60)  # 15:58, two minutes before the 16:00 funding
+        _, before = _sync(services, emulator)
+        emulator.emulator.advance(3 * 60)  # 16:01: paid, one minute after the last read
+        _, throttled = _sync(services, emulator)
+        cfg = demo_config()
+        assert services.loop is not None and services.venues is not None
+        snap = services.loop.run(services.venues.refresh(), timeout=30)
+        alloc = compute_allocation(cfg, snap)
+        forced = services.loop.run(runtime.sync_pnl(services, cfg, alloc, emulator.emulator.now_ms(), force=True),
+                                   timeout=60)
+    finally:
+        runtime.close(services)
+    acct = emulator.emulator.accounts["default"]
+    paid = [i.amount for i in acct.income if i.income_type == "FUNDING_FEE" and i.symbol == "BTCUSDT"]
+    assert len(paid) == 1  # the 16:00 payment
+
+    def btc(r: Any) -> Any:
+        return next(p for p in r.positions if p.symbol == BTC)
+
+    assert btc(before).funding == 0.0 and btc(throttled).funding == 0.0
+    assert btc(forced).funding == pytest.approx(paid[0], abs=1e-6)

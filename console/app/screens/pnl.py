@@ -42,7 +42,7 @@ class PnlScreen(Screen):
         self._header()
 
     def action_refresh_pnl(self) -> None:
-        self.app.refresh_pnl()
+        self.app.refresh_pnl(force=True)
 
     def show_pnl(self, report: PnlReport | None, history: Sequence[PnlSample]) -> None:
         self.query_one(PnlView).show(report, history)
