@@ -40,6 +40,7 @@ from console.app.state import DashboardState, derive_state
 from console.core.alerts import Alert, Severity, Watch
 from console.core.clock import Clock, wall_ms
 from console.core.config import Config, Goal, Mode
+from console.core.pnl import PnlReport, PnlSample
 from console.core.snapshot import Snapshot
 from console.runtime import Services
 from widgets.alerts_panel import AlertItem
@@ -152,8 +153,8 @@ class RebalApp(App[int]):
         self.submitting: set[str] = set()  # tickets confirmed and being sent right now
         self.reviewing = False  # a confirmation is open or being prepared: one at a time
         self.killing = False  # the kill switch's confirmation is open or the kill runs
-        self.pnl: Any = None  # the last PnlReport (console.core.pnl)
-        self.pnl_history: list[Any] = []  # PnlSample, oldest first, from the P&L store
+        self.pnl: PnlReport | None = None  # the last report
+        self.pnl_history: list[PnlSample] = []  # oldest first, from the P&L store
         self._pnl_asked = False
         self._pnl_busy = False  # a refresh runs
         self._pnl_again = False  # and another was asked for meanwhile
@@ -427,27 +428,12 @@ class RebalApp(App[int]):
 
     @work(thread=True, group="export", exit_on_error=False)
     def _export(self, kind: str) -> None:
-        from console.app.export import write_export
-        from console.core import export
+        from console.app.export import export_csv, write_export
         from console.core.errors import UserError
 
         try:
-            if kind == "allocation":
-                if self.state is None:
-                    raise UserError("no allocation yet: the first snapshot has not arrived")
-                text = export.allocation_csv(self.state.alloc)
-            elif kind == "tickets":
-                journal = self.services.journal
-                if journal is None:
-                    raise UserError("no journal is open: there are no tickets to export")
-                text = export.tickets_csv(export.TicketLine(t.id, t.created_ms, t.state.value, t.ticket)
-                                          for t in journal.tickets())
-            elif kind == "pnl":
-                if self.pnl is None:
-                    raise UserError("no overlay P&L yet: it is read from the venues after the first snapshot")
-                text = export.pnl_csv(self.pnl)
-            else:
-                raise UserError(f"unknown export {kind!r}; choose one of {', '.join(export.KINDS)}")
+            text = export_csv(kind, alloc=self.state.alloc if self.state else None, journal=self.services.journal,
+                              pnl=self.pnl)
             path = write_export(kind, text, self.now_ms())
         except UserError as exc:
             self.call_from_thread(self.notify, f"{kind} not exported: {exc}", title="Export", severity="warning",
