@@ -20,6 +20,7 @@ from console.core.pnl import Fill, FundingPayment, PnlSample, PnlTotals
 from console.execution.sqlite import SqliteFile
 
 PNL_FILENAME = "pnl.sqlite3"
+SAMPLE_EVERY_MS = 5 * 60_000  # the history keeps a point this often (5,000 points: 17 days) and the newest
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -161,7 +162,12 @@ class PnlStore(SqliteFile):
     # -- history
 
     def add_sample(self, ts: int, nav: float, t: PnlTotals) -> None:
+        """Keep a point at least every SAMPLE_EVERY_MS, and the newest always: a sample
+        closer than that to the kept one before it is the live point, replaced by the next."""
         with self._tx() as c:
+            newest = c.execute("SELECT ts FROM history ORDER BY ts DESC LIMIT 2").fetchall()
+            if len(newest) == 2 and newest[0][0] - newest[1][0] < SAMPLE_EVERY_MS:
+                c.execute("DELETE FROM history WHERE ts=?", (newest[0][0],))
             c.execute("INSERT OR REPLACE INTO history VALUES (?,?,?,?,?,?)",
                       (ts, nav, t.upnl, t.realised, t.funding, t.fees))
 

@@ -43,3 +43,15 @@ def test_an_unreadable_file_is_put_aside_and_said_so(tmp_path: Path) -> None:
         assert store.reset_note is not None and aside[0].name in store.reset_note
     finally:
         store.close()
+
+
+def test_the_history_keeps_a_point_every_five_minutes_and_the_newest() -> None:
+    store = PnlStore.open(None)
+    minute = 60_000
+    for i in range(12):  # a refresh every 30 s for 5.5 minutes
+        store.add_sample(T + i * minute // 2, 1_000.0 + i, PnlTotals(float(i), 0.0, 0.0, 0.0))
+    kept = [(s.ts - T) // 1000 for s in store.history()]
+    # T kept; T+300 s is five minutes on, kept; T+330 s is the newest (live) point
+    assert kept == [0, 300, 330]
+    assert store.history()[-1].nav == 1_011.0
+    store.close()
