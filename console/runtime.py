@@ -227,8 +227,9 @@ async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms
             continue
         for kind, fetch, add in (("fills", fetch_fills, store.add_fills), ("funding", fetch_funding, store.add_funding)):
             cursor = store.cursor(line.account, line.symbol, kind)
-            if kind == "funding" and cursor is not None and not force and now_ms - cursor < FUNDING_EVERY_MS:
-                continue
+            if kind == "funding" and (line.dated or (cursor is not None and not force
+                                                     and now_ms - cursor < FUNDING_EVERY_MS)):
+                continue  # a dated future pays no funding (and ccxt has no funding history for it)
             since = max(start, (cursor or start) - PNL_OVERLAP_MS)
             try:
                 rows, errors = await fetch(venue, line.symbol, since, now_ms)

@@ -782,6 +782,11 @@ class RebalApp(App[int]):
         asked for while one runs follows it, once (after a fill the figures must move)."""
         if self.services.pnl is None or self.services.venues is None:
             return
+        if self.submitting:
+            # ccxt throttles each exchange by the venue's request weights (Binance's income read
+            # weighs 30): a P&L read now would queue the ticket's orders behind it. The ticket's
+            # end asks for a refresh anyway.
+            return
         if self._pnl_busy:
             self._pnl_again = True
             return
