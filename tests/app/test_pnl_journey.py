@@ -5,6 +5,7 @@ header, each figure worked out here from the venue's own trade records."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import DataTable
@@ -57,3 +58,22 @@ async def test_a_filled_hedge_shows_its_fees_and_pnl_on_the_pnl_screen(
         total = next(r for r in rows if r["row"] == "total")
         assert float(total["net"]) == pytest.approx(
             float(total["unrealised"]) + float(total["realised"]) + float(total["funding"]) - float(total["fees"]))
+
+
+async def test_a_restarted_console_shows_the_same_pnl(emulator: Any, tmp_path: Path) -> None:
+    emulator.emulator.advance(9 * 3600)  # past a funding time: the seeded BTC short paid or got funding
+    seen: list[tuple[Any, ...]] = []
+    for _ in range(2):  # the console, then the console again on the same folder
+        rig = Rig(emulator, tmp_path)
+        try:
+            async with rig.app.run_test(size=SIZE) as pilot:
+                app = rig.app
+                await until(pilot, lambda app=app: app.pnl is not None, what="the P&L")
+                seen.append(tuple((p.symbol, p.upnl, p.realised, p.funding, p.fees) for p in app.pnl.positions))
+        finally:
+            rig.close()
+    assert seen[0] == seen[1]
+    paid = sum(i.amount for i in emulator.emulator.accounts["default"].income
+               if i.income_type == "FUNDING_FEE" and i.symbol == "BTCUSDT")
+    btc = next(p for p in seen[1] if p[0] == "BTC/USDT:USDT")
+    assert paid and btc[3] == pytest.approx(paid, abs=1e-6)
