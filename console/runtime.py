@@ -76,6 +76,7 @@ class Services:
     demo_session: DemoSession | None = None  # an emulator started inside this process
     journal_path: Path | None = None
     pnl: PnlStore | None = None  # the overlay's trades, funding and the NAV / P&L history
+    pnl_venues: VenueSet | None = None  # the same accounts on exchange objects the P&L reads alone use
     books: BookSource = field(init=False)
 
     def __post_init__(self) -> None:
@@ -140,6 +141,9 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
 
     venues = loop.run(make(), timeout=30)
     services.venues = venues
+    # the P&L's reads on exchange objects of their own: ccxt throttles each object by the
+    # venue's request weights, and an order must never queue behind a weight-30 income read
+    services.pnl_venues = loop.run(make(), timeout=30)
     if journal_path is None and services.demo_session is not None:
         # each demo starts a fresh emulator: its orders belong in a fresh journal
         journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
@@ -185,6 +189,8 @@ def close(services: Services) -> None:
     try:
         if services.venues is not None:
             loop.run(services.venues.close(), timeout=10)
+        if services.pnl_venues is not None:
+            loop.run(services.pnl_venues.close(), timeout=10)
         if services.demo_session is not None:
             loop.run(services.demo_session.close(), timeout=10)
     except Exception:  # noqa: BLE001 - shutting down: report nothing the user can act on
@@ -202,7 +208,7 @@ def close(services: Services) -> None:
 PNL_HISTORY_MS = 7 * 24 * 3600 * 1000  # a new store starts this far back: what Binance serves at once
 PNL_OVERLAP_MS = 60_000  # refetch the last minute: a fill stamped just before a fetch may show up after it
 # funding is paid every 1-8 h, and Binance weighs its income endpoint at 30 (a trades read at 5):
-# read it at most this often per contract, unless asked (ctrl+r on the P&L screen)
+# read it (once per account, every contract at once) at most this often, unless asked (ctrl+r)
 FUNDING_EVERY_MS = 5 * 60_000
 
 
@@ -218,26 +224,38 @@ async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms
 
     store, venues = services.pnl, services.venues
     assert store is not None and venues is not None
+    readers = services.pnl_venues or venues
     start = store.history_start(now_ms - PNL_HISTORY_MS)
     notes: list[str] = [store.reset_note] if store.reset_note else []
     lines = open_lines(alloc)
+
+    async def read(coro: Any) -> Any:
+        try:
+            rows, errors = await coro
+        except VenueError as exc:
+            notes.append(str(exc))
+            return None
+        notes.extend(errors)
+        return rows
+
     for line in lines:
-        venue = venues.venues.get(line.account)
+        venue = readers.venues.get(line.account)
         if venue is None:
             continue
-        for kind, fetch, add in (("fills", fetch_fills, store.add_fills), ("funding", fetch_funding, store.add_funding)):
-            cursor = store.cursor(line.account, line.symbol, kind)
-            if kind == "funding" and (line.dated or (cursor is not None and not force
-                                                     and now_ms - cursor < FUNDING_EVERY_MS)):
-                continue  # a dated future pays no funding (and ccxt has no funding history for it)
-            since = max(start, (cursor or start) - PNL_OVERLAP_MS)
-            try:
-                rows, errors = await fetch(venue, line.symbol, since, now_ms)
-            except VenueError as exc:
-                notes.append(str(exc))
-                continue
-            notes += errors
-            add(line.account, line.symbol, rows, now_ms)
+        since = max(start, (store.cursor(line.account, line.symbol, "fills") or start) - PNL_OVERLAP_MS)
+        fresh = await read(fetch_fills(venue, line.symbol, since, now_ms))
+        if fresh is not None:
+            store.add_fills(line.account, line.symbol, fresh, now_ms)
+    # funding: one read per account for every contract (a dated future pays none)
+    for account in dict.fromkeys(p.account for p in lines if not p.dated):
+        venue = readers.venues.get(account)
+        cursor = store.cursor(account, "*", "funding")
+        if venue is None or (cursor is not None and not force and now_ms - cursor < FUNDING_EVERY_MS):
+            continue
+        since = max(start, (cursor or start) - PNL_OVERLAP_MS)
+        paid = await read(fetch_funding(venue, since, now_ms))
+        if paid is not None:
+            store.add_funding(account, paid, now_ms)
     fills = {(p.account, p.symbol): store.fills(p.account, p.symbol) for p in lines}
     funding = {(p.account, p.symbol): store.funding(p.account, p.symbol) for p in lines}
 
@@ -245,7 +263,7 @@ async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms
         held = store.start_price(account, symbol, ts)
         if held is not None:
             return held
-        venue = venues.venues.get(account)
+        venue = readers.venues.get(account)
         if venue is None:
             return None
         try:

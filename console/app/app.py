@@ -156,6 +156,7 @@ class RebalApp(App[int]):
         self.pnl: PnlReport | None = None  # the last report
         self.pnl_history: list[PnlSample] = []  # oldest first, from the P&L store
         self._pnl_asked = False
+        self._pnl_first = False  # the first read from the venues is still to come
         self._pnl_busy = False  # a refresh runs
         self._pnl_again = False  # and another was asked for meanwhile
 
@@ -195,6 +196,8 @@ class RebalApp(App[int]):
         self._start()
 
     def _tick(self) -> None:
+        if self._pnl_first:
+            self._first_pnl()
         screen = self.screen
         if hasattr(screen, "tick") and screen.is_mounted:  # a screen just switched to may not be composed
             screen.tick()
@@ -254,8 +257,9 @@ class RebalApp(App[int]):
         if st.alerts:
             self._raise_alerts(st.alerts)
         if not self._pnl_asked and self.services.pnl is not None and self.services.venues is not None:
-            self._pnl_asked = True
-            self.refresh_pnl()  # the first state: show the figures without waiting for the timer
+            self._pnl_asked = self._pnl_first = True
+            self._load_pnl_history()  # a restart: the stored history and its last total at once
+            self._first_pnl()
         self._schedule_apply()
 
     def _schedule_apply(self) -> None:
@@ -809,14 +813,26 @@ class RebalApp(App[int]):
 
         store = self.services.pnl
         assert store is not None
-        if not self.pnl_history:  # a restart: the stored history (and its last total) at once
-            self.post_message(PnlReady(None, await asyncio.to_thread(store.history)))
         snap = snapshot or (self.state.snapshot if self.state is not None else None)
         if snap is None:
             return
         alloc = await asyncio.to_thread(compute_allocation, self.config, snap)
         report = await self.services.call(sync_pnl(self.services, self.config, alloc, self.now_ms(), force=force))
         self.post_message(PnlReady(report, await asyncio.to_thread(store.history)))
+
+    def _first_pnl(self) -> None:
+        """The first P&L read, as soon as trading is open: while the startup reconciliation
+        reads the venues it waits (ccxt's throttle would queue those reads behind its own)."""
+        executor = self.services.executor
+        if executor is None or getattr(executor, "trading_allowed", True):
+            self._pnl_first = False
+            self.refresh_pnl()
+
+    @work(thread=True, group="pnl-history", exit_on_error=False)
+    def _load_pnl_history(self) -> None:
+        store = self.services.pnl
+        if store is not None:
+            self.post_message(PnlReady(None, store.history()))
 
     @on(PnlReady)
     def _on_pnl(self, event: PnlReady) -> None:

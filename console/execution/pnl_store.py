@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from console.core.errors import UserError
@@ -129,11 +129,14 @@ class PnlStore(SqliteFile):
                            for f in fills])
             _set_cursor(c, account, symbol, "fills", until_ms)
 
-    def add_funding(self, account: str, symbol: str, payments: Iterable[FundingPayment], until_ms: int) -> None:
+    def add_funding(self, account: str, by_symbol: Mapping[str, Iterable[FundingPayment]], until_ms: int) -> None:
+        """Keep an account's funding payments (every contract's, read at once) and move its
+        cursor (symbol ``*``), in one transaction."""
         with self._tx() as c:
             c.executemany("INSERT OR IGNORE INTO funding VALUES (?,?,?,?,?,?)",
-                          [(account, symbol, p.id, p.ts, p.amount, p.currency) for p in payments])
-            _set_cursor(c, account, symbol, "funding", until_ms)
+                          [(account, symbol, p.id, p.ts, p.amount, p.currency)
+                           for symbol, payments in by_symbol.items() for p in payments])
+            _set_cursor(c, account, "*", "funding", until_ms)
 
     def fills(self, account: str, symbol: str) -> list[Fill]:
         with self._lock:

@@ -11,7 +11,7 @@ is left out and named in the errors (an answer we cannot read is never guessed a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from console.core.pnl import BadRecord, Fill, FundingPayment, fill_from_ccxt, funding_from_ccxt
 from console.venues.venue import Venue, VenueError, describe_error
@@ -19,8 +19,6 @@ from console.venues.venue import Venue, VenueError, describe_error
 WINDOW_MS = 7 * 24 * 3600 * 1000 - 1  # Binance: startTime..endTime may span at most 7 days
 PAGE = 1000
 MINUTE_MS = 60_000
-
-T = TypeVar("T")
 
 
 async def _windows(fetch: Callable[[int, int], Awaitable[list[dict[str, Any]]]], since_ms: int,
@@ -39,22 +37,12 @@ async def _windows(fetch: Callable[[int, int], Awaitable[list[dict[str, Any]]]],
     return out
 
 
-async def _records(venue: Venue, what: str, symbol: str, page: Callable[[int, int], Awaitable[list[dict[str, Any]]]],
-                   parse: Callable[[dict[str, Any]], T], since_ms: int, until_ms: int) -> tuple[list[T], list[str]]:
+async def _read(venue: Venue, what: str, page: Callable[[int, int], Awaitable[list[dict[str, Any]]]],
+                since_ms: int, until_ms: int) -> list[dict[str, Any]]:
     try:
-        raw = await _windows(page, since_ms, until_ms)
+        return await _windows(page, since_ms, until_ms)
     except Exception as exc:
-        raise VenueError(f"{venue.name}: {what} {symbol}: {describe_error(exc)}") from None
-    out: list[T] = []
-    errors: list[str] = []
-    for row in raw:
-        if row.get("symbol") not in (None, symbol):  # an income row of another contract
-            continue
-        try:
-            out.append(parse(row))
-        except BadRecord as exc:
-            errors.append(f"{venue.name}: {exc}; left out of the P&L")
-    return out, errors
+        raise VenueError(f"{venue.name}: {what}: {describe_error(exc)}") from None
 
 
 async def fetch_fills(venue: Venue, symbol: str, since_ms: int, until_ms: int) -> tuple[list[Fill], list[str]]:
@@ -65,19 +53,36 @@ async def fetch_fills(venue: Venue, symbol: str, since_ms: int, until_ms: int) -
     async def page(start: int, end: int) -> list[dict[str, Any]]:
         return await ex.fetch_my_trades(symbol, start, PAGE, {"endTime": end})
 
-    return await _records(venue, "trades", symbol, page, fill_from_ccxt, since_ms, until_ms)
+    fills: list[Fill] = []
+    errors: list[str] = []
+    for row in await _read(venue, f"trades {symbol}", page, since_ms, until_ms):
+        if row.get("symbol") not in (None, symbol):
+            continue
+        try:
+            fills.append(fill_from_ccxt(row))
+        except BadRecord as exc:
+            errors.append(f"{venue.name}: {exc}; left out of the P&L")
+    return fills, errors
 
 
-async def fetch_funding(venue: Venue, symbol: str, since_ms: int, until_ms: int) -> tuple[list[FundingPayment], list[str]]:
-    """The account's funding payments on ``symbol`` (none where ccxt has no funding history)."""
+async def fetch_funding(venue: Venue, since_ms: int, until_ms: int) -> tuple[dict[str, list[FundingPayment]], list[str]]:
+    """The account's funding payments on every contract, by symbol: one read for them all
+    (Binance weighs its income endpoint at 30, whatever it is asked for); raises VenueError."""
     ex = venue.exchange
     if not ex.has.get("fetchFundingHistory"):
-        return [], []
+        return {}, []
 
     async def page(start: int, end: int) -> list[dict[str, Any]]:
-        return await ex.fetch_funding_history(symbol, start, PAGE, {"endTime": end})
+        return await ex.fetch_funding_history(None, start, PAGE, {"endTime": end})
 
-    return await _records(venue, "funding", symbol, page, funding_from_ccxt, since_ms, until_ms)
+    out: dict[str, list[FundingPayment]] = {}
+    errors: list[str] = []
+    for row in await _read(venue, "funding", page, since_ms, until_ms):
+        try:
+            out.setdefault(str(row.get("symbol")), []).append(funding_from_ccxt(row))
+        except BadRecord as exc:
+            errors.append(f"{venue.name}: {exc}; left out of the P&L")
+    return out, errors
 
 
 async def minute_open(venue: Venue, symbol: str, ts: int, *, mark: bool = False) -> float:

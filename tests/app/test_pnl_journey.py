@@ -14,7 +14,13 @@ from console.app.screens.pnl import PnlScreen
 from console.core.numbers import money
 from tests.app.conftest import SIZE, Rig
 from tests.app.test_export import palette_run, read
-from tests.app.test_flows_emulator import confirm, open_builder, to_hedge, until
+from tests.app.test_flows_emulator import (
+    accept_reconciliation,
+    confirm,
+    open_builder,
+    to_hedge,
+    until,
+)
 from widgets.header import HeaderBar
 
 
@@ -63,11 +69,16 @@ async def test_a_filled_hedge_shows_its_fees_and_pnl_on_the_pnl_screen(
 async def test_a_restarted_console_shows_the_same_pnl(emulator: Any, tmp_path: Path) -> None:
     emulator.emulator.advance(9 * 3600)  # past a funding time: the seeded BTC short paid or got funding
     seen: list[tuple[Any, ...]] = []
-    for _ in range(2):  # the console, then the console again on the same folder
+    for run in range(2):  # the console, then the console again on the same folder
         rig = Rig(emulator, tmp_path)
         try:
             async with rig.app.run_test(size=SIZE) as pilot:
                 app = rig.app
+                if run == 1:  # before any venue read: the stored history and its last total in the header
+                    await until(pilot, lambda app=app: app.pnl_history, what="the stored history")
+                    last = sum(u + r + f - fee for _, u, r, f, fee in seen[0])
+                    assert app.pnl is None and app.pnl_total() == pytest.approx(last)
+                await accept_reconciliation(pilot)  # the figures are read once trading is open
                 await until(pilot, lambda app=app: app.pnl is not None, what="the P&L")
                 seen.append(tuple((p.symbol, p.upnl, p.realised, p.funding, p.fees) for p in app.pnl.positions))
         finally:

@@ -18,7 +18,7 @@ def test_rows_are_kept_once_and_the_history_start_is_fixed(tmp_path: Path) -> No
     f = Fill("1", T + 5, "sell", 0.1, 95_000.0, 4.75, "USDT")
     store.add_fills("futures", "BTC/USDT:USDT", [f], T + 10)
     store.add_fills("futures", "BTC/USDT:USDT", [f], T + 20)  # the overlap refetched: not twice
-    store.add_funding("futures", "BTC/USDT:USDT", [FundingPayment("9", T + 7, 1.5, "USDT")], T + 20)
+    store.add_funding("futures", {"BTC/USDT:USDT": [FundingPayment("9", T + 7, 1.5, "USDT")]}, T + 20)
     store.add_sample(T + 20, 1_000.0, PnlTotals(1.0, 2.0, 3.0, 0.5))
     store.close()
 
@@ -26,6 +26,8 @@ def test_rows_are_kept_once_and_the_history_start_is_fixed(tmp_path: Path) -> No
     assert again.history_start(T + 999) == T  # a restart keeps the first start
     assert again.fills("futures", "BTC/USDT:USDT") == [f]
     assert again.cursor("futures", "BTC/USDT:USDT", "fills") == T + 20
+    assert again.funding("futures", "BTC/USDT:USDT") == [FundingPayment("9", T + 7, 1.5, "USDT")]
+    assert again.cursor("futures", "*", "funding") == T + 20
     (s,) = again.history()
     assert (s.nav, s.overlay) == (1_000.0, 1.0 + 2.0 + 3.0 - 0.5)
     assert again.reset_note is None
