@@ -11,8 +11,9 @@ ticket); ``y`` — the orders fill on the emulator (blotter); the overlay P&L; t
 and help.
 
 Pinned for byte-identical files: the ticket id (the journal draws it from os.urandom), the
-journal's own timestamps (the emulator's clock, not the wall clock) and PYTHONHASHSEED (the
-script re-executes itself with 0).
+journal's own timestamps (the emulator's clock, not the wall clock), the P&L's refresh timer (off:
+it reads once trading opens and after the ticket) and PYTHONHASHSEED (the script re-executes
+itself with 0).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ async def tour(rig: Rig, shots: Shots) -> None:
     await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), "the reconciliation report")
     await pilot.press("enter")
     await until(pilot, lambda: app.services.executor.trading_allowed and app.state is not None, "trading to open")
+    await until(pilot, lambda: app.pnl is not None, "the first P&L read")  # at the fixed clock, before it moves
     for _ in range(HISTORY):  # what a minute-by-minute feed would have shown by the fixed clock
         rig.emulator.emulator.advance(60)
         app.ingest(await asyncio.wrap_future(rig.loop.submit(rig.venues.refresh())))
@@ -140,6 +142,11 @@ async def export(out: Path) -> list[Path]:
     # the journal stamps what the executor does not with the wall clock: the venue's instead
     real_id, jmod.new_ticket_id = jmod.new_ticket_id, lambda: TICKET_ID
     real_now, jmod.now_ms = jmod.now_ms, handle.emulator.now_ms
+    # the P&L is read once trading opens and after the ticket; its 30-second timer (wall time)
+    # would read it again at a moment that varies from run to run
+    import console.app.app as app_mod
+
+    app_mod.PNL_REFRESH_S = 86_400.0
     try:
         with tempfile.TemporaryDirectory() as tmp:
             rig = Rig(handle, Path(tmp))
