@@ -22,8 +22,11 @@ from console.core.config import Config, Mode
 from console.venues.books import BookSource
 
 if TYPE_CHECKING:
+    from console.core.allocation import Allocation
+    from console.core.pnl import PnlReport
     from console.execution.executor import ExecPolicy, Executor
     from console.execution.journal import Journal
+    from console.execution.pnl_store import PnlStore
     from console.execution.store import ChangeListener
     from console.venues.demo import DemoSession
     from console.venues.venue import VenueSet
@@ -74,6 +77,8 @@ class Services:
     demo_session: DemoSession | None = None  # an emulator started inside this process
     journal_path: Path | None = None
     listener: ChangeListener | None = None  # other consoles' journal writes, and the journal's health
+    pnl: PnlStore | None = None  # the overlay's trades, funding and the NAV / P&L history
+    pnl_venues: VenueSet | None = None  # the same accounts on exchange objects the P&L reads alone use
     books: BookSource = field(init=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +146,9 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
     services.venues = venues
     if journal_path is None:
         journal_path = config.journal.url
+    # the P&L's reads on exchange objects of their own: ccxt throttles each object by the
+    # venue's request weights, and an order must never queue behind a weight-30 income read
+    services.pnl_venues = loop.run(make(), timeout=30)
     if journal_path is None and services.demo_session is not None:
         # each demo starts a fresh emulator: its orders belong in a fresh journal
         journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
@@ -148,6 +156,9 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
     # says so and nothing is sent until it answers
     services.journal = Journal.open(journal_path, allow_offline=True)
     services.journal_path = services.journal.path
+    from console.execution.pnl_store import PnlStore, default_pnl_path
+
+    services.pnl = PnlStore.open(default_pnl_path(services.journal_path))
 
     def feed() -> AsyncIterator[Any]:
         return venues.updates(POLL_S)
@@ -201,6 +212,8 @@ def close(services: Services) -> None:
             loop.run(services.executor.stop_watching(), timeout=10)
         if services.venues is not None:
             loop.run(services.venues.close(), timeout=10)
+        if services.pnl_venues is not None:
+            loop.run(services.pnl_venues.close(), timeout=10)
         if services.demo_session is not None:
             loop.run(services.demo_session.close(), timeout=10)
     except Exception:  # noqa: BLE001 - shutting down: report nothing the user can act on
@@ -210,4 +223,104 @@ def close(services: Services) -> None:
             services.listener.stop()
         if services.journal is not None:
             services.journal.close()
+        if services.pnl is not None:
+            services.pnl.close()
         loop.stop()
+
+
+# --------------------------------------------------------------------------- overlay P&L
+
+PNL_HISTORY_MS = 7 * 24 * 3600 * 1000  # a new store starts this far back: what Binance serves at once
+PNL_OVERLAP_MS = 60_000  # refetch the last minute: a fill stamped just before a fetch may show up after it
+# funding is paid every 1-8 h, and Binance weighs its income endpoint at 30 (a trades read at 5):
+# read it (once per account, every contract at once) at most this often, unless asked (ctrl+r)
+FUNDING_EVERY_MS = 5 * 60_000
+
+
+async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms: int, *,
+                   force: bool = False) -> PnlReport:
+    """Bring the P&L store up to ``now_ms`` for every open position of ``alloc`` (trades,
+    funding, the prices at period starts), sample the history, and return the report.
+    Runs on the service loop (ccxt's loop); a venue failure becomes a note, and the figures
+    stand on what the store already holds."""
+    from console.core.pnl import build_report, open_lines, position_since, sleeve_starts
+    from console.venues.pnl_source import fetch_fills, fetch_funding, minute_open
+    from console.venues.venue import VenueError
+
+    store, venues = services.pnl, services.venues
+    assert store is not None and venues is not None
+    readers = services.pnl_venues or venues
+    start = store.history_start(now_ms - PNL_HISTORY_MS)
+    notes: list[str] = [store.reset_note] if store.reset_note else []
+    lines = open_lines(alloc)
+
+    async def read(coro: Any) -> Any:
+        try:
+            rows, errors = await coro
+        except VenueError as exc:
+            notes.append(str(exc))
+            return None
+        notes.extend(errors)
+        return rows
+
+    for line in lines:
+        venue = readers.venues.get(line.account)
+        if venue is None:
+            continue
+        since = max(start, (store.cursor(line.account, line.symbol, "fills") or start) - PNL_OVERLAP_MS)
+        fresh = await read(fetch_fills(venue, line.symbol, since, now_ms))
+        if fresh is not None:
+            store.add_fills(line.account, line.symbol, fresh, now_ms)
+    # funding: one read per account for every contract (a dated future pays none)
+    for account in dict.fromkeys(p.account for p in lines if not p.dated):
+        venue = readers.venues.get(account)
+        cursor = store.cursor(account, "*", "funding")
+        if venue is None or (cursor is not None and not force and now_ms - cursor < FUNDING_EVERY_MS):
+            continue
+        since = max(start, (cursor or start) - PNL_OVERLAP_MS)
+        paid = await read(fetch_funding(venue, since, now_ms))
+        if paid is not None:
+            store.add_funding(account, paid, now_ms)
+    fills = {(p.account, p.symbol): store.fills(p.account, p.symbol) for p in lines}
+    funding = {(p.account, p.symbol): store.funding(p.account, p.symbol) for p in lines}
+
+    async def price_at(account: str, symbol: str, ts: int, mark: bool = False) -> float | None:
+        held = store.start_price(account, symbol, ts)
+        if held is not None:
+            return held
+        venue = readers.venues.get(account)
+        if venue is None:
+            return None
+        try:
+            px = await minute_open(venue, symbol, ts, mark=mark)
+        except VenueError as exc:
+            notes.append(str(exc))
+            return None
+        store.set_start_price(account, symbol, ts, px)
+        return px
+
+    marks: dict[tuple[str, str], float] = {}
+    for p in lines:
+        if position_since(p, fills[(p.account, p.symbol)], start) is None:
+            px = await price_at(p.account, p.symbol, start, mark=True)
+            if px is not None:
+                marks[(p.account, p.symbol)] = px
+    # each sleeve's spot start price, from an account that lists ASSET/QUOTE spot
+    start_prices: dict[tuple[str, int], float] = {}
+    for sleeve, since in sleeve_starts(lines, fills, start).items():
+        try:
+            assets = [a.asset for a in alloc.row(sleeve).assets if a.spot_qty]
+        except KeyError:
+            continue
+        for asset in assets:
+            symbol = f"{asset}/{alloc.quote}"
+            account = next((n for n, v in venues.venues.items() if symbol in (v.exchange.markets or {})
+                            and (v.exchange.markets or {})[symbol].get("spot")), None)
+            if account is None:
+                continue
+            px = await price_at(account, symbol, since)
+            if px is not None:
+                start_prices[(asset, since)] = px
+    report = build_report(alloc, fills, funding, start, marks, start_prices, now_ms, notes)
+    store.add_sample(now_ms, alloc.nav, report.totals)
+    return report

@@ -7,11 +7,13 @@ seed 7) at a frozen clock (speed 0), wired through the real venue layer, executo
 (the flow tests' rig, tests/app/conftest.py). One session, driven by keys: accept the
 reconciliation report; twelve one-minute snapshots up to 2026-11-21T12:00Z (drift history and
 funding plot); the dashboard; propose a spread (builder); review it (confirm, the top of the
-ticket); ``y`` — the orders fill on the emulator (blotter); then alerts, flows and help.
+ticket); ``y`` — the orders fill on the emulator (blotter); the overlay P&L; then alerts, flows
+and help.
 
 Pinned for byte-identical files: the ticket id (the journal draws it from os.urandom), the
-journal's own timestamps (the emulator's clock, not the wall clock) and PYTHONHASHSEED (the
-script re-executes itself with 0).
+journal's own timestamps (the emulator's clock, not the wall clock), the P&L's refresh timer (off:
+it reads once trading opens and after the ticket) and PYTHONHASHSEED (the script re-executes
+itself with 0).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ async def tour(rig: Rig, shots: Shots) -> None:
     await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), "the reconciliation report")
     await pilot.press("enter")
     await until(pilot, lambda: app.services.executor.trading_allowed and app.state is not None, "trading to open")
+    await until(pilot, lambda: app.pnl is not None, "the first P&L read")  # at the fixed clock, before it moves
     for _ in range(HISTORY):  # what a minute-by-minute feed would have shown by the fixed clock
         rig.emulator.emulator.advance(60)
         app.ingest(await asyncio.wrap_future(rig.loop.submit(rig.venues.refresh())))
@@ -118,6 +121,11 @@ async def tour(rig: Rig, shots: Shots) -> None:
                 and str(app.screen.query_one("#bl-tickets").get_cell(tid, "state")) == "filled", "the fills")
     await shots.save("blotter")
 
+    # the overlay P&L once the fills are read back from the venue (trades, funding, fees)
+    await until(pilot, lambda: app.pnl is not None and any(p.fees > 0 for p in app.pnl.positions), "the P&L")
+    await pilot.press("7")
+    await shots.save("pnl")
+
     for keys, name in ((("4",), "alerts"), (("5",), "flows"), (("1", "question_mark"), "help")):
         await pilot.press(*keys)  # help over the dashboard: its keys and the global ones
         await shots.save(name)
@@ -134,6 +142,11 @@ async def export(out: Path) -> list[Path]:
     # the journal stamps what the executor does not with the wall clock: the venue's instead
     real_id, jmod.new_ticket_id = jmod.new_ticket_id, lambda: TICKET_ID
     real_now, jmod.now_ms = jmod.now_ms, handle.emulator.now_ms
+    # the P&L is read once trading opens and after the ticket; its 30-second timer (wall time)
+    # would read it again at a moment that varies from run to run
+    import console.app.app as app_mod
+
+    app_mod.PNL_REFRESH_S = 86_400.0
     try:
         with tempfile.TemporaryDirectory() as tmp:
             rig = Rig(handle, Path(tmp))

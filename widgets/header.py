@@ -36,6 +36,7 @@ class HeaderContent:
     clock: str  # "YYYY-MM-DD HH:MM:SSZ"
     closed: bool = False  # trading waits for a reconciliation to be accepted: never dropped
     journal_down: bool = False  # the journal's database does not answer: nothing is sent; never dropped
+    pnl: float | None = None  # the overlay's P&L since its positions opened (the P&L screen's total)
 
 
 # How the bar gives way on a narrow terminal, one step at a time until it fits: the date (the
@@ -59,6 +60,10 @@ def header_text(c: HeaderContent, level: int = 0) -> Text:
         t.append(" ")
     if c.nav is not None:
         t.append(f"NAV {money(c.nav)} {c.quote} ", style="")
+    if c.pnl is not None and level < 5:
+        t.append("overlay P&L ", style="dim")
+        pnl = c.pnl if abs(c.pnl) >= 0.005 else 0.0  # never "-0.00"
+        t.append(f"{'+' if pnl > 0 else ''}{money(pnl)} ", style="green" if pnl > 0 else "red" if pnl < 0 else "")
     for f in c.fresh.values():
         dot_style = "red" if f.error else ("yellow" if f.stale else "green")
         text_style = "dim" if not f.stale else "yellow"
@@ -99,8 +104,8 @@ class HeaderBar(Static):
 
     def show(self, *, mode: str, book: str, nav: float | None, quote: str,
              fresh: Mapping[str, Freshness], clock: str, closed: bool = False,
-             journal_down: bool = False) -> None:
-        self._content = HeaderContent(mode, book, nav, quote, dict(fresh), clock, closed, journal_down)
+             journal_down: bool = False, pnl: float | None = None) -> None:
+        self._content = HeaderContent(mode, book, nav, quote, dict(fresh), clock, closed, journal_down, pnl)
         self._draw()
 
     def _draw(self) -> None:

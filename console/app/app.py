@@ -33,15 +33,17 @@ from console.app.messages import (
     FeedStatus,
     JournalChanged,
     JournalHealth,
+    PnlReady,
     StateReady,
     TicketFinished,
 )
-from console.app.palette import ConsoleCommands
+from console.app.palette import ConsoleCommands, ExportCommands
 from console.app.state import DashboardState, derive_state
 from console.core.alerts import Alert, Severity, Watch
 from console.core.clock import Clock, wall_ms
 from console.core.config import Config, Goal, Mode
 from console.core.errors import UserError
+from console.core.pnl import PnlReport, PnlSample
 from console.core.snapshot import Snapshot
 from console.runtime import Services
 from widgets.alerts_panel import AlertItem
@@ -49,6 +51,7 @@ from widgets.alerts_panel import AlertItem
 APPLY_HZ = 20.0
 APPLY_SHARE = 0.25  # the most of the UI thread's time that applying states may take
 HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
+PNL_REFRESH_S = 30.0  # the overlay's trades and funding are re-read this often (and after each ticket)
 
 
 class RebalApp(App[int]):
@@ -70,7 +73,7 @@ class RebalApp(App[int]):
     DashboardScreen.-narrow #alerts-panel { height: 1fr; }
     DriftSpark { padding: 0 1; }
     """
-    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    COMMANDS = App.COMMANDS | {ConsoleCommands, ExportCommands}
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
@@ -84,6 +87,8 @@ class RebalApp(App[int]):
         Binding("5", "show('flows')", "Flows", id="app.flows", tooltip="Quarter-end flows of multi-asset funds"),
         Binding("6", "show('preflight')", "Preflight", id="app.preflight", show=False,
                 tooltip="Preflight checklist per account"),
+        Binding("7", "show('pnl')", "P&L", id="app.pnl",
+                tooltip="Overlay P&L per position and per sleeve, NAV and P&L history"),
         # priority: a modal (a confirmation, the reconciliation report) must not swallow the
         # kill switch; a focused field that types letters still gets its K (action_kill)
         Binding("K", "kill", "Kill", key_display="K", id="app.kill", priority=True,
@@ -153,6 +158,12 @@ class RebalApp(App[int]):
         self.killing = False  # the kill switch's confirmation is open or the kill runs
         self.desk = TradingDesk(self)
         self.journal_down: str | None = None  # why the journal's database is unreachable; None = it answers
+        self.pnl: PnlReport | None = None  # the last report
+        self.pnl_history: list[PnlSample] = []  # oldest first, from the P&L store
+        self._pnl_asked = False
+        self._pnl_first = False  # the first read from the venues is still to come
+        self._pnl_busy = False  # a refresh runs
+        self._pnl_again = False  # and another was asked for meanwhile
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -163,6 +174,7 @@ class RebalApp(App[int]):
         self.install_screen(DashboardScreen(), name="dashboard")
         self.push_screen("dashboard")
         self.set_interval(1.0, self._tick)
+        self.set_interval(PNL_REFRESH_S, self.refresh_pnl)
         if self.connect is not None:
             self.notify("connecting to the venues…", timeout=3)
             self._connect()
@@ -189,6 +201,8 @@ class RebalApp(App[int]):
         self._start()
 
     def _tick(self) -> None:
+        if self._pnl_first:
+            self._first_pnl()
         screen = self.screen
         if hasattr(screen, "tick") and screen.is_mounted:  # a screen just switched to may not be composed
             screen.tick()
@@ -247,6 +261,10 @@ class RebalApp(App[int]):
                     (st.snapshot.timestamp, fl.rate))
         if st.alerts:
             self._raise_alerts(st.alerts)
+        if not self._pnl_asked and self.services.pnl is not None and self.services.venues is not None:
+            self._pnl_asked = self._pnl_first = True
+            self._load_pnl_history()  # a restart: the stored history and its last total at once
+            self._first_pnl()
         self._schedule_apply()
 
     def _schedule_apply(self) -> None:
@@ -416,6 +434,25 @@ class RebalApp(App[int]):
 
         return len(journal.orders(states=ORDER_LIVE, include_external=False))
 
+    def action_export(self, kind: str) -> None:
+        """Write the allocation, the tickets or the P&L as CSV (palette: "Export … to CSV")."""
+        self._export(kind)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export(self, kind: str) -> None:
+        from console.app.export import export_csv, write_export
+        from console.core.errors import UserError
+
+        try:
+            text = export_csv(kind, alloc=self.state.alloc if self.state else None, journal=self.services.journal,
+                              pnl=self.pnl)
+            path = write_export(kind, text, self.now_ms())
+        except UserError as exc:
+            self.call_from_thread(self.notify, f"{kind} not exported: {exc}", title="Export", severity="warning",
+                                  timeout=8)
+            return
+        self.call_from_thread(self.notify, f"{kind} written to {path}", title="Export", timeout=10)
+
     def action_toggle_bell(self) -> None:
         self.bell_on = not self.bell_on
         self.notify(f"terminal bell on alerts {'on' if self.bell_on else 'off'}", timeout=2)
@@ -560,6 +597,79 @@ class RebalApp(App[int]):
         venues = self.services.venues
         snap = await self.services.call(venues.refresh())
         self.ingest(snap)
+        self.refresh_pnl(snap)
+
+    # ------------------------------------------------------------------ overlay P&L
+
+    def pnl_total(self) -> float | None:
+        """The header's overlay P&L: the last report's, else the last stored sample's (a restart)."""
+        if self.pnl is not None:
+            return self.pnl.totals.net
+        return self.pnl_history[-1].overlay if self.pnl_history else None
+
+    def refresh_pnl(self, snapshot: Snapshot | None = None, force: bool = False) -> None:
+        """Read the overlay's trades and funding (venues, on the service loop), keep them in
+        the P&L store, sample the history and show the figures. One at a time: a refresh
+        asked for while one runs follows it, once (after a fill the figures must move)."""
+        if self.services.pnl is None or self.services.venues is None:
+            return
+        if self.submitting:
+            # ccxt throttles each exchange by the venue's request weights (Binance's income read
+            # weighs 30): a P&L read now would queue the ticket's orders behind it. The ticket's
+            # end asks for a refresh anyway.
+            return
+        if self._pnl_busy:
+            self._pnl_again = True
+            return
+        self._pnl_busy = True
+        self._refresh_pnl(snapshot, force)
+
+    @work(group="pnl", exit_on_error=False)
+    async def _refresh_pnl(self, snapshot: Snapshot | None, force: bool) -> None:
+        try:
+            await self._sync_pnl(snapshot, force)
+            while self._pnl_again:
+                self._pnl_again = False
+                await self._sync_pnl(None, force)
+        finally:
+            self._pnl_busy = False
+
+    async def _sync_pnl(self, snapshot: Snapshot | None, force: bool) -> None:
+        from console.core.allocation import compute_allocation
+        from console.runtime import sync_pnl
+
+        store = self.services.pnl
+        assert store is not None
+        snap = snapshot or (self.state.snapshot if self.state is not None else None)
+        if snap is None:
+            return
+        alloc = await asyncio.to_thread(compute_allocation, self.config, snap)
+        report = await self.services.call(sync_pnl(self.services, self.config, alloc, self.now_ms(), force=force))
+        self.post_message(PnlReady(report, await asyncio.to_thread(store.history)))
+
+    def _first_pnl(self) -> None:
+        """The first P&L read, as soon as trading is open: while the startup reconciliation
+        reads the venues it waits (ccxt's throttle would queue those reads behind its own)."""
+        executor = self.services.executor
+        if executor is None or getattr(executor, "trading_allowed", True):
+            self._pnl_first = False
+            self.refresh_pnl()
+
+    @work(thread=True, group="pnl-history", exit_on_error=False)
+    def _load_pnl_history(self) -> None:
+        store = self.services.pnl
+        if store is not None:
+            self.post_message(PnlReady(None, store.history()))
+
+    @on(PnlReady)
+    def _on_pnl(self, event: PnlReady) -> None:
+        if event.report is not None:
+            self.pnl = event.report
+        self.pnl_history = event.history
+        for screen in self._listening_screens("show_pnl"):
+            screen.show_pnl(self.pnl, self.pnl_history)
+        for screen in self._listening_screens("tick"):
+            screen.tick()  # the header's total
 
     # ------------------------------------------------------------------ workers
 

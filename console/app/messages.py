@@ -60,4 +60,13 @@ class TicketFinished(Message):
         super().__init__()
 
 
+class PnlReady(Message):
+    """The overlay's P&L was refreshed (``report`` None: only the stored history was read)."""
+
+    def __init__(self, report: Any, history: list[Any]) -> None:
+        self.report = report
+        self.history = history
+        super().__init__()
+
+
 # ------------------------------------------------------------------------------ the app

@@ -109,3 +109,28 @@ class ConsoleCommands(Provider):
 
     async def _run(self, e: Entry) -> None:
         await e.node.run_action(e.binding.action)
+
+
+EXPORTS: tuple[tuple[str, str, str], ...] = (
+    ("allocation", "Export allocation to CSV", "Each sleeve's value, weight, target, band and drift"),
+    ("tickets", "Export tickets to CSV", "Every journal ticket, one row per leg"),
+    ("pnl", "Export P&L to CSV", "The overlay P&L per position and per sleeve, and the totals"),
+)
+
+
+class ExportCommands(Provider):
+    """The palette's exports: CSV files in the user data folder (the path is shown)."""
+
+    async def discover(self) -> Hits:
+        for kind, text, help_text in EXPORTS:
+            yield DiscoveryHit(Content(text), partial(self._run, kind), text=text, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for kind, text, help_text in EXPORTS:
+            score = max(matcher.match(text), matcher.match(help_text))
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self._run, kind), text=text, help=help_text)
+
+    async def _run(self, kind: str) -> None:
+        await self.app.run_action(f"export('{kind}')")

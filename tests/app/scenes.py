@@ -133,7 +133,45 @@ async def help_screen(pilot: Pilot) -> None:
     freeze(pilot.app)
 
 
+def sample_pnl(alloc: Any) -> tuple[Any, list[Any]]:
+    """A P&L report on the sample's positions: each opened a day before T0 at its entry (a
+    taker fee of 0.05 %), one funding payment since, and a day of hourly history."""
+    from console.core.pnl import Fill, FundingPayment, PnlSample, build_report, open_lines
+
+    day = 86_400_000
+    opened = T0 - day
+    fills, funding = {}, {}
+    for p in open_lines(alloc):
+        entry = p.entry_price or p.mark
+        q = abs(p.contracts)
+        fills[(p.account, p.symbol)] = [Fill("1", opened, "buy" if p.contracts > 0 else "sell", q, entry,
+                                             q * p.contract_size * entry * 0.0005, alloc.quote)]
+        funding[(p.account, p.symbol)] = [FundingPayment("f1", opened + 8 * 3_600_000,
+                                                         -p.notional * 0.0001, alloc.quote)]
+    start = {(a, opened): px * 0.98 for a, px in alloc.prices.items()}
+    report = build_report(alloc, fills, funding, T0 - 7 * day, {}, start, T0)
+    t = report.totals
+    history = [PnlSample(T0 - day + h * 3_600_000, alloc.nav * (1 - 0.0004 * (24 - h)), t.upnl * h / 24,
+                         t.realised * h / 24, t.funding * h / 24, t.fees * h / 24) for h in range(24)]
+    history.append(PnlSample(T0, alloc.nav, t.upnl, t.realised, t.funding, t.fees))
+    return report, history
+
+
+async def pnl_screen(pilot: Pilot) -> None:
+    from console.app.messages import PnlReady
+
+    await _load(pilot)
+    app = pilot.app
+    report, history = sample_pnl(app.state.alloc)
+    app.post_message(PnlReady(report, history))
+    await settle(pilot)
+    await pilot.press("7")
+    await settle(pilot)
+    await pilot.pause(0.2)
+    freeze(app)
+
+
 SCENES: dict[str, Scene] = {
     "dashboard": dashboard, "builder": builder, "confirm": confirm, "blotter": blotter,
-    "alerts": alerts, "flows": flows, "help": help_screen,
+    "alerts": alerts, "flows": flows, "help": help_screen, "pnl": pnl_screen,
 }

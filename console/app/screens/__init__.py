@@ -1,4 +1,4 @@
-"""The console's screens, by the name the app's `1`…`6` keys show them under."""
+"""The console's screens, by the name the app's `1`…`7` keys show them under."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def paint_header(screen: Screen, book: str | None = None) -> None:
         bar.show(mode=app.mode.value, book=book or app.config.portfolio.name, nav=st.alloc.nav if st else None,
                  quote=st.alloc.quote if st else app.config.portfolio.quote,
                  fresh=freshness(st.snapshot if st else None, st.stale if st else {}, now),
-                 clock=clock_text(now), closed=closed, journal_down=app.journal_down is not None)
+                 clock=clock_text(now), closed=closed, journal_down=app.journal_down is not None,
+                 pnl=app.pnl_total())
 
 
 def _dashboard() -> Screen:
@@ -63,6 +64,12 @@ def _flows() -> Screen:
     return FlowsScreen()
 
 
+def _pnl() -> Screen:
+    from console.app.screens.pnl import PnlScreen
+
+    return PnlScreen()
+
+
 def _preflight() -> Screen:
     from console.app.screens.preflight import PreflightScreen
 
@@ -71,5 +78,5 @@ def _preflight() -> Screen:
 
 SCREENS: dict[str, Callable[[], Screen]] = {
     "dashboard": _dashboard, "builder": _builder, "blotter": _blotter, "alerts": _alerts,
-    "flows": _flows, "preflight": _preflight,
+    "flows": _flows, "preflight": _preflight, "pnl": _pnl,
 }

@@ -1,0 +1,50 @@
+"""The P&L screen and the header's total without a venue: a report on the sample state
+(tests/app/scenes.py), its figures as the table shows them, and the header's total."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable
+
+from console.app.messages import PnlReady
+from console.app.screens.pnl import PnlScreen
+from console.core.freshness import Freshness
+from console.core.numbers import money
+from tests.app.conftest import SIZE, settle
+from tests.app.scenes import _load, sample_pnl, scene_app
+from widgets.header import HeaderContent, header_text
+
+
+async def test_the_screen_shows_each_position_and_sleeve_and_the_header_its_total() -> None:
+    app = scene_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _load(pilot)
+        report, history = sample_pnl(app.state.alloc)
+        app.post_message(PnlReady(report, history))
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+        assert isinstance(app.screen, PnlScreen)
+        table = app.screen.query_one("#pnl-positions", DataTable)
+        cols = [str(c.key.value) for c in table.ordered_columns]
+        for p in report.positions:
+            row = table.get_row(f"{p.account}|{p.symbol}")
+            # net = unrealised + realised + funding − fees, each as the table prints it
+            assert str(row[cols.index("net")]) == money(p.upnl + p.realised + p.funding - p.fees)
+            assert str(row[cols.index("entry")]) == f"{p.entry:,.2f}"
+        sleeves = app.screen.query_one("#pnl-sleeves", DataTable)
+        scols = [str(c.key.value) for c in sleeves.ordered_columns]
+        for h in report.sleeves:
+            row = sleeves.get_row(h.sleeve)
+            assert str(row[scols.index("offset")]) == f"{-h.overlay / h.spot * 100:.2f}%"
+        t = report.totals
+        total = t.upnl + t.realised + t.funding - t.fees
+        assert f"overlay P&L {'+' if total > 0 else ''}{money(total)}" in str(app.screen.query_one("#header").render())
+
+
+@pytest.mark.parametrize("pnl", [-0.001, 0.004])
+def test_a_total_of_nothing_reads_zero_not_minus_zero(pnl: float) -> None:
+    c = HeaderContent("demo", "Book", 1_000.0, "USDT", {"spot": Freshness("spot", 0, False, None)},
+                      "2026-11-21 12:00:00Z", pnl=pnl)
+    text = header_text(c).plain
+    assert "overlay P&L 0.00" in text and "-0.00" not in text

@@ -1,0 +1,140 @@
+"""The overlay's P&L: a table per futures position, a table per sleeve (the overlay beside
+the spot it offsets), and the NAV and P&L history plotted. Renders a ``PnlReport`` and
+history samples it is handed; never fetches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from console.core.numbers import money, pct
+from console.core.pnl import PnlReport, PnlSample, PositionPnL, SleeveHedge
+
+# the net beside the unrealised, the account last: at 80 columns the table scrolls sideways
+# and what shows first is what a position made
+POSITION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("symbol", "symbol"), ("contracts", "contracts"), ("entry", "entry"), ("mark", "mark"),
+    ("upnl", "unrealised"), ("net", "net"), ("realised", "realised"), ("funding", "funding"),
+    ("fees", "fees"), ("since", "since"), ("account", "account"),
+)
+SLEEVE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("sleeve", "sleeve"), ("since", "since"), ("overlay", "overlay P&L"), ("spot", "spot P&L"),
+    ("offset", "offset"), ("note", "note"),
+)
+LEFT = ("account", "symbol", "sleeve", "since", "note")
+
+
+def when(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%m-%d %H:%M")
+
+
+def figure(x: float | None) -> Text:
+    """A P&L figure: green when it made money, red when it lost, a dash when unknown."""
+    if x is None:
+        return Text("—", style="dim", justify="right")
+    if abs(x) < 0.005:  # a cent's rounding of nothing reads 0.00, never -0.00
+        return Text(money(0.0), justify="right")
+    return Text(money(x), style="green" if x > 0 else "red", justify="right")
+
+
+def position_cells(p: PositionPnL) -> dict[str, Text]:
+    # opened before the history: "≤" its start (the notes say so)
+    since = ("" if p.opened_ms is not None else "≤") + when(p.since_ms)
+    return {
+        "account": Text(p.account), "symbol": Text(p.symbol),
+        "contracts": Text(f"{p.contracts:+g}", justify="right"),
+        "entry": Text("—" if p.entry is None else f"{p.entry:,.2f}", justify="right"),
+        "mark": Text(f"{p.mark:,.2f}", justify="right"),
+        "upnl": figure(p.upnl), "realised": figure(p.realised), "funding": figure(p.funding),
+        "fees": Text(money(p.fees), justify="right"), "net": figure(p.net), "since": Text(since, style="dim"),
+    }
+
+
+def sleeve_cells(h: SleeveHedge) -> dict[str, Text]:
+    off = h.offset
+    return {
+        "sleeve": Text(h.sleeve, style="bold"), "since": Text(when(h.since_ms), style="dim"),
+        "overlay": figure(h.overlay), "spot": figure(h.spot),
+        "offset": Text("—" if off is None else pct(off), justify="right"),
+        "note": Text(h.note, style="yellow" if h.note else ""),
+    }
+
+
+def totals_text(report: PnlReport) -> Text:
+    t = report.totals
+    out = Text.assemble(("Overlay ", "bold"), figure(t.net), (f" {report.quote}", "dim"), " = uPnL ",
+                        figure(t.upnl), " + realised ", figure(t.realised), " + funding ", figure(t.funding),
+                        " − fees ", Text(money(t.fees)))
+    out.no_wrap = True
+    out.overflow = "ellipsis"
+    return out
+
+
+class PnlView(Vertical):
+    """Positions, sleeves, history plot and notes, stacked."""
+
+    HELP_SCOPE = "P&L"
+    DEFAULT_CSS = """
+    PnlView #pnl-totals { height: 1; padding: 0 1; background: $boost; }
+    PnlView #pnl-positions { height: auto; max-height: 12; }
+    PnlView #pnl-sleeves { height: auto; max-height: 8; }
+    PnlView #pnl-plot { height: 1fr; min-height: 6; }
+    PnlView #pnl-notes { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("Overlay P&L: waiting for the first refresh from the venues", id="pnl-totals")
+        yield DataTable(id="pnl-positions", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="pnl-sleeves", cursor_type="row")
+        yield PlotextPlot(id="pnl-plot")
+        yield Static("", id="pnl-notes")
+
+    def on_mount(self) -> None:
+        for table_id, cols in (("#pnl-positions", POSITION_COLUMNS), ("#pnl-sleeves", SLEEVE_COLUMNS)):
+            table = self.query_one(table_id, DataTable)
+            for key, label in cols:
+                table.add_column(label if key in LEFT else Text(label, justify="right"), key=key)
+
+    def show(self, report: PnlReport | None, history: Sequence[PnlSample]) -> None:
+        if report is not None:
+            self.query_one("#pnl-totals", Static).update(totals_text(report))
+            self._fill("#pnl-positions", POSITION_COLUMNS,
+                       [(f"{p.account}|{p.symbol}", position_cells(p)) for p in report.positions])
+            self._fill("#pnl-sleeves", SLEEVE_COLUMNS, [(h.sleeve, sleeve_cells(h)) for h in report.sleeves])
+            notes = [f"figures since each position opened (≤: older than the history, which starts "
+                     f"{when(report.history_start_ms)} UTC); offset = −overlay ÷ spot over the sleeve's period",
+                     *report.notes]
+            self.query_one("#pnl-notes", Static).update("\n".join(notes))
+        self._plot(history)
+
+    def _fill(self, table_id: str, cols: tuple[tuple[str, str], ...], rows: list[tuple[str, dict[str, Text]]]) -> None:
+        table = self.query_one(table_id, DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for key, cells in rows:
+            table.add_row(*(cells[k] for k, _ in cols), key=key)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def _plot(self, history: Sequence[PnlSample]) -> None:
+        plot = self.query_one("#pnl-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.theme("clear")
+        if not history:
+            plt.title("NAV and overlay P&L: no history yet (one point per P&L refresh)")
+            plot.refresh()
+            return
+        t0 = history[0].ts
+        hours = [(s.ts - t0) / 3_600_000 for s in history]
+        plt.title(f"NAV (left) and overlay P&L (right) since {when(t0)} UTC, hours")
+        plt.plot(hours, [s.nav for s in history], label="NAV", yside="left")
+        plt.plot(hours, [s.overlay for s in history], label="overlay P&L", yside="right")
+        plot.refresh()
