@@ -213,6 +213,8 @@ class Account(BaseModel):
     mode: Mode = Mode.DEMO
     markets: tuple[MarketType, ...] = ("spot",)
     live: bool = False
+    # which paper venue when an exchange has two (bybit: "testnet"; default: its demo trading)
+    paper_venue: str | None = None
 
     @field_validator("name")
     @classmethod

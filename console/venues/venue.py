@@ -382,7 +382,7 @@ class Venue:
                 phase2.append(run("tickers", self._fetch_tickers(symbols)))
             perps = [s for s in symbols if self.exchange.markets[s].get("swap")]
             if contracts and "funding_rates" in wanted and perps:
-                phase2.append(run("funding_rates", self.exchange.fetch_funding_rates(perps)))
+                phase2.append(run("funding_rates", self._fetch_funding_rates(perps)))
             await asyncio.gather(*phase2)
             held = {str(p.get("symbol")) for p in positions if float(p.get("contracts") or 0)}
             markets = self._markets_for(symbols | held, reloaded="markets" in stamps)
@@ -473,6 +473,19 @@ class Venue:
         spot, fut = await asyncio.gather(self.exchange.fetch_balance({"type": "spot"}),
                                          self.exchange.fetch_balance({"type": "swap"}))
         return merge_balances(spot, normalize_contract_balance(fut))
+
+    async def _fetch_funding_rates(self, perps: list[str]) -> dict[str, dict[str, Any]]:
+        """Funding rates of ``perps`` in one call where ccxt has one (fetchFundingRates), else one
+        call per symbol (Deribit, Phemex: fetchFundingRate only), else none: an exchange without
+        either shows funding as n/a (preflight's capability matrix says so) instead of an error
+        on every refresh."""
+        has = self.exchange.has
+        if has.get("fetchFundingRates"):
+            return await self.exchange.fetch_funding_rates(perps)
+        if has.get("fetchFundingRate"):
+            rates = await asyncio.gather(*(self.exchange.fetch_funding_rate(s) for s in perps))
+            return {s: r for s, r in zip(perps, rates, strict=True)}
+        return {}
 
     async def _fetch_positions(self) -> list[dict[str, Any]]:
         # a spot-first class (binance) needs to be told to look at its contracts
