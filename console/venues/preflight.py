@@ -24,7 +24,7 @@ from typing import Any
 from console.core.config import Account, Config, Mode, mode_badge
 from console.core.redact import redact
 from console.core.snapshot import AccountState, Snapshot
-from console.venues.modes import PAPER, api_urls, mode_problem
+from console.venues.modes import Capability, api_urls, mode_problem, paper_matrix, paper_route
 
 # Check names, in display order; the app may key rows by them.
 VENUE = "venue"
@@ -55,6 +55,8 @@ class AccountChecks:
     exchange: str
     mode: Mode
     results: tuple[CheckResult, ...]
+    # paper accounts: what their paper venue supports (calls, contract kinds); informative, never blocks
+    capabilities: tuple[Capability, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -251,7 +253,8 @@ def check_venue(facts: AccountFacts) -> CheckResult:
     if mode is Mode.DEMO:
         return CheckResult(VENUE, True, f"demo: the built-in emulator ({where})")
     if mode is Mode.PAPER:
-        return CheckResult(VENUE, True, f"paper: {PAPER[a.exchange].venue} ({where})")
+        route = paper_route(a.exchange, a.paper_venue)
+        return CheckResult(VENUE, True, f"paper: {route.venue if route else a.exchange} ({where})")
     return CheckResult(VENUE, True, f"LIVE: real money on {a.exchange} ({where})")
 
 
@@ -455,6 +458,7 @@ def judge_account(
     legs: list[PlannedLeg] | None = None,
     marks: Mapping[str, float] | None = None,
     listed_elsewhere: frozenset[str] = frozenset(),
+    capabilities: tuple[Capability, ...] = (),
 ) -> AccountChecks:
     """The checklist for one account, from its facts. Pure."""
     a = facts.account
@@ -476,7 +480,7 @@ def judge_account(
                     check_min_notional(facts, symbols, legs, marks or {}, config.limits.min_trade_notional,
                                        config.portfolio.quote),
                 ]
-    return AccountChecks(a.name, a.exchange, Mode(a.mode), tuple(results))
+    return AccountChecks(a.name, a.exchange, Mode(a.mode), tuple(results), capabilities)
 
 
 def planned_legs(config: Config, snap: Snapshot) -> dict[str, list[PlannedLeg]] | None:
@@ -583,5 +587,6 @@ async def run_preflight(
             config, f, now_ms=now,
             legs=None if legs_by_account is None else legs_by_account.get(a.name, []),
             marks=marks_of(states.get(a.name)), listed_elsewhere=elsewhere,
+            capabilities=paper_matrix(a),
         ))
     return out

@@ -294,3 +294,40 @@ def test_every_paper_venue_has_a_matrix_and_demo_or_live_none() -> None:
     assert paper_matrix(demo) == ()
     assert paper_matrix(acct("kucoinfutures")) == ()  # refused on its checklist instead
 
+
+def test_preflight_shows_the_matrix_even_before_keys_are_set() -> None:
+    """A trader sees what the paper venue will not do before the first ticket, keys or not."""
+    from rich.console import Console
+
+    from console.cli.preflight import checks_dict
+    from console.venues.preflight import run_preflight
+    from widgets.capability_table import capability_table
+
+    results = asyncio.run(run_preflight(CFG, {"fut": None}, setup_errors={"fut": "no keys stored for 'fut'"},
+                                        now_ms=f.T0))
+    (ac,) = results
+    assert not ac.passed  # no keys: the checklist fails, the matrix still shows
+    caps = {c.name: c for c in ac.capabilities}
+    assert caps["funding rates"].ok is None and caps["leverage tiers"].ok is False
+    row = checks_dict(results)[0]["paper_capabilities"]
+    assert {"name": "funding rates", "ok": None, "detail": caps["funding rates"].detail} in row  # type: ignore[operator]
+    con = Console(width=120, record=True, color_system=None)
+    con.print(capability_table(ac.capabilities))
+    lines = [[w for w in line.split() if w != "│"] for line in con.export_text().splitlines()]
+    assert any(line[:3] == ["funding", "rates", "partly"] for line in lines), lines
+    assert any(line[:3] == ["leverage", "tiers", "no"] for line in lines), lines
+    assert any(line[:2] == ["inverse", "yes"] for line in lines), lines
+
+
+def test_the_preflight_screen_shows_the_matrix_under_the_checklist() -> None:
+    from rich.console import Console
+
+    from console.app.screens.preflight import checklist
+    from console.venues.preflight import run_preflight
+
+    results = asyncio.run(run_preflight(CFG, {"fut": None}, setup_errors={"fut": "no keys stored for 'fut'"},
+                                        now_ms=f.T0))
+    con = Console(width=100, record=True, color_system=None)
+    con.print(checklist(results))
+    text = con.export_text()
+    assert text.index("no keys stored") < text.index("paper venue supports") < text.index("order cancel")
