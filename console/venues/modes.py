@@ -37,6 +37,7 @@ class PaperRoute:
     # ccxt's ``has`` says yes; read in ccxt's sources and the venues' docs
     lacks: tuple[tuple[str, bool | None, str], ...] = ()
     kind_notes: tuple[tuple[str, str], ...] = ()  # kind -> what is different about it on paper
+    simulated: bool = False  # its contracts are stand-ins in S-prefixed coins (console.core.simulated)
 
 
 _BINANCE = PaperRoute(
@@ -73,6 +74,7 @@ PAPER: dict[str, PaperRoute] = {
     # ccxt's bitget sends PAPTRADING: 1 on every signed request when options.sandboxMode is on;
     # its demo contracts are simulated ones (S*-FUTURES product types) on their own coins.
     "bitget": PaperRoute("enable_demo_trading", "Bitget demo trading (PAPTRADING: 1)", option="sandboxMode",
+                         simulated=True,
                          kinds=frozenset({"spot", "linear perp", "inverse"}),
                          kind_notes=(("linear perp", "simulated SUSDT-FUTURES contracts only (e.g. SBTC/SUSDT:SUSDT)"),
                                      ("inverse", "simulated SCOIN-FUTURES contracts only (settled in SBTC, SETH, ...)"))),
@@ -253,6 +255,12 @@ def account_route(account: Account) -> PaperRoute:
             f"works on {', '.join(sorted(PAPER))}. Use mode = \"demo\" to rehearse on the built-in emulator"
         )
     return route
+
+
+def uses_simulated_contracts(account: Account) -> bool:
+    """Whether the account's paper venue trades simulated stand-in contracts (Bitget)."""
+    route = paper_route(account.exchange, account.paper_venue)
+    return route is not None and route.simulated
 
 
 def require_paper_venue(account: Account) -> None:

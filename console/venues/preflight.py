@@ -23,8 +23,16 @@ from typing import Any
 
 from console.core.config import Account, Config, Mode, mode_badge
 from console.core.redact import redact
+from console.core.simulated import simulated_symbol
 from console.core.snapshot import AccountState, Snapshot
-from console.venues.modes import Capability, api_urls, mode_problem, paper_matrix, paper_route
+from console.venues.modes import (
+    Capability,
+    api_urls,
+    mode_problem,
+    paper_matrix,
+    paper_route,
+    uses_simulated_contracts,
+)
 
 # Check names, in display order; the app may key rows by them.
 VENUE = "venue"
@@ -385,6 +393,15 @@ def check_hedges(facts: AccountFacts, config: Config, now_ms: int,
         if sym not in facts.listed and sym not in listed_elsewhere:
             problems.append(f"{sym} is listed on no account")
     mine = hedge_symbols_for(config, a, facts.listed)
+    if Mode(a.mode) is Mode.PAPER and uses_simulated_contracts(a):
+        # ccxt lists the live contracts too, but the demo account trades only their stand-ins
+        for sym in mine:
+            twin = simulated_symbol(sym)
+            if twin is not None:
+                where = "listed" if twin in facts.listed else "not listed either"
+                problems.append(f"{sym} is a live contract, which {a.exchange}'s demo trading does not trade; "
+                                f"name its simulated twin {twin} ({where}) with account = {a.name!r}, "
+                                "or give the hedge the account it is meant for")
     for sym in mine:
         m = facts.markets.get(sym) or {}
         if m.get("active") is False:

@@ -331,3 +331,104 @@ def test_the_preflight_screen_shows_the_matrix_under_the_checklist() -> None:
     con.print(checklist(results))
     text = con.export_text()
     assert text.index("no keys stored") < text.index("paper venue supports") < text.index("order cancel")
+
+
+# ----------------------------------------------------------- Bitget's simulated contracts
+
+
+def test_simulated_symbols_map_to_the_real_asset() -> None:
+    from console.core.config import symbol_base
+    from console.core.simulated import is_simulated, real_code, real_symbol, simulated_symbol
+
+    assert real_symbol("SBTC/SUSDT:SUSDT") == "BTC/USDT:USDT"
+    assert real_symbol("SETH/SUSD:SETH") == "ETH/USD:ETH"  # SCOIN-FUTURES (inverse)
+    assert simulated_symbol("BTC/USDT:USDT") == "SBTC/SUSDT:SUSDT"
+    assert simulated_symbol("BTC/USDT") is None  # spot demo keeps the real symbols
+    # a real coin that starts with S is not a stand-in
+    assert not is_simulated("SOL/USDT:USDT") and real_symbol("SOL/USDT:USDT") == "SOL/USDT:USDT"
+    assert real_symbol("SSOL/SUSDT:SUSDT") == "SOL/USDT:USDT"
+    assert real_code("SUSDT") == "USDT" and real_code("SOL") == "SOL" and real_code("USDT") == "USDT"
+    assert symbol_base("SBTC/SUSDT:SUSDT") == "BTC" and symbol_base("SOL/USDT:USDT") == "SOL"
+
+
+BITGET_TOML = """
+[[sleeves]]
+name = "BTC"
+assets = ["BTC"]
+target = 0.8
+hedges = [{ symbol = "SBTC/SUSDT:SUSDT", account = "bg" }]
+
+[[sleeves]]
+name = "STABLE"
+assets = ["USDT"]
+target = 0.2
+
+[[accounts]]
+name = "bg"
+exchange = "bitget"
+mode = "paper"
+markets = ["swap"]
+"""
+BITGET_CFG = f.config(BITGET_TOML)
+
+
+def _bitget_paper() -> Any:
+    ex = ccxt_async.bitget(dict(DUMMY))
+    configure_mode(ex, BITGET_CFG.account("bg"), live_allowed=False)
+    marks = {"SBTC/SUSDT:SUSDT": 60_000.0, "BTC/USDT:USDT": 60_010.0}
+    ex.set_markets([f.market(s) for s in marks])
+
+    async def load_markets(reload: bool = False, params: Any = None) -> Any:
+        return ex.markets
+
+    async def fetch_balance(params: Any = None) -> Any:  # Bitget demo margin is SUSDT
+        return {"SUSDT": {"free": 9_000.0, "used": 1_000.0, "total": 10_000.0},
+                "free": {"SUSDT": 9_000.0}, "used": {"SUSDT": 1_000.0}, "total": {"SUSDT": 10_000.0}, "info": []}
+
+    async def fetch_positions(symbols: Any = None, params: Any = None) -> Any:
+        return [f.position("SBTC/SUSDT:SUSDT", -0.1, mark=marks["SBTC/SUSDT:SUSDT"])]
+
+    async def fetch_tickers(symbols: Any = None, params: Any = None) -> Any:
+        return {s: f.ticker(s, marks[s]) for s in symbols}
+
+    async def fetch_funding_rates(symbols: Any = None, params: Any = None) -> Any:
+        return {s: {"symbol": s, "fundingRate": 0.0001} for s in symbols}
+
+    for name, fn in list(locals().items()):
+        if name.startswith(("load_", "fetch_")):
+            setattr(ex, name, fn)
+    return ex
+
+
+def test_bitget_paper_book_is_read_in_real_coins() -> None:
+    """The simulated contract's position hedges BTC and its SUSDT margin counts as USDT; the
+    symbol stays the simulated one, so orders go to the contract the demo account trades."""
+    from console.core.allocation import compute_allocation
+    from console.core.snapshot import Snapshot
+
+    account = BITGET_CFG.account("bg")
+    venue = Venue(BITGET_CFG, account, _bitget_paper())
+    state = asyncio.run(venue.refresh())
+    assert state.error is None, state.error
+    assert state.balance["total"] == {"USDT": 10_000.0}
+    m = state.markets["SBTC/SUSDT:SUSDT"]
+    assert (m["symbol"], m["base"], m["quote"], m["settle"]) == ("SBTC/SUSDT:SUSDT", "BTC", "USDT", "USDT")
+    assert "SBTC/SUSDT:SUSDT" in state.tickers
+    alloc = compute_allocation(BITGET_CFG, Snapshot(timestamp=f.T0, accounts={"bg": state}))
+    assert alloc.missing_prices == ()  # no SBTC or SUSDT left unpriced
+    assert "SUSDT" not in alloc.prices and "SBTC" not in alloc.prices
+
+
+def test_preflight_points_a_live_bitget_hedge_to_its_simulated_twin() -> None:
+    from console.venues.preflight import HEDGES, AccountFacts, check_hedges
+
+    cfg = f.config(BITGET_TOML.replace('"SBTC/SUSDT:SUSDT"', '"BTC/USDT:USDT"'))
+    listed = {"BTC/USDT:USDT": f.market("BTC/USDT:USDT"), "SBTC/SUSDT:SUSDT": f.market("SBTC/SUSDT:SUSDT")}
+    facts = AccountFacts(cfg.account("bg"), None, markets=listed, listed=frozenset(listed))
+    r = check_hedges(facts, cfg, f.T0)
+    assert r.name == HEDGES and r.ok is False
+    assert "BTC/USDT:USDT is a live contract" in r.detail and "SBTC/SUSDT:SUSDT (listed)" in r.detail
+    # the simulated twin named in the sleeve passes
+    ok = check_hedges(AccountFacts(BITGET_CFG.account("bg"), None, markets=listed, listed=frozenset(listed)),
+                      BITGET_CFG, f.T0)
+    assert ok.ok is True, ok.detail
