@@ -76,6 +76,9 @@ def feed_for(account: Account) -> Feed:
 # futures ticker at 40 (two seconds of ccxt's throttle) against 1 per symbol, and ccxt's
 # binanceusdm refuses a list that mixes perps and dated futures.
 PER_SYMBOL_CONTRACT_TICKERS = frozenset({"binance", "binanceusdm", "binancecoinm"})
+# Exchanges whose every ticker is read one by one: ccxt's deribit fetchTickers reads one
+# currency's book summary and raises BadRequest for a list with two bases (BTC and ETH).
+PER_SYMBOL_TICKERS = frozenset({"deribit"})
 
 WATCH_RETRY_MS = 60_000  # after a watcher fails, poll REST this long before streaming again
 MAX_ORDER_UPDATES = 1_000  # streamed order updates kept for the order path, newest last
@@ -539,7 +542,8 @@ class Venue:
                 return watched
         calls = []
         for kind, group in groups.items():
-            if self.account.exchange in PER_SYMBOL_CONTRACT_TICKERS and not kind.startswith("spot/"):
+            one_by_one = self.account.exchange in PER_SYMBOL_CONTRACT_TICKERS and not kind.startswith("spot/")
+            if one_by_one or self.account.exchange in PER_SYMBOL_TICKERS:
                 calls += [self._one_ticker(s) for s in group]
             else:
                 calls.append(self.exchange.fetch_tickers(group))

@@ -91,6 +91,7 @@ def _fake_reads(ex: Any, calls: list[str]) -> None:
         return f.ticker(symbol, marks[symbol])
 
     async def fetch_tickers(symbols: Any = None, params: Any = None) -> Any:
+        calls.append("fetch_tickers")
         return {s: f.ticker(s, marks[s]) for s in symbols}
 
     async def fetch_funding_rate(symbol: str, params: Any = None) -> Any:
@@ -118,9 +119,31 @@ def test_deribit_reads_funding_one_symbol_at_a_time() -> None:
     state = asyncio.run(venue.refresh())
     assert state.error is None, state.error
     perps = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
-    assert sorted(calls) == [f"fetch_funding_rate {s}" for s in perps]
+    assert sorted(calls) == [f"fetch_funding_rate {s}" for s in perps]  # and no fetch_tickers
+    assert {s: t["last"] for s, t in state.tickers.items()} == {"BTC/USDT:USDT": 60_000.0, "ETH/USDT:USDT": 3_000.0}
     assert {s: r["fundingRate"] for s, r in state.funding_rates.items()} == {s: _rate(s) for s in perps}
     assert "funding_rates" in state.fetched_at
+
+
+def test_deribit_tickers_of_two_bases_do_not_fit_one_call() -> None:
+    """Why Deribit's tickers are read one by one: ccxt's fetchTickers asks for one currency's
+    book summary and refuses a list with BTC and ETH contracts; one base at a time works."""
+    ex = ccxt.deribit()
+    btc, eth = f.market("BTC/USD:BTC"), f.market("ETH/USD:ETH")
+    btc["id"], eth["id"] = "BTC-PERPETUAL", "ETH-PERPETUAL"
+    ex.set_markets([btc, eth])
+    asked: list[str] = []
+
+    def book_summary(request: Any) -> Any:
+        asked.append(request["currency"])
+        return {"result": [{"instrument_name": f"{request['currency']}-PERPETUAL", "last": 1.0,
+                            "creation_timestamp": f.T0}]}
+
+    ex.publicGetGetBookSummaryByCurrency = book_summary
+    with pytest.raises(ccxt.BadRequest):
+        ex.fetch_tickers(["BTC/USD:BTC", "ETH/USD:ETH"])
+    assert asked == []
+    assert set(ex.fetch_tickers(["ETH/USD:ETH"])) == {"ETH/USD:ETH"} and asked == ["ETH"]
 
 
 def test_exchange_without_any_funding_call_shows_none_instead_of_failing() -> None:
@@ -130,7 +153,8 @@ def test_exchange_without_any_funding_call_shows_none_instead_of_failing() -> No
     _fake_reads(ex, calls)
     account = CFG.account("fut").model_copy(update={"exchange": "apex", "mode": Mode.LIVE})
     state = asyncio.run(Venue(CFG, account, ex).refresh())
-    assert state.error is None and calls == [] and state.funding_rates == {}
+    assert state.error is None and state.funding_rates == {}
+    assert not [c for c in calls if "funding" in c]
 
 
 @pytest.mark.parametrize("exchange_id", ["okx", "bitget"])
