@@ -103,10 +103,10 @@ PAPER_ALTERNATES: dict[tuple[str, str], PaperRoute] = {
 # Exchanges with futures that ccxt knows but cannot switch to a test venue (no urls['test'],
 # so ccxt's set_sandbox_mode raises TypeError): refused with the reason, never run live.
 NO_PAPER: dict[str, str] = {
-    "kucoinfutures": "KuCoin retired its futures sandbox and ccxt has no test URL for it",
-    "kucoin": "KuCoin retired its sandbox and ccxt has no test URL for it",
-    "htx": "HTX has no test venue and ccxt has no test URL for it",
-    "mexc": "MEXC has no test venue and ccxt has no test URL for it",
+    "kucoinfutures": "ccxt has no test venue URL for KuCoin Futures",
+    "kucoin": "ccxt has no test venue URL for KuCoin",
+    "htx": "ccxt has no test venue URL for HTX",
+    "mexc": "ccxt has no test venue URL for MEXC",
 }
 
 

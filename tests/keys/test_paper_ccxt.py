@@ -456,3 +456,18 @@ def test_preflight_points_a_live_bitget_hedge_to_its_simulated_twin() -> None:
     ok = check_hedges(AccountFacts(BITGET_CFG.account("bg"), None, markets=listed, listed=frozenset(listed)),
                       BITGET_CFG, f.T0)
     assert ok.ok is True, ok.detail
+
+
+def test_check_config_refuses_a_paper_account_without_a_paper_venue(tmp_path: Any, capsys: Any) -> None:
+    from console.cli.main import main
+
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(BITGET_TOML.replace('exchange = "bitget"', 'exchange = "kucoinfutures"'))
+    assert main(["check-config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "accounts[bg].mode" in err and "kucoinfutures cannot trade on paper" in err
+    cfg.write_text(BITGET_TOML.replace('mode = "paper"', 'mode = "paper"\npaper_venue = "testnet"'))
+    assert main(["check-config", str(cfg)]) == 2
+    assert "paper_venue = 'testnet' is not a paper venue of bitget" in capsys.readouterr().err
+    cfg.write_text(BITGET_TOML)
+    assert main(["check-config", str(cfg)]) == 0
