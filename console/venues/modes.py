@@ -63,7 +63,9 @@ PAPER: dict[str, PaperRoute] = {
     "okx": PaperRoute("set_sandbox_mode", "OKX demo trading (x-simulated-trading: 1)",
                       header=("x-simulated-trading", "1"), option="sandboxMode", sandbox_flag=True),
     "deribit": PaperRoute("set_sandbox_mode", "Deribit testnet (test.deribit.com)",
-                          url_marker="://test.deribit.com", sandbox_flag=True),
+                          url_marker="://test.deribit.com", sandbox_flag=True,
+                          lacks=(("tickers", None, "one symbol at a time: ccxt's deribit fetchTickers takes one "
+                                                   "base currency per call"),)),
     "krakenfutures": PaperRoute("set_sandbox_mode", "Kraken Futures demo (demo-futures.kraken.com)",
                                 url_marker="://demo-futures.kraken.com", sandbox_flag=True,
                                 kinds=ALL_KINDS - {"spot"},

@@ -281,6 +281,7 @@ def test_matrix_rows_are_the_calls_then_the_kinds() -> None:
 
 @pytest.mark.parametrize(("exchange_id", "row", "ok", "words"), [
     ("deribit", "funding rates", None, "fetchFundingRate"),
+    ("deribit", "tickers", None, "one symbol at a time"),
     ("deribit", "leverage tiers", False, "fallback"),
     ("okx", "leverage tiers", None, "fetchMarketLeverageTiers"),
     ("bitget", "leverage tiers", None, "fetchMarketLeverageTiers"),
