@@ -14,6 +14,7 @@ from rich.table import Table
 
 from console.core.config import (
     Config,
+    Mode,
     default_config_path,
     expired_hedges,
     load_config,
@@ -80,13 +81,29 @@ def ccxt_exchange_ids() -> frozenset[str]:
     return frozenset(ccxt.exchanges)
 
 
+def paper_venue_problems(cfg: Config) -> list[str]:
+    """One line per paper account the console cannot switch to a paper venue (no paper venue
+    for its exchange, or an unknown paper_venue): found here rather than at the first connect."""
+    from console.venues.modes import account_route
+
+    out = []
+    for a in cfg.accounts:
+        if a.mode is not Mode.PAPER:
+            continue
+        try:
+            account_route(a)
+        except UserError as exc:
+            out.append(f"accounts[{a.name}].mode: {exc}")
+    return out
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
 def cmd_check(args: argparse.Namespace, *, now: datetime | None = None) -> int:
     cfg, path = load_portfolio(args, args.path)
-    problems = unknown_exchanges(cfg, ccxt_exchange_ids())
+    problems = unknown_exchanges(cfg, ccxt_exchange_ids()) + paper_venue_problems(cfg)
     if problems:  # laid out as a validation error: the same exit 2, one line per field
         raise UserError("\n".join([f"{path}: the configuration is not valid:", *(f"  {p}" for p in problems)]))
     con = Console()

@@ -22,6 +22,7 @@ from console.core.redact import redact
 from console.venues import keys
 from console.venues.modes import require_paper_venue
 from console.venues.preflight import AccountChecks, run_preflight
+from widgets.capability_table import capability_table
 
 
 async def preflight(cfg: Config, names: list[str], prompt: keys.Prompt | None, *,
@@ -60,7 +61,8 @@ def checks_table(ac: AccountChecks) -> Table:
 
 def checks_dict(results: list[AccountChecks]) -> list[dict[str, object]]:
     return [{"account": ac.account, "exchange": ac.exchange, "mode": ac.mode.value, "passed": ac.passed,
-             "checks": [{"name": r.name, "ok": r.ok, "detail": r.detail} for r in ac.results]}
+             "checks": [{"name": r.name, "ok": r.ok, "detail": r.detail} for r in ac.results],
+             "paper_capabilities": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in ac.capabilities]}
             for ac in results]
 
 
@@ -86,6 +88,8 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         con = Console(highlight=False)
         for ac in results:
             con.print(checks_table(ac))
+            if ac.capabilities:
+                con.print(capability_table(ac.capabilities))
         failed = [ac.account for ac in results if not ac.passed]
         if failed:
             con.print(f"[red]preflight failed[/] for {', '.join(failed)}: fix the ✘ rows before trading")

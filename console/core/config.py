@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from console.core.errors import UserError
+from console.core.simulated import real_symbol
 
 CONFIG_FILENAME = "portfolio.toml"
 DEFAULT_STABLECOINS = ("USDT", "USDC", "USD", "FDUSD", "DAI", "BUSD", "TUSD")
@@ -58,8 +59,9 @@ _SYMBOL_RE = re.compile(r"^(?P<base>[A-Z0-9]+)/(?P<quote>[A-Z0-9]+)(:(?P<settle>
 
 
 def symbol_base(symbol: str) -> str:
-    """Base asset of a ccxt unified symbol (``BTC/USDT:USDT-261225`` -> ``BTC``)."""
-    return symbol.split("/", 1)[0]
+    """Base asset of a ccxt unified symbol (``BTC/USDT:USDT-261225`` -> ``BTC``); a Bitget
+    simulated contract's is the real asset it stands for (``SBTC/SUSDT:SUSDT`` -> ``BTC``)."""
+    return real_symbol(symbol).split("/", 1)[0]
 
 
 class Portfolio(BaseModel):
@@ -213,6 +215,8 @@ class Account(BaseModel):
     mode: Mode = Mode.DEMO
     markets: tuple[MarketType, ...] = ("spot",)
     live: bool = False
+    # which paper venue when an exchange has two (bybit: "testnet"; default: its demo trading)
+    paper_venue: str | None = None
 
     @field_validator("name")
     @classmethod

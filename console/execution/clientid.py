@@ -34,7 +34,8 @@ class VenueRule:
     hex128: bool = False  # the venue wants a 128-bit hex id (0x + 32 hex digits)
 
 
-# Sources: each venue's API docs for the client order id field.
+# Sources: each venue's API docs for the client order id field. Only exchanges ccxt has
+# (ccxt.exchanges): an id ccxt does not know can never reach an order.
 VENUE_RULES: dict[str, VenueRule] = {
     "binance": VenueRule(36, r"[\.A-Z\:/a-z0-9_-]{1,36}"),  # newClientOrderId
     "binanceusdm": VenueRule(36, r"[\.A-Z\:/a-z0-9_-]{1,36}"),
@@ -45,8 +46,6 @@ VENUE_RULES: dict[str, VenueRule] = {
     "kucoinfutures": VenueRule(40, r"[A-Za-z0-9_-]{1,40}"),
     "bitget": VenueRule(50, r"[A-Za-z0-9_#:.-]{1,50}"),  # clientOid
     "gate": VenueRule(30, r"t-[A-Za-z0-9_.-]{1,28}", prefix="t-"),  # text: must start with t-
-    "gateio": VenueRule(30, r"t-[A-Za-z0-9_.-]{1,28}", prefix="t-"),
-    "bitmex": VenueRule(36, r"[A-Za-z0-9_:-]{1,36}"),  # clOrdID
     "deribit": VenueRule(64, r"[A-Za-z0-9_-]{1,64}"),  # label
     "htx": VenueRule(64, r"[A-Za-z0-9_-]{1,64}"),  # client-order-id
     "krakenfutures": VenueRule(100, r"[A-Za-z0-9_-]{1,100}"),  # cliOrdId

@@ -28,6 +28,20 @@ def _reason(exc: BaseException, account: str, symbol: str) -> str:
     return text.strip() or type(exc).__name__
 
 
+def leverage_tiers_call(ex: Any) -> Callable[[list[str]], Awaitable[dict[str, Any]]] | None:
+    """How to read ``ex``'s leverage tiers for a list of symbols: ccxt's fetchLeverageTiers where the
+    exchange has it, else fetchMarketLeverageTiers one symbol at a time (OKX, Bitget, BingX
+    offer only that), else None (the preview then labels its fallback tiers)."""
+    if ex.has.get("fetchLeverageTiers"):
+        return ex.fetch_leverage_tiers  # type: ignore[no-any-return]
+    if ex.has.get("fetchMarketLeverageTiers"):
+        async def per_symbol(symbols: list[str]) -> dict[str, Any]:
+            tiers = await asyncio.gather(*(ex.fetch_market_leverage_tiers(s) for s in symbols))
+            return dict(zip(symbols, tiers, strict=True))
+        return per_symbol
+    return None
+
+
 class BookSource:
     """Order books and leverage tiers, fetched on the service loop (``call``) from the venues
     of the moment (``venues()``: None before the console has connected). Tiers are kept once
@@ -95,11 +109,12 @@ class BookSource:
                         why.append(f"no leverage tiers from {acct}: not connected to the venue")
                         continue
                     ex = venue.exchange
-                    if not ex.has.get("fetchLeverageTiers"):
+                    fetch = leverage_tiers_call(ex)
+                    if fetch is None:
                         why.append(f"no leverage tiers from {acct}: {ex.id} does not publish them through ccxt")
                         continue
                     try:
-                        out.update(await ex.fetch_leverage_tiers(symbols))
+                        out.update(await fetch(symbols))
                     except Exception as exc:  # noqa: BLE001 - said in the preview, tried again next time
                         why.append(f"no leverage tiers from {acct}: {_reason(exc, acct, '')}")
                         continue

@@ -24,8 +24,16 @@ from typing import Any
 from console.core.config import Account, Config, Mode, mode_badge
 from console.core.numbers import num
 from console.core.redact import redact
+from console.core.simulated import simulated_symbol
 from console.core.snapshot import AccountState, Snapshot
-from console.venues.modes import PAPER, api_urls, mode_problem
+from console.venues.modes import (
+    Capability,
+    api_urls,
+    mode_problem,
+    paper_matrix,
+    paper_route,
+    uses_simulated_contracts,
+)
 
 # Check names, in display order; the app may key rows by them.
 VENUE = "venue"
@@ -56,6 +64,8 @@ class AccountChecks:
     exchange: str
     mode: Mode
     results: tuple[CheckResult, ...]
+    # paper accounts: what their paper venue supports (calls, contract kinds); informative, never blocks
+    capabilities: tuple[Capability, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -246,7 +256,8 @@ def check_venue(facts: AccountFacts) -> CheckResult:
     if mode is Mode.DEMO:
         return CheckResult(VENUE, True, f"demo: the built-in emulator ({where})")
     if mode is Mode.PAPER:
-        return CheckResult(VENUE, True, f"paper: {PAPER[a.exchange].venue} ({where})")
+        route = paper_route(a.exchange, a.paper_venue)
+        return CheckResult(VENUE, True, f"paper: {route.venue if route else a.exchange} ({where})")
     return CheckResult(VENUE, True, f"LIVE: real money on {a.exchange} ({where})")
 
 
@@ -377,6 +388,15 @@ def check_hedges(facts: AccountFacts, config: Config, now_ms: int,
         if sym not in facts.listed and sym not in listed_elsewhere:
             problems.append(f"{sym} is listed on no account")
     mine = hedge_symbols_for(config, a, facts.listed)
+    if Mode(a.mode) is Mode.PAPER and uses_simulated_contracts(a):
+        # ccxt lists the live contracts too, but the demo account trades only their stand-ins
+        for sym in mine:
+            twin = simulated_symbol(sym)
+            if twin is not None:
+                where = "listed" if twin in facts.listed else "not listed either"
+                problems.append(f"{sym} is a live contract, which {a.exchange}'s demo trading does not trade; "
+                                f"name its simulated twin {twin} ({where}) with account = {a.name!r}, "
+                                "or give the hedge the account it is meant for")
     for sym in mine:
         m = facts.markets.get(sym) or {}
         if m.get("active") is False:
@@ -450,6 +470,7 @@ def judge_account(
     legs: list[PlannedLeg] | None = None,
     marks: Mapping[str, float] | None = None,
     listed_elsewhere: frozenset[str] = frozenset(),
+    capabilities: tuple[Capability, ...] = (),
 ) -> AccountChecks:
     """The checklist for one account, from its facts. Pure."""
     a = facts.account
@@ -471,7 +492,7 @@ def judge_account(
                     check_min_notional(facts, symbols, legs, marks or {}, config.limits.min_trade_notional,
                                        config.portfolio.quote),
                 ]
-    return AccountChecks(a.name, a.exchange, Mode(a.mode), tuple(results))
+    return AccountChecks(a.name, a.exchange, Mode(a.mode), tuple(results), capabilities)
 
 
 def planned_legs(config: Config, snap: Snapshot) -> dict[str, list[PlannedLeg]] | None:
@@ -578,5 +599,6 @@ async def run_preflight(
             config, f, now_ms=now,
             legs=None if legs_by_account is None else legs_by_account.get(a.name, []),
             marks=marks_of(states.get(a.name)), listed_elsewhere=elsewhere,
+            capabilities=paper_matrix(a),
         ))
     return out

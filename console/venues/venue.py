@@ -30,7 +30,7 @@ import contextlib
 import copy
 import importlib.util
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,9 @@ from console.core.clock import Clock, wall_ms
 from console.core.config import Account, Config, Mode
 from console.core.errors import UserError
 from console.core.freshness import required_parts, stale_parts
+from console.core.simulated import is_simulated, real_code, real_symbol, simulated_symbol
 from console.core.snapshot import FIX, AccountState, Snapshot, check_part
+from console.venues.modes import uses_simulated_contracts
 
 if TYPE_CHECKING:  # typing only: importing ccxt costs most of a second
     from ccxt.async_support.base.exchange import Exchange
@@ -74,6 +76,9 @@ def feed_for(account: Account) -> Feed:
 # futures ticker at 40 (two seconds of ccxt's throttle) against 1 per symbol, and ccxt's
 # binanceusdm refuses a list that mixes perps and dated futures.
 PER_SYMBOL_CONTRACT_TICKERS = frozenset({"binance", "binanceusdm", "binancecoinm"})
+# Exchanges whose every ticker is read one by one: ccxt's deribit fetchTickers reads one
+# currency's book summary and raises BadRequest for a list with two bases (BTC and ETH).
+PER_SYMBOL_TICKERS = frozenset({"deribit"})
 
 WATCH_RETRY_MS = 60_000  # after a watcher fails, poll REST this long before streaming again
 MAX_ORDER_UPDATES = 1_000  # streamed order updates kept for the order path, newest last
@@ -255,20 +260,39 @@ def normalize_contract_balance(balance: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def merge_balances(spot: Mapping[str, Any], contract: Mapping[str, Any]) -> dict[str, Any]:
-    """One balance for an account with a spot and a contract wallet: free, used and total
-    summed per currency; both raw replies kept under ``info``."""
-    out: dict[str, Any] = {"info": {"spot": spot.get("info"), "contract": contract.get("info")},
-                           "timestamp": None, "datetime": None}
+def _summed(balances: Iterable[Mapping[str, Any]], code_of: Callable[[str], str] = str) -> dict[str, Any]:
+    """free, used and total summed per currency (as ``code_of`` names it) over ``balances``."""
+    out: dict[str, Any] = {"timestamp": None, "datetime": None}
     for key in ("free", "used", "total"):
         summed: dict[str, float] = {}
-        for bal in (spot, contract):
+        for bal in balances:
             for code, v in (bal.get(key) or {}).items():
-                summed[code] = summed.get(code, 0.0) + float(v or 0)
+                summed[code_of(code)] = summed.get(code_of(code), 0.0) + float(v or 0)
         out[key] = summed
     for code in set(out["free"]) | set(out["used"]) | set(out["total"]):
         out[code] = {k: out[k].get(code) for k in ("free", "used", "total")}
     return out
+
+
+def merge_balances(spot: Mapping[str, Any], contract: Mapping[str, Any]) -> dict[str, Any]:
+    """One balance for an account with a spot and a contract wallet: free, used and total
+    summed per currency; both raw replies kept under ``info``."""
+    return {"info": {"spot": spot.get("info"), "contract": contract.get("info")}, **_summed((spot, contract))}
+
+
+def real_coin_balance(balance: Mapping[str, Any]) -> dict[str, Any]:
+    """A Bitget demo balance in real coins: simulated margin coins (SUSDT) count as the real
+    ones (USDT), summed with any real balance of that coin."""
+    return {"info": balance.get("info"), **_summed((balance,), real_code)}
+
+
+def real_coin_market(market: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a simulated contract's market whose base, quote and settle are the real coins
+    (its symbol and id stay: orders go to the simulated contract)."""
+    real = real_symbol(str(market.get("symbol")))
+    base, _, rest = real.partition("/")
+    quote, _, settle = rest.partition(":")
+    return {**copy.deepcopy(dict(market)), "base": base, "quote": quote, "settle": settle.split("-")[0]}
 
 
 class Venue:
@@ -289,6 +313,8 @@ class Venue:
         self.clock = clock
         self.backoff = backoff
         self.feed = feed_for(account) if exchange.has.get("watchTickers") else Feed.REST
+        # a paper venue that trades simulated contracts (Bitget's S*-FUTURES) in stand-in coins
+        self.simulated = account.mode is Mode.PAPER and uses_simulated_contracts(account)
         self.state = AccountState(name=account.name, exchange=account.exchange)
         self.failures = 0  # consecutive refreshes that hit a network error
         self.next_attempt_ms = 0  # no network call before this (backoff)
@@ -382,7 +408,7 @@ class Venue:
                 phase2.append(run("tickers", self._fetch_tickers(symbols)))
             perps = [s for s in symbols if self.exchange.markets[s].get("swap")]
             if contracts and "funding_rates" in wanted and perps:
-                phase2.append(run("funding_rates", self.exchange.fetch_funding_rates(perps)))
+                phase2.append(run("funding_rates", self._fetch_funding_rates(perps)))
             await asyncio.gather(*phase2)
             held = {str(p.get("symbol")) for p in positions if float(p.get("contracts") or 0)}
             markets = self._markets_for(symbols | held, reloaded="markets" in stamps)
@@ -464,6 +490,11 @@ class Venue:
             await ex.close_connector()
 
     async def _fetch_balance(self) -> dict[str, Any]:
+        """The account's wallet(s), in real coins on a simulated-contract paper venue."""
+        balance = await self._fetch_wallets()
+        return real_coin_balance(balance) if self.simulated else balance
+
+    async def _fetch_wallets(self) -> dict[str, Any]:
         """The account's wallet(s): spot, contract (wallet balance, see the snapshot's schema),
         or both summed when one account trades both (e.g. binance with markets spot + swap)."""
         if not self.account.holds_contracts:
@@ -473,6 +504,19 @@ class Venue:
         spot, fut = await asyncio.gather(self.exchange.fetch_balance({"type": "spot"}),
                                          self.exchange.fetch_balance({"type": "swap"}))
         return merge_balances(spot, normalize_contract_balance(fut))
+
+    async def _fetch_funding_rates(self, perps: list[str]) -> dict[str, dict[str, Any]]:
+        """Funding rates of ``perps`` in one call where ccxt has one (fetchFundingRates), else one
+        call per symbol (Deribit, Phemex: fetchFundingRate only), else none: an exchange without
+        either shows funding as n/a (preflight's capability matrix says so) instead of an error
+        on every refresh."""
+        has = self.exchange.has
+        if has.get("fetchFundingRates"):
+            return await self.exchange.fetch_funding_rates(perps)
+        if has.get("fetchFundingRate"):
+            rates = await asyncio.gather(*(self.exchange.fetch_funding_rate(s) for s in perps))
+            return {s: r for s, r in zip(perps, rates, strict=True)}
+        return {}
 
     async def _fetch_positions(self) -> list[dict[str, Any]]:
         # a spot-first class (binance) needs to be told to look at its contracts
@@ -498,7 +542,8 @@ class Venue:
                 return watched
         calls = []
         for kind, group in groups.items():
-            if self.account.exchange in PER_SYMBOL_CONTRACT_TICKERS and not kind.startswith("spot/"):
+            one_by_one = self.account.exchange in PER_SYMBOL_CONTRACT_TICKERS and not kind.startswith("spot/")
+            if one_by_one or self.account.exchange in PER_SYMBOL_TICKERS:
                 calls += [self._one_ticker(s) for s in group]
             else:
                 calls.append(self.exchange.fetch_tickers(group))
@@ -596,7 +641,10 @@ class Venue:
         if "spot" in self.account.markets:
             out |= {f"{a}/{quote}" for a in assets if a != quote}
         if self.account.holds_contracts:
-            out |= {f"{a}/{quote}:{quote}" for a in assets if a != quote}
+            perps = {f"{a}/{quote}:{quote}" for a in assets if a != quote}
+            out |= perps
+            if self.simulated:  # the stand-ins the paper venue trades for those perps
+                out |= {t for s in perps if (t := simulated_symbol(s))}
             out |= {h.symbol for s in self.config.sleeves for h in s.hedges
                     if h.account in (None, self.account.name)}
         out |= {str(p.get("symbol")) for p in positions if float(p.get("contracts") or 0)}
@@ -608,7 +656,9 @@ class Venue:
         key = frozenset(symbols)
         if key != self._markets_key or reloaded:
             markets = self.exchange.markets or {}
-            self._markets_view = {s: copy.deepcopy(markets[s]) for s in sorted(symbols) if s in markets}
+            self._markets_view = {
+                s: real_coin_market(markets[s]) if self.simulated and is_simulated(s) else copy.deepcopy(markets[s])
+                for s in sorted(symbols) if s in markets}
             self._markets_key = key
         return self._markets_view
 

@@ -50,3 +50,11 @@ def test_out_of_range():
         client_order_id(new_ticket_id(), 1024, 1)
     with pytest.raises(ValueError):
         client_order_id("nope", 0, 1)
+
+
+def test_rules_only_for_exchanges_ccxt_has():
+    """A rule for an exchange ccxt no longer ships (gateio, bitmex) can never be used: an
+    account on it cannot even be connected. Every rule must name a live ccxt id."""
+    import ccxt
+
+    assert set(VENUE_RULES) <= set(ccxt.exchanges)

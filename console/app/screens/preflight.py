@@ -1,6 +1,7 @@
 """The preflight checklist per account (``console.venues.preflight.run_preflight``), run on the
 service loop: venue and mode, credentials, trading permission, position and margin mode,
-leverage, hedge instruments, minimum order sizes."""
+leverage, hedge instruments, minimum order sizes; and for a paper account, what its paper
+venue supports (the capability matrix)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from console.app.screens import paint_header
+from widgets.capability_table import capability_table
 from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
 
@@ -43,6 +45,8 @@ def checklist(results: list[Any]) -> Group:
         for r in ac.results:
             t.add_row(Text(r.mark, style=COLOUR[r.ok]), r.name, r.detail)
         parts += [t, Text("")]
+        if ac.capabilities:
+            parts += [capability_table(ac.capabilities, expand=True), Text("")]
     return Group(*parts)
 
 
