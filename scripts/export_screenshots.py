@@ -4,7 +4,7 @@
 
 The console as ``rebal-tui --demo`` shows it: the embedded exchange emulator (demo scenario,
 seed 7) at a frozen clock (speed 0), wired through the real venue layer, executor and journal
-(the flow tests' rig, tests/app/conftest.py). One session, driven by keys: accept the
+(the journey tests' rig, tests/app/conftest.py). One session, driven by keys: accept the
 reconciliation report; twelve one-minute snapshots up to 2026-11-21T12:00Z (drift history and
 funding plot); the dashboard; propose a spread (builder); review it (confirm, the top of the
 ticket); ``y`` — the orders fill on the emulator (blotter); the overlay P&L; then alerts, flows

@@ -1,5 +1,5 @@
 """Fixtures for the console's Pilot and snapshot tests: a fixed clock, a seeded state, and
-(for the flow tests) the console wired to the loopback emulator through the real venue
+(for the journey tests) the console wired to the loopback emulator through the real venue
 layer, executor and journal."""
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from console.app.screens.confirm import ConfirmScreen
 from console.core.preview import TIERS_FALLBACK_NOTE
 from console.core.ticket import TicketKind
 from tests.app.conftest import SIZE, Rig
-from tests.app.test_flows_emulator import accept_reconciliation, open_builder, until
+from tests.app.test_journeys_emulator import accept_reconciliation, open_builder, until
 
 
 def preview_words(b: BuilderScreen) -> str:

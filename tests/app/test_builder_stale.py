@@ -12,7 +12,7 @@ from console.app.screens.confirm import ConfirmScreen
 from console.core.snapshot import book_key
 from console.execution import TicketState
 from tests.app.conftest import SIZE, Rig
-from tests.app.test_flows_emulator import accept_reconciliation, confirm, open_builder, until
+from tests.app.test_journeys_emulator import accept_reconciliation, confirm, open_builder, until
 
 
 async def test_after_a_fill_the_builder_rebuilds_and_never_offers_the_old_ticket(rig: Rig) -> None:

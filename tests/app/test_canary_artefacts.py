@@ -44,7 +44,7 @@ from console.emulator.testing import start_emulator
 from console.execution import TicketState
 from console.venues import demo, keys
 from tests.app.conftest import SIZE, Rig, read_through
-from tests.app.test_flows_emulator import until
+from tests.app.test_journeys_emulator import until
 from tests.keys.conftest import MemoryKeyring
 
 _ALNUM = string.ascii_letters + string.digits  # the emulator (as Binance) takes alphanumeric keys

@@ -12,7 +12,7 @@ from console.app.app import RebalApp
 from console.app.screens.flows import COLUMNS, FlowsScreen, fit_columns
 from console.core.flows import flow_rows
 from tests.app.conftest import SIZE, loaded, make_app, settle
-from tests.app.test_flows_emulator import until
+from tests.app.test_journeys_emulator import until
 
 SMALL = (80, 24)
 MEDIUM = (100, 30)

@@ -14,7 +14,7 @@ from console.app.screens.pnl import PnlScreen
 from console.core.numbers import money
 from tests.app.conftest import SIZE, Rig
 from tests.app.test_export import palette_run, read
-from tests.app.test_flows_emulator import (
+from tests.app.test_journeys_emulator import (
     accept_reconciliation,
     confirm,
     open_builder,

@@ -8,7 +8,7 @@ from console.app.screens.confirm import QuitScreen
 from console.execution.lifecycle import ORDER_LIVE
 from console.runtime import Services
 from tests.app.conftest import SIZE, loaded, make_app
-from tests.app.test_flows_emulator import until
+from tests.app.test_journeys_emulator import until
 
 
 class FakeJournal:

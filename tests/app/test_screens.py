@@ -11,7 +11,7 @@ from console.app.screens.builder import BuilderScreen
 from console.app.screens.dashboard import DashboardScreen
 from console.app.screens.preflight import PreflightScreen
 from tests.app.conftest import SIZE, Rig, loaded, settle
-from tests.app.test_flows_emulator import accept_reconciliation, until
+from tests.app.test_journeys_emulator import accept_reconciliation, until
 from widgets.alerts_panel import fit
 from widgets.allocation_table import AllocationTable
 from widgets.footer import KeyFooter

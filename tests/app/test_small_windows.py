@@ -25,7 +25,7 @@ from console.core.freshness import Freshness, freshness
 from console.core.numbers import money, whole
 from tests.app.conftest import SIZE, loaded, make_app, settle
 from tests.app.sample import T0, sample_config, sample_snapshot
-from tests.app.test_flows_emulator import until
+from tests.app.test_journeys_emulator import until
 from widgets.allocation_table import AllocationTable
 from widgets.footer import KeyFooter
 from widgets.header import HeaderBar, HeaderContent, fit_header

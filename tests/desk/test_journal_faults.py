@@ -167,7 +167,7 @@ def test_the_header_keeps_the_badge_at_every_width():
 
 async def test_q_still_quits_while_the_journal_is_away(own_pg, url):
     from tests.app.conftest import SIZE, loaded, make_app
-    from tests.app.test_flows_emulator import until
+    from tests.app.test_journeys_emulator import until
 
     j = Journal.open(url)
     app = make_app(services=runtime.Services(journal=j))

@@ -18,7 +18,7 @@ from console.app.screens.reconcile import ReconcileScreen
 from console.core.ticket import OrderStyle, OrderType
 from console.execution import TicketState
 from tests.app.conftest import SIZE, Rig, read_through, settle
-from tests.app.test_flows_emulator import (
+from tests.app.test_journeys_emulator import (
     accept_reconciliation,
     answer_yes,
     open_builder,
@@ -232,7 +232,7 @@ async def test_sliced_ticket_quit_prompt_and_kill_stop_it_at_once(rig: Rig) -> N
     import time
 
     from console.app.screens.confirm import QuitScreen
-    from tests.app.test_flows_emulator import confirm
+    from tests.app.test_journeys_emulator import confirm
 
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:

@@ -12,8 +12,8 @@ from console.app.screens.confirm import ConfirmScreen
 from console.core.ticket import OrderStyle, OrderType
 from console.execution import TicketState
 from tests.app.conftest import SIZE, Rig
-from tests.app.test_flows_emulator import answer_yes, open_builder, until
-from tests.app.test_money_path_flows import notes, venue_cids
+from tests.app.test_journeys_emulator import answer_yes, open_builder, until
+from tests.app.test_money_path_journeys import notes, venue_cids
 
 
 def side_text(app) -> str:  # noqa: ANN001
