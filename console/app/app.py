@@ -38,6 +38,7 @@ from console.runtime import Services
 from widgets.alerts_panel import AlertItem
 
 APPLY_HZ = 20.0
+DERIVE_HZ = APPLY_HZ  # states derived per second at most (a burst of snapshots collapses into the newest)
 APPLY_SHARE = 0.25  # the most of the UI thread's time that applying states may take
 HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
 
@@ -218,8 +219,14 @@ class RebalApp(App[int]):
                 if snap is None:
                     self._deriving = False
                     return
+            t0 = time.monotonic()
             state, self._watch = derive_state(self.config, snap, self._watch, self.now_ms())
             self.post_message(StateReady(state))
+            # at most DERIVE_HZ: the UI applies no faster, and a derive thread running flat out
+            # holds the GIL the UI thread needs for keys; snapshots arriving meanwhile collapse
+            rest = t0 + 1.0 / DERIVE_HZ - time.monotonic()
+            if rest > 0:
+                time.sleep(rest)
 
     @on(StateReady)
     def _on_state(self, event: StateReady) -> None:
