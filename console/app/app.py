@@ -132,6 +132,7 @@ class RebalApp(App[int]):
         self._lock = threading.Lock()
         self._pending: Snapshot | None = None
         self._deriving = False
+        self._ui_thread: int | None = None  # set on mount: ingest may come from another thread
         self._watch = Watch()
         self._seq = 0
         self._apply_timer = None
@@ -150,6 +151,7 @@ class RebalApp(App[int]):
         from console.app.screens.dashboard import DashboardScreen
 
         self._ui_loop = asyncio.get_running_loop()
+        self._ui_thread = threading.get_ident()
         self.install_screen(DashboardScreen(), name="dashboard")
         self.push_screen("dashboard")
         self.set_interval(1.0, self._tick)
@@ -193,23 +195,27 @@ class RebalApp(App[int]):
             async for item in feed():
                 self.ingest(getattr(item, "snapshot", item))
             return
-        ui_loop = asyncio.get_running_loop()
 
         async def pump() -> None:  # on the service loop: hand each snapshot over, never wait
             async for item in feed():
-                ui_loop.call_soon_threadsafe(self.ingest, getattr(item, "snapshot", item))
+                self.ingest(getattr(item, "snapshot", item))
 
         await self.services.call(pump())
 
     def ingest(self, snap: Snapshot) -> None:
-        """Hand a Snapshot to the console (call on the app's loop; from a thread use
-        ``call_from_thread``). Bursts collapse into the newest."""
+        """Hand a Snapshot to the console, from any thread. Bursts collapse into the newest.
+
+        A snapshot that arrives while the derive thread runs wakes nothing else: the UI loop
+        is woken once per burst (to start that thread), not once per ticker update."""
         with self._lock:
             self._pending = snap
             if self._deriving:
                 return
             self._deriving = True
-        self._derive()
+        if self._ui_thread in (None, threading.get_ident()):  # on the UI loop (or before it runs)
+            self._derive()
+        else:
+            self._ui_loop.call_soon_threadsafe(self._derive)
 
     @work(thread=True, group="derive", exit_on_error=False)
     def _derive(self) -> None:
