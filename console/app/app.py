@@ -40,6 +40,7 @@ from widgets.alerts_panel import AlertItem
 APPLY_HZ = 20.0
 DERIVE_HZ = APPLY_HZ  # states derived per second at most (a burst of snapshots collapses into the newest)
 APPLY_SHARE = 0.25  # the most of the UI thread's time that applying states may take
+RECONCILE_WAIT_S = 5.0  # the startup reconciliation opens after this long without a first state
 HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
 
 
@@ -136,6 +137,7 @@ class RebalApp(App[int]):
         self._watch = Watch()
         self._seq = 0
         self._apply_timer = None
+        self._reconcile_due = False  # the startup reconciliation waits for the first painted state
         self._last_apply = 0.0
         self._apply_cost = 0.0  # seconds the last apply took on the UI thread
         self.applies = 0  # states applied to the screen (tests, benchmark)
@@ -157,7 +159,9 @@ class RebalApp(App[int]):
         self.set_interval(1.0, self._tick)
         if self.connect is not None:
             self.notify("connecting to the venues…", timeout=3)
-            self._connect()
+            # after the first frame is on the terminal: the connect thread imports ccxt and
+            # starts the emulator, and would hold the GIL the first paint needs
+            self.call_after_refresh(self._connect)
         else:
             self._start()
 
@@ -166,6 +170,17 @@ class RebalApp(App[int]):
             self.run_feed()
         executor = self.services.executor
         if executor is not None and not getattr(executor, "trading_allowed", True):
+            # the report opens once the first figures are painted: opened before them, its modal
+            # kept them off the terminal until it closed. Without data it opens after a while.
+            self._reconcile_due = True
+            if self.feed is None:
+                self._reconcile_if_due()
+            else:
+                self.set_timer(RECONCILE_WAIT_S, self._reconcile_if_due)
+
+    def _reconcile_if_due(self) -> None:
+        if self._reconcile_due:
+            self._reconcile_due = False
             self.startup_reconcile()
 
     @work(thread=True, group="connect", exit_on_error=False)
@@ -272,6 +287,8 @@ class RebalApp(App[int]):
         for screen in self._listening_screens("show_state"):
             screen.show_state(self.state)
         self._apply_cost = time.monotonic() - t0
+        if self._reconcile_due:
+            self.call_after_refresh(self._reconcile_if_due)
 
     def _listening_screens(self, method: str) -> list[Any]:
         seen: dict[int, Any] = {}
