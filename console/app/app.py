@@ -22,13 +22,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from console.app.messages import AlertsChanged, ExecEvent, FeedStatus, StateReady, TicketFinished
 from console.app.palette import ConsoleCommands
+from console.app.screens import paint_header
 from console.app.state import DashboardState, derive_state
 from console.core.alerts import Alert, Severity, Watch
 from console.core.clock import Clock, wall_ms
@@ -36,6 +37,7 @@ from console.core.config import Config, Goal, Mode
 from console.core.snapshot import Snapshot
 from console.runtime import Services
 from widgets.alerts_panel import AlertItem
+from widgets.header import HeaderBar
 
 APPLY_HZ = 20.0
 DERIVE_HZ = APPLY_HZ  # states derived per second at most (a burst of snapshots collapses into the newest)
@@ -149,21 +151,40 @@ class RebalApp(App[int]):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def on_mount(self) -> None:
-        from console.app.screens.dashboard import DashboardScreen
+    def compose(self) -> ComposeResult:
+        if self.connect is not None:
+            # the skeleton: the first frame is this header (mode badge, book, clock) on the
+            # default screen, painted before the dashboard's modules are imported and composed
+            yield HeaderBar(id="skeleton-header")
 
+    def on_mount(self) -> None:
         self._ui_loop = asyncio.get_running_loop()
         self._ui_thread = threading.get_ident()
-        self.install_screen(DashboardScreen(), name="dashboard")
-        self.push_screen("dashboard")
         self.set_interval(1.0, self._tick)
         if self.connect is not None:
+            paint_header(self.screen)
+            self.call_after_refresh(self._show_dashboard)
+        else:
+            self._show_dashboard()
+
+    def _show_dashboard(self) -> None:
+        from console.app.screens.dashboard import DashboardScreen
+
+        self.install_screen(DashboardScreen(), name="dashboard")
+        self.push_screen("dashboard")
+        if self.connect is not None:
             self.notify("connecting to the venues…", timeout=3)
-            # after the first frame is on the terminal: the connect thread imports ccxt and
+            # after the dashboard is on the terminal: the connect thread imports ccxt and
             # starts the emulator, and would hold the GIL the first paint needs
             self.call_after_refresh(self._connect)
         else:
             self._start()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # while the skeleton is up (a moment) the screens the keys switch between do not exist
+        if action != "quit" and not self.is_screen_installed("dashboard"):
+            return False
+        return super().check_action(action, parameters)
 
     def _start(self) -> None:
         if self.feed is not None:
