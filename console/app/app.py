@@ -217,7 +217,10 @@ class RebalApp(App[int]):
         self._start()
 
     def _tick(self) -> None:
-        screen = self.screen
+        stack = self.screen_stack
+        if not stack:
+            return  # shutting down: the screens are gone before the timer
+        screen = stack[-1]
         if hasattr(screen, "tick") and screen.is_mounted:  # a screen just switched to may not be composed
             screen.tick()
 
