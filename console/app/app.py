@@ -42,6 +42,7 @@ from widgets.header import HeaderBar
 APPLY_HZ = 20.0
 DERIVE_HZ = APPLY_HZ  # states derived per second at most (a burst of snapshots collapses into the newest)
 APPLY_SHARE = 0.25  # the most of the UI thread's time that applying states may take
+APPLY_MAX_GAP_S = 0.25  # however slow the machine, the figures are at most this much behind
 RECONCILE_WAIT_S = 5.0  # the startup reconciliation opens after this long without a first state
 HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
 
@@ -141,7 +142,7 @@ class RebalApp(App[int]):
         self._apply_timer = None
         self._reconcile_due = False  # the startup reconciliation waits for the first painted state
         self._last_apply = 0.0
-        self._apply_cost = 0.0  # seconds the last apply took on the UI thread
+        self._apply_cost = 0.0  # seconds the last apply took on the UI thread, its repaint included
         self.applies = 0  # states applied to the screen (tests, benchmark)
         self.last_ticket_id: str | None = None
         self.last_reconcile: Any = None
@@ -295,7 +296,7 @@ class RebalApp(App[int]):
             return  # an apply is already due: it will take the newest state
         # at most APPLY_HZ, and never more than APPLY_SHARE of the UI thread's time: a heavy
         # apply (hundreds of changed cells) spaces the next one out, so keys always get a turn
-        gap = max(1.0 / APPLY_HZ, self._apply_cost / APPLY_SHARE)
+        gap = min(max(1.0 / APPLY_HZ, self._apply_cost / APPLY_SHARE), APPLY_MAX_GAP_S)
         wait = max(0.0, self._last_apply + gap - time.monotonic())
         if wait <= 0:
             self._apply()
@@ -311,8 +312,14 @@ class RebalApp(App[int]):
         for screen in self._listening_screens("show_state"):
             screen.show_state(self.state)
         self._apply_cost = time.monotonic() - t0
+        # the repaint the apply causes is the larger part of its cost: counted once it is done,
+        # so APPLY_SHARE bounds what data takes of the UI thread, painting included
+        self.call_after_refresh(self._painted, t0)
         if self._reconcile_due:
             self.call_after_refresh(self._reconcile_if_due)
+
+    def _painted(self, applied_at: float) -> None:
+        self._apply_cost = max(self._apply_cost, time.monotonic() - applied_at)
 
     def _listening_screens(self, method: str) -> list[Any]:
         seen: dict[int, Any] = {}
