@@ -61,6 +61,7 @@ class AlertsPanel(DataTable):
         self._message_width = message_width
         self._wrap = wrap
         self._shown: tuple[AlertItem, ...] = ()
+        self._seq_of: dict[int, int] = {}  # id(a row's time cell) -> its alert's seq
 
     def on_mount(self) -> None:
         self._columns()
@@ -79,6 +80,7 @@ class AlertsPanel(DataTable):
         cursor = self.cursor_row
         with self.app.batch_update():
             self.clear(columns=True)
+            self._seq_of.clear()
             self._columns()
             self.show(shown)
             if shown:
@@ -88,20 +90,37 @@ class AlertsPanel(DataTable):
         newest_first = tuple(sorted(items, key=lambda i: -i.seq))
         if newest_first == self._shown:
             return
-        old_keys = [str(i.seq) for i in self._shown]
-        new_keys = [str(i.seq) for i in newest_first]
+        before = {i.seq: i for i in self._shown}
+        kept = [i for i in newest_first if i.seq in before]
         with self.app.batch_update():
-            if old_keys == new_keys:  # only acknowledgements changed
-                for before, after in zip(self._shown, newest_first, strict=True):
-                    if before != after:
-                        self.update_cell(str(after.seq), "sev", self._sev(after))
-                        self.update_cell(str(after.seq), "msg", self._msg(after))
+            if len(kept) == len(self._shown):
+                # the usual case: new alerts on top of the ones shown (and perhaps some acknowledged).
+                # Only the new rows are added and measured, then put first: re-adding every row on
+                # each alert costs a frame per hundred alerts while prices stream
+                for it in kept:
+                    if before[it.seq] != it:
+                        self.update_cell(str(it.seq), "sev", self._sev(it))
+                        self.update_cell(str(it.seq), "msg", self._msg(it))
+                added = [it for it in newest_first if it.seq not in before]
+                for it in added:
+                    self._add(it)
+                if added:
+                    self.sort("time", key=lambda cell: -self._seq_of[id(cell)])
+                    self.move_cursor(row=0, animate=False)  # as a rebuild did: the newest alert under the cursor
+                    self.scroll_to(y=0, animate=False)
             else:
                 self.clear()
+                self._seq_of.clear()
                 for it in newest_first:
-                    self.add_row(Text(hhmmss(it.alert.at_ms), style="dim"), self._sev(it), self._msg(it),
-                                 key=str(it.seq), height=None if self._wrap else 1)
+                    self._add(it)
         self._shown = newest_first
+
+    def _add(self, it: AlertItem) -> None:
+        time_cell = Text(hhmmss(it.alert.at_ms), style="dim")
+        # DataTable.sort hands the key function cells, not row keys: the time cell (never
+        # rewritten) carries its row's sequence number by identity
+        self._seq_of[id(time_cell)] = it.seq
+        self.add_row(time_cell, self._sev(it), self._msg(it), key=str(it.seq), height=None if self._wrap else 1)
 
     @staticmethod
     def _sev(it: AlertItem) -> Text:

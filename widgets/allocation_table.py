@@ -1,18 +1,21 @@
 """The allocation table: sleeves, expandable to assets and to positions per account.
 
-It renders the Allocation it is handed. Updates go by row key: new rows are added, stale rows
-removed, and only the cells whose text changed are written, all inside one ``batch_update()``.
-The row order is rebuilt only when it changes (a sort, an expand, a new sleeve).
+It renders the Allocation it is handed. Updates go by row key: only the rows on screen are
+formatted, and only the cells whose text changed are written, all inside one ``batch_update()``;
+a row off screen is brought up to date when it scrolls into view. The rows are rebuilt only when
+their order changes (a sort, an expand, a new sleeve).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
@@ -23,6 +26,9 @@ from console.core.numbers import pct, whole
 from widgets.drift_bar import drift_bar
 from widgets.risk_panel import short_symbol
 from widgets.styles import STATUS_STYLE
+
+if TYPE_CHECKING:
+    from textual._types import SegmentLines
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "sleeve", 22),
@@ -73,12 +79,21 @@ def _signed(x: float) -> Text:
     return Text(shown, justify="right", style="red" if shown.startswith("-") else "green")
 
 
+def _delta(r: SleeveRow, goal: Goal) -> float | None:
+    return r.delta(goal) if r.configured and not r.is_cash else None
+
+
+def sort_values(r: SleeveRow, goal: Goal) -> tuple[float | str, ...]:
+    """A sleeve's value per SORT_KEYS entry (numbers, not formatted text: sorting formats nothing)."""
+    return (r.name, r.net, r.weight, r.drift or 0.0, _delta(r, goal) or 0.0)
+
+
 def sleeve_view(r: SleeveRow, goal: Goal, expanded: bool) -> RowView:
     style = STATUS_STYLE[r.status]
     arrow = "▾" if expanded else "▸"
     has_children = bool(r.assets) or bool(r.positions)
     name = Text(f"{arrow if has_children else ' '} {r.name}", style="bold")
-    delta = r.delta(goal) if r.configured and not r.is_cash else None
+    delta = _delta(r, goal)
     cells = (
         name, _r(whole(r.spot_value)), _r(whole(r.futures_notional)), _r(whole(r.net)),
         _r(pct(r.weight)), _r(pct(r.target)),
@@ -86,7 +101,7 @@ def sleeve_view(r: SleeveRow, goal: Goal, expanded: bool) -> RowView:
         Text(r.status.value, style=style),
         _r(whole(delta)) if delta is not None else _r("—"),
     )
-    return RowView(f"S:{r.name}", cells, (r.name, r.net, r.weight, r.drift or 0.0, delta or 0.0))
+    return RowView(f"S:{r.name}", cells, sort_values(r, goal))
 
 
 def child_views(r: SleeveRow) -> list[RowView]:
@@ -112,19 +127,31 @@ def child_views(r: SleeveRow) -> list[RowView]:
     return out
 
 
-def allocation_rows(alloc: Allocation, goal: Goal, expanded: set[str], sort_by: str | None,
-                    reverse: bool) -> list[RowView]:
+def _child_keys(r: SleeveRow) -> list[str]:
+    return ([f"A:{r.name}:{a.asset}" for a in r.assets]
+            + [f"P:{r.name}:{p.account}:{p.symbol}" for p in r.positions])
+
+
+def row_order(alloc: Allocation, goal: Goal, expanded: set[str], sort_by: str | None,
+              reverse: bool) -> list[tuple[str, SleeveRow]]:
+    """Every row's key in display order, with the sleeve it belongs to (nothing formatted)."""
     sleeves = list(alloc.rows)
     if sort_by in SORT_KEYS:
         idx = SORT_KEYS.index(sort_by)
-        sleeves.sort(key=lambda r: sleeve_view(r, goal, False).sort[idx], reverse=reverse)
-    out: list[RowView] = []
+        sleeves.sort(key=lambda r: sort_values(r, goal)[idx], reverse=reverse)
+    out: list[tuple[str, SleeveRow]] = []
     for r in sleeves:
-        open_ = r.name in expanded
-        out.append(sleeve_view(r, goal, open_))
-        if open_:
-            out.extend(child_views(r))
+        out.append((f"S:{r.name}", r))
+        if r.name in expanded:
+            out.extend((k, r) for k in _child_keys(r))
     return out
+
+
+def row_view(key: str, r: SleeveRow, goal: Goal, expanded: set[str]) -> RowView:
+    """The view of one row of ``row_order`` (a sleeve, or one of its assets or positions)."""
+    if key.startswith("S:"):
+        return sleeve_view(r, goal, r.name in expanded)
+    return next(v for v in child_views(r) if v.key == key)
 
 
 class AllocationTable(DataTable):
@@ -156,6 +183,12 @@ class AllocationTable(DataTable):
         self._alloc: Allocation | None = None
         self._cells: dict[str, tuple[str | Text, ...]] = {}
         self._order: list[str] = []
+        self._rows: dict[str, SleeveRow] = {}  # key -> the sleeve its row shows (of the newest allocation)
+        self._stale: set[str] = set()  # rows whose cells may lag the newest allocation (off screen)
+        # DataTable keys its rendered cells by one table-wide update counter, so a single written
+        # cell re-renders every cell on screen; these are keyed by each cell's own version
+        self._cell_version: dict[tuple[str, str], int] = {}
+        self._rendered: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(4096)
         self.cells_written = 0  # for tests and the benchmark: cells written since start
         self.shown_columns: tuple[str, ...] = COLUMN_SETS[0]
         self._labels: dict[str, str] = {}  # the headings shown, by column key
@@ -209,40 +242,89 @@ class AllocationTable(DataTable):
     def show(self, alloc: Allocation) -> None:
         self._alloc = alloc
         self._relabel()
-        self.apply(allocation_rows(alloc, self.goal, self.expanded, self.sort_by, self.reverse))
+        order = row_order(alloc, self.goal, self.expanded, self.sort_by, self.reverse)
+        self._rows = dict(order)
+        keys = [k for k, _ in order]
+        if keys != self._order:
+            self._rebuild(keys)
+        else:
+            # a price tick: every row may have changed (weights move with NAV), but only the rows
+            # on screen are formatted and compared now; the others when they scroll into view
+            self._stale = set(keys)
+            self._update_visible()
 
     def refresh_view(self) -> None:
         if self._alloc is not None:
             self.show(self._alloc)
 
-    def apply(self, rows: Sequence[RowView]) -> None:
-        """Diff ``rows`` against what is shown, by key; write only what changed."""
-        keys = [r.key for r in rows]
+    def _view(self, key: str) -> tuple[str | Text, ...]:
+        return self._visible_cells(row_view(key, self._rows[key], self.goal, self.expanded).cells)
+
+    def _rebuild(self, keys: list[str]) -> None:
+        """A new row order (a sort, an expand, a new sleeve): every row added afresh."""
         with self.app.batch_update():
-            if keys != self._order:
-                cursor_key = self.current_key()
-                self.clear()
-                self._cells.clear()
-                for r in rows:
-                    cells = self._visible_cells(r.cells)
-                    self.add_row(*cells, key=r.key)
-                    self._cells[r.key] = cells
-                    self.cells_written += len(cells)
-                self._order = keys
-                if cursor_key in keys:
-                    self.move_cursor(row=keys.index(cursor_key), animate=False)
-                return
-            columns = [key for key, _, _ in COLUMNS if key in self.shown_columns]
-            for r in rows:
-                old = self._cells[r.key]
-                cells = self._visible_cells(r.cells)
+            cursor_key = self.current_key()
+            self.clear()
+            self._cells.clear()
+            for key in keys:
+                cells = self._view(key)
+                self.add_row(*cells, key=key)
+                self._cells[key] = cells
+                self.cells_written += len(cells)
+            self._order = keys
+            self._stale = set()
+            if cursor_key in keys:
+                self.move_cursor(row=keys.index(cursor_key), animate=False)
+
+    def _update_visible(self) -> None:
+        """Format the stale rows now on screen and write the cells whose text changed."""
+        if not self._stale:
+            return
+        first = max(0, int(self.scroll_y))
+        shown = self._order[first:first + self.size.height + 1]  # the header's line as a margin
+        columns = [key for key, _, _ in COLUMNS if key in self.shown_columns]
+        with self.app.batch_update():
+            for key in shown:
+                if key not in self._stale:
+                    continue
+                self._stale.discard(key)
+                old, cells = self._cells[key], self._view(key)
                 if old == cells:
                     continue
                 for col, before, after in zip(columns, old, cells, strict=True):
                     if before != after:
-                        self.update_cell(r.key, col, after)
+                        self.update_cell(key, col, after)
+                        self._cell_version[key, col] = self._cell_version.get((key, col), 0) + 1
                         self.cells_written += 1
-                self._cells[r.key] = cells
+                self._cells[key] = cells
+
+    def _clear_caches(self) -> None:  # DataTable's: on clear() and on a style change
+        super()._clear_caches()
+        self._cell_version.clear()
+        self._rendered.clear()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rendered.clear()
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False) -> SegmentLines:
+        if row_index < 0 or column_index < 0:  # the header: DataTable's own cache
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        version = self._cell_version.get((row_key.value, column_key.value), 0)
+        key = (row_index, column_index, row_key, column_key, version, base_style, width, cursor, hover,
+               self._show_hover_cursor, self._pseudo_class_state)
+        lines = self._rendered.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._rendered[key] = lines
+        return lines
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._update_visible()  # rows scrolled into view get the newest figures before they paint
 
     def current_key(self) -> str | None:
         if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):

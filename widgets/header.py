@@ -110,7 +110,8 @@ class HeaderBar(Static):
 
     def _draw(self) -> None:
         if self._content is not None:
-            self.update(fit_header(self._content, self.content_region.width or None))
+            # one docked line whatever it says: no layout pass for a new NAV or clock
+            self.update(fit_header(self._content, self.content_region.width or None), layout=False)
 
     def on_resize(self) -> None:
         self._draw()

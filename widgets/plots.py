@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
+from itertools import groupby
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -93,10 +94,10 @@ def drift_chart(sleeve: str, drifts_pp: Sequence[float], halfwidth_pp: float | N
             label = "0"
         out.append("\n")
         out.append(f"{label:>{GUTTER - 1}} ", style="dim" if r not in edges else "yellow")
-        line = Text()
-        for ch, st in zip(grid[r], styles[r], strict=True):
-            line.append(ch, style=st)
-        out.append_text(line)
+        # one append per run of a style, not per character: this chart is redrawn on every
+        # applied state and every cursor move, so its cost is on the keypress path
+        for st, run in groupby(zip(grid[r], styles[r], strict=True), key=lambda cs: cs[1]):
+            out.append("".join(ch for ch, _ in run), style=st)
     return out
 
 
@@ -175,12 +176,17 @@ class FundingPlot(Horizontal):
     FundingPlot > #fp-legend { width: 16; padding: 0 0 0 1; }
     """
 
+    _shown: Mapping[str, Sequence[tuple[int, float]]] | None = None
+
     def compose(self) -> ComposeResult:
         yield PlotextPlot(id="fp-plot")
         yield Static("", id="fp-legend")
 
     def show(self, series: Mapping[str, Sequence[tuple[int, float]]]) -> None:
         """``series``: symbol -> (epoch ms, rate as a fraction per interval), oldest first."""
+        if series == self._shown:
+            return  # plotext redraws the whole figure: not for the same points again
+        self._shown = {k: list(v) for k, v in series.items()}
         plot = self.query_one("#fp-plot", PlotextPlot)
         plt = plot.plt
         plt.clear_data()

@@ -133,6 +133,7 @@ class RiskPanel(VerticalScroll):
         # made here, not in compose: show() may run before the panel is mounted
         self._body = _RiskBody("")
         self._drawn_width: int | None = None
+        self._shape: tuple[int | None, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield self._body
@@ -140,7 +141,11 @@ class RiskPanel(VerticalScroll):
     def show(self, view: RiskView, now_ms: int, max_margin_ratio: float) -> None:
         self._last = (view, now_ms, max_margin_ratio)
         self._drawn_width = self.scrollable_content_region.width or None
-        self._body.update(render_risk(view, now_ms, max_margin_ratio, self._drawn_width))
+        # the tables' height follows these counts (no cell wraps): a new layout only when one
+        # changes, not on every price tick (a layout pass re-renders the whole screen)
+        shape = (len(view.accounts), len(view.positions), len(view.funding), len(view.basis), self._drawn_width)
+        self._body.update(render_risk(view, now_ms, max_margin_ratio, self._drawn_width), layout=shape != self._shape)
+        self._shape = shape
 
     def redraw(self) -> None:
         """Render the last view again if the width for it changed."""

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.worker import Worker, WorkerState
@@ -38,6 +38,7 @@ from console.app.messages import (
     TicketFinished,
 )
 from console.app.palette import ConsoleCommands, ExportCommands
+from console.app.screens import paint_header
 from console.app.state import DashboardState, derive_state
 from console.core.alerts import Alert, Severity, Watch
 from console.core.clock import Clock, wall_ms
@@ -47,9 +48,13 @@ from console.core.pnl import PnlReport, PnlSample
 from console.core.snapshot import Snapshot
 from console.runtime import Services
 from widgets.alerts_panel import AlertItem
+from widgets.header import HeaderBar
 
 APPLY_HZ = 20.0
+DERIVE_HZ = APPLY_HZ  # states derived per second at most (a burst of snapshots collapses into the newest)
 APPLY_SHARE = 0.25  # the most of the UI thread's time that applying states may take
+APPLY_MAX_GAP_S = 0.25  # however slow the machine, the figures are at most this much behind
+RECONCILE_WAIT_S = 5.0  # the startup reconciliation opens after this long without a first state
 HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
 PNL_REFRESH_S = 30.0  # the overlay's trades and funding are re-read this often (and after each ticket)
 
@@ -145,11 +150,13 @@ class RebalApp(App[int]):
         self._lock = threading.Lock()
         self._pending: Snapshot | None = None
         self._deriving = False
+        self._ui_thread: int | None = None  # set on mount: ingest may come from another thread
         self._watch = Watch()
         self._seq = 0
         self._apply_timer = None
+        self._reconcile_due = False  # the startup reconciliation waits for the first painted state
         self._last_apply = 0.0
-        self._apply_cost = 0.0  # seconds the last apply took on the UI thread
+        self._apply_cost = 0.0  # seconds the last apply took on the UI thread, its repaint included
         self.applies = 0  # states applied to the screen (tests, benchmark)
         self.last_ticket_id: str | None = None
         self.last_reconcile: Any = None
@@ -167,25 +174,58 @@ class RebalApp(App[int]):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def on_mount(self) -> None:
-        from console.app.screens.dashboard import DashboardScreen
+    def compose(self) -> ComposeResult:
+        if self.connect is not None:
+            # the skeleton: the first frame is this header (mode badge, book, clock) on the
+            # default screen, painted before the dashboard's modules are imported and composed
+            yield HeaderBar(id="skeleton-header")
 
+    def on_mount(self) -> None:
         self._ui_loop = asyncio.get_running_loop()
-        self.install_screen(DashboardScreen(), name="dashboard")
-        self.push_screen("dashboard")
+        self._ui_thread = threading.get_ident()
         self.set_interval(1.0, self._tick)
         self.set_interval(PNL_REFRESH_S, self.refresh_pnl)
         if self.connect is not None:
+            paint_header(self.screen)
+            self.call_after_refresh(self._show_dashboard)
+        else:
+            self._show_dashboard()
+
+    def _show_dashboard(self) -> None:
+        from console.app.screens.dashboard import DashboardScreen
+
+        self.install_screen(DashboardScreen(), name="dashboard")
+        self.push_screen("dashboard")
+        if self.connect is not None:
             self.notify("connecting to the venues…", timeout=3)
-            self._connect()
+            # after the dashboard is on the terminal: the connect thread imports ccxt and
+            # starts the emulator, and would hold the GIL the first paint needs
+            self.call_after_refresh(self._connect)
         else:
             self._start()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # while the skeleton is up (a moment) the screens the keys switch between do not exist
+        if action != "quit" and not self.is_screen_installed("dashboard"):
+            return False
+        return super().check_action(action, parameters)
 
     def _start(self) -> None:
         if self.feed is not None:
             self.run_feed()
         executor = self.services.executor
         if executor is not None and not getattr(executor, "trading_allowed", True):
+            # the report opens once the first figures are painted: opened before them, its modal
+            # kept them off the terminal until it closed. Without data it opens after a while.
+            self._reconcile_due = True
+            if self.feed is None:
+                self._reconcile_if_due()
+            else:
+                self.set_timer(RECONCILE_WAIT_S, self._reconcile_if_due)
+
+    def _reconcile_if_due(self) -> None:
+        if self._reconcile_due:
+            self._reconcile_due = False
             self.startup_reconcile()
 
     @work(thread=True, group="connect", exit_on_error=False)
@@ -201,9 +241,12 @@ class RebalApp(App[int]):
         self._start()
 
     def _tick(self) -> None:
+        stack = self.screen_stack
+        if not stack:
+            return  # shutting down: the screens are gone before the timer
         if self._pnl_first:
             self._first_pnl()
-        screen = self.screen
+        screen = stack[-1]
         if hasattr(screen, "tick") and screen.is_mounted:  # a screen just switched to may not be composed
             screen.tick()
 
@@ -217,23 +260,27 @@ class RebalApp(App[int]):
             async for item in feed():
                 self.ingest(getattr(item, "snapshot", item))
             return
-        ui_loop = asyncio.get_running_loop()
 
         async def pump() -> None:  # on the service loop: hand each snapshot over, never wait
             async for item in feed():
-                ui_loop.call_soon_threadsafe(self.ingest, getattr(item, "snapshot", item))
+                self.ingest(getattr(item, "snapshot", item))
 
         await self.services.call(pump())
 
     def ingest(self, snap: Snapshot) -> None:
-        """Hand a Snapshot to the console (call on the app's loop; from a thread use
-        ``call_from_thread``). Bursts collapse into the newest."""
+        """Hand a Snapshot to the console, from any thread. Bursts collapse into the newest.
+
+        A snapshot that arrives while the derive thread runs wakes nothing else: the UI loop
+        is woken once per burst (to start that thread), not once per ticker update."""
         with self._lock:
             self._pending = snap
             if self._deriving:
                 return
             self._deriving = True
-        self._derive()
+        if self._ui_thread in (None, threading.get_ident()):  # on the UI loop (or before it runs)
+            self._derive()
+        else:
+            self._ui_loop.call_soon_threadsafe(self._derive)
 
     @work(thread=True, group="derive", exit_on_error=False)
     def _derive(self) -> None:
@@ -243,8 +290,14 @@ class RebalApp(App[int]):
                 if snap is None:
                     self._deriving = False
                     return
+            t0 = time.monotonic()
             state, self._watch = derive_state(self.config, snap, self._watch, self.now_ms())
             self.post_message(StateReady(state))
+            # at most DERIVE_HZ: the UI applies no faster, and a derive thread running flat out
+            # holds the GIL the UI thread needs for keys; snapshots arriving meanwhile collapse
+            rest = t0 + 1.0 / DERIVE_HZ - time.monotonic()
+            if rest > 0:
+                time.sleep(rest)
 
     @on(StateReady)
     def _on_state(self, event: StateReady) -> None:
@@ -272,7 +325,7 @@ class RebalApp(App[int]):
             return  # an apply is already due: it will take the newest state
         # at most APPLY_HZ, and never more than APPLY_SHARE of the UI thread's time: a heavy
         # apply (hundreds of changed cells) spaces the next one out, so keys always get a turn
-        gap = max(1.0 / APPLY_HZ, self._apply_cost / APPLY_SHARE)
+        gap = min(max(1.0 / APPLY_HZ, self._apply_cost / APPLY_SHARE), APPLY_MAX_GAP_S)
         wait = max(0.0, self._last_apply + gap - time.monotonic())
         if wait <= 0:
             self._apply()
@@ -288,6 +341,14 @@ class RebalApp(App[int]):
         for screen in self._listening_screens("show_state"):
             screen.show_state(self.state)
         self._apply_cost = time.monotonic() - t0
+        # the repaint the apply causes is the larger part of its cost: counted once it is done,
+        # so APPLY_SHARE bounds what data takes of the UI thread, painting included
+        self.call_after_refresh(self._painted, t0)
+        if self._reconcile_due:
+            self.call_after_refresh(self._reconcile_if_due)
+
+    def _painted(self, applied_at: float) -> None:
+        self._apply_cost = max(self._apply_cost, time.monotonic() - applied_at)
 
     def _listening_screens(self, method: str) -> list[Any]:
         seen: dict[int, Any] = {}

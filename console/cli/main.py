@@ -27,15 +27,42 @@ COMMAND_MODULES = (
     "console.cli.preflight",
     "console.cli.flows",
 )
+# The commands each module registers: a command line imports only its own command's module,
+# and the console (no command) none of them. tests/cli checks this table against register().
+COMMANDS = {
+    "init": "console.cli.config", "check-config": "console.cli.config", "plan": "console.cli.plan",
+    "emulator": "console.cli.emulator", "snapshot": "console.cli.snapshot", "journal": "console.cli.journal",
+    "keys": "console.cli.keys", "preflight": "console.cli.preflight", "flows": "console.cli.flows",
+}
 
 # commands where `rebal-tui --demo COMMAND` would be silently ignored: refuse instead
 NO_DEMO = frozenset({"init", "journal", "keys"})
 
 
+def modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The command modules a command line needs: its command's, none for the console, every one
+    for ``--help`` or a word that is not a command (so argparse can list the choices)."""
+    if argv is None:
+        return COMMAND_MODULES
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            next(args, None)  # its value, whatever it looks like
+        elif arg in ("-h", "--help"):
+            return COMMAND_MODULES
+        elif not arg.startswith("-"):
+            return (COMMANDS[arg],) if arg in COMMANDS else COMMAND_MODULES
+    return ()
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv`` (None: with every command registered), built once per set of
+    commands: parse_args leaves it unchanged, and building it costs more than most commands."""
+    return _parser(modules_for(argv))
+
+
 @functools.cache
-def build_parser() -> argparse.ArgumentParser:
-    """The whole parser, built once per process: parse_args leaves it unchanged, and building it
-    (a dozen subcommands, each help string through gettext) costs more than most commands."""
+def _parser(modules: tuple[str, ...]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rebal-tui",
         description="Keep a crypto portfolio at its target weights with a futures overlay.",
@@ -51,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a desk's shared PostgreSQL journal, postgresql://USER@HOST:PORT/DATABASE (default: the "
                         "config's [journal] url, else the SQLite journal in the user data folder)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         if importlib.util.find_spec(name) is None:  # being built; see the issue that owns it
             continue
         importlib.import_module(name).register(sub)
@@ -96,8 +123,8 @@ def _main(argv: Sequence[str] | None) -> int:
     from console.core.redact import configure_debug_logging, install_redaction, redact
 
     install_redaction()  # before anything can log or raise: ccxt logs its key header at DEBUG
-    parser = build_parser()
-    args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
+    argv = join_dash_values(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     if getattr(args, "debug", False):
         configure_debug_logging()
     try:

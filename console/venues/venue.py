@@ -116,7 +116,7 @@ def make_exchange(
     emulator_url: str | None = None,
     live_allowed: bool = False,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
-    rate_limit: bool = True,
+    rate_limit: bool | None = None,
 ) -> Exchange:
     """A configured ``ccxt.async_support`` (or ``ccxt.pro``) exchange for ``account``.
 
@@ -124,7 +124,9 @@ def make_exchange(
     loopback host, not even an endpoint the emulator lacks) and a few options. Paper and
     live go through ``console.venues.modes.configure_mode``, which owns those switches.
     ccxt never retries by itself here: the venue decides when to try again. ``rate_limit``
-    keeps ccxt's throttle (the venue's request weights); tests on the emulator turn it off.
+    is ccxt's throttle (the venue's request weights); by default (None) it stays on toward
+    every real venue and is off when every API URL is on loopback (the emulator), where it
+    only made the console idle for seconds before its first data.
     """
     if account.mode is Mode.DEMO and not emulator_url:
         raise UserError(f"account {account.name!r} is in demo mode, which needs the emulator's URL; "
@@ -137,7 +139,7 @@ def make_exchange(
     if cls is None:
         raise UserError(f"account {account.name!r}: ccxt has no exchange {account.exchange!r}; "
                         "use an id from ccxt.exchanges, e.g. binance or binanceusdm")
-    config: dict[str, Any] = {"enableRateLimit": rate_limit, "timeout": timeout_ms}
+    config: dict[str, Any] = {"timeout": timeout_ms}
     for key in ("apiKey", "secret", "password", "uid", "walletAddress", "privateKey"):
         if credentials and credentials.get(key):
             config[key] = credentials[key]
@@ -160,6 +162,11 @@ def make_exchange(
         from console.venues.modes import configure_mode
 
         configure_mode(ex, account, live_allowed=live_allowed)
+    if rate_limit is None:
+        from console.venues.modes import demo_problem
+
+        rate_limit = demo_problem(ex) is not None  # a problem: some URL leaves this machine
+    ex.enableRateLimit = rate_limit  # ccxt reads it on every request
     return ex
 
 
@@ -699,7 +706,7 @@ class VenueSet:
         clock: Clock = wall_ms,
         backoff: Backoff = Backoff(),
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
-        rate_limit: bool = True,
+        rate_limit: bool | None = None,  # None: make_exchange's choice (off toward loopback only)
     ) -> VenueSet:
         # a failure half-way leaves nothing to close: ccxt opens its HTTP session on the first request
         venues = [

@@ -63,7 +63,9 @@ def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: C
         assert set(mine) == set(theirs)
         per_instance = {k for k in theirs if theirs[k] != twins[k]}  # e.g. a random 'origin'
         changed = {k for k in mine if mine[k] != theirs[k]} - per_instance
-        assert changed <= {"urls", "options"}, changed
+        assert changed <= {"urls", "options", "enableRateLimit"}, changed
+        # every URL is the loopback emulator's: no throttle idling the first data for seconds
+        assert ex.enableRateLimit is False
         assert {k for k in ex.urls if ex.urls[k] != pristine.urls[k]} == {"api"}
         # every API entry goes to the emulator, paths kept: nothing can leave the host, not
         # even a websocket (its host's first label becomes a path prefix)
@@ -83,6 +85,15 @@ def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: C
         assert ex.options["fetchCurrencies"] is False
         types = ex.options["fetchMarkets"]["types"]
         assert types == (["spot"] if acct.name == "spot" else ["linear"])
+
+
+def test_real_venues_keep_ccxt_rate_limiter(cfg: Config) -> None:
+    for acct in cfg.accounts:
+        on_paper = Account(name=acct.name, exchange=acct.exchange, mode=Mode.PAPER, markets=acct.markets)
+        paper = make_exchange(on_paper, {"apiKey": "k", "secret": "s"})
+        assert paper.enableRateLimit is True, acct.name  # a venue on the internet counts our weight
+        forced = make_exchange(acct, None, emulator_url="http://127.0.0.1:9", rate_limit=True)
+        assert forced.enableRateLimit is True  # an explicit choice wins
 
 
 def test_make_exchange_refuses_demo_without_emulator_and_unknown_exchange(cfg: Config) -> None:
