@@ -18,15 +18,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from console.app.desk import TradingDesk
+from console.app.listeners import ShowsAlerts, ShowsBlotter, ShowsPnl, ShowsState, Ticks
 from console.app.messages import (
     AlertsChanged,
     ExecEvent,
@@ -49,6 +51,8 @@ from console.core.snapshot import Snapshot
 from console.runtime import Services
 from widgets.alerts_panel import AlertItem
 from widgets.header import HeaderBar
+
+L = TypeVar("L")
 
 APPLY_HZ = 20.0
 DERIVE_HZ = APPLY_HZ  # states derived per second at most (a burst of snapshots collapses into the newest)
@@ -164,6 +168,7 @@ class RebalApp(App[int]):
         self.reviewing = False  # a confirmation is open or being prepared: one at a time
         self.killing = False  # the kill switch's confirmation is open or the kill runs
         self.desk = TradingDesk(self)
+        self.named_screens: dict[str, Screen[Any]] = {}  # installed by name (1…8): the ones kept alive
         self.journal_down: str | None = None  # why the journal's database is unreachable; None = it answers
         self.pnl: PnlReport | None = None  # the last report
         self.pnl_history: list[PnlSample] = []  # oldest first, from the P&L store
@@ -194,7 +199,8 @@ class RebalApp(App[int]):
     def _show_dashboard(self) -> None:
         from console.app.screens.dashboard import DashboardScreen
 
-        self.install_screen(DashboardScreen(), name="dashboard")
+        self.named_screens["dashboard"] = dashboard = DashboardScreen()
+        self.install_screen(dashboard, name="dashboard")
         self.push_screen("dashboard")
         if self.connect is not None:
             self.notify("connecting to the venues…", timeout=3)
@@ -247,7 +253,7 @@ class RebalApp(App[int]):
         if self._pnl_first:
             self._first_pnl()
         screen = stack[-1]
-        if hasattr(screen, "tick") and screen.is_mounted:  # a screen just switched to may not be composed
+        if isinstance(screen, Ticks) and screen.is_mounted:  # a screen just switched to may not be composed
             screen.tick()
 
     # ------------------------------------------------------------------ feed and derive
@@ -338,7 +344,7 @@ class RebalApp(App[int]):
         if self.state is None:
             return
         self.applies += 1
-        for screen in self._listening_screens("show_state"):
+        for screen in self._listening(ShowsState):
             screen.show_state(self.state)
         self._apply_cost = time.monotonic() - t0
         # the repaint the apply causes is the larger part of its cost: counted once it is done,
@@ -350,10 +356,11 @@ class RebalApp(App[int]):
     def _painted(self, applied_at: float) -> None:
         self._apply_cost = max(self._apply_cost, time.monotonic() - applied_at)
 
-    def _listening_screens(self, method: str) -> list[Any]:
-        seen: dict[int, Any] = {}
-        for screen in [*self._installed_screens.values(), *self.screen_stack]:
-            if not isinstance(screen, str) and hasattr(screen, method) and screen.is_mounted:
+    def _listening(self, kind: type[L]) -> list[L]:
+        """The mounted screens (installed or on the stack) that listen to ``kind`` of news."""
+        seen: dict[int, L] = {}
+        for screen in [*self.named_screens.values(), *self.screen_stack]:
+            if isinstance(screen, kind) and screen.is_mounted:
                 seen[id(screen)] = screen
         return list(seen.values())
 
@@ -397,7 +404,7 @@ class RebalApp(App[int]):
 
     @on(AlertsChanged)
     def _on_alerts_changed(self) -> None:
-        for screen in self._listening_screens("show_alerts"):
+        for screen in self._listening(ShowsAlerts):
             screen.show_alerts(self.alerts)
 
     # ------------------------------------------------------------------ actions
@@ -417,8 +424,9 @@ class RebalApp(App[int]):
         if name == "dashboard":
             self.switch_screen("dashboard") if self.screen is not self.get_screen("dashboard") else None
             return
-        if name not in self._installed_screens:
-            self.install_screen(factory(), name=name)
+        if name not in self.named_screens:
+            self.named_screens[name] = screen = factory()
+            self.install_screen(screen, name=name)
         self.switch_screen(name)  # the screen reads app.state when it mounts
 
     def _close_modal(self, modal: Any) -> None:
@@ -599,7 +607,7 @@ class RebalApp(App[int]):
             r = event.result
             self.notify(f"ticket {r.ticket_id}: {r.state.value}" + (f"; legging: {r.alert.options}" if r.alert else ""),
                         timeout=5)
-        for screen in self._listening_screens("refresh_blotter"):
+        for screen in self._listening(ShowsBlotter):
             screen.refresh_blotter()
         if self.feed is not None and self.services.venues is not None:
             self.refresh_now()
@@ -616,7 +624,7 @@ class RebalApp(App[int]):
 
     @on(JournalChanged)
     def _on_journal_changed(self, event: JournalChanged) -> None:
-        for screen in self._listening_screens("refresh_blotter"):
+        for screen in self._listening(ShowsBlotter):
             screen.refresh_blotter()
 
     @on(JournalHealth)
@@ -633,23 +641,25 @@ class RebalApp(App[int]):
 
     @on(ExecEvent)
     def _on_exec_event(self, event: ExecEvent) -> None:
+        from console.execution.executor import AmbiguousOutcome, LeggingAlert, Refused
+
         ev = event.event
-        name = type(ev).__name__
-        if name == "LeggingAlert":
-            # an alert like the others (panel, toast, bell, journal): the trader must act on it
-            left = {r.leg: r.remaining for r in ev.residual}
-            waiting = ", ".join(f"{i + 1} (left {left.get(i, 0):+g})" for i in ev.waiting_legs)
-            done = ", ".join(str(i + 1) for i in ev.done_legs)
-            self._raise_alerts((Alert(f"legging:{ev.ticket_id}", "legging", Severity.WARN, ev.ticket_id,
-                                      f"ticket {ev.ticket_id} legging: leg {done} done, leg {waiting} waiting; "
-                                      "on the blotter (3) C chase, U unwind, L leave", self.now_ms()),))
-        elif name == "Refused":
-            self.notify(f"ticket {ev.ticket_id} refused, nothing more sent: {'; '.join(ev.reasons)}",
-                        severity="error", timeout=10)
-        elif name == "AmbiguousOutcome":
-            self.notify(f"order {ev.client_id}: outcome unknown ({ev.reason}); looking it up by client id",
-                        severity="warning")
-        for screen in self._listening_screens("refresh_blotter"):
+        match ev:
+            case LeggingAlert():
+                # an alert like the others (panel, toast, bell, journal): the trader must act on it
+                left = {r.leg: r.remaining for r in ev.residual}
+                waiting = ", ".join(f"{i + 1} (left {left.get(i, 0):+g})" for i in ev.waiting_legs)
+                done = ", ".join(str(i + 1) for i in ev.done_legs)
+                self._raise_alerts((Alert(f"legging:{ev.ticket_id}", "legging", Severity.WARN, ev.ticket_id,
+                                          f"ticket {ev.ticket_id} legging: leg {done} done, leg {waiting} waiting; "
+                                          "on the blotter (3) C chase, U unwind, L leave", self.now_ms()),))
+            case Refused():
+                self.notify(f"ticket {ev.ticket_id} refused, nothing more sent: {'; '.join(ev.reasons)}",
+                            severity="error", timeout=10)
+            case AmbiguousOutcome():
+                self.notify(f"order {ev.client_id}: outcome unknown ({ev.reason}); looking it up by client id",
+                            severity="warning")
+        for screen in self._listening(ShowsBlotter):
             screen.refresh_blotter()
 
     @work(group="refresh", exclusive=True, exit_on_error=False)
@@ -727,9 +737,9 @@ class RebalApp(App[int]):
         if event.report is not None:
             self.pnl = event.report
         self.pnl_history = event.history
-        for screen in self._listening_screens("show_pnl"):
+        for screen in self._listening(ShowsPnl):
             screen.show_pnl(self.pnl, self.pnl_history)
-        for screen in self._listening_screens("tick"):
+        for screen in self._listening(Ticks):
             screen.tick()  # the header's total
 
     # ------------------------------------------------------------------ workers
