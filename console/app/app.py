@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -110,6 +111,7 @@ class RebalApp(App[int]):
         confirm_threshold: float | None = None,  # None: the config's limits.confirm_typed_notional
         goal: Goal = Goal.TARGET,
         connect: Callable[[RebalApp], Callable[[], AsyncIterator[Any]]] | None = None,
+        first_run: Path | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -121,6 +123,7 @@ class RebalApp(App[int]):
         self.confirm_threshold = confirm_threshold
         self.goal = goal
         self.connect = connect  # slow start-up (emulator, ccxt, journal) after the first frame
+        self.first_run = first_run  # no config file there yet: ask (init or the demo) before connecting
         self.state: DashboardState | None = None
         self.alerts: list[AlertItem] = []
         self.drift_history: dict[str, deque[float]] = {}
@@ -152,18 +155,36 @@ class RebalApp(App[int]):
         self.install_screen(DashboardScreen(), name="dashboard")
         self.push_screen("dashboard")
         self.set_interval(1.0, self._tick)
+        if self.first_run is not None:
+            from console.app.screens.first_run import FirstRunScreen
+
+            self.push_screen(FirstRunScreen(self.first_run), self._first_run_chosen)
+            return
+        self._begin()
+
+    def _begin(self) -> None:
         if self.connect is not None:
             self.notify("connecting to the venues…", timeout=3)
             self._connect()
         else:
             self._start()
 
+    def _first_run_chosen(self, choice: str | None) -> None:
+        path, self.first_run = self.first_run, None
+        if choice == "init":
+            self.notify(f"wrote the commented sample config to {path}; its accounts are demo ones: edit them "
+                        "for your venues, then `rebal-tui check-config`", title="Config written", timeout=15)
+        else:
+            self.notify("running the demo portfolio on the local emulator; nothing was written "
+                        "(`rebal-tui init` writes a config)", title="Demo", timeout=8)
+        self._begin()
+
     def _start(self) -> None:
         if self.feed is not None:
             self.run_feed()
         executor = self.services.executor
         if executor is not None and not getattr(executor, "trading_allowed", True):
-            self.startup_reconcile()
+            self.startup_reconcile(startup=True)
 
     @work(thread=True, group="connect", exit_on_error=False)
     def _connect(self) -> None:
@@ -423,8 +444,11 @@ class RebalApp(App[int]):
         self.startup_reconcile()
 
     @work(group="reconcile", exclusive=True, exit_on_error=False)
-    async def startup_reconcile(self) -> None:
-        """Journal vs venues; the report is shown and trading opens when the trader accepts it."""
+    async def startup_reconcile(self, startup: bool = False) -> None:
+        """Journal vs venues. At start-up a clean report opens trading by itself (a notice and
+        a journal row say so): only a discrepancy stops the trader with the report. A
+        reconciliation the trader asked for (R) is always shown, and trading opens when the
+        trader accepts it."""
         from console.app.screens.reconcile import ReconcileScreen
 
         executor = self.services.executor
@@ -445,11 +469,19 @@ class RebalApp(App[int]):
                             severity="error", timeout=10)
                 return
             self.last_reconcile = report
-            answer = await self.push_screen_wait(ReconcileScreen(report))
+            if startup and report.clean:
+                await asyncio.to_thread(executor.allow_trading, report,
+                                        "the startup reconciliation was clean: the journal matches every venue")
+                self.notify("startup reconciliation clean: the journal matches every venue; trading is open "
+                            "(R shows the report)", title="Reconciled", timeout=5)
+                self._tick()  # the header drops its TRADING CLOSED badge now, not in a second
+                return
+            answer = await self.push_screen_wait(ReconcileScreen(report, startup=startup))
+            startup = False  # "run again" is the trader's own request: its report is shown
             if answer == "again":
                 continue
             if answer == "accept":
-                executor.allow_trading(report)
+                await asyncio.to_thread(executor.allow_trading, report)
                 self.notify("reconciled: trading is open", timeout=3)
             else:
                 self.notify(f"{closed} until a reconciliation is accepted (R); the kill switch (K) still works",

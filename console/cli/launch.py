@@ -1,7 +1,8 @@
 """Plain `rebal-tui` (no subcommand): choose the config, pass the live gate, run the console.
 
 Start-up order: the config (``console.venues.demo.choose_startup``: ``--demo``, ``--config``, the
-user's file, or the demo on a first run); the live gate for every account in live mode
+user's file, or on a first run the demo's config while the console asks whether to write the
+sample (`init`) or run the demo); the live gate for every account in live mode
 (``console.venues.modes.live_gate``: ``live = true`` + ``--live`` + the account name typed here,
 before the full-screen UI takes the terminal); then the Textual app, which draws its first
 frame and only then has ``console.runtime`` start the demo emulator (demo accounts), the
@@ -38,9 +39,10 @@ def _live_gate(config: Config, args: argparse.Namespace) -> None:
 def launch(args: argparse.Namespace) -> int:
     from console import runtime
     from console.app.app import RebalApp
-    from console.venues.demo import choose_startup
+    from console.venues.demo import choose_startup, first_run_path
 
     config, is_demo = choose_startup(args)
+    first_run = first_run_path(args)  # no config yet: the console asks (init or the demo) before connecting
     _live_gate(config, args)  # before the full-screen UI takes the terminal
     services = runtime.Services(loop=runtime.ServiceLoop())
 
@@ -50,7 +52,8 @@ def launch(args: argparse.Namespace) -> int:
         return feed
 
     try:
-        app = RebalApp(config, services=services, connect=connect, bell=bool(os.environ.get("REBAL_BELL")))
+        app = RebalApp(config, services=services, connect=connect, bell=bool(os.environ.get("REBAL_BELL")),
+                       first_run=first_run)
         app.run()
         rc = app.return_code
     finally:

@@ -63,6 +63,18 @@ def choose_startup(args: argparse.Namespace) -> tuple[Config, bool]:
     return load_config(path), False
 
 
+def first_run_path(args: argparse.Namespace) -> Path | None:
+    """The default config path when plain `rebal-tui` starts without one (neither ``--demo``
+    nor ``--config``, and no file there yet): the console then says so and offers `init` or
+    the demo. None otherwise."""
+    from console.core.config import default_config_path
+
+    if getattr(args, "demo", False) or getattr(args, "config", None) is not None:
+        return None
+    path = default_config_path()
+    return None if path.exists() else path
+
+
 @dataclass
 class DemoSession:
     """A running emulator and what the venue layer needs to reach it."""

@@ -72,6 +72,19 @@ class Rig:
     async def _feed(self) -> Any:
         yield await self.venues.refresh()  # the emulator's clock is frozen: one snapshot, then on demand
 
+    def leave_an_unsent_ticket(self) -> str:
+        """A discrepancy for the startup reconciliation: a ticket an earlier session confirmed
+        and died before sending (the report then waits for the trader)."""
+        from console.core.overlay import Leg
+        from console.core.ticket import Ticket, TicketKind, TicketLeg
+
+        leg = Leg(sleeve="ETH", account="futures", symbol="ETH/USDT:USDT", side="buy", contracts=0.01,
+                  contract_size=1.0, linear=True, price=3_000.0, reduce_only=False, purpose="open")
+        old = Ticket(kind=TicketKind.HEDGE, legs=(TicketLeg(leg),), snapshot_ts=self.clock() - 3_600_000)
+        tid = self.journal.record_ticket(old, {}, {}, ts=self.clock() - 3_600_000)
+        self.journal.confirm(tid, "y", old.snapshot_ts, ts=self.clock() - 3_600_000)
+        return tid
+
     def close(self) -> None:
         runtime.close(self.services)
 

@@ -120,10 +120,11 @@ def tmux(installed: Path, tmp_path: Path) -> Iterator[Tmux]:
 
 
 def test_demo_build_and_confirm_a_spread(tmux: Tmux) -> None:
-    tmux.wait_for("Startup reconciliation", "enter start trading")
-    tmux.keys("Enter")
-    s = tmux.wait_for("DEMO", "NAV", "breach")
+    # a clean start: the dashboard with its data and no keypress (the reconciliation found
+    # nothing, so it opened trading by itself and said so)
+    s = tmux.wait_for("DEMO", "NAV", "breach", "trading is open")
     assert "ALTS" in s and "BTC" in s
+    assert "Startup reconciliation" not in s and "TRADING CLOSED" not in s
     # `s` opens a spread of the most overweight sleeve (ALTS, breach) against the most
     # underweight one (BTC, warn)
     tmux.keys("s")
@@ -146,8 +147,6 @@ def test_demo_build_and_confirm_a_spread(tmux: Tmux) -> None:
 
 
 def test_help_and_palette_list_actions(tmux: Tmux) -> None:
-    tmux.wait_for("Startup reconciliation")
-    tmux.keys("Escape")
     tmux.wait_for("NAV")
     tmux.keys("?")
     s = tmux.wait_for("Keys", "Kill switch")
@@ -164,8 +163,6 @@ def test_a_default_ssh_window_keeps_mode_nav_and_keys_in_sight(installed: Path, 
     sleeves and statuses too, and the confirmation's keys fit."""
     t = Tmux(installed, tmp_path, 80, 24)
     try:
-        t.wait_for("Startup reconciliation", "enter start trading")
-        t.keys("Enter")
         s = t.wait_for("DEMO", "NAV", "breach", "q Quit")
         lines = s.splitlines()
         assert "DEMO" in lines[0] and "NAV" in lines[0]
