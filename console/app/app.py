@@ -78,6 +78,8 @@ class RebalApp(App[int]):
                 tooltip="Preflight checklist per account"),
         # priority: a modal (a confirmation, the reconciliation report) must not swallow the
         # kill switch; a focused field that types letters still gets its K (action_kill)
+        Binding("8", "show('targets')", "Targets", id="app.targets",
+                tooltip="Targets, bands and warn share, edited in place (saved to the config file)"),
         Binding("K", "kill", "Kill", key_display="K", id="app.kill", priority=True,
                 tooltip="Kill switch: flatten the overlay with reduce-only market orders (asks to confirm)"),
         Binding("R", "reconcile", "Reconcile", id="app.reconcile", show=False,
@@ -112,6 +114,9 @@ class RebalApp(App[int]):
         goal: Goal = Goal.TARGET,
         connect: Callable[[RebalApp], Callable[[], AsyncIterator[Any]]] | None = None,
         first_run: Path | None = None,
+        config_path: Path | None = None,
+        config_text: str | None = None,
+        config_is_demo: bool = False,
     ) -> None:
         super().__init__()
         self.config = config
@@ -124,6 +129,11 @@ class RebalApp(App[int]):
         self.goal = goal
         self.connect = connect  # slow start-up (emulator, ccxt, journal) after the first frame
         self.first_run = first_run  # no config file there yet: ask (init or the demo) before connecting
+        # where the targets screen (8) saves, and the text the running config came from; in
+        # demo mode a user copy, never the packaged sample
+        self.config_path = config_path
+        self.config_text = config_text
+        self.config_is_demo = config_is_demo
         self.state: DashboardState | None = None
         self.alerts: list[AlertItem] = []
         self.drift_history: dict[str, deque[float]] = {}
@@ -172,6 +182,7 @@ class RebalApp(App[int]):
     def _first_run_chosen(self, choice: str | None) -> None:
         path, self.first_run = self.first_run, None
         if choice == "init":
+            self.config_path, self.config_is_demo = path, False  # the targets screen saves there now
             self.notify(f"wrote the commented sample config to {path}; its accounts are demo ones: edit them "
                         "for your venues, then `rebal-tui check-config`", title="Config written", timeout=15)
         else:
@@ -202,6 +213,16 @@ class RebalApp(App[int]):
         screen = self.screen
         if hasattr(screen, "tick") and screen.is_mounted:  # a screen just switched to may not be composed
             screen.tick()
+
+    def apply_config(self, config: Config, text: str) -> None:
+        """A new config (the targets screen saved one): every figure is derived from it at once,
+        and the executor checks sends against it."""
+        self.config, self.config_text = config, text
+        executor = self.services.executor
+        if executor is not None:
+            executor.config = config
+        if self.state is not None:
+            self.ingest(self.state.snapshot)  # re-derive allocation, bands and alerts now
 
     # ------------------------------------------------------------------ feed and derive
 

@@ -39,9 +39,10 @@ def _live_gate(config: Config, args: argparse.Namespace) -> None:
 def launch(args: argparse.Namespace) -> int:
     from console import runtime
     from console.app.app import RebalApp
-    from console.venues.demo import choose_startup, first_run_path
+    from console.venues.demo import choose_startup, config_file, first_run_path
 
     config, is_demo = choose_startup(args)
+    config_path, config_text = config_file(args, is_demo)
     first_run = first_run_path(args)  # no config yet: the console asks (init or the demo) before connecting
     _live_gate(config, args)  # before the full-screen UI takes the terminal
     services = runtime.Services(loop=runtime.ServiceLoop())
@@ -53,7 +54,8 @@ def launch(args: argparse.Namespace) -> int:
 
     try:
         app = RebalApp(config, services=services, connect=connect, bell=bool(os.environ.get("REBAL_BELL")),
-                       first_run=first_run)
+                       first_run=first_run, config_path=config_path, config_text=config_text,
+                       config_is_demo=is_demo)  # a first run's `i` points them at the file it writes
         app.run()
         rc = app.return_code
     finally:

@@ -18,11 +18,12 @@ from console.app.screens.flows import FlowsScreen
 from console.app.screens.help import HelpScreen, help_table
 from console.app.screens.preflight import PreflightScreen
 from console.app.screens.reconcile import ReconcileScreen
+from console.app.screens.targets import TargetsScreen
 from tests.app.conftest import SIZE, loaded, settle
 from widgets.allocation_table import AllocationTable
 
 OURS = (RebalApp, DashboardScreen, BuilderScreen, ConfirmScreen, BlotterScreen, HelpScreen, AlertsScreen,
-        FlowsScreen, PreflightScreen, ReconcileScreen, FirstRunScreen, AllocationTable)
+        FlowsScreen, PreflightScreen, ReconcileScreen, FirstRunScreen, TargetsScreen, AllocationTable)
 
 
 @pytest.mark.parametrize("cls", OURS, ids=lambda c: c.__name__)

@@ -1,4 +1,4 @@
-"""The console's screens, by the name the app's `1`…`6` keys show them under."""
+"""The console's screens, by the name the app's `1`…`6` and `8` keys show them under."""
 
 from __future__ import annotations
 
@@ -69,7 +69,13 @@ def _preflight() -> Screen:
     return PreflightScreen()
 
 
+def _targets() -> Screen:
+    from console.app.screens.targets import TargetsScreen
+
+    return TargetsScreen()
+
+
 SCREENS: dict[str, Callable[[], Screen]] = {
     "dashboard": _dashboard, "builder": _builder, "blotter": _blotter, "alerts": _alerts,
-    "flows": _flows, "preflight": _preflight,
+    "flows": _flows, "preflight": _preflight, "targets": _targets,
 }
