@@ -12,6 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from console.app.palette import binding_catalog
+from widgets.inputs import FIELD_SCHEME
 
 
 def help_table(screen: Screen) -> Table:
@@ -49,6 +50,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text.assemble(("Keys — ", "bold"), (getattr(self.under, "TITLE", "") or "", "bold cyan"),
                                        ("   (ctrl+p opens the command palette with the same list)", "dim")))
             yield Static(help_table(self.under), id="help-table")
+            yield Static(Text.assemble(("Keys in fields: ", "bold"), FIELD_SCHEME), id="help-scheme")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
