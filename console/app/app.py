@@ -61,6 +61,11 @@ class RebalApp(App[int]):
     DashboardScreen.-narrow #funding-plot { display: none; }
     DashboardScreen.-narrow #alerts-panel { height: 1fr; }
     DriftSpark { padding: 0 1; }
+    /* toasts never cover key hints: above the footer on a screen, and above a modal's prompt
+       (up to two lines and its border on a window the modal fills). The last toast's own
+       bottom edge takes one row of the margin. */
+    ToastRack { margin-bottom: 2; }
+    ModalScreen > ToastRack { margin-bottom: 5; }
     """
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     ENABLE_COMMAND_PALETTE = True
@@ -169,8 +174,9 @@ class RebalApp(App[int]):
             from console.app.screens.first_run import FirstRunScreen
 
             self.push_screen(FirstRunScreen(self.first_run), self._first_run_chosen)
-            return
-        self._begin()
+        else:
+            self._begin()
+        self._check_size()
 
     def _begin(self) -> None:
         if self.connect is not None:
@@ -208,6 +214,21 @@ class RebalApp(App[int]):
     def _connected(self, feed: Callable[[], AsyncIterator[Any]]) -> None:
         self.feed = feed
         self._start()
+
+    def on_resize(self, event: Any) -> None:
+        if getattr(self, "_ui_loop", None) is not None:  # mounted: the dashboard is on the stack
+            self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int | None = None, height: int | None = None) -> None:
+        """Below the minimum size a "window too small" notice instead of cut columns."""
+        from console.app.screens.too_small import TooSmallScreen, too_small
+
+        small = too_small(width or self.size.width, height or self.size.height)
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if small and not any(isinstance(s, TooSmallScreen) for s in self.screen_stack):
+            self.push_screen(TooSmallScreen())
+        elif not small and isinstance(top, TooSmallScreen):
+            top.dismiss(None)
 
     def _tick(self) -> None:
         screen = self.screen
@@ -362,7 +383,10 @@ class RebalApp(App[int]):
 
     def action_show(self, name: str) -> None:
         from console.app.screens import SCREENS
+        from console.app.screens.too_small import TooSmallScreen
 
+        if isinstance(self.screen, TooSmallScreen):
+            return  # nothing would fit: the notice stays until the window is big enough
         factory = SCREENS[name]
         while len(self.screen_stack) > 2 and self.screen.is_modal:
             self._close_modal(self.screen)
