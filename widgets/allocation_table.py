@@ -79,8 +79,12 @@ def sleeve_view(r: SleeveRow, goal: Goal, expanded: bool) -> RowView:
     has_children = bool(r.assets) or bool(r.positions)
     name = Text(f"{arrow if has_children else ' '} {r.name}", style="bold")
     delta = r.delta(goal) if r.configured and not r.is_cash else None
+    # the cash sleeve holds no contracts: its futures figure is the rest of NAV (what the
+    # overlay's positions stand in for), dim here and named on its expanded line
+    fut = Text(whole(r.futures_notional), justify="right", style="dim italic") if r.is_cash \
+        else _r(whole(r.futures_notional))
     cells = (
-        name, _r(whole(r.spot_value)), _r(whole(r.futures_notional)), _r(whole(r.net)),
+        name, _r(whole(r.spot_value)), fut, _r(whole(r.net)),
         _r(pct(r.weight)), _r(pct(r.target)),
         drift_bar(r.drift, r.halfwidth, r.status.value),
         Text(r.status.value, style=style),
@@ -89,8 +93,19 @@ def sleeve_view(r: SleeveRow, goal: Goal, expanded: bool) -> RowView:
     return RowView(f"S:{r.name}", cells, (r.name, r.net, r.weight, r.drift or 0.0, delta or 0.0))
 
 
+CASH_OFFSET = "   overlay offset"  # NAV − risky − stablecoins: what the positions stand in for (README)
+
+
 def child_views(r: SleeveRow) -> list[RowView]:
     out = []
+    if r.is_cash and whole(r.futures_notional) != "0":
+        out.append(RowView(
+            f"C:{r.name}",
+            (Text(CASH_OFFSET, style="dim italic", no_wrap=True, overflow="ellipsis"), _r(""),
+             Text(whole(r.futures_notional), justify="right", style="dim italic"), _r(""), _r(""), _r(""),
+             Text(""), Text(""), _r("")),
+            ("", 0.0, 0.0, 0.0, 0.0),
+        ))
     for a in r.assets:
         out.append(RowView(
             f"A:{r.name}:{a.asset}",

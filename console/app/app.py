@@ -61,6 +61,9 @@ class RebalApp(App[int]):
     DashboardScreen.-narrow #funding-plot { display: none; }
     DashboardScreen.-narrow #alerts-panel { height: 1fr; }
     DriftSpark { padding: 0 1; }
+    /* the focused field is the one the keys go to: plainly marked, not a shade darker */
+    Input:focus { background: $accent 40%; text-style: bold; }
+    Select:focus > SelectCurrent { background: $accent 40%; text-style: bold; }
     /* toasts never cover key hints: above the footer on a screen, and above a modal's prompt
        (up to two lines and its border on a window the modal fills). The last toast's own
        bottom edge takes one row of the margin. */

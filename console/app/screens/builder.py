@@ -161,7 +161,10 @@ def candidate_books(config: Config, snap: Snapshot, inp: BuilderInputs, ticket: 
     """(account, symbol) of every book the plan may need: the ticket's legs, and each hedge the
     planner weighs for a sleeve left on "auto", so it compares instruments on like terms (a
     candidate without a book would look free of slippage and win)."""
-    pairs = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs]
+    from console.core.preview import spot_books
+
+    # the spot books too: the spot alternative prices its slippage on them
+    pairs = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs] + spot_books(config, snap, ticket)
     if inp.kind in ("spread", "hedge"):
         sides = [(inp.sell, inp.sell_inst)] + ([(inp.buy, inp.buy_inst)] if inp.kind == "spread" else [])
         for sleeve, inst in sides:
