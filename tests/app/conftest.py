@@ -47,6 +47,18 @@ async def loaded(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+async def sample_builder(pilot: Pilot) -> Any:
+    """The builder on the sample state, opened with `s` (the spread the drift calls for)."""
+    from console.app.screens.builder import BuilderScreen
+
+    await loaded(pilot)
+    await pilot.press("s")
+    await settle(pilot, 5)
+    b = pilot.app.screen
+    assert isinstance(b, BuilderScreen) and b.ticket is not None
+    return b
+
+
 # --------------------------------------------------------------------- the emulator rig
 
 

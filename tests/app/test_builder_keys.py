@@ -3,27 +3,17 @@ number field stay in the field (never a screen switch); ctrl+r without a ticket 
 
 from __future__ import annotations
 
-from console.app.screens.builder import BuilderScreen
-from tests.app.conftest import SIZE, loaded, make_app, settle
+from tests.app.conftest import SIZE, make_app, sample_builder, settle
 
 
 def notes(app) -> list[str]:
     return [n.message for n in app._notifications]  # noqa: SLF001 - what the trader was told
 
 
-async def open_builder(pilot) -> BuilderScreen:
-    await loaded(pilot)
-    await pilot.press("s")
-    await settle(pilot, 5)
-    b = pilot.app.screen
-    assert isinstance(b, BuilderScreen) and b.ticket is not None
-    return b
-
-
 async def test_a_field_cleared_and_retyped_to_the_same_value_is_taken() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        b = await open_builder(pilot)
+        b = await sample_builder(pilot)
         horizon = b.query_one("#b-horizon")
         assert horizon.value == "7"
         horizon.focus()
@@ -39,7 +29,7 @@ async def test_a_field_cleared_and_retyped_to_the_same_value_is_taken() -> None:
 async def test_digits_in_a_number_field_never_switch_screens() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        b = await open_builder(pilot)
+        b = await sample_builder(pilot)
         b.query_one("#b-slices").focus()
         await pilot.press("end", "backspace", "3")  # 3 is also the blotter's key
         await settle(pilot, 5)
@@ -57,7 +47,7 @@ async def test_digits_in_a_number_field_never_switch_screens() -> None:
 async def test_ctrl_r_without_a_ticket_says_why() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        b = await open_builder(pilot)
+        b = await sample_builder(pilot)
         b.query_one("#b-over").focus()
         await pilot.press("end", "backspace")
         await settle(pilot, 5)

@@ -7,7 +7,7 @@ import pytest
 
 from console.app.screens.confirm import ConfirmScreen
 from console.core.numbers import money, pct, signed_money, signed_whole
-from tests.app.conftest import SIZE, loaded, make_app, settle
+from tests.app.conftest import SIZE, loaded, make_app, sample_builder, settle
 from widgets.allocation_table import CASH_OFFSET
 
 
@@ -43,10 +43,7 @@ async def test_the_cash_sleeves_futures_figure_is_named_when_expanded() -> None:
 async def test_the_confirmation_names_venue_account_and_mode() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot)
-        await pilot.press("s")
-        await settle(pilot, 5)
-        b = app.screen
+        b = await sample_builder(pilot)
         app.push_screen(ConfirmScreen(b.ticket, b.preview))
         await settle(pilot)
         text = str(app.screen.query_one("#confirm-venues").render())
@@ -59,10 +56,7 @@ async def test_the_confirmation_names_venue_account_and_mode() -> None:
 async def test_the_focused_field_is_plainly_marked() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot)
-        await pilot.press("s")
-        await settle(pilot, 5)
-        b = app.screen
+        b = await sample_builder(pilot)
         horizon, offset = b.query_one("#b-horizon"), b.query_one("#b-offset")
         horizon.focus()
         await settle(pilot)

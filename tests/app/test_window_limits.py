@@ -6,7 +6,7 @@ from __future__ import annotations
 from console.app.screens.confirm import ConfirmScreen
 from console.app.screens.dashboard import DashboardScreen
 from console.app.screens.too_small import MIN_SIZE, TooSmallScreen
-from tests.app.conftest import loaded, make_app, settle
+from tests.app.conftest import loaded, make_app, sample_builder, settle
 from widgets.alerts_panel import AlertsPanel, fit_lines
 from widgets.footer import KeyFooter
 
@@ -46,9 +46,7 @@ async def test_toasts_never_cover_the_footer_or_a_modals_keys() -> None:
         footer = app.screen.query_one(KeyFooter).region
         toasts = [t.region for t in app.screen.query("Toast")]
         assert toasts and not any(overlaps(t, footer) for t in toasts)
-        await pilot.press("s")
-        await settle(pilot, 5)
-        b = app.screen
+        b = await sample_builder(pilot)
         app.push_screen(ConfirmScreen(b.ticket, b.preview))
         await settle(pilot)
         app.notify("another toast", timeout=30)
