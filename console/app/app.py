@@ -18,7 +18,7 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,31 @@ class RebalApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the console"),
     ]
 
+    def get_system_commands(self, screen: Any) -> Any:
+        """Textual's own palette commands, less those the console's bindings already list
+        (Quit is `q`, Keys is `?`): each action once. The screenshot goes to a folder that
+        exists, and says where."""
+        from textual.app import SystemCommand
+
+        for cmd in super().get_system_commands(screen):
+            if cmd.title in ("Quit", "Keys"):
+                continue
+            if cmd.title == "Screenshot":
+                cmd = SystemCommand("Screenshot", f"Save an SVG picture of the screen to {screenshots_dir()}",
+                                    lambda: self.set_timer(0.1, self.action_screenshot))
+            yield cmd
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        folder = Path(path) if path else screenshots_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder))
+        except OSError as exc:
+            self.notify(f"screenshot not saved: cannot write to {folder} ({exc.strerror})", severity="error",
+                        timeout=8)
+            return
+        self.notify(f"screenshot saved to {saved}", title="Screenshot", timeout=8)
+
     def _fatal_error(self) -> None:
         # Textual's crash report renders every frame's locals, and an exchange's config holds
         # its key: show a scrubbed traceback without locals instead.
@@ -125,6 +150,8 @@ class RebalApp(App[int]):
         config_path: Path | None = None,
         config_text: str | None = None,
         config_is_demo: bool = False,
+        keymap: Mapping[str, str] | None = None,
+        keymap_problems: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.config = config
@@ -142,6 +169,10 @@ class RebalApp(App[int]):
         self.config_path = config_path
         self.config_text = config_text
         self.config_is_demo = config_is_demo
+        # the user's keymap file (binding id -> keys), applied on mount; what it got wrong is
+        # said in a toast, the rest still applies
+        self.keymap: dict[str, str] = dict(keymap or {})
+        self.keymap_problems = tuple(keymap_problems)
         self.state: DashboardState | None = None
         self.alerts: list[AlertItem] = []
         self.drift_history: dict[str, deque[float]] = {}
@@ -170,6 +201,10 @@ class RebalApp(App[int]):
         from console.app.screens.dashboard import DashboardScreen
 
         self._ui_loop = asyncio.get_running_loop()
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        for problem in self.keymap_problems:
+            self.notify(problem, title="Keymap", severity="warning", timeout=15)
         self.install_screen(DashboardScreen(), name="dashboard")
         self.push_screen("dashboard")
         self.set_interval(1.0, self._tick)
@@ -835,6 +870,14 @@ async def _close_trading(executor: Any) -> None:
     close = getattr(executor, "close_trading", None)
     if close is not None:
         close("a reconciliation was started (R)")
+
+
+def screenshots_dir() -> Path:
+    """Where screenshots go: a folder of the user data folder, made when the first one is saved
+    (Textual's default, the Downloads folder, is missing on a headless server)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("rebal-tui") / "screenshots"
 
 
 def _strictest_mode(config: Config) -> Mode:
