@@ -59,6 +59,16 @@ async def sample_builder(pilot: Pilot) -> Any:
     return b
 
 
+async def sample_confirmation(pilot: Pilot) -> Any:
+    """The confirmation of the sample builder's ticket on top (not answered); returns the builder."""
+    from console.app.screens.confirm import ConfirmScreen
+
+    b = await sample_builder(pilot)
+    pilot.app.push_screen(ConfirmScreen(b.ticket, b.preview))
+    await settle(pilot)
+    return b
+
+
 # --------------------------------------------------------------------- the emulator rig
 
 

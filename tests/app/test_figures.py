@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from console.app.screens.confirm import ConfirmScreen
 from console.core.numbers import money, pct, signed_money, signed_whole
-from tests.app.conftest import SIZE, loaded, make_app, sample_builder, settle
+from tests.app.conftest import SIZE, loaded, make_app, sample_builder, sample_confirmation, settle
 from widgets.allocation_table import CASH_OFFSET
 
 
@@ -43,9 +42,7 @@ async def test_the_cash_sleeves_futures_figure_is_named_when_expanded() -> None:
 async def test_the_confirmation_names_venue_account_and_mode() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        b = await sample_builder(pilot)
-        app.push_screen(ConfirmScreen(b.ticket, b.preview))
-        await settle(pilot)
+        b = await sample_confirmation(pilot)
         text = str(app.screen.query_one("#confirm-venues").render())
         for name in b.ticket.accounts:
             acct = app.config.account(name)

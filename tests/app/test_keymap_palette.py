@@ -10,11 +10,10 @@ from rich.console import Console
 
 from console.app.palette import ConsoleCommands, all_binding_ids, binding_catalog
 from console.app.screens.blotter import BlotterScreen
-from console.app.screens.confirm import ConfirmScreen
 from console.app.screens.dashboard import DashboardScreen
 from console.app.screens.help import help_table
 from console.core.keymap import parse_keymap
-from tests.app.conftest import SIZE, loaded, make_app, sample_builder, settle
+from tests.app.conftest import SIZE, loaded, make_app, sample_confirmation, settle
 
 KNOWN = frozenset({"app.kill", "app.blotter", "builder.review"})
 
@@ -67,9 +66,7 @@ async def test_a_remapped_key_works_and_help_and_palette_show_it() -> None:
 async def test_the_palette_lists_each_action_once() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        b = await sample_builder(pilot)
-        app.push_screen(ConfirmScreen(b.ticket, b.preview))
-        await settle(pilot)
+        b = await sample_confirmation(pilot)
         for screen in (b, app.screen):
             entries = binding_catalog(screen)
             actions = [(id(e.node), e.binding.action) for e in entries]

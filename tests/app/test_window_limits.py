@@ -3,10 +3,9 @@ never over key hints; alert text uses the panel's width."""
 
 from __future__ import annotations
 
-from console.app.screens.confirm import ConfirmScreen
 from console.app.screens.dashboard import DashboardScreen
 from console.app.screens.too_small import MIN_SIZE, TooSmallScreen
-from tests.app.conftest import loaded, make_app, sample_builder, settle
+from tests.app.conftest import loaded, make_app, sample_confirmation, settle
 from widgets.alerts_panel import AlertsPanel, fit_lines
 from widgets.footer import KeyFooter
 
@@ -46,9 +45,7 @@ async def test_toasts_never_cover_the_footer_or_a_modals_keys() -> None:
         footer = app.screen.query_one(KeyFooter).region
         toasts = [t.region for t in app.screen.query("Toast")]
         assert toasts and not any(overlaps(t, footer) for t in toasts)
-        b = await sample_builder(pilot)
-        app.push_screen(ConfirmScreen(b.ticket, b.preview))
-        await settle(pilot)
+        await sample_confirmation(pilot)
         app.notify("another toast", timeout=30)
         await pilot.pause(0.3)
         prompt = app.screen.query_one("#confirm-prompt").region
