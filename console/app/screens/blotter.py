@@ -69,8 +69,14 @@ def _state(s: Any) -> Text:
 
 # (key, label, width); None = as wide as its cells. The client id is as wide as the venue's ids.
 ORDER_COLUMNS = (("leg", "leg", 3), ("symbol", "symbol", None), ("amount", "amount", 7), ("filled", "filled", 7),
-                 ("price", "price", 9), ("avg", "avg", 9), ("state", "state", 9), ("cid", "client id", None))
+                 ("price", "price", 9), ("avg", "avg", 9), ("state", " state", 10), ("cid", "client id", None))
 RIGHT = frozenset({"amount", "filled", "price", "avg"})
+
+
+def figure(text: str) -> Text:
+    """A right-aligned figure of the orders table (with no cell padding, the state column
+    after the last figure starts with a space of its own)."""
+    return Text(text, justify="right")
 
 
 def price_text(o: Any) -> str:
@@ -165,7 +171,7 @@ class BlotterScreen(Screen):
         # reads) and colour. Leg numbers count from 1, as `journal show` and the confirmation do.
         o.cell_padding = 0
         for key, label, w in ORDER_COLUMNS:
-            o.add_column(Text(label, justify="right") if key in RIGHT else label, key=key,
+            o.add_column(figure(label) if key in RIGHT else label, key=key,
                          width=None if w is None else w + 1)
         t.focus()
         self._header()
@@ -241,10 +247,9 @@ class BlotterScreen(Screen):
         keys = [o.client_id for o in d.orders]
         same = prev is not None and prev.selected == d.selected and [o.client_id for o in prev.orders] == keys
         cells = {o.client_id: ("—" if o.leg is None else str(leg_number(o.leg)), short_symbol(o.symbol),
-                               signed_amount(o), Text(f"{o.filled:g}", justify="right"),
-                               Text(price_text(o), justify="right"),
-                               Text("—" if o.average is None else f"{o.average:,.6g}", justify="right"),
-                               _state(o.state), o.client_id) for o in d.orders}
+                               signed_amount(o), figure(f"{o.filled:g}"), figure(price_text(o)),
+                               figure("—" if o.average is None else f"{o.average:,.6g}"),
+                               Text(" ") + _state(o.state), o.client_id) for o in d.orders}
         if not same:
             table.clear()
             for cid, row in cells.items():

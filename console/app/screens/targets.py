@@ -128,6 +128,8 @@ class TargetsScreen(Screen):
     def _where(self) -> None:
         app = self.app
         path = app.config_path
+        units = ("\nFractions: target 0.45 = 45 %, band abs 0.05 = ±5 pp, band rel 0.25 = ±25 % of the target; "
+                 "a blank sleeve band uses the portfolio's. The band is the tighter of the two under \"both\".")
         if path is None or self.base_text is None:
             text = Text("this console was started without a config file: edits are checked but cannot be saved",
                         style="yellow")
@@ -136,10 +138,8 @@ class TargetsScreen(Screen):
                                  "user copy to ", (str(path), "bold"), f" (start with --config {path} to use it)")
         else:
             text = Text.assemble("ctrl+s writes ", (str(path), "bold"), " (atomically, comments kept); "
-                                 "ctrl+z puts back the file as it was before the last save. Targets and bands "
-                                 "are fractions: 0.45 = 45 %, band abs 0.05 = ±5 pp, band rel 0.25 = ±25 % "
-                                 "of the target; a blank sleeve band uses the portfolio's.")
-        self.query_one("#t-where", Static).update(text)
+                                 "ctrl+z puts back the file as it was before the last save.")
+        self.query_one("#t-where", Static).update(text + Text(units, style="dim"))
 
     # ------------------------------------------------------------------ editing
 
