@@ -87,11 +87,11 @@ class RebalApp(App[int]):
         # priority: a modal (a confirmation, the reconciliation report) must not swallow the
         # kill switch; a focused field that types letters still gets its K (action_kill)
         Binding("8", "show('targets')", "Targets", id="app.targets",
-                tooltip="Targets, bands and warn share, edited in place (saved to the config file)"),
+                tooltip="Targets, bands and warn share, edited in place"),
         Binding("K", "kill", "Kill", key_display="K", id="app.kill", priority=True,
                 tooltip="Kill switch: flatten the overlay with reduce-only market orders (asks to confirm)"),
         Binding("R", "reconcile", "Reconcile", id="app.reconcile", show=False,
-                tooltip="Reconcile the journal with the venues; trading opens when you accept the report"),
+                tooltip="Journal vs venues; trading opens when you accept it"),
         Binding("ctrl+b", "toggle_bell", "Bell", id="app.bell", show=False,
                 tooltip="Turn the terminal bell on alerts on or off"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the console"),

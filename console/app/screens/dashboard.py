@@ -105,7 +105,9 @@ class DashboardScreen(Screen):
             self._header()
             return
         self._header()
-        self.query_one(RiskPanel).show(st.risk, self.app.now_ms(), self.app.config.limits.max_margin_ratio)
+        # none yet when the app's clock ticks between this screen's mount and its compose
+        for panel in self.query(RiskPanel):
+            panel.show(st.risk, self.app.now_ms(), self.app.config.limits.max_margin_ratio)
 
     def _header(self) -> None:
         paint_header(self)

@@ -52,8 +52,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(Text.assemble(("Keys — ", "bold"), (getattr(self.under, "TITLE", "") or "", "bold cyan"),
-                                       ("   (ctrl+p opens the command palette with the same list; keymap.toml in the user config "
-                                        f"folder remaps a key by its id, listed at {IDS_FROM}+ columns)", "dim")))
+                                       ("   (ctrl+p: the same list; keymap.toml remaps a key by its id)", "dim")))
             yield Static(help_table(self.under, ids=self.app.size.width >= IDS_FROM), id="help-table")
             yield Static(Text.assemble(("Keys in fields: ", "bold"), FIELD_SCHEME), id="help-scheme")
 
