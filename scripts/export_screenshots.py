@@ -4,11 +4,11 @@
 
 The console as ``rebal-tui --demo`` shows it: the embedded exchange emulator (demo scenario,
 seed 7) at a frozen clock (speed 0), wired through the real venue layer, executor and journal
-(the journey tests' rig, tests/app/conftest.py). One session, driven by keys: accept the
-reconciliation report; twelve one-minute snapshots up to 2026-11-21T12:00Z (drift history and
+(the journey tests' rig, tests/app/conftest.py). One session, driven by keys: a clean start
+(trading opens by itself); twelve one-minute snapshots up to 2026-11-21T12:00Z (drift history and
 funding plot); the dashboard; propose a spread (builder); review it (confirm, the top of the
-ticket); ``y`` — the orders fill on the emulator (blotter); the overlay P&L; then alerts, flows
-and help.
+ticket); ``y`` — the orders fill on the emulator (blotter); the overlay P&L; then alerts, flows,
+targets and help.
 
 Pinned for byte-identical files: the ticket id (the journal draws it from os.urandom), the
 journal's own timestamps (the emulator's clock, not the wall clock), the P&L's refresh timer (off:
@@ -92,9 +92,9 @@ async def tour(rig: Rig, shots: Shots) -> None:
     from console.app.screens.reconcile import ReconcileScreen
 
     pilot, app = shots.pilot, rig.app
-    await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), "the reconciliation report")
-    await pilot.press("enter")
+    # a clean start: trading opens by itself, no report and no key
     await until(pilot, lambda: app.services.executor.trading_allowed and app.state is not None, "trading to open")
+    assert not isinstance(app.screen, ReconcileScreen)
     await until(pilot, lambda: app.pnl is not None, "the first P&L read")  # at the fixed clock, before it moves
     for _ in range(HISTORY):  # what a minute-by-minute feed would have shown by the fixed clock
         rig.emulator.emulator.advance(60)
@@ -126,7 +126,7 @@ async def tour(rig: Rig, shots: Shots) -> None:
     await pilot.press("7")
     await shots.save("pnl")
 
-    for keys, name in ((("4",), "alerts"), (("5",), "flows"), (("1", "question_mark"), "help")):
+    for keys, name in ((("4",), "alerts"), (("5",), "flows"), (("8",), "targets"), (("1", "question_mark"), "help")):
         await pilot.press(*keys)  # help over the dashboard: its keys and the global ones
         await shots.save(name)
 
@@ -150,6 +150,12 @@ async def export(out: Path) -> list[Path]:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             rig = Rig(handle, Path(tmp))
+            # the targets screen names where a demo's edits go: a fixed path for the picture
+            # (nothing is saved), not this machine's home folder
+            from console.core.config import sample_config_text
+
+            rig.app.config_path = Path("~/.config/rebal-tui/demo-portfolio.toml")
+            rig.app.config_text, rig.app.config_is_demo = sample_config_text(), True
             try:
                 async with rig.app.run_test(size=SIZE) as pilot:
                     shots = Shots(pilot, out)

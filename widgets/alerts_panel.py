@@ -39,6 +39,18 @@ def fit(message: str, width: int) -> str:
     return cut.rstrip(" ,;:(·") + "…"
 
 
+def fit_lines(message: str, width: int, lines: int) -> str:
+    """``message`` word-wrapped into at most ``lines`` lines of ``width`` cells, the last one
+    cut (``fit``) when the message does not fit."""
+    import textwrap
+
+    wrapped = textwrap.wrap(message, width) or [""]
+    if len(wrapped) <= lines:
+        return "\n".join(wrapped)
+    rest = " ".join(wrapped[lines - 1:])
+    return "\n".join([*wrapped[:lines - 1], fit(rest, width)])
+
+
 class AlertsPanel(DataTable):
     """The screen binds the keys (`a`, `A`) to ``action_acknowledge`` / ``_all``.
 
@@ -50,6 +62,9 @@ class AlertsPanel(DataTable):
     AlertsPanel { overflow-x: hidden; scrollbar-size-vertical: 1; }
     """
     FIXED = 8 + 4 + 3 * 2 + 1  # time, sev, the cells' padding, the vertical scrollbar
+    # a message column narrower than this (the dashboard at 80 columns) gives each alert two
+    # lines: the text uses the panel's width twice rather than one short cut line
+    TWO_LINES_BELOW = 36
 
     class Acknowledge(Message):
         def __init__(self, seqs: tuple[int, ...]) -> None:
@@ -120,7 +135,8 @@ class AlertsPanel(DataTable):
         # DataTable.sort hands the key function cells, not row keys: the time cell (never
         # rewritten) carries its row's sequence number by identity
         self._seq_of[id(time_cell)] = it.seq
-        self.add_row(time_cell, self._sev(it), self._msg(it), key=str(it.seq), height=None if self._wrap else 1)
+        self.add_row(time_cell, self._sev(it), self._msg(it), key=str(it.seq),
+                     height=None if self._wrap else self._lines)
 
     @staticmethod
     def _sev(it: AlertItem) -> Text:
@@ -132,7 +148,11 @@ class AlertsPanel(DataTable):
         style = "dim" if it.acked else ""
         if self._wrap:
             return Text(text, style=style, overflow="fold")
-        return Text(fit(text, self._message_width), style=style, no_wrap=True)
+        return Text(fit_lines(text, self._message_width, self._lines), style=style, no_wrap=True)
+
+    @property
+    def _lines(self) -> int:
+        return 2 if self._message_width < self.TWO_LINES_BELOW else 1
 
     def action_acknowledge(self) -> None:
         if 0 <= self.cursor_row < len(self._shown):

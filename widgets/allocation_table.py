@@ -94,8 +94,12 @@ def sleeve_view(r: SleeveRow, goal: Goal, expanded: bool) -> RowView:
     has_children = bool(r.assets) or bool(r.positions)
     name = Text(f"{arrow if has_children else ' '} {r.name}", style="bold")
     delta = _delta(r, goal)
+    # the cash sleeve holds no contracts: its futures figure is the rest of NAV (what the
+    # overlay's positions stand in for), dim here and named on its expanded line
+    fut = Text(whole(r.futures_notional), justify="right", style="dim italic") if r.is_cash \
+        else _r(whole(r.futures_notional))
     cells = (
-        name, _r(whole(r.spot_value)), _r(whole(r.futures_notional)), _r(whole(r.net)),
+        name, _r(whole(r.spot_value)), fut, _r(whole(r.net)),
         _r(pct(r.weight)), _r(pct(r.target)),
         drift_bar(r.drift, r.halfwidth, r.status.value),
         Text(r.status.value, style=style),
@@ -104,8 +108,19 @@ def sleeve_view(r: SleeveRow, goal: Goal, expanded: bool) -> RowView:
     return RowView(f"S:{r.name}", cells, sort_values(r, goal))
 
 
+CASH_OFFSET = "   overlay offset"  # NAV − risky − stablecoins: what the positions stand in for (README)
+
+
 def child_views(r: SleeveRow) -> list[RowView]:
     out = []
+    if r.is_cash and whole(r.futures_notional) != "0":
+        out.append(RowView(
+            f"C:{r.name}",
+            (Text(CASH_OFFSET, style="dim italic", no_wrap=True, overflow="ellipsis"), _r(""),
+             Text(whole(r.futures_notional), justify="right", style="dim italic"), _r(""), _r(""), _r(""),
+             Text(""), Text(""), _r("")),
+            ("", 0.0, 0.0, 0.0, 0.0),
+        ))
     for a in r.assets:
         out.append(RowView(
             f"A:{r.name}:{a.asset}",
@@ -128,7 +143,9 @@ def child_views(r: SleeveRow) -> list[RowView]:
 
 
 def _child_keys(r: SleeveRow) -> list[str]:
-    return ([f"A:{r.name}:{a.asset}" for a in r.assets]
+    """The keys of ``child_views(r)``, in its order, without formatting anything."""
+    return ([f"C:{r.name}"] if r.is_cash and whole(r.futures_notional) != "0" else []) + (
+            [f"A:{r.name}:{a.asset}" for a in r.assets]
             + [f"P:{r.name}:{p.account}:{p.symbol}" for p in r.positions])
 
 

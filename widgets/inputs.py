@@ -10,11 +10,24 @@ from __future__ import annotations
 from typing import Any
 
 from textual import events
+from textual.binding import Binding
 from textual.widgets import Input
+
+# The one key scheme, said in the footer (this binding) and the help: in a number field digits
+# and the point are typed into it, so the screen keys 1…8 wait until tab leaves the field;
+# every other key works as everywhere.
+FIELD_SCHEME = ("in a number field digits and . are typed into it (screen keys 1…8 wait: tab leaves "
+                "the field); letters, ctrl keys, esc and K work as everywhere")
 
 
 class NumberInput(Input):
     """An Input for a number: consumes digits (and, with ``decimal``, the point) only."""
+
+    HELP_SCOPE = "number field"
+    BINDINGS = [
+        Binding("tab", "screen.focus_next", "Next field", id="field.next",
+                tooltip="Leave the number field for the next one (the screen keys 1…8 work again)"),
+    ]
 
     def __init__(self, value: str | None = None, *, decimal: bool = True, **kw: Any) -> None:
         self.decimal = decimal

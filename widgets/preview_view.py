@@ -6,12 +6,14 @@ Pure rendering of ``console.core.preview.Preview``: no figure is computed here.
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from console.core.numbers import money, pct
+from console.core.numbers import money, pct, signed_whole
 from console.core.preview import Preview
 from widgets.risk_panel import distance_style, price
 
@@ -71,7 +73,8 @@ def liquidation_table(p: Preview) -> Table:
 
 
 def _pnl(x: float) -> Text:
-    return Text(f"{x:+,.0f}", style="red" if x < 0 else "green" if x > 0 else "dim")
+    r = round(x) if math.isfinite(x) else x
+    return Text(signed_whole(x), style="red" if r < 0 else "green" if r > 0 else "dim")
 
 
 def stress_table(p: Preview) -> Table | None:

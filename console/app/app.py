@@ -17,7 +17,8 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from textual import on, work
@@ -81,6 +82,14 @@ class RebalApp(App[int]):
     DashboardScreen.-narrow #funding-plot { display: none; }
     DashboardScreen.-narrow #alerts-panel { height: 1fr; }
     DriftSpark { padding: 0 1; }
+    /* the focused field is the one the keys go to: plainly marked, not a shade darker */
+    Input:focus { background: $accent 40%; text-style: bold; }
+    Select:focus > SelectCurrent { background: $accent 40%; text-style: bold; }
+    /* toasts never cover key hints: above the footer on a screen, and above a modal's prompt
+       (up to two lines and its border on a window the modal fills). The last toast's own
+       bottom edge takes one row of the margin. */
+    ToastRack { margin-bottom: 2; }
+    ModalScreen > ToastRack { margin-bottom: 5; }
     """
     COMMANDS = App.COMMANDS | {ConsoleCommands, ExportCommands}
     ENABLE_COMMAND_PALETTE = True
@@ -100,14 +109,41 @@ class RebalApp(App[int]):
                 tooltip="Overlay P&L per position and per sleeve, NAV and P&L history"),
         # priority: a modal (a confirmation, the reconciliation report) must not swallow the
         # kill switch; a focused field that types letters still gets its K (action_kill)
+        Binding("8", "show('targets')", "Targets", id="app.targets",
+                tooltip="Targets, bands and warn share, edited in place"),
         Binding("K", "kill", "Kill", key_display="K", id="app.kill", priority=True,
                 tooltip="Kill switch: flatten the overlay with reduce-only market orders (asks to confirm)"),
         Binding("R", "reconcile", "Reconcile", id="app.reconcile", show=False,
-                tooltip="Reconcile the journal with the venues; trading opens when you accept the report"),
+                tooltip="Journal vs venues; trading opens when you accept it"),
         Binding("ctrl+b", "toggle_bell", "Bell", id="app.bell", show=False,
                 tooltip="Turn the terminal bell on alerts on or off"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the console"),
     ]
+
+    def get_system_commands(self, screen: Any) -> Any:
+        """Textual's own palette commands, less those the console's bindings already list
+        (Quit is `q`, Keys is `?`): each action once. The screenshot goes to a folder that
+        exists, and says where."""
+        from textual.app import SystemCommand
+
+        for cmd in super().get_system_commands(screen):
+            if cmd.title in ("Quit", "Keys"):
+                continue
+            if cmd.title == "Screenshot":
+                cmd = SystemCommand("Screenshot", f"Save an SVG picture of the screen to {screenshots_dir()}",
+                                    lambda: self.set_timer(0.1, self.action_screenshot))
+            yield cmd
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        folder = Path(path) if path else screenshots_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder))
+        except OSError as exc:
+            self.notify(f"screenshot not saved: cannot write to {folder} ({exc.strerror})", severity="error",
+                        timeout=8)
+            return
+        self.notify(f"screenshot saved to {saved}", title="Screenshot", timeout=8)
 
     def _fatal_error(self) -> None:
         # Textual's crash report renders every frame's locals, and an exchange's config holds
@@ -133,6 +169,12 @@ class RebalApp(App[int]):
         confirm_threshold: float | None = None,  # None: the config's limits.confirm_typed_notional
         goal: Goal = Goal.TARGET,
         connect: Callable[[RebalApp], Callable[[], AsyncIterator[Any]]] | None = None,
+        first_run: Path | None = None,
+        config_path: Path | None = None,
+        config_text: str | None = None,
+        config_is_demo: bool = False,
+        keymap: Mapping[str, str] | None = None,
+        keymap_problems: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.config = config
@@ -144,6 +186,16 @@ class RebalApp(App[int]):
         self.confirm_threshold = confirm_threshold
         self.goal = goal
         self.connect = connect  # slow start-up (emulator, ccxt, journal) after the first frame
+        self.first_run = first_run  # no config file there yet: ask (init or the demo) before connecting
+        # where the targets screen (8) saves, and the text the running config came from; in
+        # demo mode a user copy, never the packaged sample
+        self.config_path = config_path
+        self.config_text = config_text
+        self.config_is_demo = config_is_demo
+        # the user's keymap file (binding id -> keys), applied on mount; what it got wrong is
+        # said in a toast, the rest still applies
+        self.keymap: dict[str, str] = dict(keymap or {})
+        self.keymap_problems = tuple(keymap_problems)
         self.state: DashboardState | None = None
         self.alerts: list[AlertItem] = []
         self.drift_history: dict[str, deque[float]] = {}
@@ -199,9 +251,22 @@ class RebalApp(App[int]):
     def _show_dashboard(self) -> None:
         from console.app.screens.dashboard import DashboardScreen
 
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        for problem in self.keymap_problems:
+            self.notify(problem, title="Keymap", severity="warning", timeout=15)
         self.named_screens["dashboard"] = dashboard = DashboardScreen()
         self.install_screen(dashboard, name="dashboard")
         self.push_screen("dashboard")
+        if self.first_run is not None:
+            from console.app.screens.first_run import FirstRunScreen
+
+            self.push_screen(FirstRunScreen(self.first_run), self._first_run_chosen)
+        else:
+            self._begin()
+        self._check_size()
+
+    def _begin(self) -> None:
         if self.connect is not None:
             self.notify("connecting to the venues…", timeout=3)
             # after the dashboard is on the terminal: the connect thread imports ccxt and
@@ -215,6 +280,17 @@ class RebalApp(App[int]):
         if action != "quit" and not self.is_screen_installed("dashboard"):
             return False
         return super().check_action(action, parameters)
+
+    def _first_run_chosen(self, choice: str | None) -> None:
+        path, self.first_run = self.first_run, None
+        if choice == "init":
+            self.config_path, self.config_is_demo = path, False  # the targets screen saves there now
+            self.notify(f"wrote the commented sample config to {path}; its accounts are demo ones: edit them "
+                        "for your venues, then `rebal-tui check-config`", title="Config written", timeout=15)
+        else:
+            self.notify("running the demo portfolio on the local emulator; nothing was written "
+                        "(`rebal-tui init` writes a config)", title="Demo", timeout=8)
+        self._begin()
 
     def _start(self) -> None:
         if self.feed is not None:
@@ -232,7 +308,7 @@ class RebalApp(App[int]):
     def _reconcile_if_due(self) -> None:
         if self._reconcile_due:
             self._reconcile_due = False
-            self.startup_reconcile()
+            self.startup_reconcile(startup=True)
 
     @work(thread=True, group="connect", exit_on_error=False)
     def _connect(self) -> None:
@@ -246,6 +322,25 @@ class RebalApp(App[int]):
         self.feed = feed
         self._start()
 
+    def on_resize(self, event: Any) -> None:
+        if getattr(self, "_ui_loop", None) is not None:  # mounted: the dashboard is on the stack
+            self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int | None = None, height: int | None = None) -> None:
+        """Below the minimum size a "window too small" notice instead of cut columns."""
+        from console.app.screens.too_small import TooSmallScreen, too_small
+
+        small = too_small(width or self.size.width, height or self.size.height)
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if small and not any(isinstance(s, TooSmallScreen) for s in self.screen_stack):
+            self.push_screen(TooSmallScreen())
+        elif not small and isinstance(top, TooSmallScreen):
+            top.dismiss(None)
+
+    def tick_now(self) -> None:
+        """The 1 s tick at once (the header shows a change without waiting for it)."""
+        self._tick()
+
     def _tick(self) -> None:
         stack = self.screen_stack
         if not stack:
@@ -255,6 +350,16 @@ class RebalApp(App[int]):
         screen = stack[-1]
         if isinstance(screen, Ticks) and screen.is_mounted:  # a screen just switched to may not be composed
             screen.tick()
+
+    def apply_config(self, config: Config, text: str) -> None:
+        """A new config (the targets screen saved one): every figure is derived from it at once,
+        and the executor checks sends against it."""
+        self.config, self.config_text = config, text
+        executor = self.services.executor
+        if executor is not None:
+            executor.config = config
+        if self.state is not None:
+            self.ingest(self.state.snapshot)  # re-derive allocation, bands and alerts now
 
     # ------------------------------------------------------------------ feed and derive
 
@@ -417,7 +522,10 @@ class RebalApp(App[int]):
 
     def action_show(self, name: str) -> None:
         from console.app.screens import SCREENS
+        from console.app.screens.too_small import TooSmallScreen
 
+        if isinstance(self.screen, TooSmallScreen):
+            return  # nothing would fit: the notice stays until the window is big enough
         factory = SCREENS[name]
         while len(self.screen_stack) > 2 and self.screen.is_modal:
             self._close_modal(self.screen)
@@ -543,9 +651,12 @@ class RebalApp(App[int]):
         self.startup_reconcile()
 
     @work(group="reconcile", exclusive=True, exit_on_error=False)
-    async def startup_reconcile(self) -> None:
-        """Journal vs venues; the report is shown and trading opens when the trader accepts it."""
-        await self.desk.reconcile()
+    async def startup_reconcile(self, startup: bool = False) -> None:
+        """Journal vs venues. At start-up a clean report opens trading by itself (a notice and
+        a journal row say so): only a discrepancy stops the trader with the report. A
+        reconciliation the trader asked for (R) is always shown, and trading opens when the
+        trader accepts it."""
+        await self.desk.reconcile(startup=startup)
 
     # ------------------------------------------------------------------ tickets
 
@@ -762,6 +873,14 @@ class RebalApp(App[int]):
             self.notify(f"could not compute the allocation: {text}", title="Allocation", severity="error")
         else:
             self.notify(text, title=group or "worker", severity="error", timeout=8)
+
+
+def screenshots_dir() -> Path:
+    """Where screenshots go: a folder of the user data folder, made when the first one is saved
+    (Textual's default, the Downloads folder, is missing on a headless server)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("rebal-tui") / "screenshots"
 
 
 def _strictest_mode(config: Config) -> Mode:

@@ -56,8 +56,11 @@ class TradingDesk:
             return True
         return False
 
-    async def reconcile(self) -> None:
-        """Journal vs venues; the report is shown and trading opens when the trader accepts it."""
+    async def reconcile(self, *, startup: bool = False) -> None:
+        """Journal vs venues. At start-up a clean report opens trading by itself (a notice and
+        a journal row say so): only a discrepancy stops the trader with the report. A
+        reconciliation the trader asked for (R) is always shown, and trading opens when the
+        trader accepts it."""
         from console.app.screens.reconcile import ReconcileScreen
 
         app = self.app
@@ -75,24 +78,26 @@ class TradingDesk:
             try:
                 report = await app.services.call(executor.reconcile())
             except Exception as exc:  # noqa: BLE001 - shown; trading stays closed
-                app.notify(
-                    f"reconciliation failed: {exc}; {closed} (R runs it again)",
-                    severity="error",
-                    timeout=10,
-                )
+                app.notify(f"reconciliation failed: {exc}; {closed} (R runs it again)", severity="error", timeout=10)
                 return
             app.last_reconcile = report
-            answer = await app.push_screen_wait(ReconcileScreen(report))
+            if startup and report.clean:
+                await asyncio.to_thread(executor.allow_trading, report,
+                                        "the startup reconciliation was clean: the journal matches every venue")
+                app.notify("startup reconciliation clean: the journal matches every venue; trading is open "
+                           "(R shows the report)", title="Reconciled", timeout=5)
+                app.tick_now()  # the header drops its TRADING CLOSED badge now, not in a second
+                return
+            answer = await app.push_screen_wait(ReconcileScreen(report, startup=startup))
+            startup = False  # "run again" is the trader's own request: its report is shown
             if answer == "again":
                 continue
             if answer == "accept":
-                executor.allow_trading(report)
+                await asyncio.to_thread(executor.allow_trading, report)
                 app.notify("reconciled: trading is open", timeout=3)
             else:
-                app.notify(
-                    f"{closed} until a reconciliation is accepted (R); the kill switch (K) still works",
-                    severity="warning",
-                )
+                app.notify(f"{closed} until a reconciliation is accepted (R); the kill switch (K) still works",
+                           severity="warning")
             return
 
     async def review(self, ticket: Any, preview: Any) -> None:

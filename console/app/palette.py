@@ -22,10 +22,11 @@ class Entry:
     node: DOMNode
     binding: Binding
     scope: str  # "global", the screen's title, or the widget's human name (see ``widget_scope``)
+    also: tuple[Binding, ...] = ()  # other keys of the same action on the same node (y / enter)
 
     @property
     def key_display(self) -> str:
-        return self.binding.key_display or self.node.app.get_key_display(self.binding)
+        return " / ".join(dict.fromkeys(_key_display(self.node, b) for b in (self.binding, *self.also)))
 
     @property
     def text(self) -> str:
@@ -53,6 +54,14 @@ def widget_scope(widget: DOMNode) -> str:
     return widget.id or widget.__class__.__name__
 
 
+def _key_display(node: DOMNode, b: Binding) -> str:
+    """The key as the trader has it: the user keymap's (``app.keymap``), else the binding's."""
+    remapped = getattr(node.app, "keymap", {}).get(b.id or "")
+    if remapped:
+        return ", ".join(node.app.get_key_display(b.with_key(k, key_display=None)) for k in remapped.split(","))
+    return b.key_display or node.app.get_key_display(b)
+
+
 def _own(node: DOMNode) -> list[Binding]:
     """Bindings a node's classes declare with an id (ours; built-in cursor keys have none)."""
     out = []
@@ -67,10 +76,17 @@ def binding_catalog(screen: Screen) -> list[Entry]:
     entries: list[Entry] = []
 
     def add(node: DOMNode, scope: str) -> None:
+        # each action once: a second key for the same action on the same node joins its entry
+        by_action: dict[str, int] = {}
         for b in _own(node):
             if b.id in seen:
                 continue
             seen.add(b.id)
+            if b.action in by_action:
+                i = by_action[b.action]
+                entries[i] = Entry(node, entries[i].binding, scope, (*entries[i].also, b))
+                continue
+            by_action[b.action] = len(entries)
             entries.append(Entry(node, b, scope))
 
     add(screen, getattr(screen, "TITLE", None) or screen.__class__.__name__)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from console.core.errors import UserError
+from console.core.ticket import leg_number
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
 _UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -155,7 +156,7 @@ def render_replay(d: dict[str, Any]) -> str:
     for i, tl in enumerate(d["plan"]["ticket"]["legs"]):
         leg = tl["leg"]
         price = f" limit {tl['limit_price']:g}" if tl.get("limit_price") is not None else ""
-        w(f"  leg {i}: {leg['side']} {leg['contracts']:g} {leg['symbol']} on {leg['account']} "
+        w(f"  leg {leg_number(i)}: {leg['side']} {leg['contracts']:g} {leg['symbol']} on {leg['account']} "
           f"({tl['style']['type']}{price}{', reduce-only' if leg['reduce_only'] else ''}; {leg['purpose']})")
     c = d["confirmation"]
     w(f"Confirmation  {c['at'] or 'not confirmed'}" + (f"  key {c['keystroke']!r} on snapshot {c['snapshot_ts']}"
@@ -164,7 +165,8 @@ def render_replay(d: dict[str, Any]) -> str:
     w("Orders")
     for o in d["orders"]:
         px = f" @ {o['average']:g}" if o["average"] else ""
-        w(f"  {o['client_id']}  leg {o['leg']} try {o['attempt']} {o['purpose']}: {o['side']} {o['amount']:g} "
+        n = "—" if o["leg"] is None else leg_number(o["leg"])
+        w(f"  {o['client_id']}  leg {n} try {o['attempt']} {o['purpose']}: {o['side']} {o['amount']:g} "
           f"{o['symbol']} {o['type']}  {o['state']}  filled {o['filled']:g}{px}"
           + (f"  ({o['error']})" if o["error"] else "") + (f"  by {o['origin']}" if o.get("origin") else ""))
     w("Fills")
@@ -179,7 +181,7 @@ def render_replay(d: dict[str, Any]) -> str:
         w(f"  {e['ts']}  {e['kind']}{' ' + e['client_id'] if e['client_id'] else ''}  {move}{detail}")
     w("Residual")
     for r in d["residual"]:
-        w(f"  leg {r['leg']} {r['symbol']}: asked {r['target']:+g}, done {r['done']:+g}, "
+        w(f"  leg {leg_number(r['leg'])} {r['symbol']}: asked {r['target']:+g}, done {r['done']:+g}, "
           f"left {r['remaining']:+g}{' (accepted)' if r['accepted'] else ''}")
     return "\n".join(out)
 

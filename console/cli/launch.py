@@ -1,7 +1,8 @@
 """Plain `rebal-tui` (no subcommand): choose the config, pass the live gate, run the console.
 
 Start-up order: the config (``console.venues.demo.choose_startup``: ``--demo``, ``--config``, the
-user's file, or the demo on a first run); the live gate for every account in live mode
+user's file, or on a first run the demo's config while the console asks whether to write the
+sample (`init`) or run the demo); the live gate for every account in live mode
 (``console.venues.modes.live_gate``: ``live = true`` + ``--live`` + the account name typed here,
 before the full-screen UI takes the terminal); then the Textual app, which draws its first
 frame and only then has ``console.runtime`` start the demo emulator (demo accounts), the
@@ -35,16 +36,37 @@ def _live_gate(config: Config, args: argparse.Namespace) -> None:
         live_gate(acct, True, typed)
 
 
+def user_keymap() -> tuple[dict[str, str], list[str]]:
+    """The user's keymap file (``keymap.toml`` in the user config folder): binding id = key.
+    None there: the default keys. What cannot be used is said in the console, not fatal."""
+    import platformdirs
+
+    from console.app.keymap_ids import all_binding_ids
+    from console.core.keymap import KEYMAP_FILENAME, parse_keymap
+
+    path = platformdirs.user_config_path("rebal-tui") / KEYMAP_FILENAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}, []
+    except OSError as exc:
+        return {}, [f"{path}: cannot read ({exc.strerror}); the default keys apply"]
+    return parse_keymap(text, str(path), all_binding_ids())
+
+
 def launch(args: argparse.Namespace) -> int:
     from console import runtime
     from console.app.app import RebalApp
-    from console.venues.demo import choose_startup
+    from console.venues.demo import choose_startup, config_file, first_run_path
 
     config, is_demo = choose_startup(args)
     from console.cli.journal import checked_url
 
     journal = None if getattr(args, "journal", None) is None else checked_url(args.journal, "--journal")
+    config_path, config_text = config_file(args, is_demo)
+    first_run = first_run_path(args)  # no config yet: the console asks (init or the demo) before connecting
     _live_gate(config, args)  # before the full-screen UI takes the terminal
+    keymap, keymap_problems = user_keymap()
     services = runtime.Services(loop=runtime.ServiceLoop())
 
     def connect(app: RebalApp) -> runtime.Feed:  # in a worker thread once the first frame is drawn
@@ -54,7 +76,10 @@ def launch(args: argparse.Namespace) -> int:
         return feed
 
     try:
-        app = RebalApp(config, services=services, connect=connect, bell=bool(os.environ.get("REBAL_BELL")))
+        app = RebalApp(config, services=services, connect=connect, bell=bool(os.environ.get("REBAL_BELL")),
+                       first_run=first_run, config_path=config_path, config_text=config_text,
+                       config_is_demo=is_demo,  # a first run's `i` points them at the file it writes
+                       keymap=keymap, keymap_problems=keymap_problems)
         app.run()
         rc = app.return_code
     finally:

@@ -448,6 +448,11 @@ _UNITS: dict[str, str] = {
     "max_data_age_s": "seconds",
     "legging_s": "seconds",
 }
+def field_unit(field: str) -> str:
+    """What a config number means ("a fraction of NAV: 0.45 = 45 %"), for a fix that names the unit."""
+    return _UNITS.get(field, "a number")
+
+
 # fields written as fractions: 45 there almost always means 45 %
 _FRACTIONS = frozenset({"target", "band_abs", "band_rel", "warn_fraction", "weight_tolerance",
                         "max_margin_ratio", "price_collar"})

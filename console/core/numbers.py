@@ -20,8 +20,28 @@ def num(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def _rounded(x: float, places: int) -> float:
+    """``x`` rounded as it will be shown, with no negative zero: -0.001 shows 0.00, not -0.00."""
+    r = round(x, places) if math.isfinite(x) else x
+    return r + 0.0 if r == 0 else r
+
+
 def money(x: float) -> str:
-    return f"{x:,.2f}"
+    return f"{_rounded(x, 2):,.2f}"
+
+
+def signed_money(x: float) -> str:
+    """Money with its sign (+12.50, -3.10, 0.00 when it rounds to nothing)."""
+    r = _rounded(x, 2)
+    return f"{r:+,.2f}" if r else "0.00"
+
+
+def signed_whole(x: float) -> str:
+    """Whole money with its sign (+1,836, -60,750); 0 when it rounds to nothing, never -0."""
+    if not math.isfinite(x):
+        return f"{x:+,.0f}"
+    r = round(x)
+    return f"{r:+,d}" if r else "0"
 
 
 def coin(x: float) -> str:
@@ -38,4 +58,7 @@ def whole(x: float) -> str:
 def pct(x: float | None, signed: bool = False) -> str:
     if x is None:
         return "—"
-    return f"{x * 100:+.2f}%" if signed else f"{x * 100:.2f}%"
+    v = _rounded(x * 100, 2)
+    if signed:
+        return f"{v:+.2f}%" if v else "0.00%"
+    return f"{v:.2f}%"

@@ -610,8 +610,11 @@ def sleeve_of_position(config: Config, snap: Snapshot, account: str | None, symb
 def candidate_books(config: Config, snap: Snapshot, inp: TicketRequest, ticket: Ticket) -> list[tuple[str, str]]:
     """(account, symbol) of every book the plan may need: the ticket's legs, and each hedge the
     planner weighs for a sleeve left on "auto", so it compares instruments on like terms (a
-    candidate without a book would look free of slippage and win)."""
-    pairs = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs]
+    candidate without a book would look free of slippage and win); and the spot books the spot
+    alternative prices its slippage on."""
+    from console.core.preview import spot_books
+
+    pairs = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs] + spot_books(config, snap, ticket)
     if inp.kind in ("spread", "hedge"):
         sides = [(inp.sell, inp.sell_inst)] + ([(inp.buy, inp.buy_inst)] if inp.kind == "spread" else [])
         for sleeve, inst in sides:

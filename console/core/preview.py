@@ -35,6 +35,7 @@ from console.core.costs import (
     spot_alternative,
     unknown,
 )
+from console.core.numbers import money
 from console.core.overlay import Leg
 from console.core.risk import (
     DEFAULT_INVERSE_TIERS_LABEL,
@@ -247,18 +248,35 @@ def margin_before_notes(snapshot: Snapshot, wi: WhatIf) -> list[str]:
     return out
 
 
-def _spot_symbol(config: Config, snap: Snapshot, leg: Leg) -> tuple[str, str, Mapping[str, Any] | None]:
-    """The spot market the same exposure would trade in: the sleeve's first asset against the quote."""
+def _spot_market(config: Config, snap: Snapshot, leg: Leg) -> tuple[str, str, str | None]:
+    """(asset, spot symbol, the account that lists it or None): where the same exposure would
+    trade in spot, the sleeve's first asset against the quote."""
     quote = config.portfolio.quote
     asset = leg.symbol.split("/")[0]
     sleeve = next((s for s in config.sleeves if s.name == leg.sleeve), None)
     if sleeve is not None:  # else a leg on a sleeve the config lacks: the contract's base
         asset = sleeve.assets[0]
     sym = f"{asset}/{quote}"
-    for a in snap.accounts.values():
+    for name, a in snap.accounts.items():
         if sym in a.markets:
-            return asset, sym, a.markets[sym]
+            return asset, sym, name
     return asset, sym, None
+
+
+def _spot_symbol(config: Config, snap: Snapshot, leg: Leg) -> tuple[str, str, Mapping[str, Any] | None]:
+    asset, sym, account = _spot_market(config, snap, leg)
+    return asset, sym, snap.accounts[account].markets[sym] if account is not None else None
+
+
+def spot_books(config: Config, snap: Snapshot, ticket: Ticket) -> list[tuple[str, str]]:
+    """(account, symbol) of each spot book the spot alternative reads for its slippage: the
+    builder fetches them with the legs' books, so the comparison is on like terms."""
+    out = []
+    for tl in ticket.legs:
+        _, sym, account = _spot_market(config, snap, tl.leg)
+        if account is not None:
+            out.append((account, sym))
+    return list(dict.fromkeys(out))
 
 
 def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
@@ -321,9 +339,12 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
         diff = abs(st - fut)
         # tax only arises when the spot route sells: say so only then
         sells = any(dv < -1e-9 for dv in net_moved.values())
+        unpriced = [i.reason.removeprefix("n/a (").removesuffix(")") for i in items if not i.known]
         spot_alt = SpotAlternative(tuple(items), fut,
-                                   f"{cheaper} is cheaper over {horizon:g} d by {diff:,.2f} (futures {fut:,.2f} vs "
-                                   f"spot {st:,.2f}" + (", before tax on a spot sale, which you flag)" if sells else ")"))
+                                   f"{cheaper} is cheaper over {horizon:g} d by {money(diff)} (futures {money(fut)} vs "
+                                   f"spot {money(st)}, " + ("fee only" if unpriced else "fee and book slippage")
+                                   + (", before tax on a spot sale, which you flag)" if sells else ")")
+                                   + (f"; spot slippage not priced: {'; '.join(unpriced)}" if unpriced else ""))
 
     spot_values = {a.asset: a.spot_value for r in alloc.rows for a in r.assets}
     wi = what_if(snapshot, [tl.leg for tl in ticket.legs], tiers=tiers, quote=pf.quote,

@@ -72,3 +72,9 @@ class Ticket:
     @property
     def accounts(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.leg.account for t in self.legs))
+
+
+def leg_number(index: int) -> int:
+    """A leg as the trader reads it: counted from 1 (the blotter, `journal show`, the
+    confirmation's cost table); the journal stores the 0-based index."""
+    return index + 1

@@ -342,10 +342,13 @@ class Executor:
         """Child orders of sliced tickets not sent yet (leaving the console drops them)."""
         return sum(self._slices_left.values())
 
-    def allow_trading(self, report: Any) -> None:
-        """Open the gate once a complete reconciliation report has been shown."""
+    def allow_trading(self, report: Any, why: str = "the trader accepted the reconciliation report") -> None:
+        """Open the gate once a complete reconciliation report has been shown (or, at start-up,
+        found clean); the journal says who opened it and why."""
         if not report.complete:
             raise ExecutionRefused(["reconciliation is incomplete: " + "; ".join(report.lines())])
+        if not self._trading_allowed:
+            self.journal.note(None, "trading_opened", {"why": why})
         self._trading_allowed = True
 
     @property

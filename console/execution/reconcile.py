@@ -101,7 +101,10 @@ class ReconcileReport:
 
     @property
     def clean(self) -> bool:
-        return self.complete and not (self.adopted or self.never_seen or self.position_mismatches)
+        """Nothing for the trader to read: a clean startup opens trading by itself. A ticket
+        confirmed and never sent waits for the trader's X, so it is not clean."""
+        return self.complete and not (self.adopted or self.never_seen or self.position_mismatches
+                                      or self.confirmed_not_sent)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -63,6 +63,38 @@ def choose_startup(args: argparse.Namespace) -> tuple[Config, bool]:
     return load_config(path), False
 
 
+def demo_copy_path() -> Path:
+    """Where the demo's edited targets are saved: a user copy, never the packaged sample."""
+    import platformdirs
+
+    return platformdirs.user_config_path("rebal-tui") / "demo-portfolio.toml"
+
+
+def config_file(args: argparse.Namespace, is_demo: bool) -> tuple[Path, str | None]:
+    """(where the console saves edits of its config, the text the running config came from)."""
+    from console.core.config import default_config_path, sample_config_text
+
+    if is_demo:
+        return demo_copy_path(), sample_config_text()
+    path: Path = getattr(args, "config", None) or default_config_path()
+    try:
+        return path, path.read_text(encoding="utf-8")
+    except OSError:  # read a moment ago by choose_startup: the targets screen says it cannot save
+        return path, None
+
+
+def first_run_path(args: argparse.Namespace) -> Path | None:
+    """The default config path when plain `rebal-tui` starts without one (neither ``--demo``
+    nor ``--config``, and no file there yet): the console then says so and offers `init` or
+    the demo. None otherwise."""
+    from console.core.config import default_config_path
+
+    if getattr(args, "demo", False) or getattr(args, "config", None) is not None:
+        return None
+    path = default_config_path()
+    return None if path.exists() else path
+
+
 @dataclass
 class DemoSession:
     """A running emulator and what the venue layer needs to reach it."""

@@ -47,6 +47,28 @@ async def loaded(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+async def sample_builder(pilot: Pilot) -> Any:
+    """The builder on the sample state, opened with `s` (the spread the drift calls for)."""
+    from console.app.screens.builder import BuilderScreen
+
+    await loaded(pilot)
+    await pilot.press("s")
+    await settle(pilot, 5)
+    b = pilot.app.screen
+    assert isinstance(b, BuilderScreen) and b.ticket is not None
+    return b
+
+
+async def sample_confirmation(pilot: Pilot) -> Any:
+    """The confirmation of the sample builder's ticket on top (not answered); returns the builder."""
+    from console.app.screens.confirm import ConfirmScreen
+
+    b = await sample_builder(pilot)
+    pilot.app.push_screen(ConfirmScreen(b.ticket, b.preview))
+    await settle(pilot)
+    return b
+
+
 # --------------------------------------------------------------------- the emulator rig
 
 
@@ -71,6 +93,19 @@ class Rig:
 
     async def _feed(self) -> Any:
         yield await self.venues.refresh()  # the emulator's clock is frozen: one snapshot, then on demand
+
+    def leave_an_unsent_ticket(self) -> str:
+        """A discrepancy for the startup reconciliation: a ticket an earlier session confirmed
+        and died before sending (the report then waits for the trader)."""
+        from console.core.overlay import Leg
+        from console.core.ticket import Ticket, TicketKind, TicketLeg
+
+        leg = Leg(sleeve="ETH", account="futures", symbol="ETH/USDT:USDT", side="buy", contracts=0.01,
+                  contract_size=1.0, linear=True, price=3_000.0, reduce_only=False, purpose="open")
+        old = Ticket(kind=TicketKind.HEDGE, legs=(TicketLeg(leg),), snapshot_ts=self.clock() - 3_600_000)
+        tid = self.journal.record_ticket(old, {}, {}, ts=self.clock() - 3_600_000)
+        self.journal.confirm(tid, "y", old.snapshot_ts, ts=self.clock() - 3_600_000)
+        return tid
 
     def close(self) -> None:
         runtime.close(self.services)

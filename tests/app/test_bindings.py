@@ -13,15 +13,17 @@ from console.app.screens.blotter import BlotterScreen
 from console.app.screens.builder import BuilderScreen
 from console.app.screens.confirm import ConfirmScreen
 from console.app.screens.dashboard import DashboardScreen
+from console.app.screens.first_run import FirstRunScreen
 from console.app.screens.flows import FlowsScreen
 from console.app.screens.help import HelpScreen, help_table
 from console.app.screens.preflight import PreflightScreen
 from console.app.screens.reconcile import ReconcileScreen
+from console.app.screens.targets import TargetsScreen
 from tests.app.conftest import SIZE, loaded, settle
 from widgets.allocation_table import AllocationTable
 
 OURS = (RebalApp, DashboardScreen, BuilderScreen, ConfirmScreen, BlotterScreen, HelpScreen, AlertsScreen,
-        FlowsScreen, PreflightScreen, ReconcileScreen, AllocationTable)
+        FlowsScreen, PreflightScreen, ReconcileScreen, FirstRunScreen, TargetsScreen, AllocationTable)
 
 
 @pytest.mark.parametrize("cls", OURS, ids=lambda c: c.__name__)

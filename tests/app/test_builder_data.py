@@ -11,7 +11,7 @@ from console.app.screens.confirm import ConfirmScreen
 from console.core.preview import TIERS_FALLBACK_NOTE
 from console.core.ticket import TicketKind
 from tests.app.conftest import SIZE, Rig
-from tests.app.test_journeys_emulator import accept_reconciliation, open_builder, until
+from tests.app.test_journeys_emulator import clean_start, open_builder, until
 
 
 def preview_words(b: BuilderScreen) -> str:
@@ -65,7 +65,7 @@ async def test_a_failed_fetch_is_said_in_the_preview_and_retried(rig: Rig) -> No
     faults = rig.emulator.emulator.faults
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
-        await accept_reconciliation(pilot)
+        await clean_start(pilot)
         await until(pilot, lambda: app.state is not None, what="the first snapshot")
         faults.set("/fapi/v1/depth", "5xx")
         faults.set("/fapi/v1/leverageBracket", "5xx")

@@ -12,13 +12,13 @@ from console.app.screens.confirm import ConfirmScreen
 from console.core.snapshot import book_key
 from console.execution import TicketState
 from tests.app.conftest import SIZE, Rig
-from tests.app.test_journeys_emulator import accept_reconciliation, confirm, open_builder, until
+from tests.app.test_journeys_emulator import clean_start, confirm, open_builder, until
 
 
 async def test_after_a_fill_the_builder_rebuilds_and_never_offers_the_old_ticket(rig: Rig) -> None:
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
-        await accept_reconciliation(pilot)
+        await clean_start(pilot)
         await until(pilot, lambda: app.state is not None, what="the first snapshot")
         await pilot.press("2")  # the builder screen that stays installed, as a trader comes back to it
         await until(pilot, lambda: isinstance(app.screen, BuilderScreen) and app.screen.settled

@@ -136,12 +136,14 @@ async def _drive_app(rig: Rig, shots: Path, monkeypatch: pytest.MonkeyPatch) -> 
     async with app.run_test(size=SIZE) as pilot:
         for n in app.screen.query("Input"):
             n.cursor_blink = False
+        await until(pilot, lambda: app.services.executor.trading_allowed, what="trading to open (a clean start)")
+        await until(pilot, lambda: app.state is not None, what="the first snapshot")
+        await _shot(pilot, shots, "dashboard")
+        await pilot.press("R")  # the report, on request
         await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
         await _shot(pilot, shots, "reconcile")
         await pilot.press("enter")
         await until(pilot, lambda: app.services.executor.trading_allowed, what="trading to open")
-        await until(pilot, lambda: app.state is not None, what="the first snapshot")
-        await _shot(pilot, shots, "dashboard")
 
         # a ticket confirmed after the stored secret went wrong: every signed call fails
         await pilot.press("s")

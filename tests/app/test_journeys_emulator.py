@@ -27,18 +27,16 @@ async def until(pilot: Pilot, cond: Callable[[], object], timeout: float = 20.0,
         await pilot.pause(0.05)
 
 
-async def accept_reconciliation(pilot: Pilot) -> None:
-    """Trading opens once the startup reconciliation report has been shown and accepted."""
+async def clean_start(pilot: Pilot) -> None:
+    """A clean startup reconciliation opens trading by itself: no report, no key."""
     app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
-    assert app.screen.report.complete
-    await pilot.press("enter")
     await until(pilot, lambda: app.services.executor.trading_allowed, what="trading to open")
+    assert not isinstance(app.screen, ReconcileScreen)
 
 
 async def open_builder(pilot: Pilot) -> BuilderScreen:
     app = pilot.app
-    await accept_reconciliation(pilot)
+    await clean_start(pilot)
     await until(pilot, lambda: app.state is not None, what="the first snapshot")
     await pilot.press("s")
     await until(pilot, lambda: isinstance(app.screen, BuilderScreen) and app.screen.ticket is not None,
@@ -108,15 +106,40 @@ async def test_propose_edit_confirm_fill_shows_on_blotter(rig: Rig) -> None:
                     what="the blotter's ticket state")
 
 
-async def test_trading_stays_closed_until_the_report_is_accepted(rig: Rig) -> None:
+async def test_a_clean_start_opens_trading_by_itself_and_says_so(rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        # no key is pressed: the report would wait for one, so an open gate means none was shown
+        await until(pilot, lambda: app.services.executor.trading_allowed, what="trading to open, no key pressed")
+        await until(pilot, lambda: app.state is not None, what="the dashboard's data")
+        assert not isinstance(app.screen, ReconcileScreen)
+        assert any("startup reconciliation clean" in n.message and "trading is open" in n.message
+                   for n in app._notifications)  # noqa: SLF001 - what the trader was told
+        (row,) = [e for e in rig.journal.events(None) if e.kind == "trading_opened"]
+        assert "clean" in row.detail["why"]
+        # R is the trader's own request: its report is shown, titled for what it is
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="R's report")
+        assert app.screen.heading.strip().startswith("Reconciliation (R)")
+        assert "Startup" not in app.screen.heading
+
+
+async def test_a_discrepancy_at_start_keeps_trading_closed_until_the_report_is_accepted(rig: Rig) -> None:
+    left = rig.leave_an_unsent_ticket()
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
+        assert app.screen.heading.strip().startswith("Startup reconciliation")
+        assert any(left in line for line in app.screen.report.lines())
         await pilot.press("escape")
         await until(pilot, lambda: app.state is not None)
         assert not app.services.executor.trading_allowed
         await pilot.press("R")
-        await accept_reconciliation(pilot)
+        await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="R's report")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.services.executor.trading_allowed, what="trading to open")
+        (row,) = [e for e in rig.journal.events(None) if e.kind == "trading_opened"]
+        assert "accepted" in row.detail["why"]
 
 
 async def test_a_ticket_is_confirmed_once(rig: Rig) -> None:
@@ -171,8 +194,6 @@ async def test_cancel_a_resting_order_from_the_blotter(rig: Rig) -> None:
 async def test_kill_switch_flattens_the_overlay(rig: Rig) -> None:
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
-        await pilot.press("escape")  # trading stays closed: the kill switch works regardless
         await until(pilot, lambda: app.state is not None, what="the first snapshot")
         before = rig.loop.run(rig.venues.refresh()).accounts["futures"].open_positions()
         assert before  # the demo book holds an overlay
@@ -192,7 +213,7 @@ async def test_kill_switch_flattens_the_overlay(rig: Rig) -> None:
 async def test_kill_switch_needs_its_own_confirmation(rig: Rig) -> None:
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
-        await accept_reconciliation(pilot)
+        await clean_start(pilot)
         await until(pilot, lambda: app.state is not None)
         await pilot.press("K")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown)

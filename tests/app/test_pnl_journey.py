@@ -15,7 +15,7 @@ from console.core.numbers import money
 from tests.app.conftest import SIZE, Rig
 from tests.app.test_export import palette_run, read
 from tests.app.test_journeys_emulator import (
-    accept_reconciliation,
+    clean_start,
     confirm,
     open_builder,
     to_hedge,
@@ -78,7 +78,7 @@ async def test_a_restarted_console_shows_the_same_pnl(emulator: Any, tmp_path: P
                     await until(pilot, lambda app=app: app.pnl_history, what="the stored history")
                     last = sum(u + r + f - fee for _, u, r, f, fee in seen[0])
                     assert app.pnl is None and app.pnl_total() == pytest.approx(last)
-                await accept_reconciliation(pilot)  # the figures are read once trading is open
+                await clean_start(pilot)  # the figures are read once trading is open
                 await until(pilot, lambda app=app: app.pnl is not None, what="the P&L")
                 seen.append(tuple((p.symbol, p.upnl, p.realised, p.funding, p.fees) for p in app.pnl.positions))
         finally:

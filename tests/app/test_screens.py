@@ -11,7 +11,7 @@ from console.app.screens.builder import BuilderScreen
 from console.app.screens.dashboard import DashboardScreen
 from console.app.screens.preflight import PreflightScreen
 from tests.app.conftest import SIZE, Rig, loaded, settle
-from tests.app.test_journeys_emulator import accept_reconciliation, until
+from tests.app.test_journeys_emulator import clean_start, until
 from widgets.alerts_panel import fit
 from widgets.allocation_table import AllocationTable
 from widgets.footer import KeyFooter
@@ -24,7 +24,7 @@ from widgets.risk_panel import distance_style, price, short_symbol
 async def test_preflight_screen_renders_the_checklist_on_the_emulator(rig: Rig) -> None:
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
-        await accept_reconciliation(pilot)
+        await clean_start(pilot)
         await pilot.press("6")
 
         def painted() -> str:

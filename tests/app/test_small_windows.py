@@ -237,7 +237,7 @@ async def test_footer_lists_every_screen_key() -> None:
         await loaded(pilot)
         footer = app.screen.query_one(KeyFooter)
         keys = [k.key for k in footer.query(FooterKey) if k.action.startswith("show(")]
-        assert keys == ["1", "2", "3", "4", "5", "6", "7"]
+        assert keys == ["1", "2", "3", "4", "5", "6", "7", "8"]
 
 
 # ------------------------------------------------------------------------------ flows

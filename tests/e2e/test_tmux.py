@@ -46,11 +46,13 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE
 
 
 class Tmux:
-    def __init__(self, exe: Path, home: Path, width: int = WIDTH, height: int = HEIGHT) -> None:
+    def __init__(self, exe: Path, home: Path, width: int = WIDTH, height: int = HEIGHT, args: str = "--demo") -> None:
         self.name = f"rebal-e2e-{uuid.uuid4().hex[:8]}"
         env = f"HOME={home} TERM=xterm-256color COLORTERM=truecolor"
-        # the pane outlives the console, so a crash's last screen (and traceback) can be read
-        cmd = f"cd {home} && env -u LINES -u COLUMNS {env} {exe} --demo; echo REBAL-EXIT=$?; sleep 600"
+        # the pane outlives the console, so a crash's last screen (and traceback) can be read;
+        # the user folders are the fresh HOME's (~/.config/rebal-tui), never this machine's
+        unset = "-u LINES -u COLUMNS -u XDG_CONFIG_HOME -u XDG_DATA_HOME"
+        cmd = f"cd {home} && env {unset} {env} {exe} {args}; echo REBAL-EXIT=$?; sleep 600"
         self.tmux("-f", "/dev/null", "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), cmd)
         self.tmux("set-option", "-t", self.name, "window-size", "manual")
         self.tmux("resize-window", "-t", self.name, "-x", str(width), "-y", str(height))
@@ -120,10 +122,11 @@ def tmux(installed: Path, tmp_path: Path) -> Iterator[Tmux]:
 
 
 def test_demo_build_and_confirm_a_spread(tmux: Tmux) -> None:
-    tmux.wait_for("Startup reconciliation", "enter start trading")
-    tmux.keys("Enter")
-    s = tmux.wait_for("DEMO", "NAV", "breach")
+    # a clean start: the dashboard with its data and no keypress (the reconciliation found
+    # nothing, so it opened trading by itself and said so)
+    s = tmux.wait_for("DEMO", "NAV", "breach", "trading is open")
     assert "ALTS" in s and "BTC" in s
+    assert "Startup reconciliation" not in s and "TRADING CLOSED" not in s
     # `s` opens a spread of the most overweight sleeve (ALTS, breach) against the most
     # underweight one (BTC, warn)
     tmux.keys("s")
@@ -150,8 +153,6 @@ def test_demo_build_and_confirm_a_spread(tmux: Tmux) -> None:
 
 
 def test_help_and_palette_list_actions(tmux: Tmux) -> None:
-    tmux.wait_for("Startup reconciliation")
-    tmux.keys("Escape")
     tmux.wait_for("NAV")
     tmux.keys("?")
     s = tmux.wait_for("Keys", "Kill switch")
@@ -168,8 +169,6 @@ def test_a_default_ssh_window_keeps_mode_nav_and_keys_in_sight(installed: Path, 
     sleeves and statuses too, and the confirmation's keys fit."""
     t = Tmux(installed, tmp_path, 80, 24)
     try:
-        t.wait_for("Startup reconciliation", "enter start trading")
-        t.keys("Enter")
         s = t.wait_for("DEMO", "NAV", "breach", "q Quit")
         lines = s.splitlines()
         assert "DEMO" in lines[0] and "NAV" in lines[0]
@@ -184,6 +183,43 @@ def test_a_default_ssh_window_keeps_mode_nav_and_keys_in_sight(installed: Path, 
         t.wait_for("REBAL-EXIT=0", timeout=20)
     finally:
         t.close()
+
+
+def test_a_first_run_offers_init_or_the_demo_and_init_writes_the_config(installed: Path, tmp_path: Path) -> None:
+    """Plain `rebal-tui` with no config says so and offers init or the demo; `i` writes the
+    commented sample where it said and starts on it: the dashboard with data, no other key."""
+    t = Tmux(installed, tmp_path, args="")
+    try:
+        path = tmp_path / ".config" / "rebal-tui" / "portfolio.toml"
+        t.wait_for("no portfolio config yet", "write the commented sample", "run the demo")
+        assert not path.exists()
+        t.keys("i")
+        s = t.wait_for("NAV", "breach", "trading is open")
+        assert "Welcome" not in s
+        assert path.read_text().startswith("# rebal-tui portfolio")
+        t.keys("q")
+        t.wait_for("REBAL-EXIT=0", timeout=20)
+    finally:
+        t.close()
+
+
+def test_targets_edited_saved_to_a_demo_copy_and_replanned(tmux: Tmux, tmp_path: Path) -> None:
+    tmux.wait_for("NAV", "breach", "trading is open")
+    tmux.keys("8")
+    tmux.wait_for("Targets and bands", "valid: targets add up to 100.00 %", "demo-portfolio.toml")
+    tmux.keys("End", *["BSpace"] * 4, *"0.40")  # BTC 45 % -> 40 %: not valid until ETH takes the 5 %
+    tmux.wait_for("not valid", "add up to 0.9500")
+    tmux.keys("Tab", "Tab", "Tab", "End", *["BSpace"] * 4, *"0.30")
+    tmux.wait_for("valid: targets add up to 100.00 %", "ctrl+s saves")
+    tmux.keys("C-s")
+    tmux.wait_for("saved to")
+    copy = tmp_path / "home" / ".config" / "rebal-tui" / "demo-portfolio.toml"
+    text = copy.read_text()
+    assert "target = 0.4\n" in text and "target = 0.3\n" in text and "# hedges in order of preference" in text
+    tmux.keys("Escape")
+    tmux.wait_line("BTC", "40.00%")  # the dashboard's target column, re-derived at once
+    tmux.keys("q")
+    tmux.wait_for("REBAL-EXIT=0", timeout=20)
 
 
 if os.environ.get("REBAL_E2E_KEEP"):  # debugging aid: leave the sessions running

@@ -212,3 +212,28 @@ def test_thin_book_check_and_empty_ticket():
     assert codes(pretrade_checks(cfg, snap, empty, f.T0)) == ["empty"]
     pv = preview(cfg, snap, empty, now_ms=f.T0)
     assert not pv.verdict.worth_it and "no legs" in pv.verdict.reason
+
+
+def test_the_spot_alternative_includes_the_spot_books_slippage():
+    from console.core.preview import spot_books
+
+    cfg, snap = world(btc_funding=0.0005)
+    t = planner.build_spread(cfg, snap, "BTC", "ETH")
+    # the builder fetches these with the legs' books
+    assert spot_books(cfg, snap, t) == [("spot", "BTC/USDT"), ("spot", "ETH/USDT")]
+    books = {"BTC/USDT": book(60_000, half_spread=5, levels=[(0, 10)]),
+             "ETH/USDT": book(3_000, half_spread=0.3, levels=[(0, 1_000)])}
+    pv = preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7)
+    alt = pv.spot_alternative
+    sell_btc = sum(-tl.leg.sleeve_exposure for tl in t.legs if tl.leg.sleeve == "BTC")
+    buy_eth = sum(tl.leg.sleeve_exposure for tl in t.legs if tl.leg.sleeve == "ETH")
+    # fee 0.1 % taker; slippage = half-spread / mid × notional (one level deep enough)
+    fees = 0.001 * (sell_btc + buy_eth)
+    slip = 5 / 60_000 * sell_btc + 0.3 / 3_000 * buy_eth
+    assert alt.total == pytest.approx(fees + slip)
+    assert all(i.known for i in alt.items)
+    assert "fee and book slippage" in alt.reason and "not priced" not in alt.reason
+    # without the spot books the text says the slippage is missing, never a silent 0
+    bare = preview(cfg, snap, t, now_ms=f.T0, horizon_days=7).spot_alternative
+    assert bare.total == pytest.approx(fees)
+    assert "fee only" in bare.reason and "spot slippage not priced: no book for BTC/USDT" in bare.reason

@@ -1,4 +1,4 @@
-"""The console's screens, by the name the app's `1`…`7` keys show them under."""
+"""The console's screens, by the name the app's `1`…`8` keys show them under."""
 
 from __future__ import annotations
 
@@ -76,7 +76,13 @@ def _preflight() -> Screen:
     return PreflightScreen()
 
 
+def _targets() -> Screen:
+    from console.app.screens.targets import TargetsScreen
+
+    return TargetsScreen()
+
+
 SCREENS: dict[str, Callable[[], Screen]] = {
     "dashboard": _dashboard, "builder": _builder, "blotter": _blotter, "alerts": _alerts,
-    "flows": _flows, "preflight": _preflight, "pnl": _pnl,
+    "flows": _flows, "preflight": _preflight, "pnl": _pnl, "targets": _targets,
 }

@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Static
 
 from console.app.screens import paint_header
 from console.core.numbers import money
+from console.core.ticket import leg_number
 from console.execution.ports import venue_reason
 from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
@@ -101,6 +102,29 @@ def refusals(orders: Sequence[Any]) -> list[str]:
     return out
 
 
+# (key, label, width); None = as wide as its cells. The client id is as wide as the venue's ids.
+ORDER_COLUMNS = (("leg", "leg", 3), ("symbol", "symbol", None), ("amount", "amount", 7), ("filled", "filled", 7),
+                 ("price", "price", 9), ("avg", "avg", 9), ("state", " state", 10), ("cid", "client id", None))
+RIGHT = frozenset({"amount", "filled", "price", "avg"})
+
+
+def figure(text: str) -> Text:
+    """A right-aligned figure of the orders table (with no cell padding, the state column
+    after the last figure starts with a space of its own)."""
+    return Text(text, justify="right")
+
+
+def price_text(o: Any) -> str:
+    """The order's limit price, or "market" (a market order has none)."""
+    return "market" if o.price is None else f"{o.price:,.6g}"
+
+
+def signed_amount(o: Any) -> Text:
+    """Contracts asked, signed by side (+ buy, − sell), coloured as the side."""
+    return Text(f"{o.amount if o.side == 'buy' else -o.amount:+g}", justify="right",
+                style="red" if o.side == "sell" else "green")
+
+
 def read_blotter(journal: Any, selected: str | None, limit: int = 200) -> BlotterData:
     tickets = list(reversed(journal.tickets()))[:limit]
     sel = selected if any(t.id == selected for t in tickets) else (tickets[0].id if tickets else None)
@@ -150,6 +174,7 @@ class BlotterScreen(Screen):
         self.data: BlotterData | None = None
         self.selected: str | None = None
         self.shared = False  # the journal is a desk's (PostgreSQL): show who sent what
+        self._followed: str | None = None  # the app's last sent ticket this screen has moved to
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -179,14 +204,16 @@ class BlotterScreen(Screen):
                               *((("by", "by", 24),) if self.shared else ()), ("note", "note", 36)):
             t.add_column(Text(label, justify="right") if key == "gross" else label, key=key, width=w)
         o = self.query_one("#bl-orders", DataTable)
-        # the client id last: on a narrow window what is cut first is the id, not the fill. The
-        # symbol column is as wide as its symbols (a perp's 13, not a dated future's 20), so that
-        # at 120 columns the ids are whole: two orders of a ticket differ only in their tails
-        for key, label, w in (("leg", "leg", 3), ("symbol", "symbol", None), ("side", "side", 4),
-                              ("amount", "amount", 6), ("filled", "filled", 6), ("avg", "avg", 8),
-                              ("state", "state", 9), *((("by", "by", 24),) if self.shared else ()),
-                              ("cid", "client id", 17)):
-            o.add_column(Text(label, justify="right") if key in ("amount", "filled", "avg") else label, key=key, width=w)
+        # Whole client ids at 80 and 120 columns (two orders of a ticket differ only in their
+        # tails): one cell of padding per column instead of two, short contract names
+        # (BTC-PERP), and the side as the amount's sign (signed contracts, as the residual
+        # reads) and colour. Leg numbers count from 1, as `journal show` and the confirmation do.
+        # On a desk's shared journal a "by" column says which console sent each order.
+        o.cell_padding = 0
+        columns = ORDER_COLUMNS if not self.shared else (*ORDER_COLUMNS[:-1], ("by", "by", 24), ORDER_COLUMNS[-1])
+        for key, label, w in columns:
+            o.add_column(figure(label) if key in RIGHT else label, key=key,
+                         width=None if w is None else w + 1)
         t.focus()
         self._header()
         self.refresh_blotter()
@@ -195,6 +222,10 @@ class BlotterScreen(Screen):
     # ------------------------------------------------------------------ data
 
     def refresh_blotter(self) -> None:
+        sent = self.app.last_ticket_id
+        if sent is not None and sent != self._followed:
+            # a ticket just confirmed: the detail pane follows it, wherever the cursor was
+            self._followed = self.selected = sent
         if self.app.services.journal is None:
             self.query_one("#bl-side", Static).update(Text("no journal is open", style="yellow"))
             return
@@ -233,6 +264,9 @@ class BlotterScreen(Screen):
             if cursor in ids:
                 table.move_cursor(row=ids.index(cursor), animate=False)
             return
+        ids = [t.id for t in d.tickets]
+        if self.selected in ids and table.cursor_row != ids.index(self.selected):
+            table.move_cursor(row=ids.index(self.selected), animate=False)
         before = {t.id: t for t in prev.tickets} if prev else {}
         for t in d.tickets:
             if t.id in old and before[t.id] != t:
@@ -267,11 +301,10 @@ class BlotterScreen(Screen):
         table = self.query_one("#bl-orders", DataTable)
         keys = [o.client_id for o in d.orders]
         same = prev is not None and prev.selected == d.selected and [o.client_id for o in prev.orders] == keys
-        cells = {o.client_id: ("—" if o.leg is None else str(o.leg + 1), o.symbol,
-                               Text(o.side, style="red" if o.side == "sell" else "green"),
-                               Text(f"{o.amount:g}", justify="right"), Text(f"{o.filled:g}", justify="right"),
-                               Text("—" if o.average is None else f"{o.average:,.6g}", justify="right"),
-                               _state(o.state),
+        cells = {o.client_id: ("—" if o.leg is None else str(leg_number(o.leg)), short_symbol(o.symbol),
+                               signed_amount(o), figure(f"{o.filled:g}"), figure(price_text(o)),
+                               figure("—" if o.average is None else f"{o.average:,.6g}"),
+                               Text(" ") + _state(o.state),
                                *((Text(o.origin or ("external" if o.external else "—"), no_wrap=True,
                                        overflow="ellipsis", style="bold" if self._mine(o.origin) else ""),)
                                  if self.shared else ()),
@@ -285,7 +318,7 @@ class BlotterScreen(Screen):
         for o in d.orders:
             if before[o.client_id] != o:
                 row = cells[o.client_id]
-                for col, v in zip(("filled", "avg", "state"), (row[4], row[5], row[6]), strict=True):
+                for col, v in zip(("filled", "avg", "state"), (row[3], row[5], row[6]), strict=True):
                     table.update_cell(o.client_id, col, v)
 
     def _side(self, d: BlotterData) -> None:
@@ -304,7 +337,7 @@ class BlotterScreen(Screen):
                 out.append(line + "\n", style="bold red")
             waiting = [r for r in d.residual if not r.settled]
             if t is not None and waiting and t.state.value in ("working", "partly_filled"):
-                legs = ", ".join(f"{r.leg + 1} (left {r.remaining:+g})" for r in waiting)
+                legs = ", ".join(f"{leg_number(r.leg)} (left {r.remaining:+g})" for r in waiting)
                 filled = any(abs(r.done) > 1e-12 for r in d.residual)
                 out.append(f"waiting: leg {legs}\nC chase" + (" · U unwind" if filled else "") + " · L leave\n",
                            style="bold yellow")
@@ -312,7 +345,7 @@ class BlotterScreen(Screen):
             for r in d.residual:
                 style = "green" if r.settled else "yellow"
                 left = "✓" if r.settled and not r.remaining else f"left {r.remaining:+g}"
-                out.append(f" {r.leg + 1} {short_symbol(r.symbol)} {r.done:+g}/{r.target:+g} {left}"
+                out.append(f" {leg_number(r.leg)} {short_symbol(r.symbol)} {r.done:+g}/{r.target:+g} {left}"
                            f"{' (accepted)' if r.accepted else ''}\n", style=style)
             out.append("Fills\n", style="bold dim")
             if not d.fills:

@@ -102,6 +102,10 @@ class BuilderScreen(Screen):
         self._loading = True  # form values set by code, not the trader: do not recompute per field
         self.built_on: Snapshot | None = None  # the snapshot the shown ticket was built on
         self._building = False  # a build is on its way: a new state must not restart it
+        # why the form shows no ticket (a field not a number, the planner's refusal); None
+        # while a ticket is shown. A field cleared and retyped to the value of the last ticket
+        # must be taken, not dropped as "the form the code set"
+        self.no_ticket: str | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -294,7 +298,7 @@ class BuilderScreen(Screen):
     @on(Select.Changed)
     @on(Input.Changed)
     def _changed(self, event: Message) -> None:
-        if self._loading or self._form_is_what_code_set():
+        if self._loading or (self.no_ticket is None and self._form_is_what_code_set()):
             return
         self.banner = ""  # the trader took over: the proposal's caveat no longer applies
         if isinstance(event, Select.Changed) and event.select.id in ("b-sell", "b-buy"):
@@ -328,6 +332,7 @@ class BuilderScreen(Screen):
         except ValueError as exc:
             # nothing to review until the field is fixed: the last ticket no longer matches the form
             self.ticket = self.preview = self.shown_inputs = None
+            self.no_ticket = str(exc)
             self.query_one("#b-note", Static).update("")
             self.query_one(LegsTable).show(())
             self.query_one(PreviewView).show(None, str(exc))
@@ -376,6 +381,7 @@ class BuilderScreen(Screen):
         self._building = False
         self.ticket, self.preview, self.shown_inputs = event.ticket, event.preview, event.inputs
         self.built_on = event.snapshot
+        self.no_ticket = None if event.ticket is not None else (event.error or "nothing to show")
         note = self.query_one("#b-note", Static)
         legs = self.query_one(LegsTable)
         if event.ticket is None:
@@ -410,6 +416,9 @@ class BuilderScreen(Screen):
         return None
 
     def action_review(self) -> None:
+        if self._debounce is None and not self._building and self.no_ticket is not None:
+            self.notify(f"no ticket to review: {self.no_ticket}", severity="warning", timeout=5)
+            return
         if not self.settled:
             self.notify("the ticket is being recomputed; review when it is shown", severity="warning", timeout=3)
             return
@@ -419,7 +428,8 @@ class BuilderScreen(Screen):
             self.schedule()
             return
         if not self.ticket.legs:
-            self.notify("this ticket has no legs to send", severity="warning", timeout=3)
+            self.notify("this ticket has no legs: nothing to send (change the sleeves, goal or size)",
+                        severity="warning", timeout=4)
             return
         self.app.review(self.ticket, self.preview)
 

@@ -18,7 +18,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from console.core.config import Limits
+from console.core.config import Config, Limits, mode_badge
+from console.core.errors import UserError
 from console.core.numbers import money
 from console.core.preview import Preview
 from console.core.ticket import Ticket
@@ -30,6 +31,27 @@ from widgets.preview_view import render_confirm
 def notional_digits(ticket: Ticket) -> str:
     """What the trader types above the threshold: the gross notional, whole units, digits only."""
     return str(round(ticket.gross_notional))
+
+
+def sends_to(config: Config, ticket: Ticket) -> Text | None:
+    """Where the ticket goes: each account it sends to, its venue and its mode badge (DEMO,
+    PAPER, LIVE), so a yes is never given to the wrong venue or the wrong money."""
+    if not ticket.legs:
+        return None
+
+    out = Text("sends to ", style="bold")
+    for i, name in enumerate(ticket.accounts):
+        try:
+            acct = config.account(name)
+        except UserError:
+            out.append(f"{name} (not in the config)", style="bold red")
+            continue
+        label, style = mode_badge(acct.mode)
+        if i:
+            out.append(" · ")
+        out.append(f"account {acct.name} on {acct.exchange} ")
+        out.append(f" {label} ", style=style)
+    return out
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -99,6 +121,10 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Static(Text.assemble((f" {self.title_text} ", "bold reverse"), "  ",
                                            (t.kind.value.upper(), "bold"), "  gross ",
                                            (money(t.gross_notional), "bold"), f" · horizon {t.horizon_days:g} d"))
+                config = getattr(self.app, "config", None)
+                where = sends_to(config, t) if isinstance(config, Config) else None
+                if where is not None:
+                    yield Static(where, id="confirm-venues")
                 if self.explain:
                     yield Static(Text(self.explain, style="bold"))
                 if t.note:

@@ -12,9 +12,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from console.app.palette import binding_catalog
+from widgets.inputs import FIELD_SCHEME
+
+IDS_FROM = 110  # columns from which the help shows each binding's id (a narrower one needs the room)
 
 
-def help_table(screen: Screen) -> Table:
+def help_table(screen: Screen, ids: bool = False) -> Table:
     """Key, action and where never shrink or wrap (a key cut away is no help at all); the
     description takes the width that is left and wraps."""
     entries = binding_catalog(screen)
@@ -24,8 +27,10 @@ def help_table(screen: Screen) -> Table:
     t.add_column("action", no_wrap=True, min_width=max((cell_len(e.text) for e in entries), default=6))
     t.add_column("what it does", ratio=1, overflow="fold")
     t.add_column("where", style="dim", no_wrap=True, min_width=max((cell_len(e.scope) for e in entries), default=5))
+    if ids:  # the id a user keymap (keymap.toml in the user config folder) remaps the key by
+        t.add_column("id", style="dim", no_wrap=True)
     for e in entries:
-        t.add_row(e.key_display, e.text, e.help, e.scope)
+        t.add_row(e.key_display, e.text, e.help, e.scope, *((e.binding.id or "",) if ids else ()))
     return t
 
 
@@ -47,8 +52,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(Text.assemble(("Keys — ", "bold"), (getattr(self.under, "TITLE", "") or "", "bold cyan"),
-                                       ("   (ctrl+p opens the command palette with the same list)", "dim")))
-            yield Static(help_table(self.under), id="help-table")
+                                       ("   (ctrl+p: the same list; keymap.toml remaps a key by its id)", "dim")))
+            yield Static(help_table(self.under, ids=self.app.size.width >= IDS_FROM), id="help-table")
+            yield Static(Text.assemble(("Keys in fields: ", "bold"), FIELD_SCHEME), id="help-scheme")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

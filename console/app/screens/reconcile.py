@@ -1,7 +1,8 @@
-"""The startup reconciliation report: trading opens only once the trader has seen it.
+"""The reconciliation report: journal vs every venue.
 
-The executor refuses to send until ``allow_trading(report)``; this modal shows the report
-(journal vs every venue) and `enter` opens trading when the report is complete. `r` runs it
+The executor refuses to send until ``allow_trading(report)``. A clean startup reconciliation
+opens trading by itself; this modal shows a startup report with a discrepancy, and any report
+the trader asked for with `R`; `enter` opens trading when the report is complete. `r` runs it
 again, `escape` keeps trading closed (the kill switch works regardless).
 """
 
@@ -37,15 +38,23 @@ class ReconcileScreen(ModalScreen[str]):
 
     BODY_ROWS = 24
 
-    def __init__(self, report: Any) -> None:
+    def __init__(self, report: Any, *, startup: bool = False) -> None:
         super().__init__()
         self.report = report
+        self.startup = startup
+
+    @property
+    def heading(self) -> str:
+        """Titled for what it is: the start-up's check found something, or the trader's `R`."""
+        if self.startup:
+            return " Startup reconciliation: journal vs venues (a discrepancy: read before trading) "
+        return " Reconciliation (R): journal vs venues "
 
     def compose(self) -> ComposeResult:
         r = self.report
         with Vertical():
             with VerticalScroll(id="rc-body"):
-                yield Static(Text(" Startup reconciliation: journal vs venues ", style="bold reverse"))
+                yield Static(Text(self.heading, style="bold reverse"))
                 for line in r.lines():
                     style = "green" if line.startswith("Reconciled") else "yellow"
                     yield Static(Text(line, style=style))
