@@ -42,9 +42,10 @@ tiers in ccxt's ``fetch_leverage_tiers`` shape passed in by the caller.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from console.core.allocation import contract_mark
 from console.core.overlay import Leg, entry_after
@@ -383,10 +384,18 @@ class AccountRisk:
     maintenance: float
     initial: float
     gross_notional: float  # in ``settle``: coin notional for an inverse pool
-    positions: tuple[PositionRisk, ...]
-    tiers_note: str  # "venue tiers" or the labelled fallback
+    # every position's liquidation price, or how to compute them: a preview shows one
+    # ticket's, while a plan previews hundreds and reads none, so they are worked out when
+    # first read (``positions``)
+    liquidations: tuple[PositionRisk, ...] | Callable[[], tuple[PositionRisk, ...]] = field(compare=False, repr=False)
+    tiers_note: str = "no positions"  # "venue tiers" or the labelled fallback
     isolated_liquidated: tuple[str, ...] = ()  # isolated positions whose own margin is gone
     inverse: bool = False  # a COIN-M pool: figures in coin
+
+    @cached_property
+    def positions(self) -> tuple[PositionRisk, ...]:
+        lq = self.liquidations
+        return lq() if callable(lq) else lq
 
     @property
     def margin_balance(self) -> float:
@@ -464,8 +473,9 @@ def evaluate(account: str, wallet: float, settle: str, positions: Sequence[RiskP
     isolated = [p for p in pool if p.margin_mode == "isolated"]
     # an isolated position is liquidated when its own margin (isolated wallet + uPnL) is gone
     gone = tuple(p.symbol for p in isolated if p.isolated_wallet + upnl[p.symbol] <= mm[p.symbol])
-    out: list[PositionRisk] = []
-    if liquidation:
+
+    def liquidations() -> tuple[PositionRisk, ...]:
+        out: list[PositionRisk] = []
         cross = [p for p in pool if p.margin_mode != "isolated"]
         cross_wallet = wallet - sum(p.isolated_wallet for p in isolated)
         cross_mm = sum(mm[p.symbol] for p in cross)
@@ -482,28 +492,49 @@ def evaluate(account: str, wallet: float, settle: str, positions: Sequence[RiskP
             out.append(PositionRisk(p.account, p.symbol, p.base, "long" if p.side > 0 else "short", p.contracts,
                                     p.notional, p.mark, p.entry, mm[p.symbol], im[p.symbol], liq.price, dist,
                                     p.margin_mode, liq.reason, settle))
+        return tuple(out)
+
     notes = sorted({src for _, src in tables.values()})
     return AccountRisk(account, settle, wallet, sum(upnl.values()), sum(mm.values()), sum(im.values()),
-                       gross, tuple(out), "; ".join(notes) or "no positions", gone, inverse)
+                       gross, liquidations if liquidation else (), "; ".join(notes) or "no positions", gone,
+                       inverse)
 
 
-_POS_CACHE: dict[tuple[int, float], tuple[AccountState, Mapping[str, Any], tuple[RiskPosition, ...]]] = {}
+@dataclass(frozen=True)
+class _Held:
+    """An account's open positions as RiskPositions, indexed the ways the what-if reads them."""
+    positions: tuple[RiskPosition, ...]
+    by_symbol: Mapping[str, RiskPosition]
+    # (settle coin, True) for each COIN-M pool, ("", False) for the linear one: its positions in order
+    pools: Mapping[tuple[str, bool], tuple[RiskPosition, ...]]
 
 
-def account_positions(snap: Snapshot, account: str, default_leverage: float) -> list[RiskPosition]:
-    """The account's open positions as RiskPositions. Cached per (immutable) AccountState and
-    funding-rate mapping: the planner asks for the same account once per ticket. The cache
-    holds the objects themselves, so an id is never reused while its entry lives."""
+_POS_CACHE: dict[tuple[int, float], tuple[AccountState, Mapping[str, Any], _Held]] = {}
+
+
+def _held(snap: Snapshot, account: str, default_leverage: float) -> _Held:
+    """Cached per (immutable) AccountState and tickers mapping: the planner asks for the same
+    account once per ticket. The cache holds the objects themselves, so an id is never reused
+    while its entry lives."""
     acct = snap.account(account)
     key = (id(acct), default_leverage)
     hit = _POS_CACHE.get(key)
     if hit is not None and hit[0] is acct and hit[1] is acct.tickers:
-        return list(hit[2])
+        return hit[2]
     out = tuple(_risk_position(acct, snap, p, default_leverage) for p in acct.open_positions())
+    pools: dict[tuple[str, bool], list[RiskPosition]] = {}
+    for p in out:
+        pools.setdefault(("", False) if p.linear else (p.settle, True), []).append(p)
+    held = _Held(out, {p.symbol: p for p in out}, {k: tuple(v) for k, v in pools.items()})
     if len(_POS_CACHE) > 64:
         _POS_CACHE.clear()
-    _POS_CACHE[key] = (acct, acct.tickers, out)
-    return list(out)
+    _POS_CACHE[key] = (acct, acct.tickers, held)
+    return held
+
+
+def account_positions(snap: Snapshot, account: str, default_leverage: float) -> list[RiskPosition]:
+    """The account's open positions as RiskPositions (cached, see ``_held``)."""
+    return list(_held(snap, account, default_leverage).positions)
 
 
 LINEAR_POOL = ""  # the key of the linear pool in ``apply_by_pool``'s realised PnL
@@ -562,6 +593,100 @@ def apply_to_positions(positions: Sequence[RiskPosition], legs: Iterable[Leg], a
     return after, realised.get(LINEAR_POOL, 0.0)
 
 
+class _Sums(NamedTuple):
+    upnl: float
+    maintenance: float
+    initial: float
+    gross: float
+
+
+class _Share(NamedTuple):
+    """One position's part of its pool's sums: what ``evaluate`` adds up for it."""
+    upnl: float
+    maintenance: float
+    initial: float
+    gross: float
+    note: str  # where its tiers came from
+    gone: bool  # isolated, and its own margin is gone
+
+
+def _share(p: RiskPosition, tiers: Mapping[str, Any] | None, inverse: bool) -> _Share:
+    tab, note = tiers_for(p.symbol, tiers, inverse=inverse)
+    n = p.margin_notional
+    t = tier_for(tab, n)
+    mm = max(n * t.mmr - t.cum, 0.0)
+    up = p.upnl
+    return _Share(up, mm, n / max(min(p.leverage, t.max_leverage), 1.0), n, note,
+                  p.margin_mode == "isolated" and p.isolated_wallet + up <= mm)
+
+
+def _add(shares: Iterable[_Share]) -> _Sums:
+    u = m = i = g = 0.0
+    for sh in shares:
+        u += sh.upnl
+        m += sh.maintenance
+        i += sh.initial
+        g += sh.gross
+    return _Sums(u, m, i, g)
+
+
+def _minus(a: _Sums, b: _Sums) -> _Sums:
+    return _Sums(a.upnl - b.upnl, a.maintenance - b.maintenance, a.initial - b.initial, a.gross - b.gross)
+
+
+@dataclass(frozen=True)
+class _PoolBase:
+    """A pool's positions before any ticket, each one's share of the sums worked out once: a
+    ticket changes only the positions its legs touch, so its what-if, its checks and its
+    stress rows adjust these sums instead of adding up the whole pool again (a plan of
+    hundreds of tickets on a pool of hundreds of positions stays linear)."""
+    by_symbol: Mapping[str, RiskPosition]
+    shares: Mapping[str, _Share]
+    sums: _Sums
+    by_asset: Mapping[str, tuple[RiskPosition, ...]]
+    asset_sums: Mapping[str, _Sums]
+    notes: Mapping[str, int]  # tiers note → how many positions rest on it
+    gone: tuple[str, ...]
+    isolated: tuple[str, ...]  # isolated positions' symbols, in the pool's order
+
+
+def _base_of(before: Sequence[RiskPosition], tiers: Mapping[str, Any] | None, inverse: bool) -> _PoolBase:
+    pool = [p for p in before if p.contracts > 0]
+    shares = {p.symbol: _share(p, tiers, inverse) for p in pool}
+    by_asset: dict[str, list[RiskPosition]] = {}
+    for p in pool:
+        by_asset.setdefault(p.base, []).append(p)
+    notes: dict[str, int] = {}
+    for sh in shares.values():
+        notes[sh.note] = notes.get(sh.note, 0) + 1
+    isolated = tuple(p.symbol for p in pool if p.margin_mode == "isolated")
+    return _PoolBase({p.symbol: p for p in pool}, shares, _add(shares[p.symbol] for p in pool),
+                     {a: tuple(ps) for a, ps in by_asset.items()},
+                     {a: _add(shares[p.symbol] for p in ps) for a, ps in by_asset.items()},
+                     notes, tuple(s for s in isolated if shares[s].gone), isolated)
+
+
+_BASE_CACHE: dict[tuple[int, int, bool], tuple[tuple[RiskPosition, ...], Any, _PoolBase]] = {}
+
+
+def _pool_base(before: tuple[RiskPosition, ...], tiers: Mapping[str, Any] | None, inverse: bool) -> _PoolBase:
+    """``_base_of``, cached per (immutable) before-positions tuple and tiers mapping, like
+    ``_held``: every ticket previewed on the same snapshot shares it."""
+    key = (id(before), id(tiers), inverse)
+    hit = _BASE_CACHE.get(key)
+    if hit is not None and hit[0] is before and hit[1] is tiers:
+        return hit[2]
+    base = _base_of(before, tiers, inverse)
+    if len(_BASE_CACHE) > 64:
+        _BASE_CACHE.clear()
+    _BASE_CACHE[key] = (before, tiers, base)
+    return base
+
+
+def _note(notes: Mapping[str, int]) -> str:
+    return "; ".join(sorted(n for n, k in notes.items() if k > 0)) or "no positions"
+
+
 @dataclass(frozen=True)
 class Pool:
     """One margin pool of an account, before and after legs fill."""
@@ -571,11 +696,73 @@ class Pool:
     wallet_before: float
     wallet_after: float  # + the PnL the legs' reductions realise into this pool
     before: tuple[RiskPosition, ...]
-    after: tuple[RiskPosition, ...]
+    # the pool's positions the legs touch, after they fill (None: closed), in the order
+    # ``apply_by_pool`` leaves them; every other position is as before
+    changes: Mapping[str, RiskPosition | None] = field(default_factory=dict)
+
+    @cached_property
+    def after(self) -> tuple[RiskPosition, ...]:
+        held = {p.symbol for p in self.before}
+        kept = (self.changes.get(p.symbol, p) for p in self.before)
+        new = (q for s, q in self.changes.items() if s not in held)
+        return tuple(p for p in (*kept, *new) if p is not None and p.contracts > 0)
+
+    def _after_shares(self, tiers: Mapping[str, Any] | None) -> dict[str, _Share | None]:
+        return {s: None if q is None else _share(q, tiers, self.inverse) for s, q in self.changes.items()}
+
+    def figures(self, tiers: Mapping[str, Any] | None, *, after: bool) -> tuple[_Sums, str, tuple[str, ...]]:
+        """The pool's sums, tiers note and isolated positions gone: the before pool's, with
+        only the changed positions' shares swapped for the after pool."""
+        base = _pool_base(self.before, tiers, self.inverse)
+        if not after:
+            return base.sums, _note(base.notes), base.gone
+        u, m, i, g = base.sums
+        notes = dict(base.notes)
+        changed = self._after_shares(tiers)
+        for s, sh in changed.items():
+            old = base.shares.get(s)
+            if old is not None:
+                u, m, i, g = u - old.upnl, m - old.maintenance, i - old.initial, g - old.gross
+                notes[old.note] -= 1
+            if sh is not None:
+                u, m, i, g = u + sh.upnl, m + sh.maintenance, i + sh.initial, g + sh.gross
+                notes[sh.note] = notes.get(sh.note, 0) + 1
+        gone = []
+        for s in base.isolated:  # a position the legs open is cross: only these can be gone
+            sh = changed[s] if s in changed else base.shares[s]
+            if sh is not None and sh.gone:
+                gone.append(s)
+        return _Sums(u, m, i, g), _note(notes), tuple(gone)
 
     def evaluate(self, tiers: Mapping[str, Any] | None, *, after: bool, liquidation: bool = True) -> AccountRisk:
-        return evaluate(self.account, self.wallet_after if after else self.wallet_before, self.settle,
-                        self.after if after else self.before, tiers, liquidation=liquidation, inverse=self.inverse)
+        """What ``evaluate`` gives for the pool's positions before or after, from the sums
+        above; liquidation prices (the whole pool's) only when they are read."""
+        sums, note, gone = self.figures(tiers, after=after)
+        wallet = self.wallet_after if after else self.wallet_before
+
+        def liquidations() -> tuple[PositionRisk, ...]:
+            return evaluate(self.account, wallet, self.settle, self.after if after else self.before, tiers,
+                            inverse=self.inverse).positions
+
+        return AccountRisk(self.account, self.settle, wallet, sums.upnl, sums.maintenance, sums.initial, sums.gross,
+                           liquidations if liquidation else (), note, gone, self.inverse)
+
+    def asset_part(self, tiers: Mapping[str, Any] | None, asset: str, *,
+                   after: bool) -> tuple[list[RiskPosition], _Sums, tuple[str, ...]]:
+        """The positions on ``asset`` (which a stress move of it changes), and the sums and
+        gone isolated positions of the rest of the pool, which it leaves alone."""
+        base = _pool_base(self.before, tiers, self.inverse)
+        total, _, gone = self.figures(tiers, after=after)
+        if not after:
+            moved = list(base.by_asset.get(asset, ()))
+            part = base.asset_sums.get(asset, _Sums(0.0, 0.0, 0.0, 0.0))
+        else:
+            moved = [self.changes.get(p.symbol, p) for p in base.by_asset.get(asset, ())]
+            moved += [q for s, q in self.changes.items() if s not in base.by_symbol and q is not None and q.base == asset]
+            moved = [p for p in moved if p is not None and p.contracts > 0]
+            part = _add(_share(p, tiers, self.inverse) for p in moved)
+        on_asset = {p.symbol for p in moved}
+        return moved, _minus(total, part), tuple(s for s in gone if s not in on_asset)
 
 
 def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: str,
@@ -584,12 +771,18 @@ def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: s
     first (settled in the first linear position's or leg's settle currency, else ``quote``), then
     one per inverse settle coin. An account that none touch gets its ``quote`` pool."""
     acct = snap.account(account)
-    pb = account_positions(snap, account, default_leverage)
-    pa, realised = apply_by_pool(pb, legs, account, default_leverage)
+    held = _held(snap, account, default_leverage)
     mine = [leg for leg in legs if leg.account == account]
-    lin = next((_settle_of(acct, p.symbol, quote) for p in pb if p.linear), None) or next(
+    touched = list(dict.fromkeys(leg.symbol for leg in mine))
+    # each leg changes only its own symbol's position: apply them to those alone
+    moved, realised = apply_by_pool([held.by_symbol[s] for s in touched if s in held.by_symbol], mine, account,
+                                    default_leverage)
+    changes: dict[str, RiskPosition | None] = dict.fromkeys(touched)
+    changes.update((p.symbol, p) for p in moved)
+    first_linear = held.pools.get(("", False), ())
+    lin = (_settle_of(acct, first_linear[0].symbol, quote) if first_linear else None) or next(
         (_settle_of(acct, leg.symbol, quote) for leg in mine if leg.linear), None)
-    coins = list(dict.fromkeys([*(p.settle for p in (*pb, *pa) if not p.linear),
+    coins = list(dict.fromkeys([*(c for c, inv in held.pools if inv), *(p.settle for p in moved if not p.linear),
                                 *(_settle_of(acct, leg.symbol, quote).upper() for leg in mine if not leg.linear)]))
     keys: list[tuple[str, bool]] = ([(lin, False)] if lin is not None or not coins else [])
     keys += [(c, True) for c in coins]
@@ -598,12 +791,15 @@ def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: s
         settle = settle or quote
         w = wallet_balance(acct, settle)
         r = realised.get(settle.upper() if inverse else LINEAR_POOL, 0.0)
-        if inverse:
-            b = tuple(p for p in pb if not p.linear and p.settle == settle.upper())
-            a = tuple(p for p in pa if not p.linear and p.settle == settle.upper())
-        else:
-            b, a = tuple(p for p in pb if p.linear), tuple(p for p in pa if p.linear)
-        out.append(Pool(account, settle, inverse, w, w + r, b, a))
+        key = (settle.upper(), True) if inverse else ("", False)
+
+        def in_pool(p: RiskPosition, inverse: bool = inverse, coin: str = settle.upper()) -> bool:
+            return (not p.linear and p.settle == coin) if inverse else p.linear
+
+        before = held.pools.get(key, ())
+        mine_here = {s: q for s, q in changes.items()
+                     if (s in held.by_symbol and in_pool(held.by_symbol[s])) or (q is not None and in_pool(q))}
+        out.append(Pool(account, settle, inverse, w, w + r, before, mine_here))
     return out
 
 
@@ -654,15 +850,16 @@ def _shock(positions: Sequence[RiskPosition], asset: str, move: float) -> list[R
     return [replace(p, mark=p.mark * (1 + move)) if p.base == asset else p for p in positions]
 
 
-def _combined(name: str, wallet: float, settle: str, rest: AccountRisk, moved: Sequence[RiskPosition],
-              tiers: Mapping[str, Any] | None, *, inverse: bool = False) -> AccountRisk:
-    """``rest`` (evaluated once) plus the moved positions: the same sums ``evaluate`` makes.
+def _combined(name: str, wallet: float, settle: str, rest: _Sums, rest_gone: tuple[str, ...],
+              moved: Sequence[RiskPosition], tiers: Mapping[str, Any] | None, *, inverse: bool = False) -> AccountRisk:
+    """The rest of the pool (summed once) plus the moved positions: the sums ``evaluate`` makes.
     For an inverse pool the move changes the marks only: the wallet is coin, and so is every
     figure of the ratio."""
-    m = evaluate(name, wallet, settle, moved, tiers, liquidation=False, inverse=inverse)
+    shares = [_share(p, tiers, inverse) for p in moved]
+    m = _add(shares)
     return AccountRisk(name, settle, wallet, rest.upnl + m.upnl, rest.maintenance + m.maintenance,
-                       rest.initial + m.initial, rest.gross_notional + m.gross_notional, (), m.tiers_note,
-                       rest.isolated_liquidated + m.isolated_liquidated, inverse)
+                       rest.initial + m.initial, rest.gross + m.gross, (), _note({sh.note: 1 for sh in shares}),
+                       rest_gone + tuple(p.symbol for p, sh in zip(moved, shares, strict=True) if sh.gone), inverse)
 
 
 def _quote_upnl(positions: Sequence[RiskPosition]) -> float:
@@ -702,27 +899,24 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | N
     spot_values = spot_values or {}
     assets = list(stress_assets) if stress_assets is not None else list(dict.fromkeys(
         leg.symbol.split("/")[0] for leg in legs))
-    for pool in pools:
+    for pool in pools if stress_moves else ():
         name, settle, inv = pool.account, pool.settle, pool.inverse
         wb, wa = pool.wallet_before, pool.wallet_after
-        base_after = pool.evaluate(tiers, after=True, liquidation=False)
         for asset in assets:
-            # only the asset's positions change under its move: the rest is evaluated once
-            parts = {}
-            for tag, pos, wallet in (("b", pool.before, wb), ("a", pool.after, wa)):
-                moved = [p for p in pos if p.base == asset]
-                rest = evaluate(name, wallet, settle, [p for p in pos if p.base != asset], tiers,
-                                liquidation=False, inverse=inv)
-                parts[tag] = (moved, rest)
+            # only the asset's positions change under its move: the rest is summed once
+            moved_b, rest_b, gone_b = pool.asset_part(tiers, asset, after=False)
+            moved_a, rest_a, gone_a = pool.asset_part(tiers, asset, after=True)
+            upnl_a = _add(_share(p, tiers, inv) for p in moved_a).upnl
             for mv in stress_moves:
-                shocked_a = _shock(parts["a"][0], asset, mv)
-                rb = _combined(name, wb, settle, parts["b"][1], _shock(parts["b"][0], asset, mv), tiers, inverse=inv)
-                ra = _combined(name, wa, settle, parts["a"][1], shocked_a, tiers, inverse=inv)
+                shocked_a = _shock(moved_a, asset, mv)
+                rb = _combined(name, wb, settle, rest_b, gone_b, _shock(moved_b, asset, mv), tiers, inverse=inv)
+                ra = _combined(name, wa, settle, rest_a, gone_a, shocked_a, tiers, inverse=inv)
                 lb, _ = _liquidated(rb)
                 la, why = _liquidated(ra)
-                # linear: the pool's PnL change as before; inverse: its coin PnL in USD at the moved marks
-                pnl = (_quote_upnl(shocked_a) - _quote_upnl(parts["a"][0]) if inv
-                       else ra.upnl - base_after.upnl)
+                # linear: the pool's PnL change (only the moved positions' changes); inverse:
+                # its coin PnL in USD at the moved marks
+                pnl = (_quote_upnl(shocked_a) - _quote_upnl(moved_a) if inv
+                       else ra.upnl - rest_a.upnl - upnl_a)
                 rows.append(StressRow(asset, mv, name, _finite(rb.margin_ratio), _finite(ra.margin_ratio), lb, la,
                                       pnl, spot_values.get(asset, 0.0) * mv, why or "survives", settle))
     return WhatIf(tuple(before), tuple(after), tuple(rows))
