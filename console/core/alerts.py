@@ -25,6 +25,7 @@ from typing import Any
 from console.core.allocation import Allocation, Status, contract_mark
 from console.core.config import Config
 from console.core.costs import BasisInfo, FundingInfo, basis_info, funding_info
+from console.core.memo import by_identity
 from console.core.snapshot import AccountState, Snapshot
 
 FUNDING_SPIKE_APR = 0.50  # |annualised funding| past 50 %/yr is a spike
@@ -61,6 +62,7 @@ def _f(x: Any) -> float | None:
     return v if v == v else None
 
 
+@by_identity()
 def account_margin_ratio(state: AccountState) -> float | None:
     """The venue's account margin ratio (maintenance margin / margin balance), if it reports one.
 

@@ -48,6 +48,7 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from console.core.allocation import contract_mark
+from console.core.memo import by_identity
 from console.core.overlay import Leg, entry_after
 from console.core.snapshot import AccountState, Snapshot
 
@@ -289,19 +290,26 @@ class RiskPosition:
 
     @property
     def margin_notional(self) -> float:
-        """In the pool's currency, what the brackets see: quote (linear) or coin, Q / P (inverse)."""
-        if self.linear:
-            return self.size * self.mark
-        return self.size / self.mark if self.mark > 0 else 0.0
+        return self.margin_notional_at(self.mark)
 
     @property
     def upnl(self) -> float:
+        return self.upnl_at(self.mark)
+
+    def margin_notional_at(self, mark: float) -> float:
+        """In the pool's currency, what the brackets see: quote (linear) or coin, Q / P (inverse).
+        At ``mark`` (a stress move prices the position without copying it)."""
+        if self.linear:
+            return self.size * mark
+        return self.size / mark if mark > 0 else 0.0
+
+    def upnl_at(self, mark: float) -> float:
         """In the pool's currency: quote (linear) or coin, Side × Q × (1/EP − 1/P) (inverse)."""
         if self.linear:
-            return self.side * self.size * (self.mark - self.entry)
-        if self.mark <= 0 or self.entry <= 0:
+            return self.side * self.size * (mark - self.entry)
+        if mark <= 0 or self.entry <= 0:
             return 0.0
-        return self.side * self.size * (1 / self.entry - 1 / self.mark)
+        return self.side * self.size * (1 / self.entry - 1 / mark)
 
 
 def _symbol_settle(symbol: str) -> str:
@@ -509,31 +517,23 @@ class _Held:
     pools: Mapping[tuple[str, bool], tuple[RiskPosition, ...]]
 
 
-_POS_CACHE: dict[tuple[int, float], tuple[AccountState, Mapping[str, Any], _Held]] = {}
-
-
 def _held(snap: Snapshot, account: str, default_leverage: float) -> _Held:
-    """Cached per (immutable) AccountState and tickers mapping: the planner asks for the same
-    account once per ticket. The cache holds the objects themselves, so an id is never reused
-    while its entry lives."""
     acct = snap.account(account)
-    key = (id(acct), default_leverage)
-    hit = _POS_CACHE.get(key)
-    if hit is not None and hit[0] is acct and hit[1] is acct.tickers:
-        return hit[2]
+    return _held_of(acct, acct.tickers, default_leverage, snap)
+
+
+@by_identity(key=3)
+def _held_of(acct: AccountState, tickers: Mapping[str, Any], default_leverage: float, snap: Snapshot) -> _Held:
+    """Once per (immutable) account state: the planner asks for the same account once per ticket."""
     out = tuple(_risk_position(acct, snap, p, default_leverage) for p in acct.open_positions())
     pools: dict[tuple[str, bool], list[RiskPosition]] = {}
     for p in out:
         pools.setdefault(("", False) if p.linear else (p.settle, True), []).append(p)
-    held = _Held(out, {p.symbol: p for p in out}, {k: tuple(v) for k, v in pools.items()})
-    if len(_POS_CACHE) > 64:
-        _POS_CACHE.clear()
-    _POS_CACHE[key] = (acct, acct.tickers, held)
-    return held
+    return _Held(out, {p.symbol: p for p in out}, {k: tuple(v) for k, v in pools.items()})
 
 
 def account_positions(snap: Snapshot, account: str, default_leverage: float) -> list[RiskPosition]:
-    """The account's open positions as RiskPositions (cached, see ``_held``)."""
+    """The account's open positions as RiskPositions (once per account state, see ``_held_of``)."""
     return list(_held(snap, account, default_leverage).positions)
 
 
@@ -610,12 +610,14 @@ class _Share(NamedTuple):
     gone: bool  # isolated, and its own margin is gone
 
 
-def _share(p: RiskPosition, tiers: Mapping[str, Any] | None, inverse: bool) -> _Share:
+def _share(p: RiskPosition, tiers: Mapping[str, Any] | None, inverse: bool, move: float | None = None) -> _Share:
+    """``move``: the share with the position's mark moved by that fraction (a stress row)."""
+    mark = p.mark if move is None else p.mark * (1 + move)
     tab, note = tiers_for(p.symbol, tiers, inverse=inverse)
-    n = p.margin_notional
+    n = p.margin_notional_at(mark)
     t = tier_for(tab, n)
     mm = max(n * t.mmr - t.cum, 0.0)
-    up = p.upnl
+    up = p.upnl_at(mark)
     return _Share(up, mm, n / max(min(p.leverage, t.max_leverage), 1.0), n, note,
                   p.margin_mode == "isolated" and p.isolated_wallet + up <= mm)
 
@@ -666,21 +668,11 @@ def _base_of(before: Sequence[RiskPosition], tiers: Mapping[str, Any] | None, in
                      notes, tuple(s for s in isolated if shares[s].gone), isolated)
 
 
-_BASE_CACHE: dict[tuple[int, int, bool], tuple[tuple[RiskPosition, ...], Any, _PoolBase]] = {}
-
-
+@by_identity()
 def _pool_base(before: tuple[RiskPosition, ...], tiers: Mapping[str, Any] | None, inverse: bool) -> _PoolBase:
-    """``_base_of``, cached per (immutable) before-positions tuple and tiers mapping, like
-    ``_held``: every ticket previewed on the same snapshot shares it."""
-    key = (id(before), id(tiers), inverse)
-    hit = _BASE_CACHE.get(key)
-    if hit is not None and hit[0] is before and hit[1] is tiers:
-        return hit[2]
-    base = _base_of(before, tiers, inverse)
-    if len(_BASE_CACHE) > 64:
-        _BASE_CACHE.clear()
-    _BASE_CACHE[key] = (before, tiers, base)
-    return base
+    """``_base_of`` once per (immutable) before-positions tuple and tiers mapping: every ticket
+    previewed on the same snapshot shares it."""
+    return _base_of(before, tiers, inverse)
 
 
 def _note(notes: Mapping[str, int]) -> str:
@@ -699,6 +691,9 @@ class Pool:
     # the pool's positions the legs touch, after they fill (None: closed), in the order
     # ``apply_by_pool`` leaves them; every other position is as before
     changes: Mapping[str, RiskPosition | None] = field(default_factory=dict)
+    # figures by (tiers identity, after): the what-if, its stress rows and the checks ask again
+    _figures: dict[tuple[int, bool], tuple[Any, tuple[_Sums, str, tuple[str, ...]]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def after(self) -> tuple[RiskPosition, ...]:
@@ -713,9 +708,14 @@ class Pool:
     def figures(self, tiers: Mapping[str, Any] | None, *, after: bool) -> tuple[_Sums, str, tuple[str, ...]]:
         """The pool's sums, tiers note and isolated positions gone: the before pool's, with
         only the changed positions' shares swapped for the after pool."""
+        hit = self._figures.get((id(tiers), after))
+        if hit is not None and hit[0] is tiers:
+            return hit[1]
         base = _pool_base(self.before, tiers, self.inverse)
         if not after:
-            return base.sums, _note(base.notes), base.gone
+            out = base.sums, _note(base.notes), base.gone
+            self._figures[(id(tiers), after)] = (tiers, out)
+            return out
         u, m, i, g = base.sums
         notes = dict(base.notes)
         changed = self._after_shares(tiers)
@@ -732,7 +732,9 @@ class Pool:
             sh = changed[s] if s in changed else base.shares[s]
             if sh is not None and sh.gone:
                 gone.append(s)
-        return _Sums(u, m, i, g), _note(notes), tuple(gone)
+        out = _Sums(u, m, i, g), _note(notes), tuple(gone)
+        self._figures[(id(tiers), after)] = (tiers, out)
+        return out
 
     def evaluate(self, tiers: Mapping[str, Any] | None, *, after: bool, liquidation: bool = True) -> AccountRisk:
         """What ``evaluate`` gives for the pool's positions before or after, from the sums
@@ -846,27 +848,30 @@ class WhatIf:
                 "stress": [s.to_dict() for s in self.stress]}
 
 
-def _shock(positions: Sequence[RiskPosition], asset: str, move: float) -> list[RiskPosition]:
-    return [replace(p, mark=p.mark * (1 + move)) if p.base == asset else p for p in positions]
-
-
 def _combined(name: str, wallet: float, settle: str, rest: _Sums, rest_gone: tuple[str, ...],
-              moved: Sequence[RiskPosition], tiers: Mapping[str, Any] | None, *, inverse: bool = False) -> AccountRisk:
-    """The rest of the pool (summed once) plus the moved positions: the sums ``evaluate`` makes.
-    For an inverse pool the move changes the marks only: the wallet is coin, and so is every
-    figure of the ratio."""
-    shares = [_share(p, tiers, inverse) for p in moved]
+              moved: Sequence[RiskPosition], move: float, tiers: Mapping[str, Any] | None, *,
+              inverse: bool = False) -> AccountRisk:
+    """The rest of the pool (summed once) plus the ``moved`` positions at their marks moved by
+    ``move``: the sums ``evaluate`` makes, for a stress row (which reads no tiers note). For an
+    inverse pool the move changes the marks only: the wallet is coin, and so is every figure
+    of the ratio."""
+    shares = [_share(p, tiers, inverse, move) for p in moved]
     m = _add(shares)
     return AccountRisk(name, settle, wallet, rest.upnl + m.upnl, rest.maintenance + m.maintenance,
-                       rest.initial + m.initial, rest.gross + m.gross, (), _note({sh.note: 1 for sh in shares}),
+                       rest.initial + m.initial, rest.gross + m.gross, (), "",
                        rest_gone + tuple(p.symbol for p, sh in zip(moved, shares, strict=True) if sh.gone), inverse)
 
 
-def _quote_upnl(positions: Sequence[RiskPosition]) -> float:
-    """Unrealised PnL in quote money: linear as is; an inverse position's coin PnL valued at its
-    own mark, Side × Q × (1/EP − 1/P) × P = Side × Q × (P/EP − 1), which is what that PnL is
-    worth in USD at that price (so a stress move's change is Side × Q × ΔP / EP)."""
-    return sum(p.upnl if p.linear else p.upnl * p.mark for p in positions)
+def _quote_upnl(positions: Sequence[RiskPosition], move: float = 0.0) -> float:
+    """Unrealised PnL in quote money, with every mark moved by ``move``: linear as is; an
+    inverse position's coin PnL valued at its own mark, Side × Q × (1/EP − 1/P) × P =
+    Side × Q × (P/EP − 1), which is what that PnL is worth in USD at that price (so a stress
+    move's change is Side × Q × ΔP / EP)."""
+    out = 0.0
+    for p in positions:
+        mark = p.mark * (1 + move) if move else p.mark
+        out += p.upnl_at(mark) if p.linear else p.upnl_at(mark) * mark
+    return out
 
 
 def _liquidated(r: AccountRisk) -> tuple[bool, str]:
@@ -908,14 +913,13 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | N
             moved_a, rest_a, gone_a = pool.asset_part(tiers, asset, after=True)
             upnl_a = _add(_share(p, tiers, inv) for p in moved_a).upnl
             for mv in stress_moves:
-                shocked_a = _shock(moved_a, asset, mv)
-                rb = _combined(name, wb, settle, rest_b, gone_b, _shock(moved_b, asset, mv), tiers, inverse=inv)
-                ra = _combined(name, wa, settle, rest_a, gone_a, shocked_a, tiers, inverse=inv)
+                rb = _combined(name, wb, settle, rest_b, gone_b, moved_b, mv, tiers, inverse=inv)
+                ra = _combined(name, wa, settle, rest_a, gone_a, moved_a, mv, tiers, inverse=inv)
                 lb, _ = _liquidated(rb)
                 la, why = _liquidated(ra)
                 # linear: the pool's PnL change (only the moved positions' changes); inverse:
                 # its coin PnL in USD at the moved marks
-                pnl = (_quote_upnl(shocked_a) - _quote_upnl(moved_a) if inv
+                pnl = (_quote_upnl(moved_a, mv) - _quote_upnl(moved_a) if inv
                        else ra.upnl - rest_a.upnl - upnl_a)
                 rows.append(StressRow(asset, mv, name, _finite(rb.margin_ratio), _finite(ra.margin_ratio), lb, la,
                                       pnl, spot_values.get(asset, 0.0) * mv, why or "survives", settle))
