@@ -541,10 +541,14 @@ class RebalApp(App[int]):
                         severity="error")
             return
         self.notify(f"ticket {tid} confirmed; sending", timeout=3)
-        self.action_show("blotter")
         self.submitting.add(tid)
+        # the send is handed to the service loop before the blotter is drawn: drawing it holds
+        # this loop for a while, and the order must not wait behind a repaint
+        sending = asyncio.ensure_future(self.services.call(executor.submit(tid)))
+        await asyncio.sleep(0)  # runs the task up to its hand-over
+        self.action_show("blotter")
         try:
-            result = await self.services.call(executor.submit(tid))
+            result = await sending
         except Exception as exc:  # noqa: BLE001 - a refusal is shown, not raised
             state = await asyncio.to_thread(lambda: journal.ticket(tid).state.value)
             if state == "failed":
