@@ -2,8 +2,9 @@
 identity of those inputs: a plan previews hundreds of tickets on one snapshot, and the
 builder previews one per keystroke, so what depends only on the snapshot is worked out once.
 
-The cache holds the inputs themselves, so an id is never reused while its entry lives; it is
-cleared when full, which only costs a recomputation."""
+The cache holds the inputs themselves, so an id is never reused while its entry lives: a key
+of ids that matches is the very same objects. It is cleared when full, which only costs a
+recomputation."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def by_identity(maxsize: int = 64, key: int | None = None) -> Callable[[Callable
             ident = args if key is None else args[:key]
             k = tuple(map(id, ident))
             hit = cache.get(k)
-            if hit is not None and all(a is b for a, b in zip(hit[0], ident, strict=True)):
+            if hit is not None:  # its inputs are alive in the entry: the same objects
                 return hit[1]
             out = fn(*args)
             if len(cache) >= maxsize:
