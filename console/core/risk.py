@@ -771,8 +771,16 @@ def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: s
                   default_leverage: float) -> list[Pool]:
     """Every margin pool of ``account`` that its positions or the legs touch: the linear pool
     first (settled in the first linear position's or leg's settle currency, else ``quote``), then
-    one per inverse settle coin. An account that none touch gets its ``quote`` pool."""
-    acct = snap.account(account)
+    one per inverse settle coin. An account that none touch gets its ``quote`` pool.
+
+    The same ticket's what-if and checks ask for the same pools: they are shared (with the
+    figures each pool keeps), once per snapshot, account and legs."""
+    return list(_pools(snap.account(account), quote, default_leverage, snap, *legs))
+
+
+@by_identity(maxsize=256)
+def _pools(acct: AccountState, quote: str, default_leverage: float, snap: Snapshot, *legs: Leg) -> tuple[Pool, ...]:
+    account = acct.name
     held = _held(snap, account, default_leverage)
     mine = [leg for leg in legs if leg.account == account]
     touched = list(dict.fromkeys(leg.symbol for leg in mine))
@@ -802,7 +810,7 @@ def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: s
         mine_here = {s: q for s, q in changes.items()
                      if (s in held.by_symbol and in_pool(held.by_symbol[s])) or (q is not None and in_pool(q))}
         out.append(Pool(account, settle, inverse, w, w + r, before, mine_here))
-    return out
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- what-if and stress
