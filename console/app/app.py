@@ -51,6 +51,36 @@ APPLY_SHARE = 0.25  # the most of the UI thread's time that applying states may 
 HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
 
 
+
+async def _confirm_then_submit(journal: Any, executor: Any, tid: str, keystroke: str, snapshot_ts: int, ts: int,
+                               confirmed: asyncio.Future[None]) -> Any:
+    """On the service loop: journal the trader's yes, tell the UI (``confirmed``, on its own
+    loop), then send. A confirm that fails sends nothing and fails ``confirmed`` too."""
+    ui = confirmed.get_loop()
+    try:
+        journal.confirm(tid, keystroke, snapshot_ts, ts=ts)
+    except BaseException as exc:
+        ui.call_soon_threadsafe(_settle, confirmed, exc)
+        raise
+    ui.call_soon_threadsafe(_settle, confirmed, None)
+    return await executor.submit(tid)
+
+
+def _settle(fut: asyncio.Future[None], exc: BaseException | None) -> None:
+    if fut.done():  # the review was cancelled meanwhile
+        return
+    if exc is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(exc)
+
+
+def _retrieved(fut: asyncio.Future[Any]) -> None:
+    """A send whose confirm failed is reported through ``confirmed``; its own copy of the
+    error is read here so asyncio does not log it as never retrieved."""
+    if not fut.cancelled():
+        fut.exception()
+
 class RebalApp(App[int]):
     TITLE = "rebal-tui"
     # inline, not a .tcss file: the package ships Python files only (no package-data for it)
@@ -525,27 +555,34 @@ class RebalApp(App[int]):
                 decided = True
                 self.notify(f"ticket {tid} cancelled; nothing was sent", timeout=3)
                 return
-            await asyncio.to_thread(journal.confirm, tid, modal.keystroke or "y", ticket.snapshot_ts,
-                                    ts=self.now_ms())
+            keystroke, ts = modal.keystroke or "y", self.now_ms()
+            executor = self.services.executor
+            if executor is None:
+                await asyncio.to_thread(journal.confirm, tid, keystroke, ticket.snapshot_ts, ts=ts)
+            else:
+                # the confirmation's write and the send are one step on the service loop: the
+                # order must not wait for this (UI) loop to come round between them, nor
+                # behind the blotter's first paint
+                confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self.submitting.add(tid)
+                sending = asyncio.ensure_future(self.services.call(_confirm_then_submit(
+                    journal, executor, tid, keystroke, ticket.snapshot_ts, ts, confirmed)))
+                sending.add_done_callback(_retrieved)
+                await confirmed
             decided = True
         finally:
             self.reviewing = False
             if tid is not None and not decided:  # cancelled, or failed before an answer
+                self.submitting.discard(tid)
                 with contextlib.suppress(Exception):
                     journal.abandon(tid, "the confirmation was closed without an answer")
         self.last_ticket_id = tid
-        executor = self.services.executor
         if executor is None:
             await asyncio.to_thread(journal.abandon, tid, "no executor is connected: not sent")
             self.notify(f"ticket {tid} confirmed, but no executor is connected: not sent (cancelled)",
                         severity="error")
             return
         self.notify(f"ticket {tid} confirmed; sending", timeout=3)
-        self.submitting.add(tid)
-        # the send is handed to the service loop before the blotter is drawn: drawing it holds
-        # this loop for a while, and the order must not wait behind a repaint
-        sending = asyncio.ensure_future(self.services.call(executor.submit(tid)))
-        await asyncio.sleep(0)  # runs the task up to its hand-over
         self.action_show("blotter")
         try:
             result = await sending
