@@ -62,7 +62,7 @@ def _f(x: Any) -> float | None:
     return v if v == v else None
 
 
-@by_identity()
+@by_identity(maxsize=16)  # each entry keeps an account state (and its tickers) alive
 def account_margin_ratio(state: AccountState) -> float | None:
     """The venue's account margin ratio (maintenance margin / margin balance), if it reports one.
 

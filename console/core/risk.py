@@ -778,7 +778,9 @@ def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: s
     return list(_pools(snap.account(account), quote, default_leverage, snap, *legs))
 
 
-@by_identity(maxsize=256)
+# a few entries: the what-if and the checks of one ticket ask one after the other, and
+# each entry keeps its snapshot alive
+@by_identity(maxsize=8)
 def _pools(acct: AccountState, quote: str, default_leverage: float, snap: Snapshot, *legs: Leg) -> tuple[Pool, ...]:
     account = acct.name
     held = _held(snap, account, default_leverage)
