@@ -181,8 +181,10 @@ def attach_executor(services: Services, config: Config, on_event: Callable[[Any]
         extra["clock"] = clock
 
     async def make() -> Executor:
+        # the send-time checks read the latest snapshot the feed (streams, then polls) keeps,
+        # with no REST round trip between `y` and the send; its age is checked (data_age_guard)
         return Executor(journal, {n: v.exchange for n, v in venues.venues.items()}, config,
-                        snapshot_provider=venues.refresh, on_event=on_event, **extra)
+                        snapshot_provider=venues.current, on_event=on_event, **extra)
 
     services.executor = loop.run(make(), timeout=30)
     return services.executor

@@ -78,14 +78,25 @@ class TradingDesk:
             try:
                 report = await app.services.call(executor.reconcile())
             except Exception as exc:  # noqa: BLE001 - shown; trading stays closed
-                app.notify(f"reconciliation failed: {exc}; {closed} (R runs it again)", severity="error", timeout=10)
+                app.notify(
+                    f"reconciliation failed: {exc}; {closed} (R runs it again)",
+                    severity="error",
+                    timeout=10,
+                )
                 return
             app.last_reconcile = report
             if startup and report.clean:
-                await asyncio.to_thread(executor.allow_trading, report,
-                                        "the startup reconciliation was clean: the journal matches every venue")
-                app.notify("startup reconciliation clean: the journal matches every venue; trading is open "
-                           "(R shows the report)", title="Reconciled", timeout=5)
+                await asyncio.to_thread(
+                    executor.allow_trading,
+                    report,
+                    "the startup reconciliation was clean: the journal matches every venue",
+                )
+                app.notify(
+                    "startup reconciliation clean: the journal matches every venue; trading is open "
+                    "(R shows the report)",
+                    title="Reconciled",
+                    timeout=5,
+                )
                 app.tick_now()  # the header drops its TRADING CLOSED badge now, not in a second
                 return
             answer = await app.push_screen_wait(ReconcileScreen(report, startup=startup))
@@ -96,8 +107,10 @@ class TradingDesk:
                 await asyncio.to_thread(executor.allow_trading, report)
                 app.notify("reconciled: trading is open", timeout=3)
             else:
-                app.notify(f"{closed} until a reconciliation is accepted (R); the kill switch (K) still works",
-                           severity="warning")
+                app.notify(
+                    f"{closed} until a reconciliation is accepted (R); the kill switch (K) still works",
+                    severity="warning",
+                )
             return
 
     async def review(self, ticket: Any, preview: Any) -> None:
@@ -109,6 +122,7 @@ class TradingDesk:
         from console.core.snapshot import snapshot_to_dict
 
         app = self.app
+
         journal = app.services.journal
         tid: str | None = None
         decided = False
@@ -135,17 +149,33 @@ class TradingDesk:
                 decided = True
                 app.notify(f"ticket {tid} cancelled; nothing was sent", timeout=3)
                 return
-            await asyncio.to_thread(
-                journal.confirm, tid, modal.keystroke or "y", ticket.snapshot_ts, ts=app.now_ms()
-            )
+            keystroke, ts = modal.keystroke or "y", app.now_ms()
+            executor = app.services.executor
+            if executor is None:
+                await asyncio.to_thread(journal.confirm, tid, keystroke, ticket.snapshot_ts, ts=ts)
+            else:
+                # the confirmation's write and the send are one step on the service loop: the
+                # order must not wait for this (UI) loop to come round between them, nor
+                # behind the blotter's first paint
+                confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                app.submitting.add(tid)
+                sending = asyncio.ensure_future(
+                    app.services.call(
+                        _confirm_then_submit(
+                            journal, executor, tid, keystroke, ticket.snapshot_ts, ts, confirmed
+                        )
+                    )
+                )
+                sending.add_done_callback(_retrieved)
+                await confirmed
             decided = True
         finally:
             app.reviewing = False
             if tid is not None and not decided:  # cancelled, or failed before an answer
+                app.submitting.discard(tid)
                 with contextlib.suppress(Exception):
                     journal.abandon(tid, "the confirmation was closed without an answer")
         app.last_ticket_id = tid
-        executor = app.services.executor
         if executor is None:
             await asyncio.to_thread(journal.abandon, tid, "no executor is connected: not sent")
             app.notify(
@@ -155,9 +185,8 @@ class TradingDesk:
             return
         app.notify(f"ticket {tid} confirmed; sending", timeout=3)
         app.action_show("blotter")
-        app.submitting.add(tid)
         try:
-            result = await app.services.call(executor.submit(tid))
+            result = await sending
         except Exception as exc:  # noqa: BLE001 - a refusal is shown, not raised
             state = await asyncio.to_thread(lambda: journal.ticket(tid).state.value)
             if state == "failed":
@@ -322,3 +351,40 @@ async def _close_trading(executor: Any) -> None:
     close = getattr(executor, "close_trading", None)
     if close is not None:
         close("a reconciliation was started (R)")
+
+
+async def _confirm_then_submit(
+    journal: Any,
+    executor: Any,
+    tid: str,
+    keystroke: str,
+    snapshot_ts: int,
+    ts: int,
+    confirmed: asyncio.Future[None],
+) -> Any:
+    """On the service loop: journal the trader's yes, tell the UI (``confirmed``, on its own
+    loop), then send. A confirm that fails sends nothing and fails ``confirmed`` too."""
+    ui = confirmed.get_loop()
+    try:
+        journal.confirm(tid, keystroke, snapshot_ts, ts=ts)
+    except BaseException as exc:
+        ui.call_soon_threadsafe(_settle, confirmed, exc)
+        raise
+    ui.call_soon_threadsafe(_settle, confirmed, None)
+    return await executor.submit(tid)
+
+
+def _retrieved(fut: asyncio.Future[Any]) -> None:
+    """A send whose confirm failed is reported through ``confirmed``; its own copy of the
+    error is read here so asyncio does not log it as never retrieved."""
+    if not fut.cancelled():
+        fut.exception()
+
+
+def _settle(fut: asyncio.Future[None], exc: BaseException | None) -> None:
+    if fut.done():  # the review was cancelled meanwhile
+        return
+    if exc is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(exc)

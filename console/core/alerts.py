@@ -24,6 +24,7 @@ from enum import StrEnum
 from console.core.allocation import Allocation, Status, contract_mark
 from console.core.config import Config
 from console.core.costs import BasisInfo, FundingInfo, basis_info, funding_info
+from console.core.memo import by_identity
 from console.core.numbers import num
 from console.core.snapshot import AccountState, Snapshot
 
@@ -55,6 +56,7 @@ class Alert:
 
 
 
+@by_identity(maxsize=16)  # each entry keeps an account state (and its tickers) alive
 def account_margin_ratio(state: AccountState) -> float | None:
     """The venue's account margin ratio (maintenance margin / margin balance), if it reports one.
 

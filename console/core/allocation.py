@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from console.core.config import Config, Goal, HedgeInstrument, Sleeve, symbol_base
+from console.core.memo import by_identity, by_name
 from console.core.numbers import num
 from console.core.snapshot import Snapshot
 
@@ -182,10 +183,19 @@ class Allocation:
     missing_prices: tuple[str, ...]  # held assets nobody quotes: valued at 0, flagged
 
     def row(self, name: str) -> SleeveRow:
-        for r in self.rows:
-            if r.name == name:
-                return r
-        raise KeyError(name)
+        r = by_name(self.rows).get(name)
+        if r is None:
+            raise KeyError(name)
+        return r
+
+    def spot_values(self) -> Mapping[str, float]:
+        """Asset → the whole portfolio's spot holding of it, in quote money (read only)."""
+        return _spot_values(self.rows)
+
+
+@by_identity()
+def _spot_values(rows: tuple[SleeveRow, ...]) -> dict[str, float]:
+    return {a.asset: a.spot_value for r in rows for a in r.assets}
 
 
 def _market(snap: Snapshot, account: str, symbol: str, pos: Mapping[str, Any]) -> dict[str, Any]:

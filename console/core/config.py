@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from console.core.errors import UserError
+from console.core.memo import by_name
 from console.core.simulated import real_symbol
 
 CONFIG_FILENAME = "portfolio.toml"
@@ -370,9 +371,9 @@ class Config(BaseModel):
         return all(a in self.portfolio.stablecoins for a in sleeve.assets)
 
     def sleeve(self, name: str) -> Sleeve:
-        for s in self.sleeves:
-            if s.name == name:
-                return s
+        s = by_name(self.sleeves).get(name)
+        if s is not None:
+            return s
         raise UserError(f"no sleeve named {name!r}; the sleeves are {[s.name for s in self.sleeves]}")
 
     def account(self, name: str) -> Account:
@@ -391,6 +392,7 @@ class Config(BaseModel):
         if policy is BandPolicy.RELATIVE:
             return rel_w
         return min(abs_w, rel_w)
+
 
 
 def _dupes(items: Iterable[str]) -> str:

@@ -33,6 +33,9 @@ class Lots:
     def __init__(self, acct: AccountState) -> None:
         self._acct = acct
         self._ex = _exchange(acct)
+        # the planner rounds the same amount when it prices a candidate and again when it
+        # sizes the chosen leg: ccxt's decimal rounding is the costly part of a proposal
+        self._amounts: dict[tuple[str, float], RoundedAmount] = {}
 
     def market(self, symbol: str) -> dict[str, Any]:
         m = self._acct.markets.get(symbol)
@@ -45,6 +48,12 @@ class Lots:
         return float(p) if p else 0.0
 
     def amount(self, symbol: str, amount: float) -> RoundedAmount:
+        hit = self._amounts.get((symbol, amount))
+        if hit is None:
+            hit = self._amounts[(symbol, amount)] = self._amount(symbol, amount)
+        return hit
+
+    def _amount(self, symbol: str, amount: float) -> RoundedAmount:
         import ccxt
 
         if not math.isfinite(amount):

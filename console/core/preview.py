@@ -10,6 +10,7 @@ Signs: every money figure of cost is paid (> 0) or received (< 0), in the quote 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ from console.core.costs import (
     spot_alternative,
     unknown,
 )
+from console.core.errors import UserError
 from console.core.numbers import money
 from console.core.overlay import Leg
 from console.core.risk import (
@@ -253,9 +255,8 @@ def _spot_market(config: Config, snap: Snapshot, leg: Leg) -> tuple[str, str, st
     trade in spot, the sleeve's first asset against the quote."""
     quote = config.portfolio.quote
     asset = leg.symbol.split("/")[0]
-    sleeve = next((s for s in config.sleeves if s.name == leg.sleeve), None)
-    if sleeve is not None:  # else a leg on a sleeve the config lacks: the contract's base
-        asset = sleeve.assets[0]
+    with contextlib.suppress(UserError):  # else a leg on a sleeve the config lacks: the contract's base
+        asset = config.sleeve(leg.sleeve).assets[0]
     sym = f"{asset}/{quote}"
     for name, a in snap.accounts.items():
         if sym in a.markets:
@@ -346,7 +347,7 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
                                    + (", before tax on a spot sale, which you flag)" if sells else ")")
                                    + (f"; spot slippage not priced: {'; '.join(unpriced)}" if unpriced else ""))
 
-    spot_values = {a.asset: a.spot_value for r in alloc.rows for a in r.assets}
+    spot_values = alloc.spot_values()
     wi = what_if(snapshot, [tl.leg for tl in ticket.legs], tiers=tiers, quote=pf.quote,
                  default_leverage=config.limits.max_leverage, spot_values=spot_values,
                  stress_moves=(-0.30, -0.20, -0.10, 0.10, 0.20, 0.30) if stress else ())

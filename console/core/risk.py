@@ -42,11 +42,13 @@ tiers in ccxt's ``fetch_leverage_tiers`` shape passed in by the caller.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from console.core.allocation import contract_mark
+from console.core.memo import by_identity
 from console.core.numbers import num
 from console.core.overlay import Leg, entry_after
 from console.core.snapshot import AccountState, Snapshot
@@ -283,19 +285,26 @@ class RiskPosition:
 
     @property
     def margin_notional(self) -> float:
-        """In the pool's currency, what the brackets see: quote (linear) or coin, Q / P (inverse)."""
-        if self.linear:
-            return self.size * self.mark
-        return self.size / self.mark if self.mark > 0 else 0.0
+        return self.margin_notional_at(self.mark)
 
     @property
     def upnl(self) -> float:
+        return self.upnl_at(self.mark)
+
+    def margin_notional_at(self, mark: float) -> float:
+        """In the pool's currency, what the brackets see: quote (linear) or coin, Q / P (inverse).
+        At ``mark`` (a stress move prices the position without copying it)."""
+        if self.linear:
+            return self.size * mark
+        return self.size / mark if mark > 0 else 0.0
+
+    def upnl_at(self, mark: float) -> float:
         """In the pool's currency: quote (linear) or coin, Side × Q × (1/EP − 1/P) (inverse)."""
         if self.linear:
-            return self.side * self.size * (self.mark - self.entry)
-        if self.mark <= 0 or self.entry <= 0:
+            return self.side * self.size * (mark - self.entry)
+        if mark <= 0 or self.entry <= 0:
             return 0.0
-        return self.side * self.size * (1 / self.entry - 1 / self.mark)
+        return self.side * self.size * (1 / self.entry - 1 / mark)
 
 
 def _symbol_settle(symbol: str) -> str:
@@ -378,10 +387,18 @@ class AccountRisk:
     maintenance: float
     initial: float
     gross_notional: float  # in ``settle``: coin notional for an inverse pool
-    positions: tuple[PositionRisk, ...]
-    tiers_note: str  # "venue tiers" or the labelled fallback
+    # every position's liquidation price, or how to compute them: a preview shows one
+    # ticket's, while a plan previews hundreds and reads none, so they are worked out when
+    # first read (``positions``)
+    liquidations: tuple[PositionRisk, ...] | Callable[[], tuple[PositionRisk, ...]] = field(compare=False, repr=False)
+    tiers_note: str = "no positions"  # "venue tiers" or the labelled fallback
     isolated_liquidated: tuple[str, ...] = ()  # isolated positions whose own margin is gone
     inverse: bool = False  # a COIN-M pool: figures in coin
+
+    @cached_property
+    def positions(self) -> tuple[PositionRisk, ...]:
+        lq = self.liquidations
+        return lq() if callable(lq) else lq
 
     @property
     def margin_balance(self) -> float:
@@ -459,8 +476,9 @@ def evaluate(account: str, wallet: float, settle: str, positions: Sequence[RiskP
     isolated = [p for p in pool if p.margin_mode == "isolated"]
     # an isolated position is liquidated when its own margin (isolated wallet + uPnL) is gone
     gone = tuple(p.symbol for p in isolated if p.isolated_wallet + upnl[p.symbol] <= mm[p.symbol])
-    out: list[PositionRisk] = []
-    if liquidation:
+
+    def liquidations() -> tuple[PositionRisk, ...]:
+        out: list[PositionRisk] = []
         cross = [p for p in pool if p.margin_mode != "isolated"]
         cross_wallet = wallet - sum(p.isolated_wallet for p in isolated)
         cross_mm = sum(mm[p.symbol] for p in cross)
@@ -477,28 +495,41 @@ def evaluate(account: str, wallet: float, settle: str, positions: Sequence[RiskP
             out.append(PositionRisk(p.account, p.symbol, p.base, "long" if p.side > 0 else "short", p.contracts,
                                     p.notional, p.mark, p.entry, mm[p.symbol], im[p.symbol], liq.price, dist,
                                     p.margin_mode, liq.reason, settle))
+        return tuple(out)
+
     notes = sorted({src for _, src in tables.values()})
     return AccountRisk(account, settle, wallet, sum(upnl.values()), sum(mm.values()), sum(im.values()),
-                       gross, tuple(out), "; ".join(notes) or "no positions", gone, inverse)
+                       gross, liquidations if liquidation else (), "; ".join(notes) or "no positions", gone,
+                       inverse)
 
 
-_POS_CACHE: dict[tuple[int, float], tuple[AccountState, Mapping[str, Any], tuple[RiskPosition, ...]]] = {}
+@dataclass(frozen=True)
+class _Held:
+    """An account's open positions as RiskPositions, indexed the ways the what-if reads them."""
+    positions: tuple[RiskPosition, ...]
+    by_symbol: Mapping[str, RiskPosition]
+    # (settle coin, True) for each COIN-M pool, ("", False) for the linear one: its positions in order
+    pools: Mapping[tuple[str, bool], tuple[RiskPosition, ...]]
+
+
+def _held(snap: Snapshot, account: str, default_leverage: float) -> _Held:
+    acct = snap.account(account)
+    return _held_of(acct, acct.tickers, default_leverage, snap)
+
+
+@by_identity(key=3)
+def _held_of(acct: AccountState, tickers: Mapping[str, Any], default_leverage: float, snap: Snapshot) -> _Held:
+    """Once per (immutable) account state: the planner asks for the same account once per ticket."""
+    out = tuple(_risk_position(acct, snap, p, default_leverage) for p in acct.open_positions())
+    pools: dict[tuple[str, bool], list[RiskPosition]] = {}
+    for p in out:
+        pools.setdefault(("", False) if p.linear else (p.settle, True), []).append(p)
+    return _Held(out, {p.symbol: p for p in out}, {k: tuple(v) for k, v in pools.items()})
 
 
 def account_positions(snap: Snapshot, account: str, default_leverage: float) -> list[RiskPosition]:
-    """The account's open positions as RiskPositions. Cached per (immutable) AccountState and
-    funding-rate mapping: the planner asks for the same account once per ticket. The cache
-    holds the objects themselves, so an id is never reused while its entry lives."""
-    acct = snap.account(account)
-    key = (id(acct), default_leverage)
-    hit = _POS_CACHE.get(key)
-    if hit is not None and hit[0] is acct and hit[1] is acct.tickers:
-        return list(hit[2])
-    out = tuple(_risk_position(acct, snap, p, default_leverage) for p in acct.open_positions())
-    if len(_POS_CACHE) > 64:
-        _POS_CACHE.clear()
-    _POS_CACHE[key] = (acct, acct.tickers, out)
-    return list(out)
+    """The account's open positions as RiskPositions (once per account state, see ``_held_of``)."""
+    return list(_held(snap, account, default_leverage).positions)
 
 
 LINEAR_POOL = ""  # the key of the linear pool in ``apply_by_pool``'s realised PnL
@@ -557,6 +588,92 @@ def apply_to_positions(positions: Sequence[RiskPosition], legs: Iterable[Leg], a
     return after, realised.get(LINEAR_POOL, 0.0)
 
 
+class _Sums(NamedTuple):
+    upnl: float
+    maintenance: float
+    initial: float
+    gross: float
+
+
+class _Share(NamedTuple):
+    """One position's part of its pool's sums: what ``evaluate`` adds up for it."""
+    upnl: float
+    maintenance: float
+    initial: float
+    gross: float
+    note: str  # where its tiers came from
+    gone: bool  # isolated, and its own margin is gone
+
+
+def _share(p: RiskPosition, tiers: Mapping[str, Any] | None, inverse: bool, move: float | None = None) -> _Share:
+    """``move``: the share with the position's mark moved by that fraction (a stress row)."""
+    mark = p.mark if move is None else p.mark * (1 + move)
+    tab, note = tiers_for(p.symbol, tiers, inverse=inverse)
+    n = p.margin_notional_at(mark)
+    t = tier_for(tab, n)
+    mm = max(n * t.mmr - t.cum, 0.0)
+    up = p.upnl_at(mark)
+    return _Share(up, mm, n / max(min(p.leverage, t.max_leverage), 1.0), n, note,
+                  p.margin_mode == "isolated" and p.isolated_wallet + up <= mm)
+
+
+def _add(shares: Iterable[_Share]) -> _Sums:
+    u = m = i = g = 0.0
+    for sh in shares:
+        u += sh.upnl
+        m += sh.maintenance
+        i += sh.initial
+        g += sh.gross
+    return _Sums(u, m, i, g)
+
+
+def _minus(a: _Sums, b: _Sums) -> _Sums:
+    return _Sums(a.upnl - b.upnl, a.maintenance - b.maintenance, a.initial - b.initial, a.gross - b.gross)
+
+
+@dataclass(frozen=True)
+class _PoolBase:
+    """A pool's positions before any ticket, each one's share of the sums worked out once: a
+    ticket changes only the positions its legs touch, so its what-if, its checks and its
+    stress rows adjust these sums instead of adding up the whole pool again (a plan of
+    hundreds of tickets on a pool of hundreds of positions stays linear)."""
+    by_symbol: Mapping[str, RiskPosition]
+    shares: Mapping[str, _Share]
+    sums: _Sums
+    by_asset: Mapping[str, tuple[RiskPosition, ...]]
+    asset_sums: Mapping[str, _Sums]
+    notes: Mapping[str, int]  # tiers note → how many positions rest on it
+    gone: tuple[str, ...]
+    isolated: tuple[str, ...]  # isolated positions' symbols, in the pool's order
+
+
+def _base_of(before: Sequence[RiskPosition], tiers: Mapping[str, Any] | None, inverse: bool) -> _PoolBase:
+    pool = [p for p in before if p.contracts > 0]
+    shares = {p.symbol: _share(p, tiers, inverse) for p in pool}
+    by_asset: dict[str, list[RiskPosition]] = {}
+    for p in pool:
+        by_asset.setdefault(p.base, []).append(p)
+    notes: dict[str, int] = {}
+    for sh in shares.values():
+        notes[sh.note] = notes.get(sh.note, 0) + 1
+    isolated = tuple(p.symbol for p in pool if p.margin_mode == "isolated")
+    return _PoolBase({p.symbol: p for p in pool}, shares, _add(shares[p.symbol] for p in pool),
+                     {a: tuple(ps) for a, ps in by_asset.items()},
+                     {a: _add(shares[p.symbol] for p in ps) for a, ps in by_asset.items()},
+                     notes, tuple(s for s in isolated if shares[s].gone), isolated)
+
+
+@by_identity()
+def _pool_base(before: tuple[RiskPosition, ...], tiers: Mapping[str, Any] | None, inverse: bool) -> _PoolBase:
+    """``_base_of`` once per (immutable) before-positions tuple and tiers mapping: every ticket
+    previewed on the same snapshot shares it."""
+    return _base_of(before, tiers, inverse)
+
+
+def _note(notes: Mapping[str, int]) -> str:
+    return "; ".join(sorted(n for n, k in notes.items() if k > 0)) or "no positions"
+
+
 @dataclass(frozen=True)
 class Pool:
     """One margin pool of an account, before and after legs fill."""
@@ -566,25 +683,113 @@ class Pool:
     wallet_before: float
     wallet_after: float  # + the PnL the legs' reductions realise into this pool
     before: tuple[RiskPosition, ...]
-    after: tuple[RiskPosition, ...]
+    # the pool's positions the legs touch, after they fill (None: closed), in the order
+    # ``apply_by_pool`` leaves them; every other position is as before
+    changes: Mapping[str, RiskPosition | None] = field(default_factory=dict)
+    # figures by (tiers identity, after): the what-if, its stress rows and the checks ask again
+    _figures: dict[tuple[int, bool], tuple[Any, tuple[_Sums, str, tuple[str, ...]]]] = field(
+        default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def after(self) -> tuple[RiskPosition, ...]:
+        held = {p.symbol for p in self.before}
+        kept = (self.changes.get(p.symbol, p) for p in self.before)
+        new = (q for s, q in self.changes.items() if s not in held)
+        return tuple(p for p in (*kept, *new) if p is not None and p.contracts > 0)
+
+    def _after_shares(self, tiers: Mapping[str, Any] | None) -> dict[str, _Share | None]:
+        return {s: None if q is None else _share(q, tiers, self.inverse) for s, q in self.changes.items()}
+
+    def figures(self, tiers: Mapping[str, Any] | None, *, after: bool) -> tuple[_Sums, str, tuple[str, ...]]:
+        """The pool's sums, tiers note and isolated positions gone: the before pool's, with
+        only the changed positions' shares swapped for the after pool."""
+        hit = self._figures.get((id(tiers), after))
+        if hit is not None and hit[0] is tiers:
+            return hit[1]
+        base = _pool_base(self.before, tiers, self.inverse)
+        if not after:
+            out = base.sums, _note(base.notes), base.gone
+            self._figures[(id(tiers), after)] = (tiers, out)
+            return out
+        u, m, i, g = base.sums
+        notes = dict(base.notes)
+        changed = self._after_shares(tiers)
+        for s, sh in changed.items():
+            old = base.shares.get(s)
+            if old is not None:
+                u, m, i, g = u - old.upnl, m - old.maintenance, i - old.initial, g - old.gross
+                notes[old.note] -= 1
+            if sh is not None:
+                u, m, i, g = u + sh.upnl, m + sh.maintenance, i + sh.initial, g + sh.gross
+                notes[sh.note] = notes.get(sh.note, 0) + 1
+        gone = []
+        for s in base.isolated:  # a position the legs open is cross: only these can be gone
+            sh = changed[s] if s in changed else base.shares[s]
+            if sh is not None and sh.gone:
+                gone.append(s)
+        out = _Sums(u, m, i, g), _note(notes), tuple(gone)
+        self._figures[(id(tiers), after)] = (tiers, out)
+        return out
 
     def evaluate(self, tiers: Mapping[str, Any] | None, *, after: bool, liquidation: bool = True) -> AccountRisk:
-        return evaluate(self.account, self.wallet_after if after else self.wallet_before, self.settle,
-                        self.after if after else self.before, tiers, liquidation=liquidation, inverse=self.inverse)
+        """What ``evaluate`` gives for the pool's positions before or after, from the sums
+        above; liquidation prices (the whole pool's) only when they are read."""
+        sums, note, gone = self.figures(tiers, after=after)
+        wallet = self.wallet_after if after else self.wallet_before
+
+        def liquidations() -> tuple[PositionRisk, ...]:
+            return evaluate(self.account, wallet, self.settle, self.after if after else self.before, tiers,
+                            inverse=self.inverse).positions
+
+        return AccountRisk(self.account, self.settle, wallet, sums.upnl, sums.maintenance, sums.initial, sums.gross,
+                           liquidations if liquidation else (), note, gone, self.inverse)
+
+    def asset_part(self, tiers: Mapping[str, Any] | None, asset: str, *,
+                   after: bool) -> tuple[list[RiskPosition], _Sums, tuple[str, ...]]:
+        """The positions on ``asset`` (which a stress move of it changes), and the sums and
+        gone isolated positions of the rest of the pool, which it leaves alone."""
+        base = _pool_base(self.before, tiers, self.inverse)
+        total, _, gone = self.figures(tiers, after=after)
+        if not after:
+            moved = list(base.by_asset.get(asset, ()))
+            part = base.asset_sums.get(asset, _Sums(0.0, 0.0, 0.0, 0.0))
+        else:
+            moved = [self.changes.get(p.symbol, p) for p in base.by_asset.get(asset, ())]
+            moved += [q for s, q in self.changes.items() if s not in base.by_symbol and q is not None and q.base == asset]
+            moved = [p for p in moved if p is not None and p.contracts > 0]
+            part = _add(_share(p, tiers, self.inverse) for p in moved)
+        on_asset = {p.symbol for p in moved}
+        return moved, _minus(total, part), tuple(s for s in gone if s not in on_asset)
 
 
 def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: str,
                   default_leverage: float) -> list[Pool]:
     """Every margin pool of ``account`` that its positions or the legs touch: the linear pool
     first (settled in the first linear position's or leg's settle currency, else ``quote``), then
-    one per inverse settle coin. An account that none touch gets its ``quote`` pool."""
-    acct = snap.account(account)
-    pb = account_positions(snap, account, default_leverage)
-    pa, realised = apply_by_pool(pb, legs, account, default_leverage)
+    one per inverse settle coin. An account that none touch gets its ``quote`` pool.
+
+    The same ticket's what-if and checks ask for the same pools: they are shared (with the
+    figures each pool keeps), once per snapshot, account and legs."""
+    return list(_pools(snap.account(account), quote, default_leverage, snap, *legs))
+
+
+# a few entries: the what-if and the checks of one ticket ask one after the other, and
+# each entry keeps its snapshot alive
+@by_identity(maxsize=8)
+def _pools(acct: AccountState, quote: str, default_leverage: float, snap: Snapshot, *legs: Leg) -> tuple[Pool, ...]:
+    account = acct.name
+    held = _held(snap, account, default_leverage)
     mine = [leg for leg in legs if leg.account == account]
-    lin = next((_settle_of(acct, p.symbol, quote) for p in pb if p.linear), None) or next(
+    touched = list(dict.fromkeys(leg.symbol for leg in mine))
+    # each leg changes only its own symbol's position: apply them to those alone
+    moved, realised = apply_by_pool([held.by_symbol[s] for s in touched if s in held.by_symbol], mine, account,
+                                    default_leverage)
+    changes: dict[str, RiskPosition | None] = dict.fromkeys(touched)
+    changes.update((p.symbol, p) for p in moved)
+    first_linear = held.pools.get(("", False), ())
+    lin = (_settle_of(acct, first_linear[0].symbol, quote) if first_linear else None) or next(
         (_settle_of(acct, leg.symbol, quote) for leg in mine if leg.linear), None)
-    coins = list(dict.fromkeys([*(p.settle for p in (*pb, *pa) if not p.linear),
+    coins = list(dict.fromkeys([*(c for c, inv in held.pools if inv), *(p.settle for p in moved if not p.linear),
                                 *(_settle_of(acct, leg.symbol, quote).upper() for leg in mine if not leg.linear)]))
     keys: list[tuple[str, bool]] = ([(lin, False)] if lin is not None or not coins else [])
     keys += [(c, True) for c in coins]
@@ -593,13 +798,16 @@ def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: s
         settle = settle or quote
         w = wallet_balance(acct, settle)
         r = realised.get(settle.upper() if inverse else LINEAR_POOL, 0.0)
-        if inverse:
-            b = tuple(p for p in pb if not p.linear and p.settle == settle.upper())
-            a = tuple(p for p in pa if not p.linear and p.settle == settle.upper())
-        else:
-            b, a = tuple(p for p in pb if p.linear), tuple(p for p in pa if p.linear)
-        out.append(Pool(account, settle, inverse, w, w + r, b, a))
-    return out
+        key = (settle.upper(), True) if inverse else ("", False)
+
+        def in_pool(p: RiskPosition, inverse: bool = inverse, coin: str = settle.upper()) -> bool:
+            return (not p.linear and p.settle == coin) if inverse else p.linear
+
+        before = held.pools.get(key, ())
+        mine_here = {s: q for s, q in changes.items()
+                     if (s in held.by_symbol and in_pool(held.by_symbol[s])) or (q is not None and in_pool(q))}
+        out.append(Pool(account, settle, inverse, w, w + r, before, mine_here))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- what-if and stress
@@ -645,26 +853,30 @@ class WhatIf:
                 "stress": [s.to_dict() for s in self.stress]}
 
 
-def _shock(positions: Sequence[RiskPosition], asset: str, move: float) -> list[RiskPosition]:
-    return [replace(p, mark=p.mark * (1 + move)) if p.base == asset else p for p in positions]
-
-
-def _combined(name: str, wallet: float, settle: str, rest: AccountRisk, moved: Sequence[RiskPosition],
-              tiers: Mapping[str, Any] | None, *, inverse: bool = False) -> AccountRisk:
-    """``rest`` (evaluated once) plus the moved positions: the same sums ``evaluate`` makes.
-    For an inverse pool the move changes the marks only: the wallet is coin, and so is every
-    figure of the ratio."""
-    m = evaluate(name, wallet, settle, moved, tiers, liquidation=False, inverse=inverse)
+def _combined(name: str, wallet: float, settle: str, rest: _Sums, rest_gone: tuple[str, ...],
+              moved: Sequence[RiskPosition], move: float, tiers: Mapping[str, Any] | None, *,
+              inverse: bool = False) -> AccountRisk:
+    """The rest of the pool (summed once) plus the ``moved`` positions at their marks moved by
+    ``move``: the sums ``evaluate`` makes, for a stress row (which reads no tiers note). For an
+    inverse pool the move changes the marks only: the wallet is coin, and so is every figure
+    of the ratio."""
+    shares = [_share(p, tiers, inverse, move) for p in moved]
+    m = _add(shares)
     return AccountRisk(name, settle, wallet, rest.upnl + m.upnl, rest.maintenance + m.maintenance,
-                       rest.initial + m.initial, rest.gross_notional + m.gross_notional, (), m.tiers_note,
-                       rest.isolated_liquidated + m.isolated_liquidated, inverse)
+                       rest.initial + m.initial, rest.gross + m.gross, (), "",
+                       rest_gone + tuple(p.symbol for p, sh in zip(moved, shares, strict=True) if sh.gone), inverse)
 
 
-def _quote_upnl(positions: Sequence[RiskPosition]) -> float:
-    """Unrealised PnL in quote money: linear as is; an inverse position's coin PnL valued at its
-    own mark, Side × Q × (1/EP − 1/P) × P = Side × Q × (P/EP − 1), which is what that PnL is
-    worth in USD at that price (so a stress move's change is Side × Q × ΔP / EP)."""
-    return sum(p.upnl if p.linear else p.upnl * p.mark for p in positions)
+def _quote_upnl(positions: Sequence[RiskPosition], move: float = 0.0) -> float:
+    """Unrealised PnL in quote money, with every mark moved by ``move``: linear as is; an
+    inverse position's coin PnL valued at its own mark, Side × Q × (1/EP − 1/P) × P =
+    Side × Q × (P/EP − 1), which is what that PnL is worth in USD at that price (so a stress
+    move's change is Side × Q × ΔP / EP)."""
+    out = 0.0
+    for p in positions:
+        mark = p.mark * (1 + move) if move else p.mark
+        out += p.upnl_at(mark) if p.linear else p.upnl_at(mark) * mark
+    return out
 
 
 def _liquidated(r: AccountRisk) -> tuple[bool, str]:
@@ -697,27 +909,23 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | N
     spot_values = spot_values or {}
     assets = list(stress_assets) if stress_assets is not None else list(dict.fromkeys(
         leg.symbol.split("/")[0] for leg in legs))
-    for pool in pools:
+    for pool in pools if stress_moves else ():
         name, settle, inv = pool.account, pool.settle, pool.inverse
         wb, wa = pool.wallet_before, pool.wallet_after
-        base_after = pool.evaluate(tiers, after=True, liquidation=False)
         for asset in assets:
-            # only the asset's positions change under its move: the rest is evaluated once
-            parts = {}
-            for tag, pos, wallet in (("b", pool.before, wb), ("a", pool.after, wa)):
-                moved = [p for p in pos if p.base == asset]
-                rest = evaluate(name, wallet, settle, [p for p in pos if p.base != asset], tiers,
-                                liquidation=False, inverse=inv)
-                parts[tag] = (moved, rest)
+            # only the asset's positions change under its move: the rest is summed once
+            moved_b, rest_b, gone_b = pool.asset_part(tiers, asset, after=False)
+            moved_a, rest_a, gone_a = pool.asset_part(tiers, asset, after=True)
+            upnl_a = _add(_share(p, tiers, inv) for p in moved_a).upnl
             for mv in stress_moves:
-                shocked_a = _shock(parts["a"][0], asset, mv)
-                rb = _combined(name, wb, settle, parts["b"][1], _shock(parts["b"][0], asset, mv), tiers, inverse=inv)
-                ra = _combined(name, wa, settle, parts["a"][1], shocked_a, tiers, inverse=inv)
+                rb = _combined(name, wb, settle, rest_b, gone_b, moved_b, mv, tiers, inverse=inv)
+                ra = _combined(name, wa, settle, rest_a, gone_a, moved_a, mv, tiers, inverse=inv)
                 lb, _ = _liquidated(rb)
                 la, why = _liquidated(ra)
-                # linear: the pool's PnL change as before; inverse: its coin PnL in USD at the moved marks
-                pnl = (_quote_upnl(shocked_a) - _quote_upnl(parts["a"][0]) if inv
-                       else ra.upnl - base_after.upnl)
+                # linear: the pool's PnL change (only the moved positions' changes); inverse:
+                # its coin PnL in USD at the moved marks
+                pnl = (_quote_upnl(moved_a, mv) - _quote_upnl(moved_a) if inv
+                       else ra.upnl - rest_a.upnl - upnl_a)
                 rows.append(StressRow(asset, mv, name, _finite(rb.margin_ratio), _finite(ra.margin_ratio), lb, la,
                                       pnl, spot_values.get(asset, 0.0) * mv, why or "survives", settle))
     return WhatIf(tuple(before), tuple(after), tuple(rows))

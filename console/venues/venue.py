@@ -155,6 +155,9 @@ def make_exchange(
         # every URL, websockets included: nothing may leave the loopback host
         ex.urls["api"] = emulated_urls(ex.urls["api"], emulator_url)
         ex.options.update(demo_options(account))
+        # the loopback emulator has no request weights to respect: ccxt's throttle would only
+        # idle (an order waited ~0.1 s behind the last poll's weight). Real venues keep it.
+        ex.enableRateLimit = False
     else:
         if importlib.util.find_spec("console.venues.modes") is None:
             raise UserError(f"account {account.name!r} is in {account.mode.value} mode, which this build "

@@ -1,113 +1,159 @@
-"""Benchmark: ms per full plan (propose + preview of every ticket, with what-if and stress)
-for 500 sleeves on 3 accounts (spot + two USDⓈ-M accounts listing every perp; dated futures
-on the first). Run on demand:  python tests/bench/bench_plan.py [--runs N] [--sleeves N]
+"""Benchmark: a full plan (allocation, propose, and the preview of every ticket with costs,
+what-if margin, stress and checks) on a seeded book of N sleeves on 3 accounts (spot + two
+USDⓈ-M accounts listing every perp; dated futures on the first, ~30 % of perps held there).
+Run on demand:
+
+    python tests/bench/bench_plan.py [--runs N] [--sleeves 500] [--small 50]
+
+It prints, for the large book, which part takes what (allocation, propose, the previews split
+into costs + margin + checks and the stress table), the same full plan for the small book in
+the same run (the ratio shows whether time is linear in sleeves), and one ticket's preview
+against the large pool as the builder runs it per keystroke: warm (the snapshot's pools
+already summed) and cold (the first preview on a new snapshot). Each figure is the median
+over the runs, in CPU ms of this process (the machine is shared, so wall time, also shown,
+carries other processes' load); a per-ticket figure also gives its p99. The last line is
+one JSON object of the figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from console.core import risk  # noqa: E402
 from console.core.allocation import compute_allocation  # noqa: E402
 from console.core.config import Config  # noqa: E402
 from console.core.planner import propose  # noqa: E402
 from console.core.preview import preview  # noqa: E402
 from console.core.snapshot import Snapshot  # noqa: E402
 from tests import factories as f  # noqa: E402
-
-DAY = 86_400_000
-
-
-def build(n: int, seed: int = 7) -> tuple[Config, Snapshot, dict]:
-    rng = random.Random(seed)
-    target = round(0.9 / n, 8)
-    sleeves = []
-    for i in range(n):
-        a = f"A{i}"
-        sleeves.append({"name": a, "assets": [a], "target": target,
-                        "hedges": [f"{a}/USDT:USDT", f"{a}/USDT:USDT-261225"]})
-    sleeves.append({"name": "STABLE", "assets": ["USDT"], "target": round(1 - target * n, 8)})
-    cfg = Config.model_validate({
-        "portfolio": {"band_policy": "absolute", "band_abs": target * 0.2, "weight_tolerance": 0.001},
-        "sleeves": sleeves,
-        "accounts": [{"name": "spot", "exchange": "binance"},
-                     {"name": "futA", "exchange": "binanceusdm", "markets": ["swap", "future"]},
-                     {"name": "futB", "exchange": "binanceusdm", "markets": ["swap"]}],
-        "limits": {"min_trade_notional": 5},
-    })
-    spot_bal, spot_t, spot_m = {"USDT": 1_000_000.0}, [], []
-    fa_m, fa_t, fa_f, fa_p, fb_m, fb_t, fb_f = [], [], [], [], [], [], []
-    books = {}
-    for i in range(n):
-        a = f"A{i}"
-        px = rng.uniform(1, 1000)
-        nav_share = 9_000_000 / n
-        spot_bal[a] = nav_share * rng.uniform(0.6, 1.4) / px
-        spot_m.append(f.market(f"{a}/USDT", step=0.0001, tick=0.0001, taker=0.001))
-        spot_t.append(f.ticker(f"{a}/USDT", px))
-        perp, dated = f"{a}/USDT:USDT", f"{a}/USDT:USDT-261225"
-        fa_m += [f.market(perp, step=0.001, tick=0.0001), f.market(dated, step=0.001, tick=0.0001, expiry=f.T0 + 34 * DAY)]
-        fb_m.append(f.market(perp, step=0.001, tick=0.0001, taker=rng.choice([0.0004, 0.0005])))
-        fa_t += [f.ticker(perp, px), f.ticker(dated, px * rng.uniform(1.0, 1.03))]
-        fb_t.append(f.ticker(perp, px))
-        rate = rng.uniform(-0.0002, 0.0004)
-        fa_f.append({"symbol": perp, "fundingRate": rate, "interval": "8h", "fundingTimestamp": f.T0 + 3_600_000})
-        fb_f.append({"symbol": perp, "fundingRate": rate, "interval": "8h", "fundingTimestamp": f.T0 + 3_600_000})
-        if rng.random() < 0.3:
-            q = round(nav_share * rng.uniform(-0.3, 0.3) / px, 3)
-            if q:
-                fa_p.append(f.position(perp, q, mark=px))
-        half = px * 0.0001
-        books[perp] = {"bids": [[px - half - k * px * 0.0005, rng.uniform(1, 50) * 1000 / px] for k in range(10)],
-                       "asks": [[px + half + k * px * 0.0005, rng.uniform(1, 50) * 1000 / px] for k in range(10)],
-                       "timestamp": f.T0}
-    snap = f.snapshot(
-        f.account("spot", "binance", markets=spot_m, balance=spot_bal, tickers=spot_t),
-        f.account("futA", "binanceusdm", markets=fa_m, balance={"USDT": 2_000_000}, tickers=fa_t, funding=fa_f,
-                  positions=fa_p),
-        f.account("futB", "binanceusdm", markets=fb_m, balance={"USDT": 1_000_000}, tickers=fb_t, funding=fb_f),
-    )
-    return cfg, snap, books
+from tests.planner.bigbook import build  # noqa: E402
 
 
-def full_plan(cfg: Config, snap: Snapshot, books: dict) -> tuple[int, int, float]:
-    """Returns tickets, legs, and the ms propose() alone took."""
-    t0 = time.perf_counter()
+def clocked(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """fn's result, its CPU ms and its wall ms."""
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, (time.process_time() - c0) * 1000, (time.perf_counter() - w0) * 1000
+
+
+def fresh(snap: Snapshot) -> Snapshot:
+    """The same data as new objects: what a new streamed snapshot looks like to the caches."""
+    return Snapshot(snap.timestamp, {n: type(a)(**{k: getattr(a, k) for k in a.__dataclass_fields__})
+                                     for n, a in snap.accounts.items()})
+
+
+def plan_parts(cfg: Config, snap: Snapshot, books: dict) -> dict[str, float]:
+    """One full plan on a new snapshot, timed by part (CPU ms), and wall ms of the whole."""
+    snap = fresh(snap)
+    w0 = time.perf_counter()
+    alloc, t_alloc, _ = clocked(lambda: compute_allocation(cfg, snap))
+    tickets, t_prop, _ = clocked(lambda: propose(cfg, snap, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc))
+    _, t_nostress, _ = clocked(lambda: [preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc,
+                                                stress=False) for t in tickets])
+
+    def what_ifs(moves: tuple[float, ...]) -> list[risk.WhatIf]:
+        return [risk.what_if(snap, [tl.leg for tl in t.legs], tiers=None, quote=cfg.portfolio.quote,
+                             default_leverage=cfg.limits.max_leverage, spot_values=alloc.spot_values(),
+                             stress_moves=moves) for t in tickets]
+
+    # the stress tables' share: every ticket's what-if with them, less without
+    _, t_with, _ = clocked(lambda: what_ifs(risk.STRESS_MOVES))
+    _, t_without, _ = clocked(lambda: what_ifs(()))
+    t_stress = t_with - t_without
+    wall = (time.perf_counter() - w0) * 1000
+    # the full plan as the CLI runs it (stress included), timed on its own new snapshot
+    snap2 = fresh(snap)
+
+    def full() -> int:
+        a = compute_allocation(cfg, snap2)
+        ts = propose(cfg, snap2, books=books, now_ms=f.T0, horizon_days=7, alloc=a)
+        return sum(len(preview(cfg, snap2, t, books=books, now_ms=f.T0, horizon_days=7, alloc=a).legs) for t in ts)
+
+    legs, t_full, w_full = clocked(full)
+    return {"alloc": t_alloc, "propose": t_prop, "previews_without_stress": t_nostress, "stress": t_stress,
+            "full": t_full, "full_wall": w_full, "parts_wall": wall, "tickets": len(tickets), "legs": legs}
+
+
+def keystroke(cfg: Config, snap: Snapshot, books: dict) -> dict[str, float]:
+    """One ticket's preview against the large pool, per ticket: warm (pools summed) and cold."""
     alloc = compute_allocation(cfg, snap)
     tickets = propose(cfg, snap, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc)
-    t_propose = (time.perf_counter() - t0) * 1000
-    legs = 0
+    tickets = [t for t in tickets if any(tl.leg.account == "futA" for tl in t.legs)]
+    warm = []
     for t in tickets:
-        pv = preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc)
-        legs += len(pv.legs)
-    return len(tickets), legs, t_propose
+        _, c, _ = clocked(lambda t=t: preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc))
+        warm.append(c)
+    cold = []
+    for t in tickets[:20]:
+        s = fresh(snap)
+        _, c, _ = clocked(lambda t=t, s=s: preview(cfg, s, t, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc))
+        cold.append(c)
+    return {"pool": len(risk.account_positions(snap, "futA", cfg.limits.max_leverage)),
+            "warm_p50": statistics.median(warm), "warm_p99": p99(warm), "cold_p50": statistics.median(cold),
+            "cold_max": max(cold), "n": len(warm)}
+
+
+def p99(xs: list[float]) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(0.99 * len(s)))]
+
+
+def med(rows: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sleeves", type=int, default=500)
+    ap.add_argument("--small", type=int, default=50)
     a = ap.parse_args()
-    cfg, snap, books = build(a.sleeves)
-    full_plan(cfg, snap, books)  # warm: ccxt import and per-account exchange objects
-    times, props = [], []
-    for _ in range(a.runs):
-        t0 = time.perf_counter()
-        n_t, n_l, t_p = full_plan(cfg, snap, books)
-        times.append((time.perf_counter() - t0) * 1000)
-        props.append(t_p)
-    med = statistics.median(times)
-    print(f"{a.sleeves} sleeves on 3 accounts: {n_t} tickets, {n_l} legs")
-    print(f"full plan (allocation + propose + preview of every ticket with costs, what-if, stress, checks): "
-          f"median {med:,.0f} ms over {a.runs} runs (min {min(times):,.0f} ms)")
-    print(f"  of which propose(): median {statistics.median(props):,.0f} ms; "
-          f"preview: {(med - statistics.median(props)) / max(n_t, 1):,.1f} ms per ticket")
+    big, small = build(a.sleeves), build(a.small)
+    plan_parts(*big)  # warm: ccxt import and per-account exchange objects
+    plan_parts(*small)
+    rows_big, rows_small, keys = [], [], []
+    for _ in range(a.runs):  # interleaved, so both books see the same machine load
+        rows_big.append(plan_parts(*big))
+        rows_small.append(plan_parts(*small))
+        keys.append(keystroke(*big))
+    r0 = rows_big[0]
+    full_big, full_small = med(rows_big, "full"), med(rows_small, "full")
+    out = {
+        "sleeves": a.sleeves, "tickets": r0["tickets"], "legs": r0["legs"],
+        "full_plan_ms": round(full_big, 1), "full_plan_wall_ms": round(med(rows_big, "full_wall"), 1),
+        "alloc_ms": round(med(rows_big, "alloc"), 1), "propose_ms": round(med(rows_big, "propose"), 1),
+        "previews_without_stress_ms": round(med(rows_big, "previews_without_stress"), 1),
+        "stress_ms": round(med(rows_big, "stress"), 1),
+        "small_sleeves": a.small, "small_full_plan_ms": round(full_small, 1),
+        "linear_ratio": round(full_big / full_small, 2), "sleeve_ratio": a.sleeves / a.small,
+        "pool_positions": keys[0]["pool"],
+        "preview_warm_p50_ms": round(statistics.median(k["warm_p50"] for k in keys), 3),
+        "preview_warm_p99_ms": round(statistics.median(k["warm_p99"] for k in keys), 3),
+        "preview_cold_p50_ms": round(statistics.median(k["cold_p50"] for k in keys), 3),
+        "runs": a.runs,
+    }
+    print(f"{a.sleeves} sleeves on 3 accounts: {out['tickets']} tickets, {out['legs']} legs; "
+          f"medians over {a.runs} runs, CPU ms of this process")
+    print(f"full plan (allocation + propose + every preview with costs, what-if, stress, checks): "
+          f"{out['full_plan_ms']:,.1f} ms (wall {out['full_plan_wall_ms']:,.1f} ms)")
+    print(f"  allocation {out['alloc_ms']:,.1f} ms; propose() {out['propose_ms']:,.1f} ms; "
+          f"previews without stress (costs, margin before/after, checks) {out['previews_without_stress_ms']:,.1f} ms; "
+          f"of the full plan, the stress tables {out['stress_ms']:,.1f} ms")
+    print(f"{a.small} sleeves, same run: full plan {out['small_full_plan_ms']:,.1f} ms; "
+          f"{a.sleeves}/{a.small} = {out['linear_ratio']:.2f}x for {out['sleeve_ratio']:g}x the sleeves")
+    print(f"one ticket's preview against the {out['pool_positions']}-position pool (per keystroke in the builder): "
+          f"p50 {out['preview_warm_p50_ms']:.3f} ms, p99 {out['preview_warm_p99_ms']:.3f} ms; first on a new "
+          f"snapshot {out['preview_cold_p50_ms']:.3f} ms")
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -63,8 +63,8 @@ def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: C
         assert set(mine) == set(theirs)
         per_instance = {k for k in theirs if theirs[k] != twins[k]}  # e.g. a random 'origin'
         changed = {k for k in mine if mine[k] != theirs[k]} - per_instance
+        # and no throttle toward the loopback emulator: it only idled before each request
         assert changed <= {"urls", "options", "enableRateLimit"}, changed
-        # every URL is the loopback emulator's: no throttle idling the first data for seconds
         assert ex.enableRateLimit is False
         assert {k for k in ex.urls if ex.urls[k] != pristine.urls[k]} == {"api"}
         # every API entry goes to the emulator, paths kept: nothing can leave the host, not
@@ -393,3 +393,10 @@ async def test_an_answer_with_nan_is_a_failed_fetch_that_keeps_the_last_copy(
     assert st.error is not None and "positions[0].contracts" in st.error and "not a finite number" in st.error
     assert "last good copy is kept" in st.error
     assert st.positions == good.positions and st.fetched_at["positions"] == good.fetched_at["positions"]
+
+
+def test_a_paper_venue_keeps_ccxts_throttle() -> None:
+    """Only the loopback emulator goes unthrottled: a real venue's request weights still apply."""
+    ex = make_exchange(Account(name="p", exchange="binanceusdm", mode=Mode.PAPER, markets=("swap",)),
+                       {"apiKey": "k", "secret": "s"})
+    assert ex.enableRateLimit is True

@@ -1,0 +1,72 @@
+"""To the wire: after `y` the order goes out on the snapshot the feed already holds, with no
+REST request in between, and data too old for the limits still refuses it (nothing sent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from console.app.screens.confirm import ConfirmScreen
+from console.emulator.server import EmulatorServer
+from console.execution import TicketState
+from tests.app.conftest import SIZE, Rig, read_through
+from tests.app.test_journeys_emulator import open_builder, to_hedge, until
+
+ORDER_PATHS = ("/api/v3/order", "/fapi/v1/order")
+
+
+@pytest.fixture
+def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every (method, path) the emulator serves, in order of arrival (ask for it before the
+    rig: the server binds its handler when it starts)."""
+    seen: list[tuple[str, str]] = []
+    real = EmulatorServer._handle
+
+    async def handle(self: EmulatorServer, request: Any) -> Any:
+        seen.append((request.method, request.path))
+        return await real(self, request)
+
+    monkeypatch.setattr(EmulatorServer, "_handle", handle)
+    return seen
+
+
+async def to_modal(pilot: Any) -> None:
+    app = pilot.app
+    builder = await open_builder(pilot)
+    await to_hedge(pilot, builder)
+    await pilot.press("ctrl+r")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
+    await read_through(pilot)
+
+
+def orders_sent(seen: list[tuple[str, str]]) -> list[int]:
+    return [i for i, (m, p) in enumerate(seen) if m == "POST" and p in ORDER_PATHS]
+
+
+async def test_y_sends_the_order_with_no_request_before_it(requests: list[tuple[str, str]], rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await to_modal(pilot)
+        requests.clear()
+        await pilot.press("y")
+        await until(pilot, lambda: orders_sent(requests), what="the order at the emulator")
+        assert orders_sent(requests)[0] == 0, requests  # the first request after y is the order
+        tid = app.last_ticket_id
+        await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.FILLED, what="the fill")
+
+
+async def test_data_older_than_the_limit_still_refuses_the_send(requests: list[tuple[str, str]], rig: Rig) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await to_modal(pilot)
+        # the feed has not refreshed since: its prices, positions and balances age past the limit
+        rig.emulator.emulator.advance(rig.config.limits.max_data_age_s + 5)
+        requests.clear()
+        await pilot.press("y")
+        await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
+        tid = app.last_ticket_id
+        await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.FAILED, what="the refusal")
+        (ev,) = [e for e in rig.journal.events(tid) if e.dst == "failed"]
+        assert "old" in ev.detail["reason"] and "refresh" in ev.detail["reason"]
+        assert not orders_sent(requests) and not rig.journal.orders(tid)

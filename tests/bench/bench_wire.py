@@ -1,0 +1,128 @@
+"""Benchmark: confirm keypress → first order byte at the emulator.
+
+    python tests/bench/bench_wire.py [--runs 10]
+
+The console runs as a trader runs it (Pilot, 120×36) on the loopback emulator through the real
+venue layer, executor and journal (the app tests' rig; frozen emulator clock, so the data never
+ages). Each run opens the spread builder, switches it to a one-leg hedge, opens the
+confirmation, reads it to the end, and stamps the moment `y` is pressed; the emulator stamps
+the moment its HTTP handler receives the first POST of an order (Binance's /order paths).
+Both stamps are ``time.perf_counter()`` in the same process. Also counted: the REST requests
+the emulator served between the two stamps (none should sit between `y` and the send).
+
+Prints each run, the median and the p99 (the worst here: there are few runs), and ends with
+one JSON line of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from console.emulator.clock import DEFAULT_START_MS  # noqa: E402
+from console.emulator.server import EmulatorServer  # noqa: E402
+from console.emulator.testing import start_emulator  # noqa: E402
+from tests.bench.bench_plan import p99  # noqa: E402
+
+ORDER_PATHS = ("/api/v3/order", "/fapi/v1/order", "/dapi/v1/order")
+
+
+class Stamps:
+    """What the emulator saw: the first order POST after ``arm()``, and every request since."""
+
+    def __init__(self) -> None:
+        self.armed_at: float | None = None
+        self.first_order: float | None = None
+        self.requests: list[tuple[float, str, str]] = []
+
+    def arm(self) -> float:
+        self.first_order, self.requests = None, []
+        self.armed_at = time.perf_counter()
+        return self.armed_at
+
+    def seen(self, method: str, path: str) -> None:
+        now = time.perf_counter()
+        if self.armed_at is None:
+            return
+        self.requests.append((now, method, path))
+        if self.first_order is None and method == "POST" and path in ORDER_PATHS:
+            self.first_order = now
+
+
+def stamp_emulator(stamps: Stamps) -> None:
+    real = EmulatorServer._handle
+
+    async def handle(self: EmulatorServer, request: Any) -> Any:
+        stamps.seen(request.method, request.path)
+        return await real(self, request)
+
+    EmulatorServer._handle = handle  # type: ignore[method-assign]
+
+
+async def one_run(handle: Any, stamps: Stamps, tmp: Path) -> dict[str, Any]:
+    from console.app.screens.confirm import ConfirmScreen
+    from tests.app.conftest import SIZE, Rig, read_through
+    from tests.app.test_journeys_emulator import open_builder, to_hedge, until
+
+    rig = Rig(handle, tmp)
+    try:
+        async with rig.app.run_test(size=SIZE) as pilot:
+            app = pilot.app
+            builder = await open_builder(pilot)
+            await to_hedge(pilot, builder)
+            await until(pilot, lambda: builder.settled, what="the builder to settle")
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
+            await read_through(pilot)
+            await pilot.pause(0.2)  # whatever the modal prepares while it is open
+            t0 = stamps.arm()
+            await pilot.press("y")
+            await until(pilot, lambda: stamps.first_order is not None, timeout=30, what="the order at the emulator")
+            t1 = stamps.first_order
+            assert t1 is not None
+            between = [(m, p) for t, m, p in stamps.requests if t < t1]
+            await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
+            return {"ms": (t1 - t0) * 1000, "rest_before_send": len(between),
+                    "paths": sorted({p for _, p in between})}
+    finally:
+        rig.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    a = ap.parse_args()
+    stamps = Stamps()
+    stamp_emulator(stamps)
+    rows = []
+    for i in range(a.runs + 1):  # the first warms imports and is not counted
+        handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                r = asyncio.run(one_run(handle, stamps, Path(tmp)))
+        finally:
+            handle.stop()
+        if i == 0:
+            continue
+        rows.append(r)
+        print(f"run {i}: y → first order byte {r['ms']:.1f} ms; {r['rest_before_send']} other requests in between "
+              f"{r['paths']}")
+    ms = [r["ms"] for r in rows]
+    between = statistics.median(r["rest_before_send"] for r in rows)
+    out = {"runs": len(rows), "median_ms": round(statistics.median(ms), 1), "p99_ms": round(p99(ms), 1),
+           "max_ms": round(max(ms), 1), "rest_between_median": between}
+    print(f"confirm keypress → first order byte at the emulator over {len(rows)} runs: median "
+          f"{out['median_ms']} ms, p99 {out['p99_ms']} ms; other requests in between (median) {between}")
+    print(json.dumps(out))
+
+if __name__ == "__main__":
+    main()
