@@ -69,6 +69,7 @@ class Emulator:
         self.listed_ms = self.clock.start_ms - HISTORY_DAYS * 86_400_000
         self.depth_scale: dict[str, float] = {}
         self.keys: dict[str, tuple[str, str]] = {}  # api key -> (secret, account name)
+        self.bybit_keys: dict[str, tuple[str, str]] = {}  # Bybit's keys (console.emulator.bybit)
         self.accounts: dict[str, Account] = {}
         self._ids = {"spot_order": 1_000_000, "fut_order": 4_000_000_000, "spot_trade": 300_000,
                      "fut_trade": 700_000_000, "tran": 9_000_000}

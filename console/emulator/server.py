@@ -15,6 +15,7 @@ from aiohttp import web
 
 from console.emulator import api_coinm, api_futures, api_more, api_public, api_spot, streams
 from console.emulator.auth import check_key, check_signed
+from console.emulator.bybit import server as bybit_server
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
 from console.emulator.faults import LOST_REPLY_HOLD_S, Fault
@@ -104,6 +105,8 @@ class EmulatorServer:
         return response
 
     async def _serve(self, request: web.Request, method: str, path: str) -> web.Response:
+        if path.startswith("/v5/"):  # Bybit's dialect: its own envelope, signing and errors
+            return await bybit_server.serve(request, self.emulator)
         route = ROUTES.get((method, path))
         if route is None:
             return web.Response(status=404, content_type="text/html", text="<html><body><h1>404 Not Found</h1></body></html>")
