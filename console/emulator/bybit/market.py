@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.emulator import api_public
+from console.emulator import api_more, api_public
 from console.emulator.bybit.errors import BybitError
 from console.emulator.bybit.symbols import Listed, find, listed
 from console.emulator.engine import Emulator
@@ -208,7 +208,51 @@ def risk_limit(emu: Emulator, acct: Any, p: Params) -> Any:
     return {"category": category, "list": rows}
 
 
+def system_status(emu: Emulator, acct: Any, p: Params) -> Any:
+    return {"list": []}  # no maintenance window is ever scheduled
+
+
+def recent_trade(emu: Emulator, acct: Any, p: Params) -> Any:
+    """The engine's synthetic tape (the one Binance's aggTrades serve), newest first."""
+    item = find(emu, p.get("category"), p.get("symbol"))
+    most = 60 if item.category == "spot" else 1000
+    limit = min(most, _int(p, "limit", most) or most)  # beyond the most: the most, as Bybit
+    rows = api_more.agg_trades(emu, {"spot": "spot", "linear": "futures", "inverse": "coinm"}[item.category],
+                               {"symbol": item.inst.id, "limit": str(limit)})
+    scale = item.lot_usd if item.category == "inverse" else 1.0
+    return {"category": item.category, "list": [
+        {"execId": str(r["a"]), "symbol": item.symbol, "price": r["p"],
+         "size": f"{float(r['q']) * scale:.8f}".rstrip("0").rstrip("."),
+         "side": "Sell" if r["m"] else "Buy", "time": str(r["T"]), "isBlockTrade": False, "isRPITrade": False}
+        for r in reversed(rows)]}
+
+
+OI_INTERVALS = {"5min": "5m", "15min": "15m", "30min": "30m", "1h": "1h", "4h": "4h", "1d": "1d"}
+
+
+def open_interest(emu: Emulator, acct: Any, p: Params) -> Any:
+    item = find(emu, p.get("category"), p.get("symbol"))
+    if item.category != "linear":
+        raise BybitError(10001, "params error: the emulator serves open interest for linear contracts")
+    period = OI_INTERVALS.get(p.get("intervalTime", ""))
+    if period is None:
+        raise BybitError(10001, f"params error: intervalTime must be one of {', '.join(OI_INTERVALS)}")
+    q = {"symbol": item.inst.id, "period": period, "limit": str(_limit(p, 50, 200))}
+    for ours, theirs in (("startTime", "startTime"), ("endTime", "endTime")):
+        if p.get(ours):
+            q[theirs] = str(_int(p, ours))
+    try:
+        rows = api_more.open_interest_hist(emu, None, q)
+    except BinanceError as exc:
+        raise BybitError(10001, f"params error: {exc.msg}") from None
+    return {"category": item.category, "symbol": item.symbol, "nextPageCursor": "",
+            "list": [{"openInterest": r["sumOpenInterest"], "timestamp": str(r["timestamp"])} for r in reversed(rows)]}
+
+
 ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/v5/system/status", system_status),
+    ("GET", "/v5/market/recent-trade", recent_trade),
+    ("GET", "/v5/market/open-interest", open_interest),
     ("GET", "/v5/market/time", server_time),
     ("GET", "/v5/market/instruments-info", instruments_info),
     ("GET", "/v5/market/tickers", tickers),

@@ -125,8 +125,39 @@ def fee_rate(emu: Emulator, acct: Account, p: Params) -> Any:
 def coin_info(emu: Emulator, acct: Account, p: Params) -> Any:
     """The coins the venue lists (ccxt loads currencies from here); no chains: deposits and
     withdrawals are not modelled."""
-    coins = sorted({i.base for i in emu.spot_ids.values()} | {i.quote for i in emu.spot_ids.values()})
+    insts = [*emu.spot_ids.values(), *emu.fut_ids.values(), *emu.coinm_ids.values()]
+    coins = sorted({i.base for i in insts} | {i.quote for i in insts})
     return {"rows": [{"name": c, "coin": c, "remainAmount": "0", "chains": []} for c in coins]}
+
+
+LEDGER_TYPES = {"FUNDING_FEE": "SETTLEMENT", "REALIZED_PNL": "TRADE", "COMMISSION": "TRADE",
+                "INSURANCE_CLEAR": "LIQUIDATION"}
+
+
+def transaction_log(emu: Emulator, acct: Account, p: Params) -> Any:
+    """The unified account's ledger: the engine's income rows (funding, realised PnL,
+    commissions), newest first, with the coin's wallet balance after each."""
+    coin = _s(p.get("currency") or p.get("coin")).upper()
+    rows = [r for r in [*acct.income, *acct.coinm_income] if not coin or r.asset == coin]
+    rows.sort(key=lambda r: (r.time_ms, r.tran_id))
+    start, end = _s(p.get("startTime")), _s(p.get("endTime"))
+    running: dict[str, float] = {}
+    out = []
+    for r in rows:
+        running[r.asset] = running.get(r.asset, 0.0) + r.amount
+        if (start.isdigit() and r.time_ms < int(start)) or (end.isdigit() and r.time_ms > int(end)):
+            continue
+        item = by_engine_id(emu, "futures" if r.asset == "USDT" else "coinm", r.symbol) if r.symbol else None
+        out.append({"id": str(r.tran_id), "symbol": item.symbol if item else "", "category":
+                    item.category if item else "", "side": "", "transactionTime": str(r.time_ms),
+                    "type": LEDGER_TYPES.get(r.income_type, "TRADE"), "qty": "0", "size": "0", "currency": r.asset,
+                    "tradePrice": "0", "funding": _f(r.amount) if r.income_type == "FUNDING_FEE" else "0",
+                    "fee": _f(-r.amount) if r.income_type == "COMMISSION" else "0", "cashFlow": _f(r.amount)
+                    if r.income_type not in ("COMMISSION", "FUNDING_FEE") else "0", "change": _f(r.amount),
+                    "cashBalance": _f(running[r.asset]), "feeRate": "", "bonusChange": "", "tradeId": r.trade_id,
+                    "orderId": "", "orderLinkId": ""})
+    limit = int(_s(p.get("limit")) or 20)
+    return {"list": list(reversed(out))[:limit], "nextPageCursor": ""}
 
 
 # -- positions ----------------------------------------------------------------------------
@@ -525,6 +556,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     (GET, "/v5/account/info", account_info),
     (GET, "/v5/account/wallet-balance", wallet_balance),
     (GET, "/v5/asset/coin/query-info", coin_info),
+    (GET, "/v5/account/transaction-log", transaction_log),
     (GET, "/v5/account/fee-rate", fee_rate),
     (GET, "/v5/position/list", position_list),
     (POST, "/v5/position/set-leverage", set_leverage),
