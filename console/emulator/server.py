@@ -16,6 +16,7 @@ from aiohttp import web
 from console.emulator import api_coinm, api_futures, api_more, api_public, api_spot, streams
 from console.emulator.auth import check_key, check_signed
 from console.emulator.bybit import server as bybit_server
+from console.emulator.bybit import streams as bybit_streams
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
 from console.emulator.faults import LOST_REPLY_HOLD_S, Fault
@@ -81,6 +82,8 @@ class EmulatorServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method, path = request.method, request.path
         if request.headers.get("Upgrade", "").lower() == "websocket":
+            if "/v5/" in path:  # Bybit's streams (/stream/v5/public/<category>, /stream/v5/private)
+                return await bybit_streams.serve(request, self.emulator, self.push_s)
             return await streams.serve(request, self.emulator, self.push_s)
         faults = self.emulator.faults.take(method, path)
         kinds = {f.kind: f for f in faults}

@@ -85,6 +85,17 @@ def start_emulator(seed: int = 7, speed: float = 1.0, api_key: str | None = None
     return EmulatorHandle(emu, port=port, push_s=push_s)
 
 
+async def user_streams_open(handle: EmulatorHandle, count: int = 1, wait_s: float = 5.0) -> None:
+    """Until the emulator has ``count`` user data subscriptions (either dialect): what
+    happens next is heard. Tests wait on this, not on a sleep."""
+    for _ in range(int(wait_s / 0.01)):
+        if handle.emulator.user_streams >= count:
+            await asyncio.sleep(0.05)  # the client has read the subscription's answer
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the user data stream never opened")
+
+
 def emulator_urls(api_urls: dict[str, Any], base_url: str) -> dict[str, Any]:
     """ccxt's ``urls['api']`` with every host replaced by the emulator (``console.emulator.urls``)."""
     return emulated_urls(api_urls, base_url)

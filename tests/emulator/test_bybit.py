@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,23 +22,8 @@ from console.emulator.testing import EmulatorHandle, bybit_client, ccxt_client, 
 
 
 @pytest.fixture
-def both() -> Iterator[EmulatorHandle]:
-    """The demo market with a Binance account (the demo key) and a Bybit one (the Bybit key)."""
-    handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS, bybit=True)
-    try:
-        yield handle
-    finally:
-        handle.stop()
-
-
-@pytest.fixture
-async def bybit(both: EmulatorHandle) -> AsyncIterator[Any]:
-    ex = bybit_client(both, timeout_on_exit=0)
-    try:
-        await ex.load_markets()
-        yield ex
-    finally:
-        await ex.close()
+def both(bybit_venue: EmulatorHandle) -> EmulatorHandle:
+    return bybit_venue
 
 
 def _yymmdd(ms: int) -> str:

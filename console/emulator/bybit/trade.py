@@ -161,7 +161,7 @@ def transaction_log(emu: Emulator, acct: Account, p: Params) -> Any:
 
 
 # -- positions ----------------------------------------------------------------------------
-def _position_row(emu: Emulator, acct: Account, item: Listed) -> dict[str, Any]:
+def position_row(emu: Emulator, acct: Account, item: Listed) -> dict[str, Any]:
     i = item.inst
     now = emu.now_ms()
     cfg = acct.config(i.id)
@@ -221,7 +221,7 @@ def position_list(emu: Emulator, acct: Account, p: Params) -> Any:
         items = [it for it in listed(emu, category) if held.get(it.inst.id) and held[it.inst.id].amt
                  and (not p.get("settleCoin") or p["settleCoin"].upper() == (it.inst.quote if category == "linear"
                                                                                else it.inst.base))]
-    return {"category": category, "list": [_position_row(emu, acct, it) for it in items], "nextPageCursor": ""}
+    return {"category": category, "list": [position_row(emu, acct, it) for it in items], "nextPageCursor": ""}
 
 
 def set_leverage(emu: Emulator, acct: Account, p: Params) -> Any:
@@ -513,7 +513,7 @@ def order_history(emu: Emulator, acct: Account, p: Params) -> Any:
             "nextPageCursor": ""}
 
 
-def _execution(emu: Emulator, acct: Account, t: Trade) -> dict[str, Any]:
+def execution_row(emu: Emulator, acct: Account, t: Trade) -> dict[str, Any]:
     item = by_engine_id(emu, t.venue, t.symbol)
     o = acct.orders.get(t.order_id)
     value = t.price * t.qty if item.category != "inverse" else t.qty * item.lot_usd / t.price
@@ -547,7 +547,7 @@ def execution_list(emu: Emulator, acct: Account, p: Params) -> Any:
         rows = [t for t in rows if t.time_ms <= int(end)]
     rows.sort(key=lambda t: (t.time_ms, t.trade_id), reverse=True)
     limit = int(_s(p.get("limit")) or 50)
-    return {"category": category, "list": [_execution(emu, acct, t) for t in rows[:limit]], "nextPageCursor": ""}
+    return {"category": category, "list": [execution_row(emu, acct, t) for t in rows[:limit]], "nextPageCursor": ""}
 
 
 GET, POST = "GET", "POST"
