@@ -36,6 +36,19 @@ class SeedPosition:
 
 
 @dataclass(frozen=True)
+class StartingBook:
+    """What one more account holds at the start (a Bybit account, say): the fields mean what
+    the Scenario's own book fields mean."""
+
+    spot_balances: dict[str, float] = field(default_factory=dict)
+    futures_wallet: dict[str, float] = field(default_factory=dict)
+    positions: tuple[SeedPosition, ...] = ()
+    leverage: dict[str, int] = field(default_factory=dict)
+    coinm_wallet: dict[str, float] = field(default_factory=dict)
+    coinm_positions: tuple[SeedPosition, ...] = ()
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     assets: dict[str, AssetModel]
@@ -48,6 +61,9 @@ class Scenario:
     leverage: dict[str, int] = field(default_factory=dict)
     coinm_wallet: dict[str, float] = field(default_factory=dict)  # COIN-M: coin -> wallet
     coinm_positions: tuple[SeedPosition, ...] = ()  # COIN-M: amt in contracts
+    # the Bybit unified account's book (console.emulator.bybit.open_account); None: a copy of
+    # the Binance account's
+    bybit: StartingBook | None = None
 
 
 def _spot(base: str, tick: str, step: str, depth: float, quote: str = "USDT", min_notional: str = "5.00000000") -> Instrument:
@@ -113,6 +129,14 @@ DEMO = Scenario(
     # COIN-M: 0.5 BTC of margin and one inverse position, a $20,000 BTC perp short
     coinm_wallet={"BTC": 0.5},
     coinm_positions=(SeedPosition("BTCUSD_PERP", -200, 96_400.0, leverage=5),),
+    # the Bybit account of the two-venue demo: USDT margin and a short ETH perpetual that
+    # hedges part of the ETH held on Binance, so ETH's net exposure spans both venues
+    bybit=StartingBook(
+        spot_balances={"USDT": 3_000.0},
+        futures_wallet={"USDT": 5_000.0},
+        positions=(SeedPosition("ETHUSDT", -2.0, 3_420.0, leverage=3),),
+        leverage={i.id: 5 for i in DEMO_INSTRUMENTS if i.venue == "futures"},
+    ),
 )
 
 # "empty": the same markets, a wallet with cash only (for order-path tests that want a clean slate)

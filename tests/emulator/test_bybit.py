@@ -64,11 +64,22 @@ async def test_the_same_market_in_both_dialects(both: EmulatorHandle, bybit: Any
         await usdm.close()
 
 
+BOOK = DEMO.bybit
+assert BOOK is not None
+
+
 async def test_unified_wallet_reports_spot_and_futures_ledgers_as_one(bybit: Any) -> None:
     bal = await bybit.fetch_balance()
-    assert bal["total"]["USDT"] == pytest.approx(DEMO.spot_balances["USDT"] + DEMO.futures_wallet["USDT"])
-    assert bal["total"]["BTC"] == pytest.approx(DEMO.spot_balances["BTC"] + DEMO.coinm_wallet["BTC"])
+    assert bal["total"]["USDT"] == pytest.approx(BOOK.spot_balances["USDT"] + BOOK.futures_wallet["USDT"])
     assert bal["total"]["USDT"] == pytest.approx(bal["free"]["USDT"] + bal["used"]["USDT"])
+    [seeded] = BOOK.positions
+    [pos] = await bybit.fetch_positions(["ETH/USDT:USDT"])
+    assert (pos["contracts"], pos["side"], pos["entryPrice"]) == (abs(seeded.amt), "short", seeded.entry)
+    # the short's initial margin at its leverage is what the wallet holds as used (the mark
+    # shown is rounded to the 0.01 tick)
+    tick = 0.01
+    assert bal["used"]["USDT"] == pytest.approx(abs(seeded.amt) * pos["markPrice"] / seeded.leverage,
+                                                abs=abs(seeded.amt) * tick / seeded.leverage)
 
 
 async def test_market_order_fills_at_the_book_and_pays_the_taker_fee(bybit: Any) -> None:
@@ -82,8 +93,9 @@ async def test_market_order_fills_at_the_book_and_pays_the_taker_fee(bybit: Any)
     trades = await bybit.fetch_my_trades("ETH/USDT:USDT")
     assert [t["order"] for t in trades] == [placed["id"]]
     assert trades[0]["fee"]["cost"] == pytest.approx(ask * qty * FUT_TAKER)
-    positions = await bybit.fetch_positions(["ETH/USDT:USDT"])
-    assert positions[0]["contracts"] == qty and positions[0]["side"] == "long"
+    [seeded] = BOOK.positions  # a short of 2 ETH: buying 0.5 reduces it
+    [pos] = await bybit.fetch_positions(["ETH/USDT:USDT"])
+    assert pos["contracts"] == abs(seeded.amt) - qty and pos["side"] == "short"
 
 
 async def test_limit_order_rests_amends_and_cancels(bybit: Any) -> None:
@@ -109,11 +121,12 @@ async def test_spot_market_buy_spends_the_cost_in_quote(bybit: Any) -> None:
     assert order["cost"] == pytest.approx(1000, abs=order["average"] * 0.0001 + 0.01)  # within one qty step
 
 
-async def test_inverse_qty_is_usd_in_whole_lots(bybit: Any) -> None:
-    seeded = DEMO.coinm_positions[0]  # BTCUSD_PERP, contracts of 100 USD
-    await bybit.create_order("BTC/USD:BTC", "market", "buy", 200)
+async def test_inverse_qty_is_usd_in_whole_lots(both: EmulatorHandle, bybit: Any) -> None:
+    both.emulator.accounts["bybit"].coinm_wallet["BTC"] = 0.1  # inverse margin, in the coin
+    await bybit.create_order("BTC/USD:BTC", "market", "sell", 2_000)  # 2,000 USD: 20 lots of 100
     [pos] = await bybit.fetch_positions(["BTC/USD:BTC"])
-    assert pos["contracts"] == abs(seeded.amt) * 100 - 200 and pos["side"] == "short"
+    assert pos["contracts"] == 2_000 and pos["side"] == "short"
+    assert both.emulator.accounts["bybit"].coinm_positions["BTCUSD_PERP"].amt == -2_000 / 100
     with pytest.raises(ccxt.BadRequest, match="multiple of the qty step"):
         await bybit.create_order("BTC/USD:BTC", "market", "buy", 150, None, {"qty": "150"})
 
@@ -199,7 +212,7 @@ async def test_cli_venue_bybit_serves_the_bybit_account() -> None:
         ex = bybit_client(SimpleNamespace(url=url), timeout_on_exit=0)
         try:
             bal = await ex.fetch_balance()
-            assert bal["total"]["USDT"] == pytest.approx(DEMO.spot_balances["USDT"] + DEMO.futures_wallet["USDT"])
+            assert bal["total"]["USDT"] == pytest.approx(BOOK.spot_balances["USDT"] + BOOK.futures_wallet["USDT"])
         finally:
             await ex.close()
         proc.send_signal(signal.SIGINT)

@@ -47,7 +47,8 @@ async def test_streamed_ticker_and_book_are_the_rest_answers(pro: Any, rest: Any
 
 
 async def test_a_fill_reaches_orders_trades_and_positions(venue: EmulatorHandle, pro: Any, rest: Any) -> None:
-    before = {p["symbol"]: p["contracts"] for p in await rest.fetch_positions(["ETH/USDT:USDT"])}
+    [before] = await rest.fetch_positions(["ETH/USDT:USDT"])
+    signed_before = before["contracts"] * (1 if before["side"] == "long" else -1)
     orders = asyncio.create_task(pro.watch_orders())
     trades = asyncio.create_task(pro.watch_my_trades())
     await user_streams_open(venue, 2, WAIT_S)
@@ -63,7 +64,9 @@ async def test_a_fill_reaches_orders_trades_and_positions(venue: EmulatorHandle,
     await rest.create_order("ETH/USDT:USDT", "market", "buy", 0.2)
     streamed = await asyncio.wait_for(positions, WAIT_S)
     eth = [p for p in streamed if p["symbol"] == "ETH/USDT:USDT"]
-    assert eth and eth[-1]["contracts"] == pytest.approx(before.get("ETH/USDT:USDT", 0) + 0.3 + 0.2)
+    after = signed_before + 0.3 + 0.2
+    assert eth and eth[-1]["contracts"] == pytest.approx(abs(after))
+    assert eth[-1]["side"] == ("long" if after > 0 else "short")
 
 
 async def test_private_stream_with_a_wrong_secret_is_refused(venue: EmulatorHandle) -> None:

@@ -22,13 +22,14 @@ FUTURE_SLACK_MS = 1_000
 
 def open_account(emu: object, api_key: str = BYBIT_DEMO_KEY, secret: str = BYBIT_DEMO_SECRET,
                  name: str = "bybit") -> str:
-    """Add an account holding the scenario's book, reachable with a Bybit key (and only by
-    the Bybit dialect: a Binance request with this key is an unknown key). Returns its name."""
+    """Add an account holding the scenario's Bybit book (else a copy of its Binance book),
+    reachable with a Bybit key and only by the Bybit dialect (a Binance request with this key
+    is an unknown key). Returns its name."""
     from console.emulator.engine import Emulator
 
     assert isinstance(emu, Emulator)
     with emu.lock:
-        emu.add_account(name, "", "")
+        emu.add_account(name, "", "", book=emu.scenario.bybit)
         emu.bybit_keys[api_key] = (secret, name)
     return name
 
