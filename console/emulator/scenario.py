@@ -1,11 +1,13 @@
 """Scenarios: what the venue lists and what the demo account holds at the start.
 
-"demo" matches console/data/portfolio.sample.toml: one API key that sees a spot wallet
-(account "spot" in the config, exchange binance) and a USDⓈ-M wallet (account "futures",
-exchange binanceusdm). With the sample's 0.75 BTC in cold storage, NAV is about 1,000,000
-USDT and the sleeves start at roughly BTC 40.6 % (warn: −4.4 pp of a ±5 band), ETH 26.9 %
-(ok), ALTS 19.0 % (breach: +4.0 pp of a ±2 band), STABLE 13.5 % (ok). tests/emulator checks
-these weights with the console's own allocation code.
+"demo" matches console/data/portfolio.sample.toml: one Binance API key that sees a spot
+wallet (account "spot" in the config, exchange binance) and a USDⓈ-M wallet (account
+"futures", exchange binanceusdm), and a Bybit unified account (account "bybit", its own key,
+the ``bybit`` book below). With the sample's 0.75 BTC in cold storage, NAV is about 1,008,000
+USDT and the sleeves start at roughly BTC 40.2 % (warn: −4.8 pp of a ±5 band), ETH 26.0 %
+(ok), ALTS 18.8 % (breach: +3.8 pp of a ±2 band), STABLE 14.9 % (ok); without the Bybit
+account, NAV about 1,000,000 and BTC 40.6 %, ETH 26.9 %, ALTS 19.0 %, STABLE 13.5 %.
+tests/emulator checks these weights with the console's own allocation code.
 """
 
 from __future__ import annotations

@@ -75,12 +75,13 @@ class EmulatorHandle:
 
 def start_emulator(seed: int = 7, speed: float = 1.0, api_key: str | None = None, secret: str | None = None,
                    scenario: str = "demo", start_ms: int | None = None, port: int = 0,
-                   push_s: float = DEFAULT_PUSH_S, bybit: bool = False) -> EmulatorHandle:
-    """``bybit``: also open the Bybit account (key ``BYBIT_DEMO_KEY``) for the /v5 dialect."""
+                   push_s: float = DEFAULT_PUSH_S, bybit: bool | None = None) -> EmulatorHandle:
+    """``bybit``: also open the Bybit account (key ``BYBIT_DEMO_KEY``) for the /v5 dialect;
+    by default when the scenario has a Bybit book (the demo's two-venue book)."""
     clock = Clock(start_ms=DEFAULT_START_MS if start_ms is None else start_ms, speed=speed)
     emu = Emulator(seed=seed, clock=clock, scenario=scenario, api_key=api_key or DEMO_API_KEY,
                    secret=secret or DEMO_SECRET)
-    if bybit:
+    if bybit if bybit is not None else emu.scenario.bybit is not None:
         open_account(emu)
     return EmulatorHandle(emu, port=port, push_s=push_s)
 
