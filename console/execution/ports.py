@@ -84,14 +84,6 @@ class VenuePort(Protocol):
     def can_batch(self, reqs: Sequence[OrderRequest]) -> bool: ...
     async def place(self, req: OrderRequest) -> VenueOrder: ...
     async def place_many(self, reqs: Sequence[OrderRequest]) -> list[VenueOrder | Exception]: ...
-    def _by_client_id(self, client_id: str, *, lookup: bool = False) -> dict[str, Any]:
-        """ccxt params that name an order by our client id on this exchange."""
-        found = CLIENT_ID_PARAMS.get(self.exchange_id)
-        if found is None:
-            return {"clientOrderId": client_id}
-        key, extra = found
-        return {key: client_id, **(extra if lookup else {})}
-
     async def lookup(self, symbol: str, client_id: str) -> VenueOrder | None: ...
     async def cancel(self, symbol: str, client_id: str) -> VenueOrder | None: ...
     async def open_orders(self, symbols: Sequence[str] | None = None) -> list[VenueOrder]: ...
@@ -193,9 +185,11 @@ def venue_order_from_ccxt(o: dict[str, Any], fallback: OrderRequest | None = Non
 
 
 # How ccxt finds an order again by our client id, where its unified ``clientOrderId`` param
-# does not reach the venue: ccxt's bybit passes params through, and Bybit reads ``orderLinkId``
-# (its fetchOrder also wants ``acknowledged``: the order must be among the last 500).
-CLIENT_ID_PARAMS: dict[str, tuple[str, dict[str, Any]]] = {"bybit": ("orderLinkId", {"acknowledged": True})}
+# does not reach the venue: ccxt's bybit passes params through, and Bybit reads ``orderLinkId``.
+# Its fetchOrder also wants ``acknowledged`` (the order must be among the last 500) and would
+# send ``orderId=None`` for a missing id, which matches nothing: an empty orderId is no filter.
+CLIENT_ID_PARAMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "bybit": ("orderLinkId", {"acknowledged": True, "orderId": ""})}
 # Unified accounts whose open orders ccxt reads one market type at a time (Bybit's category)
 OPEN_ORDER_TYPES: dict[str, tuple[str, ...]] = {"bybit": ("spot", "swap")}
 
