@@ -36,18 +36,20 @@ def needs_emulator(config: Config) -> bool:
     return any(a.mode is Mode.DEMO for a in config.accounts)
 
 
-def demo_credentials(config: Config) -> dict[str, dict[str, str]]:
-    """The emulator's fixed key for every demo account (it accepts no other): Bybit's pair
-    for a bybit account, Binance's for the others."""
+def demo_pair(exchange: str) -> dict[str, str]:
+    """The emulator's fixed key for a demo account on ``exchange`` (it accepts no other):
+    Bybit's pair for bybit, Binance's for the others."""
     from console.emulator import DEMO_API_KEY, DEMO_SECRET
     from console.emulator.bybit import BYBIT_DEMO_KEY, BYBIT_DEMO_SECRET
 
-    def pair(exchange: str) -> dict[str, str]:
-        if exchange in BYBIT_EXCHANGES:
-            return {"apiKey": BYBIT_DEMO_KEY, "secret": BYBIT_DEMO_SECRET}
-        return {"apiKey": DEMO_API_KEY, "secret": DEMO_SECRET}
+    if exchange in BYBIT_EXCHANGES:
+        return {"apiKey": BYBIT_DEMO_KEY, "secret": BYBIT_DEMO_SECRET}
+    return {"apiKey": DEMO_API_KEY, "secret": DEMO_SECRET}
 
-    return {a.name: pair(a.exchange) for a in config.accounts if a.mode is Mode.DEMO}
+
+def demo_credentials(config: Config) -> dict[str, dict[str, str]]:
+    """Every demo account's demo key (``demo_pair``)."""
+    return {a.name: demo_pair(a.exchange) for a in config.accounts if a.mode is Mode.DEMO}
 
 
 BYBIT_EXCHANGES = frozenset({"bybit"})  # ccxt ids the emulator serves in Bybit's v5 dialect
