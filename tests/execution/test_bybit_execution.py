@@ -10,11 +10,13 @@ from console.emulator.testing import bybit_client, ccxt_client
 from console.execution.clientid import client_order_id, new_ticket_id
 from console.execution.executor import Executor
 from console.execution.journal import Journal
+from console.execution.lifecycle import TicketState
 from console.execution.ports import CcxtPort
 from console.execution.reconcile import reconcile
+from tests import factories as f
 from tests.execution.emu import EMU_POLICY as _BASE
 from tests.execution.emu import emu_snapshot
-from tests.execution.helpers import config
+from tests.execution.helpers import config, spread_ticket
 
 EMU_POLICY = dataclasses.replace(_BASE, not_found_grace_s=0.4)
 BYBIT_ACCOUNT = """
@@ -30,7 +32,12 @@ async def setup(emulator, tmp_path):
     fut = ccxt_client(emulator, "usdm", timeout=600)
     by = bybit_client(emulator, timeout=600, types=("spot", "linear"))
     j = Journal.open(tmp_path / "journal.sqlite3")
-    snap = await emu_snapshot(emulator, {"futures": fut})
+    binance = await emu_snapshot(emulator, {"futures": fut})
+    await by.load_markets()
+    tick = await by.fetch_ticker("ETH/USDT:USDT")
+    bybit = f.account("bybit", "bybit", markets=[by.markets["ETH/USDT:USDT"]], balance={"USDT": 8_000.0},
+                      tickers=[tick], at=binance.timestamp)
+    snap = f.snapshot(*binance.accounts.values(), bybit, at=binance.timestamp)
     cfg = config(BYBIT_ACCOUNT)
     ex = Executor(j, {"futures": fut, "bybit": by}, cfg, lambda: snap, clock=emulator.emulator.now_ms,
                   policy=EMU_POLICY)
@@ -80,3 +87,28 @@ async def test_reconcile_adopts_an_order_placed_on_bybit_elsewhere(setup):
     assert rep.complete
     assert [a.client_id for a in rep.adopted] == ["web_bybit_1"]
     assert j.order("web_bybit_1").external
+
+
+def _cross_venue_spread(btc: float, eth: float):
+    """Short BTC on Binance USDⓈ-M, long ETH on Bybit: one ticket, two venues."""
+    t = spread_ticket(btc, eth)
+    eth_leg = dataclasses.replace(t.legs[1], leg=dataclasses.replace(t.legs[1].leg, account="bybit"))
+    return dataclasses.replace(t, legs=(t.legs[0], eth_leg))
+
+
+async def test_a_spread_across_two_venues_is_one_ticket(setup):
+    h, ex, j, _fut, _by, _cfg = setup
+    ticket = _cross_venue_spread(0.01, 0.2)
+    tid = j.record_ticket(ticket, {}, {}, legging_s=1.0)
+    j.confirm(tid, "y", ticket.snapshot_ts, ts=ticket.snapshot_ts)
+    res = await ex.submit(tid)
+    assert res.state is TicketState.FILLED
+    assert {(o.account, o.symbol) for o in res.orders} == {("futures", "BTC/USDT:USDT"), ("bybit", "ETH/USDT:USDT")}
+    # each leg landed on its own venue, under the client id the journal wrote first
+    bybit_orders = {o["clientOrderId"]: o for o in h.emulator.orders("bybit")}
+    binance_orders = {o["clientOrderId"]: o for o in h.emulator.orders("default")}
+    for o in res.orders:
+        venue = bybit_orders if o.account == "bybit" else binance_orders
+        assert venue[o.client_id]["status"] == "FILLED"
+        assert venue[o.client_id]["executedQty"] == pytest.approx(o.filled)
+    assert len(j.fills(tid)) == 2
