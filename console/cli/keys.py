@@ -76,7 +76,7 @@ async def opened_exchange(account: Account, *, emulator_url: str | None, demo_cr
     if account.mode is Mode.DEMO:  # the demo emulator's own pair for this venue's dialect
         from console.venues.demo import demo_pair
 
-        creds: dict[str, str] = demo_pair(account.exchange) if demo_credentials else {}
+        creds: dict[str, str] = demo_pair(account.exchange, demo_credentials) if demo_credentials else {}
     else:
         if account.mode is Mode.PAPER:
             require_paper_venue(account)

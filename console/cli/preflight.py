@@ -36,7 +36,7 @@ async def preflight(cfg: Config, names: list[str], prompt: keys.Prompt | None, *
         if a.mode is Mode.DEMO:  # the demo emulator's own pair for this venue's dialect
             from console.venues.demo import demo_pair
 
-            creds[a.name] = demo_pair(a.exchange) if demo_credentials else {}
+            creds[a.name] = demo_pair(a.exchange, demo_credentials) if demo_credentials else {}
             continue
         try:
             if a.mode is Mode.PAPER:

@@ -13,7 +13,7 @@ ccxt's ``urls['api']`` at ``DemoSession.url``.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,15 +36,16 @@ def needs_emulator(config: Config) -> bool:
     return any(a.mode is Mode.DEMO for a in config.accounts)
 
 
-def demo_pair(exchange: str) -> dict[str, str]:
-    """The emulator's fixed key for a demo account on ``exchange`` (it accepts no other):
-    Bybit's pair for bybit, Binance's for the others."""
+def demo_pair(exchange: str, binance: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The emulator's key for a demo account on ``exchange`` (it accepts no other): Bybit's
+    pair for bybit; for the others ``binance`` (the pair a running emulator was started
+    with), else Binance's published demo pair."""
     from console.emulator import DEMO_API_KEY, DEMO_SECRET
     from console.emulator.bybit import BYBIT_DEMO_KEY, BYBIT_DEMO_SECRET
 
     if exchange in BYBIT_EXCHANGES:
         return {"apiKey": BYBIT_DEMO_KEY, "secret": BYBIT_DEMO_SECRET}
-    return {"apiKey": DEMO_API_KEY, "secret": DEMO_SECRET}
+    return dict(binance) if binance else {"apiKey": DEMO_API_KEY, "secret": DEMO_SECRET}
 
 
 def demo_credentials(config: Config) -> dict[str, dict[str, str]]:
