@@ -1,4 +1,8 @@
-"""`rebal-tui emulator`: the loopback Binance emulator on its own, for ccxt scripts and demos."""
+"""`rebal-tui emulator`: the loopback exchange emulator on its own, for ccxt scripts and demos.
+
+``--venue binance`` (the default) prints Binance's endpoints and key; ``--venue bybit`` opens
+a Bybit unified account and prints Bybit's (``/v5``). Both dialects are served either way, as
+views of one market; the chosen key and secret open the chosen venue's account."""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ def _start_ms(text: str | None) -> int | None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    from console.emulator.bybit import BYBIT_DEMO_KEY, BYBIT_DEMO_SECRET, open_account
     from console.emulator.clock import DEFAULT_START_MS, Clock
     from console.emulator.engine import Emulator
     from console.emulator.server import EmulatorServer
@@ -35,18 +40,28 @@ async def _serve(args: argparse.Namespace) -> None:
 
     start = _start_ms(args.start)
     clock = Clock(start_ms=DEFAULT_START_MS if start is None else start, speed=args.speed)
-    key = args.api_key or DEMO_API_KEY
+    bybit = args.venue == "bybit"
+    key = args.api_key or (BYBIT_DEMO_KEY if bybit else DEMO_API_KEY)
     chosen = emulator_secret(args, os.environ)
-    secret = chosen or DEMO_SECRET
-    emu = Emulator(seed=args.seed, clock=clock, scenario=args.scenario, api_key=key, secret=secret)
+    secret = chosen or (BYBIT_DEMO_SECRET if bybit else DEMO_SECRET)
+    if bybit:
+        emu = Emulator(seed=args.seed, clock=clock, scenario=args.scenario)
+        open_account(emu, key, secret)
+    else:
+        emu = Emulator(seed=args.seed, clock=clock, scenario=args.scenario, api_key=key, secret=secret)
     server = EmulatorServer(emu)
     try:
         url = await server.start(port=args.port)
     except OSError as exc:
         raise UserError(f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); pick another --port or 0 for any free one") from None
     start_iso = datetime.fromtimestamp(clock.start_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
-    print(f"rebal-tui emulator: Binance spot + USDⓈ-M on {url}", flush=True)
-    print(f"  spot     {url}/api/v3      futures  {url}/fapi/v1", flush=True)
+    if bybit:
+        print(f"rebal-tui emulator: Bybit v5 unified account (spot, linear, inverse) on {url}", flush=True)
+        print(f"  rest     {url}/v5          websockets  ws://{url.removeprefix('http://')}/stream/v5/...",
+              flush=True)
+    else:
+        print(f"rebal-tui emulator: Binance spot + USDⓈ-M on {url}", flush=True)
+        print(f"  spot     {url}/api/v3      futures  {url}/fapi/v1", flush=True)
     print(f"  api key  {key}", flush=True)
     # the secret is printed only when it is the published demo secret, never one the user chose
     print(f"  secret   {secret if not chosen else '(the one you chose: not shown)'}", flush=True)
@@ -112,7 +127,9 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("emulator", help="run the loopback Binance emulator (spot + USDⓈ-M) on 127.0.0.1")
+    p = sub.add_parser("emulator", help="run the loopback exchange emulator (Binance or Bybit) on 127.0.0.1")
+    p.add_argument("--venue", choices=("binance", "bybit"), default="binance",
+                   help="whose dialect and account to print and key (default: binance; bybit: Bybit v5)")
     p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     p.add_argument("--seed", type=int, default=7, help="price-path seed (default: 7)")
     p.add_argument("--speed", type=float, default=1.0,

@@ -73,8 +73,10 @@ async def opened_exchange(account: Account, *, emulator_url: str | None, demo_cr
     from console.venues.preflight import read_only_account
     from console.venues.venue import make_exchange
 
-    if account.mode is Mode.DEMO:
-        creds: dict[str, str] = dict(demo_credentials)
+    if account.mode is Mode.DEMO:  # the demo emulator's own pair for this venue's dialect
+        from console.venues.demo import demo_pair
+
+        creds: dict[str, str] = demo_pair(account.exchange, demo_credentials) if demo_credentials else {}
     else:
         if account.mode is Mode.PAPER:
             require_paper_venue(account)

@@ -34,8 +34,10 @@ async def preflight(cfg: Config, names: list[str], prompt: keys.Prompt | None, *
     for a in cfg.accounts:
         if a.name not in names:
             continue
-        if a.mode is Mode.DEMO:
-            creds[a.name] = dict(demo_credentials or {})
+        if a.mode is Mode.DEMO:  # the demo emulator's own pair for this venue's dialect
+            from console.venues.demo import demo_pair
+
+            creds[a.name] = demo_pair(a.exchange, demo_credentials) if demo_credentials else {}
             continue
         try:
             if a.mode is Mode.PAPER:

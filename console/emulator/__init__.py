@@ -1,7 +1,8 @@
-"""The loopback exchange emulator: Binance spot and USDⓈ-M REST on 127.0.0.1.
+"""The loopback exchange emulator on 127.0.0.1: Binance's spot, USDⓈ-M and COIN-M dialect,
+and Bybit's v5 dialect (``console.emulator.bybit``), views of one seeded market.
 
-ccxt's own ``binance`` and ``binanceusdm`` classes run against it unmodified (only the URLs
-change). The market model (``engine``, ``prices``, ``book``, ``matching``, ``accounts``) is
+ccxt's own ``binance``, ``binanceusdm``, ``binancecoinm`` and ``bybit`` classes run against it
+unmodified (only the URLs change). The market model (``engine``, ``prices``, ``book``, ``matching``, ``accounts``) is
 pure Python and deterministic given (seed, clock); ``server`` is a thin aiohttp layer.
 """
 

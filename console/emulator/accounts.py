@@ -105,6 +105,7 @@ class Account:
     coinm_income: list[Income] = field(default_factory=list)
     hedge_mode: bool = False  # dualSidePosition: switchable only while the account is empty
     countdowns: dict[str, int] = field(default_factory=dict)  # symbol -> when countdownCancelAll fires
+    margin_mode: str = "REGULAR_MARGIN"  # a Bybit unified account's mode (REGULAR_MARGIN = cross)
 
     # -- spot wallet ---------------------------------------------------------------------
     def free(self, asset: str) -> float:

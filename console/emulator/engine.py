@@ -36,7 +36,7 @@ from console.emulator.rules import (
     _side,
     _status,
 )
-from console.emulator.scenario import Scenario, get_scenario
+from console.emulator.scenario import Scenario, StartingBook, get_scenario
 
 SPOT_FEE = 0.001  # 0.1 % maker and taker, paid in the asset received
 FUT_TAKER = 0.0005
@@ -69,6 +69,7 @@ class Emulator:
         self.listed_ms = self.clock.start_ms - HISTORY_DAYS * 86_400_000
         self.depth_scale: dict[str, float] = {}
         self.keys: dict[str, tuple[str, str]] = {}  # api key -> (secret, account name)
+        self.bybit_keys: dict[str, tuple[str, str]] = {}  # Bybit's keys (console.emulator.bybit)
         self.accounts: dict[str, Account] = {}
         self._ids = {"spot_order": 1_000_000, "fut_order": 4_000_000_000, "spot_trade": 300_000,
                      "fut_trade": 700_000_000, "tran": 9_000_000}
@@ -81,25 +82,26 @@ class Emulator:
         self.add_account("default", api_key or DEMO_API_KEY, secret or DEMO_SECRET)
 
     # -- set-up and knobs ----------------------------------------------------------------
-    def add_account(self, name: str, api_key: str, secret: str) -> Account:
-        """An account holding the scenario's starting book, reachable with this key."""
+    def add_account(self, name: str, api_key: str, secret: str, book: Scenario | StartingBook | None = None) -> Account:
+        """An account holding ``book`` (default: the scenario's starting book), reachable with this key."""
+        start = book or self.scenario
         with self.lock:
             now = self.clock.start_ms
             acct = Account(name=name, created_ms=now)
-            for asset, qty in self.scenario.spot_balances.items():
+            for asset, qty in start.spot_balances.items():
                 acct.credit(asset, qty)
-            acct.futures_wallet.update(self.scenario.futures_wallet)
-            for symbol, leverage in self.scenario.leverage.items():
+            acct.futures_wallet.update(start.futures_wallet)
+            for symbol, leverage in start.leverage.items():
                 acct.config(symbol).leverage = leverage
-            for sp in self.scenario.positions:
+            for sp in start.positions:
                 cfg = acct.config(sp.symbol)
                 cfg.leverage, cfg.margin_type = sp.leverage, sp.margin_type
                 pos = acct.position(sp.symbol)
                 pos.amt, pos.entry, pos.update_ms = sp.amt, sp.entry, now
                 if sp.margin_type == "isolated":
                     pos.isolated_wallet = abs(sp.amt) * sp.entry / sp.leverage
-            acct.coinm_wallet.update(self.scenario.coinm_wallet)
-            for sp in self.scenario.coinm_positions:
+            acct.coinm_wallet.update(start.coinm_wallet)
+            for sp in start.coinm_positions:
                 acct.config(sp.symbol).leverage = sp.leverage
                 acct.coinm_positions[sp.symbol] = Position(sp.symbol, sp.amt, sp.entry, update_ms=now)
             self.accounts[name] = acct

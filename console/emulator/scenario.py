@@ -1,11 +1,13 @@
 """Scenarios: what the venue lists and what the demo account holds at the start.
 
-"demo" matches console/data/portfolio.sample.toml: one API key that sees a spot wallet
-(account "spot" in the config, exchange binance) and a USDⓈ-M wallet (account "futures",
-exchange binanceusdm). With the sample's 0.75 BTC in cold storage, NAV is about 1,000,000
-USDT and the sleeves start at roughly BTC 40.6 % (warn: −4.4 pp of a ±5 band), ETH 26.9 %
-(ok), ALTS 19.0 % (breach: +4.0 pp of a ±2 band), STABLE 13.5 % (ok). tests/emulator checks
-these weights with the console's own allocation code.
+"demo" matches console/data/portfolio.sample.toml: one Binance API key that sees a spot
+wallet (account "spot" in the config, exchange binance) and a USDⓈ-M wallet (account
+"futures", exchange binanceusdm), and a Bybit unified account (account "bybit", its own key,
+the ``bybit`` book below). With the sample's 0.75 BTC in cold storage, NAV is about 1,008,000
+USDT and the sleeves start at roughly BTC 40.2 % (warn: −4.8 pp of a ±5 band), ETH 26.0 %
+(ok), ALTS 18.8 % (breach: +3.8 pp of a ±2 band), STABLE 14.9 % (ok); without the Bybit
+account, NAV about 1,000,000 and BTC 40.6 %, ETH 26.9 %, ALTS 19.0 %, STABLE 13.5 %.
+tests/emulator checks these weights with the console's own allocation code.
 """
 
 from __future__ import annotations
@@ -36,6 +38,19 @@ class SeedPosition:
 
 
 @dataclass(frozen=True)
+class StartingBook:
+    """What one more account holds at the start (a Bybit account, say): the fields mean what
+    the Scenario's own book fields mean."""
+
+    spot_balances: dict[str, float] = field(default_factory=dict)
+    futures_wallet: dict[str, float] = field(default_factory=dict)
+    positions: tuple[SeedPosition, ...] = ()
+    leverage: dict[str, int] = field(default_factory=dict)
+    coinm_wallet: dict[str, float] = field(default_factory=dict)
+    coinm_positions: tuple[SeedPosition, ...] = ()
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     assets: dict[str, AssetModel]
@@ -48,6 +63,9 @@ class Scenario:
     leverage: dict[str, int] = field(default_factory=dict)
     coinm_wallet: dict[str, float] = field(default_factory=dict)  # COIN-M: coin -> wallet
     coinm_positions: tuple[SeedPosition, ...] = ()  # COIN-M: amt in contracts
+    # the Bybit unified account's book (console.emulator.bybit.open_account); None: a copy of
+    # the Binance account's
+    bybit: StartingBook | None = None
 
 
 def _spot(base: str, tick: str, step: str, depth: float, quote: str = "USDT", min_notional: str = "5.00000000") -> Instrument:
@@ -113,6 +131,14 @@ DEMO = Scenario(
     # COIN-M: 0.5 BTC of margin and one inverse position, a $20,000 BTC perp short
     coinm_wallet={"BTC": 0.5},
     coinm_positions=(SeedPosition("BTCUSD_PERP", -200, 96_400.0, leverage=5),),
+    # the Bybit account of the two-venue demo: USDT margin and a short ETH perpetual that
+    # hedges part of the ETH held on Binance, so ETH's net exposure spans both venues
+    bybit=StartingBook(
+        spot_balances={"USDT": 3_000.0},
+        futures_wallet={"USDT": 5_000.0},
+        positions=(SeedPosition("ETHUSDT", -2.0, 3_420.0, leverage=3),),
+        leverage={i.id: 5 for i in DEMO_INSTRUMENTS if i.venue == "futures"},
+    ),
 )
 
 # "empty": the same markets, a wallet with cash only (for order-path tests that want a clean slate)

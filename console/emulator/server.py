@@ -15,6 +15,8 @@ from aiohttp import web
 
 from console.emulator import api_coinm, api_futures, api_more, api_public, api_spot, streams
 from console.emulator.auth import check_key, check_signed
+from console.emulator.bybit import server as bybit_server
+from console.emulator.bybit import streams as bybit_streams
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
 from console.emulator.faults import LOST_REPLY_HOLD_S, Fault
@@ -80,6 +82,8 @@ class EmulatorServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method, path = request.method, request.path
         if request.headers.get("Upgrade", "").lower() == "websocket":
+            if "/v5/" in path:  # Bybit's streams (/stream/v5/public/<category>, /stream/v5/private)
+                return await bybit_streams.serve(request, self.emulator, self.push_s)
             return await streams.serve(request, self.emulator, self.push_s)
         faults = self.emulator.faults.take(method, path)
         kinds = {f.kind: f for f in faults}
@@ -104,6 +108,8 @@ class EmulatorServer:
         return response
 
     async def _serve(self, request: web.Request, method: str, path: str) -> web.Response:
+        if path.startswith("/v5/"):  # Bybit's dialect: its own envelope, signing and errors
+            return await bybit_server.serve(request, self.emulator)
         route = ROUTES.get((method, path))
         if route is None:
             return web.Response(status=404, content_type="text/html", text="<html><body><h1>404 Not Found</h1></body></html>")

@@ -13,6 +13,7 @@ import threading
 from typing import Any, Literal
 
 from console.emulator.auth import DEMO_API_KEY, DEMO_SECRET
+from console.emulator.bybit import BYBIT_DEMO_KEY, BYBIT_DEMO_SECRET, open_account
 from console.emulator.clock import DEFAULT_START_MS, Clock
 from console.emulator.engine import Emulator
 from console.emulator.server import EmulatorServer
@@ -74,11 +75,26 @@ class EmulatorHandle:
 
 def start_emulator(seed: int = 7, speed: float = 1.0, api_key: str | None = None, secret: str | None = None,
                    scenario: str = "demo", start_ms: int | None = None, port: int = 0,
-                   push_s: float = DEFAULT_PUSH_S) -> EmulatorHandle:
+                   push_s: float = DEFAULT_PUSH_S, bybit: bool | None = None) -> EmulatorHandle:
+    """``bybit``: also open the Bybit account (key ``BYBIT_DEMO_KEY``) for the /v5 dialect;
+    by default when the scenario has a Bybit book (the demo's two-venue book)."""
     clock = Clock(start_ms=DEFAULT_START_MS if start_ms is None else start_ms, speed=speed)
     emu = Emulator(seed=seed, clock=clock, scenario=scenario, api_key=api_key or DEMO_API_KEY,
                    secret=secret or DEMO_SECRET)
+    if bybit if bybit is not None else emu.scenario.bybit is not None:
+        open_account(emu)
     return EmulatorHandle(emu, port=port, push_s=push_s)
+
+
+async def user_streams_open(handle: EmulatorHandle, count: int = 1, wait_s: float = 5.0) -> None:
+    """Until the emulator has ``count`` user data subscriptions (either dialect): what
+    happens next is heard. Tests wait on this, not on a sleep."""
+    for _ in range(int(wait_s / 0.01)):
+        if handle.emulator.user_streams >= count:
+            await asyncio.sleep(0.05)  # the client has read the subscription's answer
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the user data stream never opened")
 
 
 def emulator_urls(api_urls: dict[str, Any], base_url: str) -> dict[str, Any]:
@@ -105,4 +121,21 @@ def ccxt_client(handle: EmulatorHandle, kind: Literal["spot", "usdm", "coinm"] =
     ex.options["maxRetriesOnFailure"] = 0
     # positionRisk v2 carries leverage and marginType (v3 does not); Binance serves both
     ex.options["fetchPositionsRisk"] = {"useV2": True}
+    return ex
+
+
+def bybit_client(handle: EmulatorHandle, *, pro: bool = False, types: tuple[str, ...] = ("spot", "linear", "inverse"),
+                 **config: Any) -> Any:
+    """An unmodified ``ccxt.bybit`` (async, or ccxt.pro's with ``pro``) on the emulator's
+    Bybit dialect, signed with the Bybit demo key. Options: no options markets, no retries."""
+    if pro:
+        import ccxt.pro as ccxt_async
+    else:
+        import ccxt.async_support as ccxt_async
+
+    ex = ccxt_async.bybit({"apiKey": BYBIT_DEMO_KEY, "secret": BYBIT_DEMO_SECRET, "enableRateLimit": False,
+                           "timeout": 10_000, **config})
+    ex.urls["api"] = emulator_urls(ex.urls["api"], handle.url)
+    ex.options["fetchMarkets"] = {"types": list(types)}
+    ex.options["maxRetriesOnFailure"] = 0
     return ex

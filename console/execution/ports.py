@@ -16,7 +16,7 @@ and through ``CcxtPort`` against the emulator.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -212,6 +212,16 @@ def _parsed(parse: Any, *args: Any, error: type[Exception]) -> Any:
         raise error(f"unreadable reply ({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
+# How ccxt finds an order again by our client id, where its unified ``clientOrderId`` param
+# does not reach the venue: ccxt's bybit passes params through, and Bybit reads ``orderLinkId``.
+# Its fetchOrder also wants ``acknowledged`` (the order must be among the last 500) and would
+# send ``orderId=None`` for a missing id, which matches nothing: an empty orderId is no filter.
+CLIENT_ID_PARAMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "bybit": ("orderLinkId", {"acknowledged": True, "orderId": ""})}
+# Unified accounts whose open orders ccxt reads one market type at a time (Bybit's category)
+OPEN_ORDER_TYPES: dict[str, tuple[str, ...]] = {"bybit": ("spot", "swap")}
+
+
 class CcxtPort:
     """A ``VenuePort`` over one ccxt async exchange (the account's)."""
 
@@ -313,11 +323,19 @@ class CcxtPort:
                 results.append(exc)
         return results
 
+    def _by_client_id(self, client_id: str, *, lookup: bool = False) -> dict[str, Any]:
+        """ccxt params that name an order by our client id on this exchange."""
+        found = CLIENT_ID_PARAMS.get(self.exchange_id)
+        if found is None:
+            return {"clientOrderId": client_id}
+        key, extra = found
+        return {key: client_id, **(extra if lookup else {})}
+
     async def lookup(self, symbol: str, client_id: str) -> VenueOrder | None:
         import ccxt
 
         try:
-            o = await self.exchange.fetch_order(None, symbol, {"clientOrderId": client_id})
+            o = await self.exchange.fetch_order(None, symbol, self._by_client_id(client_id, lookup=True))
         except ccxt.OrderNotFound:
             return None
         except Exception as exc:
@@ -333,7 +351,7 @@ class CcxtPort:
         import ccxt
 
         try:
-            o = await self.exchange.cancel_order(None, symbol, {"clientOrderId": client_id})
+            o = await self.exchange.cancel_order(None, symbol, self._by_client_id(client_id))
         except ccxt.OrderNotFound:
             return None
         except Exception as exc:
@@ -353,7 +371,13 @@ class CcxtPort:
                 # every symbol at once costs more weight, but misses nothing
                 self.exchange.options.setdefault("fetchOpenOrders", {})["warnWithoutSymbol"] = False
                 self.exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
-                out = await self.exchange.fetch_open_orders()
+                types = OPEN_ORDER_TYPES.get(self.exchange_id)
+                if types is None:
+                    out = await self.exchange.fetch_open_orders()
+                else:  # one request per market type: one alone would miss the others' orders
+                    out = []
+                    for t in types:
+                        out += await self.exchange.fetch_open_orders(None, None, None, {"type": t})
         except Exception as exc:
             raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
         return _parsed(lambda: [venue_order_from_ccxt(o) for o in out], error=LookupFailed)
@@ -379,7 +403,7 @@ class CcxtPort:
         except Exception as exc:
             raise LookupFailed(f"{type(exc).__name__}: {exc}") from exc
         return _parsed(lambda: [VenueTrade(trade_id=str(t.get("id")), order_venue_id=None if t.get("order") is None else str(t["order"]),
-                           client_id=(t.get("info") or {}).get("clientOrderId"), symbol=t.get("symbol") or symbol,
+                           client_id=_trade_client_id(t), symbol=t.get("symbol") or symbol,
                            side=t.get("side") or "", amount=_f(t.get("amount")), price=_f(t.get("price")),
                            timestamp=int(t.get("timestamp") or 0)) for t in out], error=LookupFailed)
 
@@ -394,3 +418,10 @@ def as_port(account: str, ex: Any) -> VenuePort:
     if hasattr(ex, "place") and hasattr(ex, "lookup"):
         return ex  # already a VenuePort
     return CcxtPort(account, ex)
+
+
+def _trade_client_id(t: Mapping[str, Any]) -> str | None:
+    """Our client id on a fill: ccxt leaves it in the venue's own field (Binance
+    ``clientOrderId``, Bybit ``orderLinkId``)."""
+    info = t.get("info") or {}
+    return info.get("clientOrderId") or info.get("orderLinkId") or None

@@ -3,7 +3,8 @@
 ``rebal-tui --demo`` (and plain ``rebal-tui`` when no config file exists yet) runs the
 emulator in-process with the "demo" scenario, whose accounts match the sample config:
 account "spot" is binance spot, account "futures" is binance USDⓈ-M, one key for both, and
-the book starts drifted so that a breach shows at once.
+account "bybit" is a Bybit unified account (its own key, Bybit's v5 dialect on the same
+port); the book starts drifted so that a breach shows at once.
 
 Nothing else in the console knows it talks to the emulator: the venue layer only points
 ccxt's ``urls['api']`` at ``DemoSession.url``.
@@ -12,7 +13,7 @@ ccxt's ``urls['api']`` at ``DemoSession.url``.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,12 +36,25 @@ def needs_emulator(config: Config) -> bool:
     return any(a.mode is Mode.DEMO for a in config.accounts)
 
 
-def demo_credentials(config: Config) -> dict[str, dict[str, str]]:
-    """The emulator's fixed key for every demo account (it accepts no other)."""
+def demo_pair(exchange: str, binance: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The emulator's key for a demo account on ``exchange`` (it accepts no other): Bybit's
+    pair for bybit; for the others ``binance`` (the pair a running emulator was started
+    with), else Binance's published demo pair."""
     from console.emulator import DEMO_API_KEY, DEMO_SECRET
+    from console.emulator.bybit import BYBIT_DEMO_KEY, BYBIT_DEMO_SECRET
 
-    return {a.name: {"apiKey": DEMO_API_KEY, "secret": DEMO_SECRET}
-            for a in config.accounts if a.mode is Mode.DEMO}
+    if exchange in BYBIT_EXCHANGES:
+        return {"apiKey": BYBIT_DEMO_KEY, "secret": BYBIT_DEMO_SECRET}
+    return dict(binance) if binance else {"apiKey": DEMO_API_KEY, "secret": DEMO_SECRET}
+
+
+def demo_credentials(config: Config) -> dict[str, dict[str, str]]:
+    """Every demo account's demo key (``demo_pair``)."""
+    return {a.name: demo_pair(a.exchange) for a in config.accounts if a.mode is Mode.DEMO}
+
+
+BYBIT_EXCHANGES = frozenset({"bybit"})  # ccxt ids the emulator serves in Bybit's v5 dialect
+
 
 
 def choose_startup(args: argparse.Namespace) -> tuple[Config, bool]:
@@ -129,6 +143,10 @@ async def start_emulator_in_loop(
 
     clock = Clock(start_ms=DEFAULT_START_MS if start_ms is None else start_ms, speed=speed)
     emu = Emulator(seed=seed, clock=clock, scenario=DEMO_SCENARIO, api_key=DEMO_API_KEY, secret=DEMO_SECRET)
+    if emu.scenario.bybit is not None:  # the demo's Bybit account, as start_emulator opens it
+        from console.emulator.bybit import open_account
+
+        open_account(emu)
     srv = EmulatorServer(emu)
     url = await srv.start(host="127.0.0.1", port=0)
     return DemoSession(config=config, url=url, credentials=demo_credentials(config), _stop=srv.stop,

@@ -57,13 +57,13 @@ class Feed(StrEnum):
 # Exchanges whose ccxt.pro class streams tickers (``watchTickers``) reliably for the symbols
 # we ask for. Balances and positions stay on REST everywhere: they are the record the plan is
 # checked against, and a REST read is one request that either succeeds or says why.
-WATCH_TICKERS = frozenset({"binance", "binanceusdm"})
+WATCH_TICKERS = frozenset({"binance", "binanceusdm", "bybit"})
 
 
 def feed_for(account: Account) -> Feed:
     """REST or websockets for an account.
 
-    Demo streams from the emulator, which speaks Binance's websockets. Paper polls: ccxt's
+    Demo streams from the emulator, which speaks Binance's and Bybit's websockets. Paper polls: ccxt's
     demo-trading switch moves binance's REST URLs but not its websocket ones, and
     ``console.venues.modes`` rightly refuses an exchange object with any URL off the paper venue.
     """
@@ -71,6 +71,10 @@ def feed_for(account: Account) -> Feed:
         return Feed.REST
     return Feed.WATCH
 
+
+# Exchanges whose account is one unified wallet (Bybit's UTA): one balance read covers spot
+# coins and contract margin, each coin's total its wallet balance (unrealised PnL excluded)
+UNIFIED_WALLETS = frozenset({"bybit"})
 
 # Exchanges whose contract tickers are cheaper one by one: Binance weighs the all-symbols
 # futures ticker at 40 (two seconds of ccxt's throttle) against 1 per symbol, and ccxt's
@@ -508,6 +512,8 @@ class Venue:
         """The account's wallet(s): spot, contract (wallet balance, see the snapshot's schema),
         or both summed when one account trades both (e.g. binance with markets spot + swap)."""
         if not self.account.holds_contracts:
+            return await self.exchange.fetch_balance()
+        if self.account.exchange in UNIFIED_WALLETS:  # one wallet: spot coins and contract margin
             return await self.exchange.fetch_balance()
         if "spot" not in self.account.markets:  # a contract class such as binanceusdm
             return normalize_contract_balance(await self.exchange.fetch_balance())

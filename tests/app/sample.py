@@ -16,7 +16,10 @@ PRICES = {"BTC": 90_000.0, "ETH": 3_000.0, "SOL": 150.0, "AVAX": 30.0}
 
 
 def sample_config() -> Config:
-    return parse_config(sample_config_text(), "sample")
+    """The packaged sample's sleeves and limits on its two Binance accounts: the fixed world
+    below holds spot and futures (the emulator rig runs the whole two-venue demo)."""
+    cfg = parse_config(sample_config_text(), "sample")
+    return cfg.model_copy(update={"accounts": [a for a in cfg.accounts if a.exchange != "bybit"]})
 
 
 def _funding(symbol: str, rate: float, mark: float) -> dict:

@@ -39,6 +39,7 @@ from console.app.screens.reconcile import ReconcileScreen
 from console.cli.main import main
 from console.core import redact
 from console.core.config import Config, Mode
+from console.emulator.bybit import open_account
 from console.emulator.clock import DEFAULT_START_MS
 from console.emulator.testing import start_emulator
 from console.execution import TicketState
@@ -58,7 +59,7 @@ CANARY_KEY = "CANARYKEY" + _rand(20)
 CANARY_SECRET = "CANARYSECRET" + _rand(40)
 WRONG_SECRET = "CANARYSECRET" + _rand(40)  # a stored secret that is wrong: a canary too
 CANARIES = (CANARY_KEY, CANARY_SECRET, WRONG_SECRET)
-ACCOUNTS = ("spot", "futures")  # the demo portfolio's accounts, which the emulator's scenario holds
+ACCOUNTS = ("spot", "futures", "bybit")  # the demo portfolio's accounts, which the emulator's scenario holds
 
 
 def _forms(s: str) -> set[bytes]:
@@ -211,7 +212,9 @@ def test_canary_credentials_reach_no_artefact(isolated_home: Path, tmp_path: Pat
     monkeypatch.setattr(demo, "demo_credentials", _env_credentials)
     shots = tmp_path / "shots"
     shots.mkdir()
-    handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS, api_key=CANARY_KEY, secret=CANARY_SECRET)
+    handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS, api_key=CANARY_KEY, secret=CANARY_SECRET,
+                            bybit=False)
+    open_account(handle.emulator, CANARY_KEY, CANARY_SECRET)  # Bybit's headers carry the canary too
     try:
         rig = Rig(handle, tmp_path)
         assert rig.venues.venues["futures"].exchange.apiKey == CANARY_KEY  # the canary is what is used

@@ -11,11 +11,12 @@ from console.core.allocation import Status, compute_allocation
 from console.core.config import parse_config
 from console.core.snapshot import AccountState, Snapshot
 from console.emulator.clock import DEFAULT_START_MS
+from console.emulator.testing import EmulatorHandle, bybit_client
 
 pytestmark = pytest.mark.asyncio
 
 
-async def demo_snapshot(spot: Any, usdm: Any) -> Snapshot:
+async def demo_snapshot(spot: Any, usdm: Any, bybit: Any) -> Snapshot:
     smk = await spot.load_markets()
     fmk = await usdm.load_markets()
     sbal = await spot.fetch_balance()
@@ -27,8 +28,14 @@ async def demo_snapshot(spot: Any, usdm: Any) -> Snapshot:
     ftick = await usdm.fetch_tickers()
     frates = await usdm.fetch_funding_rates()
     positions = await usdm.fetch_positions()
+    bmk = await bybit.load_markets()
+    bbal = await bybit.fetch_balance()  # one unified wallet: its totals are wallet balances
+    bpos = await bybit.fetch_positions(None, {"type": "swap"})
+    btick = await bybit.fetch_tickers(["ETH/USDT:USDT"])
     at = {p: DEFAULT_START_MS for p in ("markets", "balance", "positions", "tickers", "funding_rates")}
     return Snapshot(timestamp=DEFAULT_START_MS, accounts={
+        "bybit": AccountState("bybit", "bybit", markets=bmk, balance=bbal, positions=tuple(bpos), tickers=btick,
+                              fetched_at=at),
         "spot": AccountState("spot", "binance", markets={k: v for k, v in smk.items() if v["spot"]},
                              balance=sbal, tickers=stick, fetched_at=at),
         "futures": AccountState("futures", "binanceusdm", markets=fmk, balance=fbal, positions=tuple(positions),
@@ -36,13 +43,18 @@ async def demo_snapshot(spot: Any, usdm: Any) -> Snapshot:
     })
 
 
-async def test_demo_weights_show_a_breach_and_a_warning(spot: Any, usdm: Any) -> None:
+async def test_demo_weights_show_a_breach_and_a_warning(emulator: EmulatorHandle, spot: Any, usdm: Any) -> None:
     cfg = parse_config(resources.files("console").joinpath("data/portfolio.sample.toml").read_text("utf-8"))
-    alloc = compute_allocation(cfg, await demo_snapshot(spot, usdm))
+    bybit = bybit_client(emulator, timeout_on_exit=0)
+    try:
+        alloc = compute_allocation(cfg, await demo_snapshot(spot, usdm, bybit))
+    finally:
+        await bybit.close()
     weights = {r.name: round(r.weight, 4) for r in alloc.rows}
     status = {r.name: r.status for r in alloc.rows}
-    assert alloc.nav == pytest.approx(1_000_000, rel=0.01)
-    assert weights == pytest.approx({"BTC": 0.4056, "ETH": 0.2691, "ALTS": 0.1899, "STABLE": 0.1354}, abs=0.0015)
+    # the two-venue demo (the Bybit account adds 8,000 USDT and a 2 ETH short): scenario.py
+    assert alloc.nav == pytest.approx(1_008_000, rel=0.01)
+    assert weights == pytest.approx({"BTC": 0.4024, "ETH": 0.2603, "ALTS": 0.1884, "STABLE": 0.1488}, abs=0.0015)
     assert status == {"BTC": Status.WARN, "ETH": Status.OK, "ALTS": Status.BREACH, "STABLE": Status.OK}
     assert sum(r.weight for r in alloc.rows) == pytest.approx(1.0)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from console.emulator.clock import DEFAULT_START_MS
-from console.emulator.testing import EmulatorHandle, ccxt_client, start_emulator
+from console.emulator.testing import EmulatorHandle, ccxt_client, start_emulator, user_streams_open
 
 pytestmark = pytest.mark.asyncio
 WAIT_S = 5.0
@@ -95,13 +95,7 @@ async def test_watch_order_book_follows_the_book_as_time_moves(fast: EmulatorHan
 
 
 async def _user_stream_open(handle: EmulatorHandle, count: int = 1) -> None:
-    """Until the emulator has ``count`` user data streams subscribed: what happens next is heard."""
-    for _ in range(int(WAIT_S / 0.01)):
-        if handle.emulator.user_streams >= count:
-            await asyncio.sleep(0.05)  # ccxt has read the subscription's answer
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the user data stream never opened")
+    await user_streams_open(handle, count, WAIT_S)
 
 
 async def _cached_order(ex: Any, order_id: str, status: str) -> dict[str, Any]:

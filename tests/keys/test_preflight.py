@@ -286,7 +286,7 @@ def test_fetch_auth_error_is_redacted() -> None:
 
 def test_preflight_on_the_demo_emulator() -> None:
     from console.emulator import start_emulator
-    from console.venues.demo import demo_config
+    from console.venues.demo import demo_config, demo_credentials
     from console.venues.preflight import run_preflight
 
     demo = demo_config()
@@ -294,12 +294,12 @@ def test_preflight_on_the_demo_emulator() -> None:
     # the venue's maximum here so that this test checks the plumbing, not the scenario
     cfg = demo.model_copy(update={"limits": demo.limits.model_copy(update={"max_leverage": 125})})
     with start_emulator(seed=7) as h:
-        creds = {a.name: {"apiKey": h.api_key, "secret": h.secret} for a in cfg.accounts}
+        creds = demo_credentials(cfg)  # each venue's own demo pair (Binance's, Bybit's)
         results = asyncio.run(run_preflight(cfg, creds, emulator_url=h.url))
         bad = {"futures": {"apiKey": "wrong-key-000000", "secret": "wrong-secret-000000"}}
         failing = asyncio.run(run_preflight(cfg, bad, accounts=["futures"], emulator_url=h.url))
     by_acct = {ac.account: by_name(ac) for ac in results}
-    assert [ac.account for ac in results] == ["spot", "futures"]
+    assert [ac.account for ac in results] == ["spot", "futures", "bybit"]
     assert all(ac.passed for ac in results), results
     spot, fut = by_acct["spot"], by_acct["futures"]
     assert list(spot) == [VENUE, AUTH, TRADE] and "127.0.0.1" in spot[VENUE].detail
@@ -398,12 +398,12 @@ def test_demo_preflight_passes_every_row_it_can_know() -> None:
     at 5x, all cross, within limits.max_leverage (5); symbolConfig answers for every hedge, so
     nothing is 'unknown for'."""
     from console.emulator import start_emulator
-    from console.venues.demo import demo_config
+    from console.venues.demo import demo_config, demo_credentials
     from console.venues.preflight import run_preflight
 
     cfg = demo_config()
     with start_emulator(seed=7) as h:
-        creds = {a.name: {"apiKey": h.api_key, "secret": h.secret} for a in cfg.accounts}
+        creds = demo_credentials(cfg)
         results = asyncio.run(run_preflight(cfg, creds, emulator_url=h.url))
     assert all(ac.passed for ac in results), results
     r = by_name(results[1])

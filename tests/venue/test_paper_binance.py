@@ -22,7 +22,8 @@ DEMO_HOSTS = {"demo-api.binance.com", "demo-fapi.binance.com", "demo-dapi.binanc
 
 
 def _paper(cfg: Config) -> Config:
-    accounts = [a.model_copy(update={"mode": Mode.PAPER}) for a in cfg.accounts]
+    """The demo book's Binance accounts switched to paper (its Bybit account has its own venue)."""
+    accounts = [a.model_copy(update={"mode": Mode.PAPER}) for a in cfg.accounts if a.exchange.startswith("binance")]
     return cfg.model_copy(update={"accounts": accounts})
 
 

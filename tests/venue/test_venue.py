@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -79,11 +80,14 @@ def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: C
                 assert value == f"ws://127.0.0.1:9/{label}{original.path}", key
             else:
                 assert value == url + original.path, key
-        assert ex.urls["api"]["public"] == url + "/api/v3"
-        assert ex.urls["api"]["fapiPrivateV2"] == url + "/fapi/v2"
         assert ex.options["maxRetriesOnFailure"] == 0
         assert ex.options["fetchCurrencies"] is False
         types = ex.options["fetchMarkets"]["types"]
+        if acct.exchange == "bybit":  # Bybit's v5 dialect: one host for REST, /v5 paths
+            assert ex.urls["api"]["public"] == url and types == ["spot", "linear"]
+            continue
+        assert ex.urls["api"]["public"] == url + "/api/v3"
+        assert ex.urls["api"]["fapiPrivateV2"] == url + "/fapi/v2"
         assert types == (["spot"] if acct.name == "spot" else ["linear"])
 
 
@@ -154,11 +158,18 @@ async def test_contract_total_is_the_wallet_so_nav_counts_upnl_once(
     assert float(raw["USDT"]["marginBalance"]) == pytest.approx(margin["wallet"] + margin["upnl"])
     assert margin["upnl"] > 1_000  # large enough that counting it twice would show
 
+    # the demo's Bybit account: one unified wallet (spot coins + contract ledger) and its uPnL
+    bybit = emu.accounts["bybit"]
+    bybit_margin = emu.margin(bybit).summary()
+    bybit_wallet = bybit.spot["USDT"][0] + bybit_margin["wallet"]
+    assert snap.account("bybit").total_balance() == {"USDT": pytest.approx(bybit_wallet)}
+
     alloc = compute_allocation(cfg, snap)
-    assert alloc.upnl == pytest.approx(margin["upnl"], rel=1e-9)
+    assert alloc.upnl == pytest.approx(margin["upnl"] + bybit_margin["upnl"], rel=1e-9)
     spot_value = sum(q * alloc.prices[a] for a, (q, _locked) in acct.spot.items())
     manual = sum(h.quantity * alloc.prices[h.asset] for h in cfg.manual)
-    assert alloc.nav == pytest.approx(spot_value + manual + margin["wallet"] + margin["upnl"], rel=1e-12)
+    assert alloc.nav == pytest.approx(spot_value + manual + margin["wallet"] + margin["upnl"]
+                                      + bybit_wallet + bybit_margin["upnl"], rel=1e-12)
 
 
 async def test_one_account_trading_spot_and_contracts_sums_both_wallets(
@@ -177,7 +188,9 @@ async def test_one_account_trading_spot_and_contracts_sums_both_wallets(
     assert st.total_balance()["USDT"] == pytest.approx(42_000 + 60_000)  # spot + futures wallet
     assert {p["symbol"] for p in st.open_positions()} == {"BTC/USDT:USDT", "ETH/USDT:USDT-261225"}
     assert {"BTC/USDT", "BTC/USDT:USDT"} <= set(st.tickers) and "BTC/USDT:USDT" in st.funding_rates
-    two = compute_allocation(cfg, await venues.refresh())
+    binance = cfg.model_copy(update={"accounts": [a for a in cfg.accounts if a.exchange != "bybit"]})
+    snap = await venues.refresh()
+    two = compute_allocation(binance, replace(snap, accounts={n: a for n, a in snap.accounts.items() if n != "bybit"}))
     assert compute_allocation(one, merged).nav == pytest.approx(two.nav, rel=1e-12)
 
 
@@ -199,7 +212,8 @@ async def test_parts_go_stale_past_the_configured_age(venues: VenueSet, clock: M
     clock.advance(0.001)
     upd = venues.update()
     assert upd.stale == {"spot": ("balance", "tickers"),
-                         "futures": ("balance", "positions", "tickers", "funding_rates")}
+                         "futures": ("balance", "positions", "tickers", "funding_rates"),
+                         "bybit": ("balance", "positions", "tickers", "funding_rates")}
     assert venues.venues["futures"].is_stale(clock(), max_age)
     # a part-only refresh freshens that part alone
     await venues.venues["spot"].refresh(["tickers"])
