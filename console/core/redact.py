@@ -174,12 +174,26 @@ def install_redaction() -> None:
     _installed = True
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes, not the one it was made with:
+    a stream replaced or closed since (a redirect, a test's capture) never turns a log line
+    into a "Logging error" traceback."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_debug_logging() -> None:
     """``--debug``: DEBUG records (ccxt's requests included) to stderr, scrubbed."""
     install_redaction()
     root = logging.getLogger()
     if not any(getattr(h, "_rebal_debug", False) for h in root.handlers):
-        h = logging.StreamHandler(sys.stderr)
+        h = _StderrHandler()
         h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         h.addFilter(RedactingFilter())
         h._rebal_debug = True  # type: ignore[attr-defined]

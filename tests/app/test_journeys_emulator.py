@@ -71,8 +71,14 @@ async def answer_yes(pilot: Pilot) -> str:
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
     await read_through(pilot)
+    before = app.last_ticket_id  # an earlier ticket's: this y's ticket is the next one
+    modal = app.screen
+    if modal._needs_digits():  # noqa: SLF001 - above limits.confirm_typed_notional: the digits first, as a trader types them
+        from console.app.screens.confirm import notional_digits
+
+        await pilot.press(*notional_digits(modal.ticket))
     await pilot.press("y")
-    await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
+    await until(pilot, lambda: app.last_ticket_id not in (None, before), what="the confirm")
     return app.last_ticket_id
 
 
