@@ -85,6 +85,14 @@ class Services:
             return await coro
         return await asyncio.wrap_future(self.loop.submit(coro))
 
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on the service loop (or now, when there is none): what belongs to that
+        loop (an asyncio.Event of the executor's, say) is only touched from its own thread."""
+        if self.loop is None:
+            fn()
+        else:
+            self.loop.loop.call_soon_threadsafe(fn)
+
 
 Feed = Callable[[], AsyncIterator[Any]]
 

@@ -151,6 +151,7 @@ class RebalApp(App[int]):
         self.submitting: set[str] = set()  # tickets confirmed and being sent right now
         self.reviewing = False  # a confirmation is open or being prepared: one at a time
         self.killing = False  # the kill switch's confirmation is open or the kill runs
+        self.kill_progress: Any = None  # the KillProgressScreen while a confirmed kill runs
         self.journal_down: str | None = None  # why the journal's database is unreachable; None = it answers
 
     # ------------------------------------------------------------------ lifecycle
@@ -426,8 +427,11 @@ class RebalApp(App[int]):
         focused = self.focused
         if isinstance(focused, Input) and focused.check_consume_key("K", "K"):
             raise SkipAction()  # a search box or text field: the K is a letter typed, not the switch
+        if self.kill_progress is not None:
+            self.stop_kill()  # K while the kill runs: stop it after the round in progress
+            return
         if self.killing:
-            self.notify("the kill switch is already open or running", severity="warning", timeout=3)
+            self.notify("the kill switch is already open", severity="warning", timeout=3)
             return
         self.killing = True
         self.kill_switch()
@@ -673,12 +677,19 @@ class RebalApp(App[int]):
         if not await self.push_screen_wait(modal):
             self.notify("kill switch: cancelled, nothing done", timeout=3)
             return
-        self.notify("kill switch: cancelling orders and flattening the overlay", severity="warning")
+        from console.app.screens.kill import KillProgressScreen
+
+        progress = self.kill_progress = KillProgressScreen()
+        self.push_screen(progress)
         try:
             report = await self.services.call(executor.kill(confirmed=True))
         except Exception as exc:  # noqa: BLE001
             self.notify(f"kill switch failed: {exc}", severity="error", timeout=10)
             return
+        finally:
+            self.kill_progress = None
+            if progress.is_attached and progress in self.screen_stack:
+                progress.dismiss(None)
         flat = report.flatten
         n = len(report.cancelled)
         # per account, what is done and what is not (it retried until done, or you stopped it)
@@ -686,6 +697,18 @@ class RebalApp(App[int]):
                     f"{flat.state.value if flat else 'not needed'}\n" + "\n".join(report.lines()),
                     severity="information" if report.done else "warning", timeout=10)
         self.post_message(TicketFinished(flat.ticket_id if flat else "", result=flat))
+
+    def stop_kill(self) -> None:
+        """The trader stops a running kill switch; it ends after the round in progress and
+        its report says what was left."""
+        executor = self.services.executor
+        if executor is None or self.kill_progress is None:
+            return
+        if self.kill_progress.stopping:
+            return
+        self.kill_progress.mark_stopping()
+        self.services.call_soon(executor.stop_kill)
+        self.notify("kill switch: stopping after the round in progress", severity="warning", timeout=5)
 
     def exec_event(self, event: Any) -> None:
         """The executor's ``on_event``: called on the service loop's thread."""
@@ -751,6 +774,9 @@ class RebalApp(App[int]):
         elif name == "Refused":
             self.notify(f"ticket {ev.ticket_id} refused, nothing more sent: {'; '.join(ev.reasons)}",
                         severity="error", timeout=10)
+        elif name == "KillProgress":
+            if self.kill_progress is not None:
+                self.kill_progress.show_progress(ev.report, ev.next_in_s)
         elif name == "AmbiguousOutcome":
             self.notify(f"order {ev.client_id}: outcome unknown ({ev.reason}); looking it up by client id",
                         severity="warning")

@@ -116,7 +116,6 @@ class TicketDone:
     residual: tuple[LegResidual, ...]
 
 
-ExecEvent = OrderUpdate | AmbiguousOutcome | LeggingAlert | Refused | TicketDone
 
 
 @dataclass(frozen=True)
@@ -211,6 +210,18 @@ class KillReport:
         if self.stopped:
             out.append(f"stopped by you after {self.rounds} round{'s' if self.rounds > 1 else ''}")
         return out
+
+
+@dataclass(frozen=True)
+class KillProgress:
+    """A kill switch round is over and another follows: per account what is done and what
+    is not so far (``report``), and how long until the next round. The trader can stop it."""
+
+    report: KillReport
+    next_in_s: float
+
+
+ExecEvent = OrderUpdate | AmbiguousOutcome | LeggingAlert | Refused | TicketDone | KillProgress
 
 
 # ----------------------------------------------------------------------------- guards
@@ -1157,7 +1168,12 @@ class Executor:
             self.journal.note(None, "kill_retry", {"round": rounds, "left": {a: v for a, v in left.items() if v}})
             # a flatten just sent is checked at once; anything else (a failed read or cancel,
             # a position still there after a flatten) waits, longer each time
-            if not (legs and not flattened and not failed and not unread):
+            pause = not (legs and not flattened and not failed and not unread)
+            # the trader sees what is left after each round, and can stop it (K or esc)
+            self._emit(KillProgress(KillReport(tuple(dict.fromkeys(cancelled)), tuple(failed), flatten,
+                                               tuple(unread), accounts=status, rounds=rounds),
+                                    next_in_s=wait if pause else 0.0))
+            if pause:
                 await self._wait_or_stop(wait, stop)
                 wait = min(wait * 2, self.policy.kill_backoff_max_s)
             flattened = bool(legs)
@@ -1238,6 +1254,7 @@ def _new_order(account: str, r: OrderRequest, *, purpose: str) -> NewOrder:
                     reduce_only=r.reduce_only, post_only=r.post_only)
 
 
-__all__ = ["AmbiguousOutcome", "ExecEvent", "ExecPolicy", "ExecutionRefused", "Executor", "KillReport",
+__all__ = ["AmbiguousOutcome", "ExecEvent", "ExecPolicy", "ExecutionRefused", "Executor", "KillProgress",
+           "KillReport",
            "LeggingAlert", "OrderUpdate", "Refused", "SubmitResult", "TicketDone", "TicketKind",
            "data_age_guard", "send_guards", "ticket_outcome"]

@@ -1,0 +1,55 @@
+"""The kill switch retries until every account is done; the trader watches it round by round
+and can stop it (esc on its progress modal, or K again), and the report says what was left.
+Driven by keys against the seeded emulator, whose positions endpoint fails for good here."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.app.screens.confirm import ConfirmScreen
+from console.app.screens.kill import KillProgressScreen
+from console.app.screens.reconcile import ReconcileScreen
+from tests.app.conftest import SIZE, Rig, read_through
+from tests.app.test_flows_emulator import until
+
+POSITIONS = ("GET /fapi/v2/positionRisk", "GET /fapi/v3/positionRisk")
+
+
+def notes(app) -> list[str]:
+    return [n.message for n in app._notifications]  # noqa: SLF001 - what the trader was told
+
+
+@pytest.mark.parametrize("stop_key", ["escape", "K"])
+async def test_a_kill_that_cannot_finish_shows_its_rounds_and_stops_on_a_key(rig: Rig, stop_key: str) -> None:
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.state is not None, what="the first snapshot")
+        held = rig.loop.run(rig.venues.refresh()).accounts["futures"].open_positions()
+        assert held  # the demo book holds an overlay the kill would close
+        for endpoint in POSITIONS:  # a read that fails is never "no positions": the kill retries
+            rig.emulator.emulator.set_fault(endpoint, "5xx")
+        await pilot.press("K")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the kill modal")
+        await read_through(pilot)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, KillProgressScreen) and app.screen.rounds >= 2,
+                    what="two rounds of the kill on its progress modal")
+        progress = app.screen
+        assert "futures: NOT done: positions could not be read" in progress.lines
+        assert "spot: done (no console order working, no futures position)" in progress.lines
+        rounds_at_stop = progress.rounds
+        await pilot.press(stop_key)
+        await until(pilot, lambda: not app.killing, what="the kill to stop")
+        assert not isinstance(app.screen, KillProgressScreen)
+        report = next(n for n in notes(app) if n.startswith("kill switch: ") and "cancelled; flatten" in n)
+        assert "futures: NOT done: positions could not be read" in report
+        assert "stopped by you after" in report
+        rounds = int(report.split("stopped by you after ")[1].split(" round")[0])
+        assert rounds_at_stop <= rounds <= rounds_at_stop + 1  # the round in progress, no more
+        # nothing was flattened blind: no flatten ticket, the positions are still there
+        assert not any(t.kind == "flatten" for t in rig.journal.tickets())
+        rig.emulator.emulator.clear_faults()
+        after = rig.loop.run(rig.venues.refresh()).accounts["futures"].open_positions()
+        assert {p["symbol"] for p in after} == {p["symbol"] for p in held}
