@@ -85,12 +85,13 @@ DEFAULT_TIMEOUT_MS = 10_000  # ccxt's own default; long enough for a slow venue,
 
 
 def _market_types(account: Account) -> list[str]:
-    """ccxt's fetchMarkets types for an account: its spot and USDⓈ-M (linear) markets only."""
+    """ccxt's fetchMarkets types for an account: its spot markets, and its contracts: COIN-M
+    (inverse) on ``binancecoinm``, USDⓈ-M (linear) anywhere else."""
     types: list[str] = []
     if "spot" in account.markets:
         types.append("spot")
     if account.holds_contracts:
-        types.append("linear")
+        types.append("inverse" if account.exchange == "binancecoinm" else "linear")
     return types
 
 

@@ -174,8 +174,9 @@ async def test_kill_switch_flattens_the_overlay(rig: Rig) -> None:
         await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
         await pilot.press("escape")  # trading stays closed: the kill switch works regardless
         await until(pilot, lambda: app.state is not None, what="the first snapshot")
-        before = rig.loop.run(rig.venues.refresh()).accounts["futures"].open_positions()
-        assert before  # the demo book holds an overlay
+        snap = rig.loop.run(rig.venues.refresh())
+        before = [p for n in ("futures", "coinm") for p in snap.accounts[n].open_positions()]
+        assert {p["symbol"] for p in before} >= {"BTC/USD:BTC"}  # the demo's overlay, an inverse position too
         await pilot.press("K")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the kill modal")
         assert app.screen.title_text == "KILL SWITCH"
@@ -186,6 +187,7 @@ async def test_kill_switch_flattens_the_overlay(rig: Rig) -> None:
                                        for t in rig.journal.tickets()), what="the flatten ticket filled")
         after = await asyncio.wrap_future(rig.loop.submit(rig.venues.refresh()))
         assert after.accounts["futures"].open_positions() == []
+        assert after.accounts["coinm"].open_positions() == []  # the inverse one, closed on COIN-M
         assert after.accounts["spot"].total_balance() == rig.loop.run(rig.venues.refresh()).accounts["spot"].total_balance()
 
 

@@ -12,7 +12,7 @@ from console.app.screens.reconcile import ReconcileScreen
 from tests.app.conftest import SIZE, Rig, read_through
 from tests.app.test_flows_emulator import until
 
-POSITIONS = ("GET /fapi/v2/positionRisk", "GET /fapi/v3/positionRisk")
+POSITIONS = ("GET /fapi/v2/positionRisk", "GET /fapi/v3/positionRisk", "GET /dapi/v1/positionRisk")
 
 
 def notes(app) -> list[str]:
@@ -26,8 +26,9 @@ async def test_a_kill_that_cannot_finish_shows_its_rounds_and_stops_on_a_key(rig
         await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
         await pilot.press("escape")
         await until(pilot, lambda: app.state is not None, what="the first snapshot")
-        held = rig.loop.run(rig.venues.refresh()).accounts["futures"].open_positions()
-        assert held  # the demo book holds an overlay the kill would close
+        snap = rig.loop.run(rig.venues.refresh())
+        held = {n: snap.accounts[n].open_positions() for n in ("futures", "coinm")}
+        assert all(held.values())  # the demo book holds an overlay (linear and inverse) the kill would close
         for endpoint in POSITIONS:  # a read that fails is never "no positions": the kill retries
             rig.emulator.emulator.set_fault(endpoint, "5xx")
         await pilot.press("K")
@@ -38,6 +39,7 @@ async def test_a_kill_that_cannot_finish_shows_its_rounds_and_stops_on_a_key(rig
                     what="two rounds of the kill on its progress modal")
         progress = app.screen
         assert "futures: NOT done: positions could not be read" in progress.lines
+        assert "coinm: NOT done: positions could not be read" in progress.lines
         assert "spot: done (no console order working, no futures position)" in progress.lines
         rounds_at_stop = progress.rounds
         await pilot.press(stop_key)
@@ -51,5 +53,6 @@ async def test_a_kill_that_cannot_finish_shows_its_rounds_and_stops_on_a_key(rig
         # nothing was flattened blind: no flatten ticket, the positions are still there
         assert not any(t.kind == "flatten" for t in rig.journal.tickets())
         rig.emulator.emulator.clear_faults()
-        after = rig.loop.run(rig.venues.refresh()).accounts["futures"].open_positions()
-        assert {p["symbol"] for p in after} == {p["symbol"] for p in held}
+        after = rig.loop.run(rig.venues.refresh())
+        for n, ps in held.items():
+            assert {p["symbol"] for p in after.accounts[n].open_positions()} == {p["symbol"] for p in ps}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from typing import Any
@@ -48,14 +49,18 @@ def _flat_urls(urls: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: Config) -> None:
+    import ccxt.async_support as ccxt_async
     import ccxt.pro as ccxt_pro
 
     url = "http://127.0.0.1:9"
     creds = {"apiKey": "k", "secret": "s"}
     for acct in cfg.accounts:
         ex = make_exchange(acct, creds, emulator_url=url)
-        assert feed_for(acct) is Feed.WATCH  # demo streams, from the emulator
-        cls = getattr(ccxt_pro, acct.exchange)
+        # demo streams from the emulator; COIN-M polls (the emulator's dstream has market
+        # streams only, and the console streams no binancecoinm tickers)
+        polls = acct.exchange == "binancecoinm"
+        assert feed_for(acct) is (Feed.REST if polls else Feed.WATCH)
+        cls = getattr(ccxt_async if polls else ccxt_pro, acct.exchange)
         assert type(ex) is cls
         pristine = cls({**creds, "enableRateLimit": True, "timeout": 10_000})
         twin = cls({**creds, "enableRateLimit": True, "timeout": 10_000})
@@ -82,7 +87,7 @@ def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: C
         assert ex.options["maxRetriesOnFailure"] == 0
         assert ex.options["fetchCurrencies"] is False
         types = ex.options["fetchMarkets"]["types"]
-        assert types == (["spot"] if acct.name == "spot" else ["linear"])
+        assert types == {"spot": ["spot"], "futures": ["linear"], "coinm": ["inverse"]}[acct.name]
 
 
 def test_make_exchange_refuses_demo_without_emulator_and_unknown_exchange(cfg: Config) -> None:
@@ -143,11 +148,19 @@ async def test_contract_total_is_the_wallet_so_nav_counts_upnl_once(
     assert float(raw["USDT"]["marginBalance"]) == pytest.approx(margin["wallet"] + margin["upnl"])
     assert margin["upnl"] > 1_000  # large enough that counting it twice would show
 
+    # COIN-M counts the same way, in its coin: the wallet is spot BTC, its uPnL once
+    from console.emulator.coinm import summary
+
+    coin = summary(emu, acct, "BTC")
+    assert snap.account("coinm").total_balance() == {"BTC": pytest.approx(float(coin["wallet"]))}
+
     alloc = compute_allocation(cfg, snap)
-    assert alloc.upnl == pytest.approx(margin["upnl"], rel=1e-9)
+    p_btc = alloc.prices["BTC"]
+    assert alloc.upnl == pytest.approx(margin["upnl"] + float(coin["upnl"]) * p_btc, rel=1e-9)
     spot_value = sum(q * alloc.prices[a] for a, (q, _locked) in acct.spot.items())
     manual = sum(h.quantity * alloc.prices[h.asset] for h in cfg.manual)
-    assert alloc.nav == pytest.approx(spot_value + manual + margin["wallet"] + margin["upnl"], rel=1e-12)
+    coinm = (float(coin["wallet"]) + float(coin["upnl"])) * p_btc
+    assert alloc.nav == pytest.approx(spot_value + manual + margin["wallet"] + margin["upnl"] + coinm, rel=1e-12)
 
 
 async def test_one_account_trading_spot_and_contracts_sums_both_wallets(
@@ -166,7 +179,11 @@ async def test_one_account_trading_spot_and_contracts_sums_both_wallets(
     assert st.total_balance()["USDT"] == pytest.approx(42_000 + 60_000)  # spot + futures wallet
     assert {p["symbol"] for p in st.open_positions()} == {"BTC/USDT:USDT", "ETH/USDT:USDT-261225"}
     assert {"BTC/USDT", "BTC/USDT:USDT"} <= set(st.tickers) and "BTC/USDT:USDT" in st.funding_rates
-    two = compute_allocation(cfg, await venues.refresh())
+    # the same book as the two accounts spot and futures (the demo's COIN-M account aside)
+    both_snap = await venues.refresh()
+    two_cfg = cfg.model_copy(update={"accounts": tuple(a for a in cfg.accounts if a.name != "coinm")})
+    two = compute_allocation(two_cfg, dataclasses.replace(both_snap, accounts={
+        n: a for n, a in both_snap.accounts.items() if n != "coinm"}))
     assert compute_allocation(one, merged).nav == pytest.approx(two.nav, rel=1e-12)
 
 
@@ -188,7 +205,8 @@ async def test_parts_go_stale_past_the_configured_age(venues: VenueSet, clock: M
     clock.advance(0.001)
     upd = venues.update()
     assert upd.stale == {"spot": ("balance", "tickers"),
-                         "futures": ("balance", "positions", "tickers", "funding_rates")}
+                         "futures": ("balance", "positions", "tickers", "funding_rates"),
+                         "coinm": ("balance", "positions", "tickers", "funding_rates")}
     assert venues.venues["futures"].is_stale(clock(), max_age)
     # a part-only refresh freshens that part alone
     await venues.venues["spot"].refresh(["tickers"])
