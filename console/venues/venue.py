@@ -30,7 +30,7 @@ import contextlib
 import copy
 import importlib.util
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -307,6 +307,8 @@ class Venue:
         self._user_retry_ms = 0
         self._order_updates: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_ORDER_UPDATES)
         self.user_event = asyncio.Event()  # set by a streamed order/account update, cleared by refresh
+        # called with each streamed order update as it arrives (the executor's fills), on this loop
+        self._order_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     # ----- public
 
@@ -419,6 +421,17 @@ class Venue:
                 self._after_attempt(True, venue_pause_s(exc, self.exchange))
             raise VenueError(f"{self.name}: order book {symbol}: {describe_error(exc)}") from None
         return {**book, "fetched_at": self.clock()}
+
+    def on_order_update(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with each order update of the user data stream as it arrives
+        (ccxt's unified order, a private copy), on the loop this venue runs on."""
+        self._order_listeners.append(listener)
+
+    @property
+    def streams_orders(self) -> bool:
+        """True while the user data stream is up: order updates arrive without polling."""
+        t = self._user_task
+        return t is not None and not t.done()
 
     def take_order_updates(self) -> list[dict[str, Any]]:
         """Order updates streamed since the last call (ccxt's unified orders, oldest first):
@@ -584,6 +597,11 @@ class Venue:
                 if key not in seen:  # ccxt returns its cache: keep each state once
                     seen.add(key)
                     self._order_updates.append(copy.deepcopy(o))
+                    for listener in self._order_listeners:
+                        try:
+                            listener(copy.deepcopy(o))
+                        except Exception:  # noqa: BLE001, S112 - a listener's bug must not stop the stream
+                            continue
             self.user_event.set()
 
     def _relevant_symbols(self, balance: Mapping[str, Any], positions: Iterable[Mapping[str, Any]]) -> set[str]:
