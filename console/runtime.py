@@ -90,6 +90,14 @@ class Services:
             return await coro
         return await asyncio.wrap_future(self.loop.submit(coro))
 
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on the service loop (or now, when there is none): what belongs to that
+        loop (an asyncio.Event of the executor's, say) is only touched from its own thread."""
+        if self.loop is None:
+            fn()
+        else:
+            self.loop.loop.call_soon_threadsafe(fn)
+
 
 Feed = Callable[[], AsyncIterator[Any]]
 
@@ -170,6 +178,7 @@ def attach_executor(services: Services, config: Config, on_event: Callable[[Any]
                     policy: ExecPolicy | None = None, clock: Clock | None = None) -> Executor:
     """The executor reports to the app (``on_event``), so it is made once the app exists."""
     from console.execution.executor import Executor
+    from console.venues.venue import Feed, feed_for
 
     venues, loop = services.venues, services.loop
     assert venues is not None and loop is not None and services.journal is not None
@@ -186,8 +195,13 @@ def attach_executor(services: Services, config: Config, on_event: Callable[[Any]
         return Executor(journal, {n: v.exchange for n, v in venues.venues.items()}, config,
                         snapshot_provider=venues.current, on_event=on_event, **extra)
 
-    services.executor = loop.run(make(), timeout=30)
-    return services.executor
+    executor = services.executor = loop.run(make(), timeout=30)
+    # fills as they happen: each streaming venue hands its order updates to the executor
+    for name, venue in venues.venues.items():
+        if feed_for(venue.account) is Feed.WATCH:
+            venue.on_order_update(lambda o, n=name: executor.on_streamed_order(n, o))
+            executor.attach_order_stream(name, lambda v=venue: v.streams_orders)
+    return executor
 
 
 def watch_journal(services: Services, on_change: Callable[[], None], on_health: Callable[[bool, str], None],

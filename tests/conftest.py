@@ -21,3 +21,21 @@ def emulator() -> Iterator[EmulatorHandle]:
         yield handle
     finally:
         handle.stop()
+
+
+# --- logging ---------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """``--debug`` (the CLI's ``configure_debug_logging``) adds a stderr handler to the root
+    logger at DEBUG. Left behind, that handler holds the test's captured stderr, which closes:
+    every later ccxt request then logs into a closed stream and prints a logging-error stack,
+    slowing the rest of the suite by minutes. Each test gets the root logger back as it was."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
+    root.setLevel(level)

@@ -221,6 +221,7 @@ class RebalApp(App[int]):
         self.killing = False  # the kill switch's confirmation is open or the kill runs
         self.desk = TradingDesk(self)
         self.named_screens: dict[str, Screen[Any]] = {}  # installed by name (1…8): the ones kept alive
+        self.kill_progress: Any = None  # the KillProgressScreen while a confirmed kill runs
         self.journal_down: str | None = None  # why the journal's database is unreachable; None = it answers
         self.pnl: PnlReport | None = None  # the last report
         self.pnl_history: list[PnlSample] = []  # oldest first, from the P&L store
@@ -641,8 +642,11 @@ class RebalApp(App[int]):
         focused = self.focused
         if isinstance(focused, Input) and focused.check_consume_key("K", "K"):
             raise SkipAction()  # a search box or text field: the K is a letter typed, not the switch
+        if self.kill_progress is not None:
+            self.stop_kill()  # K while the kill runs: stop it after the round in progress
+            return
         if self.killing:
-            self.notify("the kill switch is already open or running", severity="warning", timeout=3)
+            self.notify("the kill switch is already open", severity="warning", timeout=3)
             return
         self.killing = True
         self.kill_switch()
@@ -701,6 +705,18 @@ class RebalApp(App[int]):
         finally:
             self.killing = False
 
+    def stop_kill(self) -> None:
+        """The trader stops a running kill switch; it ends after the round in progress and
+        its report says what was left."""
+        executor = self.services.executor
+        if executor is None or self.kill_progress is None:
+            return
+        if self.kill_progress.stopping:
+            return
+        self.kill_progress.mark_stopping()
+        self.services.call_soon(executor.stop_kill)
+        self.notify("kill switch: stopping after the round in progress", severity="warning", timeout=5)
+
     def exec_event(self, event: Any) -> None:
         """The executor's ``on_event``: called on the service loop's thread."""
         self.call_later_threadsafe(ExecEvent(event))
@@ -752,7 +768,7 @@ class RebalApp(App[int]):
 
     @on(ExecEvent)
     def _on_exec_event(self, event: ExecEvent) -> None:
-        from console.execution.executor import AmbiguousOutcome, LeggingAlert, Refused
+        from console.execution.executor import AmbiguousOutcome, KillProgress, LeggingAlert, Refused
 
         ev = event.event
         match ev:
@@ -767,6 +783,9 @@ class RebalApp(App[int]):
             case Refused():
                 self.notify(f"ticket {ev.ticket_id} refused, nothing more sent: {'; '.join(ev.reasons)}",
                             severity="error", timeout=10)
+            case KillProgress():
+                if self.kill_progress is not None:
+                    self.kill_progress.show_progress(ev.report, ev.next_in_s)
             case AmbiguousOutcome():
                 self.notify(f"order {ev.client_id}: outcome unknown ({ev.reason}); looking it up by client id",
                             severity="warning")

@@ -299,6 +299,7 @@ class TradingDesk:
 
     async def kill_switch(self) -> None:
         from console.app.screens.confirm import ConfirmScreen
+        from console.app.screens.kill import KillProgressScreen
         from console.execution.kill import flatten_legs, flatten_ticket
 
         app = self.app
@@ -328,12 +329,17 @@ class TradingDesk:
         if not await app.push_screen_wait(modal):
             app.notify("kill switch: cancelled, nothing done", timeout=3)
             return
-        app.notify("kill switch: cancelling orders and flattening the overlay", severity="warning")
+        progress = app.kill_progress = KillProgressScreen()
+        app.push_screen(progress)
         try:
             report = await app.services.call(executor.kill(confirmed=True))
         except Exception as exc:  # noqa: BLE001
             app.notify(f"kill switch failed: {exc}", severity="error", timeout=10)
             return
+        finally:
+            app.kill_progress = None
+            if progress.is_attached and progress in app.screen_stack:
+                progress.dismiss(None)
         flat = report.flatten
         n = len(report.cancelled)
         # per account, what is done and what is not (it retried until done, or you stopped it)

@@ -24,6 +24,7 @@ import asyncio
 import dataclasses
 import importlib.util
 import inspect
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -61,6 +62,7 @@ from console.execution.ports import (
     VenueOrder,
     VenuePort,
     as_port,
+    venue_order_from_ccxt,
 )
 
 SnapshotProvider = Callable[[], "Snapshot | None | Awaitable[Snapshot | None]"]
@@ -117,7 +119,6 @@ class TicketDone:
     residual: tuple[LegResidual, ...]
 
 
-ExecEvent = OrderUpdate | AmbiguousOutcome | LeggingAlert | Refused | TicketDone
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,18 @@ class KillReport:
         if self.stopped:
             out.append(f"stopped by you after {self.rounds} round{'s' if self.rounds > 1 else ''}")
         return out
+
+
+@dataclass(frozen=True)
+class KillProgress:
+    """A kill switch round is over and another follows: per account what is done and what
+    is not so far (``report``), and how long until the next round. The trader can stop it."""
+
+    report: KillReport
+    next_in_s: float
+
+
+ExecEvent = OrderUpdate | AmbiguousOutcome | LeggingAlert | Refused | TicketDone | KillProgress
 
 
 # ----------------------------------------------------------------------------- guards
@@ -321,6 +334,9 @@ class Executor:
         # Trading opens only after a startup reconciliation was complete and shown
         # (``allow_trading``); the kill switch works regardless.
         self._trading_allowed = not require_reconcile
+        # account → "is its user data stream up now?" (``attach_order_stream``)
+        self._streams: dict[str, Callable[[], bool]] = {}
+        self._polled: dict[str, float] = {}  # ticket → monotonic time of its last REST read (watcher)
 
     # -- startup gate ----------------------------------------------------------------
 
@@ -718,6 +734,7 @@ class Executor:
         time, until every one is final; then the ticket gets its outcome."""
         task = self._watchers.get(ticket_id)
         if task is None or task.done():
+            self._polled[ticket_id] = time.monotonic()  # its orders were just read
             self._watchers[ticket_id] = asyncio.get_running_loop().create_task(self._watch_to_the_end(ticket_id))
 
     async def _watch_to_the_end(self, ticket_id: str) -> None:
@@ -731,11 +748,70 @@ class Executor:
                     if self.journal.ticket(ticket_id).state in (TicketState.SENDING, TicketState.WORKING):
                         self._finish(ticket_id)
                     self._watchers.pop(ticket_id, None)
+                    self._polled.pop(ticket_id, None)
                     return
-                await asyncio.gather(*(self._poll(o) for o in live))
+                # orders on a streaming account are told to us as they change: read over REST
+                # only every streamed_poll_s (the fallback); the others every poll_s
+                now = time.monotonic()
+                due = now - self._polled.get(ticket_id, 0.0) >= self.policy.streamed_poll_s
+                polled = [o for o in live if due or not self._streaming(o.account)]
+                if due:
+                    self._polled[ticket_id] = now
+                await asyncio.gather(*(self._poll(o) for o in polled))
             except Exception as exc:  # noqa: BLE001 - a bad answer or a busy journal: watch on
                 with suppress(Exception):
                     self.journal.note(ticket_id, "watch_error", {"error": f"{type(exc).__name__}: {exc}"[:300]})
+
+    # -- streamed order updates -------------------------------------------------------
+
+    def attach_order_stream(self, account: str, up: Callable[[], bool]) -> None:
+        """The venue of ``account`` streams order updates (its user data stream) and passes
+        each to ``on_streamed_order``; ``up`` says whether that stream is up right now (when
+        it is not, its orders are polled as any other's)."""
+        self._streams[account] = up
+
+    def _streaming(self, account: str) -> bool:
+        up = self._streams.get(account)
+        try:
+            return bool(up and up())
+        except Exception:  # noqa: BLE001 - unsure: poll
+            return False
+
+    def on_streamed_order(self, account: str, order: Mapping[str, Any]) -> None:
+        """An order update from the venue's user data stream, as it happens: a working order
+        of ours that filled, partly filled or ended is recorded now (journal, blotter), and a
+        ticket whose last order ended gets its outcome. It never sends anything. An update
+        that cannot be read, or says less than the journal knows, is ignored: REST lookups
+        stay the fallback and reconciliation the record."""
+        try:
+            self._apply_streamed(account, order)
+        except Exception as exc:  # noqa: BLE001 - a bad update or a busy journal: REST will tell
+            with suppress(Exception):
+                self.journal.note(None, "stream_update_error", {"account": account,
+                                                                "error": f"{type(exc).__name__}: {exc}"[:300]})
+
+    def _apply_streamed(self, account: str, order: Mapping[str, Any]) -> None:
+        cid = order.get("clientOrderId")
+        if not isinstance(cid, str) or not is_console_id(cid):
+            return
+        row = self.journal.order(cid)
+        if row is None or row.account != account or row.state not in ORDER_LIVE:
+            return
+        v = venue_order_from_ccxt(dict(order))
+        amount = v.amount or row.amount
+        readable = (math.isfinite(v.filled) and 0 <= v.filled <= amount * (1 + 1e-9)
+                    and (v.average is None or (math.isfinite(v.average) and v.average > 0)))
+        if not readable or order_state_from_ccxt(v.status, v.filled, amount) is OrderState.UNKNOWN:
+            return
+        if v.filled < row.filled:
+            return  # an older update than what the journal has
+        out = self._record(cid, v)
+        tid = out.ticket_id
+        if tid is None or tid in self._inflight or tid in self._following:
+            return  # the send, chase, unwind or leave watching it finishes the ticket itself
+        if not any(o.state in ORDER_LIVE for o in self.journal.orders(tid)) \
+                and self.journal.ticket(tid).state in (TicketState.SENDING, TicketState.WORKING):
+            self._finish(tid)
 
     async def stop_watching(self) -> None:
         """Stop the background watchers (the console is closing); the reconciliation at the
@@ -1162,7 +1238,12 @@ class Executor:
             self.journal.note(None, "kill_retry", {"round": rounds, "left": {a: v for a, v in left.items() if v}})
             # a flatten just sent is checked at once; anything else (a failed read or cancel,
             # a position still there after a flatten) waits, longer each time
-            if not (legs and not flattened and not failed and not unread):
+            pause = not (legs and not flattened and not failed and not unread)
+            # the trader sees what is left after each round, and can stop it (K or esc)
+            self._emit(KillProgress(KillReport(tuple(dict.fromkeys(cancelled)), tuple(failed), flatten,
+                                               tuple(unread), accounts=status, rounds=rounds),
+                                    next_in_s=wait if pause else 0.0))
+            if pause:
                 await self._wait_or_stop(wait, stop)
                 wait = min(wait * 2, self.policy.kill_backoff_max_s)
             flattened = bool(legs)
@@ -1243,6 +1324,7 @@ def _new_order(account: str, r: OrderRequest, *, purpose: str) -> NewOrder:
                     reduce_only=r.reduce_only, post_only=r.post_only)
 
 
-__all__ = ["AmbiguousOutcome", "ExecEvent", "ExecPolicy", "ExecutionRefused", "Executor", "KillReport",
+__all__ = ["AmbiguousOutcome", "ExecEvent", "ExecPolicy", "ExecutionRefused", "Executor", "KillProgress",
+           "KillReport",
            "LeggingAlert", "OrderUpdate", "Refused", "SubmitResult", "TicketDone", "TicketKind",
            "data_age_guard", "send_guards", "ticket_outcome"]

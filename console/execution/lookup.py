@@ -31,6 +31,9 @@ class ExecPolicy:
     lookup_timeout_s: float = 60.0  # then the order stays "unknown" for the reconciler
     not_found_grace_s: float = 12.0  # > Binance's recvWindow (10 s): a later arrival is refused
     poll_s: float = 0.5  # polling working orders
+    # an account whose user data stream is up tells us of fills as they happen: its working
+    # orders are still read over REST (the fallback, and the record), but this seldom
+    streamed_poll_s: float = 15.0
     kill_backoff_s: float = 0.5  # the kill switch's first wait before trying a failed read or cancel again
     kill_backoff_max_s: float = 10.0
     batch: bool = True  # use create_orders where the venue has it

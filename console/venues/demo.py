@@ -2,9 +2,10 @@
 
 ``rebal-tui --demo`` (and plain ``rebal-tui`` when no config file exists yet) runs the
 emulator in-process with the "demo" scenario, whose accounts match the sample config:
-account "spot" is binance spot, account "futures" is binance USDⓈ-M, one key for both, and
-account "bybit" is a Bybit unified account (its own key, Bybit's v5 dialect on the same
-port); the book starts drifted so that a breach shows at once.
+account "spot" is binance spot, account "futures" is binance USDⓈ-M, account "coinm" is
+binance COIN-M (an inverse position on BTC margin), one key for the three, and account "bybit"
+is a Bybit unified account (its own key, Bybit's v5 dialect on the same port); the book starts
+drifted so that a breach shows at once.
 
 Nothing else in the console knows it talks to the emulator: the venue layer only points
 ccxt's ``urls['api']`` at ``DemoSession.url``.

@@ -94,12 +94,13 @@ DEFAULT_TIMEOUT_MS = 10_000  # ccxt's own default; long enough for a slow venue,
 
 
 def _market_types(account: Account) -> list[str]:
-    """ccxt's fetchMarkets types for an account: its spot and USDⓈ-M (linear) markets only."""
+    """ccxt's fetchMarkets types for an account: its spot markets, and its contracts: COIN-M
+    (inverse) on ``binancecoinm``, USDⓈ-M (linear) anywhere else."""
     types: list[str] = []
     if "spot" in account.markets:
         types.append("spot")
     if account.holds_contracts:
-        types.append("linear")
+        types.append("inverse" if account.exchange == "binancecoinm" else "linear")
     return types
 
 
@@ -346,6 +347,8 @@ class Venue:
         self._user_retry_ms = 0
         self._order_updates: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_ORDER_UPDATES)
         self.user_event = asyncio.Event()  # set by a streamed order/account update, cleared by refresh
+        # called with each streamed order update as it arrives (the executor's fills), on this loop
+        self._order_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     # ----- public
 
@@ -458,6 +461,17 @@ class Venue:
                 self._after_attempt(True, venue_pause_s(exc, self.exchange))
             raise VenueError(f"{self.name}: order book {symbol}: {describe_error(exc)}") from None
         return {**book, "fetched_at": self.clock()}
+
+    def on_order_update(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with each order update of the user data stream as it arrives
+        (ccxt's unified order, a private copy), on the loop this venue runs on."""
+        self._order_listeners.append(listener)
+
+    @property
+    def streams_orders(self) -> bool:
+        """True while the user data stream is up: order updates arrive without polling."""
+        t = self._user_task
+        return t is not None and not t.done()
 
     def take_order_updates(self) -> list[dict[str, Any]]:
         """Order updates streamed since the last call (ccxt's unified orders, oldest first):
@@ -644,6 +658,11 @@ class Venue:
                 if key not in seen:  # ccxt returns its cache: keep each state once
                     seen.add(key)
                     self._order_updates.append(copy.deepcopy(o))
+                    for listener in self._order_listeners:
+                        try:
+                            listener(copy.deepcopy(o))
+                        except Exception:  # noqa: BLE001, S112 - a listener's bug must not stop the stream
+                            continue
             self.user_event.set()
 
     def _relevant_symbols(self, balance: Mapping[str, Any], positions: Iterable[Mapping[str, Any]]) -> set[str]:

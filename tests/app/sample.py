@@ -16,10 +16,10 @@ PRICES = {"BTC": 90_000.0, "ETH": 3_000.0, "SOL": 150.0, "AVAX": 30.0}
 
 
 def sample_config() -> Config:
-    """The packaged sample's sleeves and limits on its two Binance accounts: the fixed world
-    below holds spot and futures (the emulator rig runs the whole two-venue demo)."""
+    """The shipped sample config with the accounts this state has (spot and futures): its
+    COIN-M demo account is the emulator's (the rig's tests and the README screenshots)."""
     cfg = parse_config(sample_config_text(), "sample")
-    return cfg.model_copy(update={"accounts": [a for a in cfg.accounts if a.exchange != "bybit"]})
+    return cfg.model_copy(update={"accounts": tuple(a for a in cfg.accounts if a.name in ("spot", "futures"))})
 
 
 def _funding(symbol: str, rate: float, mark: float) -> dict:

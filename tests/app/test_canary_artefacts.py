@@ -59,7 +59,7 @@ CANARY_KEY = "CANARYKEY" + _rand(20)
 CANARY_SECRET = "CANARYSECRET" + _rand(40)
 WRONG_SECRET = "CANARYSECRET" + _rand(40)  # a stored secret that is wrong: a canary too
 CANARIES = (CANARY_KEY, CANARY_SECRET, WRONG_SECRET)
-ACCOUNTS = ("spot", "futures", "bybit")  # the demo portfolio's accounts, which the emulator's scenario holds
+ACCOUNTS = ("spot", "futures", "bybit", "coinm")  # the demo portfolio's accounts, which the emulator's scenario holds
 
 
 def _forms(s: str) -> set[bytes]:

@@ -205,9 +205,10 @@ async def test_kill_switch_flattens_the_overlay(rig: Rig) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.state is not None, what="the first snapshot")
         snap = rig.loop.run(rig.venues.refresh())
-        contracts = ("futures", "bybit")  # the overlay spans both venues of the demo
+        contracts = ("futures", "bybit", "coinm")  # the overlay spans both venues and COIN-M
         before = {(n, p["symbol"]) for n in contracts for p in snap.accounts[n].open_positions()}
         assert {n for n, _ in before} == set(contracts)  # the demo book holds an overlay on each
+        assert {s for _, s in before} >= {"BTC/USD:BTC"}  # an inverse position too
         await pilot.press("K")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the kill modal")
         assert app.screen.title_text == "KILL SWITCH"
@@ -217,7 +218,7 @@ async def test_kill_switch_flattens_the_overlay(rig: Rig) -> None:
         await until(pilot, lambda: any(t.kind == "flatten" and t.state is TicketState.FILLED
                                        for t in rig.journal.tickets()), what="the flatten ticket filled")
         after = await asyncio.wrap_future(rig.loop.submit(rig.venues.refresh()))
-        assert after.accounts["futures"].open_positions() == [] and after.accounts["bybit"].open_positions() == []
+        assert all(after.accounts[n].open_positions() == [] for n in contracts)  # COIN-M's inverse one too
         assert after.accounts["spot"].total_balance() == rig.loop.run(rig.venues.refresh()).accounts["spot"].total_balance()
 
 

@@ -174,7 +174,7 @@ def test_demo_selects_the_demo_portfolio(state, capsys, monkeypatch, tmp_path, a
 def test_preflight_demo(capsys, monkeypatch, tmp_path):
     monkeypatch.setattr("console.cli.config.default_config_path", lambda: tmp_path / "none.toml")
     assert main(["preflight", "--demo", "--json"]) == 0
-    assert {r["account"] for r in json.loads(capsys.readouterr().out)} == {"spot", "futures", "bybit"}
+    assert {r["account"] for r in json.loads(capsys.readouterr().out)} == {"spot", "futures", "bybit", "coinm"}
 
 
 @pytest.mark.parametrize("command", [["journal"], ["keys", "list"], ["init"]])

@@ -10,6 +10,7 @@ armed for its endpoint says otherwise. Faults (``KINDS``):
   recvWindow (the venue refuses it with -1021: it never exists);
 - ``502`` / ``503``: a gateway error, not forwarded;
 - ``429``: Binance's rate limit answer, not forwarded;
+- ``418``: Binance's IP ban (after ignoring 429s), not forwarded;
 - ``close``: the connection closes, not forwarded;
 - ``non_json``: forwarded, the answer is a 200 whose body is not JSON;
 - ``-1007``: forwarded, the answer is Binance's "execution status unknown";
@@ -29,11 +30,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-KINDS = ("drop_answer", "late_answer", "late_forward", "502", "503", "429", "close", "non_json", "-1007",
+KINDS = ("drop_answer", "late_answer", "late_forward", "502", "503", "429", "418", "close", "non_json", "-1007",
          "late_not_found")
 # which faults make sense where: a read is never "forwarded late" on purpose (it changes nothing)
-ORDER_KINDS = ("drop_answer", "late_answer", "late_forward", "502", "503", "429", "close", "non_json", "-1007")
-READ_KINDS = ("late_answer", "502", "503", "429", "close", "non_json", "-1007", "late_not_found")
+ORDER_KINDS = ("drop_answer", "late_answer", "late_forward", "502", "503", "429", "418", "close", "non_json",
+               "-1007")
+READ_KINDS = ("late_answer", "502", "503", "429", "418", "close", "non_json", "-1007", "late_not_found")
 
 _HOP = {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"}
 
@@ -113,6 +115,10 @@ class FaultProxy:
         if kind == "429":
             return web.json_response({"code": -1003, "msg": "Too many requests; current limit is 2400 "
                                       "requests per minute."}, status=429)
+        if kind == "418":
+            return web.json_response({"code": -1003, "msg": "Way too many requests; IP banned until "
+                                      "1795262460000. Please use the websocket for live updates to avoid bans."},
+                                     status=418)
         if kind == "close":
             assert request.transport is not None
             request.transport.close()

@@ -1,10 +1,12 @@
-"""Driver for the SIGKILL trials: ``python -m tests.execution.kill_driver URL KEY SECRET``.
+"""Driver for the SIGKILL trials: ``python -m tests.execution.kill_driver``.
 
-A zygote: it imports ccxt and the console once, then reads one JSON command per line on
-stdin and forks a child per trial, so each trial is a real process that the test can
+A zygote: it imports ccxt and the console once, reads the venue (``{"venue": {"url",
+"api_key", "secret"}}``, the first line on stdin) and its markets, then reads one JSON
+command per line on stdin and forks a child per trial, so each trial is a real process that the test can
 SIGKILL at any point without paying ccxt's import again. The child submits a few tickets
-against the emulator and writes a JSON trace line at each step of execution (on fd 1,
-unbuffered, one write per line); the zygote writes the child's pid, then its exit status.
+against the emulator (through the test's HTTP fault proxy when URL is the proxy's) and
+writes a JSON trace line at each step of execution (on fd 1, unbuffered, one write per
+line); the zygote writes the child's pid, then its exit status.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from console.execution.journal import Journal
 from tests.execution.emu import PERPS
 from tests.execution.helpers import config, hedge_ticket, spread_ticket
 
+# "not found" trusted only for a lookup sent 0.8 s after the request: longer than any hold of
+# the fault proxy (the recvWindow, 0.35 s, refuses anything later at the venue)
 POLICY = ExecPolicy(lookup_backoff_s=0.02, lookup_backoff_max_s=0.1, lookup_timeout_s=5.0,
-                    not_found_grace_s=0.5, poll_s=0.02)
+                    not_found_grace_s=0.8, poll_s=0.02)
 
 
 def emit(obj: dict[str, Any]) -> None:
@@ -52,15 +56,27 @@ def tickets(n: int, seed: int):
     return out
 
 
-async def child(url: str, key: str, secret: str, cmd: dict[str, Any]) -> None:
-    h = SimpleNamespace(url=url, api_key=key, secret=secret)
-    fut = ccxt_client(h, "usdm", timeout=1000)
+async def preload(venue: dict[str, str]) -> dict[str, Any]:
+    """The markets and tickers, read once by the zygote (the emulator's clock is frozen):
+    a child then starts as fast as a restarted console can, at its reconciliation."""
+    fut = ccxt_client(SimpleNamespace(**venue), "usdm")
+    try:
+        await fut.load_markets()
+        return {"markets": fut.markets, "tickers": await fut.fetch_tickers(list(PERPS))}
+    finally:
+        await fut.close()
+
+
+async def child(venue: dict[str, str], cache: dict[str, Any], cmd: dict[str, Any]) -> None:
+    fut = ccxt_client(SimpleNamespace(**venue), "usdm", timeout=int(cmd.get("timeout_ms", 1000)))
+    if "recv_window_ms" in cmd:  # behind the fault proxy: a request held past it never exists
+        fut.options["recvWindow"] = int(cmd["recv_window_ms"])
     journal = Journal.open(cmd["db"])
     try:
         from tests import factories as f
 
-        await fut.load_markets()
-        tick = await fut.fetch_tickers(list(PERPS))
+        fut.set_markets(cache["markets"])
+        tick = cache["tickers"]
         now = int(cmd["now_ms"])
         acct = f.account("futures", "binanceusdm", markets=[fut.markets[s] for s in PERPS],
                          balance={"USDT": 1_000_000.0}, tickers=list(tick.values()), at=now)
@@ -87,16 +103,23 @@ async def child(url: str, key: str, secret: str, cmd: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    url, key, secret = sys.argv[1:4]
+    # the venue (url, api_key, secret) comes on stdin, never on the command line
+    venue: dict[str, str] = {}
+    cache: dict[str, Any] = {}
     for line in sys.stdin:
         if not line.strip():
             continue
         cmd = json.loads(line)
+        if "venue" in cmd:
+            venue = cmd["venue"]
+            cache = asyncio.run(preload(venue))
+            emit({"ready": True})
+            continue
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                asyncio.run(child(url, key, secret, cmd))
+                asyncio.run(child(venue, cache, cmd))
             except BaseException:
                 traceback.print_exc()
                 code = 1

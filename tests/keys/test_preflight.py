@@ -299,9 +299,10 @@ def test_preflight_on_the_demo_emulator() -> None:
         bad = {"futures": {"apiKey": "wrong-key-000000", "secret": "wrong-secret-000000"}}
         failing = asyncio.run(run_preflight(cfg, bad, accounts=["futures"], emulator_url=h.url))
     by_acct = {ac.account: by_name(ac) for ac in results}
-    assert [ac.account for ac in results] == ["spot", "futures", "bybit"]
+    assert [ac.account for ac in results] == ["spot", "futures", "bybit", "coinm"]
     assert all(ac.passed for ac in results), results
-    spot, fut = by_acct["spot"], by_acct["futures"]
+    spot, fut, coinm = by_acct["spot"], by_acct["futures"], by_acct["coinm"]
+    assert "open position" in coinm[AUTH].detail  # the inverse one, read through binancecoinm
     assert list(spot) == [VENUE, AUTH, TRADE] and "127.0.0.1" in spot[VENUE].detail
     assert spot[TRADE].ok is True
     assert fut[HEDGES].ok is True and "BTC/USDT:USDT" in fut[HEDGES].detail

@@ -43,7 +43,7 @@ def test_snapshot_then_plan_agrees_with_the_live_venue_layer(
                  "--out", str(state)]) == 0
     assert "wrote" in capsys.readouterr().err
     snap = load_snapshot(state)
-    assert set(snap.accounts) == {"spot", "futures", "bybit"}  # the demo spans Binance and Bybit
+    assert set(snap.accounts) == {"spot", "futures", "bybit", "coinm"}  # the demo spans Binance and Bybit
     assert all(a.error is None for a in snap.accounts.values())
 
     assert main(["plan", "--config", str(SAMPLE), "--state", str(state), "--json"]) == 0
@@ -117,7 +117,7 @@ async def test_start_demo_in_the_running_loop() -> None:
     session = await start_demo(speed=0.0)
     try:
         assert session.url.startswith("http://127.0.0.1:")
-        assert set(session.credentials) == {"spot", "futures", "bybit"}
+        assert set(session.credentials) == {"spot", "futures", "bybit", "coinm"}
         async with VenueSet.from_config(session.config, session.credentials, emulator_url=session.url,
                                         rate_limit=False) as vs:
             alloc = compute_allocation(session.config, await vs.refresh())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from dataclasses import replace
@@ -49,14 +50,18 @@ def _flat_urls(urls: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: Config) -> None:
+    import ccxt.async_support as ccxt_async
     import ccxt.pro as ccxt_pro
 
     url = "http://127.0.0.1:9"
     creds = {"apiKey": "k", "secret": "s"}
     for acct in cfg.accounts:
         ex = make_exchange(acct, creds, emulator_url=url)
-        assert feed_for(acct) is Feed.WATCH  # demo streams, from the emulator
-        cls = getattr(ccxt_pro, acct.exchange)
+        # demo streams from the emulator; COIN-M polls (the emulator's dstream has market
+        # streams only, and the console streams no binancecoinm tickers)
+        polls = acct.exchange == "binancecoinm"
+        assert feed_for(acct) is (Feed.REST if polls else Feed.WATCH)
+        cls = getattr(ccxt_async if polls else ccxt_pro, acct.exchange)
         assert type(ex) is cls
         pristine = cls({**creds, "enableRateLimit": True, "timeout": 10_000})
         twin = cls({**creds, "enableRateLimit": True, "timeout": 10_000})
@@ -88,7 +93,7 @@ def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: C
             continue
         assert ex.urls["api"]["public"] == url + "/api/v3"
         assert ex.urls["api"]["fapiPrivateV2"] == url + "/fapi/v2"
-        assert types == (["spot"] if acct.name == "spot" else ["linear"])
+        assert types == {"spot": ["spot"], "futures": ["linear"], "coinm": ["inverse"]}[acct.name]
 
 
 def test_real_venues_keep_ccxt_rate_limiter(cfg: Config) -> None:
@@ -163,13 +168,20 @@ async def test_contract_total_is_the_wallet_so_nav_counts_upnl_once(
     bybit_margin = emu.margin(bybit).summary()
     bybit_wallet = bybit.spot["USDT"][0] + bybit_margin["wallet"]
     assert snap.account("bybit").total_balance() == {"USDT": pytest.approx(bybit_wallet)}
+    # COIN-M counts the same way, in its coin: the wallet is spot BTC, its uPnL once
+    from console.emulator.coinm import summary
+
+    coin = summary(emu, acct, "BTC")
+    assert snap.account("coinm").total_balance() == {"BTC": pytest.approx(float(coin["wallet"]))}
 
     alloc = compute_allocation(cfg, snap)
-    assert alloc.upnl == pytest.approx(margin["upnl"] + bybit_margin["upnl"], rel=1e-9)
+    p_btc = alloc.prices["BTC"]
+    assert alloc.upnl == pytest.approx(margin["upnl"] + bybit_margin["upnl"] + float(coin["upnl"]) * p_btc, rel=1e-9)
     spot_value = sum(q * alloc.prices[a] for a, (q, _locked) in acct.spot.items())
     manual = sum(h.quantity * alloc.prices[h.asset] for h in cfg.manual)
+    coinm = (float(coin["wallet"]) + float(coin["upnl"])) * p_btc
     assert alloc.nav == pytest.approx(spot_value + manual + margin["wallet"] + margin["upnl"]
-                                      + bybit_wallet + bybit_margin["upnl"], rel=1e-12)
+                                      + bybit_wallet + bybit_margin["upnl"] + coinm, rel=1e-12)
 
 
 async def test_one_account_trading_spot_and_contracts_sums_both_wallets(
@@ -188,9 +200,11 @@ async def test_one_account_trading_spot_and_contracts_sums_both_wallets(
     assert st.total_balance()["USDT"] == pytest.approx(42_000 + 60_000)  # spot + futures wallet
     assert {p["symbol"] for p in st.open_positions()} == {"BTC/USDT:USDT", "ETH/USDT:USDT-261225"}
     assert {"BTC/USDT", "BTC/USDT:USDT"} <= set(st.tickers) and "BTC/USDT:USDT" in st.funding_rates
-    binance = cfg.model_copy(update={"accounts": [a for a in cfg.accounts if a.exchange != "bybit"]})
+    # the same book as the two Binance accounts spot and futures (Bybit and COIN-M aside)
+    keep = ("spot", "futures")
+    binance = cfg.model_copy(update={"accounts": [a for a in cfg.accounts if a.name in keep]})
     snap = await venues.refresh()
-    two = compute_allocation(binance, replace(snap, accounts={n: a for n, a in snap.accounts.items() if n != "bybit"}))
+    two = compute_allocation(binance, replace(snap, accounts={n: a for n, a in snap.accounts.items() if n in keep}))
     assert compute_allocation(one, merged).nav == pytest.approx(two.nav, rel=1e-12)
 
 
@@ -214,6 +228,7 @@ async def test_parts_go_stale_past_the_configured_age(venues: VenueSet, clock: M
     assert upd.stale == {"spot": ("balance", "tickers"),
                          "futures": ("balance", "positions", "tickers", "funding_rates"),
                          "bybit": ("balance", "positions", "tickers", "funding_rates")}
+                         "coinm": ("balance", "positions", "tickers", "funding_rates")}
     assert venues.venues["futures"].is_stale(clock(), max_age)
     # a part-only refresh freshens that part alone
     await venues.venues["spot"].refresh(["tickers"])
