@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from dataclasses import replace
@@ -227,7 +226,7 @@ async def test_parts_go_stale_past_the_configured_age(venues: VenueSet, clock: M
     upd = venues.update()
     assert upd.stale == {"spot": ("balance", "tickers"),
                          "futures": ("balance", "positions", "tickers", "funding_rates"),
-                         "bybit": ("balance", "positions", "tickers", "funding_rates")}
+                         "bybit": ("balance", "positions", "tickers", "funding_rates"),
                          "coinm": ("balance", "positions", "tickers", "funding_rates")}
     assert venues.venues["futures"].is_stale(clock(), max_age)
     # a part-only refresh freshens that part alone
