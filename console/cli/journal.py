@@ -20,11 +20,11 @@ import json
 import re
 import sqlite3
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from console.core.clock import wall_ms
 from console.core.errors import UserError
 from console.core.ticket import leg_number
 
@@ -34,7 +34,7 @@ _UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 def parse_since(text: str, now_ms: int | None = None) -> int:
     """'24h' / '7d' / '30m' / '2w' ago, or an ISO date/time (UTC unless it says otherwise)."""
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    now_ms = wall_ms() if now_ms is None else now_ms
     m = _DURATION.match(text or "")
     if m:
         return now_ms - int(float(m.group(1)) * _UNIT_MS[m.group(2)])

@@ -15,7 +15,6 @@ import json
 import math
 import re
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from rich.console import Console
 from console.cli.config import add_demo_flag, load_portfolio
 from console.cli.report import allocation_table, json_safe, legs_table, plan_dict, preview_tables
 from console.core.allocation import compute_allocation
+from console.core.clock import wall_ms
 from console.core.config import Goal, Mode
 from console.core.errors import UserError
 from console.core.overlay import Scope, account_lots, plan_overlay
@@ -100,7 +100,7 @@ def _now_ms(text: str | None, snap: Any, demo: bool) -> int:
     if text == "snapshot" or (text is None and demo):
         return int(snap.timestamp)
     if text is None:
-        return int(time.time() * 1000)
+        return wall_ms()
     try:
         return int(text)
     except ValueError:

@@ -210,6 +210,11 @@ def klines(emu: Emulator, acct: Any, p: Params) -> Any:
     return api_public.klines_of(emu, emu.inst("coinm", p.get("symbol")), p, "last", 1500)
 
 
+def mark_klines(emu: Emulator, acct: Any, p: Params) -> Any:
+    """/dapi/v1/markPriceKlines: the mark price's candles (the P&L's start prices)."""
+    return api_public.klines_of(emu, emu.inst("coinm", p.get("symbol")), p, "mark", 1500)
+
+
 def leverage_bracket(emu: Emulator, acct: Any, p: Params) -> Any:
     """/dapi/v2/leverageBracket: the brackets in coin (qtyFloor/qtyCap), per symbol."""
     insts = [emu.inst("coinm", p["symbol"])] if p.get("symbol") else list(emu.coinm_ids.values())
@@ -227,10 +232,26 @@ PUBLIC_ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("GET", "/dapi/v1/ticker/bookTicker", book_ticker),
     ("GET", "/dapi/v1/premiumIndex", premium_index),
     ("GET", "/dapi/v1/klines", klines),
+    ("GET", "/dapi/v1/markPriceKlines", mark_klines),
     ("GET", "/dapi/v1/ticker/price", price),
     ("GET", "/dapi/v1/aggTrades", agg_trades),
     ("GET", "/dapi/v1/fundingRate", funding_rate),
 ]
+def income(emu: Emulator, acct: Account, p: Params) -> Any:
+    """/dapi/v1/income: the account's COIN-M funding, commissions and realised PnL, in coin
+    (what ccxt's binancecoinm fetch_funding_history reads)."""
+    start, end = api_futures._window(emu, p)  # noqa: SLF001 - the same time window rule as USDⓈ-M
+    kind, sym = p.get("incomeType"), p.get("symbol")
+    if sym:
+        emu.inst("coinm", sym)
+    rows = [i for i in acct.coinm_income if start <= i.time_ms <= end and (not kind or i.income_type == kind)
+            and (not sym or i.symbol == sym)]
+    limit = params.limit(p, 100, 1000)
+    rows = rows[:limit] if p.get("startTime") else rows[-limit:]
+    return [{"symbol": i.symbol, "incomeType": i.income_type, "income": api_futures.money(i.amount), "asset": i.asset,
+             "info": i.income_type, "time": i.time_ms, "tranId": i.tran_id, "tradeId": i.trade_id} for i in rows]
+
+
 SIGNED_ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("GET", "/dapi/v2/leverageBracket", leverage_bracket),
     ("GET", "/dapi/v1/leverageBracket", leverage_bracket),
@@ -242,6 +263,7 @@ SIGNED_ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("DELETE", "/dapi/v1/order", cancel_order),
     ("GET", "/dapi/v1/openOrders", open_orders),
     ("GET", "/dapi/v1/userTrades", user_trades),
+    ("GET", "/dapi/v1/income", income),
     ("GET", "/dapi/v1/allOrders", all_orders),
     ("GET", "/dapi/v1/commissionRate", commission_rate),
     ("POST", "/dapi/v1/leverage", set_leverage),

@@ -34,6 +34,7 @@ from typing import Any
 from console.core.clock import Clock, wall_ms
 from console.core.config import Config
 from console.core.lots import split
+from console.core.numbers import num
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from console.execution.clientid import client_order_id, is_console_id
@@ -796,6 +797,12 @@ class Executor:
             return
         row = self.journal.order(cid)
         if row is None or row.account != account or row.state not in ORDER_LIVE:
+            return
+        # judge the figures as the venue sent them: the conversion below reads an unreadable
+        # fill as 0, and "closed, 0 filled" would pass for a cancel
+        if num(order.get("filled")) is None:
+            return  # no fill we can read: ambiguous, REST lookups stay the fallback
+        if any(order.get(k) is not None and num(order.get(k)) is None for k in ("amount", "average")):
             return
         v = venue_order_from_ccxt(dict(order))
         amount = v.amount or row.amount

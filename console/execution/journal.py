@@ -25,13 +25,15 @@ import os
 import secrets
 import socket
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from console.core.clock import (
+    wall_ms as now_ms,  # the console's one wall clock, by the name this module's callers use
+)
 from console.core.errors import UserError
 from console.core.overlay import Leg
 from console.core.redact import scrub, scrub_value
@@ -92,9 +94,6 @@ def default_journal_path() -> Path:
 
     return platformdirs.user_data_path("rebal-tui") / JOURNAL_FILENAME
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ----------------------------------------------------------------------------- schema

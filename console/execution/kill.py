@@ -17,8 +17,12 @@ from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, Ticke
 
 
 def _f(v: Any) -> float:
-    """A venue's figure, 0 when it is missing or unreadable (a count of contracts or a fill)."""
-    return num(v) or 0.0
+    """A position's figure, 0 when it is missing; one that is there but unreadable stays NaN, so
+    the flatten plan carries it and the executor's checks refuse that leg by name."""
+    if v is None:
+        return 0.0
+    out = num(v)
+    return float("nan") if out is None else out
 
 
 def _sleeve_of(config: Config, symbol: str) -> str:

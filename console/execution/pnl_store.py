@@ -11,10 +11,10 @@ history, and may be deleted (the next refresh refetches the last week).
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from console.core.clock import wall_ms
 from console.core.errors import UserError
 from console.core.pnl import Fill, FundingPayment, PnlSample, PnlTotals
 from console.execution.sqlite import SqliteFile
@@ -74,7 +74,7 @@ class PnlStore(SqliteFile):
         except (sqlite3.Error, OSError) as exc:
             if path is None or not path.exists():
                 raise UserError(f"cannot open the P&L history {path}: {exc}") from None
-            aside = path.with_name(f"{path.name}.unreadable-{int(time.time() * 1000)}")
+            aside = path.with_name(f"{path.name}.unreadable-{wall_ms()}")
             try:
                 path.rename(aside)
                 for suffix in ("-wal", "-shm"):

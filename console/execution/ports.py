@@ -177,8 +177,15 @@ def classify_send_error(exc: BaseException) -> Exception:
 
 
 def _f(v: Any) -> float:
-    """A venue's figure, 0 when it is missing or unreadable (a count of contracts or a fill)."""
-    return num(v) or 0.0
+    """A venue's figure, 0 when it is missing. One that is there but cannot be read (NaN, text)
+    raises: through ``_parsed`` the whole answer is then unreadable, so ambiguous, never a fill
+    of 0 that would turn a resting order into a cancelled one."""
+    if v is None:
+        return 0.0
+    out = num(v)
+    if out is None:
+        raise ValueError(f"unreadable figure {v!r}")
+    return out
 
 
 def venue_order_from_ccxt(o: dict[str, Any], fallback: OrderRequest | None = None) -> VenueOrder:
@@ -395,7 +402,7 @@ class CcxtPort:
         # then flatten nothing and say it had)
         if not isinstance(out, list) or not all(isinstance(p, dict) and p.get("symbol") for p in out):
             raise LookupFailed(f"positions: unreadable reply {str(out)[:200]!r}")
-        return [p for p in out if _f(p.get("contracts")) != 0]
+        return _parsed(lambda: [p for p in out if _f(p.get("contracts")) != 0], error=LookupFailed)
 
     async def trades(self, symbol: str, since_ms: int | None) -> list[VenueTrade]:
         try:

@@ -66,8 +66,9 @@ async def confirm(pilot: Pilot, builder: BuilderScreen) -> str:
     return await answer_yes(pilot)
 
 
-async def answer_yes(pilot: Pilot) -> str:
-    """The confirmation on screen: read it to its end, press y, and return the ticket's id."""
+async def answer_yes(pilot: Pilot, *, new_ticket: bool = True) -> str:
+    """The confirmation on screen: read it to its end, press y, and return the ticket's id
+    (a new ticket's; a chase or an unwind confirms more orders of the same one)."""
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.shown, what="the modal")
     await read_through(pilot)
@@ -78,6 +79,9 @@ async def answer_yes(pilot: Pilot) -> str:
 
         await pilot.press(*notional_digits(modal.ticket))
     await pilot.press("y")
+    if not new_ticket:
+        await until(pilot, lambda: app.screen is not modal, what="the confirmation answered")
+        return app.last_ticket_id
     await until(pilot, lambda: app.last_ticket_id not in (None, before), what="the confirm")
     return app.last_ticket_id
 

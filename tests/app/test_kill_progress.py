@@ -20,8 +20,9 @@ def notes(app) -> list[str]:
 async def test_a_kill_that_cannot_finish_shows_its_rounds_and_stops_on_esc_or_K(rig: Rig) -> None:
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ReconcileScreen), what="the reconciliation report")
-        await pilot.press("escape")
+        # a clean start opens trading by itself; the kill switch does not look at the gate anyway
+        await until(pilot, lambda: app.services.executor.trading_allowed, what="trading to open")
+        assert not isinstance(app.screen, ReconcileScreen)
         await until(pilot, lambda: app.state is not None, what="the first snapshot")
         snap = rig.loop.run(rig.venues.refresh())
         held = {n: snap.accounts[n].open_positions() for n in ("futures", "coinm")}
@@ -52,8 +53,11 @@ async def test_a_kill_that_cannot_finish_shows_its_rounds_and_stops_on_esc_or_K(
             assert "stopped by you after" in report
             rounds = int(report.split("stopped by you after ")[1].split(" round")[0])
             assert rounds_at_stop <= rounds <= rounds_at_stop + 1  # the round in progress, no more
-        # nothing was flattened blind: no flatten ticket, the positions are still there
-        assert not any(t.kind == "flatten" for t in rig.journal.tickets())
+        # nothing was flattened blind: no flatten leg on an account whose positions could not be
+        # read (the Bybit account answered, so its overlay may be closed), the positions still there
+        blind = {"futures", "coinm"}
+        assert not [tl for t in rig.journal.tickets() if t.kind == "flatten"
+                    for tl in t.ticket.legs if tl.leg.account in blind]
         rig.emulator.emulator.clear_faults()
         after = rig.loop.run(rig.venues.refresh())
         for n, ps in held.items():

@@ -75,7 +75,7 @@ async def test_a_waiting_leg_is_chased_through_a_confirmation(rig: Rig) -> None:
         mark = tl.leg.price
         # at the touch: across the spread from the resting order, within a few ticks of the mark
         assert chase.limit_price is not None and abs(chase.limit_price / mark - 1) < 0.005
-        await answer_yes(pilot)
+        await answer_yes(pilot, new_ticket=False)
         await until(pilot, lambda: rig.journal.ticket(tid).state is TicketState.FILLED, what="the chase's fill")
         kinds = [e.kind for e in rig.journal.events(tid)]
         assert kinds.count("follow_up_cancelled") == 1 and kinds.count("follow_up_confirmed") == 1

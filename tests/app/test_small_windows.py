@@ -191,6 +191,24 @@ def test_header_gives_way_in_order() -> None:
     assert seen[-1] == " DEMO  NAV 1,000,066.95 USDT  ● ●"
 
 
+def test_header_at_80_columns_keeps_mode_nav_and_the_screen_name() -> None:
+    """Off the dashboard the book slot names the screen: it says where a keypress goes, so at
+    80 columns it stays in sight; the P&L and the clock give way before it."""
+    fresh = {a: Freshness(a, 1_000, False, None) for a in ("spot", "futures", "bybit", "okx")}
+    c = HeaderContent("demo", "Spread builder", 1_056_057.17, "USDT", fresh, "2026-11-21 09:38:53Z",
+                      pnl=3_833.05)
+    assert "overlay P&L +3,833.05" in fit_header(c, 200).plain
+    plain = fit_header(c, 80).plain
+    assert plain.startswith(" DEMO ") and "NAV 1,056,057.17 USDT" in plain and "Spread builder" in plain, plain
+    assert len(plain) <= 80
+    # closed, the journal down and a big P&L: the screen's name still outlasts the P&L and clock
+    worst = HeaderContent("demo", "Spread builder", 1_056_057.17, "USDT", fresh, "2026-11-21 09:38:53Z",
+                          closed=True, journal_down=True, pnl=-123_833.05)
+    plain = fit_header(worst, 80).plain
+    assert plain.startswith(" DEMO ") and "NAV 1,056,057.17 USDT" in plain and "Spread builder" in plain, plain
+    assert "TRADING CLOSED" in plain and "JOURNAL" in plain and len(plain) <= 80
+
+
 def test_freshness_from_the_state() -> None:
     state, _ = derive_state(sample_config(), sample_snapshot(), Watch(), T0)
     fresh = freshness(state.snapshot, state.stale, T0 + 5_000)

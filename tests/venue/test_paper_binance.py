@@ -22,8 +22,9 @@ DEMO_HOSTS = {"demo-api.binance.com", "demo-fapi.binance.com", "demo-dapi.binanc
 
 
 def _paper(cfg: Config) -> Config:
-    """The demo book's Binance accounts switched to paper (its Bybit account has its own venue)."""
-    accounts = [a.model_copy(update={"mode": Mode.PAPER}) for a in cfg.accounts if a.exchange.startswith("binance")]
+    """The demo book's Binance spot and USDⓈ-M accounts switched to paper (its Bybit account has
+    its own venue; COIN-M's demo trading is not covered here)."""
+    accounts = [a.model_copy(update={"mode": Mode.PAPER}) for a in cfg.accounts if a.exchange in ("binance", "binanceusdm")]
     return cfg.model_copy(update={"accounts": accounts})
 
 

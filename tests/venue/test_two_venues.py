@@ -22,7 +22,7 @@ assert BOOK is not None
 
 def test_the_demo_config_holds_a_binance_and_a_bybit_account(cfg: Config) -> None:
     exchanges = {a.name: a.exchange for a in cfg.accounts}
-    assert exchanges == {"spot": "binance", "futures": "binanceusdm", "bybit": "bybit"}
+    assert exchanges == {"spot": "binance", "futures": "binanceusdm", "coinm": "binancecoinm", "bybit": "bybit"}
     creds = demo_credentials(cfg)
     assert creds["bybit"]["apiKey"] != creds["spot"]["apiKey"]  # each venue's own key
 
