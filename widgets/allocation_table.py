@@ -178,7 +178,7 @@ class AllocationTable(DataTable):
 
     BINDINGS = [
         Binding("enter", "toggle_row", "Expand", id="table.expand",
-                tooltip="Expand or collapse the sleeve under the cursor (assets, positions)"),
+                tooltip="Expand or collapse the sleeve under the cursor"),
         Binding("o", "cycle_sort", "Sort", id="table.sort", tooltip="Sort by the next column"),
         Binding("O", "reverse_sort", "Reverse", id="table.reverse", show=False,
                 tooltip="Reverse the sort order"),

@@ -26,7 +26,7 @@ class NumberInput(Input):
     HELP_SCOPE = "number field"
     BINDINGS = [
         Binding("tab", "screen.focus_next", "Next field", id="field.next",
-                tooltip="Leave the number field for the next one (the screen keys 1…8 work again)"),
+                tooltip="Leave the number field (screen keys work again)"),
     ]
 
     def __init__(self, value: str | None = None, *, decimal: bool = True, **kw: Any) -> None:

@@ -106,13 +106,13 @@ class RebalApp(App[int]):
         Binding("6", "show('preflight')", "Preflight", id="app.preflight", show=False,
                 tooltip="Preflight checklist per account"),
         Binding("7", "show('pnl')", "P&L", id="app.pnl",
-                tooltip="Overlay P&L per position and per sleeve, NAV and P&L history"),
+                tooltip="Overlay P&L per position and sleeve; NAV history"),
         # priority: a modal (a confirmation, the reconciliation report) must not swallow the
         # kill switch; a focused field that types letters still gets its K (action_kill)
         Binding("8", "show('targets')", "Targets", id="app.targets",
                 tooltip="Targets, bands and warn share, edited in place"),
         Binding("K", "kill", "Kill", key_display="K", id="app.kill", priority=True,
-                tooltip="Kill switch: flatten the overlay with reduce-only market orders (asks to confirm)"),
+                tooltip="Kill switch: cancel, then flatten the overlay (asks first)"),
         Binding("R", "reconcile", "Reconcile", id="app.reconcile", show=False,
                 tooltip="Journal vs venues; trading opens when you accept it"),
         Binding("ctrl+b", "toggle_bell", "Bell", id="app.bell", show=False,

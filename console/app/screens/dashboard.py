@@ -30,15 +30,15 @@ class DashboardScreen(Screen):
         Binding("s", "spread", "Spread", id="dash.spread",
                 tooltip="Open the spread builder on the planner's proposal"),
         Binding("h", "hedge", "Hedge", id="dash.hedge",
-                tooltip="Open the builder on a hedge of the sleeve under the cursor"),
+                tooltip="Hedge the sleeve under the cursor (builder)"),
         Binding("r", "roll", "Roll", id="dash.roll",
-                tooltip="Open the builder on a roll of the position under the cursor (perp → dated)"),
+                tooltip="Roll the position under the cursor (builder)"),
         Binding("g", "toggle_goal", "Goal", id="dash.goal",
                 tooltip="Show Δ to the target or to the band edge"),
         Binding("a", "ack", "Ack", id="dash.ack", tooltip="Acknowledge the alert under the alerts cursor"),
         Binding("A", "ack_all", "Ack all", id="dash.ack_all", show=False, tooltip="Acknowledge every alert"),
         Binding("tab", "app.focus_next", "Next pane", id="dash.focus", show=False,
-                tooltip="Move between the allocation table, the risk panel and the alerts panel"),
+                tooltip="Next pane: table, risk panel, alerts"),
     ]
 
     app: RebalApp
