@@ -41,7 +41,7 @@ def _one_line_error(err: str, *words: str) -> None:
 def _age(monkeypatch: pytest.MonkeyPatch, state: Path, seconds: float) -> None:
     """Move the wall clock ``seconds`` past the snapshot."""
     ts = json.loads(state.read_text())["timestamp"]
-    monkeypatch.setattr("console.cli.plan.time.time", lambda: ts / 1000 + seconds)
+    monkeypatch.setattr("console.core.clock.time.time", lambda: ts / 1000 + seconds)
 
 
 # ------------------------------------------------------------------------------ data age
