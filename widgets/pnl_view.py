@@ -15,9 +15,11 @@ from textual_plotext import PlotextPlot
 
 from console.core.numbers import money, pct
 from console.core.pnl import PnlReport, PnlSample, PositionPnL, SleeveHedge
+from widgets.risk_panel import short_symbol
 
 # the net beside the unrealised, the account last: at 80 columns the table scrolls sideways
-# and what shows first is what a position made
+# and what shows first is what a position made; compact contract names (BTC-PERP, ETH-261225)
+# as on the risk panel, so that at 120 columns every column is whole
 POSITION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("symbol", "symbol"), ("contracts", "contracts"), ("entry", "entry"), ("mark", "mark"),
     ("upnl", "unrealised"), ("net", "net"), ("realised", "realised"), ("funding", "funding"),
@@ -47,7 +49,7 @@ def position_cells(p: PositionPnL) -> dict[str, Text]:
     # opened before the history: "≤" its start (the notes say so)
     since = ("" if p.opened_ms is not None else "≤") + when(p.since_ms)
     return {
-        "account": Text(p.account), "symbol": Text(p.symbol),
+        "account": Text(p.account), "symbol": Text(short_symbol(p.symbol)),
         "contracts": Text(f"{p.contracts:+g}", justify="right"),
         "entry": Text("—" if p.entry is None else f"{p.entry:,.2f}", justify="right"),
         "mark": Text(f"{p.mark:,.2f}", justify="right"),

@@ -146,7 +146,7 @@ def test_demo_build_and_confirm_a_spread(tmux: Tmux) -> None:
     assert len(done) == 2, s  # both legs done in full: done/asked with a tick, no residual
     # the overlay P&L (7): the contracts the spread traded, with figures; the total in the header
     tmux.keys("7")
-    s = tmux.wait_for("Overlay P&L", "unrealised", "funding", "fees", "overlay P&L", "BTC/USDT:USDT")
+    s = tmux.wait_for("Overlay P&L", "unrealised", "funding", "fees", "overlay P&L", "BTC-PERP")
     assert "waiting for the first refresh" not in s
     tmux.keys("q")
     tmux.wait_for("REBAL-EXIT=0", timeout=20)
