@@ -45,7 +45,7 @@ def _symbols(emu: Emulator, venue: str, p: Params) -> list[Instrument]:
         if not isinstance(ids, list) or not all(isinstance(s, str) for s in ids):
             raise BinanceError(-1100, "Illegal characters found in parameter 'symbols'.")
         return [emu.inst(venue, s) for s in ids]
-    return list((emu.spot_ids if venue == "spot" else emu.fut_ids).values())
+    return list({"spot": emu.spot_ids, "futures": emu.fut_ids, "coinm": emu.coinm_ids}[venue].values())
 
 
 def symbols_of(emu: Emulator, venue: str, p: Params) -> list[Instrument]:

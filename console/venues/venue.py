@@ -678,6 +678,10 @@ class Venue:
         if self.account.holds_contracts:
             perps = {f"{a}/{quote}:{quote}" for a in assets if a != quote}
             out |= perps
+            if "inverse" in _market_types(self.account):
+                # a COIN-M account lists no {a}/USDT perps: its hedges for an asset are the
+                # coin-settled perp (BTC/USD:BTC), whose funding the trader weighs before one
+                out |= {f"{a}/USD:{a}" for a in assets if a != quote}
             if self.simulated:  # the stand-ins the paper venue trades for those perps
                 out |= {t for s in perps if (t := simulated_symbol(s))}
             out |= {h.symbol for s in self.config.sleeves for h in s.hedges

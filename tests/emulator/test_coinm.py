@@ -70,3 +70,16 @@ async def test_adding_averages_the_entry_harmonically(coinm: Any) -> None:
     entry = contracts / (200 / 96_400.0 + sum(t["amount"] / t["price"] for t in fills))
     (pos,) = [p for p in await coinm.fetch_positions([SYM])]
     assert pos["contracts"] == contracts and pos["entryPrice"] == pytest.approx(entry, rel=1e-9)
+
+
+async def test_every_symbol_public_answers_list_the_coinm_book_only(coinm: Any) -> None:
+    """/dapi/v1/premiumIndex, ticker/24hr and bookTicker without a symbol answer every COIN-M
+    contract (ccxt's fetch_funding_rates reads premiumIndex so and filters by symbol): never
+    the USDⓈ-M book's BTCUSDT, which ccxt cannot map to a COIN-M market."""
+    coinm_ids = {m["id"] for m in coinm.markets.values()}
+    for call in (coinm.dapiPublicGetPremiumIndex, coinm.dapiPublicGetTicker24hr, coinm.dapiPublicGetTickerBookTicker):
+        rows = await call()
+        assert rows and {r["symbol"] for r in rows} <= coinm_ids and "BTCUSD_PERP" in {r["symbol"] for r in rows}
+    rates = await coinm.fetch_funding_rates([SYM])
+    assert rates[SYM]["fundingRate"] == pytest.approx(float(
+        (await coinm.dapiPublicGetPremiumIndex({"symbol": "BTCUSD_PERP"}))[0]["lastFundingRate"]))

@@ -23,7 +23,7 @@ DEMO_HOSTS = {"demo-api.binance.com", "demo-fapi.binance.com", "demo-dapi.binanc
 
 def _paper(cfg: Config) -> Config:
     """The demo book's Binance spot and USDⓈ-M accounts switched to paper (its Bybit account has
-    its own venue; COIN-M's demo trading is not covered here)."""
+    its own venue; COIN-M on paper has its own test below)."""
     accounts = [a.model_copy(update={"mode": Mode.PAPER}) for a in cfg.accounts if a.exchange in ("binance", "binanceusdm")]
     return cfg.model_copy(update={"accounts": accounts})
 
@@ -64,3 +64,32 @@ async def test_paper_binance_reads_its_book_without_a_sapi_call(emulator: Emulat
     assert seen
     assert {urlsplit(u).hostname for u in seen} <= DEMO_HOSTS
     assert not [u for u in seen if "/sapi/" in u]
+
+
+async def test_paper_coinm_reads_its_inverse_perps_funding_from_demo_dapi_premium_index(
+        emulator: EmulatorHandle, cfg: Config) -> None:
+    """ccxt 4.5's binancecoinm on Binance Demo Trading reads every COIN-M perp's funding in one
+    GET https://demo-dapi.binance.com/dapi/v1/premiumIndex (no symbol: all of them, filtered by
+    ccxt). The account must ask for its coin-settled perps (BTC/USD:BTC), not the USDT ones it
+    does not list, even while it holds none; and the answer must be the COIN-M book's."""
+    [account] = [a.model_copy(update={"mode": Mode.PAPER}) for a in cfg.accounts if a.exchange == "binancecoinm"]
+    paper = cfg.model_copy(update={"accounts": [account]})
+    # a fresh demo-trading account: coin margin, no position yet
+    emu = emulator.emulator
+    emu.accounts[emu.keys[DEMO_API_KEY][1]].coinm_positions.clear()
+    ex = make_exchange(account, {"apiKey": DEMO_API_KEY, "secret": DEMO_SECRET}, rate_limit=False)
+    assert paper_problem(ex) is None
+    seen: list[str] = []
+    _routed(ex, emulator.url, seen)
+    venue = Venue(paper, account, ex)
+    try:
+        state = await venue.refresh()
+    finally:
+        await venue.close()
+    assert state.error is None
+    assert "https://demo-dapi.binance.com/dapi/v1/premiumIndex" in seen
+    # every sleeve asset the emulator lists a COIN-M perp for, held or not
+    assert {"BTC/USD:BTC", "ETH/USD:ETH"} <= set(state.funding_rates)
+    btc = state.funding_rates["BTC/USD:BTC"]
+    assert btc["info"]["symbol"] == "BTCUSD_PERP" and btc["fundingRate"] is not None
+    assert {urlsplit(u).hostname for u in seen} <= DEMO_HOSTS
