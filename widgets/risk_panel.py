@@ -64,6 +64,15 @@ def short_symbol(symbol: str) -> str:
     return f"{name}-{expiry or 'PERP'}"
 
 
+def liq_text(state: str) -> Text:
+    """A position without a liquidation price: "none" when no price move liquidates it (a
+    COIN-M short backed by its own coin), "now" when it is under maintenance at every price,
+    "—" when it is not known."""
+    if state == "now":
+        return Text("now", style="bold red")
+    return Text("none" if state == "none" else "—", style="dim")
+
+
 SIDE_COLUMN_MIN_WIDTH = 42  # narrower than this, the notional's sign says the side
 
 
@@ -84,7 +93,7 @@ def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float, width: int
     for p in view.positions:
         dist = p.liq_distance
         pos.add_row(short_symbol(p.symbol), *((p.side,) if sides else ()), whole(p.notional),
-                    price(p.liquidation_price) if p.liquidation_price else Text("—", style="dim"),
+                    price(p.liquidation_price) if p.liquidation_price else liq_text(p.liq_state),
                     Text(pct(dist, signed=True), style=distance_style(dist)))
     if not view.positions:
         pos.add_row(Text("no open positions", style="dim"), *([""] * (len(pos.columns) - 1)))

@@ -75,7 +75,8 @@ def account_margin_ratio(state: AccountState) -> float | None:
 
 
 def _computed_margin_ratio(config: Config, snap: Snapshot, account: str) -> float | None:
-    """When the venue reports no margin ratio: console.core.risk's, on its fallback tiers."""
+    """When the venue reports no margin ratio: console.core.risk's, on the leverage tiers the
+    account's snapshot carries (its fallback tiers where there are none)."""
     from console.core import risk
 
     positions = risk.account_positions(snap, account, config.limits.max_leverage)
@@ -84,9 +85,32 @@ def _computed_margin_ratio(config: Config, snap: Snapshot, account: str) -> floa
     # one figure per account: its worst pool's (linear, and one per COIN-M coin), see risk.worst
     pools = risk.account_pools(snap, account, (), quote=config.portfolio.quote,
                                default_leverage=config.limits.max_leverage)
-    w = risk.worst(p.evaluate(None, after=False, liquidation=False) for p in pools)
+    tiers = snap.account(account).leverage_tiers or None
+    w = risk.worst(p.evaluate(tiers, after=False, liquidation=False) for p in pools)
     r = w.margin_ratio if w is not None else math.nan
     return r if r == r and r != float("inf") else None
+
+
+def _margin_ratio(config: Config, snap: Snapshot, name: str) -> float | None:
+    st = snap.accounts[name]
+    venue = account_margin_ratio(st) if st.balance.get("info") or not st.open_positions() else None
+    return venue if venue is not None else _computed_margin_ratio(config, snap, name)
+
+
+def _computed_liquidations(config: Config, snap: Snapshot, account: str) -> dict[str, tuple[float | None, str]]:
+    """Each position's liquidation price and its state ("" a price, "none" no price move
+    liquidates it, "now" under maintenance at every price), by console.core.risk: for a venue
+    that reports none (Binance's "0" reads as none, which COIN-M's covered short rightly is)."""
+    from console.core import risk
+
+    out: dict[str, tuple[float | None, str]] = {}
+    for pool in risk.account_risk(snap, account, quote=config.portfolio.quote,
+                                  default_leverage=config.limits.max_leverage):
+        for p in pool.positions:
+            state = ("" if p.liquidation_price is not None else "none" if p.reason.startswith(risk.NO_LIQUIDATION)
+                     else "now" if p.reason.startswith(risk.ALREADY_LIQUIDATABLE) else "")
+            out[p.symbol] = (p.liquidation_price, state)
+    return out
 
 
 def distance(price: float | None, ref: float | None) -> float | None:
@@ -114,6 +138,9 @@ class PositionRisk:
     mark: float
     liquidation_price: float | None
     liq_distance: float | None  # signed: +0.30 means the price must rise 30 % to liquidate
+    # without a price: "none" = no price move liquidates it, "now" = under maintenance at any
+    # price, "" = not known
+    liq_state: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,17 +181,26 @@ class RiskView:
 
 
 def risk_view(config: Config, snap: Snapshot, alloc: Allocation, now_ms: int) -> RiskView:
+    # the venue's margin ratio where it reports one; else console.core.risk's (COIN-M reports
+    # one per coin in its account answer, none for the account)
     accounts = tuple(
-        AccountRisk(name, account_margin_ratio(st) if st.balance.get("info") or not st.open_positions()
-                    else _computed_margin_ratio(config, snap, name),
+        AccountRisk(name, _margin_ratio(config, snap, name),
                     None if st.oldest_ms() is None else max(0, now_ms - (st.oldest_ms() or 0)), st.error)
         for name, st in snap.accounts.items()
     )
     positions = []
+    computed: dict[str, dict[str, tuple[float | None, str]]] = {}
     for r in alloc.rows:
         for p in r.positions:
+            lp, state = p.liquidation_price, ""
+            # the venue gave none: work it out where the venue's tiers for it were read (a
+            # fallback table would guess an alt's maintenance rate low, and its price far)
+            if lp is None and p.account in snap.accounts and p.symbol in snap.accounts[p.account].leverage_tiers:
+                if p.account not in computed:
+                    computed[p.account] = _computed_liquidations(config, snap, p.account)
+                lp, state = computed[p.account].get(p.symbol, (None, ""))
             positions.append(PositionRisk(p.account, p.symbol, p.side, p.contracts, p.notional, p.mark,
-                                          p.liquidation_price, distance(p.liquidation_price, p.mark)))
+                                          lp, distance(lp, p.mark), state))
     positions.sort(key=lambda p: (p.account, p.symbol))
     funding = []
     basis = []

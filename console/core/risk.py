@@ -173,6 +173,10 @@ def initial_margin(notional: float, leverage: float, tiers: Sequence[Tier]) -> f
     return abs(notional) / lev
 
 
+NO_LIQUIDATION = "no liquidation price"  # how a reason begins when no price move liquidates
+ALREADY_LIQUIDATABLE = "ALREADY LIQUIDATABLE"  # ... and when the position is under maintenance at every price
+
+
 @dataclass(frozen=True)
 class Liquidation:
     price: float | None  # None: the position cannot be liquidated by price (LP ≤ 0) or unknown
@@ -201,8 +205,8 @@ def liquidation_price(side: int, size: float, entry: float, wallet: float, tiers
             # long: the balance stays over maintenance down to a price of 0. Short: the balance
             # grows as the price falls, so a root at or below 0 means it is under maintenance at
             # every price, i.e. already liquidatable, not safe.
-            why = ("no liquidation price: the margin covers a fall to zero" if side > 0
-                   else "ALREADY LIQUIDATABLE: the margin balance is under maintenance at any price")
+            why = (f"{NO_LIQUIDATION}: the margin covers a fall to zero" if side > 0
+                   else f"{ALREADY_LIQUIDATABLE}: the margin balance is under maintenance at any price")
             res = Liquidation(None, t, why)
         else:
             res = Liquidation(lp, t, f"bracket {t.mmr * 100:g}% mmr, cum {t.cum:,.0f}")
@@ -238,9 +242,9 @@ def inverse_liquidation_price(side: int, usd_size: float, entry: float, wallet: 
             # non-negative denominator means no rally reaches maintenance (a short covered by
             # its own coin). Long: its coin PnL tends to +Q/EP as the price rises; a
             # non-positive denominator means it is under maintenance even at an infinite price.
-            why = ("no liquidation price: the coin margin covers any rally (the short is backed by "
+            why = (f"{NO_LIQUIDATION}: the coin margin covers any rally (the short is backed by "
                    "its own coin)" if side < 0
-                   else "ALREADY LIQUIDATABLE: the coin margin balance is under maintenance at any price")
+                   else f"{ALREADY_LIQUIDATABLE}: the coin margin balance is under maintenance at any price")
             res = Liquidation(None, t, why)
         else:
             res = Liquidation(lp, t, f"bracket {t.mmr * 100:g}% mmr, cum {t.cum:,.4g} (coin)")
@@ -424,6 +428,16 @@ class AccountRisk:
                 "initial": self.initial, "gross_notional": self.gross_notional,
                 "margin_ratio": _finite(self.margin_ratio), "leverage": _finite(self.leverage),
                 "tiers": self.tiers_note, "positions": [p.to_dict() for p in self.positions]}
+
+
+def account_risk(snap: Snapshot, account: str, *, quote: str, default_leverage: float) -> tuple[AccountRisk, ...]:
+    """The account's margin pools now (no ticket), on the leverage tiers its snapshot carries
+    (the venue's, read with its positions; the labelled fallback where there are none): the
+    risk panel's figures for a venue that reports no margin ratio or liquidation price (COIN-M),
+    by the same rule as a ticket's what-if."""
+    tiers = snap.account(account).leverage_tiers or None
+    return tuple(p.evaluate(tiers, after=False)
+                 for p in account_pools(snap, account, (), quote=quote, default_leverage=default_leverage))
 
 
 def _finite(x: float) -> float | None:

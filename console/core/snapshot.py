@@ -40,6 +40,10 @@ class AccountState:
     # epoch ms at which each part was fetched; a part never fetched is absent
     fetched_at: Mapping[str, int] = field(default_factory=dict)
     error: str | None = None  # last fetch error, shown next to the account's freshness
+    # the venue's leverage tiers (ccxt ``fetch_leverage_tiers``) of the held contracts whose
+    # margin ratio and liquidation price the console works out itself (COIN-M: Binance reports
+    # no account-wide ratio there); symbol -> ccxt's tier list. Empty elsewhere.
+    leverage_tiers: Mapping[str, Any] = field(default_factory=dict)
 
     def age_ms(self, part: str, now_ms: int) -> int | None:
         t = self.fetched_at.get(part)
@@ -94,6 +98,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
                 "tickers": dict(a.tickers),
                 "funding_rates": dict(a.funding_rates),
                 **({"error": a.error} if a.error else {}),
+                **({"leverage_tiers": dict(a.leverage_tiers)} if a.leverage_tiers else {}),
             }
             for name, a in snap.accounts.items()
         },
@@ -114,6 +119,7 @@ _POSITION_NUMBERS = ("contracts", "contractSize", "entryPrice", "markPrice", "un
 _TICKER_NUMBERS = ("last", "close", "bid", "ask", "markPrice", "indexPrice", "timestamp", "high", "low", "open")
 _FUNDING_NUMBERS = ("fundingRate", "nextFundingTimestamp", "fundingTimestamp", "markPrice", "indexPrice",
                     "timestamp", "interval_hours")
+_TIER_NUMBERS = ("minNotional", "maxNotional", "maintenanceMarginRate", "maxLeverage")
 
 
 def _is_number(v: Any) -> bool:
@@ -212,9 +218,27 @@ def _check_quotes(keys: tuple[str, ...]) -> Any:
     return check
 
 
+def _check_tiers(tiers: Any, where: str) -> None:
+    """ccxt's leverage tiers by symbol: a list of tiers, each rate and bound a finite number (a
+    maintenance rate read as NaN would make a margin ratio NaN)."""
+    for sym, rows in _object(tiers, where).items():
+        if not isinstance(rows, list | tuple):
+            raise UserError(f"{where}.{sym}: must be a JSON array of ccxt leverage tiers; {FIX}")
+        for i, t in enumerate(rows):
+            tw = f"{where}.{sym}[{i}]"
+            t = _object(t, tw, "a ccxt leverage tier")
+            _numbers(t, _TIER_NUMBERS, tw)
+            if t.get("maintenanceMarginRate") is None:
+                raise UserError(f"{tw}.maintenanceMarginRate: a leverage tier needs its maintenance rate; {FIX}")
+            info = t.get("info")
+            if isinstance(info, Mapping):
+                _numbers(info, ("cum",), f"{tw}.info")
+
+
 # what each part of an account must look like: the state file's parts and a venue's answers
 _PART_CHECKS = {"markets": _check_markets, "balance": _check_balance, "positions": _check_positions,
-                "tickers": _check_quotes(_TICKER_NUMBERS), "funding_rates": _check_quotes(_FUNDING_NUMBERS)}
+                "tickers": _check_quotes(_TICKER_NUMBERS), "funding_rates": _check_quotes(_FUNDING_NUMBERS),
+                "leverage_tiers": _check_tiers}
 
 
 def check_part(part: str, value: Any, where: str) -> None:
@@ -226,7 +250,7 @@ def check_part(part: str, value: Any, where: str) -> None:
 
 
 def _check_account(a: dict[str, Any], where: str) -> None:
-    for part in PARTS:
+    for part in (*PARTS, "leverage_tiers"):
         if part in a:
             check_part(part, a[part], f"{where}.{part}")
     fetched = _object(a.get("fetched_at", {}), f"{where}.fetched_at")
@@ -259,7 +283,7 @@ def snapshot_from_dict(data: Any, source: str = "state") -> Snapshot:
         if not isinstance(exchange, str):
             raise UserError(f"{where}.exchange: must be the ccxt exchange id, e.g. \"binance\"")
         for part, kind in (("markets", dict), ("balance", dict), ("positions", list), ("tickers", dict),
-                           ("funding_rates", dict), ("fetched_at", dict)):
+                           ("funding_rates", dict), ("fetched_at", dict), ("leverage_tiers", dict)):
             if part in a and not isinstance(a[part], kind):
                 raise UserError(f"{where}.{part}: must be a JSON {'array' if kind is list else 'object'}")
         _check_account(a, where)
@@ -274,6 +298,7 @@ def snapshot_from_dict(data: Any, source: str = "state") -> Snapshot:
             funding_rates=a.get("funding_rates", {}),
             fetched_at={k: int(v) for k, v in fetched.items()},
             error=a.get("error"),
+            leverage_tiers=a.get("leverage_tiers", {}),
         )
     return Snapshot(timestamp=int(ts), accounts=out)
 

@@ -28,20 +28,6 @@ def _reason(exc: BaseException, account: str, symbol: str) -> str:
     return text.strip() or type(exc).__name__
 
 
-def leverage_tiers_call(ex: Any) -> Callable[[list[str]], Awaitable[dict[str, Any]]] | None:
-    """How to read ``ex``'s leverage tiers for a list of symbols: ccxt's fetchLeverageTiers where the
-    exchange has it, else fetchMarketLeverageTiers one symbol at a time (OKX, Bitget, BingX
-    offer only that), else None (the preview then labels its fallback tiers)."""
-    if ex.has.get("fetchLeverageTiers"):
-        return ex.fetch_leverage_tiers  # type: ignore[no-any-return]
-    if ex.has.get("fetchMarketLeverageTiers"):
-        async def per_symbol(symbols: list[str]) -> dict[str, Any]:
-            tiers = await asyncio.gather(*(ex.fetch_market_leverage_tiers(s) for s in symbols))
-            return dict(zip(symbols, tiers, strict=True))
-        return per_symbol
-    return None
-
-
 class BookSource:
     """Order books and leverage tiers, fetched on the service loop (``call``) from the venues
     of the moment (``venues()``: None before the console has connected). Tiers are kept once
@@ -99,6 +85,8 @@ class BookSource:
         unasked = {a: sorted(s - self._asked) for a, s in want.items() if s - self._asked}
         errors: list[str] = []
         if unasked:
+            from console.venues.venue import leverage_tiers_call
+
             async def fetch() -> tuple[dict[str, Any], list[str], list[str]]:  # on the service loop
                 out: dict[str, Any] = {}
                 why: list[str] = []

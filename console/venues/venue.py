@@ -30,7 +30,7 @@ import contextlib
 import copy
 import importlib.util
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -310,6 +310,20 @@ def real_coin_market(market: Mapping[str, Any]) -> dict[str, Any]:
     return {**copy.deepcopy(dict(market)), "base": base, "quote": quote, "settle": settle.split("-")[0]}
 
 
+def leverage_tiers_call(ex: Any) -> Callable[[list[str]], Awaitable[dict[str, Any]]] | None:
+    """How to read ``ex``'s leverage tiers for a list of symbols: ccxt's fetchLeverageTiers where the
+    exchange has it, else fetchMarketLeverageTiers one symbol at a time (OKX, Bitget, BingX
+    offer only that), else None (the preview then labels its fallback tiers)."""
+    if ex.has.get("fetchLeverageTiers"):
+        return ex.fetch_leverage_tiers  # type: ignore[no-any-return]
+    if ex.has.get("fetchMarketLeverageTiers"):
+        async def per_symbol(symbols: list[str]) -> dict[str, Any]:
+            tiers = await asyncio.gather(*(ex.fetch_market_leverage_tiers(s) for s in symbols))
+            return dict(zip(symbols, tiers, strict=True))
+        return per_symbol
+    return None
+
+
 class Venue:
     """One account's exchange and its latest AccountState."""
 
@@ -349,6 +363,8 @@ class Venue:
         self.user_event = asyncio.Event()  # set by a streamed order/account update, cleared by refresh
         # called with each streamed order update as it arrives (the executor's fills), on this loop
         self._order_listeners: list[Callable[[dict[str, Any]], None]] = []
+        # leverage tiers of held COIN-M contracts, read once per symbol (they change rarely)
+        self._tiers: dict[str, Any] = {}
 
     # ----- public
 
@@ -426,8 +442,11 @@ class Venue:
             perps = [s for s in symbols if self.exchange.markets[s].get("swap")]
             if contracts and "funding_rates" in wanted and perps:
                 phase2.append(run("funding_rates", self._fetch_funding_rates(perps)))
-            await asyncio.gather(*phase2)
             held = {str(p.get("symbol")) for p in positions if float(p.get("contracts") or 0)}
+            if self._computes_risk() and (unread := sorted(held - set(self._tiers))):
+                phase2.append(run("leverage_tiers", self._fetch_tiers(unread)))
+            await asyncio.gather(*phase2)
+            self._tiers.update(updates.get("leverage_tiers", {}))  # checked by run(): finite rates
             markets = self._markets_for(symbols | held, reloaded="markets" in stamps)
         else:
             markets = dict(self.state.markets)
@@ -443,6 +462,7 @@ class Venue:
             funding_rates=updates.get("funding_rates", self.state.funding_rates),
             fetched_at={**self.state.fetched_at, **stamps},
             error="; ".join(errors) or None,
+            leverage_tiers=self._held_tiers(positions) if self._computes_risk() else {},
         )
         return self.state
 
@@ -547,6 +567,24 @@ class Venue:
             rates = await asyncio.gather(*(self.exchange.fetch_funding_rate(s) for s in perps))
             return {s: r for s, r in zip(perps, rates, strict=True)}
         return {}
+
+    def _computes_risk(self) -> bool:
+        """Whether the console works out this account's margin ratio and liquidation prices
+        from the venue's leverage tiers: COIN-M, whose account answer has no account-wide
+        ratio (one per coin pool) and whose emulated positions report no liquidation price."""
+        return "inverse" in _market_types(self.account)
+
+    async def _fetch_tiers(self, symbols: list[str]) -> dict[str, Any]:
+        fetch = leverage_tiers_call(self.exchange)
+        if fetch is None:
+            return {}
+        got = await fetch(symbols)
+        return {s: got[s] for s in symbols if s in got}
+
+    def _held_tiers(self, positions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+        """The tiers read so far for the contracts held now (copies: ccxt's are never shared)."""
+        held = {str(p.get("symbol")) for p in positions if float(p.get("contracts") or 0)}
+        return {s: copy.deepcopy(self._tiers[s]) for s in sorted(held) if s in self._tiers}
 
     async def _fetch_positions(self) -> list[dict[str, Any]]:
         # a spot-first class (binance) needs to be told to look at its contracts

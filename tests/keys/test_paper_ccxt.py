@@ -16,7 +16,6 @@ import pytest
 from console.core.capabilities import KINDS, capability_matrix
 from console.core.config import Account, Mode
 from console.core.errors import UserError
-from console.venues.books import leverage_tiers_call
 from console.venues.modes import (
     NO_PAPER,
     PAPER,
@@ -28,7 +27,7 @@ from console.venues.modes import (
     paper_problem,
     require_paper_venue,
 )
-from console.venues.venue import Venue
+from console.venues.venue import Venue, leverage_tiers_call
 from tests import factories as f
 
 DUMMY = {"apiKey": "dummy-key-000", "secret": "ZHVtbXktc2VjcmV0LTAwMA==", "password": "dummy-pass"}
