@@ -11,8 +11,8 @@ HTTP session so the next attempt opens a fresh connection.
 (``snapshot()``, for the CLI) or as a stream (``updates()``, for a Textual worker).
 
 Feeds (``feed_for``): REST polling everywhere, except on live and demo accounts of exchanges
-listed in ``WATCH_TICKERS``, where ccxt.pro streams tickers over websockets, and the user data
-stream: each streamed order update is kept for the order path
+listed in ``WATCH_TICKERS``, where ccxt.pro streams tickers (COIN-M: mark prices,
+``WATCH_MARK_PRICES``) over websockets, and the user data stream: each streamed order update is kept for the order path
 (``Venue.take_order_updates``) and wakes ``VenueSet.updates`` to re-read that account's
 balance and positions at once instead of at the next poll. REST stays the fallback whenever a
 stream is late or down, and the record every figure comes from. The demo emulator serves the
@@ -57,7 +57,12 @@ class Feed(StrEnum):
 # Exchanges whose ccxt.pro class streams tickers (``watchTickers``) reliably for the symbols
 # we ask for. Balances and positions stay on REST everywhere: they are the record the plan is
 # checked against, and a REST read is one request that either succeeds or says why.
-WATCH_TICKERS = frozenset({"binance", "binanceusdm", "bybit"})
+WATCH_TICKERS = frozenset({"binance", "binanceusdm", "binancecoinm", "bybit"})
+# Exchanges whose contracts stream their mark price (ccxt.pro ``watchMarkPrices``) instead of the
+# 24 h ticker: COIN-M, whose 24 h ticker carries no mark, and whose positions, coin margin and
+# inverse exposure (side × Q × mark / entry) all move with the mark. ccxt cannot watch both on
+# one symbol (they share a message hash), and Binance's markPrice event is the one with a mark.
+WATCH_MARK_PRICES = frozenset({"binancecoinm"})
 
 
 def feed_for(account: Account) -> Feed:
@@ -637,7 +642,7 @@ class Venue:
             self._watch_tasks, self._watch_key = [], None
             if now < self._watch_retry_ms:
                 return None
-            self._watch_tasks = [asyncio.create_task(self._watch_loop(g)) for g in groups.values()]
+            self._watch_tasks = [asyncio.create_task(self._watch_loop(g, k)) for k, g in groups.items()]
             self._watch_key = key
             return None
         limit = self.config.limits.max_data_age_s * 1000
@@ -646,13 +651,15 @@ class Venue:
             return None
         return {s: self._watched[s] for s in symbols}
 
-    async def _watch_loop(self, symbols: list[str]) -> None:
+    async def _watch_loop(self, symbols: list[str], kind: str = "") -> None:
         # ccxt.pro reconnects the socket itself; an exception ends this loop, and the next
         # refresh polls REST and restarts the watcher after WATCH_RETRY_MS
         ex: Any = self.exchange
+        marks = self.account.exchange in WATCH_MARK_PRICES and not kind.startswith("spot/")
+        watch = ex.watch_mark_prices if marks else ex.watch_tickers
         seen: dict[str, Any] = {}  # the dict last copied per symbol (held, so never recycled)
         while True:
-            await ex.watch_tickers(symbols)
+            await watch(symbols)
             # watch_tickers returns the message that woke us; others that arrived meanwhile
             # are only in ccxt's cache, one new dict per message
             now = self.clock()

@@ -49,18 +49,15 @@ def _flat_urls(urls: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: Config) -> None:
-    import ccxt.async_support as ccxt_async
     import ccxt.pro as ccxt_pro
 
     url = "http://127.0.0.1:9"
     creds = {"apiKey": "k", "secret": "s"}
     for acct in cfg.accounts:
         ex = make_exchange(acct, creds, emulator_url=url)
-        # demo streams from the emulator; COIN-M polls (the emulator's dstream has market
-        # streams only, and the console streams no binancecoinm tickers)
-        polls = acct.exchange == "binancecoinm"
-        assert feed_for(acct) is (Feed.REST if polls else Feed.WATCH)
-        cls = getattr(ccxt_async if polls else ccxt_pro, acct.exchange)
+        # demo streams from the emulator, COIN-M included (its /dstream market and user streams)
+        assert feed_for(acct) is Feed.WATCH
+        cls = getattr(ccxt_pro, acct.exchange)
         assert type(ex) is cls
         pristine = cls({**creds, "enableRateLimit": True, "timeout": 10_000})
         twin = cls({**creds, "enableRateLimit": True, "timeout": 10_000})

@@ -155,3 +155,44 @@ async def test_demo_streams_tickers_and_a_fill_wakes_the_refresh_loop(
     await _until(lambda: seen.extend(fut.take_order_updates()) or any(
         o["id"] == order["id"] and o["status"] == "closed" and o["filled"] == 0.5 for o in seen), 5.0)
     await updates.aclose()
+
+
+async def test_demo_coinm_streams_mark_prices_and_its_fills_and_polls_when_the_stream_is_gone(
+        venues: VenueSet, emulator: EmulatorHandle, clock: ManualClock) -> None:
+    """COIN-M streams like USDⓈ-M: its inverse contracts' mark prices (ccxt.pro binancecoinm
+    watch_mark_prices on the emulator's /dstream) and its orders (the /dapi listen key's user
+    data stream) wake the refresh; REST takes over when the mark stream is gone."""
+    coinm = venues.venues["coinm"]
+    assert coinm.feed is Feed.WATCH
+    updates = venues.updates(interval_s=3_600)
+    first = await anext(updates)
+    state = first.snapshot.accounts["coinm"]
+    assert "BTC/USD:BTC" in state.tickers and state.tickers["BTC/USD:BTC"].get("markPrice") is None  # REST: 24 h
+    await _until(lambda: {"BTC/USD:BTC"} <= set(coinm._watched), 5.0)
+    # the streamed mark is the venue's own (frozen clock: premiumIndex says the same)
+    rest_mark = float(state.funding_rates["BTC/USD:BTC"]["markPrice"])
+    assert coinm._watched["BTC/USD:BTC"]["markPrice"] == rest_mark
+    # a fill on the COIN-M user data stream re-reads the account long before the hour
+    before = {p["symbol"]: float(p["contracts"] or 0) * (1 if p["side"] == "long" else -1) for p in state.positions}
+    trader = ccxt_client(emulator, "coinm", timeout_on_exit=0)
+    try:
+        order = await trader.create_order("BTC/USD:BTC", "market", "buy", 5)
+    finally:
+        await trader.close()
+    woken = await asyncio.wait_for(anext(updates), 5.0)
+    st = woken.snapshot.accounts["coinm"]
+    after = {p["symbol"]: float(p["contracts"] or 0) * (1 if p["side"] == "long" else -1) for p in st.positions}
+    assert after["BTC/USD:BTC"] == before["BTC/USD:BTC"] + 5
+    assert st.tickers["BTC/USD:BTC"]["markPrice"] == rest_mark  # from the stream now
+    seen: list[dict[str, Any]] = []
+    await _until(lambda: seen.extend(coinm.take_order_updates()) or any(
+        o["id"] == order["id"] and o["status"] == "closed" and o["filled"] == 5 for o in seen), 5.0)
+    await updates.aclose()
+    # the mark watcher ends (as when its socket is gone for good): the next refresh polls REST
+    for t in coinm._watch_tasks:
+        t.cancel()
+    await asyncio.gather(*coinm._watch_tasks, return_exceptions=True)
+    clock.advance(1)
+    polled = await coinm.refresh()
+    assert polled.error is None and polled.tickers["BTC/USD:BTC"].get("markPrice") is None  # the 24 h ticker
+    assert polled.fetched_at["tickers"] == clock()
