@@ -92,7 +92,14 @@ def _computed_margin_ratio(config: Config, snap: Snapshot, account: str) -> floa
 
 
 def _margin_ratio(config: Config, snap: Snapshot, name: str) -> float | None:
+    """The venue's account ratio; else console.core.risk's. An account whose snapshot carries
+    the venue's leverage tiers (COIN-M) is worked out first: Binance reports its ratio per coin
+    only, and ccxt's per-position ``marginRatio`` there is its own estimate, to 4 decimals."""
     st = snap.accounts[name]
+    if st.leverage_tiers:
+        mine = _computed_margin_ratio(config, snap, name)
+        if mine is not None:
+            return mine
     venue = account_margin_ratio(st) if st.balance.get("info") or not st.open_positions() else None
     return venue if venue is not None else _computed_margin_ratio(config, snap, name)
 

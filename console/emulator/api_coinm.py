@@ -8,7 +8,15 @@ from typing import Any
 
 from console.emulator import api_futures, api_more, api_public, params
 from console.emulator.accounts import Account, Order, Position
-from console.emulator.coinm import FEE_MAKER, FEE_TAKER, coin_notional, exact, place, summary
+from console.emulator.coinm import (
+    FEE_MAKER,
+    FEE_TAKER,
+    coin_notional,
+    exact,
+    liquidation_price,
+    place,
+    summary,
+)
 from console.emulator.engine import Emulator
 from console.emulator.errors import BinanceError
 from console.emulator.instruments import Instrument
@@ -81,7 +89,8 @@ def _position_row(emu: Emulator, acct: Account, inst: Instrument) -> dict[str, A
     upnl = pos.amt * inst.contract_size * (1 / pos.entry - 1 / mark) if pos.amt else 0.0
     return {"symbol": inst.id, "positionAmt": inst.fmt_qty(pos.amt), "entryPrice": f"{pos.entry:.8f}",
             "breakEvenPrice": f"{pos.entry:.8f}", "markPrice": f"{mark:.8f}", "unRealizedProfit": f"{exact(upnl):.8f}",
-            "liquidationPrice": "0", "leverage": str(cfg.leverage), "maxQty": "1000000",
+            "liquidationPrice": f"{liquidation_price(emu, acct, inst):.8f}", "leverage": str(cfg.leverage),
+            "maxQty": "1000000",
             "marginType": "cross", "isolatedMargin": "0.00000000", "isAutoAddMargin": "false",
             "positionSide": "BOTH", "notionalValue": f"{exact(coin_notional(inst, pos.amt, mark)):.8f}",
             "isolatedWallet": "0", "updateTime": pos.update_ms}

@@ -6,7 +6,8 @@ A contract is worth ``contract_size`` USD; margin, PnL, fees and brackets are in
     entry after adding = total contracts / Σ (contracts_i / price_i)    (the harmonic mean)
     initial margin = |notional at mark| / leverage; available = wallet + uPnL − IM (cross).
 Funding every 8 h: −contracts × size / mark × rate, in the coin. One-way, cross margin only;
-no liquidation or delivery settlement (an inverse position is held as a hedge in the demo).
+no liquidation or delivery settlement (an inverse position is held as a hedge in the demo), but
+positionRisk reports the price at which one would happen (``liquidation_price``).
 """
 
 from __future__ import annotations
@@ -76,6 +77,50 @@ def summary(emu: Emulator, acct: Account, asset: str) -> dict[str, Decimal]:
     q["initial_margin"] = q["position_im"] + q["order_im"]
     q["available"] = q["margin_balance"] - q["initial_margin"]
     return q
+
+
+def liquidation_price(emu: Emulator, acct: Account, inst: Instrument) -> float:
+    """Where the coin's margin balance meets its maintenance margin as this contract's mark
+    moves alone (the coin's other positions held at their marks), found numerically on the
+    brackets: the figure positionRisk reports, 0 (Binance's "--") when no price gets there.
+
+    In x = 1/price the position's uPnL and maintenance are linear (per bracket), so the
+    balance minus maintenance is monotonic in x: bisection finds its one root."""
+    pos = acct.coinm_positions.get(inst.id)
+    if pos is None or not pos.amt:
+        return 0.0
+    q = pos.amt * inst.contract_size  # signed USD size
+    rest = float(acct.coinm_wallet.get(inst.base, 0.0))
+    for other in acct.coinm_positions.values():
+        o = emu.coinm_ids[other.symbol]
+        if other.symbol == inst.id or not other.amt or o.base != inst.base:
+            continue
+        mark = emu.mark(o)
+        n = abs(coin_notional(o, other.amt, mark))
+        b = o.bracket_for(n)
+        rest += other.amt * o.contract_size * (1 / other.entry - 1 / mark) - max(0.0, n * b.mmr - b.cum)
+
+    def surplus(x: float) -> float:  # margin balance − maintenance with this mark at 1/x
+        n = abs(q) * x
+        b = inst.bracket_for(n)
+        return rest + q * (1 / pos.entry - x) - max(0.0, n * b.mmr - b.cum)
+
+    # a long loses as x grows (the price falls), a short gains: the root is where the sign flips
+    falls = q > 0
+    if (surplus(0.0) <= 0) if falls else (surplus(0.0) >= 0):
+        return 0.0  # a long under maintenance at any price, or a short no rally can liquidate
+    lo, hi = 0.0, 1 / emu.mark(inst)
+    while (surplus(hi) > 0) == falls:
+        hi *= 2
+        if hi > 1e6:  # a price under a millionth: none worth reporting
+            return 0.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if (surplus(mid) > 0) == falls:
+            lo = mid
+        else:
+            hi = mid
+    return 1 / ((lo + hi) / 2)
 
 
 def fill(emu: Emulator, acct: Account, o: Order, inst: Instrument, fills: list[Fill], *, maker: bool, t: int) -> None:

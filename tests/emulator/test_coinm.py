@@ -83,3 +83,19 @@ async def test_every_symbol_public_answers_list_the_coinm_book_only(coinm: Any) 
     rates = await coinm.fetch_funding_rates([SYM])
     assert rates[SYM]["fundingRate"] == pytest.approx(float(
         (await coinm.dapiPublicGetPremiumIndex({"symbol": "BTCUSD_PERP"}))[0]["lastFundingRate"]))
+
+
+async def test_position_risk_reports_the_inverse_liquidation_price(coinm: Any) -> None:
+    """positionRisk's liquidationPrice: "0" (Binance's "--") for the demo's short backed by its
+    own coin; for a long, Binance COIN-M's one-way cross formula with the only position of the
+    coin, LP = Q × (mmr + Side) / (WB + cum + Side × Q / EP), first bracket (mmr 0.4 %, cum 0)."""
+    [row] = await coinm.dapiPrivateGetPositionRisk({"symbol": "BTCUSD_PERP"})
+    assert 0.5 - 200 * SIZE / 96_400.0 > 0 and row["liquidationPrice"] == "0.00000000"
+    await coinm.create_order(SYM, "market", "buy", 400)  # close the short, open 200 long
+    [row] = await coinm.dapiPrivateGetPositionRisk({"symbol": "BTCUSD_PERP"})
+    wallet = float(next(b for b in await coinm.dapiPrivateGetBalance() if b["asset"] == "BTC")["crossWalletBalance"])
+    q, entry = float(row["positionAmt"]) * SIZE, float(row["entryPrice"])
+    assert q == 200 * SIZE
+    lp = q * (0.004 + 1) / (wallet + 0 + q / entry)
+    assert q / lp < 5  # the coin notional at LP is in the first bracket
+    assert float(row["liquidationPrice"]) == pytest.approx(lp, rel=1e-7)  # the wallet read to 8 decimals

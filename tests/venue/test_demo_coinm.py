@@ -111,7 +111,7 @@ async def test_the_coinm_risk_panel_shows_the_inverse_margin_ratio_and_no_liquid
     assert 0.5 + CUM - Q / EP > 0
     [pos] = [p for p in view.positions if p.account == "coinm"]
     assert pos.liquidation_price is None and pos.liq_state == "none"
-    # the emulator says so too: Binance's "0" (shown as "--") for no liquidation price
+    # the emulator finds none either: Binance's "0" (shown as "--") for no liquidation price
     [venue_row] = [r for r in _coin_row(emulator, "/dapi/v1/positionRisk") if r["symbol"] == "BTCUSD_PERP"]
     assert float(venue_row["liquidationPrice"]) == 0
     text = _panel_text(view, snap.timestamp)
@@ -133,10 +133,14 @@ async def test_a_thin_coinm_short_shows_its_liquidation_price_by_the_inverse_for
     assert pos.liq_distance == pytest.approx(lp / pos.mark - 1, rel=1e-12)
     [acct] = [a for a in view.accounts if a.account == "coinm"]
     _venue_agrees(emulator, cfg, snap, acct.margin_ratio)
-    # the emulator models no liquidation (console/emulator/coinm.py): it still says "0", so
-    # the console's figure stands on the published formula, plugged back here: at LP the
-    # pool's margin balance equals its maintenance margin
+    # at LP the pool's margin balance equals its maintenance margin (the formula plugged back)
     assert wallet - Q * (1 / EP - 1 / lp) == pytest.approx(Q / lp * MMR - CUM, rel=1e-9)
+    # the console's own figure (risk.py's closed form on the venue's brackets) and the
+    # emulator's (positionRisk: a root found numerically on its brackets) agree with it
+    [pool] = risk.account_risk(snap, "coinm", quote=cfg.portfolio.quote, default_leverage=cfg.limits.max_leverage)
+    assert pool.positions[0].liquidation_price == pytest.approx(lp, rel=1e-12)
+    [venue_row] = [r for r in _coin_row(emulator, "/dapi/v1/positionRisk") if r["symbol"] == "BTCUSD_PERP"]
+    assert float(venue_row["liquidationPrice"]) == pytest.approx(lp, abs=1e-6)
     text = _panel_text(view, snap.timestamp)
     assert f"{lp:,.0f}" in next(ln for ln in text.splitlines() if ln.startswith("BTCUSD-PERP") and "-19,722" in ln)
 
