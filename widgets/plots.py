@@ -18,6 +18,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from widgets.risk_panel import short_symbol
+
 GUTTER = 9  # "+12.50pp " : the y labels
 
 
@@ -138,6 +140,15 @@ def _base(symbol: str) -> str:
     return symbol.split("/")[0]
 
 
+def legend_label(symbol: str) -> str:
+    """A perp's name in the legend: its base for a USDT perp (BTC), else its pair as the risk
+    panel names it without "-PERP" (BTCUSD: COIN-M's BTC perp, beside the USDT one)."""
+    return short_symbol(symbol).removesuffix("-PERP")
+
+
+LEGEND_LABEL = 5  # the label column's width for bases (BTC, AVAX); longer pairs widen it
+
+
 TIME_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 4 * 3600, 8 * 3600,
                 86_400, 2 * 86_400, 7 * 86_400)
 
@@ -200,6 +211,9 @@ class FundingPlot(Horizontal):
             return
         shown = [(sym, pts) for sym, pts in sorted(series.items(), key=lambda kv: _base(kv[0])) if pts]
         k = len(shown)
+        # "● " + label + "+0.0142%" + the left padding: 16 for bases, wider for a COIN-M pair
+        col = max([LEGEND_LABEL, *(len(legend_label(s)) + 1 for s, _ in shown)])
+        self.query_one("#fp-legend", Static).styles.width = 2 + col + 8 + 1
         for i, (sym, pts) in enumerate(shown):
             marker, (pcol, rcol) = MARKERS[i % len(MARKERS)], COLOURS[i % len(COLOURS)]
             xs, ys = [t / 1000 for t, _ in pts], [v * 100 for _, v in pts]
@@ -212,7 +226,7 @@ class FundingPlot(Horizontal):
             if i:
                 legend.append("\n")
             legend.append(f"{marker} ", style=rcol)
-            legend.append(f"{_base(sym):<5}", style="bold")
+            legend.append(f"{legend_label(sym):<{col}}", style="bold")
             legend.append(f"{pts[-1][1] * 100:+.4f}%", style="dim")
         xs, xl = time_ticks(min(t for t, _ in points) / 1000, max(t for t, _ in points) / 1000)
         ys, yl = rate_ticks(min(v for _, v in points) * 100, max(v for _, v in points) * 100)

@@ -200,3 +200,26 @@ async def test_the_table_headings_say_the_goal_and_the_sort(app: RebalApp) -> No
         await pilot.press("o")  # on to net: the arrow moves with the sort
         await pilot.pause()
         assert heading("name") == "sleeve" and heading("net") == "net▼"
+
+
+async def test_the_funding_legend_tells_a_coinm_perp_from_the_usdt_one() -> None:
+    """BTC/USDT:USDT and COIN-M's BTC/USD:BTC both fund BTC: the legend names the second by its
+    pair (BTCUSD), each with its own last rate, and widens so that no rate is cut."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from widgets.plots import FundingPlot
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FundingPlot()
+
+    t = 1_795_262_400_000
+    async with One().run_test(size=(120, 36)) as pilot:
+        plot = pilot.app.query_one(FundingPlot)
+        plot.show({"BTC/USDT:USDT": [(t, 0.000142)], "BTC/USD:BTC": [(t, 0.000135)], "ETH/USDT:USDT": [(t, 0.0001)]})
+        await pilot.pause()
+        legend = pilot.app.query_one("#fp-legend", Static)
+        lines = str(legend.render()).splitlines()
+        assert [ln.split()[1:] for ln in lines] == [["BTC", "+0.0142%"], ["BTCUSD", "+0.0135%"], ["ETH", "+0.0100%"]]
+        assert legend.size.width >= max(len(ln) for ln in lines)  # every rate whole (size: inside the padding)
