@@ -82,6 +82,12 @@ class BookSource:
             for p in (st.open_positions() if st else ()):
                 want.setdefault(tl.leg.account, set()).add(p["symbol"])
             want.setdefault(tl.leg.account, set()).add(tl.leg.symbol)
+            # the tiers the venue read with the account's positions (COIN-M): the what-if then
+            # starts from the very figures the risk panel shows, with no request for them
+            for sym, t in (st.leverage_tiers.items() if st else ()):
+                if sym not in self._asked:
+                    self._tiers[sym] = t
+                    self._asked.add(sym)
         unasked = {a: sorted(s - self._asked) for a, s in want.items() if s - self._asked}
         errors: list[str] = []
         if unasked:

@@ -168,3 +168,29 @@ async def test_the_what_if_of_an_inverse_leg_uses_the_panels_rule(
     assert after.positions[0].liquidation_price == pytest.approx(lp2, rel=1e-9)
     assert after.margin_ratio == pytest.approx(
         (q2 / mark * MMR - CUM) / (wallet - q2 * (1 / ep2 - 1 / mark)), rel=1e-9)
+
+
+async def test_the_builders_tiers_for_a_coinm_ticket_are_the_ones_the_panel_used(
+        venues: VenueSet, cfg: Config) -> None:
+    """The preview's leverage tiers (BookSource) for a COIN-M ticket are those the venue read
+    with the account's positions, not a second request: before → after starts from the
+    panel's figures."""
+    from console.core.ticket import OrderStyle, Ticket, TicketKind, TicketLeg
+    from console.venues.books import BookSource
+
+    snap = await venues.refresh()
+    ex: Any = venues.venues["coinm"].exchange
+
+    async def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the tiers were read with the positions already")
+
+    ex.fetch_leverage_tiers = refuse
+
+    async def direct(coro: Any) -> Any:
+        return await coro
+
+    mark = float(snap.accounts["coinm"].positions[0]["markPrice"])
+    leg = Leg("BTC", "coinm", "BTC/USD:BTC", "buy", 50, 100.0, False, mark, True, "reduce short")
+    ticket = Ticket(TicketKind.HEDGE, (TicketLeg(leg, OrderStyle(), None),), snap.timestamp)
+    tiers, errors = await BookSource(lambda: venues, direct).tiers(ticket, snap)
+    assert errors == [] and tiers == {"BTC/USD:BTC": snap.accounts["coinm"].leverage_tiers["BTC/USD:BTC"]}
