@@ -223,3 +223,21 @@ async def test_the_funding_legend_tells_a_coinm_perp_from_the_usdt_one() -> None
         lines = str(legend.render()).splitlines()
         assert [ln.split()[1:] for ln in lines] == [["BTC", "+0.0142%"], ["BTCUSD", "+0.0135%"], ["ETH", "+0.0100%"]]
         assert legend.size.width >= max(len(ln) for ln in lines)  # every rate whole (size: inside the padding)
+
+
+def test_a_position_without_a_liquidation_price_says_why() -> None:
+    """The risk panel's liq column: a price; "none" (no price move liquidates it: a COIN-M short
+    backed by its own coin); "now" (under maintenance at every price); "—" (not known)."""
+    from rich.console import Console
+
+    from console.core.alerts import PositionRisk, RiskView
+    from widgets.risk_panel import render_risk
+
+    rows = [PositionRisk("coinm", "BTC/USD:BTC", "short", -200, -19_700.0, 95_000.0, None, None, "none"),
+            PositionRisk("coinm", "ETH/USD:ETH", "long", 10, 100.0, 3_400.0, None, None, "now"),
+            PositionRisk("futures", "SOL/USDT:USDT", "short", -1, -180.0, 180.0, None, None),
+            PositionRisk("futures", "BTC/USDT:USDT", "short", -1, -95_000.0, 95_000.0, 186_216.0, 0.96)]
+    console = Console(width=60, record=True)
+    console.print(render_risk(RiskView((), tuple(rows), (), ()), 0, 0.8, width=56))
+    liq = {ln.split()[0]: ln.split()[3] for ln in console.export_text().splitlines() if "PERP" in ln}
+    assert liq == {"BTCUSD-PERP": "none", "ETHUSD-PERP": "now", "SOL-PERP": "—", "BTC-PERP": "186,216"}
