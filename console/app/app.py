@@ -557,6 +557,10 @@ class RebalApp(App[int]):
 
     def _listening(self, kind: type[L]) -> list[L]:
         """The mounted screens (installed or on the stack) that listen to ``kind`` of news."""
+        if not self.screen_stack:
+            # shutting down: the screens' widgets are gone, and news (a state the derive thread
+            # finished meanwhile) has nowhere to go
+            return []
         seen: dict[int, L] = {}
         for screen in [*self.named_screens.values(), *self.screen_stack]:
             if isinstance(screen, kind) and screen.is_mounted:

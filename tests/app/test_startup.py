@@ -101,3 +101,14 @@ async def test_a_config_the_demo_cannot_read_ends_the_console_with_its_message()
         await until(pilot, lambda: app.return_code is not None, what="the console to end")
     assert app.return_code == 2  # bad input, as before the UI
     assert isinstance(app.boot_error, UserError) and "sleeves[0].target" in str(app.boot_error)
+
+
+async def test_a_state_finished_while_the_console_shuts_down_goes_nowhere() -> None:
+    # the derive thread can post a state after the screens are taken down: it must not raise
+    # (a traceback on the way out) by looking for widgets that are gone
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.ingest(sample_snapshot())
+        await until(pilot, lambda: app.state is not None, what="the first state")
+    assert not app.screen_stack and len(app.named_screens["dashboard"].children) == 0
+    app._apply()  # noqa: SLF001 - what the state's message runs if it comes this late
