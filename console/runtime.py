@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from console.core.clock import Clock, wall_ms
-from console.core.config import Config, Mode
+from console.core.mode import Mode
 from console.venues.books import BookSource
 
+# the console's first frame comes before the config models (pydantic) are imported: types only
 if TYPE_CHECKING:
     from console.core.allocation import Allocation
+    from console.core.config import Config
     from console.core.pnl import PnlReport
     from console.execution.executor import ExecPolicy, Executor
     from console.execution.journal import Journal

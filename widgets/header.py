@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
-from console.core.config import mode_badge
-from console.core.freshness import Freshness
+from console.core.mode import mode_badge
 from console.core.numbers import money
+
+if TYPE_CHECKING:
+    from console.core.freshness import Freshness
 
 
 def age_text(ms: int | None) -> str:

@@ -9,17 +9,24 @@ into the newest, so input never waits on I/O or on maths.
 The derived state lives in ``console.app.state``, the messages in ``console.app.messages``,
 the services in ``console.runtime``; worker failures are handled once, in
 ``on_worker_state_changed``.
+
+Start-up: this module imports Textual and little else, so that the first frame (the header's
+skeleton) is on the terminal before the config models (pydantic), the dashboard and the maths
+are imported. The demo's start (``boot``) reads its config on a worker thread after that frame;
+the modules the figures need are imported where they are first used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -28,7 +35,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from console.app.desk import TradingDesk
 from console.app.listeners import ShowsAlerts, ShowsBlotter, ShowsPnl, ShowsState, Ticks
 from console.app.messages import (
     AlertsChanged,
@@ -40,18 +46,23 @@ from console.app.messages import (
     StateReady,
     TicketFinished,
 )
-from console.app.palette import ConsoleCommands, ExportCommands
 from console.app.screens import paint_header
-from console.app.state import DashboardState, derive_state
-from console.core.alerts import Alert, Severity, Watch
 from console.core.clock import Clock, wall_ms
-from console.core.config import Config, Goal, Mode
 from console.core.errors import UserError
-from console.core.pnl import PnlReport, PnlSample
-from console.core.snapshot import Snapshot
+from console.core.mode import Mode
 from console.runtime import Services
-from widgets.alerts_panel import AlertItem
 from widgets.header import HeaderBar
+
+if TYPE_CHECKING:  # imported where used: none of them is needed for the first frame
+    from textual.command import Provider
+
+    from console.app.desk import TradingDesk
+    from console.app.state import DashboardState
+    from console.core.alerts import Alert
+    from console.core.config import Config, Goal
+    from console.core.pnl import PnlReport, PnlSample
+    from console.core.snapshot import Snapshot
+    from widgets.alerts_panel import AlertItem
 
 L = TypeVar("L")
 
@@ -62,6 +73,38 @@ APPLY_MAX_GAP_S = 0.25  # however slow the machine, the figures are at most this
 RECONCILE_WAIT_S = 5.0  # the startup reconciliation opens after this long without a first state
 HISTORY = 240  # points of drift and funding history kept per sleeve / symbol
 PNL_REFRESH_S = 30.0  # the overlay's trades and funding are re-read this often (and after each ticket)
+
+
+def _console_commands() -> type[Provider]:
+    from console.app.palette import ConsoleCommands
+
+    return ConsoleCommands
+
+
+def _export_commands() -> type[Provider]:
+    from console.app.palette import ExportCommands
+
+    return ExportCommands
+
+
+@dataclass(frozen=True)
+class Startup:
+    """What the console starts on: the config and where it came from, how to reach the venues
+    (``connect``, on a worker thread once the dashboard is drawn) and the user's keymap. Built
+    by ``console.cli.launch``, before the terminal is taken or, for the demo, by ``boot``."""
+
+    config: Config
+    connect: Callable[[RebalApp], Callable[[], AsyncIterator[Any]]] | None = None
+    first_run: Path | None = None  # no config file there yet: ask (init or the demo) before connecting
+    # where the targets screen (8) saves, and the text the running config came from; in demo
+    # mode a user copy, never the packaged sample
+    config_path: Path | None = None
+    config_text: str | None = None
+    config_is_demo: bool = False
+    # the user's keymap file (binding id -> keys), applied on mount; what it got wrong is said
+    # in a toast, the rest still applies
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    keymap_problems: Sequence[str] = ()
 
 
 class RebalApp(App[int]):
@@ -91,7 +134,7 @@ class RebalApp(App[int]):
     ToastRack { margin-bottom: 2; }
     ModalScreen > ToastRack { margin-bottom: 5; }
     """
-    COMMANDS = App.COMMANDS | {ConsoleCommands, ExportCommands}
+    COMMANDS = App.COMMANDS | {_console_commands, _export_commands}  # imported when the palette opens
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
@@ -159,7 +202,7 @@ class RebalApp(App[int]):
 
     def __init__(
         self,
-        config: Config,
+        config: Config | None = None,  # None: ``boot`` reads it after the first frame
         *,
         feed: Callable[[], AsyncIterator[Any]] | None = None,
         now_ms: Clock = wall_ms,
@@ -167,7 +210,7 @@ class RebalApp(App[int]):
         mode: Mode | str | None = None,
         bell: bool = False,
         confirm_threshold: float | None = None,  # None: the config's limits.confirm_typed_notional
-        goal: Goal = Goal.TARGET,
+        goal: Goal | None = None,  # None: Goal.TARGET
         connect: Callable[[RebalApp], Callable[[], AsyncIterator[Any]]] | None = None,
         first_run: Path | None = None,
         config_path: Path | None = None,
@@ -175,27 +218,32 @@ class RebalApp(App[int]):
         config_is_demo: bool = False,
         keymap: Mapping[str, str] | None = None,
         keymap_problems: Sequence[str] = (),
+        boot: Callable[[], Startup] | None = None,
     ) -> None:
         super().__init__()
-        self.config = config
         self.feed = feed
         self.now_ms = now_ms
         self.services = services or Services()
-        self.mode = Mode(mode) if mode is not None else _strictest_mode(config)
+        self._mode_given = None if mode is None else Mode(mode)
+        # the skeleton's badge: a start that reads its config after the first frame is the demo's
+        self.mode = self._mode_given or Mode.DEMO
         self.bell_on = bell
         self.confirm_threshold = confirm_threshold
         self.goal = goal
-        self.connect = connect  # slow start-up (emulator, ccxt, journal) after the first frame
-        self.first_run = first_run  # no config file there yet: ask (init or the demo) before connecting
-        # where the targets screen (8) saves, and the text the running config came from; in
-        # demo mode a user copy, never the packaged sample
-        self.config_path = config_path
-        self.config_text = config_text
-        self.config_is_demo = config_is_demo
-        # the user's keymap file (binding id -> keys), applied on mount; what it got wrong is
-        # said in a toast, the rest still applies
-        self.keymap: dict[str, str] = dict(keymap or {})
-        self.keymap_problems = tuple(keymap_problems)
+        # the demo's start: the config, read on a worker thread once the skeleton is drawn
+        self.boot = boot
+        self.boot_error: BaseException | None = None  # why ``boot`` failed: the app exits, launch says it
+        self.config: Config | None = None
+        self.connect: Callable[[RebalApp], Callable[[], AsyncIterator[Any]]] | None = None
+        self.first_run: Path | None = None
+        self.config_path: Path | None = None
+        self.config_text: str | None = None
+        self.config_is_demo = False
+        self.keymap: dict[str, str] = {}
+        self.keymap_problems: tuple[str, ...] = ()
+        if config is not None:
+            self._configure(Startup(config, connect, first_run, config_path, config_text, config_is_demo,
+                                    dict(keymap or {}), tuple(keymap_problems)))
         self.state: DashboardState | None = None
         self.alerts: list[AlertItem] = []
         self.drift_history: dict[str, deque[float]] = {}
@@ -207,7 +255,7 @@ class RebalApp(App[int]):
         self._pending: Snapshot | None = None
         self._deriving = False
         self._ui_thread: int | None = None  # set on mount: ingest may come from another thread
-        self._watch = Watch()
+        self._watch: Any = None  # the alert rules' memory (a core.alerts.Watch), made on the first derive
         self._seq = 0
         self._apply_timer = None
         self._reconcile_due = False  # the startup reconciliation waits for the first painted state
@@ -219,7 +267,6 @@ class RebalApp(App[int]):
         self.submitting: set[str] = set()  # tickets confirmed and being sent right now
         self.reviewing = False  # a confirmation is open or being prepared: one at a time
         self.killing = False  # the kill switch's confirmation is open or the kill runs
-        self.desk = TradingDesk(self)
         self.named_screens: dict[str, Screen[Any]] = {}  # installed by name (1…8): the ones kept alive
         self.kill_progress: Any = None  # the KillProgressScreen while a confirmed kill runs
         self.journal_down: str | None = None  # why the journal's database is unreachable; None = it answers
@@ -230,10 +277,33 @@ class RebalApp(App[int]):
         self._pnl_busy = False  # a refresh runs
         self._pnl_again = False  # and another was asked for meanwhile
 
+    def _configure(self, start: Startup) -> None:
+        """Take the config and what came with it (at construction, or from ``boot``)."""
+        from console.core.config import Goal
+
+        self.config = start.config
+        if self._mode_given is None:
+            self.mode = _strictest_mode(start.config)
+        if self.goal is None:
+            self.goal = Goal.TARGET
+        self.connect = start.connect  # slow start-up (emulator, ccxt, journal) after the first frame
+        self.first_run = start.first_run
+        self.config_path, self.config_text = start.config_path, start.config_text
+        self.config_is_demo = start.config_is_demo
+        self.keymap = dict(start.keymap)
+        self.keymap_problems = tuple(start.keymap_problems)
+
+    @functools.cached_property
+    def desk(self) -> TradingDesk:
+        """Reviews, sends, follow-ups, the kill switch and the reconciliation (made on first use)."""
+        from console.app.desk import TradingDesk
+
+        return TradingDesk(self)
+
     # ------------------------------------------------------------------ lifecycle
 
     def compose(self) -> ComposeResult:
-        if self.connect is not None:
+        if self.connect is not None or self.boot is not None:
             # the skeleton: the first frame is this header (mode badge, book, clock) on the
             # default screen, painted before the dashboard's modules are imported and composed
             yield HeaderBar(id="skeleton-header")
@@ -243,11 +313,31 @@ class RebalApp(App[int]):
         self._ui_thread = threading.get_ident()
         self.set_interval(1.0, self._tick)
         self.set_interval(PNL_REFRESH_S, self.refresh_pnl)
-        if self.connect is not None:
+        if self.boot is not None:
+            paint_header(self.screen)
+            self.call_after_refresh(self._boot)
+        elif self.connect is not None:
             paint_header(self.screen)
             self.call_after_refresh(self._show_dashboard)
         else:
             self._show_dashboard()
+
+    @work(thread=True, group="boot", exit_on_error=False)
+    def _boot(self) -> None:
+        """The demo's config and the dashboard's modules, off the UI thread, once the skeleton
+        is on the terminal; then the dashboard (and the venues after it) as on any start."""
+        assert self.boot is not None
+        start = self.boot()
+        # imported here rather than on the UI thread when the dashboard is composed
+        import console.app.desk
+        import console.app.screens.dashboard
+        import console.app.state  # noqa: F401
+
+        self.call_from_thread(self._booted, start)
+
+    def _booted(self, start: Startup) -> None:
+        self._configure(start)
+        self._show_dashboard()
 
     def _show_dashboard(self) -> None:
         from console.app.screens.dashboard import DashboardScreen
@@ -402,8 +492,11 @@ class RebalApp(App[int]):
                 if snap is None:
                     self._deriving = False
                     return
+            from console.app.state import derive_state
+            from console.core.alerts import Watch
+
             t0 = time.monotonic()
-            state, self._watch = derive_state(self.config, snap, self._watch, self.now_ms())
+            state, self._watch = derive_state(self.config, snap, self._watch or Watch(), self.now_ms())
             self.post_message(StateReady(state))
             # at most DERIVE_HZ: the UI applies no faster, and a derive thread running flat out
             # holds the GIL the UI thread needs for keys; snapshots arriving meanwhile collapse
@@ -464,6 +557,10 @@ class RebalApp(App[int]):
 
     def _listening(self, kind: type[L]) -> list[L]:
         """The mounted screens (installed or on the stack) that listen to ``kind`` of news."""
+        if not self.screen_stack:
+            # shutting down: the screens' widgets are gone, and news (a state the derive thread
+            # finished meanwhile) has nowhere to go
+            return []
         seen: dict[int, L] = {}
         for screen in [*self.named_screens.values(), *self.screen_stack]:
             if isinstance(screen, kind) and screen.is_mounted:
@@ -478,6 +575,9 @@ class RebalApp(App[int]):
     # ------------------------------------------------------------------ alerts
 
     def _raise_alerts(self, alerts: tuple[Alert, ...]) -> None:
+        from console.core.alerts import Severity
+        from widgets.alerts_panel import AlertItem
+
         for a in alerts:
             self._seq += 1
             self.alerts.append(AlertItem(self._seq, a))
@@ -497,6 +597,8 @@ class RebalApp(App[int]):
                             thread=True, group="journal", exit_on_error=False)
 
     def acknowledge(self, seqs: tuple[int, ...]) -> None:
+        from widgets.alerts_panel import AlertItem
+
         wanted = set(seqs)
         journal = self.services.journal
         if journal is not None:
@@ -768,6 +870,7 @@ class RebalApp(App[int]):
 
     @on(ExecEvent)
     def _on_exec_event(self, event: ExecEvent) -> None:
+        from console.core.alerts import Alert, Severity
         from console.execution.executor import AmbiguousOutcome, KillProgress, LeggingAlert, Refused
 
         ev = event.event
@@ -881,7 +984,10 @@ class RebalApp(App[int]):
         err = event.worker.error
         group = event.worker.group
         text = f"{type(err).__name__}: {err}" if err is not None else "failed"
-        if group == "connect":
+        if group == "boot":  # no config to run on: leave, and launch says why (as before the UI)
+            self.boot_error = err
+            self.exit(return_code=2)
+        elif group == "connect":
             self.notify(f"could not connect: {text}", title="Start-up", severity="error", timeout=30)
         elif group == "feed":
             self.feed_error = text

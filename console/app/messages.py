@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from console.app.state import DashboardState
+if TYPE_CHECKING:  # the app's module imports these messages before its first frame: types only
+    from console.app.state import DashboardState
 
 
 class StateReady(Message):

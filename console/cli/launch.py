@@ -7,6 +7,11 @@ sample (`init`) or run the demo); the live gate for every account in live mode
 before the full-screen UI takes the terminal); then the Textual app, which draws its first
 frame and only then has ``console.runtime`` start the demo emulator (demo accounts), the
 venues, the journal and the executor on a service loop of their own.
+
+``--demo`` (without ``--journal``) has nothing to ask or check before the terminal is taken:
+its first frame comes first, and its config (the packaged sample) is read on the app's worker
+thread after it (``RebalApp(boot=...)``), so the config models (pydantic) are not imported
+before the first frame.
 """
 
 from __future__ import annotations
@@ -15,9 +20,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from console.core.config import Config, Mode
 from console.core.errors import UserError
+from console.core.mode import Mode
+
+if TYPE_CHECKING:
+    from console import runtime
+    from console.app.app import Startup
+    from console.core.config import Config
 
 
 def _live_gate(config: Config, args: argparse.Namespace) -> None:
@@ -54,9 +65,12 @@ def user_keymap() -> tuple[dict[str, str], list[str]]:
     return parse_keymap(text, str(path), all_binding_ids())
 
 
-def launch(args: argparse.Namespace) -> int:
+def startup(args: argparse.Namespace, services: runtime.Services, *, at_terminal: bool) -> Startup:
+    """The config the console runs on and how it reaches the venues. ``at_terminal``: called
+    before the full-screen UI, which the live gate needs (it asks for a typed name); else on
+    the app's worker thread, where a live account is refused rather than asked about."""
     from console import runtime
-    from console.app.app import RebalApp
+    from console.app.app import RebalApp, Startup
     from console.venues.demo import choose_startup, config_file, first_run_path
 
     config, is_demo = choose_startup(args)
@@ -65,9 +79,11 @@ def launch(args: argparse.Namespace) -> int:
     journal = None if getattr(args, "journal", None) is None else checked_url(args.journal, "--journal")
     config_path, config_text = config_file(args, is_demo)
     first_run = first_run_path(args)  # no config yet: the console asks (init or the demo) before connecting
-    _live_gate(config, args)  # before the full-screen UI takes the terminal
+    if at_terminal:
+        _live_gate(config, args)  # before the full-screen UI takes the terminal
+    elif any(Mode(a.mode) is Mode.LIVE for a in config.accounts):
+        raise UserError("a live account must pass the live gate before the console starts: start without --demo")
     keymap, keymap_problems = user_keymap()
-    services = runtime.Services(loop=runtime.ServiceLoop())
 
     def connect(app: RebalApp) -> runtime.Feed:  # in a worker thread once the first frame is drawn
         feed = runtime.connect(config, services, live=bool(getattr(args, "live", False)), journal_path=journal)
@@ -75,15 +91,39 @@ def launch(args: argparse.Namespace) -> int:
         runtime.watch_journal(services, app.journal_changed, app.journal_health)
         return feed
 
+    return Startup(config, connect, first_run, config_path, config_text,
+                   config_is_demo=is_demo,  # a first run's `i` points them at the file it writes
+                   keymap=keymap, keymap_problems=keymap_problems)
+
+
+def config_after_first_frame(args: argparse.Namespace) -> bool:
+    """Whether the console can draw its first frame before reading its config: the demo, with
+    no ``--journal`` URL to check (its accounts are never live: no live gate to pass)."""
+    return bool(getattr(args, "demo", False)) and getattr(args, "journal", None) is None
+
+
+def launch(args: argparse.Namespace) -> int:
+    from console import runtime
+    from console.app.app import RebalApp
+
+    services = runtime.Services(loop=runtime.ServiceLoop())
+    bell = bool(os.environ.get("REBAL_BELL"))
     try:
-        app = RebalApp(config, services=services, connect=connect, bell=bool(os.environ.get("REBAL_BELL")),
-                       first_run=first_run, config_path=config_path, config_text=config_text,
-                       config_is_demo=is_demo,  # a first run's `i` points them at the file it writes
-                       keymap=keymap, keymap_problems=keymap_problems)
+        if config_after_first_frame(args):
+            is_demo = True
+            app = RebalApp(services=services, bell=bell, boot=lambda: startup(args, services, at_terminal=False))
+        else:
+            s = startup(args, services, at_terminal=True)  # bad config or a refused gate: before the UI
+            is_demo = s.config_is_demo
+            app = RebalApp(s.config, services=services, bell=bell, connect=s.connect, first_run=s.first_run,
+                           config_path=s.config_path, config_text=s.config_text, config_is_demo=s.config_is_demo,
+                           keymap=s.keymap, keymap_problems=s.keymap_problems)
         app.run()
         rc = app.return_code
     finally:
         runtime.close(services)
+    if app.boot_error is not None:  # the config could not be read: said as on any start, after the UI
+        raise app.boot_error
     if is_demo and services.journal_path is not None:
         _keep_or_drop_demo_journal(services.journal_path)
     return int(rc or 0)

@@ -30,6 +30,7 @@ from pydantic.fields import FieldInfo
 
 from console.core.errors import UserError
 from console.core.memo import by_name
+from console.core.mode import Mode, mode_badge  # noqa: F401 - defined apart, used from here too
 from console.core.simulated import real_symbol
 
 CONFIG_FILENAME = "portfolio.toml"
@@ -40,12 +41,6 @@ class BandPolicy(StrEnum):
     ABSOLUTE = "absolute"
     RELATIVE = "relative"
     BOTH = "both"  # the 5/25 rule: whichever half-width is tighter
-
-
-class Mode(StrEnum):
-    DEMO = "demo"
-    PAPER = "paper"
-    LIVE = "live"
 
 
 class Goal(StrEnum):
@@ -623,16 +618,6 @@ def default_config_path() -> Path:
     import platformdirs
 
     return platformdirs.user_config_path("rebal-tui") / CONFIG_FILENAME
-
-
-def mode_badge(mode: Mode | str) -> tuple[str, str]:
-    """(label, rich style) of the mode badge: DEMO cyan, PAPER yellow, LIVE red."""
-    m = Mode(mode)
-    if m is Mode.LIVE:
-        return "LIVE", "bold white on red"
-    if m is Mode.PAPER:
-        return "PAPER", "bold black on yellow"
-    return "DEMO", "bold black on cyan"
 
 
 def sample_config_text() -> str:

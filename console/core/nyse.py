@@ -24,15 +24,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 WINDOW_DAYS = 5
+# No quarter-end window starts further than this before its quarter's last calendar day: the
+# last session is at most 3 days before it (a weekend and a holiday), and the 5 sessions before
+# that span at most 2 weekends and 2 holidays (11 days). The margin keeps it safe for any
+# calendar the library may ship; tests/flows check it against every date of several years.
+WINDOW_REACH_DAYS = 21
 
 
 @lru_cache(maxsize=1)
 def _calendar() -> holidays.HolidayBase:
     # The object expands itself to any year it is asked about, so one instance serves all.
+    # Imported here: the package takes a while to load, and most dates never need it.
+    import holidays
+
     return holidays.financial_holidays("NYSE")
 
 
@@ -154,6 +164,13 @@ def quarter_end_window(d: dt.date, days: int = WINDOW_DAYS) -> QuarterWindow:
     )
 
 
+def surely_outside_window(d: dt.date) -> bool:
+    """True when ``d`` is too far from its quarter's end to be in a quarter-end window, decided
+    without the holiday calendar (the library's financial calendars take ~0.2 s to load, and
+    the console's first figures wait for the first alerts)."""
+    return (quarter_last_day(*quarter_of(d)) - d).days > WINDOW_REACH_DAYS
+
+
 def quarter_end_alert(prev_date: dt.date | None, date: dt.date) -> str | None:
     """A message when ``date`` is inside a quarter-end window that ``prev_date`` was not in.
 
@@ -161,6 +178,8 @@ def quarter_end_alert(prev_date: dt.date | None, date: dt.date) -> str | None:
     ``prev_date=None``: a console started inside the window alerts once). Moving within the
     same window, or between two dates outside any window, gives None.
     """
+    if surely_outside_window(date):
+        return None
     now = quarter_end_window(date)
     if not now.inside:
         return None

@@ -9,10 +9,9 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
-from console.core.snapshot import Snapshot
-from console.core.ticket import Ticket
-
 if TYPE_CHECKING:
+    from console.core.snapshot import Snapshot
+    from console.core.ticket import Ticket
     from console.venues.venue import VenueSet
 
 _REQUEST_RE = re.compile(r"\S+ (?:GET|POST|PUT|DELETE) https?://\S+\s*")

@@ -175,11 +175,17 @@ def make_exchange(
         from console.venues.modes import configure_mode
 
         configure_mode(ex, account, live_allowed=live_allowed)
-    if rate_limit is None:
-        from console.venues.modes import demo_problem
+    from console.venues.modes import demo_problem
 
-        rate_limit = demo_problem(ex) is not None  # a problem: some URL leaves this machine
+    on_loopback = demo_problem(ex) is None  # every URL on this machine (the emulator's plain HTTP)
+    if rate_limit is None:
+        rate_limit = not on_loopback
     ex.enableRateLimit = rate_limit  # ccxt reads it on every request
+    if on_loopback:
+        # no certificate store for plain HTTP to this machine: ccxt loads one per exchange when
+        # it opens (~25 ms each, four before the demo's first figures). Every other venue keeps
+        # ccxt's verified default.
+        ex.ssl_context = False
     return ex
 
 

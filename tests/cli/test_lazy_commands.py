@@ -33,3 +33,31 @@ def test_the_console_command_line_imports_no_command_module() -> None:
             "print(args.command, sorted(m for m in sys.modules if m.startswith('console.cli.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.split() == ["None", "['console.cli.main']"]
+
+
+def test_the_console_draws_its_first_frame_before_the_config_models_and_ccxt() -> None:
+    # what `rebal-tui --demo` imports before its first frame: Textual and the app's skeleton.
+    # The config models (pydantic), the dashboard, ccxt and the emulator come after it.
+    code = ("import sys; from console.cli.main import build_parser; from console.cli.launch import "
+            "config_after_first_frame; from console.app.app import RebalApp; from console import runtime; "
+            "assert config_after_first_frame(build_parser(['--demo']).parse_args(['--demo'])); "
+            "print(sorted(m for m in ('pydantic', 'console.core.config', 'console.app.state', "
+            "'console.app.screens.dashboard', 'ccxt', 'console.emulator', 'holidays') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.split() == ["[]"]
+
+
+def test_only_the_demo_without_a_journal_url_reads_its_config_after_the_first_frame() -> None:
+    from console.cli.launch import config_after_first_frame
+
+    def parse(argv: list[str]) -> argparse.Namespace:
+        from console.cli.main import build_parser
+
+        return build_parser(argv).parse_args(argv)
+
+    assert config_after_first_frame(parse(["--demo"]))
+    # a journal URL is checked, and a user's config validated (and its live gate passed),
+    # before the terminal is taken: their errors are said on the plain terminal
+    assert not config_after_first_frame(parse(["--demo", "--journal", "postgresql://u@h:5432/d"]))
+    assert not config_after_first_frame(parse(["--config", "p.toml"]))
+    assert not config_after_first_frame(parse([]))

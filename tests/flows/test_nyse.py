@@ -15,6 +15,7 @@ from console.core.nyse import (
     last_trading_day_of_quarter,
     quarter_end_alert,
     quarter_end_window,
+    surely_outside_window,
     trading_days_between,
     trading_days_left_in_quarter,
     window_start_of_quarter,
@@ -130,3 +131,22 @@ def test_alert_fires_once_on_entering_the_window() -> None:
     assert quarter_end_alert(D(2026, 12, 1), D(2026, 12, 26)) is not None  # entered over a weekend
     assert quarter_end_alert(None, D(2026, 12, 28)) is not None  # start-up inside the window
     assert quarter_end_alert(None, D(2026, 12, 1)) is None
+
+
+def test_the_calendar_free_shortcut_never_misses_a_window() -> None:
+    # every date of 16 years: a date the shortcut calls outside is outside by the calendar
+    d = D(2020, 1, 1)
+    while d <= D(2035, 12, 31):
+        if surely_outside_window(d):
+            assert not quarter_end_window(d).inside, d
+        d += dt.timedelta(days=1)
+    # and it decides most of a quarter: Dec 10 is 21 days before Dec 31, Dec 9 is 22
+    assert surely_outside_window(D(2026, 12, 9)) and not surely_outside_window(D(2026, 12, 10))
+
+
+def test_an_alert_far_from_the_quarter_end_does_not_load_the_calendar() -> None:
+    from console.core import nyse
+
+    nyse._calendar.cache_clear()  # noqa: SLF001 - the slow part the console's first figures wait for
+    assert quarter_end_alert(None, D(2026, 11, 2)) is None
+    assert nyse._calendar.cache_info().currsize == 0  # noqa: SLF001

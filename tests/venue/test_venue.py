@@ -62,12 +62,13 @@ def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: C
         pristine = cls({**creds, "enableRateLimit": True, "timeout": 10_000})
         twin = cls({**creds, "enableRateLimit": True, "timeout": 10_000})
         mine, theirs, twins = _plain_attrs(ex), _plain_attrs(pristine), _plain_attrs(twin)
-        assert set(mine) == set(theirs)
+        assert set(mine) == set(theirs) | {"ssl_context"}  # ccxt's default is on the class
         per_instance = {k for k in theirs if theirs[k] != twins[k]}  # e.g. a random 'origin'
-        changed = {k for k in mine if mine[k] != theirs[k]} - per_instance
+        changed = {k for k in mine if mine[k] != theirs.get(k)} - per_instance
         # and no throttle toward the loopback emulator: it only idled before each request
-        assert changed <= {"urls", "options", "enableRateLimit"}, changed
+        assert changed <= {"urls", "options", "enableRateLimit", "ssl_context"}, changed
         assert ex.enableRateLimit is False
+        assert ex.ssl_context is False  # plain HTTP to 127.0.0.1: no certificate store to load
         assert {k for k in ex.urls if ex.urls[k] != pristine.urls[k]} == {"api"}
         # every API entry goes to the emulator, paths kept: nothing can leave the host, not
         # even a websocket (its host's first label becomes a path prefix)
@@ -92,11 +93,12 @@ def test_demo_exchange_differs_from_pristine_only_in_api_urls_and_options(cfg: C
         assert types == {"spot": ["spot"], "futures": ["linear"], "coinm": ["inverse"]}[acct.name]
 
 
-def test_real_venues_keep_ccxt_rate_limiter(cfg: Config) -> None:
+def test_real_venues_keep_ccxt_rate_limiter_and_tls_checks(cfg: Config) -> None:
     for acct in cfg.accounts:
         on_paper = Account(name=acct.name, exchange=acct.exchange, mode=Mode.PAPER, markets=acct.markets)
         paper = make_exchange(on_paper, {"apiKey": "k", "secret": "s"})
         assert paper.enableRateLimit is True, acct.name  # a venue on the internet counts our weight
+        assert paper.ssl_context is None, acct.name  # ccxt's default: a verified TLS context on open
         forced = make_exchange(acct, None, emulator_url="http://127.0.0.1:9", rate_limit=True)
         assert forced.enableRateLimit is True  # an explicit choice wins
 

@@ -7,8 +7,6 @@ from collections.abc import Callable
 
 from textual.screen import Screen
 
-from console.core.freshness import freshness
-
 
 def clock_text(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
@@ -23,13 +21,22 @@ def paint_header(screen: Screen, book: str | None = None) -> None:
     app = screen.app
     st = app.state
     now = app.now_ms()
-    executor = app.services.executor
+    executor = app.services.executor if app.services is not None else None
     closed = executor is not None and not executor.trading_allowed
+    config = app.config  # None on the skeleton of a start whose config is still being read
+    if st is not None:
+        # imported here: it needs the config models, which come after the first frame
+        from console.core.freshness import freshness
+
+        fresh = freshness(st.snapshot, st.stale, now)
+    else:
+        fresh = {}  # no data, no ages
     # no bar yet when a tick or a state comes between a screen's switch and its compose
     for bar in screen.query(HeaderBar):
-        bar.show(mode=app.mode.value, book=book or app.config.portfolio.name, nav=st.alloc.nav if st else None,
-                 quote=st.alloc.quote if st else app.config.portfolio.quote,
-                 fresh=freshness(st.snapshot if st else None, st.stale if st else {}, now),
+        bar.show(mode=app.mode.value, book=book or (config.portfolio.name if config else ""),
+                 nav=st.alloc.nav if st else None,
+                 quote=st.alloc.quote if st else (config.portfolio.quote if config else ""),
+                 fresh=fresh,
                  clock=clock_text(now), closed=closed, journal_down=app.journal_down is not None,
                  pnl=app.pnl_total())
 
