@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import DataTable
 
 from console.core.alerts import Alert, Severity
+from widgets.lean_table import LeanDataTable
 
 SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARN: "yellow", Severity.CRITICAL: "bold red"}
 
@@ -51,7 +51,7 @@ def fit_lines(message: str, width: int, lines: int) -> str:
     return "\n".join([*wrapped[:lines - 1], fit(rest, width)])
 
 
-class AlertsPanel(DataTable):
+class AlertsPanel(LeanDataTable):
     """The screen binds the keys (`a`, `A`) to ``action_acknowledge`` / ``_all``.
 
     The message column takes the width the panel has: a narrow panel (the dashboard's) cuts

@@ -24,6 +24,7 @@ from console.core.allocation import Allocation, SleeveRow
 from console.core.config import Goal
 from console.core.numbers import pct, whole
 from widgets.drift_bar import drift_bar
+from widgets.lean_table import CELLS_CACHED, LeanDataTable
 from widgets.risk_panel import short_symbol
 from widgets.styles import STATUS_STYLE
 
@@ -171,7 +172,7 @@ def row_view(key: str, r: SleeveRow, goal: Goal, expanded: set[str]) -> RowView:
     return next(v for v in child_views(r) if v.key == key)
 
 
-class AllocationTable(DataTable):
+class AllocationTable(LeanDataTable):
     """Sleeve rows; enter expands, `o` cycles the sort column, `O` reverses it."""
 
     HELP_SCOPE: ClassVar[str] = "allocation table"  # the `?` help's "where" for these keys
@@ -203,9 +204,11 @@ class AllocationTable(DataTable):
         self._rows: dict[str, SleeveRow] = {}  # key -> the sleeve its row shows (of the newest allocation)
         self._stale: set[str] = set()  # rows whose cells may lag the newest allocation (off screen)
         # DataTable keys its rendered cells by one table-wide update counter, so a single written
-        # cell re-renders every cell on screen; these are keyed by each cell's own version
+        # cell re-renders every cell on screen; these are checked against each cell's own version.
+        # The version is in the value, not the key: a rewritten cell replaces its entry rather than
+        # leaving a dead one behind for the garbage collector to walk
         self._cell_version: dict[tuple[str, str], int] = {}
-        self._rendered: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(4096)
+        self._rendered: LRUCache[tuple[object, ...], tuple[int, SegmentLines]] = LRUCache(CELLS_CACHED)
         self.cells_written = 0  # for tests and the benchmark: cells written since start
         self.shown_columns: tuple[str, ...] = COLUMN_SETS[0]
         self._labels: dict[str, str] = {}  # the headings shown, by column key
@@ -331,12 +334,13 @@ class AllocationTable(DataTable):
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
         version = self._cell_version.get((row_key.value, column_key.value), 0)
-        key = (row_index, column_index, row_key, column_key, version, base_style, width, cursor, hover,
+        key = (row_index, column_index, row_key, column_key, base_style, width, cursor, hover,
                self._show_hover_cursor, self._pseudo_class_state)
-        lines = self._rendered.get(key)
-        if lines is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            self._rendered[key] = lines
+        cached = self._rendered.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        self._rendered[key] = (version, lines)
         return lines
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
