@@ -56,7 +56,7 @@ class DashboardScreen(Screen):
             risk.border_title = "Risk"
             yield risk
             with Vertical(id="right"):
-                alerts = AlertsPanel(id="alerts-panel", message_width=52)
+                alerts = AlertsPanel(id="alerts-panel", message_width=52, fixed=True)
                 alerts.border_title = "Alerts (a: ack)"
                 yield alerts
                 plot = FundingPlot(id="funding-plot")
