@@ -3,8 +3,8 @@
 An alert fires on a *transition* (a sleeve moving from ok to warn, a margin ratio crossing a
 threshold, an account going stale, a funding rate spiking, the quarter-end window opening), so a
 state that stays bad does not fire again on every refresh. Band alerts clear with hysteresis
-(``band_level``): a drift wobbling at a band edge raises one alert, not one per tick. The console shows each alert as a
-toast and in the alerts panel, and journals it.
+(``band_level``): a drift wobbling at a band edge raises one alert, not one per tick. The console shows each alert in the
+alerts panel and as a toast (band alerts raised together share one), and journals it.
 
 The risk readings (``risk_view``) are read from the venue's own figures in the Snapshot: the
 account margin ratio Binance reports (maintenance margin / margin balance; 1.0 liquidates),

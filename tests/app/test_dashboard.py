@@ -161,3 +161,16 @@ async def test_short_terminal_keeps_the_mode_badge_and_nav_in_sight() -> None:
         assert header.region.y == 0 and header.region.height == 1
         assert "DEMO" in str(header.render()) and "NAV" in str(header.render())
         assert screen.query_one("#lower").region.bottom <= 23  # above the footer
+
+
+async def test_band_alerts_raised_together_share_one_toast(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        band = [i.alert for i in app.alerts if i.alert.kind == "band"]
+        assert len(band) == 3  # BTC and STABLE warn, ALTS breaches: each in the panel and journal
+        toasts = [n for n in app._notifications if "band" in n.title]  # noqa: SLF001 - what the trader saw
+        assert [(n.title, n.severity) for n in toasts] == [("3 band alerts", "error")]
+        breach = next(a for a in band if a.key == "band:ALTS:breach")
+        assert toasts[0].message == f"{breach.message}; and 2 more (4: every alert)"  # the worst named first
+        # other kinds keep a toast each (the funding spike)
+        assert any(n.title == "funding" for n in app._notifications)  # noqa: SLF001
