@@ -214,4 +214,5 @@ class AlertsPanel(LeanDataTable):
             self.post_message(self.Acknowledge((self._shown[self.cursor_row].seq,)))
 
     def action_acknowledge_all(self) -> None:
-        self.post_message(self.Acknowledge(tuple(i.seq for i in self._shown if not i.acked)))
+        every = self._all if self._fixed else self._shown  # fixed: those scrolled off the panel too
+        self.post_message(self.Acknowledge(tuple(i.seq for i in every if not i.acked)))

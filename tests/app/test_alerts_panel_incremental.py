@@ -71,3 +71,18 @@ async def test_the_dashboards_panel_rewrites_rows_it_made_once() -> None:
         await pilot.pause()
         assert messages(panel)[1].startswith("✓ ") and panel.row_of(8) == 1
         assert panel.row_of(1) is None  # an older alert is on the alerts screen, not here
+
+
+async def test_acknowledge_all_on_the_dashboards_panel_takes_the_alerts_it_has_no_row_for() -> None:
+    app = FixedHost()
+    acked: list[tuple[int, ...]] = []
+    async with app.run_test(size=SIZE, message_hook=lambda m: acked.append(m.seqs)
+                            if isinstance(m, AlertsPanel.Acknowledge) else None) as pilot:
+        panel = app.query_one(AlertsPanel)
+        await pilot.pause()
+        panel.show([item(i, acked=i == 3) for i in range(1, 10)])
+        await pilot.pause()
+        panel.action_acknowledge_all()
+        await pilot.pause()
+        # (the hook sees the message at each node it bubbles through)
+        assert set(acked) == {tuple(i for i in range(1, 10) if i != 3)}  # nine alerts, five rows; one acked already
