@@ -24,11 +24,13 @@ from console.core.allocation import Allocation, SleeveRow
 from console.core.config import Goal
 from console.core.numbers import pct, whole
 from widgets.drift_bar import drift_bar
+from widgets.lean_table import CELLS_CACHED, ROWS_CACHED, LeanDataTable
 from widgets.risk_panel import short_symbol
 from widgets.styles import STATUS_STYLE
 
 if TYPE_CHECKING:
     from textual._types import SegmentLines
+    from textual.strip import Strip
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "sleeve", 22),
@@ -171,7 +173,7 @@ def row_view(key: str, r: SleeveRow, goal: Goal, expanded: set[str]) -> RowView:
     return next(v for v in child_views(r) if v.key == key)
 
 
-class AllocationTable(DataTable):
+class AllocationTable(LeanDataTable):
     """Sleeve rows; enter expands, `o` cycles the sort column, `O` reverses it."""
 
     HELP_SCOPE: ClassVar[str] = "allocation table"  # the `?` help's "where" for these keys
@@ -203,9 +205,13 @@ class AllocationTable(DataTable):
         self._rows: dict[str, SleeveRow] = {}  # key -> the sleeve its row shows (of the newest allocation)
         self._stale: set[str] = set()  # rows whose cells may lag the newest allocation (off screen)
         # DataTable keys its rendered cells by one table-wide update counter, so a single written
-        # cell re-renders every cell on screen; these are keyed by each cell's own version
+        # cell re-renders every cell on screen; these are checked against each cell's own version.
+        # The version is in the value, not the key: a rewritten cell replaces its entry rather than
+        # leaving a dead one behind for the garbage collector to walk
         self._cell_version: dict[tuple[str, str], int] = {}
-        self._rendered: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(4096)
+        self._rendered: LRUCache[tuple[object, ...], tuple[int, SegmentLines]] = LRUCache(CELLS_CACHED)
+        self._row_version: dict[str, int] = {}  # likewise per row, for the rendered lines
+        self._lines: LRUCache[tuple[object, ...], tuple[int, Strip]] = LRUCache(ROWS_CACHED)
         self.cells_written = 0  # for tests and the benchmark: cells written since start
         self.shown_columns: tuple[str, ...] = COLUMN_SETS[0]
         self._labels: dict[str, str] = {}  # the headings shown, by column key
@@ -312,6 +318,7 @@ class AllocationTable(DataTable):
                     if before != after:
                         self.update_cell(key, col, after)
                         self._cell_version[key, col] = self._cell_version.get((key, col), 0) + 1
+                        self._row_version[key] = self._row_version.get(key, 0) + 1
                         self.cells_written += 1
                 self._cells[key] = cells
 
@@ -319,10 +326,13 @@ class AllocationTable(DataTable):
         super()._clear_caches()
         self._cell_version.clear()
         self._rendered.clear()
+        self._row_version.clear()
+        self._lines.clear()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._rendered.clear()
+        self._lines.clear()
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False) -> SegmentLines:
@@ -331,13 +341,38 @@ class AllocationTable(DataTable):
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
         version = self._cell_version.get((row_key.value, column_key.value), 0)
-        key = (row_index, column_index, row_key, column_key, version, base_style, width, cursor, hover,
+        key = (row_index, column_index, row_key, column_key, base_style, width, cursor, hover,
                self._show_hover_cursor, self._pseudo_class_state)
-        lines = self._rendered.get(key)
-        if lines is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            self._rendered[key] = lines
+        cached = self._rendered.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        self._rendered[key] = (version, lines)
         return lines
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """One line of the table, cached by its row's own version: DataTable's line cache is
+        keyed by the table-wide update counter, so a price tick that rewrote a few rows' cells
+        rendered every line on screen again (the larger part of an apply's repaint)."""
+        if self.cursor_type != "row":
+            return super()._render_line(y, x1, x2, base_style)
+        try:
+            row_key, line = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        if row_key == self._header_row_key:
+            return super()._render_line(y, x1, x2, base_style)  # headings change without a cell write
+        index = self._row_locations.get(row_key)
+        key = (y, x1, x2, self.size.width, row_key, line, index, base_style, self.cursor_coordinate.row == index,
+               self.hover_coordinate.row == index, self.show_cursor, self._show_hover_cursor,
+               self._pseudo_class_state)
+        version = self._row_version.get(row_key.value, 0)
+        cached = self._lines.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        strip = super()._render_line(y, x1, x2, base_style)
+        self._lines[key] = (version, strip)
+        return strip
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)

@@ -143,13 +143,23 @@ class RiskPanel(VerticalScroll):
         self._body = _RiskBody("")
         self._drawn_width: int | None = None
         self._shape: tuple[int | None, ...] = ()
+        self._drawn: tuple[object, ...] = ()  # what the body shows: view, countdowns, limit, width
 
     def compose(self) -> ComposeResult:
         yield self._body
 
     def show(self, view: RiskView, now_ms: int, max_margin_ratio: float) -> None:
         self._last = (view, now_ms, max_margin_ratio)
-        self._drawn_width = self.scrollable_content_region.width or None
+        width = self.scrollable_content_region.width or None
+        # what render_risk draws (not the data ages, which move every state): a state that
+        # changes none of it (spot prices moving) redraws nothing
+        drawn = (tuple((a.account, a.margin_ratio) for a in view.accounts), view.positions,
+                 tuple((f.symbol, f.rate, f.annualised, f.countdown_s(now_ms)) for f in view.funding),
+                 view.basis, max_margin_ratio, width)
+        if drawn == self._drawn:
+            return
+        self._drawn = drawn
+        self._drawn_width = width
         # the tables' height follows these counts (no cell wraps): a new layout only when one
         # changes, not on every price tick (a layout pass re-renders the whole screen)
         shape = (len(view.accounts), len(view.positions), len(view.funding), len(view.basis), self._drawn_width)

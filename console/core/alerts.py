@@ -2,8 +2,9 @@
 
 An alert fires on a *transition* (a sleeve moving from ok to warn, a margin ratio crossing a
 threshold, an account going stale, a funding rate spiking, the quarter-end window opening), so a
-state that stays bad does not fire again on every refresh. The console shows each alert as a
-toast and in the alerts panel, and journals it.
+state that stays bad does not fire again on every refresh. Band alerts clear with hysteresis
+(``band_level``): a drift wobbling at a band edge raises one alert, not one per tick. The console shows each alert in the
+alerts panel and as a toast (band alerts raised together share one), and journals it.
 
 The risk readings (``risk_view``) are read from the venue's own figures in the Snapshot: the
 account margin ratio Binance reports (maintenance margin / margin balance; 1.0 liquidates),
@@ -230,30 +231,59 @@ def risk_view(config: Config, snap: Snapshot, alloc: Allocation, now_ms: int) ->
 # ------------------------------------------------------------------------------------ rules
 
 
-def band_alerts(prev: Allocation | None, cur: Allocation, now_ms: int) -> list[Alert]:
-    """A sleeve crossing into warn / breach / back to ok. The cash sleeve warns like any other;
-    it is the residual, so its text says the overlay legs (the other sleeves' trades) move it."""
-    before = {r.name: r.status for r in prev.rows} if prev is not None else {}
+BAND_CLEAR_MARGIN = 0.1  # a band alert clears once |drift| is this share of the half-width inside its edge
+BAND_RANK = {Status.OK: 0, Status.WARN: 1, Status.BREACH: 2}
+_BAND_BELOW = {Status.BREACH: Status.WARN, Status.WARN: Status.OK}
+
+
+def band_level(was: Status, status: Status, drift: float, halfwidth: float, warn_fraction: float,
+               margin: float = BAND_CLEAR_MARGIN) -> Status:
+    """The level a sleeve's band alert stands at, with hysteresis.
+
+    Up at once: a sleeve whose status rises (ok → warn → breach) is at that level. Down only by
+    a margin: from breach once |drift| ≤ half-width × (1 − margin), from warn once |drift| ≤
+    half-width × (warn_fraction − margin). A price that wobbles at an edge raises one alert,
+    not one per tick."""
+    if BAND_RANK[status] >= BAND_RANK[was]:
+        return status
+    d = abs(drift)
+    level = was
+    while BAND_RANK[level] > BAND_RANK[status]:
+        edge = halfwidth if level is Status.BREACH else warn_fraction * halfwidth
+        if d > edge - margin * halfwidth:
+            break
+        level = _BAND_BELOW[level]
+    return level
+
+
+def band_alerts(prev: Mapping[str, Status] | None, cur: Allocation, now_ms: int, warn_fraction: float,
+                margin: float = BAND_CLEAR_MARGIN) -> tuple[list[Alert], dict[str, Status]]:
+    """A sleeve's band alert rising to warn / breach, or clearing (``band_level``); and the level
+    each sleeve's alert now stands at, for the next call. ``prev`` None: the first state, where
+    nothing clears. The cash sleeve warns like any other; it is the residual, so its text says
+    the overlay legs (the other sleeves' trades) move it."""
     out = []
+    levels: dict[str, Status] = {}
     for r in cur.rows:
-        if not r.configured:
+        if not r.configured or r.halfwidth is None:
             continue
-        was = before.get(r.name, Status.OK)
-        if r.status is was:
+        was = (prev or {}).get(r.name, Status.OK)
+        level = levels[r.name] = band_level(was, r.status, r.drift or 0.0, r.halfwidth, warn_fraction, margin)
+        if level is was:
             continue
         drift = f"{(r.drift or 0) * 100:+.2f} pp"
-        band = f"band ±{(r.halfwidth or 0) * 100:.2f} pp"
+        band = f"band ±{r.halfwidth * 100:.2f} pp"
         how = "; cash is the residual: the overlay legs move it" if r.is_cash else ""
-        if r.status is Status.BREACH:
+        if level is Status.BREACH:
             out.append(Alert(f"band:{r.name}:breach", "band", Severity.CRITICAL, r.name,
                              f"{r.name} breached its band: drift {drift} ({band}){how}", now_ms))
-        elif r.status is Status.WARN:
+        elif level is Status.WARN:
             out.append(Alert(f"band:{r.name}:warn", "band", Severity.WARN, r.name,
                              f"{r.name} near its band edge: drift {drift} ({band}){how}", now_ms))
-        elif r.status is Status.OK and prev is not None:
+        elif prev is not None:
             out.append(Alert(f"band:{r.name}:ok", "band", Severity.INFO, r.name,
                              f"{r.name} back inside its band: drift {drift}", now_ms))
-    return out
+    return out, levels
 
 
 def _margin_level(ratio: float | None, limit: float) -> Severity | None:
@@ -317,6 +347,7 @@ class Watch:
     """What the rules compare against next time."""
 
     alloc: Allocation | None = None
+    bands: Mapping[str, Status] | None = None  # the level each sleeve's band alert stands at
     risk: RiskView | None = None
     stale: Mapping[str, tuple[str, ...]] | None = None
     at_ms: int | None = None
@@ -325,12 +356,13 @@ class Watch:
 def evaluate(config: Config, watch: Watch, alloc: Allocation, risk: RiskView,
              stale: Mapping[str, tuple[str, ...]], now_ms: int) -> tuple[tuple[Alert, ...], Watch]:
     """Every alert the step from ``watch`` to the current state fires, and the next Watch."""
+    bands, levels = band_alerts(watch.bands, alloc, now_ms, config.portfolio.warn_fraction)
     alerts = [
-        *band_alerts(watch.alloc, alloc, now_ms),
+        *bands,
         *margin_alerts(watch.risk.margin_ratios() if watch.risk else {}, risk.margin_ratios(),
                        config.limits.max_margin_ratio, now_ms),
         *funding_alerts(watch.risk, risk, now_ms),
         *stale_alerts(watch.stale, stale, config.limits.max_data_age_s, now_ms),
         *quarter_end_alerts(watch.at_ms, now_ms),
     ]
-    return tuple(alerts), Watch(alloc, risk, stale, now_ms)
+    return tuple(alerts), Watch(alloc, levels, risk, stale, now_ms)

@@ -112,7 +112,8 @@ async def test_acknowledge_alert(app: RebalApp) -> None:
         await settle(pilot)
         acked = {i.seq for i in app.alerts if i.acked}
         assert acked == {newest}
-        assert str(panel.get_cell(str(newest), "msg")).startswith("✓ ")
+        row = panel.row_of(newest)
+        assert row == 0 and str(panel.get_row_at(row)[2]).startswith("✓ ")
         await pilot.press("A")  # every alert, from the dashboard as on the alerts screen
         await settle(pilot)
         assert all(i.acked for i in app.alerts)
@@ -160,3 +161,16 @@ async def test_short_terminal_keeps_the_mode_badge_and_nav_in_sight() -> None:
         assert header.region.y == 0 and header.region.height == 1
         assert "DEMO" in str(header.render()) and "NAV" in str(header.render())
         assert screen.query_one("#lower").region.bottom <= 23  # above the footer
+
+
+async def test_band_alerts_raised_together_share_one_toast(app: RebalApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        band = [i.alert for i in app.alerts if i.alert.kind == "band"]
+        assert len(band) == 3  # BTC and STABLE warn, ALTS breaches: each in the panel and journal
+        toasts = [n for n in app._notifications if "band" in n.title]  # noqa: SLF001 - what the trader saw
+        assert [(n.title, n.severity) for n in toasts] == [("3 band alerts", "error")]
+        breach = next(a for a in band if a.key == "band:ALTS:breach")
+        assert toasts[0].message == f"{breach.message}; and 2 more (4: every alert)"  # the worst named first
+        # other kinds keep a toast each (the funding spike)
+        assert any(n.title == "funding" for n in app._notifications)  # noqa: SLF001

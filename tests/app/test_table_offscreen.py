@@ -46,3 +46,21 @@ async def test_an_off_screen_row_is_brought_up_to_date_when_it_scrolls_into_view
         await settle(pilot)
         assert str(table.get_cell(last, "spot")) == f"{QTY * 250.0:,.0f}"
         assert str(table.get_cell(last, "net")) == f"{QTY * 250.0:,.0f}"
+
+
+async def test_a_repaint_draws_the_new_figures_of_a_row_that_changed() -> None:
+    app = wide_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.ingest(wide_snapshot({}))
+        await settle(pilot)
+        table = app.screen.query_one(AllocationTable)
+
+        def drawn(key: str) -> str:  # the row's line as painted (the header is line 0)
+            return table.render_line(table.get_row_index(key) + 1).text
+
+        assert f"{QTY * 100.0:,.0f}" in drawn("S:S01")
+        other = drawn("S:S02")
+        app.ingest(wide_snapshot({1: 250.0}))
+        await settle(pilot)
+        assert f"{QTY * 250.0:,.0f}" in drawn("S:S01")  # the line is drawn again, not the cached one
+        assert f"{QTY * 100.0:,.0f}" in drawn("S:S02") and drawn("S:S02").split()[:3] == other.split()[:3]

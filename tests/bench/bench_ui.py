@@ -17,7 +17,8 @@
    is from posting a key event to the end of the first screen refresh after the cursor moved
    (a watcher on the cursor, so the benchmark does not poll on the UI thread).
    The same keys are first timed with no feed: the floor of a (shared) machine.
-3. CPU at that rate: the UI thread, the derive thread, and the whole process (feeder included).
+3. CPU at that rate: the UI thread, the derive thread, and the whole process (feeder included),
+   and the garbage collector's pauses meanwhile (the longest holds every thread, keys included).
 
 The last line printed is one JSON object of every figure.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import gc
 import json
 import math
 import os
@@ -246,7 +248,9 @@ async def bench_live(rate: int, rows: int, seconds: float, presses: int) -> dict
         ui_cpu0 = [0.0]
         app.call_later(lambda: ui_cpu0.__setitem__(0, time.thread_time()))
         derive_cpu = _DeriveCpu(app)
+        slices = _UiSlices(app)
         applies0, cells0, alerts0 = app.applies, table.cells_written, len(app.alerts)
+        gc_pauses = _GcPauses()
         proc0, wall0 = time.process_time(), time.perf_counter()
         th = threading.Thread(target=feeder, daemon=True, name="bench-feeder")
         th.start()
@@ -254,6 +258,8 @@ async def bench_live(rate: int, rows: int, seconds: float, presses: int) -> dict
         latencies = await press(presses, max(seconds - 0.5, 1.0) / presses)
         stop.set()
         th.join()
+        gc_pauses.stop()
+        slices.stop()
         wall = time.perf_counter() - wall0
         proc = time.process_time() - proc0
         ui_cpu = [0.0]
@@ -276,6 +282,8 @@ async def bench_live(rate: int, rows: int, seconds: float, presses: int) -> dict
         "p99_ms": round(percentile(lat, 0.99), 1), "max_ms": round(lat[-1], 1),
         "ui_cpu_pct": round(ui_cpu[0] / wall * 100), "derive_cpu_pct": round(derive_cpu.total() / wall * 100),
         "process_cpu_pct": round(proc / wall * 100),
+        "gc_full_per_s": round(gc_pauses.full / wall, 2), "gc_max_ms": round(gc_pauses.longest * 1000, 1),
+        **slices.figures(),
     }
     print(f"live table: {sent[0] / wall:,.0f} ticker updates/s over {rows} rows for {wall:.1f} s "
           f"→ {applies / wall:.1f} repaints/s applied, {cells / wall:,.0f} cells written/s, "
@@ -286,12 +294,75 @@ async def bench_live(rate: int, rows: int, seconds: float, presses: int) -> dict
           f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms")
     print(f"CPU at that rate: UI thread {figures['ui_cpu_pct']}% of a core, derive thread "
           f"{figures['derive_cpu_pct']}%, whole process (feeder included) {figures['process_cpu_pct']}%")
+    print(f"UI-thread CPU per slice: apply (the screens given a state) p50 {figures['apply_cpu_p50_ms']} ms, "
+          f"p99 {figures['apply_cpu_p99_ms']} ms; repaint (the screen's refresh) p50 {figures['repaint_cpu_p50_ms']} "
+          f"ms, p99 {figures['repaint_cpu_p99_ms']} ms, max {figures['repaint_cpu_max_ms']} ms")
+    print(f"garbage collection meanwhile: {gc_pauses.full} full collections, longest pause of any "
+          f"collection {figures['gc_max_ms']} ms")
     return figures
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest rank: the smallest value with at least ``q`` of the values at or below it."""
     return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
+
+
+class _GcPauses:
+    """The garbage collector's pauses while it runs (gc.callbacks; a pause holds the GIL, so a
+    key waits behind it whichever thread collects)."""
+
+    def __init__(self) -> None:
+        self.full = 0
+        self.longest = 0.0
+        self._t0 = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+            return
+        self.longest = max(self.longest, time.perf_counter() - self._t0)
+        self.full += info["generation"] == 2
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._on_gc)
+
+
+class _UiSlices:
+    """UI-thread CPU time (not wall time: a loaded machine's waits are not the console's) of each
+    apply and each screen refresh while the feed runs: the slices a key may wait behind."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        from textual.screen import Screen
+
+        self.apply: list[float] = []
+        self.repaint: list[float] = []
+        self._app, self._refresh = app, Screen._compositor_refresh  # noqa: SLF001
+        app._apply = self._timed(app._apply, self.apply)  # noqa: SLF001
+        Screen._compositor_refresh = self._timed(Screen._compositor_refresh, self.repaint)  # noqa: SLF001
+
+    @staticmethod
+    def _timed(fn, out: list[float]):  # noqa: ANN001, ANN205
+        def timed(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+            t = time.thread_time()
+            try:
+                return fn(*a, **kw)
+            finally:
+                out.append(time.thread_time() - t)
+
+        return timed
+
+    def stop(self) -> None:
+        from textual.screen import Screen
+
+        Screen._compositor_refresh = self._refresh  # noqa: SLF001
+        del self._app._apply  # the instance's wrapper: the class's method again
+
+    def figures(self) -> dict[str, float]:
+        a, r = sorted(x * 1000 for x in self.apply) or [0.0], sorted(x * 1000 for x in self.repaint) or [0.0]
+        return {"apply_cpu_p50_ms": round(statistics.median(a), 1), "apply_cpu_p99_ms": round(percentile(a, 0.99), 1),
+                "repaint_cpu_p50_ms": round(statistics.median(r), 1),
+                "repaint_cpu_p99_ms": round(percentile(r, 0.99), 1), "repaint_cpu_max_ms": round(r[-1], 1)}
 
 
 class _DeriveCpu:

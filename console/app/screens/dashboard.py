@@ -8,6 +8,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from console.app.screens import paint_header
@@ -56,7 +57,7 @@ class DashboardScreen(Screen):
             risk.border_title = "Risk"
             yield risk
             with Vertical(id="right"):
-                alerts = AlertsPanel(id="alerts-panel", message_width=52)
+                alerts = AlertsPanel(id="alerts-panel", message_width=52, fixed=True)
                 alerts.border_title = "Alerts (a: ack)"
                 yield alerts
                 plot = FundingPlot(id="funding-plot")
@@ -83,7 +84,10 @@ class DashboardScreen(Screen):
 
     def show_state(self, state: DashboardState) -> None:
         app = self.app
-        table = self.query_one(AllocationTable)
+        try:
+            table = self.query_one(AllocationTable)
+        except NoMatches:
+            return  # a state landing while the screen is torn down (the app quitting): nothing to show
         table.show(state.alloc)
         self.query_one(RiskPanel).show(state.risk, app.now_ms(), app.config.limits.max_margin_ratio)
         self._header()
