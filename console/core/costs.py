@@ -11,8 +11,8 @@ nothing here talks to a venue.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 MS_PER_DAY = 86_400_000
@@ -25,13 +25,20 @@ QUARTER_DAYS = 91.0  # cadence of the next dated contract, for counting rolls pa
 @dataclass(frozen=True)
 class CostItem:
     """One line of cost. ``amount`` > 0 is paid, < 0 is received; ``known`` is False when the
-    input was missing (then ``amount`` is 0 and ``reason`` says what was missing)."""
+    input was missing (then ``amount`` is 0 and ``reason`` says what was missing).
+
+    ``explain`` is the reason, or a function that words it: the planner prices every candidate
+    instrument of every sleeve and shows the words of few, so they are written when read."""
 
     name: str  # "fee", "slippage", "funding", "basis", "roll", "spot fee", "spot slippage"
     amount: float
-    reason: str
+    explain: str | Callable[[], str] = field(repr=False, compare=False)
     bps: float | None = None  # of the leg's notional, when that is a meaningful way to read it
     known: bool = True
+
+    @property
+    def reason(self) -> str:
+        return self.explain if isinstance(self.explain, str) else self.explain()
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "amount": self.amount, "bps": self.bps, "known": self.known,
@@ -70,7 +77,7 @@ def fee_cost(notional: float, rate: float, source: str, *, maker: bool) -> CostI
     rebate (negative rate) is shown in the reason but counted as 0, so costs stay conservative."""
     amount = abs(notional) * max(rate, 0.0)
     kind = "maker" if maker else "taker"
-    return CostItem("fee", amount, f"{abs(notional):,.2f} × {kind} {rate * 100:.4f}% ({source})",
+    return CostItem("fee", amount, lambda: f"{abs(notional):,.2f} × {kind} {rate * 100:.4f}% ({source})",
                     rate * 1e4 if rate > 0 else 0.0)
 
 
@@ -159,11 +166,15 @@ def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float, c
     size = abs(contracts) * contract_size  # base units (linear) or USD (inverse)
     gap = w.bps / 1e4 * w.mid  # the adverse |VWAP − mid|, 0 when the book is crossed
     money = size * gap / w.vwap if inverse else size * gap
-    why = (f"{abs(contracts):g} × {contract_size:g} × |VWAP {w.vwap:,.6g} − mid {w.mid:,.6g}|"
-           + (" / VWAP (inverse)" if inverse else "") + f" over {w.levels} level(s) = {w.bps:.2f} bps")
-    if w.thin:
-        why += (f"; BOOK TOO THIN: only {w.filled:g} of {w.wanted:g} contracts listed, the rest "
-                f"priced at the last level {w.worst:,.6g} (true cost is higher)")
+
+    def why() -> str:
+        text = (f"{abs(contracts):g} × {contract_size:g} × |VWAP {w.vwap:,.6g} − mid {w.mid:,.6g}|"
+                + (" / VWAP (inverse)" if inverse else "") + f" over {w.levels} level(s) = {w.bps:.2f} bps")
+        if w.thin:
+            text += (f"; BOOK TOO THIN: only {w.filled:g} of {w.wanted:g} contracts listed, the rest "
+                     f"priced at the last level {w.worst:,.6g} (true cost is higher)")
+        return text
+
     return CostItem("slippage", money, why, w.bps), w
 
 
@@ -245,18 +256,20 @@ def funding_item(side: str, notional: float, info: FundingInfo | None, horizon_d
         return unknown("funding", "n/a: no funding rate in the snapshot for this perp")
     n = funding_events(horizon_days, info.interval_hours, next_ms=info.next_time_ms, now_ms=now_ms)
     amount = funding_cost(side, info.rate, notional, n)
-    if info.rate == 0:
-        who = "no transfer"
-    elif info.rate > 0:
-        who = "long pays" if side == "buy" else "short receives"
-    else:
-        who = "long receives" if side == "buy" else "short pays"
-    return CostItem("funding", amount,
-                    f"{info.rate * 100:+.4f}%/{info.interval_hours:g}h × {n} payment(s) × {abs(notional):,.2f} "
-                    f"({who}; {info.annualised * 100:+.2f}%/yr"
-                    + ("" if info.next_time_ms is not None else "; next funding time unknown: the "
-                       f"{info.interval_hours:g} h grid from 00:00 UTC assumed") + ")",
-                    amount / abs(notional) * 1e4 if notional else None)
+
+    def why() -> str:
+        if info.rate == 0:
+            who = "no transfer"
+        elif info.rate > 0:
+            who = "long pays" if side == "buy" else "short receives"
+        else:
+            who = "long receives" if side == "buy" else "short pays"
+        return (f"{info.rate * 100:+.4f}%/{info.interval_hours:g}h × {n} payment(s) × {abs(notional):,.2f} "
+                f"({who}; {info.annualised * 100:+.2f}%/yr"
+                + ("" if info.next_time_ms is not None else "; next funding time unknown: the "
+                   f"{info.interval_hours:g} h grid from 00:00 UTC assumed") + ")")
+
+    return CostItem("funding", amount, why, amount / abs(notional) * 1e4 if notional else None)
 
 
 # ---------------------------------------------------------------- basis
@@ -304,9 +317,9 @@ def basis_item(side: str, notional: float, info: BasisInfo | None, horizon_days:
     share = held / info.days_to_expiry if info.days_to_expiry > 0 else 1.0
     amount = side_sign(side) * info.premium_share * abs(notional) * share
     return CostItem("basis", amount,
-                    f"basis {info.basis * 100:+.3f}% ({info.annualised * 100:+.2f}%/yr, {info.days_to_expiry:.1f} d "
-                    f"to expiry), {share * 100:.0f}% of it converges in the horizon; "
-                    f"{_basis_words(side, info.basis)}",
+                    lambda: f"basis {info.basis * 100:+.3f}% ({info.annualised * 100:+.2f}%/yr, "
+                            f"{info.days_to_expiry:.1f} d to expiry), {share * 100:.0f}% of it converges in the "
+                            f"horizon; {_basis_words(side, info.basis)}",
                     amount / abs(notional) * 1e4 if notional else None)
 
 
@@ -332,12 +345,16 @@ def roll_item(rolls: int, one_way_cost: float, days_to_expiry: float, *, carry_a
     expiry (so a dated leg's total covers the same horizon as a perp's funding)."""
     amount = rolls * 2.0 * one_way_cost + (carry_after if rolls else 0.0)
     if rolls == 0:
-        return CostItem("roll", 0.0, f"no roll: the horizon ends before expiry ({days_to_expiry:.1f} d)")
-    why = (f"{rolls} roll(s) (expiry in {days_to_expiry:.1f} d is inside the horizon) × "
-           f"2 × {one_way_cost:,.2f} (close + reopen: fee + slippage)")
-    if days_after > 0:
-        why += (f" {carry_after:+,.2f} carry of the next contract for the {days_after:.1f} d after expiry "
-                "(the same premium per day assumed)")
+        return CostItem("roll", 0.0, lambda: f"no roll: the horizon ends before expiry ({days_to_expiry:.1f} d)")
+
+    def why() -> str:
+        text = (f"{rolls} roll(s) (expiry in {days_to_expiry:.1f} d is inside the horizon) × "
+                f"2 × {one_way_cost:,.2f} (close + reopen: fee + slippage)")
+        if days_after > 0:
+            text += (f" {carry_after:+,.2f} carry of the next contract for the {days_after:.1f} d after expiry "
+                     "(the same premium per day assumed)")
+        return text
+
     return CostItem("roll", amount, why)
 
 

@@ -189,8 +189,9 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
         child = leg.contracts / tl.style.slices
         slip, _ = slippage_cost(book, leg.side, child, leg.contract_size, inverse=not leg.linear)
         if tl.style.slices > 1 and slip.known:
-            slip = CostItem("slippage", slip.amount * tl.style.slices,
-                            slip.reason + f" per child, × {tl.style.slices} children (assumes the book "
+            child_slip, n = slip, tl.style.slices
+            slip = CostItem("slippage", slip.amount * n,
+                            lambda: child_slip.reason + f" per child, × {n} children (assumes the book "
                             "refills between slices)", slip.bps)
     else:
         mid = None
@@ -200,8 +201,8 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
         px = tl.limit_price or ref
         adverse = max(0.0, (px - ref) / ref if leg.side == "buy" else (ref - px) / ref)
         slip = CostItem("slippage", adverse * notional,
-                        f"limit {px:,.6g} vs {'mid' if mid else 'mark'} {ref:,.6g}: rests on the book, "
-                        "no sweep (fill not guaranteed)", adverse * 1e4)
+                        lambda: f"limit {px:,.6g} vs {'mid' if mid else 'mark'} {ref:,.6g}: rests on the book, "
+                                "no sweep (fill not guaranteed)", adverse * 1e4)
     dated, expiry = _dated(snap, leg)
     if book_error and not book and not slip.known:
         slip = unknown("slippage", f"n/a ({book_error})")
