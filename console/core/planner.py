@@ -19,7 +19,7 @@ positions on the other side (reduce-only) before it opens anything.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from console.core.allocation import (
@@ -40,10 +40,11 @@ from console.core.overlay import (
     Scope,
     account_lots,
     notional_per_contract,
+    reduce_legs,
     sleeve_legs,
     wanted,
 )
-from console.core.preview import leg_costs
+from console.core.preview import LegCosts, leg_costs
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
@@ -55,7 +56,15 @@ class Candidate:
     account: str
     symbol: str
     cost: float  # expected total over the horizon for the notional: fee + slippage + carry (+ roll)
-    why: str
+    costs: LegCosts = field(repr=False, compare=False)  # the leg's own cost lines
+
+    @property
+    def why(self) -> str:
+        """Its cost lines in a sentence; worded when read (a plan weighs many candidates and
+        words the pick and the runner-up)."""
+        lc = self.costs
+        parts = ", ".join(f"{i.name} {i.amount:+,.2f}" if i.known else f"{i.name} n/a" for i in lc.items)
+        return f"{lc.instrument} {self.symbol} on {self.account}: {parts} = {lc.total:+,.2f}"
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,7 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     own = [h for h in sleeve.hedges if not h.proxy]
     pool = own or list(sleeve.hedges)
     prices = ctx.alloc.prices
-    cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []
+    cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []  # the instrument without its account
     left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
         for acct in _accounts_listing(ctx.config, ctx.snap, h):
@@ -135,9 +144,8 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
             lc = leg_costs(ctx.config, ctx.snap, 0, TicketLeg(leg, ctx.style, px), book=book,
                            spot_price=prices.get(h.base), horizon_days=ctx.horizon, now_ms=ctx.now,
                            trading_fees=ctx.fees)
-            parts = ", ".join(f"{i.name} {i.amount:+,.2f}" if i.known else f"{i.name} n/a" for i in lc.items)
-            c = Candidate(acct, h.symbol, lc.total, f"{lc.instrument} {h.symbol} on {acct}: {parts} = {lc.total:+,.2f}")
-            cands.append((lc.total, rank, c, h.model_copy(update={"account": acct})))
+            cost = lc.total
+            cands.append((cost, rank, Candidate(acct, h.symbol, cost, lc), h))
     if not cands:
         return None
     cands.sort(key=lambda t: (round(t[0], 6), t[1]))
@@ -150,7 +158,8 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
         why += f"; the only instrument that can be sent ({'; '.join(left_out)})"
     else:
         why += "; the only instrument listed"
-    return InstrumentChoice(best[3], best[0], why, tuple(c for _, _, c, _ in cands))
+    return InstrumentChoice(best[3].model_copy(update={"account": best[2].account}), best[0], why,
+                            tuple(c for _, _, c, _ in cands))
 
 
 def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
@@ -162,12 +171,10 @@ def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
         # what the open leg must move is what is left after the reduce-only legs, as
         # sleeve_legs computes it (its reduce legs do not depend on the instrument): a first
         # pass gives them, so the choice is priced on the very exposure the open leg carries
-        need = delta
-        for leg in sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, None)[0]:
-            if leg.reduce_only:
-                need -= leg.sleeve_exposure  # in sleeve_legs' order, so the float is the same
+        need = reduce_legs(ctx.snap, sleeve, row, delta, ctx.lots)[1]  # sleeve_legs' own, so the float is the same
         to_open = abs(need)
-        if to_open > 1e-9:
+        # under the minimum trade, sleeve_legs opens nothing: no instrument to weigh
+        if to_open > 1e-9 and abs(delta) >= max(ctx.config.limits.min_trade_notional, 1e-9):
             choice = choose_instrument(ctx, sleeve, side, to_open)
             instrument = choice.instrument if choice else None
     legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument)
