@@ -92,6 +92,15 @@ class _Ctx:
         # how the legs will be worked: the instrument choice prices each candidate as it would
         # be sent (maker fee and no book walk for a limit), so its reason agrees with the costs
         self.style = style or OrderStyle()
+        self._listing: dict[tuple[str | None, str], list[str]] = {}
+
+    def listing(self, inst: HedgeInstrument) -> list[str]:
+        """``_accounts_listing`` of ``inst``, worked out once per pass (do not mutate it)."""
+        key = (inst.account, inst.symbol)
+        hit = self._listing.get(key)
+        if hit is None:
+            hit = self._listing[key] = _accounts_listing(self.config, self.snap, inst)
+        return hit
 
 
 def _accounts_listing(config: Config, snap: Snapshot, inst: HedgeInstrument) -> list[str]:
@@ -117,7 +126,7 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []  # the instrument without its account
     left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
-        for acct in _accounts_listing(ctx.config, ctx.snap, h):
+        for acct in ctx.listing(h):
             m = ctx.snap.accounts[acct].markets[h.symbol]
             if m.get("active") is False:
                 continue
@@ -290,6 +299,13 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
     position is dated. The target is the sleeve's first hedge of the other kind, preferring the
     position's own account."""
     ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+    return _roll_ticket(ctx, *_roll_legs(ctx, sleeve, from_symbol, to_symbol, account))
+
+
+def _roll_legs(ctx: _Ctx, sleeve: str, from_symbol: str | None, to_symbol: str | None,
+               account: str | None) -> tuple[str, PositionLine, Leg, Leg]:
+    """What ``build_roll`` trades: (sleeve, the position, its close, the open), before any words
+    (the planner weighs every hedge's roll and words the few it proposes)."""
     s, row = _row(ctx, sleeve)
     pos: list[PositionLine] = [p for p in row.positions if (from_symbol is None or p.symbol == from_symbol)
                                and (account is None or p.account == account)]
@@ -311,8 +327,7 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
         targets = [inst]
     chosen: tuple[str, HedgeInstrument] | None = None
     for h in targets:
-        accts = _accounts_listing(ctx.config, ctx.snap, h)
-        accts.sort(key=lambda a: a != p.account)
+        accts = sorted(ctx.listing(h), key=lambda a: a != p.account)
         for a in accts:
             if to_symbol is not None or _is_dated(ctx.snap, a, h.symbol) != dated_now:
                 chosen = (a, h)
@@ -340,11 +355,16 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
     if rounded.amount <= 0:
         raise UserError(f"cannot open {target_notional:,.2f} in {h.symbol}: {rounded.reason}")
     opened = Leg(sleeve, acct, h.symbol, open_side, rounded.amount, cs, linear, mark, False, "roll: open", h.ratio)
-    direction = f"{'dated' if dated_now else 'perp'} → {'dated' if _is_dated(ctx.snap, acct, h.symbol) else 'perp'}"
+    return sleeve, p, close, opened
+
+
+def _roll_ticket(ctx: _Ctx, sleeve: str, p: PositionLine, close: Leg, opened: Leg) -> Ticket:
+    acct, sym = opened.account, opened.symbol
+    direction = f"{'dated' if p.dated else 'perp'} → {'dated' if _is_dated(ctx.snap, acct, sym) else 'perp'}"
     note = (f"roll ({direction}): close {p.side} {abs(p.contracts):g} {p.symbol} on {p.account} "
-            f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {h.symbol} on {acct}")
+            f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {sym} on {acct}")
     reasons = [f"{sleeve}: close the whole {p.symbol} {p.side} (reduce-only)",
-               f"{sleeve}: reopen the same exposure in {h.symbol} ({rounded.amount:g} contracts at {mark:,.6g})"]
+               f"{sleeve}: reopen the same exposure in {sym} ({opened.contracts:g} contracts at {opened.price:,.6g})"]
     return _ticket(ctx, TicketKind.ROLL, [close, opened], note, reasons, [])
 
 
@@ -448,6 +468,7 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
     """Perp hedges a dated future would carry more cheaply over the horizon, and dated hedges
     that expire inside it."""
     out: list[Ticket] = []
+    unstyled = ctx.style == OrderStyle()
     for s in ctx.config.sleeves:
         if ctx.config.is_cash(s) or not s.hedges:
             continue
@@ -457,21 +478,26 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
             if p.dated and not expiring:
                 continue  # a dated hedge that outlives the horizon already carries no funding
             try:
-                t = build_roll(ctx.config, ctx.snap, s.name, from_symbol=p.symbol, account=p.account, _ctx=ctx)
+                roll = _roll_legs(ctx, s.name, p.symbol, None, p.account)
             except UserError:
                 continue  # no instrument of the other kind: nothing to propose
             if expiring:
+                t = _roll_ticket(ctx, *roll)
                 out.append(replace(t, note=t.note + f"; {p.symbol} expires inside the {ctx.horizon:g} d horizon"))
                 continue
             # the roll's verdict needs only its costs (preview() would add margin and checks),
-            # priced as its legs would be worked
-            if ctx.style != OrderStyle():
-                t = style_ticket(t, ctx.style, ctx.snap, ctx.lots, ctx.books)
+            # priced as its legs would be worked; it is worded only when proposed
+            t = None
+            legs: Sequence[TicketLeg] = (TicketLeg(roll[2]), TicketLeg(roll[3]))  # close first, as _ticket orders
+            if not unstyled:
+                t = style_ticket(_roll_ticket(ctx, *roll), ctx.style, ctx.snap, ctx.lots, ctx.books)
+                legs = t.legs
             cost = sum(leg_costs(ctx.config, ctx.snap, i, tl, book=ctx.books.get(tl.leg.symbol),
                                  spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
                                  horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees).total
-                       for i, tl in enumerate(t.legs))
+                       for i, tl in enumerate(legs))
             if cost < 0:
+                t = t or _roll_ticket(ctx, *roll)
                 out.append(replace(t, note=t.note + f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d "
                                                "(carry saved minus fees and slippage)"))
     return out
