@@ -1,0 +1,79 @@
+"""A 500-sleeve seeded plan against slow reference paths that share none of the planner's
+shortcuts: the lot rounding done by ccxt's own ``amount_to_precision``, and each sleeve's
+instrument weighed by previewing a hedge in every instrument it could open in."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from console.core import lots
+from console.core.allocation import compute_allocation
+from console.core.planner import build_hedge, propose
+from console.core.preview import preview
+from tests import factories as f
+from tests.planner.bigbook import build
+
+KW = {"now_ms": f.T0, "horizon_days": 7}
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def book():
+    cfg, snap, books = build(500)
+    return cfg, snap, books, compute_allocation(cfg, snap)
+
+
+def plan(cfg, snap, books, alloc):
+    tickets = propose(cfg, snap, books=books, alloc=alloc, **KW)
+    return tickets, [preview(cfg, snap, t, books=books, alloc=alloc, **KW) for t in tickets]
+
+
+def test_the_plan_is_the_one_ccxts_own_rounding_gives(book, monkeypatch):
+    cfg, snap, books, alloc = book
+    tickets, previews = plan(cfg, snap, books, alloc)
+    monkeypatch.setattr(lots, "truncate_to_lot", lambda *_: None)  # every amount through ccxt
+    ref_tickets, ref_previews = plan(cfg, snap, books, alloc)
+    assert len(tickets) == len(ref_tickets) > 300
+    for t, r in zip(tickets, ref_tickets, strict=True):
+        assert (t.kind, t.note, t.reasons, t.warnings) == (r.kind, r.note, r.reasons, r.warnings)
+        assert [tl.leg for tl in t.legs] == [tl.leg for tl in r.legs]  # contracts equal, not close
+    for p, r in zip(previews, ref_previews, strict=True):
+        assert p.totals.keys() == r.totals.keys()
+        assert all(close(p.totals[k], r.totals[k]) for k in p.totals)
+        assert [i.reason for lc in p.legs for i in lc.items] == [i.reason for lc in r.legs for i in lc.items]
+        assert p.verdict.reason == r.verdict.reason and p.checks == r.checks
+
+
+def test_each_sleeve_opens_in_its_cheapest_instrument_as_previewed(book):
+    # the reference: for every 10th sleeve the plan hedges, a hedge in each (hedge, account)
+    # it could open in, previewed; the plan's pick costs the least of them (to 1e-9), and its
+    # reason quotes that figure
+    cfg, snap, books, alloc = book
+    tickets = propose(cfg, snap, books=books, alloc=alloc, **KW)
+    hedged = [t for t in tickets if t.kind.value == "hedge"][::10]
+    assert len(hedged) >= 20
+    for t in hedged:
+        name = t.legs[0].leg.sleeve
+        opened = [(i, tl.leg) for i, tl in enumerate(t.legs) if not tl.leg.reduce_only]
+        assert len(opened) == 1
+        i, leg = opened[0]
+        picked = preview(cfg, snap, t, books=books, alloc=alloc, **KW).legs[i].total
+        costs = {}
+        for h in cfg.sleeve(name).hedges:
+            for acct, st in snap.accounts.items():
+                if h.symbol not in st.markets:
+                    continue
+                alt = build_hedge(cfg, snap, name, books=books, alloc=alloc,
+                                  instrument=h.model_copy(update={"account": acct}), **KW)
+                legs = [(j, tl) for j, tl in enumerate(alt.legs) if not tl.leg.reduce_only]
+                if legs:
+                    costs[(acct, h.symbol)] = preview(cfg, snap, alt, books=books, alloc=alloc, **KW).legs[legs[0][0]].total
+        assert len(costs) >= 2
+        assert close(picked, min(costs.values())), (name, picked, costs)
+        assert (leg.account, leg.symbol) in costs and close(costs[(leg.account, leg.symbol)], picked)
+        assert f"= {picked:+,.2f} over 7 d" in t.reasons[i]
