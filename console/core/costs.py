@@ -72,10 +72,15 @@ def fee_rate(market: Mapping[str, Any] | None, symbol: str, *, maker: bool,
     return (0.0002 if maker else 0.0005), f"no {key} rate known: Binance USDⓈ-M default assumed"
 
 
+def fee_amount(notional: float, rate: float) -> float:
+    """notional × rate; a maker rebate (negative rate) counts as 0 (see ``fee_cost``)."""
+    return abs(notional) * max(rate, 0.0)
+
+
 def fee_cost(notional: float, rate: float, source: str, *, maker: bool) -> CostItem:
     """Fee = notional × rate (maker for post-only, taker otherwise). Never negative: a maker
     rebate (negative rate) is shown in the reason but counted as 0, so costs stay conservative."""
-    amount = abs(notional) * max(rate, 0.0)
+    amount = fee_amount(notional, rate)
     kind = "maker" if maker else "taker"
     return CostItem("fee", amount, lambda: f"{abs(notional):,.2f} × {kind} {rate * 100:.4f}% ({source})",
                     rate * 1e4 if rate > 0 else 0.0)
@@ -150,6 +155,16 @@ def walk_book(book: Mapping[str, Any], side: str, contracts: float) -> BookWalk:
     return BookWalk(abs(contracts), filled, vwap, mid, worst, touched, side)
 
 
+def slippage_money(w: BookWalk, contract_size: float = 1.0, *, inverse: bool = False) -> float | None:
+    """The walk's slippage money (see ``slippage_cost``); None when the book cannot price it."""
+    bps = w.bps
+    if w.vwap is None or bps is None or w.mid is None:
+        return None
+    size = w.wanted * contract_size  # base units (linear) or USD (inverse)
+    gap = bps / 1e4 * w.mid  # the adverse |VWAP − mid|, 0 when the book is crossed
+    return size * gap / w.vwap if inverse else size * gap
+
+
 def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float, contract_size: float = 1.0, *,
                   inverse: bool = False) -> tuple[CostItem, BookWalk | None]:
     """Slippage money = contracts × contractSize × |VWAP − mid|, counted only when adverse (a
@@ -161,11 +176,9 @@ def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float, c
     if not book:
         return unknown("slippage", "n/a (no order book)"), None
     w = walk_book(book, side, contracts)
-    if w.vwap is None or w.bps is None:
+    money = slippage_money(w, contract_size, inverse=inverse)
+    if money is None:
         return unknown("slippage", f"n/a: the book has no {'asks' if side == 'buy' else 'bids'}"), w
-    size = abs(contracts) * contract_size  # base units (linear) or USD (inverse)
-    gap = w.bps / 1e4 * w.mid  # the adverse |VWAP − mid|, 0 when the book is crossed
-    money = size * gap / w.vwap if inverse else size * gap
 
     def why() -> str:
         text = (f"{abs(contracts):g} × {contract_size:g} × |VWAP {w.vwap:,.6g} − mid {w.mid:,.6g}|"
@@ -248,14 +261,20 @@ def funding_cost(side: str, rate: float, notional: float, payments: int) -> floa
     return side_sign(side) * rate * abs(notional) * payments
 
 
+def funding_amount(side: str, notional: float, info: FundingInfo, horizon_days: float, *,
+                   now_ms: int) -> tuple[float, int]:
+    """Funding over the horizon (see ``funding_item``) and the payments it counts."""
+    n = funding_events(horizon_days, info.interval_hours, next_ms=info.next_time_ms, now_ms=now_ms)
+    return funding_cost(side, info.rate, notional, n), n
+
+
 def funding_item(side: str, notional: float, info: FundingInfo | None, horizon_days: float, *,
                  now_ms: int) -> CostItem:
     """Funding over the horizon: side × rate × notional × the payments that fall inside it,
     counted from the next funding time (a 6 h horizon holds one 8-hourly payment or none)."""
     if info is None:
         return unknown("funding", "n/a: no funding rate in the snapshot for this perp")
-    n = funding_events(horizon_days, info.interval_hours, next_ms=info.next_time_ms, now_ms=now_ms)
-    amount = funding_cost(side, info.rate, notional, n)
+    amount, n = funding_amount(side, notional, info, horizon_days, now_ms=now_ms)
 
     def why() -> str:
         if info.rate == 0:
@@ -303,6 +322,14 @@ def basis_info(future: float | None, spot: float | None, expiry_ms: int | None, 
     return BasisInfo(future, spot, max((expiry_ms - now_ms) / MS_PER_DAY, 0.0))
 
 
+def basis_amount(side: str, notional: float, info: BasisInfo, horizon_days: float) -> tuple[float, float]:
+    """A dated leg's carry over the horizon (see ``basis_item``) and the share of the premium
+    that converges in it."""
+    held = min(max(horizon_days, 0.0), info.days_to_expiry)
+    share = held / info.days_to_expiry if info.days_to_expiry > 0 else 1.0
+    return side_sign(side) * info.premium_share * abs(notional) * share, share
+
+
 def basis_item(side: str, notional: float, info: BasisInfo | None, horizon_days: float) -> CostItem:
     """Carry of a dated leg over the horizon: the premium converges to spot by expiry.
 
@@ -313,9 +340,7 @@ def basis_item(side: str, notional: float, info: BasisInfo | None, horizon_days:
     """
     if info is None:
         return unknown("basis", "n/a: no spot or futures price, or no expiry, for the basis")
-    held = min(max(horizon_days, 0.0), info.days_to_expiry)
-    share = held / info.days_to_expiry if info.days_to_expiry > 0 else 1.0
-    amount = side_sign(side) * info.premium_share * abs(notional) * share
+    amount, share = basis_amount(side, notional, info, horizon_days)
     return CostItem("basis", amount,
                     lambda: f"basis {info.basis * 100:+.3f}% ({info.annualised * 100:+.2f}%/yr, "
                             f"{info.days_to_expiry:.1f} d to expiry), {share * 100:.0f}% of it converges in the "
@@ -338,12 +363,17 @@ def rolls_needed(horizon_days: float, days_to_expiry: float) -> int:
     return 1 + int(math.floor((horizon_days - days_to_expiry) / QUARTER_DAYS))
 
 
+def roll_amount(rolls: int, one_way_cost: float, carry_after: float = 0.0) -> float:
+    """Twice the one-way cost per roll, plus the next contract's carry (see ``roll_item``)."""
+    return rolls * 2.0 * one_way_cost + (carry_after if rolls else 0.0)
+
+
 def roll_item(rolls: int, one_way_cost: float, days_to_expiry: float, *, carry_after: float = 0.0,
               days_after: float = 0.0) -> CostItem:
     """A roll closes the expiring contract and reopens the next: twice the one-way cost, plus
     ``carry_after``, the next contract's carry over the ``days_after`` of the horizon left after
     expiry (so a dated leg's total covers the same horizon as a perp's funding)."""
-    amount = rolls * 2.0 * one_way_cost + (carry_after if rolls else 0.0)
+    amount = roll_amount(rolls, one_way_cost, carry_after)
     if rolls == 0:
         return CostItem("roll", 0.0, lambda: f"no roll: the horizon ends before expiry ({days_to_expiry:.1f} d)")
 

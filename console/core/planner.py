@@ -18,8 +18,9 @@ positions on the other side (reduce-only) before it opens anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from console.core.allocation import (
@@ -44,7 +45,7 @@ from console.core.overlay import (
     sleeve_legs,
     wanted,
 )
-from console.core.preview import LegCosts, leg_costs
+from console.core.preview import LegCosts, leg_costs, leg_total
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
@@ -56,13 +57,13 @@ class Candidate:
     account: str
     symbol: str
     cost: float  # expected total over the horizon for the notional: fee + slippage + carry (+ roll)
-    costs: LegCosts = field(repr=False, compare=False)  # the leg's own cost lines
+    costs: Callable[[], LegCosts] = field(repr=False, compare=False)  # the leg's cost lines, built when asked
 
     @property
     def why(self) -> str:
-        """Its cost lines in a sentence; worded when read (a plan weighs many candidates and
-        words the pick and the runner-up)."""
-        lc = self.costs
+        """Its cost lines in a sentence; built when read (a plan weighs every candidate on its
+        total and words only the pick)."""
+        lc = self.costs()
         parts = ", ".join(f"{i.name} {i.amount:+,.2f}" if i.known else f"{i.name} n/a" for i in lc.items)
         return f"{lc.instrument} {self.symbol} on {self.account}: {parts} = {lc.total:+,.2f}"
 
@@ -150,11 +151,12 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
                 continue
             book = ctx.books.get(h.symbol)
             px = limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
-            lc = leg_costs(ctx.config, ctx.snap, 0, TicketLeg(leg, ctx.style, px), book=book,
-                           spot_price=prices.get(h.base), horizon_days=ctx.horizon, now_ms=ctx.now,
-                           trading_fees=ctx.fees)
-            cost = lc.total
-            cands.append((cost, rank, Candidate(acct, h.symbol, cost, lc), h))
+            tl = TicketLeg(leg, ctx.style, px)
+            terms = {"book": book, "spot_price": prices.get(h.base), "horizon_days": ctx.horizon, "now_ms": ctx.now,
+                     "trading_fees": ctx.fees}
+            cost = leg_total(ctx.config, ctx.snap, tl, **terms)
+            lines = partial(leg_costs, ctx.config, ctx.snap, 0, tl, **terms)
+            cands.append((cost, rank, Candidate(acct, h.symbol, cost, lines), h))
     if not cands:
         return None
     cands.sort(key=lambda t: (round(t[0], 6), t[1]))
@@ -492,10 +494,10 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
             if not unstyled:
                 t = style_ticket(_roll_ticket(ctx, *roll), ctx.style, ctx.snap, ctx.lots, ctx.books)
                 legs = t.legs
-            cost = sum(leg_costs(ctx.config, ctx.snap, i, tl, book=ctx.books.get(tl.leg.symbol),
+            cost = sum(leg_total(ctx.config, ctx.snap, tl, book=ctx.books.get(tl.leg.symbol),
                                  spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
-                                 horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees).total
-                       for i, tl in enumerate(legs))
+                                 horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
+                       for tl in legs)
             if cost < 0:
                 t = t or _roll_ticket(ctx, *roll)
                 out.append(replace(t, note=t.note + f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d "

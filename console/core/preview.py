@@ -23,18 +23,24 @@ from console.core.costs import (
     BasisInfo,
     CostItem,
     FundingInfo,
+    basis_amount,
     basis_info,
     basis_item,
     carry_after_expiry,
+    fee_amount,
     fee_cost,
     fee_rate,
+    funding_amount,
     funding_info,
     funding_item,
+    roll_amount,
     roll_item,
     rolls_needed,
     slippage_cost,
+    slippage_money,
     spot_alternative,
     unknown,
+    walk_book,
 )
 from console.core.errors import UserError
 from console.core.numbers import money
@@ -194,12 +200,7 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
                             lambda: child_slip.reason + f" per child, × {n} children (assumes the book "
                             "refills between slices)", slip.bps)
     else:
-        mid = None
-        if book and book.get("bids") and book.get("asks"):
-            mid = (float(book["bids"][0][0]) + float(book["asks"][0][0])) / 2
-        ref = mid or leg.price
-        px = tl.limit_price or ref
-        adverse = max(0.0, (px - ref) / ref if leg.side == "buy" else (ref - px) / ref)
+        adverse, px, ref, mid = _resting(tl, book)
         slip = CostItem("slippage", adverse * notional,
                         lambda: f"limit {px:,.6g} vs {'mid' if mid else 'mark'} {ref:,.6g}: rests on the book, "
                                 "no sweep (fill not guaranteed)", adverse * 1e4)
@@ -224,6 +225,51 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
         items.append(funding_item(leg.side, notional, fi, horizon_days, now_ms=now_ms))
     return LegCosts(index, leg.account, leg.symbol, leg.side, leg.contracts, notional,
                     "dated" if dated else "perp", leg.reduce_only, tuple(items), fi, bi, tl.limit_price)
+
+
+def _resting(tl: TicketLeg, book: Mapping[str, Any] | None) -> tuple[float, float, float, float | None]:
+    """A limit leg's adverse distance of its price from mid (mark without a book), as a share:
+    (adverse, limit price, reference, mid)."""
+    mid = None
+    if book and book.get("bids") and book.get("asks"):
+        mid = (float(book["bids"][0][0]) + float(book["asks"][0][0])) / 2
+    ref = mid or tl.leg.price
+    px = tl.limit_price or ref
+    return max(0.0, (px - ref) / ref if tl.leg.side == "buy" else (ref - px) / ref), px, ref, mid
+
+
+def leg_total(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
+              spot_price: float | None, horizon_days: float, now_ms: int,
+              trading_fees: Mapping[str, Any] | None = None) -> float:
+    """``leg_costs(...).total`` without its cost lines: the planner weighs every candidate
+    instrument of every sleeve on this and builds the lines of the few it shows. The same
+    float: the same formulas (costs' ``*_amount``), added in the same order."""
+    leg = tl.leg
+    acct = snap.accounts[leg.account]
+    maker = tl.style.type is OrderType.POST_ONLY
+    notional = leg.notional
+    fee = fee_amount(notional, fee_rate(acct.markets.get(leg.symbol), leg.symbol, maker=maker,
+                                        trading_fees=trading_fees)[0])
+    slip = 0.0  # unknown: counted as 0, as its cost line is
+    if tl.style.type is not OrderType.MARKET:
+        slip = _resting(tl, book)[0] * notional
+    elif book:
+        money = slippage_money(walk_book(book, leg.side, leg.contracts / tl.style.slices), leg.contract_size,
+                               inverse=not leg.linear)
+        if money is not None:
+            slip = money * tl.style.slices if tl.style.slices > 1 else money
+    dated, expiry = _dated(snap, leg)
+    if not dated:
+        fi = funding_info(acct.funding_rates.get(leg.symbol))
+        return fee + slip + (funding_amount(leg.side, notional, fi, horizon_days, now_ms=now_ms)[0] if fi else 0.0)
+    bi = basis_info(leg.price, spot_price, expiry, now_ms)
+    if bi is None:
+        return fee + slip + 0.0 + 0.0  # basis and roll unknown
+    basis = basis_amount(leg.side, notional, bi, horizon_days)[0]
+    if leg.reduce_only:
+        return fee + slip + basis
+    carry, _ = carry_after_expiry(leg.side, notional, bi, horizon_days)
+    return fee + slip + basis + roll_amount(rolls_needed(horizon_days, bi.days_to_expiry), fee + slip, carry)
 
 
 def margin_before_notes(snapshot: Snapshot, wi: WhatIf) -> list[str]:

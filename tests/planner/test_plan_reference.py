@@ -5,13 +5,17 @@ instrument weighed by previewing a hedge in every instrument it could open in.""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from console.core import lots
 from console.core.allocation import compute_allocation
+from console.core.orderstyle import limit_price
+from console.core.overlay import account_lots
 from console.core.planner import build_hedge, propose
-from console.core.preview import preview
+from console.core.preview import leg_costs, leg_total, preview
+from console.core.ticket import OrderStyle, OrderType, TicketLeg
 from tests import factories as f
 from tests.planner.bigbook import build
 
@@ -77,3 +81,29 @@ def test_each_sleeve_opens_in_its_cheapest_instrument_as_previewed(book):
         assert close(picked, min(costs.values())), (name, picked, costs)
         assert (leg.account, leg.symbol) in costs and close(costs[(leg.account, leg.symbol)], picked)
         assert f"= {picked:+,.2f} over 7 d" in t.reasons[i]
+
+
+def test_a_candidates_total_is_its_cost_lines_added_up(book):
+    # the planner weighs candidates on leg_total; the preview shows leg_costs' lines: every leg
+    # of the plan (perps, dated, reduce-only), in every order style, with and without its book
+    # and a spot price, also as an inverse contract, gives the very same float
+    cfg, snap, books, alloc = book
+    tickets = propose(cfg, snap, books=books, alloc=alloc, **KW)
+    styles = [OrderStyle(), OrderStyle(slices=3, over_minutes=9), OrderStyle(OrderType.LIMIT, 5.0),
+              OrderStyle(OrderType.POST_ONLY, 2.0)]
+    lots_ = account_lots(snap)
+    checked = 0
+    for t in tickets:
+        for tl in t.legs:
+            leg = tl.leg
+            for variant in (leg, replace(leg, linear=False, contract_size=100.0)):
+                for style in styles:
+                    for bk in (books.get(leg.symbol), None):
+                        px = limit_price(leg.side, leg.price * 1.001, style, lots_[leg.account], leg.symbol, bk)
+                        one = TicketLeg(variant, style, px)
+                        for spot in (alloc.prices.get(leg.symbol.split("/")[0]), None):
+                            terms = {"book": bk, "spot_price": spot, "horizon_days": 7 if spot else 200,
+                                     "now_ms": f.T0}
+                            assert leg_total(cfg, snap, one, **terms) == leg_costs(cfg, snap, 0, one, **terms).total
+                            checked += 1
+    assert checked > 10_000
