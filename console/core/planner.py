@@ -124,6 +124,7 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     own = [h for h in sleeve.hedges if not h.proxy]
     pool = own or list(sleeve.hedges)
     prices = ctx.alloc.prices
+    market = ctx.style.type is OrderType.MARKET  # no limit price to work out
     cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []  # the instrument without its account
     left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
@@ -150,12 +151,13 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
                 left_out.append(f"{h.symbol} on {acct}: {leg.notional:,.2f} is under its minimum order {min_cost:,.2f}")
                 continue
             book = ctx.books.get(h.symbol)
-            px = limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
+            px = None if market else limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
             tl = TicketLeg(leg, ctx.style, px)
-            terms = {"book": book, "spot_price": prices.get(h.base), "horizon_days": ctx.horizon, "now_ms": ctx.now,
-                     "trading_fees": ctx.fees}
-            cost = leg_total(ctx.config, ctx.snap, tl, **terms)
-            lines = partial(leg_costs, ctx.config, ctx.snap, 0, tl, **terms)
+            spot = prices.get(h.base)
+            cost = leg_total(ctx.config, ctx.snap, tl, book=book, spot_price=spot, horizon_days=ctx.horizon,
+                             now_ms=ctx.now, trading_fees=ctx.fees)
+            lines = partial(leg_costs, ctx.config, ctx.snap, 0, tl, book=book, spot_price=spot,
+                            horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
             cands.append((cost, rank, Candidate(acct, h.symbol, cost, lines), h))
     if not cands:
         return None
