@@ -43,6 +43,7 @@ from console.core.costs import (
     walk_book,
 )
 from console.core.errors import UserError
+from console.core.memo import by_identity
 from console.core.numbers import money
 from console.core.overlay import Leg
 from console.core.risk import (
@@ -53,7 +54,7 @@ from console.core.risk import (
     what_if,
     worst,
 )
-from console.core.snapshot import Snapshot
+from console.core.snapshot import AccountState, Snapshot
 from console.core.ticket import OrderType, Ticket, TicketKind, TicketLeg
 
 COST_NAMES = ("fee", "slippage", "funding", "basis", "roll")
@@ -272,12 +273,19 @@ def leg_total(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[st
     return fee + slip + basis + roll_amount(rolls_needed(horizon_days, bi.days_to_expiry), fee + slip, carry)
 
 
+@by_identity()
+def _reported_margin_ratio(state: AccountState) -> float | None:
+    """``alerts.account_margin_ratio``, once per (immutable) account state: it reads every
+    position, and a plan previews hundreds of tickets on one snapshot."""
+    from console.core.alerts import account_margin_ratio
+
+    return account_margin_ratio(state)
+
+
 def margin_before_notes(snapshot: Snapshot, wi: WhatIf) -> list[str]:
     """Where the preview's "margin before" (recomputed from the positions at mark on the
     tiers it was given) differs from the ratio the venue reports (the dashboard's), say by how
     much and why, so the two figures on screen never disagree silently."""
-    from console.core.alerts import account_margin_ratio
-
     out = []
     for name in dict.fromkeys(a.account for a in wi.before):
         # the venue's account figure is compared with the account's worst pool (risk.worst)
@@ -285,7 +293,7 @@ def margin_before_notes(snapshot: Snapshot, wi: WhatIf) -> list[str]:
         if a is None:
             continue
         st = snapshot.accounts.get(a.account)
-        reported = account_margin_ratio(st) if st is not None else None
+        reported = _reported_margin_ratio(st) if st is not None else None
         mine = a.margin_ratio
         if reported is None or not math.isfinite(mine) or abs(reported - mine) <= MARGIN_GAP:
             continue
@@ -361,7 +369,8 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
         legs.append(leg_costs(config, snapshot, i, tl, book=books.get(tl.leg.symbol), spot_price=prices.get(base),
                               horizon_days=horizon, now_ms=now, trading_fees=trading_fees,
                               book_error=(book_errors or {}).get(tl.leg.symbol)))
-    totals = {n: sum((lc.item(n).amount if lc.item(n) else 0.0) for lc in legs) for n in COST_NAMES}
+    amounts = [{i.name: i.amount for i in lc.items} for lc in legs]  # a leg's lines have distinct names
+    totals = {n: sum(a.get(n, 0.0) for a in amounts) for n in COST_NAMES}
     totals["total"] = sum(lc.total for lc in legs)
     unknowns = tuple(f"{it.name} (leg {lc.index + 1}: {it.reason})" for lc in legs for it in lc.items if not it.known)
 
