@@ -93,6 +93,7 @@ class _Ctx:
         # how the legs will be worked: the instrument choice prices each candidate as it would
         # be sent (maker fee and no book walk for a limit), so its reason agrees with the costs
         self.style = style or OrderStyle()
+        self._order = _account_order(config, snap)
         self._listing: dict[tuple[str | None, str], list[str]] = {}
 
     def listing(self, inst: HedgeInstrument) -> list[str]:
@@ -100,16 +101,25 @@ class _Ctx:
         key = (inst.account, inst.symbol)
         hit = self._listing.get(key)
         if hit is None:
-            hit = self._listing[key] = _accounts_listing(self.config, self.snap, inst)
+            hit = self._listing[key] = _accounts_listing(self.config, self.snap, inst, self._order)
         return hit
 
 
-def _accounts_listing(config: Config, snap: Snapshot, inst: HedgeInstrument) -> list[str]:
+def _account_order(config: Config, snap: Snapshot) -> list[str]:
+    """The snapshot's accounts, the config's first in its order."""
+    named = [a.name for a in config.accounts]
+    known = set(named)
+    return [n for n in named if n in snap.accounts] + [n for n in snap.accounts if n not in known]
+
+
+def _accounts_listing(config: Config, snap: Snapshot, inst: HedgeInstrument,
+                      order: Sequence[str] | None = None) -> list[str]:
+    """The accounts that list ``inst`` (its own account only, when it names one), in
+    ``_account_order`` (``order``, when the caller has it)."""
     if inst.account is not None:
         return [inst.account] if inst.account in snap.accounts and inst.symbol in snap.accounts[inst.account].markets else []
-    order = [a.name for a in config.accounts if a.name in snap.accounts] + [
-        n for n in snap.accounts if n not in {a.name for a in config.accounts}]
-    return [n for n in order if inst.symbol in snap.accounts[n].markets]
+    return [n for n in (order if order is not None else _account_order(config, snap))
+            if inst.symbol in snap.accounts[n].markets]
 
 
 def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> InstrumentChoice | None:
