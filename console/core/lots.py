@@ -70,7 +70,7 @@ class Lots:
                                       "fresh snapshot")
         step = precision["amount"]
         try:
-            out = truncate_to_lot(_clean(abs(amount)), step, self._ex.precisionMode)
+            out = truncate_to_lot(abs(amount), step, self._ex.precisionMode)
             if out is None:  # a counting mode only ccxt's own code rounds
                 out = ccxt_truncate(self._ex, symbol, _clean(abs(amount)))
         except ccxt.BaseError as exc:  # below one step: ccxt refuses with InvalidOrder
@@ -136,13 +136,16 @@ def _grid(step: float, mode: int) -> Decimal | None:
 
 def truncate_to_lot(amount: float, step: float, mode: int) -> float | None:
     """``amount`` (≥ 0) truncated to the venue's lot the way ccxt's ``amount_to_precision``
-    truncates it (the same decimal arithmetic on the same decimal readings of the float and
-    the step, so the same result), 0.0 where ccxt would refuse an amount under one lot; None
-    when the market counts precision in a way this does not cover (ccxt then rounds)."""
+    truncates ``_clean(amount)`` (the same decimal arithmetic on the same decimal readings of
+    the amount and the step, so the same result), 0.0 where ccxt would refuse an amount under
+    one lot; None when the market counts precision in a way this does not cover (ccxt then
+    rounds)."""
     grid = _grid(step, mode)
     if grid is None:
         return None
-    d = Decimal(str(amount))
+    # _clean's twelve significant digits, read as a decimal: the very value ccxt reads from
+    # str(_clean(amount)), since no two such decimals share a float
+    d = Decimal(f"{amount:.12g}")
     return float(d - d % grid)
 
 
