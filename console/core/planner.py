@@ -18,9 +18,8 @@ positions on the other side (reduce-only) before it opens anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import partial
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from console.core.allocation import (
@@ -45,7 +44,7 @@ from console.core.overlay import (
     sleeve_legs,
     wanted,
 )
-from console.core.preview import LegCosts, leg_costs, leg_total
+from console.core.preview import CostLine, leg_lines, leg_total, lines_total
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
@@ -57,15 +56,15 @@ class Candidate:
     account: str
     symbol: str
     cost: float  # expected total over the horizon for the notional: fee + slippage + carry (+ roll)
-    costs: Callable[[], LegCosts] = field(repr=False, compare=False)  # the leg's cost lines, built when asked
+    instrument: str  # "perp" | "dated"
+    lines: tuple[CostLine, ...]  # (name, amount, known) of each cost line, as the preview shows them
 
     @property
     def why(self) -> str:
         """Its cost lines in a sentence; built when read (a plan weighs every candidate on its
         total and words only the pick)."""
-        lc = self.costs()
-        parts = ", ".join(f"{i.name} {i.amount:+,.2f}" if i.known else f"{i.name} n/a" for i in lc.items)
-        return f"{lc.instrument} {self.symbol} on {self.account}: {parts} = {lc.total:+,.2f}"
+        parts = ", ".join(f"{name} {amount:+,.2f}" if known else f"{name} n/a" for name, amount, known in self.lines)
+        return f"{self.instrument} {self.symbol} on {self.account}: {parts} = {self.cost:+,.2f}"
 
 
 @dataclass(frozen=True)
@@ -164,11 +163,10 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
             px = None if market else limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
             tl = TicketLeg(leg, ctx.style, px)
             spot = prices.get(h.base)
-            cost = leg_total(ctx.config, ctx.snap, tl, book=book, spot_price=spot, horizon_days=ctx.horizon,
-                             now_ms=ctx.now, trading_fees=ctx.fees)
-            lines = partial(leg_costs, ctx.config, ctx.snap, 0, tl, book=book, spot_price=spot,
-                            horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
-            cands.append((cost, rank, Candidate(acct, h.symbol, cost, lines), h))
+            kind, lines = leg_lines(ctx.config, ctx.snap, tl, book=book, spot_price=spot, horizon_days=ctx.horizon,
+                                    now_ms=ctx.now, trading_fees=ctx.fees)
+            cost = lines_total(lines)
+            cands.append((cost, rank, Candidate(acct, h.symbol, cost, kind, lines), h))
     if not cands:
         return None
     cands.sort(key=lambda t: (round(t[0], 6), t[1]))

@@ -239,38 +239,58 @@ def _resting(tl: TicketLeg, book: Mapping[str, Any] | None) -> tuple[float, floa
     return max(0.0, (px - ref) / ref if tl.leg.side == "buy" else (ref - px) / ref), px, ref, mid
 
 
-def leg_total(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
+CostLine = tuple[str, float, bool]  # a cost line's name, amount and whether it could be priced
+
+
+def leg_lines(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
               spot_price: float | None, horizon_days: float, now_ms: int,
-              trading_fees: Mapping[str, Any] | None = None) -> float:
-    """``leg_costs(...).total`` without its cost lines: the planner weighs every candidate
-    instrument of every sleeve on this and builds the lines of the few it shows. The same
-    float: the same formulas (costs' ``*_amount``), added in the same order."""
+              trading_fees: Mapping[str, Any] | None = None) -> tuple[str, tuple[CostLine, ...]]:
+    """``leg_costs``' instrument ("perp" | "dated") and each of its cost lines as (name, amount,
+    known), without the lines' objects and words: the planner weighs every candidate
+    instrument of every sleeve on these. The same floats: the same formulas (costs'
+    ``*_amount``) on the same inputs."""
     leg = tl.leg
     acct = snap.accounts[leg.account]
     maker = tl.style.type is OrderType.POST_ONLY
     notional = leg.notional
     fee = fee_amount(notional, fee_rate(acct.markets.get(leg.symbol), leg.symbol, maker=maker,
                                         trading_fees=trading_fees)[0])
-    slip = 0.0  # unknown: counted as 0, as its cost line is
+    slip: CostLine = ("slippage", 0.0, False)  # no book, or no side to walk
     if tl.style.type is not OrderType.MARKET:
-        slip = _resting(tl, book)[0] * notional
+        slip = ("slippage", _resting(tl, book)[0] * notional, True)
     elif book:
         money = slippage_money(walk_book(book, leg.side, leg.contracts / tl.style.slices), leg.contract_size,
                                inverse=not leg.linear)
         if money is not None:
-            slip = money * tl.style.slices if tl.style.slices > 1 else money
+            slip = ("slippage", money * tl.style.slices if tl.style.slices > 1 else money, True)
+    head = (("fee", fee, True), slip)
     dated, expiry = _dated(snap, leg)
     if not dated:
         fi = funding_info(acct.funding_rates.get(leg.symbol))
-        return fee + slip + (funding_amount(leg.side, notional, fi, horizon_days, now_ms=now_ms)[0] if fi else 0.0)
+        funding = funding_amount(leg.side, notional, fi, horizon_days, now_ms=now_ms)[0] if fi else 0.0
+        return "perp", (*head, ("funding", funding, fi is not None))
     bi = basis_info(leg.price, spot_price, expiry, now_ms)
     if bi is None:
-        return fee + slip + 0.0 + 0.0  # basis and roll unknown
-    basis = basis_amount(leg.side, notional, bi, horizon_days)[0]
+        return "dated", (*head, ("basis", 0.0, False), ("roll", 0.0, False))
+    basis = ("basis", basis_amount(leg.side, notional, bi, horizon_days)[0], True)
     if leg.reduce_only:
-        return fee + slip + basis
+        return "dated", (*head, basis)
     carry, _ = carry_after_expiry(leg.side, notional, bi, horizon_days)
-    return fee + slip + basis + roll_amount(rolls_needed(horizon_days, bi.days_to_expiry), fee + slip, carry)
+    roll = roll_amount(rolls_needed(horizon_days, bi.days_to_expiry), fee + slip[1], carry)
+    return "dated", (*head, basis, ("roll", roll, True))
+
+
+def lines_total(lines: Sequence[CostLine]) -> float:
+    """The lines added up in order, as ``LegCosts.total`` adds its items (the same float)."""
+    return sum(amount for _, amount, _ in lines)
+
+
+def leg_total(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
+              spot_price: float | None, horizon_days: float, now_ms: int,
+              trading_fees: Mapping[str, Any] | None = None) -> float:
+    """``leg_costs(...).total`` without building its cost lines (see ``leg_lines``)."""
+    return lines_total(leg_lines(config, snap, tl, book=book, spot_price=spot_price, horizon_days=horizon_days,
+                                 now_ms=now_ms, trading_fees=trading_fees)[1])
 
 
 @by_identity()

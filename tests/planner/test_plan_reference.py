@@ -14,7 +14,7 @@ from console.core.allocation import compute_allocation
 from console.core.orderstyle import limit_price
 from console.core.overlay import account_lots
 from console.core.planner import build_hedge, propose
-from console.core.preview import leg_costs, leg_total, preview
+from console.core.preview import leg_costs, leg_lines, leg_total, preview
 from console.core.ticket import OrderStyle, OrderType, TicketLeg
 from tests import factories as f
 from tests.planner.bigbook import build
@@ -83,10 +83,10 @@ def test_each_sleeve_opens_in_its_cheapest_instrument_as_previewed(book):
         assert f"= {picked:+,.2f} over 7 d" in t.reasons[i]
 
 
-def test_a_candidates_total_is_its_cost_lines_added_up(book):
-    # the planner weighs candidates on leg_total; the preview shows leg_costs' lines: every leg
-    # of the plan (perps, dated, reduce-only), in every order style, with and without its book
-    # and a spot price, also as an inverse contract, gives the very same float
+def test_a_candidates_figures_are_its_cost_lines(book):
+    # the planner weighs candidates on leg_lines / leg_total; the preview shows leg_costs' lines:
+    # every leg of the plan (perps, dated, reduce-only), in every order style, with and without
+    # its book and a spot price, also as an inverse contract, gives the very same lines and total
     cfg, snap, books, alloc = book
     tickets = propose(cfg, snap, books=books, alloc=alloc, **KW)
     styles = [OrderStyle(), OrderStyle(slices=3, over_minutes=9), OrderStyle(OrderType.LIMIT, 5.0),
@@ -104,6 +104,9 @@ def test_a_candidates_total_is_its_cost_lines_added_up(book):
                         for spot in (alloc.prices.get(leg.symbol.split("/")[0]), None):
                             terms = {"book": bk, "spot_price": spot, "horizon_days": 7 if spot else 200,
                                      "now_ms": f.T0}
-                            assert leg_total(cfg, snap, one, **terms) == leg_costs(cfg, snap, 0, one, **terms).total
+                            lc = leg_costs(cfg, snap, 0, one, **terms)
+                            kind, lines = leg_lines(cfg, snap, one, **terms)
+                            assert (kind, lines) == (lc.instrument, tuple((i.name, i.amount, i.known) for i in lc.items))
+                            assert leg_total(cfg, snap, one, **terms) == lc.total
                             checked += 1
     assert checked > 10_000
