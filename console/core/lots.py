@@ -39,7 +39,7 @@ class Lots:
         self._acct = acct
         self._ex = _exchange(acct)
         # the planner rounds the same amount when it prices a candidate and again when it
-        # sizes the chosen leg: ccxt's decimal rounding is the costly part of a proposal
+        # sizes the chosen leg: the decimal rounding is a costly part of a proposal
         self._amounts: dict[tuple[str, float], RoundedAmount] = {}
 
     def market(self, symbol: str) -> Mapping[str, Any]:

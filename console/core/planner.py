@@ -190,9 +190,10 @@ def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
     choice = None
     if instrument is None:
         # what the open leg must move is what is left after the reduce-only legs, as
-        # sleeve_legs computes it (its reduce legs do not depend on the instrument): a first
-        # pass gives them, so the choice is priced on the very exposure the open leg carries
-        need = reduce_legs(ctx.snap, sleeve, row, delta, ctx.lots)[1]  # sleeve_legs' own, so the float is the same
+        # sleeve_legs computes it (its reduce legs do not depend on the instrument): its own
+        # first step gives the same float, so the choice is priced on the very exposure the
+        # open leg carries
+        need = reduce_legs(ctx.snap, sleeve, row, delta, ctx.lots)[1]
         to_open = abs(need)
         # under the minimum trade, sleeve_legs opens nothing: no instrument to weigh
         if to_open > 1e-9 and abs(delta) >= max(ctx.config.limits.min_trade_notional, 1e-9):
