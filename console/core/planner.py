@@ -33,6 +33,7 @@ from console.core.beta import BetaFit, basket, closes, fit_beta
 from console.core.config import Config, Goal, HedgeInstrument, Sleeve
 from console.core.costs import book_mid
 from console.core.errors import UserError
+from console.core.gcpause import gc_paused
 from console.core.lots import Lots
 from console.core.orderstyle import limit_price, style_ticket
 from console.core.overlay import (
@@ -564,23 +565,25 @@ def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, sco
     4. beta-neutral tickets for each (core, satellite) in ``beta_pairs`` (needs ``ohlcv``).
     Every ticket's ``note`` says why it is proposed and ``reasons`` why each leg is what it is.
     """
-    ctx = _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
-    rows = [r for r in hedgeable_rows(config, ctx.alloc)
-            if wanted(r, scope) and abs(r.delta(goal)) >= max(config.limits.min_trade_notional, 1e-9)]
-    over, under = over_under(rows, goal)
-    out: list[Ticket] = []
-    for a, b in zip(over, under, strict=False):
-        out.append(build_spread(config, snapshot, a.name, b.name, goal=goal, _ctx=ctx))
-    n = min(len(over), len(under))
-    for r in over[n:] + under[n:]:
-        out.append(build_hedge(config, snapshot, r.name, goal=goal, _ctx=ctx))
-    if rolls:
-        out += roll_candidates(ctx)
-    for core, sat in beta_pairs:
-        if ohlcv is None:
-            raise UserError("beta-neutral tickets need OHLCV closes for the core and the satellite")
-        out.append(build_beta_neutral(config, snapshot, core, sat, ohlcv=ohlcv, _ctx=ctx))
-    return out
+    # a pure pass that frees what it allocates by reference counting: see gcpause
+    with gc_paused():
+        ctx = _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+        rows = [r for r in hedgeable_rows(config, ctx.alloc)
+                if wanted(r, scope) and abs(r.delta(goal)) >= max(config.limits.min_trade_notional, 1e-9)]
+        over, under = over_under(rows, goal)
+        out: list[Ticket] = []
+        for a, b in zip(over, under, strict=False):
+            out.append(build_spread(config, snapshot, a.name, b.name, goal=goal, _ctx=ctx))
+        n = min(len(over), len(under))
+        for r in over[n:] + under[n:]:
+            out.append(build_hedge(config, snapshot, r.name, goal=goal, _ctx=ctx))
+        if rolls:
+            out += roll_candidates(ctx)
+        for core, sat in beta_pairs:
+            if ohlcv is None:
+                raise UserError("beta-neutral tickets need OHLCV closes for the core and the satellite")
+            out.append(build_beta_neutral(config, snapshot, core, sat, ohlcv=ohlcv, _ctx=ctx))
+        return out
 
 
 # ------------------------------------------------------------------ the builder's request

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from console.core import risk  # noqa: E402
 from console.core.allocation import compute_allocation  # noqa: E402
 from console.core.config import Config  # noqa: E402
+from console.core.gcpause import gc_paused  # noqa: E402
 from console.core.planner import propose  # noqa: E402
 from console.core.preview import preview  # noqa: E402
 from console.core.snapshot import Snapshot  # noqa: E402
@@ -62,13 +63,15 @@ def plan_parts(cfg: Config, snap: Snapshot, books: dict) -> dict[str, float]:
     snap_nr = fresh(snap)
     _, t_norolls, _ = clocked(lambda: propose(cfg, snap_nr, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc,
                                               rolls=False))
-    _, t_nostress, _ = clocked(lambda: [preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc,
-                                                stress=False) for t in tickets])
+    with gc_paused():  # the parts run as `plan` runs its previews
+        _, t_nostress, _ = clocked(lambda: [preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7,
+                                                    alloc=alloc, stress=False) for t in tickets])
 
     def what_ifs(moves: tuple[float, ...]) -> list[risk.WhatIf]:
-        return [risk.what_if(snap, [tl.leg for tl in t.legs], tiers=None, quote=cfg.portfolio.quote,
-                             default_leverage=cfg.limits.max_leverage, spot_values=alloc.spot_values(),
-                             stress_moves=moves) for t in tickets]
+        with gc_paused():
+            return [risk.what_if(snap, [tl.leg for tl in t.legs], tiers=None, quote=cfg.portfolio.quote,
+                                 default_leverage=cfg.limits.max_leverage, spot_values=alloc.spot_values(),
+                                 stress_moves=moves) for t in tickets]
 
     # the stress tables' share: every ticket's what-if with them, less without
     _, t_with, _ = clocked(lambda: what_ifs(risk.STRESS_MOVES))
@@ -81,7 +84,9 @@ def plan_parts(cfg: Config, snap: Snapshot, books: dict) -> dict[str, float]:
     def full() -> int:
         a = compute_allocation(cfg, snap2)
         ts = propose(cfg, snap2, books=books, now_ms=f.T0, horizon_days=7, alloc=a)
-        return sum(len(preview(cfg, snap2, t, books=books, now_ms=f.T0, horizon_days=7, alloc=a).legs) for t in ts)
+        with gc_paused():  # as `plan` previews its tickets
+            return sum(len(preview(cfg, snap2, t, books=books, now_ms=f.T0, horizon_days=7, alloc=a).legs)
+                       for t in ts)
 
     legs, t_full, w_full = clocked(full)
     return {"alloc": t_alloc, "propose": t_prop, "rolls": t_prop - t_norolls, "previews_without_stress": t_nostress, "stress": t_stress,
