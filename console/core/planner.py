@@ -50,6 +50,8 @@ from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
 DEFAULT_HORIZON_DAYS = 7.0
+# money: far above the rounding of a sum of a few cost lines, far below a cent
+ROLL_BOUND_MARGIN = 1e-6
 
 
 @dataclass(frozen=True)
@@ -506,10 +508,22 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
             if not unstyled:
                 t = style_ticket(_roll_ticket(ctx, *roll), ctx.style, ctx.snap, ctx.lots, ctx.books)
                 legs = t.legs
-            cost = sum(leg_total(ctx.config, ctx.snap, tl, book=ctx.books.get(tl.leg.symbol),
-                                 spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
-                                 horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
-                       for tl in legs)
+
+            def total(books: Mapping[str, Any], legs: Sequence[TicketLeg] = legs) -> float:
+                return sum(leg_total(ctx.config, ctx.snap, tl, book=books.get(tl.leg.symbol),
+                                     spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
+                                     horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
+                           for tl in legs)
+
+            # Many rolls cannot save: weigh them without walking the books first. A market
+            # leg's slippage is never negative, and without a book its slippage line is 0 and
+            # its roll line counts the fee alone (2 × rolls × (fee + slippage)): the total
+            # without books is the total less every slippage term, a lower bound. A roll whose
+            # bound is above zero (by more than float rounding) cannot save. (A limit leg's
+            # slippage is measured from the book's mid, which no bound without the book gives.)
+            if unstyled and total({}) > ROLL_BOUND_MARGIN:
+                continue
+            cost = total(ctx.books)
             if cost < 0:
                 t = t or _roll_ticket(ctx, *roll)
                 out.append(replace(t, note=t.note + f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d "

@@ -11,11 +11,12 @@ import pytest
 
 from console.core import lots
 from console.core.allocation import compute_allocation
+from console.core.errors import UserError
 from console.core.orderstyle import limit_price
 from console.core.overlay import account_lots
-from console.core.planner import build_hedge, propose
+from console.core.planner import build_hedge, build_roll, propose
 from console.core.preview import leg_costs, leg_lines, leg_total, preview
-from console.core.ticket import OrderStyle, OrderType, TicketLeg
+from console.core.ticket import OrderStyle, OrderType, TicketKind, TicketLeg
 from tests import factories as f
 from tests.planner.bigbook import build
 
@@ -110,3 +111,28 @@ def test_a_candidates_figures_are_its_cost_lines(book):
                             assert leg_total(cfg, snap, one, **terms) == lc.total
                             checked += 1
     assert checked > 10_000
+
+
+def test_the_plan_proposes_exactly_the_perp_rolls_whose_preview_saves(book):
+    # every perp hedge's roll, built and previewed on its own (costs with the books walked):
+    # the plan proposes it if and only if its previewed total is below zero, whatever the
+    # plan skips on the way
+    cfg, snap, books, alloc = book
+    saving, costly = set(), set()
+    for s in cfg.sleeves:
+        if cfg.is_cash(s) or not s.hedges:
+            continue
+        for p in alloc.row(s.name).positions:
+            if p.dated:
+                continue
+            try:
+                t = build_roll(cfg, snap, s.name, from_symbol=p.symbol, account=p.account, books=books,
+                               alloc=alloc, **KW)
+            except UserError:
+                continue
+            cost = preview(cfg, snap, t, books=books, alloc=alloc, **KW).total_cost
+            (saving if cost < 0 else costly).add((p.account, p.symbol))
+    assert len(saving) > 20 and len(costly) > 20  # the book exercises both
+    proposed = {(t.legs[0].leg.account, t.legs[0].leg.symbol) for t in propose(cfg, snap, books=books, alloc=alloc, **KW)
+                if t.kind is TicketKind.ROLL}
+    assert proposed == saving
