@@ -11,8 +11,9 @@ the same run (the ratio shows whether time is linear in sleeves), and one ticket
 against the large pool as the builder runs it per keystroke: warm (the snapshot's pools
 already summed) and cold (the first preview on a new snapshot). Each figure is the median
 over the runs, in CPU ms of this process (the machine is shared, so wall time, also shown,
-carries other processes' load); a per-ticket figure also gives its p99. The last line is
-one JSON object of the figures.
+carries other processes' load); a per-ticket figure also gives its p99. The previews run
+as `plan` runs them, with the cyclic collector paused (propose pauses it itself). The last
+line is one JSON object of the figures.
 """
 
 from __future__ import annotations
