@@ -187,6 +187,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     goal = Goal(args.to)
     plan = plan_overlay(cfg, snap, alloc, goal, Scope(args.scope))
 
+    from console.core.gcpause import gc_paused
     from console.core.orderstyle import style_ticket
     from console.core.preview import preview
 
@@ -211,12 +212,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise UserError(f"{flag}: {msg}") from None
     lots = account_lots(snap)
     previews = []
-    for t in tickets:
-        if t.legs and style != OrderStyle():
-            t = style_ticket(t, style, snap, lots, books)
-        previews.append(preview(cfg, snap, t, books=books, tiers=tiers, horizon_days=horizon, now_ms=now_ms,
-                                trading_fees=fees, max_cost_bps=args.max_cost_bps, stress=args.stress,
-                                alloc=alloc))
+    with gc_paused():  # one pure pass over hundreds of tickets: see console.core.gcpause
+        for t in tickets:
+            if t.legs and style != OrderStyle():
+                t = style_ticket(t, style, snap, lots, books)
+            previews.append(preview(cfg, snap, t, books=books, tiers=tiers, horizon_days=horizon, now_ms=now_ms,
+                                    trading_fees=fees, max_cost_bps=args.max_cost_bps, stress=args.stress,
+                                    alloc=alloc))
     stale = sorted({c.message for pv in previews for c in pv.checks if str(c.code) == "data_age"})
     if stale:  # on stderr, so that --json stays parseable
         age = (now_ms - snap.timestamp) / 1000

@@ -7,6 +7,7 @@ points); ``band_rel`` is a fraction of the target (0.25 is ±25 % of the target)
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 import tomllib
@@ -54,6 +55,7 @@ _Model = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 _SYMBOL_RE = re.compile(r"^(?P<base>[A-Z0-9]+)/(?P<quote>[A-Z0-9]+)(:(?P<settle>[A-Z0-9]+)(-(?P<expiry>\d{6}))?)?$")
 
 
+@functools.lru_cache(maxsize=4096)  # a plan asks it of every candidate instrument of every sleeve
 def symbol_base(symbol: str) -> str:
     """Base asset of a ccxt unified symbol (``BTC/USDT:USDT-261225`` -> ``BTC``); a Bitget
     simulated contract's is the real asset it stands for (``SBTC/SUSDT:SUSDT`` -> ``BTC``)."""

@@ -11,8 +11,8 @@ nothing here talks to a venue.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 MS_PER_DAY = 86_400_000
@@ -25,13 +25,20 @@ QUARTER_DAYS = 91.0  # cadence of the next dated contract, for counting rolls pa
 @dataclass(frozen=True)
 class CostItem:
     """One line of cost. ``amount`` > 0 is paid, < 0 is received; ``known`` is False when the
-    input was missing (then ``amount`` is 0 and ``reason`` says what was missing)."""
+    input was missing (then ``amount`` is 0 and ``reason`` says what was missing).
+
+    ``explain`` is the reason, or a function that words it: the planner prices every candidate
+    instrument of every sleeve and shows the words of few, so they are written when read."""
 
     name: str  # "fee", "slippage", "funding", "basis", "roll", "spot fee", "spot slippage"
     amount: float
-    reason: str
+    explain: str | Callable[[], str] = field(repr=False, compare=False)
     bps: float | None = None  # of the leg's notional, when that is a meaningful way to read it
     known: bool = True
+
+    @property
+    def reason(self) -> str:
+        return self.explain if isinstance(self.explain, str) else self.explain()
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "amount": self.amount, "bps": self.bps, "known": self.known,
@@ -65,12 +72,17 @@ def fee_rate(market: Mapping[str, Any] | None, symbol: str, *, maker: bool,
     return (0.0002 if maker else 0.0005), f"no {key} rate known: Binance USDⓈ-M default assumed"
 
 
+def fee_amount(notional: float, rate: float) -> float:
+    """notional × rate; a maker rebate (negative rate) counts as 0 (see ``fee_cost``)."""
+    return abs(notional) * max(rate, 0.0)
+
+
 def fee_cost(notional: float, rate: float, source: str, *, maker: bool) -> CostItem:
     """Fee = notional × rate (maker for post-only, taker otherwise). Never negative: a maker
     rebate (negative rate) is shown in the reason but counted as 0, so costs stay conservative."""
-    amount = abs(notional) * max(rate, 0.0)
+    amount = fee_amount(notional, rate)
     kind = "maker" if maker else "taker"
-    return CostItem("fee", amount, f"{abs(notional):,.2f} × {kind} {rate * 100:.4f}% ({source})",
+    return CostItem("fee", amount, lambda: f"{abs(notional):,.2f} × {kind} {rate * 100:.4f}% ({source})",
                     rate * 1e4 if rate > 0 else 0.0)
 
 
@@ -143,6 +155,16 @@ def walk_book(book: Mapping[str, Any], side: str, contracts: float) -> BookWalk:
     return BookWalk(abs(contracts), filled, vwap, mid, worst, touched, side)
 
 
+def slippage_money(w: BookWalk, contract_size: float = 1.0, *, inverse: bool = False) -> float | None:
+    """The walk's slippage money (see ``slippage_cost``); None when the book cannot price it."""
+    bps = w.bps
+    if w.vwap is None or bps is None or w.mid is None:
+        return None
+    size = w.wanted * contract_size  # base units (linear) or USD (inverse)
+    gap = bps / 1e4 * w.mid  # the adverse |VWAP − mid|, 0 when the book is crossed
+    return size * gap / w.vwap if inverse else size * gap
+
+
 def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float, contract_size: float = 1.0, *,
                   inverse: bool = False) -> tuple[CostItem, BookWalk | None]:
     """Slippage money = contracts × contractSize × |VWAP − mid|, counted only when adverse (a
@@ -154,16 +176,18 @@ def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float, c
     if not book:
         return unknown("slippage", "n/a (no order book)"), None
     w = walk_book(book, side, contracts)
-    if w.vwap is None or w.bps is None:
+    money = slippage_money(w, contract_size, inverse=inverse)
+    if money is None:
         return unknown("slippage", f"n/a: the book has no {'asks' if side == 'buy' else 'bids'}"), w
-    size = abs(contracts) * contract_size  # base units (linear) or USD (inverse)
-    gap = w.bps / 1e4 * w.mid  # the adverse |VWAP − mid|, 0 when the book is crossed
-    money = size * gap / w.vwap if inverse else size * gap
-    why = (f"{abs(contracts):g} × {contract_size:g} × |VWAP {w.vwap:,.6g} − mid {w.mid:,.6g}|"
-           + (" / VWAP (inverse)" if inverse else "") + f" over {w.levels} level(s) = {w.bps:.2f} bps")
-    if w.thin:
-        why += (f"; BOOK TOO THIN: only {w.filled:g} of {w.wanted:g} contracts listed, the rest "
-                f"priced at the last level {w.worst:,.6g} (true cost is higher)")
+
+    def why() -> str:
+        text = (f"{abs(contracts):g} × {contract_size:g} × |VWAP {w.vwap:,.6g} − mid {w.mid:,.6g}|"
+                + (" / VWAP (inverse)" if inverse else "") + f" over {w.levels} level(s) = {w.bps:.2f} bps")
+        if w.thin:
+            text += (f"; BOOK TOO THIN: only {w.filled:g} of {w.wanted:g} contracts listed, the rest "
+                     f"priced at the last level {w.worst:,.6g} (true cost is higher)")
+        return text
+
     return CostItem("slippage", money, why, w.bps), w
 
 
@@ -237,26 +261,34 @@ def funding_cost(side: str, rate: float, notional: float, payments: int) -> floa
     return side_sign(side) * rate * abs(notional) * payments
 
 
+def funding_amount(side: str, notional: float, info: FundingInfo, horizon_days: float, *,
+                   now_ms: int) -> tuple[float, int]:
+    """Funding over the horizon (see ``funding_item``) and the payments it counts."""
+    n = funding_events(horizon_days, info.interval_hours, next_ms=info.next_time_ms, now_ms=now_ms)
+    return funding_cost(side, info.rate, notional, n), n
+
+
 def funding_item(side: str, notional: float, info: FundingInfo | None, horizon_days: float, *,
                  now_ms: int) -> CostItem:
     """Funding over the horizon: side × rate × notional × the payments that fall inside it,
     counted from the next funding time (a 6 h horizon holds one 8-hourly payment or none)."""
     if info is None:
         return unknown("funding", "n/a: no funding rate in the snapshot for this perp")
-    n = funding_events(horizon_days, info.interval_hours, next_ms=info.next_time_ms, now_ms=now_ms)
-    amount = funding_cost(side, info.rate, notional, n)
-    if info.rate == 0:
-        who = "no transfer"
-    elif info.rate > 0:
-        who = "long pays" if side == "buy" else "short receives"
-    else:
-        who = "long receives" if side == "buy" else "short pays"
-    return CostItem("funding", amount,
-                    f"{info.rate * 100:+.4f}%/{info.interval_hours:g}h × {n} payment(s) × {abs(notional):,.2f} "
-                    f"({who}; {info.annualised * 100:+.2f}%/yr"
-                    + ("" if info.next_time_ms is not None else "; next funding time unknown: the "
-                       f"{info.interval_hours:g} h grid from 00:00 UTC assumed") + ")",
-                    amount / abs(notional) * 1e4 if notional else None)
+    amount, n = funding_amount(side, notional, info, horizon_days, now_ms=now_ms)
+
+    def why() -> str:
+        if info.rate == 0:
+            who = "no transfer"
+        elif info.rate > 0:
+            who = "long pays" if side == "buy" else "short receives"
+        else:
+            who = "long receives" if side == "buy" else "short pays"
+        return (f"{info.rate * 100:+.4f}%/{info.interval_hours:g}h × {n} payment(s) × {abs(notional):,.2f} "
+                f"({who}; {info.annualised * 100:+.2f}%/yr"
+                + ("" if info.next_time_ms is not None else "; next funding time unknown: the "
+                   f"{info.interval_hours:g} h grid from 00:00 UTC assumed") + ")")
+
+    return CostItem("funding", amount, why, amount / abs(notional) * 1e4 if notional else None)
 
 
 # ---------------------------------------------------------------- basis
@@ -290,6 +322,14 @@ def basis_info(future: float | None, spot: float | None, expiry_ms: int | None, 
     return BasisInfo(future, spot, max((expiry_ms - now_ms) / MS_PER_DAY, 0.0))
 
 
+def basis_amount(side: str, notional: float, info: BasisInfo, horizon_days: float) -> tuple[float, float]:
+    """A dated leg's carry over the horizon (see ``basis_item``) and the share of the premium
+    that converges in it."""
+    held = min(max(horizon_days, 0.0), info.days_to_expiry)
+    share = held / info.days_to_expiry if info.days_to_expiry > 0 else 1.0
+    return side_sign(side) * info.premium_share * abs(notional) * share, share
+
+
 def basis_item(side: str, notional: float, info: BasisInfo | None, horizon_days: float) -> CostItem:
     """Carry of a dated leg over the horizon: the premium converges to spot by expiry.
 
@@ -300,13 +340,11 @@ def basis_item(side: str, notional: float, info: BasisInfo | None, horizon_days:
     """
     if info is None:
         return unknown("basis", "n/a: no spot or futures price, or no expiry, for the basis")
-    held = min(max(horizon_days, 0.0), info.days_to_expiry)
-    share = held / info.days_to_expiry if info.days_to_expiry > 0 else 1.0
-    amount = side_sign(side) * info.premium_share * abs(notional) * share
+    amount, share = basis_amount(side, notional, info, horizon_days)
     return CostItem("basis", amount,
-                    f"basis {info.basis * 100:+.3f}% ({info.annualised * 100:+.2f}%/yr, {info.days_to_expiry:.1f} d "
-                    f"to expiry), {share * 100:.0f}% of it converges in the horizon; "
-                    f"{_basis_words(side, info.basis)}",
+                    lambda: f"basis {info.basis * 100:+.3f}% ({info.annualised * 100:+.2f}%/yr, "
+                            f"{info.days_to_expiry:.1f} d to expiry), {share * 100:.0f}% of it converges in the "
+                            f"horizon; {_basis_words(side, info.basis)}",
                     amount / abs(notional) * 1e4 if notional else None)
 
 
@@ -325,19 +363,28 @@ def rolls_needed(horizon_days: float, days_to_expiry: float) -> int:
     return 1 + int(math.floor((horizon_days - days_to_expiry) / QUARTER_DAYS))
 
 
+def roll_amount(rolls: int, one_way_cost: float, carry_after: float = 0.0) -> float:
+    """Twice the one-way cost per roll, plus the next contract's carry (see ``roll_item``)."""
+    return rolls * 2.0 * one_way_cost + (carry_after if rolls else 0.0)
+
+
 def roll_item(rolls: int, one_way_cost: float, days_to_expiry: float, *, carry_after: float = 0.0,
               days_after: float = 0.0) -> CostItem:
     """A roll closes the expiring contract and reopens the next: twice the one-way cost, plus
     ``carry_after``, the next contract's carry over the ``days_after`` of the horizon left after
     expiry (so a dated leg's total covers the same horizon as a perp's funding)."""
-    amount = rolls * 2.0 * one_way_cost + (carry_after if rolls else 0.0)
+    amount = roll_amount(rolls, one_way_cost, carry_after)
     if rolls == 0:
-        return CostItem("roll", 0.0, f"no roll: the horizon ends before expiry ({days_to_expiry:.1f} d)")
-    why = (f"{rolls} roll(s) (expiry in {days_to_expiry:.1f} d is inside the horizon) × "
-           f"2 × {one_way_cost:,.2f} (close + reopen: fee + slippage)")
-    if days_after > 0:
-        why += (f" {carry_after:+,.2f} carry of the next contract for the {days_after:.1f} d after expiry "
-                "(the same premium per day assumed)")
+        return CostItem("roll", 0.0, lambda: f"no roll: the horizon ends before expiry ({days_to_expiry:.1f} d)")
+
+    def why() -> str:
+        text = (f"{rolls} roll(s) (expiry in {days_to_expiry:.1f} d is inside the horizon) × "
+                f"2 × {one_way_cost:,.2f} (close + reopen: fee + slippage)")
+        if days_after > 0:
+            text += (f" {carry_after:+,.2f} carry of the next contract for the {days_after:.1f} d after expiry "
+                     "(the same premium per day assumed)")
+        return text
+
     return CostItem("roll", amount, why)
 
 

@@ -2,8 +2,9 @@
 
 For a sleeve that must move by Δ (money of exposure): positions on the opposite side are
 reduced first (reduce-only, in the order of the sleeve's hedge list), and only what is left
-opens or grows a position in the sleeve's first hedge instrument. Sizes go through ccxt's
-``amount_to_precision`` for the snapshot's market and honour min amount and min cost.
+opens or grows a position in the sleeve's first hedge instrument. Sizes are truncated to the
+snapshot's market lot as ccxt's ``amount_to_precision`` does (console.core.lots) and honour
+min amount and min cost.
 """
 
 from __future__ import annotations
@@ -132,32 +133,11 @@ def sleeve_legs(
                                       f"drift of {abs(delta):,.2f} is under the minimum trade notional {min_trade:,.2f}"))
         return legs, skipped
 
-    need = delta
     # 1. shrink positions on the other side first, never past zero
-    opposite = [p for p in row.positions if (p.sleeve_exposure > 0) != (delta > 0) and p.contracts != 0]
-    opposite.sort(key=lambda p: _hedge_rank(sleeve, p))
-    for p in opposite:
-        if abs(need) <= 1e-9:
-            break
-        exposure = p.face / p.ratio  # what closing it moves (see Leg.notional)
-        take = min(abs(need), exposure)
-        lot = lots.get(p.account)
-        if take >= exposure - 1e-9:
-            contracts = abs(p.contracts)  # close it whole: already on the venue's lot grid
-        elif lot is not None and p.symbol in snap.accounts[p.account].markets:
-            contracts = lot.amount(p.symbol, abs(p.contracts) * take / exposure).amount
-        else:
-            contracts = 0.0
-        if contracts <= 0:
-            continue
-        leg = Leg(sleeve.name, p.account, p.symbol, side, contracts, p.contract_size, p.linear, p.mark,
-                  True, f"reduce {p.side}", p.ratio)
-        legs.append(leg)
-        need -= leg.sleeve_exposure
-        if take < exposure - 1e-9:
-            # a partial reduction rounded down to the lot: what is left is under one lot of a
-            # position still open on the other side; opening it elsewhere would hold both sides
-            return legs, skipped
+    reduce, need, whole = reduce_legs(snap, sleeve, row, delta, lots)
+    legs += reduce
+    if not whole:
+        return legs, skipped
 
     # 2. what is left opens (or grows) a position in the chosen instrument
     if abs(need) < max(min_trade, 1e-9):
@@ -197,6 +177,41 @@ def sleeve_legs(
         return legs, skipped
     legs.append(leg)
     return legs, skipped
+
+
+def reduce_legs(snap: Snapshot, sleeve: Sleeve, row: SleeveRow, delta: float,
+                lots: dict[str, Lots]) -> tuple[list[Leg], float, bool]:
+    """The reduce-only legs ``sleeve_legs`` starts with (positions on the other side shrunk,
+    never past zero, in the order of the sleeve's hedge list), the exposure still to move after
+    them, and whether that may open a position (False after a partial reduction)."""
+    side = "buy" if delta > 0 else "sell"
+    legs: list[Leg] = []
+    need = delta
+    opposite = [p for p in row.positions if (p.sleeve_exposure > 0) != (delta > 0) and p.contracts != 0]
+    opposite.sort(key=lambda p: _hedge_rank(sleeve, p))
+    for p in opposite:
+        if abs(need) <= 1e-9:
+            break
+        exposure = p.face / p.ratio  # what closing it moves (see Leg.notional)
+        take = min(abs(need), exposure)
+        lot = lots.get(p.account)
+        if take >= exposure - 1e-9:
+            contracts = abs(p.contracts)  # close it whole: already on the venue's lot grid
+        elif lot is not None and p.symbol in snap.accounts[p.account].markets:
+            contracts = lot.amount(p.symbol, abs(p.contracts) * take / exposure).amount
+        else:
+            contracts = 0.0
+        if contracts <= 0:
+            continue
+        leg = Leg(sleeve.name, p.account, p.symbol, side, contracts, p.contract_size, p.linear, p.mark,
+                  True, f"reduce {p.side}", p.ratio)
+        legs.append(leg)
+        need -= leg.sleeve_exposure
+        if take < exposure - 1e-9:
+            # a partial reduction rounded down to the lot: what is left is under one lot of a
+            # position still open on the other side; opening it elsewhere would hold both sides
+            return legs, need, False
+    return legs, need, True
 
 
 def notional_per_contract(contract_size: float, mark: float, linear: bool) -> float:

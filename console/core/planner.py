@@ -33,6 +33,7 @@ from console.core.beta import BetaFit, basket, closes, fit_beta
 from console.core.config import Config, Goal, HedgeInstrument, Sleeve
 from console.core.costs import book_mid
 from console.core.errors import UserError
+from console.core.gcpause import gc_paused
 from console.core.lots import Lots
 from console.core.orderstyle import limit_price, style_ticket
 from console.core.overlay import (
@@ -40,14 +41,17 @@ from console.core.overlay import (
     Scope,
     account_lots,
     notional_per_contract,
+    reduce_legs,
     sleeve_legs,
     wanted,
 )
-from console.core.preview import leg_costs
+from console.core.preview import CostLine, leg_lines, leg_total, lines_total
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 
 DEFAULT_HORIZON_DAYS = 7.0
+# money: far above the rounding of a sum of a few cost lines, far below a cent
+ROLL_BOUND_MARGIN = 1e-6
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,15 @@ class Candidate:
     account: str
     symbol: str
     cost: float  # expected total over the horizon for the notional: fee + slippage + carry (+ roll)
-    why: str
+    instrument: str  # "perp" | "dated"
+    lines: tuple[CostLine, ...]  # (name, amount, known) of each cost line, as the preview shows them
+
+    @property
+    def why(self) -> str:
+        """Its cost lines in a sentence; built when read (a plan weighs every candidate on its
+        total and words only the pick)."""
+        parts = ", ".join(f"{name} {amount:+,.2f}" if known else f"{name} n/a" for name, amount, known in self.lines)
+        return f"{self.instrument} {self.symbol} on {self.account}: {parts} = {self.cost:+,.2f}"
 
 
 @dataclass(frozen=True)
@@ -83,14 +95,33 @@ class _Ctx:
         # how the legs will be worked: the instrument choice prices each candidate as it would
         # be sent (maker fee and no book walk for a limit), so its reason agrees with the costs
         self.style = style or OrderStyle()
+        self._order = _account_order(config, snap)
+        self._listing: dict[tuple[str | None, str], list[str]] = {}
+
+    def listing(self, inst: HedgeInstrument) -> list[str]:
+        """``_accounts_listing`` of ``inst``, worked out once per pass (do not mutate it)."""
+        key = (inst.account, inst.symbol)
+        hit = self._listing.get(key)
+        if hit is None:
+            hit = self._listing[key] = _accounts_listing(self.config, self.snap, inst, self._order)
+        return hit
 
 
-def _accounts_listing(config: Config, snap: Snapshot, inst: HedgeInstrument) -> list[str]:
+def _account_order(config: Config, snap: Snapshot) -> list[str]:
+    """The snapshot's accounts, the config's first in its order."""
+    named = [a.name for a in config.accounts]
+    known = set(named)
+    return [n for n in named if n in snap.accounts] + [n for n in snap.accounts if n not in known]
+
+
+def _accounts_listing(config: Config, snap: Snapshot, inst: HedgeInstrument,
+                      order: Sequence[str] | None = None) -> list[str]:
+    """The accounts that list ``inst`` (its own account only, when it names one), in
+    ``_account_order`` (``order``, when the caller has it)."""
     if inst.account is not None:
         return [inst.account] if inst.account in snap.accounts and inst.symbol in snap.accounts[inst.account].markets else []
-    order = [a.name for a in config.accounts if a.name in snap.accounts] + [
-        n for n in snap.accounts if n not in {a.name for a in config.accounts}]
-    return [n for n in order if inst.symbol in snap.accounts[n].markets]
+    return [n for n in (order if order is not None else _account_order(config, snap))
+            if inst.symbol in snap.accounts[n].markets]
 
 
 def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> InstrumentChoice | None:
@@ -105,10 +136,11 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     own = [h for h in sleeve.hedges if not h.proxy]
     pool = own or list(sleeve.hedges)
     prices = ctx.alloc.prices
-    cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []
+    market = ctx.style.type is OrderType.MARKET  # no limit price to work out
+    cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []  # the instrument without its account
     left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
-        for acct in _accounts_listing(ctx.config, ctx.snap, h):
+        for acct in ctx.listing(h):
             m = ctx.snap.accounts[acct].markets[h.symbol]
             if m.get("active") is False:
                 continue
@@ -131,13 +163,13 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
                 left_out.append(f"{h.symbol} on {acct}: {leg.notional:,.2f} is under its minimum order {min_cost:,.2f}")
                 continue
             book = ctx.books.get(h.symbol)
-            px = limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
-            lc = leg_costs(ctx.config, ctx.snap, 0, TicketLeg(leg, ctx.style, px), book=book,
-                           spot_price=prices.get(h.base), horizon_days=ctx.horizon, now_ms=ctx.now,
-                           trading_fees=ctx.fees)
-            parts = ", ".join(f"{i.name} {i.amount:+,.2f}" if i.known else f"{i.name} n/a" for i in lc.items)
-            c = Candidate(acct, h.symbol, lc.total, f"{lc.instrument} {h.symbol} on {acct}: {parts} = {lc.total:+,.2f}")
-            cands.append((lc.total, rank, c, h.model_copy(update={"account": acct})))
+            px = None if market else limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
+            tl = TicketLeg(leg, ctx.style, px)
+            spot = prices.get(h.base)
+            kind, lines = leg_lines(ctx.config, ctx.snap, tl, book=book, spot_price=spot, horizon_days=ctx.horizon,
+                                    now_ms=ctx.now, trading_fees=ctx.fees)
+            cost = lines_total(lines)
+            cands.append((cost, rank, Candidate(acct, h.symbol, cost, kind, lines), h))
     if not cands:
         return None
     cands.sort(key=lambda t: (round(t[0], 6), t[1]))
@@ -150,7 +182,8 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
         why += f"; the only instrument that can be sent ({'; '.join(left_out)})"
     else:
         why += "; the only instrument listed"
-    return InstrumentChoice(best[3], best[0], why, tuple(c for _, _, c, _ in cands))
+    return InstrumentChoice(best[3].model_copy(update={"account": best[2].account}), best[0], why,
+                            tuple(c for _, _, c, _ in cands))
 
 
 def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
@@ -160,14 +193,13 @@ def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
     choice = None
     if instrument is None:
         # what the open leg must move is what is left after the reduce-only legs, as
-        # sleeve_legs computes it (its reduce legs do not depend on the instrument): a first
-        # pass gives them, so the choice is priced on the very exposure the open leg carries
-        need = delta
-        for leg in sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, None)[0]:
-            if leg.reduce_only:
-                need -= leg.sleeve_exposure  # in sleeve_legs' order, so the float is the same
+        # sleeve_legs computes it (its reduce legs do not depend on the instrument): its own
+        # first step gives the same float, so the choice is priced on the very exposure the
+        # open leg carries
+        need = reduce_legs(ctx.snap, sleeve, row, delta, ctx.lots)[1]
         to_open = abs(need)
-        if to_open > 1e-9:
+        # under the minimum trade, sleeve_legs opens nothing: no instrument to weigh
+        if to_open > 1e-9 and abs(delta) >= max(ctx.config.limits.min_trade_notional, 1e-9):
             choice = choose_instrument(ctx, sleeve, side, to_open)
             instrument = choice.instrument if choice else None
     legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument)
@@ -283,6 +315,13 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
     position is dated. The target is the sleeve's first hedge of the other kind, preferring the
     position's own account."""
     ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+    return _roll_ticket(ctx, *_roll_legs(ctx, sleeve, from_symbol, to_symbol, account))
+
+
+def _roll_legs(ctx: _Ctx, sleeve: str, from_symbol: str | None, to_symbol: str | None,
+               account: str | None) -> tuple[str, PositionLine, Leg, Leg]:
+    """What ``build_roll`` trades: (sleeve, the position, its close, the open), before any words
+    (the planner weighs every hedge's roll and words the few it proposes)."""
     s, row = _row(ctx, sleeve)
     pos: list[PositionLine] = [p for p in row.positions if (from_symbol is None or p.symbol == from_symbol)
                                and (account is None or p.account == account)]
@@ -304,8 +343,7 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
         targets = [inst]
     chosen: tuple[str, HedgeInstrument] | None = None
     for h in targets:
-        accts = _accounts_listing(ctx.config, ctx.snap, h)
-        accts.sort(key=lambda a: a != p.account)
+        accts = sorted(ctx.listing(h), key=lambda a: a != p.account)
         for a in accts:
             if to_symbol is not None or _is_dated(ctx.snap, a, h.symbol) != dated_now:
                 chosen = (a, h)
@@ -333,11 +371,16 @@ def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: 
     if rounded.amount <= 0:
         raise UserError(f"cannot open {target_notional:,.2f} in {h.symbol}: {rounded.reason}")
     opened = Leg(sleeve, acct, h.symbol, open_side, rounded.amount, cs, linear, mark, False, "roll: open", h.ratio)
-    direction = f"{'dated' if dated_now else 'perp'} → {'dated' if _is_dated(ctx.snap, acct, h.symbol) else 'perp'}"
+    return sleeve, p, close, opened
+
+
+def _roll_ticket(ctx: _Ctx, sleeve: str, p: PositionLine, close: Leg, opened: Leg) -> Ticket:
+    acct, sym = opened.account, opened.symbol
+    direction = f"{'dated' if p.dated else 'perp'} → {'dated' if _is_dated(ctx.snap, acct, sym) else 'perp'}"
     note = (f"roll ({direction}): close {p.side} {abs(p.contracts):g} {p.symbol} on {p.account} "
-            f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {h.symbol} on {acct}")
+            f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {sym} on {acct}")
     reasons = [f"{sleeve}: close the whole {p.symbol} {p.side} (reduce-only)",
-               f"{sleeve}: reopen the same exposure in {h.symbol} ({rounded.amount:g} contracts at {mark:,.6g})"]
+               f"{sleeve}: reopen the same exposure in {sym} ({opened.contracts:g} contracts at {opened.price:,.6g})"]
     return _ticket(ctx, TicketKind.ROLL, [close, opened], note, reasons, [])
 
 
@@ -441,6 +484,7 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
     """Perp hedges a dated future would carry more cheaply over the horizon, and dated hedges
     that expire inside it."""
     out: list[Ticket] = []
+    unstyled = ctx.style == OrderStyle()
     for s in ctx.config.sleeves:
         if ctx.config.is_cash(s) or not s.hedges:
             continue
@@ -450,21 +494,38 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
             if p.dated and not expiring:
                 continue  # a dated hedge that outlives the horizon already carries no funding
             try:
-                t = build_roll(ctx.config, ctx.snap, s.name, from_symbol=p.symbol, account=p.account, _ctx=ctx)
+                roll = _roll_legs(ctx, s.name, p.symbol, None, p.account)
             except UserError:
                 continue  # no instrument of the other kind: nothing to propose
             if expiring:
+                t = _roll_ticket(ctx, *roll)
                 out.append(replace(t, note=t.note + f"; {p.symbol} expires inside the {ctx.horizon:g} d horizon"))
                 continue
             # the roll's verdict needs only its costs (preview() would add margin and checks),
-            # priced as its legs would be worked
-            if ctx.style != OrderStyle():
-                t = style_ticket(t, ctx.style, ctx.snap, ctx.lots, ctx.books)
-            cost = sum(leg_costs(ctx.config, ctx.snap, i, tl, book=ctx.books.get(tl.leg.symbol),
-                                 spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
-                                 horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees).total
-                       for i, tl in enumerate(t.legs))
+            # priced as its legs would be worked; it is worded only when proposed
+            t = None
+            legs: Sequence[TicketLeg] = (TicketLeg(roll[2]), TicketLeg(roll[3]))  # close first, as _ticket orders
+            if not unstyled:
+                t = style_ticket(_roll_ticket(ctx, *roll), ctx.style, ctx.snap, ctx.lots, ctx.books)
+                legs = t.legs
+
+            def total(books: Mapping[str, Any], legs: Sequence[TicketLeg] = legs) -> float:
+                return sum(leg_total(ctx.config, ctx.snap, tl, book=books.get(tl.leg.symbol),
+                                     spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
+                                     horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
+                           for tl in legs)
+
+            # Many rolls cannot save: weigh them without walking the books first. A market
+            # leg's slippage is never negative, and without a book its slippage line is 0 and
+            # its roll line counts the fee alone (2 × rolls × (fee + slippage)): the total
+            # without books is the total less every slippage term, a lower bound. A roll whose
+            # bound is above zero (by more than float rounding) cannot save. (A limit leg's
+            # slippage is measured from the book's mid, which no bound without the book gives.)
+            if unstyled and total({}) > ROLL_BOUND_MARGIN:
+                continue
+            cost = total(ctx.books)
             if cost < 0:
+                t = t or _roll_ticket(ctx, *roll)
                 out.append(replace(t, note=t.note + f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d "
                                                "(carry saved minus fees and slippage)"))
     return out
@@ -518,23 +579,25 @@ def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, sco
     4. beta-neutral tickets for each (core, satellite) in ``beta_pairs`` (needs ``ohlcv``).
     Every ticket's ``note`` says why it is proposed and ``reasons`` why each leg is what it is.
     """
-    ctx = _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
-    rows = [r for r in hedgeable_rows(config, ctx.alloc)
-            if wanted(r, scope) and abs(r.delta(goal)) >= max(config.limits.min_trade_notional, 1e-9)]
-    over, under = over_under(rows, goal)
-    out: list[Ticket] = []
-    for a, b in zip(over, under, strict=False):
-        out.append(build_spread(config, snapshot, a.name, b.name, goal=goal, _ctx=ctx))
-    n = min(len(over), len(under))
-    for r in over[n:] + under[n:]:
-        out.append(build_hedge(config, snapshot, r.name, goal=goal, _ctx=ctx))
-    if rolls:
-        out += roll_candidates(ctx)
-    for core, sat in beta_pairs:
-        if ohlcv is None:
-            raise UserError("beta-neutral tickets need OHLCV closes for the core and the satellite")
-        out.append(build_beta_neutral(config, snapshot, core, sat, ohlcv=ohlcv, _ctx=ctx))
-    return out
+    # a pure pass that frees what it allocates by reference counting: see gcpause
+    with gc_paused():
+        ctx = _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
+        rows = [r for r in hedgeable_rows(config, ctx.alloc)
+                if wanted(r, scope) and abs(r.delta(goal)) >= max(config.limits.min_trade_notional, 1e-9)]
+        over, under = over_under(rows, goal)
+        out: list[Ticket] = []
+        for a, b in zip(over, under, strict=False):
+            out.append(build_spread(config, snapshot, a.name, b.name, goal=goal, _ctx=ctx))
+        n = min(len(over), len(under))
+        for r in over[n:] + under[n:]:
+            out.append(build_hedge(config, snapshot, r.name, goal=goal, _ctx=ctx))
+        if rolls:
+            out += roll_candidates(ctx)
+        for core, sat in beta_pairs:
+            if ohlcv is None:
+                raise UserError("beta-neutral tickets need OHLCV closes for the core and the satellite")
+            out.append(build_beta_neutral(config, snapshot, core, sat, ohlcv=ohlcv, _ctx=ctx))
+        return out
 
 
 # ------------------------------------------------------------------ the builder's request

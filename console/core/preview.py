@@ -23,20 +23,27 @@ from console.core.costs import (
     BasisInfo,
     CostItem,
     FundingInfo,
+    basis_amount,
     basis_info,
     basis_item,
     carry_after_expiry,
+    fee_amount,
     fee_cost,
     fee_rate,
+    funding_amount,
     funding_info,
     funding_item,
+    roll_amount,
     roll_item,
     rolls_needed,
     slippage_cost,
+    slippage_money,
     spot_alternative,
     unknown,
+    walk_book,
 )
 from console.core.errors import UserError
+from console.core.memo import by_identity
 from console.core.numbers import money
 from console.core.overlay import Leg
 from console.core.risk import (
@@ -47,7 +54,7 @@ from console.core.risk import (
     what_if,
     worst,
 )
-from console.core.snapshot import Snapshot
+from console.core.snapshot import AccountState, Snapshot
 from console.core.ticket import OrderType, Ticket, TicketKind, TicketLeg
 
 COST_NAMES = ("fee", "slippage", "funding", "basis", "roll")
@@ -189,19 +196,15 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
         child = leg.contracts / tl.style.slices
         slip, _ = slippage_cost(book, leg.side, child, leg.contract_size, inverse=not leg.linear)
         if tl.style.slices > 1 and slip.known:
-            slip = CostItem("slippage", slip.amount * tl.style.slices,
-                            slip.reason + f" per child, × {tl.style.slices} children (assumes the book "
+            child_slip, n = slip, tl.style.slices
+            slip = CostItem("slippage", slip.amount * n,
+                            lambda: child_slip.reason + f" per child, × {n} children (assumes the book "
                             "refills between slices)", slip.bps)
     else:
-        mid = None
-        if book and book.get("bids") and book.get("asks"):
-            mid = (float(book["bids"][0][0]) + float(book["asks"][0][0])) / 2
-        ref = mid or leg.price
-        px = tl.limit_price or ref
-        adverse = max(0.0, (px - ref) / ref if leg.side == "buy" else (ref - px) / ref)
+        adverse, px, ref, mid = _resting(tl, book)
         slip = CostItem("slippage", adverse * notional,
-                        f"limit {px:,.6g} vs {'mid' if mid else 'mark'} {ref:,.6g}: rests on the book, "
-                        "no sweep (fill not guaranteed)", adverse * 1e4)
+                        lambda: f"limit {px:,.6g} vs {'mid' if mid else 'mark'} {ref:,.6g}: rests on the book, "
+                                "no sweep (fill not guaranteed)", adverse * 1e4)
     dated, expiry = _dated(snap, leg)
     if book_error and not book and not slip.known:
         slip = unknown("slippage", f"n/a ({book_error})")
@@ -225,12 +228,84 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
                     "dated" if dated else "perp", leg.reduce_only, tuple(items), fi, bi, tl.limit_price)
 
 
+def _resting(tl: TicketLeg, book: Mapping[str, Any] | None) -> tuple[float, float, float, float | None]:
+    """A limit leg's adverse distance of its price from mid (mark without a book), as a share:
+    (adverse, limit price, reference, mid)."""
+    mid = None
+    if book and book.get("bids") and book.get("asks"):
+        mid = (float(book["bids"][0][0]) + float(book["asks"][0][0])) / 2
+    ref = mid or tl.leg.price
+    px = tl.limit_price or ref
+    return max(0.0, (px - ref) / ref if tl.leg.side == "buy" else (ref - px) / ref), px, ref, mid
+
+
+CostLine = tuple[str, float, bool]  # a cost line's name, amount and whether it could be priced
+
+
+def leg_lines(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
+              spot_price: float | None, horizon_days: float, now_ms: int,
+              trading_fees: Mapping[str, Any] | None = None) -> tuple[str, tuple[CostLine, ...]]:
+    """``leg_costs``' instrument ("perp" | "dated") and each of its cost lines as (name, amount,
+    known), without the lines' objects and words: the planner weighs every candidate
+    instrument of every sleeve on these. The same floats: the same formulas (costs'
+    ``*_amount``) on the same inputs."""
+    leg = tl.leg
+    acct = snap.accounts[leg.account]
+    maker = tl.style.type is OrderType.POST_ONLY
+    notional = leg.notional
+    fee = fee_amount(notional, fee_rate(acct.markets.get(leg.symbol), leg.symbol, maker=maker,
+                                        trading_fees=trading_fees)[0])
+    slip: CostLine = ("slippage", 0.0, False)  # no book, or no side to walk
+    if tl.style.type is not OrderType.MARKET:
+        slip = ("slippage", _resting(tl, book)[0] * notional, True)
+    elif book:
+        money = slippage_money(walk_book(book, leg.side, leg.contracts / tl.style.slices), leg.contract_size,
+                               inverse=not leg.linear)
+        if money is not None:
+            slip = ("slippage", money * tl.style.slices if tl.style.slices > 1 else money, True)
+    head = (("fee", fee, True), slip)
+    dated, expiry = _dated(snap, leg)
+    if not dated:
+        fi = funding_info(acct.funding_rates.get(leg.symbol))
+        funding = funding_amount(leg.side, notional, fi, horizon_days, now_ms=now_ms)[0] if fi else 0.0
+        return "perp", (*head, ("funding", funding, fi is not None))
+    bi = basis_info(leg.price, spot_price, expiry, now_ms)
+    if bi is None:
+        return "dated", (*head, ("basis", 0.0, False), ("roll", 0.0, False))
+    basis = ("basis", basis_amount(leg.side, notional, bi, horizon_days)[0], True)
+    if leg.reduce_only:
+        return "dated", (*head, basis)
+    carry, _ = carry_after_expiry(leg.side, notional, bi, horizon_days)
+    roll = roll_amount(rolls_needed(horizon_days, bi.days_to_expiry), fee + slip[1], carry)
+    return "dated", (*head, basis, ("roll", roll, True))
+
+
+def lines_total(lines: Sequence[CostLine]) -> float:
+    """The lines added up in order, as ``LegCosts.total`` adds its items (the same float)."""
+    return sum(amount for _, amount, _ in lines)
+
+
+def leg_total(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
+              spot_price: float | None, horizon_days: float, now_ms: int,
+              trading_fees: Mapping[str, Any] | None = None) -> float:
+    """``leg_costs(...).total`` without building its cost lines (see ``leg_lines``)."""
+    return lines_total(leg_lines(config, snap, tl, book=book, spot_price=spot_price, horizon_days=horizon_days,
+                                 now_ms=now_ms, trading_fees=trading_fees)[1])
+
+
+@by_identity()
+def _reported_margin_ratio(state: AccountState) -> float | None:
+    """``alerts.account_margin_ratio``, once per (immutable) account state: it reads every
+    position, and a plan previews hundreds of tickets on one snapshot."""
+    from console.core.alerts import account_margin_ratio
+
+    return account_margin_ratio(state)
+
+
 def margin_before_notes(snapshot: Snapshot, wi: WhatIf) -> list[str]:
     """Where the preview's "margin before" (recomputed from the positions at mark on the
     tiers it was given) differs from the ratio the venue reports (the dashboard's), say by how
     much and why, so the two figures on screen never disagree silently."""
-    from console.core.alerts import account_margin_ratio
-
     out = []
     for name in dict.fromkeys(a.account for a in wi.before):
         # the venue's account figure is compared with the account's worst pool (risk.worst)
@@ -238,7 +313,7 @@ def margin_before_notes(snapshot: Snapshot, wi: WhatIf) -> list[str]:
         if a is None:
             continue
         st = snapshot.accounts.get(a.account)
-        reported = account_margin_ratio(st) if st is not None else None
+        reported = _reported_margin_ratio(st) if st is not None else None
         mine = a.margin_ratio
         if reported is None or not math.isfinite(mine) or abs(reported - mine) <= MARGIN_GAP:
             continue
@@ -314,7 +389,8 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
         legs.append(leg_costs(config, snapshot, i, tl, book=books.get(tl.leg.symbol), spot_price=prices.get(base),
                               horizon_days=horizon, now_ms=now, trading_fees=trading_fees,
                               book_error=(book_errors or {}).get(tl.leg.symbol)))
-    totals = {n: sum((lc.item(n).amount if lc.item(n) else 0.0) for lc in legs) for n in COST_NAMES}
+    amounts = [{i.name: i.amount for i in lc.items} for lc in legs]  # a leg's lines have distinct names
+    totals = {n: sum(a.get(n, 0.0) for a in amounts) for n in COST_NAMES}
     totals["total"] = sum(lc.total for lc in legs)
     unknowns = tuple(f"{it.name} (leg {lc.index + 1}: {it.reason})" for lc in legs for it in lc.items if not it.known)
 

@@ -410,10 +410,7 @@ class AccountRisk:
 
     @property
     def margin_ratio(self) -> float:
-        """maintenance / margin balance (Binance). ∞ when the balance is gone."""
-        if self.margin_balance <= 0:
-            return math.inf if self.maintenance > 0 or self.gross_notional > 0 else 0.0
-        return self.maintenance / self.margin_balance
+        return margin_ratio_of(self.wallet, self.upnl, self.maintenance, self.gross_notional)
 
     @property
     def leverage(self) -> float:
@@ -438,6 +435,14 @@ def account_risk(snap: Snapshot, account: str, *, quote: str, default_leverage: 
     tiers = snap.account(account).leverage_tiers or None
     return tuple(p.evaluate(tiers, after=False)
                  for p in account_pools(snap, account, (), quote=quote, default_leverage=default_leverage))
+
+
+def margin_ratio_of(wallet: float, upnl: float, maintenance: float, gross: float) -> float:
+    """maintenance / margin balance (wallet + uPnL, Binance). ∞ when the balance is gone."""
+    balance = wallet + upnl
+    if balance <= 0:
+        return math.inf if maintenance > 0 or gross > 0 else 0.0
+    return maintenance / balance
 
 
 def _finite(x: float) -> float | None:
@@ -659,6 +664,10 @@ class _PoolBase:
     notes: Mapping[str, int]  # tiers note → how many positions rest on it
     gone: tuple[str, ...]
     isolated: tuple[str, ...]  # isolated positions' symbols, in the pool's order
+    # the before side of stress rows, by (asset, wallet, moves): tickets on the same asset
+    # read the same rows (``Pool.stress_before``)
+    stressed: dict[tuple[str, float, tuple[float, ...]], tuple[_Stressed, ...]] = field(
+        default_factory=dict, compare=False, repr=False)
 
 
 def _base_of(before: Sequence[RiskPosition], tiers: Mapping[str, Any] | None, inverse: bool) -> _PoolBase:
@@ -775,6 +784,19 @@ class Pool:
         on_asset = {p.symbol for p in moved}
         return moved, _minus(total, part), tuple(s for s in gone if s not in on_asset)
 
+    def stress_before(self, tiers: Mapping[str, Any] | None, asset: str,
+                      moves: Sequence[float]) -> tuple[_Stressed, ...]:
+        """The before side of the stress rows of ``asset``, one per move: it depends on the
+        snapshot alone, so it is worked out once per pool base for every ticket on the asset."""
+        base = _pool_base(self.before, tiers, self.inverse)
+        key = (asset, self.wallet_before, tuple(moves))
+        hit = base.stressed.get(key)
+        if hit is None:
+            moved, rest, gone = self.asset_part(tiers, asset, after=False)
+            hit = base.stressed[key] = tuple(_stressed(self.wallet_before, rest, gone, moved, mv, tiers, self.inverse)
+                                             for mv in moves)
+        return hit
+
 
 def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: str,
                   default_leverage: float) -> list[Pool]:
@@ -867,18 +889,27 @@ class WhatIf:
                 "stress": [s.to_dict() for s in self.stress]}
 
 
-def _combined(name: str, wallet: float, settle: str, rest: _Sums, rest_gone: tuple[str, ...],
-              moved: Sequence[RiskPosition], move: float, tiers: Mapping[str, Any] | None, *,
-              inverse: bool = False) -> AccountRisk:
+class _Stressed(NamedTuple):
+    """What a stress row reads of one side (before or after) of a pool under a move."""
+    ratio: float  # margin ratio (∞ when the balance is gone)
+    liquidated: bool
+    why: str  # why it is liquidated ("" when it is not)
+    upnl: float  # the pool's uPnL at the moved marks
+
+
+def _stressed(wallet: float, rest: _Sums, rest_gone: tuple[str, ...], moved: Sequence[RiskPosition], move: float,
+              tiers: Mapping[str, Any] | None, inverse: bool) -> _Stressed:
     """The rest of the pool (summed once) plus the ``moved`` positions at their marks moved by
-    ``move``: the sums ``evaluate`` makes, for a stress row (which reads no tiers note). For an
-    inverse pool the move changes the marks only: the wallet is coin, and so is every figure
-    of the ratio."""
+    ``move``: the sums ``evaluate`` makes, read straight into the row's figures (a plan makes
+    thousands of rows, so no AccountRisk is built for each). For an inverse pool the move
+    changes the marks only: the wallet is coin, and so is every figure of the ratio."""
     shares = [_share(p, tiers, inverse, move) for p in moved]
     m = _add(shares)
-    return AccountRisk(name, settle, wallet, rest.upnl + m.upnl, rest.maintenance + m.maintenance,
-                       rest.initial + m.initial, rest.gross + m.gross, (), "",
-                       rest_gone + tuple(p.symbol for p, sh in zip(moved, shares, strict=True) if sh.gone), inverse)
+    upnl, maintenance = rest.upnl + m.upnl, rest.maintenance + m.maintenance
+    ratio = margin_ratio_of(wallet, upnl, maintenance, rest.gross + m.gross)
+    gone = rest_gone + tuple(p.symbol for p, sh in zip(moved, shares, strict=True) if sh.gone)
+    liquidated, why = _liquidated(maintenance, ratio, gone)
+    return _Stressed(ratio, liquidated, why, upnl)
 
 
 def _quote_upnl(positions: Sequence[RiskPosition], move: float = 0.0) -> float:
@@ -893,11 +924,11 @@ def _quote_upnl(positions: Sequence[RiskPosition], move: float = 0.0) -> float:
     return out
 
 
-def _liquidated(r: AccountRisk) -> tuple[bool, str]:
-    if r.maintenance > 0 and r.margin_ratio >= 1.0:
+def _liquidated(maintenance: float, ratio: float, isolated_gone: tuple[str, ...]) -> tuple[bool, str]:
+    if maintenance > 0 and ratio >= 1.0:
         return True, "margin ratio ≥ 100 %: the account is liquidated"
-    if r.isolated_liquidated:
-        return True, f"isolated {', '.join(r.isolated_liquidated)} past its liquidation price"
+    if isolated_gone:
+        return True, f"isolated {', '.join(isolated_gone)} past its liquidation price"
     return False, ""
 
 
@@ -925,21 +956,18 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | N
         leg.symbol.split("/")[0] for leg in legs))
     for pool in pools if stress_moves else ():
         name, settle, inv = pool.account, pool.settle, pool.inverse
-        wb, wa = pool.wallet_before, pool.wallet_after
+        wa = pool.wallet_after
         for asset in assets:
             # only the asset's positions change under its move: the rest is summed once
-            moved_b, rest_b, gone_b = pool.asset_part(tiers, asset, after=False)
             moved_a, rest_a, gone_a = pool.asset_part(tiers, asset, after=True)
             upnl_a = _add(_share(p, tiers, inv) for p in moved_a).upnl
-            for mv in stress_moves:
-                rb = _combined(name, wb, settle, rest_b, gone_b, moved_b, mv, tiers, inverse=inv)
-                ra = _combined(name, wa, settle, rest_a, gone_a, moved_a, mv, tiers, inverse=inv)
-                lb, _ = _liquidated(rb)
-                la, why = _liquidated(ra)
+            for mv, rb in zip(stress_moves, pool.stress_before(tiers, asset, stress_moves), strict=True):
+                ra = _stressed(wa, rest_a, gone_a, moved_a, mv, tiers, inv)
                 # linear: the pool's PnL change (only the moved positions' changes); inverse:
                 # its coin PnL in USD at the moved marks
                 pnl = (_quote_upnl(moved_a, mv) - _quote_upnl(moved_a) if inv
                        else ra.upnl - rest_a.upnl - upnl_a)
-                rows.append(StressRow(asset, mv, name, _finite(rb.margin_ratio), _finite(ra.margin_ratio), lb, la,
-                                      pnl, spot_values.get(asset, 0.0) * mv, why or "survives", settle))
+                rows.append(StressRow(asset, mv, name, _finite(rb.ratio), _finite(ra.ratio), rb.liquidated,
+                                      ra.liquidated, pnl, spot_values.get(asset, 0.0) * mv, ra.why or "survives",
+                                      settle))
     return WhatIf(tuple(before), tuple(after), tuple(rows))

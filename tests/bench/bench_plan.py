@@ -5,14 +5,15 @@ Run on demand:
 
     python tests/bench/bench_plan.py [--runs N] [--sleeves 500] [--small 50]
 
-It prints, for the large book, which part takes what (allocation, propose, the previews split
-into costs + margin + checks and the stress table), the same full plan for the small book in
+It prints, for the large book, which part takes what (allocation, propose and its roll scan,
+the previews split into costs + margin + checks and the stress table), the same full plan for the small book in
 the same run (the ratio shows whether time is linear in sleeves), and one ticket's preview
 against the large pool as the builder runs it per keystroke: warm (the snapshot's pools
 already summed) and cold (the first preview on a new snapshot). Each figure is the median
 over the runs, in CPU ms of this process (the machine is shared, so wall time, also shown,
-carries other processes' load); a per-ticket figure also gives its p99. The last line is
-one JSON object of the figures.
+carries other processes' load); a per-ticket figure also gives its p99. The previews run
+as `plan` runs them, with the cyclic collector paused (propose pauses it itself). The last
+line is one JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from console.core import risk  # noqa: E402
 from console.core.allocation import compute_allocation  # noqa: E402
 from console.core.config import Config  # noqa: E402
+from console.core.gcpause import gc_paused  # noqa: E402
 from console.core.planner import propose  # noqa: E402
 from console.core.preview import preview  # noqa: E402
 from console.core.snapshot import Snapshot  # noqa: E402
@@ -57,13 +59,20 @@ def plan_parts(cfg: Config, snap: Snapshot, books: dict) -> dict[str, float]:
     w0 = time.perf_counter()
     alloc, t_alloc, _ = clocked(lambda: compute_allocation(cfg, snap))
     tickets, t_prop, _ = clocked(lambda: propose(cfg, snap, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc))
-    _, t_nostress, _ = clocked(lambda: [preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc,
-                                                stress=False) for t in tickets])
+    # propose's share for the roll scan (every perp hedge weighed against its dated twin):
+    # the same proposal without it, on a new snapshot of its own
+    snap_nr = fresh(snap)
+    _, t_norolls, _ = clocked(lambda: propose(cfg, snap_nr, books=books, now_ms=f.T0, horizon_days=7, alloc=alloc,
+                                              rolls=False))
+    with gc_paused():  # the parts run as `plan` runs its previews
+        _, t_nostress, _ = clocked(lambda: [preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7,
+                                                    alloc=alloc, stress=False) for t in tickets])
 
     def what_ifs(moves: tuple[float, ...]) -> list[risk.WhatIf]:
-        return [risk.what_if(snap, [tl.leg for tl in t.legs], tiers=None, quote=cfg.portfolio.quote,
-                             default_leverage=cfg.limits.max_leverage, spot_values=alloc.spot_values(),
-                             stress_moves=moves) for t in tickets]
+        with gc_paused():
+            return [risk.what_if(snap, [tl.leg for tl in t.legs], tiers=None, quote=cfg.portfolio.quote,
+                                 default_leverage=cfg.limits.max_leverage, spot_values=alloc.spot_values(),
+                                 stress_moves=moves) for t in tickets]
 
     # the stress tables' share: every ticket's what-if with them, less without
     _, t_with, _ = clocked(lambda: what_ifs(risk.STRESS_MOVES))
@@ -76,10 +85,12 @@ def plan_parts(cfg: Config, snap: Snapshot, books: dict) -> dict[str, float]:
     def full() -> int:
         a = compute_allocation(cfg, snap2)
         ts = propose(cfg, snap2, books=books, now_ms=f.T0, horizon_days=7, alloc=a)
-        return sum(len(preview(cfg, snap2, t, books=books, now_ms=f.T0, horizon_days=7, alloc=a).legs) for t in ts)
+        with gc_paused():  # as `plan` previews its tickets
+            return sum(len(preview(cfg, snap2, t, books=books, now_ms=f.T0, horizon_days=7, alloc=a).legs)
+                       for t in ts)
 
     legs, t_full, w_full = clocked(full)
-    return {"alloc": t_alloc, "propose": t_prop, "previews_without_stress": t_nostress, "stress": t_stress,
+    return {"alloc": t_alloc, "propose": t_prop, "rolls": t_prop - t_norolls, "previews_without_stress": t_nostress, "stress": t_stress,
             "full": t_full, "full_wall": w_full, "parts_wall": wall, "tickets": len(tickets), "legs": legs}
 
 
@@ -131,6 +142,7 @@ def main() -> None:
         "sleeves": a.sleeves, "tickets": r0["tickets"], "legs": r0["legs"],
         "full_plan_ms": round(full_big, 1), "full_plan_wall_ms": round(med(rows_big, "full_wall"), 1),
         "alloc_ms": round(med(rows_big, "alloc"), 1), "propose_ms": round(med(rows_big, "propose"), 1),
+        "propose_rolls_ms": round(med(rows_big, "rolls"), 1),
         "previews_without_stress_ms": round(med(rows_big, "previews_without_stress"), 1),
         "stress_ms": round(med(rows_big, "stress"), 1),
         "small_sleeves": a.small, "small_full_plan_ms": round(full_small, 1),
@@ -145,7 +157,8 @@ def main() -> None:
           f"medians over {a.runs} runs, CPU ms of this process")
     print(f"full plan (allocation + propose + every preview with costs, what-if, stress, checks): "
           f"{out['full_plan_ms']:,.1f} ms (wall {out['full_plan_wall_ms']:,.1f} ms)")
-    print(f"  allocation {out['alloc_ms']:,.1f} ms; propose() {out['propose_ms']:,.1f} ms; "
+    print(f"  allocation {out['alloc_ms']:,.1f} ms; propose() {out['propose_ms']:,.1f} ms "
+          f"(of which the roll scan {out['propose_rolls_ms']:,.1f} ms); "
           f"previews without stress (costs, margin before/after, checks) {out['previews_without_stress_ms']:,.1f} ms; "
           f"of the full plan, the stress tables {out['stress_ms']:,.1f} ms")
     print(f"{a.small} sleeves, same run: full plan {out['small_full_plan_ms']:,.1f} ms; "
