@@ -46,6 +46,7 @@ from console.core.overlay import (
 from console.core.preview import leg_costs
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
+from console.core.venuedata import ByAccount, of
 
 DEFAULT_HORIZON_DAYS = 7.0
 
@@ -69,8 +70,8 @@ class InstrumentChoice:
 class _Ctx:
     """What the builders share for one planning pass (built once: allocation, lots)."""
 
-    def __init__(self, config: Config, snap: Snapshot, alloc: Allocation | None, books: Mapping[str, Any] | None,
-                 horizon_days: float, now_ms: int | None, trading_fees: Mapping[str, Any] | None,
+    def __init__(self, config: Config, snap: Snapshot, alloc: Allocation | None, books: ByAccount | None,
+                 horizon_days: float, now_ms: int | None, trading_fees: ByAccount | None,
                  style: OrderStyle | None = None) -> None:
         self.config = config
         self.snap = snap
@@ -130,7 +131,7 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
             if min_cost and leg.notional < min_cost:  # likewise skipped by sleeve_legs
                 left_out.append(f"{h.symbol} on {acct}: {leg.notional:,.2f} is under its minimum order {min_cost:,.2f}")
                 continue
-            book = ctx.books.get(h.symbol)
+            book = of(ctx.books, acct, h.symbol)  # each candidate on its own venue's book and fees
             px = limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
             lc = leg_costs(ctx.config, ctx.snap, 0, TicketLeg(leg, ctx.style, px), book=book,
                            spot_price=prices.get(h.base), horizon_days=ctx.horizon, now_ms=ctx.now,
@@ -208,9 +209,9 @@ def _row(ctx: _Ctx, name: str) -> tuple[Sleeve, SleeveRow]:
 
 
 def build_hedge(config: Config, snapshot: Snapshot, sleeve: str, *, goal: Goal = Goal.TARGET,
-                horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                 alloc: Allocation | None = None, instrument: HedgeInstrument | None = None,
-                now_ms: int | None = None, trading_fees: Mapping[str, Any] | None = None,
+                now_ms: int | None = None, trading_fees: ByAccount | None = None,
                 style: OrderStyle | None = None, _ctx: _Ctx | None = None) -> Ticket:
     """A single-leg overlay (plus any reduce-only legs first) moving one sleeve to its goal."""
     ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
@@ -224,9 +225,9 @@ def build_hedge(config: Config, snapshot: Snapshot, sleeve: str, *, goal: Goal =
 
 
 def build_spread(config: Config, snapshot: Snapshot, sell: str, buy: str, *, goal: Goal = Goal.TARGET,
-                 horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                 horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                  alloc: Allocation | None = None, now_ms: int | None = None,
-                 trading_fees: Mapping[str, Any] | None = None,
+                 trading_fees: ByAccount | None = None,
                  sell_instrument: HedgeInstrument | str | None = None,
                  buy_instrument: HedgeInstrument | str | None = None,
                  style: OrderStyle | None = None, _ctx: _Ctx | None = None) -> Ticket:
@@ -274,9 +275,9 @@ def _is_dated(snap: Snapshot, account: str, symbol: str) -> bool:
 
 def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: str | None = None,
                to_symbol: str | None = None, account: str | None = None,
-               horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+               horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                alloc: Allocation | None = None, now_ms: int | None = None,
-               trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+               trading_fees: ByAccount | None = None, style: OrderStyle | None = None,
                _ctx: _Ctx | None = None) -> Ticket:
     """Close the sleeve's hedge in one contract (reduce-only, whole) and open the same notional
     on the same side in another (seed 004 §5): perp → dated by default, dated → perp when the
@@ -366,9 +367,9 @@ def sleeve_series(ctx: _Ctx, sleeve: Sleeve, ohlcv: Mapping[str, Any]) -> dict[i
 
 def build_proxy_hedge(config: Config, snapshot: Snapshot, sleeve: str, proxy: str, *,
                       ohlcv: Mapping[str, Any], lookback: int | None = 30, goal: Goal = Goal.TARGET,
-                      horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                      horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                       alloc: Allocation | None = None, now_ms: int | None = None,
-                      trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+                      trading_fees: ByAccount | None = None, style: OrderStyle | None = None,
                _ctx: _Ctx | None = None) -> Ticket:
     """Hedge ``sleeve`` through ``proxy`` (an index future, a correlated coin): the proxy's
     notional = sleeve exposure to move × beta of the sleeve on the proxy over ``lookback``
@@ -406,9 +407,9 @@ def build_proxy_hedge(config: Config, snapshot: Snapshot, sleeve: str, proxy: st
 
 def build_beta_neutral(config: Config, snapshot: Snapshot, core: str, satellite: str, *,
                        ohlcv: Mapping[str, Any], lookback: int | None = 30, tolerance: float = 0.10,
-                       horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                       horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                        alloc: Allocation | None = None, now_ms: int | None = None,
-                       trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+                       trading_fees: ByAccount | None = None, style: OrderStyle | None = None,
                _ctx: _Ctx | None = None) -> Ticket:
     """Seed 002, strategy 2: keep the satellite's return relative to the core and none of the
     market's. With β the satellite's beta on the core, the portfolio's core-equivalent exposure
@@ -460,7 +461,7 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
             # priced as its legs would be worked
             if ctx.style != OrderStyle():
                 t = style_ticket(t, ctx.style, ctx.snap, ctx.lots, ctx.books)
-            cost = sum(leg_costs(ctx.config, ctx.snap, i, tl, book=ctx.books.get(tl.leg.symbol),
+            cost = sum(leg_costs(ctx.config, ctx.snap, i, tl, book=of(ctx.books, tl.leg.account, tl.leg.symbol),
                                  spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
                                  horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees).total
                        for i, tl in enumerate(t.legs))
@@ -506,8 +507,8 @@ def _pp(drift: float | None) -> str:
 
 
 def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, scope: Scope = Scope.BREACH,
-            horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
-            now_ms: int | None = None, trading_fees: Mapping[str, Any] | None = None,
+            horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
+            now_ms: int | None = None, trading_fees: ByAccount | None = None,
             alloc: Allocation | None = None, rolls: bool = True,
             ohlcv: Mapping[str, Any] | None = None,
             beta_pairs: Sequence[tuple[str, str]] = (), style: OrderStyle | None = None) -> list[Ticket]:
@@ -570,7 +571,7 @@ def _instrument(config: Config, sleeve: str | None, symbol: str) -> HedgeInstrum
     return next((h for h in config.sleeve(sleeve).hedges if h.symbol == symbol), None)
 
 
-def plan_request(config: Config, snap: Snapshot, inp: TicketRequest, books: Mapping[str, Any] | None,
+def plan_request(config: Config, snap: Snapshot, inp: TicketRequest, books: ByAccount | None,
                  now_ms: int) -> Ticket:
     """The ticket the request describes (pure; the builder runs it in a worker thread)."""
     common = {"horizon_days": inp.horizon_days, "books": books, "now_ms": now_ms, "style": inp.order_style()}
