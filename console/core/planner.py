@@ -44,6 +44,7 @@ from console.core.overlay import (
     wanted,
 )
 from console.core.preview import leg_costs
+from console.core.risk import account_pools
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from console.core.venuedata import ByAccount, of
@@ -101,12 +102,15 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     only weighed when the sleeve has no hedge on its own assets.
 
     Each candidate is priced on the contracts the leg would carry (``exposure`` rounded to
-    that venue's lot); one that rounds to nothing or under the minimum order is left out.
+    that venue's lot) on its own venue's book and fees; one that rounds to nothing or under the
+    minimum order is left out. A candidate whose account lacks the free margin for the leg
+    (``margin_short``) is passed over when another can carry it; when none can, the cheapest
+    stays the pick and the pre-trade check refuses it with its own message.
     None when no candidate can be sent."""
     own = [h for h in sleeve.hedges if not h.proxy]
     pool = own or list(sleeve.hedges)
     prices = ctx.alloc.prices
-    cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []
+    cands: list[tuple[float, int, Candidate, HedgeInstrument, str | None]] = []
     left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
         for acct in _accounts_listing(ctx.config, ctx.snap, h):
@@ -138,20 +142,43 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
                            trading_fees=ctx.fees)
             parts = ", ".join(f"{i.name} {i.amount:+,.2f}" if i.known else f"{i.name} n/a" for i in lc.items)
             c = Candidate(acct, h.symbol, lc.total, f"{lc.instrument} {h.symbol} on {acct}: {parts} = {lc.total:+,.2f}")
-            cands.append((lc.total, rank, c, h.model_copy(update={"account": acct})))
+            cands.append((lc.total, rank, c, h.model_copy(update={"account": acct}), margin_short(ctx, leg)))
     if not cands:
         return None
     cands.sort(key=lambda t: (round(t[0], 6), t[1]))
-    best = cands[0]
+    # a venue that cannot carry the leg is passed over while another can; when none can, the
+    # cheapest stays the pick and the pre-trade check refuses it with its own message
+    carried = [t for t in cands if t[4] is None] or cands
+    short = [t[4] for t in cands if t[4] is not None] if len(carried) < len(cands) else []
+    best = carried[0]
     why = f"{best[2].why} over {ctx.horizon:g} d"
-    if len(cands) > 1:
-        nxt = cands[1]
+    if len(carried) > 1:
+        nxt = carried[1]
         why += f"; cheaper than {nxt[2].symbol} on {nxt[2].account} ({nxt[0]:+,.2f}) by {nxt[0] - best[0]:,.2f}"
-    elif left_out:
-        why += f"; the only instrument that can be sent ({'; '.join(left_out)})"
+        if short:
+            why += f"; passed over {'; '.join(short)}"
+    elif left_out or short:
+        why += f"; the only instrument that can be sent ({'; '.join(short + left_out)})"
     else:
         why += "; the only instrument listed"
-    return InstrumentChoice(best[3], best[0], why, tuple(c for _, _, c, _ in cands))
+    return InstrumentChoice(best[3], best[0], why, tuple(t[2] for t in cands))
+
+
+def margin_short(ctx: _Ctx, leg: Leg) -> str | None:
+    """Why ``leg``'s account cannot carry it: the initial margin the leg adds to its pool (on the
+    leverage the pre-trade checks assume) is more than the pool's free margin (margin balance
+    less the initial margin already held). None when it can."""
+    quote, lev = ctx.config.portfolio.quote, ctx.config.limits.max_leverage
+    for p in account_pools(ctx.snap, leg.account, [leg], quote=quote, default_leverage=lev):
+        before = p.evaluate(None, after=False, liquidation=False)
+        after = p.evaluate(None, after=True, liquidation=False)
+        needs, has = after.initial - before.initial, before.margin_balance - before.initial
+        if needs > 1e-9 and needs > has:
+            has = max(has, 0.0)
+            if p.inverse:  # a COIN-M pool's figures are coin
+                return f"{leg.account}: not enough margin (needs {needs:,.6g} {p.settle}, has {has:,.6g} {p.settle})"
+            return f"{leg.account}: not enough margin (needs {needs:,.2f}, has {has:,.2f})"
+    return None
 
 
 def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,

@@ -81,3 +81,51 @@ def test_the_choice_prices_each_venue_on_its_own_book() -> None:
     assert by["bybit"].cost == pytest.approx(12_000 * 0.0005 + 0.2 * 20 + funding_7d)
     assert "slippage +1.00" in by["fut"].why and "slippage +4.00" in by["bybit"].why
     assert "by 3.00" in ch.reason
+
+
+def _btc_perp_only(cfg):
+    return cfg.sleeve("BTC").model_copy(update={"hedges": [h for h in cfg.sleeve("BTC").hedges if h.symbol == SYM]})
+
+
+def test_a_venue_without_the_margin_is_passed_over_and_the_reason_says_why() -> None:
+    # bybit is cheaper (taker 0.04 % vs 0.05 %, same book) but holds 1,000 USDT: selling 12,000
+    # of BTC at the checks' 5x needs 12,000 / 5 = 2,400 of initial margin there. fut (10,000) carries it.
+    cfg, snap = two_venues(bybit_margin=1_000, bybit_taker=0.0004)
+    assert cfg.limits.max_leverage == 5
+    same = {"fut": BOOKS["fut"], "bybit": BOOKS["fut"]}
+    ctx = planner._Ctx(cfg, snap, None, same, 7, None, None)
+    ch = planner.choose_instrument(ctx, _btc_perp_only(cfg), "sell", 12_000)
+    assert ch is not None and ch.instrument.account == "fut"
+    assert "bybit: not enough margin (needs 2,400.00, has 1,000.00)" in ch.reason
+    # with the margin, bybit's lower fee wins: 12,000 × (0.05 % − 0.04 %) = 1.20 cheaper
+    cfg, snap = two_venues(bybit_margin=2_400 + 1, bybit_taker=0.0004)
+    ch = planner.choose_instrument(planner._Ctx(cfg, snap, None, same, 7, None, None), _btc_perp_only(cfg),
+                                   "sell", 12_000)
+    assert ch is not None and ch.instrument.account == "bybit"
+    assert "by 1.20" in ch.reason and "margin" not in ch.reason
+
+
+def test_when_no_venue_can_carry_the_leg_the_cheapest_stays_and_the_check_refuses() -> None:
+    # 12,000 at 5x needs 2,400; fut holds 2,000 and bybit 1,000: neither can, so the cheaper (fut,
+    # 5 vs 20 from mid) is kept and the pre-trade check refuses the ticket on leverage
+    from console.core.checks import pretrade_checks
+
+    cfg, snap = two_venues(fut_margin=2_000, bybit_margin=1_000, bybit_taker=0.0005)
+    ch = planner.choose_instrument(planner._Ctx(cfg, snap, None, BOOKS, 7, None, None), _btc_perp_only(cfg),
+                                   "sell", 12_000)
+    assert ch is not None and ch.instrument.account == "fut" and "margin" not in ch.reason
+    t = Ticket(TicketKind.HEDGE, (TicketLeg(leg("fut", "sell", 0.2)),), f.T0)
+    fails = pretrade_checks(cfg, snap, t, f.T0)
+    assert [str(c.code) for c in fails] == ["leverage"]
+    assert f"{12_000 / 2_000:.2f}x" in fails[0].message  # 12,000 of contracts on 2,000 of margin
+
+
+def test_the_planner_sends_the_hedge_where_it_can_be_carried() -> None:
+    # the whole path: BTC is 13,000 over target; bybit prices cheaper but holds 500 USDT
+    # (13,000 / 5 = 2,600 needed at most), so the open leg goes to fut and the reason says why
+    cfg, snap = two_venues(bybit_margin=500, bybit_taker=0.0001)
+    t = planner.build_hedge(cfg, snap, "BTC", books={"fut": BOOKS["fut"], "bybit": BOOKS["fut"]},
+                            instrument=None)
+    (open_leg,) = [tl.leg for tl in t.legs if not tl.leg.reduce_only]
+    assert open_leg.account == "fut"
+    assert "bybit: not enough margin (needs " in t.reasons[-1] and "has 500.00)" in t.reasons[-1]
