@@ -110,7 +110,7 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     own = [h for h in sleeve.hedges if not h.proxy]
     pool = own or list(sleeve.hedges)
     prices = ctx.alloc.prices
-    cands: list[tuple[float, int, Candidate, HedgeInstrument, str | None]] = []
+    cands: list[tuple[float, int, Candidate, HedgeInstrument, Leg]] = []
     left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
         for acct in _accounts_listing(ctx.config, ctx.snap, h):
@@ -142,18 +142,27 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
                            trading_fees=ctx.fees)
             parts = ", ".join(f"{i.name} {i.amount:+,.2f}" if i.known else f"{i.name} n/a" for i in lc.items)
             c = Candidate(acct, h.symbol, lc.total, f"{lc.instrument} {h.symbol} on {acct}: {parts} = {lc.total:+,.2f}")
-            cands.append((lc.total, rank, c, h.model_copy(update={"account": acct}), margin_short(ctx, leg)))
+            cands.append((lc.total, rank, c, h.model_copy(update={"account": acct}), leg))
     if not cands:
         return None
     cands.sort(key=lambda t: (round(t[0], 6), t[1]))
-    # a venue that cannot carry the leg is passed over while another can; when none can, the
-    # cheapest stays the pick and the pre-trade check refuses it with its own message
-    carried = [t for t in cands if t[4] is None] or cands
-    short = [t[4] for t in cands if t[4] is not None] if len(carried) < len(cands) else []
-    best = carried[0]
+    # the cheapest venue that can carry the leg; the cheaper ones that cannot are passed over.
+    # Judged in cost order, so a plan reads one venue's margin in the usual case. When none
+    # can, the cheapest stays the pick and the pre-trade check refuses it with its own message.
+    short: list[str] = []
+    pick = 0
+    for i, t in enumerate(cands):
+        lacks = margin_short(ctx, t[4])
+        if lacks is None:
+            pick = i
+            break
+        short.append(lacks)
+    else:
+        short = []
+    best = cands[pick]
     why = f"{best[2].why} over {ctx.horizon:g} d"
-    if len(carried) > 1:
-        nxt = carried[1]
+    if pick + 1 < len(cands):
+        nxt = cands[pick + 1]
         why += f"; cheaper than {nxt[2].symbol} on {nxt[2].account} ({nxt[0]:+,.2f}) by {nxt[0] - best[0]:,.2f}"
         if short:
             why += f"; passed over {'; '.join(short)}"

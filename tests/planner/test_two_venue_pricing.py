@@ -22,8 +22,8 @@ SYM = "BTC/USDT:USDT"
 
 
 def two_venues(*, bybit_margin: float = 10_000, fut_margin: float = 10_000, bybit_taker: float = 0.00055,
-               bybit_funding: float = 0.0001):
-    cfg, snap = world(margin=fut_margin)
+               bybit_funding: float = 0.0001, dated_px: float = 61_200):
+    cfg, snap = world(margin=fut_margin, dated_px=dated_px)
     cfg = cfg.model_validate({**cfg.model_dump(), "accounts": [
         *(a.model_dump() for a in cfg.accounts), {"name": "bybit", "exchange": "bybit", "markets": ["swap"]}]})
     bybit = f.account("bybit", "bybit", markets=[f.market(SYM, min_cost=5, taker=bybit_taker, maker=0.0002)],
@@ -121,11 +121,15 @@ def test_when_no_venue_can_carry_the_leg_the_cheapest_stays_and_the_check_refuse
 
 
 def test_the_planner_sends_the_hedge_where_it_can_be_carried() -> None:
-    # the whole path: BTC is 13,000 over target; bybit prices cheaper but holds 500 USDT
-    # (13,000 / 5 = 2,600 needed at most), so the open leg goes to fut and the reason says why
-    cfg, snap = two_venues(bybit_margin=500, bybit_taker=0.0001)
+    # the whole path: BTC is 13,000 over target; bybit's perp prices cheapest (taker 0.01 %; the
+    # dated future at the perp's price earns no basis) but bybit holds 500 USDT (13,000 / 5 =
+    # 2,600 needed at most), so the open leg goes to fut and the reason says why
+    cfg, snap = two_venues(bybit_margin=500, bybit_taker=0.0001, dated_px=60_000)
     t = planner.build_hedge(cfg, snap, "BTC", books={"fut": BOOKS["fut"], "bybit": BOOKS["fut"]},
                             instrument=None)
     (open_leg,) = [tl.leg for tl in t.legs if not tl.leg.reduce_only]
     assert open_leg.account == "fut"
-    assert "bybit: not enough margin (needs " in t.reasons[-1] and "has 500.00)" in t.reasons[-1]
+    # the open leg: 12,775 of exposure left / 60,000 = 0.21292, down to the 0.001 lot: 0.212
+    assert open_leg.contracts == pytest.approx(0.212)
+    needs = 0.212 * 60_000 / 5
+    assert f"passed over bybit: not enough margin (needs {needs:,.2f}, has 500.00)" in t.reasons[-1]
