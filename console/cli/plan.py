@@ -306,7 +306,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--stress", action="store_true", help="±10/20/30 %% stress table per asset")
     g.add_argument("--books", type=Path, metavar="PATH", help="JSON {symbol: ccxt order book}, or {account: {symbol: book}} when two venues list a symbol; without it slippage is n/a")
     g.add_argument("--tiers", type=Path, metavar="PATH",
-                   help="JSON {symbol: ccxt leverage tiers}; without it Binance's BTCUSDT brackets (labelled)")
+                   help="JSON {symbol: ccxt leverage tiers}, or {account: {symbol: tiers}}; without it Binance's "
+                        "BTCUSDT brackets (labelled)")
     g.add_argument("--fees", type=Path, metavar="PATH", help="JSON {symbol: ccxt trading fee}, or {account: {symbol: fee}}; without it the market's rates")
     g.add_argument("--ohlcv", type=Path, metavar="PATH", help="JSON {symbol: [[ts, o, h, l, c, v], ...]} for --proxy / --beta")
     g.add_argument("--now", metavar="WHEN",
