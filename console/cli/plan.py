@@ -70,7 +70,7 @@ def _json_type(v: Any) -> str:
             else "a string" if isinstance(v, str) else "a list" if isinstance(v, list) else "an object")
 
 
-def _load_json(path: Path | None, what: str, flag: str | None = None) -> Any:
+def _load_json(path: Path | None, what: str, flag: str | None = None, snap: Any = None) -> Any:
     if path is None:
         return None
     try:
@@ -86,11 +86,19 @@ def _load_json(path: Path | None, what: str, flag: str | None = None) -> Any:
     if flag in _SHAPES:
         kind, spelled = _SHAPES[flag]
         if not isinstance(data, dict):
-            raise UserError(f"{flag} {path}: expected a JSON object keyed by symbol, e.g. "
+            raise UserError(f"{flag} {path}: expected a JSON object keyed by symbol (or by account, then symbol), e.g. "
                             f'{{"BTC/USDT:USDT": ...}}, each value {spelled}; got {_json_type(data)}')
-        for sym, v in data.items():
+        # venue data may be keyed by account, then symbol (two venues listing one contract)
+        nested = snap is not None and bool(data) and all(k in snap.accounts and isinstance(v, dict)
+                                                         for k, v in data.items())
+        values = [(s, v) for by_symbol in data.values() for s, v in by_symbol.items()] if nested else data.items()
+        for sym, v in values:
             if not isinstance(v, kind):
                 raise UserError(f"{flag} {path}: {sym!r} must be {spelled}; got {_json_type(v)}")
+        if snap is not None:
+            from console.core.venuedata import by_account
+
+            data = by_account(data, snap, f"{flag} {path}")
     return data
 
 
@@ -192,9 +200,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from console.core.preview import preview
 
     horizon = parse_horizon(args.horizon)
-    books = _load_json(args.books, "order books", "--books")
-    tiers = _load_json(args.tiers, "leverage tiers", "--tiers")
-    fees = _load_json(args.fees, "trading fees", "--fees")
+    # venue data as account → symbol → data: each leg is priced on its own venue's
+    books = _load_json(args.books, "order books", "--books", snap)
+    tiers = _load_json(args.tiers, "leverage tiers", "--tiers", snap)
+    fees = _load_json(args.fees, "trading fees", "--fees", snap)
     ohlcv = _load_json(args.ohlcv, "OHLCV", "--ohlcv")
     demo = bool(cfg.accounts) and all(a.mode is Mode.DEMO for a in cfg.accounts)
     now_ms = _now_ms(args.now, snap, demo)
@@ -297,10 +306,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="'not worth it' past this cost, in basis points of the drift removed (default: the config's limits.max_cost_bps)")
     g.add_argument("--what-if", action="store_true", help="margin before/after and liquidation prices")
     g.add_argument("--stress", action="store_true", help="±10/20/30 %% stress table per asset")
-    g.add_argument("--books", type=Path, metavar="PATH", help="JSON {symbol: ccxt order book}; without it slippage is n/a")
+    g.add_argument("--books", type=Path, metavar="PATH", help="JSON {symbol: ccxt order book}, or {account: {symbol: book}} when two venues list a symbol; without it slippage is n/a")
     g.add_argument("--tiers", type=Path, metavar="PATH",
-                   help="JSON {symbol: ccxt leverage tiers}; without it Binance's BTCUSDT brackets (labelled)")
-    g.add_argument("--fees", type=Path, metavar="PATH", help="JSON {symbol: ccxt trading fee}; without it the market's rates")
+                   help="JSON {symbol: ccxt leverage tiers}, or {account: {symbol: tiers}}; without it Binance's "
+                        "BTCUSDT brackets (labelled)")
+    g.add_argument("--fees", type=Path, metavar="PATH", help="JSON {symbol: ccxt trading fee}, or {account: {symbol: fee}}; without it the market's rates")
     g.add_argument("--ohlcv", type=Path, metavar="PATH", help="JSON {symbol: [[ts, o, h, l, c, v], ...]} for --proxy / --beta")
     g.add_argument("--now", metavar="WHEN",
                    help="the instant data ages are measured at: epoch ms, an ISO instant, or 'snapshot' for the "

@@ -22,6 +22,7 @@ from console.core.lots import split
 from console.core.risk import account_pools, pool_label
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderType, Ticket
+from console.core.venuedata import ByAccount, of, of_account
 
 
 class CheckCode(StrEnum):
@@ -53,13 +54,14 @@ AGE_PARTS = ("tickers", "positions", "balance")
 
 
 def pretrade_checks(config: Config, snapshot: Snapshot, ticket: Ticket, now_ms: int,
-                    books: Mapping[str, Mapping[str, Any]] | None = None, *,
-                    tiers: Mapping[str, Any] | None = None) -> list[CheckFailure]:
+                    books: ByAccount | None = None, *,
+                    tiers: ByAccount | None = None) -> list[CheckFailure]:
     """Every limit of ``config.limits`` against ``ticket`` on ``snapshot`` at ``now_ms``.
 
-    ``books`` maps symbol → ccxt order book (optional: with one, a market order's expected
-    fill is collared too, and an old book fails the data-age check); ``tiers`` maps symbol →
-    ccxt leverage tiers (absent: the labelled Binance fallback).
+    ``books`` maps account → symbol → ccxt order book (optional: with one, a market order's
+    expected fill is collared too, and an old book fails the data-age check); ``tiers`` maps
+    account → symbol → ccxt leverage tiers (absent: the labelled Binance fallback). Each leg
+    and pool reads its own account's.
     """
     lim = config.limits
     out: list[CheckFailure] = []
@@ -143,7 +145,7 @@ def pretrade_checks(config: Config, snapshot: Snapshot, ticket: Ticket, now_ms: 
                 out.append(CheckFailure(CheckCode.PRICE_COLLAR, f"leg {i + 1}: limit {tl.limit_price:,.6g} is "
                                         f"{off * 100:+.2f}% from mark {mark:,.6g}, outside the "
                                         f"±{lim.price_collar * 100:g}% collar", i, leg.account))
-        book = (books or {}).get(leg.symbol)
+        book = of(books, leg.account, leg.symbol)
         if book:
             ts = book.get("timestamp")
             if ts and now_ms - int(ts) > max_age_ms:
@@ -172,8 +174,9 @@ def pretrade_checks(config: Config, snapshot: Snapshot, ticket: Ticket, now_ms: 
         pools = account_pools(snapshot, acct_name, legs, quote=config.portfolio.quote,
                               default_leverage=lim.max_leverage)
         for pool in pools:
-            r = pool.evaluate(tiers, after=True, liquidation=False)
-            before = pool.evaluate(tiers, after=False, liquidation=False)
+            own = of_account(tiers, acct_name)
+            r = pool.evaluate(own, after=True, liquidation=False)
+            before = pool.evaluate(own, after=False, liquidation=False)
             who = pool_label(acct_name, pool.settle, len(pools) > 1)
             unit = pool.settle if pool.inverse else None
             grows = r.gross_notional > before.gross_notional + 1e-9

@@ -15,6 +15,7 @@ from console.core.costs import book_mid
 from console.core.lots import Lots, split
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketLeg
+from console.core.venuedata import ByAccount, of
 
 
 def passive_price(side: str, mid: float, offset_bps: float) -> float:
@@ -80,13 +81,13 @@ def slice_schedule(amount: float, style: OrderStyle, lots: Lots, symbol: str, st
 
 
 def style_ticket(ticket: Ticket, style: OrderStyle, snap: Snapshot, lots: Mapping[str, Lots],
-                 books: Mapping[str, Mapping[str, Any]] | None = None) -> Ticket:
+                 books: ByAccount | None = None) -> Ticket:
     """The ticket with every leg worked in ``style``; limit prices from the book's mid when a
     book is given, else from the mark the leg was sized on."""
     legs: list[TicketLeg] = []
     for tl in ticket.legs:
         leg = tl.leg
-        book = (books or {}).get(leg.symbol)
+        book = of(books, leg.account, leg.symbol)  # the leg's own venue's book
         mid = book_mid(book) or leg.price
         px = limit_price(leg.side, mid, style, lots[leg.account], leg.symbol, book)
         legs.append(TicketLeg(leg, style, px))

@@ -46,8 +46,10 @@ from console.core.overlay import (
     wanted,
 )
 from console.core.preview import CostLine, leg_lines, leg_total, lines_total
+from console.core.risk import account_pools
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
+from console.core.venuedata import ByAccount, of
 
 DEFAULT_HORIZON_DAYS = 7.0
 # money: far above the rounding of a sum of a few cost lines, far below a cent
@@ -81,8 +83,8 @@ class InstrumentChoice:
 class _Ctx:
     """What the builders share for one planning pass (built once: allocation, lots)."""
 
-    def __init__(self, config: Config, snap: Snapshot, alloc: Allocation | None, books: Mapping[str, Any] | None,
-                 horizon_days: float, now_ms: int | None, trading_fees: Mapping[str, Any] | None,
+    def __init__(self, config: Config, snap: Snapshot, alloc: Allocation | None, books: ByAccount | None,
+                 horizon_days: float, now_ms: int | None, trading_fees: ByAccount | None,
                  style: OrderStyle | None = None) -> None:
         self.config = config
         self.snap = snap
@@ -131,13 +133,17 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     only weighed when the sleeve has no hedge on its own assets.
 
     Each candidate is priced on the contracts the leg would carry (``exposure`` rounded to
-    that venue's lot); one that rounds to nothing or under the minimum order is left out.
+    that venue's lot) on its own venue's book and fees; one that rounds to nothing or under the
+    minimum order is left out. A candidate whose account lacks the free margin for the leg
+    (``margin_short``) is passed over when another can carry it; when none can, the cheapest
+    stays the pick and the pre-trade check refuses it with its own message.
     None when no candidate can be sent."""
     own = [h for h in sleeve.hedges if not h.proxy]
     pool = own or list(sleeve.hedges)
     prices = ctx.alloc.prices
     market = ctx.style.type is OrderType.MARKET  # no limit price to work out
-    cands: list[tuple[float, int, Candidate, HedgeInstrument]] = []  # the instrument without its account
+    # (cost, rank, candidate, the instrument without its account, the leg priced)
+    cands: list[tuple[float, int, Candidate, HedgeInstrument, Leg]] = []
     left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
         for acct in ctx.listing(h):
@@ -162,28 +168,60 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
             if min_cost and leg.notional < min_cost:  # likewise skipped by sleeve_legs
                 left_out.append(f"{h.symbol} on {acct}: {leg.notional:,.2f} is under its minimum order {min_cost:,.2f}")
                 continue
-            book = ctx.books.get(h.symbol)
+            book = of(ctx.books, acct, h.symbol)  # each candidate on its own venue's book and fees
             px = None if market else limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
             tl = TicketLeg(leg, ctx.style, px)
             spot = prices.get(h.base)
             kind, lines = leg_lines(ctx.config, ctx.snap, tl, book=book, spot_price=spot, horizon_days=ctx.horizon,
                                     now_ms=ctx.now, trading_fees=ctx.fees)
             cost = lines_total(lines)
-            cands.append((cost, rank, Candidate(acct, h.symbol, cost, kind, lines), h))
+            cands.append((cost, rank, Candidate(acct, h.symbol, cost, kind, lines), h, leg))
     if not cands:
         return None
     cands.sort(key=lambda t: (round(t[0], 6), t[1]))
-    best = cands[0]
+    # the cheapest venue that can carry the leg; the cheaper ones that cannot are passed over.
+    # Judged in cost order, so a plan reads one venue's margin in the usual case. When none
+    # can, the cheapest stays the pick and the pre-trade check refuses it with its own message.
+    short: list[str] = []
+    pick = 0
+    for i, t in enumerate(cands):
+        lacks = margin_short(ctx, t[4])
+        if lacks is None:
+            pick = i
+            break
+        short.append(lacks)
+    else:
+        short = []
+    best = cands[pick]
     why = f"{best[2].why} over {ctx.horizon:g} d"
-    if len(cands) > 1:
-        nxt = cands[1]
+    if pick + 1 < len(cands):
+        nxt = cands[pick + 1]
         why += f"; cheaper than {nxt[2].symbol} on {nxt[2].account} ({nxt[0]:+,.2f}) by {nxt[0] - best[0]:,.2f}"
-    elif left_out:
-        why += f"; the only instrument that can be sent ({'; '.join(left_out)})"
+        if short:
+            why += f"; passed over {'; '.join(short)}"
+    elif left_out or short:
+        why += f"; the only instrument that can be sent ({'; '.join(short + left_out)})"
     else:
         why += "; the only instrument listed"
     return InstrumentChoice(best[3].model_copy(update={"account": best[2].account}), best[0], why,
-                            tuple(c for _, _, c, _ in cands))
+                            tuple(t[2] for t in cands))
+
+
+def margin_short(ctx: _Ctx, leg: Leg) -> str | None:
+    """Why ``leg``'s account cannot carry it: the initial margin the leg adds to its pool (on the
+    leverage the pre-trade checks assume) is more than the pool's free margin (margin balance
+    less the initial margin already held). None when it can."""
+    quote, lev = ctx.config.portfolio.quote, ctx.config.limits.max_leverage
+    for p in account_pools(ctx.snap, leg.account, [leg], quote=quote, default_leverage=lev):
+        before = p.evaluate(None, after=False, liquidation=False)
+        after = p.evaluate(None, after=True, liquidation=False)
+        needs, has = after.initial - before.initial, before.margin_balance - before.initial
+        if needs > 1e-9 and needs > has:
+            has = max(has, 0.0)
+            if p.inverse:  # a COIN-M pool's figures are coin
+                return f"{leg.account}: not enough margin (needs {needs:,.6g} {p.settle}, has {has:,.6g} {p.settle})"
+            return f"{leg.account}: not enough margin (needs {needs:,.2f}, has {has:,.2f})"
+    return None
 
 
 def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
@@ -240,9 +278,9 @@ def _row(ctx: _Ctx, name: str) -> tuple[Sleeve, SleeveRow]:
 
 
 def build_hedge(config: Config, snapshot: Snapshot, sleeve: str, *, goal: Goal = Goal.TARGET,
-                horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                 alloc: Allocation | None = None, instrument: HedgeInstrument | None = None,
-                now_ms: int | None = None, trading_fees: Mapping[str, Any] | None = None,
+                now_ms: int | None = None, trading_fees: ByAccount | None = None,
                 style: OrderStyle | None = None, _ctx: _Ctx | None = None) -> Ticket:
     """A single-leg overlay (plus any reduce-only legs first) moving one sleeve to its goal."""
     ctx = _ctx or _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
@@ -256,9 +294,9 @@ def build_hedge(config: Config, snapshot: Snapshot, sleeve: str, *, goal: Goal =
 
 
 def build_spread(config: Config, snapshot: Snapshot, sell: str, buy: str, *, goal: Goal = Goal.TARGET,
-                 horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                 horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                  alloc: Allocation | None = None, now_ms: int | None = None,
-                 trading_fees: Mapping[str, Any] | None = None,
+                 trading_fees: ByAccount | None = None,
                  sell_instrument: HedgeInstrument | str | None = None,
                  buy_instrument: HedgeInstrument | str | None = None,
                  style: OrderStyle | None = None, _ctx: _Ctx | None = None) -> Ticket:
@@ -306,9 +344,9 @@ def _is_dated(snap: Snapshot, account: str, symbol: str) -> bool:
 
 def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: str | None = None,
                to_symbol: str | None = None, account: str | None = None,
-               horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+               horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                alloc: Allocation | None = None, now_ms: int | None = None,
-               trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+               trading_fees: ByAccount | None = None, style: OrderStyle | None = None,
                _ctx: _Ctx | None = None) -> Ticket:
     """Close the sleeve's hedge in one contract (reduce-only, whole) and open the same notional
     on the same side in another (seed 004 §5): perp → dated by default, dated → perp when the
@@ -409,9 +447,9 @@ def sleeve_series(ctx: _Ctx, sleeve: Sleeve, ohlcv: Mapping[str, Any]) -> dict[i
 
 def build_proxy_hedge(config: Config, snapshot: Snapshot, sleeve: str, proxy: str, *,
                       ohlcv: Mapping[str, Any], lookback: int | None = 30, goal: Goal = Goal.TARGET,
-                      horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                      horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                       alloc: Allocation | None = None, now_ms: int | None = None,
-                      trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+                      trading_fees: ByAccount | None = None, style: OrderStyle | None = None,
                _ctx: _Ctx | None = None) -> Ticket:
     """Hedge ``sleeve`` through ``proxy`` (an index future, a correlated coin): the proxy's
     notional = sleeve exposure to move × beta of the sleeve on the proxy over ``lookback``
@@ -449,9 +487,9 @@ def build_proxy_hedge(config: Config, snapshot: Snapshot, sleeve: str, proxy: st
 
 def build_beta_neutral(config: Config, snapshot: Snapshot, core: str, satellite: str, *,
                        ohlcv: Mapping[str, Any], lookback: int | None = 30, tolerance: float = 0.10,
-                       horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
+                       horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
                        alloc: Allocation | None = None, now_ms: int | None = None,
-                       trading_fees: Mapping[str, Any] | None = None, style: OrderStyle | None = None,
+                       trading_fees: ByAccount | None = None, style: OrderStyle | None = None,
                _ctx: _Ctx | None = None) -> Ticket:
     """Seed 002, strategy 2: keep the satellite's return relative to the core and none of the
     market's. With β the satellite's beta on the core, the portfolio's core-equivalent exposure
@@ -509,8 +547,8 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
                 t = style_ticket(_roll_ticket(ctx, *roll), ctx.style, ctx.snap, ctx.lots, ctx.books)
                 legs = t.legs
 
-            def total(books: Mapping[str, Any], legs: Sequence[TicketLeg] = legs) -> float:
-                return sum(leg_total(ctx.config, ctx.snap, tl, book=books.get(tl.leg.symbol),
+            def total(books: ByAccount, legs: Sequence[TicketLeg] = legs) -> float:
+                return sum(leg_total(ctx.config, ctx.snap, tl, book=of(books, tl.leg.account, tl.leg.symbol),
                                      spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
                                      horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
                            for tl in legs)
@@ -567,8 +605,8 @@ def _pp(drift: float | None) -> str:
 
 
 def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, scope: Scope = Scope.BREACH,
-            horizon_days: float = DEFAULT_HORIZON_DAYS, books: Mapping[str, Any] | None = None,
-            now_ms: int | None = None, trading_fees: Mapping[str, Any] | None = None,
+            horizon_days: float = DEFAULT_HORIZON_DAYS, books: ByAccount | None = None,
+            now_ms: int | None = None, trading_fees: ByAccount | None = None,
             alloc: Allocation | None = None, rolls: bool = True,
             ohlcv: Mapping[str, Any] | None = None,
             beta_pairs: Sequence[tuple[str, str]] = (), style: OrderStyle | None = None) -> list[Ticket]:
@@ -633,7 +671,7 @@ def _instrument(config: Config, sleeve: str | None, symbol: str) -> HedgeInstrum
     return next((h for h in config.sleeve(sleeve).hedges if h.symbol == symbol), None)
 
 
-def plan_request(config: Config, snap: Snapshot, inp: TicketRequest, books: Mapping[str, Any] | None,
+def plan_request(config: Config, snap: Snapshot, inp: TicketRequest, books: ByAccount | None,
                  now_ms: int) -> Ticket:
     """The ticket the request describes (pure; the builder runs it in a worker thread)."""
     common = {"horizon_days": inp.horizon_days, "books": books, "now_ms": now_ms, "style": inp.order_style()}

@@ -56,6 +56,7 @@ from console.core.risk import (
 )
 from console.core.snapshot import AccountState, Snapshot
 from console.core.ticket import OrderType, Ticket, TicketKind, TicketLeg
+from console.core.venuedata import ByAccount, of, of_account
 
 COST_NAMES = ("fee", "slippage", "funding", "basis", "roll")
 # the preview's own words for risk's fallback (whose label carries the CLI's --tiers hint)
@@ -180,16 +181,18 @@ def _dated(snap: Snapshot, leg: Leg) -> tuple[bool, int | None]:
 
 def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book: Mapping[str, Any] | None,
               spot_price: float | None, horizon_days: float, now_ms: int,
-              trading_fees: Mapping[str, Any] | None = None, book_error: str | None = None) -> LegCosts:
+              trading_fees: ByAccount | None = None, book_error: str | None = None) -> LegCosts:
     """Fee, slippage, and the horizon's carry (funding for a perp; basis and roll for a dated
     future) of one leg. A reduce-only leg's carry is what closing gives up or saves.
+    ``book``: the leg's own venue's book; ``trading_fees``: by account, and the leg pays its own
+    account's rate.
     ``book_error``: why the caller has no book for the leg ("no order book from futures: …"),
     shown as the slippage's reason instead of the bare "no order book"."""
     leg = tl.leg
     acct = snap.accounts[leg.account]
     m = acct.markets.get(leg.symbol)
     maker = tl.style.type is OrderType.POST_ONLY
-    rate, src = fee_rate(m, leg.symbol, maker=maker, trading_fees=trading_fees)
+    rate, src = fee_rate(m, leg.symbol, maker=maker, trading_fees=of_account(trading_fees, leg.account))
     notional = leg.notional
     fee = fee_cost(notional, rate, src, maker=maker)
     if tl.style.type is OrderType.MARKET:
@@ -244,7 +247,7 @@ CostLine = tuple[str, float, bool]  # a cost line's name, amount and whether it 
 
 def leg_lines(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
               spot_price: float | None, horizon_days: float, now_ms: int,
-              trading_fees: Mapping[str, Any] | None = None) -> tuple[str, tuple[CostLine, ...]]:
+              trading_fees: ByAccount | None = None) -> tuple[str, tuple[CostLine, ...]]:
     """``leg_costs``' instrument ("perp" | "dated") and each of its cost lines as (name, amount,
     known), without the lines' objects and words: the planner weighs every candidate
     instrument of every sleeve on these. The same floats: the same formulas (costs'
@@ -254,7 +257,7 @@ def leg_lines(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[st
     maker = tl.style.type is OrderType.POST_ONLY
     notional = leg.notional
     fee = fee_amount(notional, fee_rate(acct.markets.get(leg.symbol), leg.symbol, maker=maker,
-                                        trading_fees=trading_fees)[0])
+                                        trading_fees=of_account(trading_fees, leg.account))[0])
     slip: CostLine = ("slippage", 0.0, False)  # no book, or no side to walk
     if tl.style.type is not OrderType.MARKET:
         slip = ("slippage", _resting(tl, book)[0] * notional, True)
@@ -287,7 +290,7 @@ def lines_total(lines: Sequence[CostLine]) -> float:
 
 def leg_total(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
               spot_price: float | None, horizon_days: float, now_ms: int,
-              trading_fees: Mapping[str, Any] | None = None) -> float:
+              trading_fees: ByAccount | None = None) -> float:
     """``leg_costs(...).total`` without building its cost lines (see ``leg_lines``)."""
     return lines_total(leg_lines(config, snap, tl, book=book, spot_price=spot_price, horizon_days=horizon_days,
                                  now_ms=now_ms, trading_fees=trading_fees)[1])
@@ -339,11 +342,6 @@ def _spot_market(config: Config, snap: Snapshot, leg: Leg) -> tuple[str, str, st
     return asset, sym, None
 
 
-def _spot_symbol(config: Config, snap: Snapshot, leg: Leg) -> tuple[str, str, Mapping[str, Any] | None]:
-    asset, sym, account = _spot_market(config, snap, leg)
-    return asset, sym, snap.accounts[account].markets[sym] if account is not None else None
-
-
 def spot_books(config: Config, snap: Snapshot, ticket: Ticket) -> list[tuple[str, str]]:
     """(account, symbol) of each spot book the spot alternative reads for its slippage: the
     builder fetches them with the legs' books, so the comparison is on like terms."""
@@ -356,23 +354,24 @@ def spot_books(config: Config, snap: Snapshot, ticket: Ticket) -> list[tuple[str
 
 
 def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
-            books: Mapping[str, Mapping[str, Any]] | None = None,
-            tiers: Mapping[str, Any] | None = None,
+            books: ByAccount | None = None,
+            tiers: ByAccount | None = None,
             horizon_days: float | None = None,
             now_ms: int | None = None,
-            trading_fees: Mapping[str, Any] | None = None,
+            trading_fees: ByAccount | None = None,
             max_cost_bps: float | None = None,
             stress: bool = True,
             alloc: Allocation | None = None,
-            book_errors: Mapping[str, str] | None = None,
+            book_errors: ByAccount | None = None,
             tier_errors: Sequence[str] = ()) -> Preview:
     """Everything the trader needs to decide on ``ticket`` (see the module docstring).
 
-    ``books``: symbol → ccxt order book; ``tiers``: symbol → ccxt leverage tiers;
-    ``trading_fees``: symbol → ccxt trading fee (fetch_trading_fees); ``horizon_days``
+    ``books``: account → symbol → ccxt order book; ``tiers``: account → symbol → ccxt leverage
+    tiers; ``trading_fees``: account → symbol → ccxt trading fee (fetch_trading_fees): each leg
+    is priced on its own venue's data, never on another venue's listing the same symbol; ``horizon_days``
     defaults to the ticket's; ``now_ms`` to the snapshot's time; ``alloc`` is the snapshot's
     allocation when the caller already has it (it is computed otherwise). ``book_errors``:
-    symbol → why its book could not be fetched ("no order book from <account>: <reason>");
+    account → symbol → why its book could not be fetched ("no order book from <account>: <reason>");
     ``tier_errors``: why the venue's tiers could not be fetched, shown beside the fallback.
     """
     horizon = ticket.horizon_days if horizon_days is None else horizon_days
@@ -386,9 +385,9 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
     legs: list[LegCosts] = []
     for i, tl in enumerate(ticket.legs):
         base = tl.leg.symbol.split("/")[0]
-        legs.append(leg_costs(config, snapshot, i, tl, book=books.get(tl.leg.symbol), spot_price=prices.get(base),
-                              horizon_days=horizon, now_ms=now, trading_fees=trading_fees,
-                              book_error=(book_errors or {}).get(tl.leg.symbol)))
+        legs.append(leg_costs(config, snapshot, i, tl, book=of(books, tl.leg.account, tl.leg.symbol),
+                              spot_price=prices.get(base), horizon_days=horizon, now_ms=now, trading_fees=trading_fees,
+                              book_error=of(book_errors, tl.leg.account, tl.leg.symbol)))
     amounts = [{i.name: i.amount for i in lc.items} for lc in legs]  # a leg's lines have distinct names
     totals = {n: sum(a.get(n, 0.0) for a in amounts) for n in COST_NAMES}
     totals["total"] = sum(lc.total for lc in legs)
@@ -407,9 +406,11 @@ def preview(config: Config, snapshot: Snapshot, ticket: Ticket, *,
             if abs(dv) < 1e-9:
                 continue
             leg0 = next(tl.leg for tl in ticket.legs if tl.leg.sleeve == sleeve)
-            asset, sym, mkt = _spot_symbol(config, snapshot, leg0)
+            asset, sym, acct_name = _spot_market(config, snapshot, leg0)
+            mkt = snapshot.accounts[acct_name].markets[sym] if acct_name is not None else None
             items += spot_alternative(abs(dv), "buy" if dv > 0 else "sell", spot_symbol=sym, spot_market=mkt,
-                                      spot_book=books.get(sym), spot_price=prices.get(asset))
+                                      spot_book=of(books, acct_name, sym) if acct_name else None,
+                                      spot_price=prices.get(asset))
         st = sum(i.amount for i in items)
         fut = totals["total"]
         cheaper = "futures" if fut <= st else "spot"

@@ -52,6 +52,7 @@ from console.core.memo import by_identity
 from console.core.numbers import num
 from console.core.overlay import Leg, entry_after
 from console.core.snapshot import AccountState, Snapshot
+from console.core.venuedata import ByAccount, of_account
 
 STRESS_MOVES = (-0.30, -0.20, -0.10, 0.10, 0.20, 0.30)
 
@@ -932,13 +933,14 @@ def _liquidated(maintenance: float, ratio: float, isolated_gone: tuple[str, ...]
     return False, ""
 
 
-def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | None, quote: str,
+def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: ByAccount | None, quote: str,
             default_leverage: float, spot_values: Mapping[str, float] | None = None,
             stress_moves: Sequence[float] = STRESS_MOVES, accounts: Sequence[str] | None = None,
             stress_assets: Sequence[str] | None = None) -> WhatIf:
     """Margin of every pool of every account the legs touch, before and after they fill, and a
     stress table: each asset the legs trade (or ``stress_assets``) moved alone by each of
-    ``stress_moves``, on every touched pool, after the ticket with before beside it."""
+    ``stress_moves``, on every touched pool, after the ticket with before beside it.
+    ``tiers``: account → symbol → ccxt leverage tiers; each pool reads its own account's."""
     names = list(accounts) if accounts is not None else list(dict.fromkeys(leg.account for leg in legs))
     before: list[AccountRisk] = []
     after: list[AccountRisk] = []
@@ -948,8 +950,8 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | N
             continue
         for pool in account_pools(snap, name, legs, quote=quote, default_leverage=default_leverage):
             pools.append(pool)
-            before.append(pool.evaluate(tiers, after=False))
-            after.append(pool.evaluate(tiers, after=True))
+            before.append(pool.evaluate(of_account(tiers, name), after=False))
+            after.append(pool.evaluate(of_account(tiers, name), after=True))
     rows: list[StressRow] = []
     spot_values = spot_values or {}
     assets = list(stress_assets) if stress_assets is not None else list(dict.fromkeys(
@@ -957,12 +959,13 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: Mapping[str, Any] | N
     for pool in pools if stress_moves else ():
         name, settle, inv = pool.account, pool.settle, pool.inverse
         wa = pool.wallet_after
+        own = of_account(tiers, name)
         for asset in assets:
             # only the asset's positions change under its move: the rest is summed once
-            moved_a, rest_a, gone_a = pool.asset_part(tiers, asset, after=True)
-            upnl_a = _add(_share(p, tiers, inv) for p in moved_a).upnl
-            for mv, rb in zip(stress_moves, pool.stress_before(tiers, asset, stress_moves), strict=True):
-                ra = _stressed(wa, rest_a, gone_a, moved_a, mv, tiers, inv)
+            moved_a, rest_a, gone_a = pool.asset_part(own, asset, after=True)
+            upnl_a = _add(_share(p, own, inv) for p in moved_a).upnl
+            for mv, rb in zip(stress_moves, pool.stress_before(own, asset, stress_moves), strict=True):
+                ra = _stressed(wa, rest_a, gone_a, moved_a, mv, own, inv)
                 # linear: the pool's PnL change (only the moved positions' changes); inverse:
                 # its coin PnL in USD at the moved marks
                 pnl = (_quote_upnl(moved_a, mv) - _quote_upnl(moved_a) if inv

@@ -711,7 +711,11 @@ class Executor:
         while True:
             live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
             if not live:
-                return self._finish(ticket_id)
+                # every order is final, but a leg may be done while another was refused or
+                # never reached its venue: that is legging too, and waiting cannot mend it
+                res = self._finish(ticket_id)
+                alert = self._legging_alert(ticket_id)
+                return dataclasses.replace(res, alert=alert) if alert else res
             if time.monotonic() - start >= legging_s:
                 break
             await asyncio.gather(*(self._poll(o) for o in live))
@@ -832,16 +836,21 @@ class Executor:
     def _legging(self, ticket_id: str) -> SubmitResult:
         if any(o.state in ORDER_LIVE for o in self.journal.orders(ticket_id)):
             self._keep_watching(ticket_id)
+        return self._result(ticket_id, self._legging_alert(ticket_id))
+
+    def _legging_alert(self, ticket_id: str) -> LeggingAlert | None:
+        """The legging alert (journalled and emitted) when some of the ticket is done and a leg
+        still waits (resting, ambiguous, refused or never seen), whatever venues the legs are on."""
         residual = tuple(self.journal.residual(ticket_id))
         done = tuple(r.leg for r in residual if r.settled)
         waiting = tuple(r.leg for r in residual if not r.settled)
-        alert = None
-        if len(residual) > 1 and waiting and any(r.done != 0 for r in residual):
-            alert = LeggingAlert(ticket_id, done, waiting, residual)
-            self.journal.note(ticket_id, "legging_alert", {"done": list(done), "waiting": list(waiting),
-                                                            "remaining": [r.remaining for r in residual]})
-            self._emit(alert)
-        return self._result(ticket_id, alert)
+        if not (len(residual) > 1 and waiting and any(r.done != 0 for r in residual)):
+            return None
+        alert = LeggingAlert(ticket_id, done, waiting, residual)
+        self.journal.note(ticket_id, "legging_alert", {"done": list(done), "waiting": list(waiting),
+                                                        "remaining": [r.remaining for r in residual]})
+        self._emit(alert)
+        return alert
 
     def _result(self, ticket_id: str, alert: LeggingAlert | None = None) -> SubmitResult:
         orders = tuple(self.journal.orders(ticket_id))

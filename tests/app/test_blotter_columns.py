@@ -18,7 +18,8 @@ def table_text(table) -> str:
 
 async def rest_a_post_only_hedge(pilot, builder) -> str:
     """A one-leg hedge, post-only 150 bp from mid: it rests, with a limit price. (It prices
-    cheapest on Bybit, whose demo margin would not carry it at 5x: the rig gives Bybit more.)"""
+    cheapest on Bybit, whose demo margin would not carry it at 5x: the planner sends it to the
+    venue that can.)"""
     await to_hedge(pilot, builder)
     builder.query_one("#b-style").focus()
     await pilot.press("enter", "down", "down", "enter")
@@ -32,7 +33,6 @@ async def rest_a_post_only_hedge(pilot, builder) -> str:
 async def test_whole_client_ids_a_price_column_and_leg_numbers(rig: Rig, size: tuple[int, int]) -> None:
     from console.cli.journal import render_replay, replay
 
-    rig.emulator.emulator.accounts["bybit"].futures_wallet["USDT"] += 50_000  # see rest_a_post_only_hedge
     app = rig.app
     async with app.run_test(size=size) as pilot:
         builder = await open_builder(pilot)
@@ -55,7 +55,6 @@ async def test_whole_client_ids_a_price_column_and_leg_numbers(rig: Rig, size: t
 
 
 async def test_the_detail_pane_follows_the_ticket_just_sent(rig: Rig) -> None:
-    rig.emulator.emulator.accounts["bybit"].futures_wallet["USDT"] += 50_000  # see rest_a_post_only_hedge
     app = rig.app
     async with app.run_test(size=(120, 36)) as pilot:
         builder = await open_builder(pilot)

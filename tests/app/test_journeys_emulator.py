@@ -171,8 +171,7 @@ async def test_a_ticket_is_confirmed_once(rig: Rig) -> None:
 
 async def test_cancel_a_resting_order_from_the_blotter(rig: Rig) -> None:
     # a post-only hedge prices cheapest on Bybit (ccxt's listed maker fee there is lower), whose
-    # demo margin would not carry it at 5x: more margin, so the leg goes where it is priced
-    rig.emulator.emulator.accounts["bybit"].futures_wallet["USDT"] += 50_000
+    # demo margin would not carry it at 5x: the planner sends it to the venue that can
     app = rig.app
     async with app.run_test(size=SIZE) as pilot:
         builder = await open_builder(pilot)

@@ -79,6 +79,10 @@ def test_an_old_live_snapshot_is_refused_and_json_stays_clean(state, tmp_path, c
     (["--books", "{p}", "--hedge", "BTC"], {"BTC/USDT:USDT": 5}, ["--books", "'BTC/USDT:USDT'", "order book"]),
     (["--tiers", "{p}"], {"SOL/USDT:USDT": 5}, ["--tiers", "leverage tiers", "got a number"]),
     (["--fees", "{p}"], {"SOL/USDT:USDT": 5}, ["--fees", "trading fee", "got a number"]),
+    # the sample lists the BTC perp on Binance and on Bybit: whose book would a symbol-keyed one be?
+    (["--books", "{p}", "--hedge", "BTC"], {"BTC/USDT:USDT": {"bids": [[1, 1]], "asks": [[2, 1]]}},
+     ["--books", "BTC/USDT:USDT is listed on", "key the file by account", '{"bybit": {"BTC/USDT:USDT": ...}}']),
+    (["--fees", "{p}"], {"bybit": {"BTC/USDT:USDT": 5}}, ["--fees", "'BTC/USDT:USDT'", "trading fee", "got a number"]),
     (["--lookback", "1"], None, ["--lookback 1", "at least 2"]),
     # a negative-looking value reaches the check, with or without "=" (argparse alone would
     # answer "expected one argument")

@@ -58,9 +58,11 @@ def build(n: int, seed: int = 7, *, varied: bool = False) -> tuple[Config, Snaps
                 else:
                     fa_p.append(f.position(perp, q, mark=px))
         half = px * 0.0001
-        books[perp] = {"bids": [[px - half - k * px * 0.0005, rng.uniform(1, 50) * 1000 / px] for k in range(10)],
-                       "asks": [[px + half + k * px * 0.0005, rng.uniform(1, 50) * 1000 / px] for k in range(10)],
-                       "timestamp": f.T0}
+        b = {"bids": [[px - half - k * px * 0.0005, rng.uniform(1, 50) * 1000 / px] for k in range(10)],
+             "asks": [[px + half + k * px * 0.0005, rng.uniform(1, 50) * 1000 / px] for k in range(10)],
+             "timestamp": f.T0}
+        for acct in ("futA", "futB"):  # venue data is keyed by account: both list the perp
+            books.setdefault(acct, {})[perp] = b
     snap = f.snapshot(
         f.account("spot", "binance", markets=spot_m, balance=spot_bal, tickers=spot_t),
         f.account("futA", "binanceusdm", markets=fa_m, balance={"USDT": 2_000_000}, tickers=fa_t, funding=fa_f,

@@ -79,7 +79,7 @@ def test_price_collar_on_a_limit_and_on_a_market_sweep():
     fails = pretrade_checks(cfg, snap, ticket(short_btc(), style=style, limit=61_800), f.T0)
     assert codes(fails) == ["price_collar"] and "+3.00% from mark" in fails[0].message
     # a market sell sweeping a book whose bids fall 5 % below mark
-    thin = {"BTC/USDT:USDT": book(60_000, half_spread=5, levels=[(0, 0.01), (3_000, 10)])}
+    thin = {"fut": {"BTC/USDT:USDT": book(60_000, half_spread=5, levels=[(0, 0.01), (3_000, 10)])}}
     fails = pretrade_checks(cfg, snap, ticket(short_btc()), f.T0, thin)
     assert codes(fails) == ["price_collar"] and "market order would fill" in fails[0].message
 
@@ -91,7 +91,7 @@ def test_data_age():
     assert "31 s old, over the 30 s limit" in fails[0].message
     # an old book fails too
     cfg, snap = world()
-    old = {"BTC/USDT:USDT": book(60_000, half_spread=5, levels=[(0, 10)], at=f.T0 - 60_000)}
+    old = {"fut": {"BTC/USDT:USDT": book(60_000, half_spread=5, levels=[(0, 10)], at=f.T0 - 60_000)}}
     assert codes(pretrade_checks(cfg, snap, ticket(short_btc()), f.T0, old)) == ["data_age"]
 
 
@@ -109,7 +109,7 @@ def test_preview_costs_spot_alternative_and_verdict_by_hand():
     # buy 4.333 ETH perp (12,999). Book for the BTC perp: mid 60,000, ask/bid ±5, 0.1 per level then 10.
     cfg, snap = world(btc_funding=0.0005)
     t = planner.build_spread(cfg, snap, "BTC", "ETH")
-    books = {"BTC/USDT:USDT": book(60_000, half_spread=5, levels=[(0, 0.1), (10, 10)])}
+    books = {"fut": {"BTC/USDT:USDT": book(60_000, half_spread=5, levels=[(0, 0.1), (10, 10)])}}
     pv = preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7)
     btc, eth = pv.legs
     # fees: 12,960 × 0.05 % = 6.48; 12,999 × 0.05 % = 6.4995
@@ -162,7 +162,7 @@ def test_post_only_pays_maker_and_rests_at_mid_minus_offset():
     assert pv.legs[0].item("fee").amount == pytest.approx(2.592)
     assert pv.legs[0].item("slippage").amount == 0
     # with a book whose best ask is above that price, a post-only sell is kept at the best ask
-    books = {"BTC/USDT:USDT": book(60_000, half_spread=50, levels=[(0, 5)])}
+    books = {"fut": {"BTC/USDT:USDT": book(60_000, half_spread=50, levels=[(0, 5)])}}
     t = style_ticket(ticket(short_btc()), OrderStyle(OrderType.POST_ONLY, 2.0), snap, lots, books)
     assert t.legs[0].limit_price == pytest.approx(60_050.0)
 
@@ -205,7 +205,7 @@ def test_preview_to_dict_is_json_ready():
 
 def test_thin_book_check_and_empty_ticket():
     cfg, snap = world()
-    thin = {"BTC/USDT:USDT": book(60_000, half_spread=5, levels=[(0, 0.1)])}
+    thin = {"fut": {"BTC/USDT:USDT": book(60_000, half_spread=5, levels=[(0, 0.1)])}}
     fails = pretrade_checks(cfg, snap, ticket(short_btc()), f.T0, thin)
     assert codes(fails) == ["thin_book"] and "lists only 0.1 of 0.216" in fails[0].message
     empty = ticket()
@@ -221,8 +221,8 @@ def test_the_spot_alternative_includes_the_spot_books_slippage():
     t = planner.build_spread(cfg, snap, "BTC", "ETH")
     # the builder fetches these with the legs' books
     assert spot_books(cfg, snap, t) == [("spot", "BTC/USDT"), ("spot", "ETH/USDT")]
-    books = {"BTC/USDT": book(60_000, half_spread=5, levels=[(0, 10)]),
-             "ETH/USDT": book(3_000, half_spread=0.3, levels=[(0, 1_000)])}
+    books = {"spot": {"BTC/USDT": book(60_000, half_spread=5, levels=[(0, 10)]),
+                      "ETH/USDT": book(3_000, half_spread=0.3, levels=[(0, 1_000)])}}
     pv = preview(cfg, snap, t, books=books, now_ms=f.T0, horizon_days=7)
     alt = pv.spot_alternative
     sell_btc = sum(-tl.leg.sleeve_exposure for tl in t.legs if tl.leg.sleeve == "BTC")

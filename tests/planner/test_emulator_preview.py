@@ -53,7 +53,7 @@ async def test_preview_on_a_book_and_tiers_fetched_through_ccxt(emulator):
     mark = float(rates[SYM]["markPrice"])
     leg = Leg("BTC", "fut", SYM, "sell", 1.0, 1.0, True, mark, False, "open")
     t = Ticket(TicketKind.HEDGE, (TicketLeg(leg),), now)
-    pv = preview(cfg, snap, t, books={SYM: book}, tiers=tiers, horizon_days=7, now_ms=now)
+    pv = preview(cfg, snap, t, books={"fut": {SYM: book}}, tiers={"fut": tiers}, horizon_days=7, now_ms=now)
 
     slip = pv.legs[0].item("slippage")
     w = walk_book(book, "sell", 1.0)

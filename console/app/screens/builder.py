@@ -30,6 +30,7 @@ from console.core.errors import UserError
 from console.core.planner import AUTO, TicketRequest, candidate_books
 from console.core.snapshot import Snapshot, book_key
 from console.core.ticket import OrderType, Ticket, TicketKind
+from console.core.venuedata import merged, of
 from widgets.footer import KeyFooter
 from widgets.header import HeaderBar
 from widgets.inputs import NumberInput
@@ -361,10 +362,11 @@ class BuilderScreen(Screen):
             if books:
                 ticket = await asyncio.to_thread(planner.plan_request, app.config, snap, inp, books, now)
                 missing = [(tl.leg.account, tl.leg.symbol) for tl in ticket.legs
-                           if tl.leg.symbol not in books and tl.leg.symbol not in book_errors]
+                           if of(books, tl.leg.account, tl.leg.symbol) is None
+                           and of(book_errors, tl.leg.account, tl.leg.symbol) is None]
                 if missing:
                     more, more_errors = await app.services.books.books(missing)
-                    books, book_errors = {**books, **more}, {**book_errors, **more_errors}
+                    books, book_errors = merged(books, more), merged(book_errors, more_errors)
             tiers, tier_errors = await app.services.books.tiers(ticket, app.state.snapshot if app.state else None)
             pv = await asyncio.to_thread(preview, app.config, snap, ticket, books=books, tiers=tiers or None,
                                          horizon_days=inp.horizon_days, now_ms=now, book_errors=book_errors,
