@@ -193,4 +193,5 @@ async def test_the_builders_tiers_for_a_coinm_ticket_are_the_ones_the_panel_used
     leg = Leg("BTC", "coinm", "BTC/USD:BTC", "buy", 50, 100.0, False, mark, True, "reduce short")
     ticket = Ticket(TicketKind.HEDGE, (TicketLeg(leg, OrderStyle(), None),), snap.timestamp)
     tiers, errors = await BookSource(lambda: venues, direct).tiers(ticket, snap)
-    assert errors == [] and tiers == {"BTC/USD:BTC": snap.accounts["coinm"].leverage_tiers["BTC/USD:BTC"]}
+    # by account, then symbol: the COIN-M account's own brackets
+    assert errors == [] and tiers == {"coinm": {"BTC/USD:BTC": snap.accounts["coinm"].leverage_tiers["BTC/USD:BTC"]}}
