@@ -86,9 +86,15 @@ class Services:
 
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` on the service loop (or here, when there is none)."""
+        return await self.start(coro)
+
+    def start(self, coro: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+        """Start ``coro`` on the service loop now, from the calling loop's thread, without
+        waiting for it (a send the moment `y` is taken); await the returned future for its
+        result. With no service loop it runs as a task of the calling loop."""
         if self.loop is None:
-            return await coro
-        return await asyncio.wrap_future(self.loop.submit(coro))
+            return asyncio.ensure_future(coro)
+        return asyncio.wrap_future(self.loop.submit(coro))
 
     def call_soon(self, fn: Callable[[], Any]) -> None:
         """Run ``fn`` on the service loop (or now, when there is none): what belongs to that
