@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -34,6 +35,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 POLL_S = 2.0  # venue refresh interval; the emulator is local, real venues rate-limit themselves
+# How long a thread holds the interpreter lock while another waits for it (Python's default:
+# 5 ms). The service loop gives the lock up at every journal statement and socket call; with
+# the UI thread busy repainting (as the confirmation closes), each of those came back after
+# up to 5 ms, several times between `y` and the first order byte. 1 ms: bench_wire's median
+# and p99 fell to about a third (tests/bench/bench_wire.py, README "Tests and benchmarks").
+SWITCH_INTERVAL_S = 0.001
 
 
 class ServiceLoop:
@@ -42,6 +49,7 @@ class ServiceLoop:
     The UI's loop only awaits the results, so a keypress never waits behind them."""
 
     def __init__(self) -> None:
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="rebal-services", daemon=True)
         self.thread.start()
