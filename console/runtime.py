@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -36,6 +37,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 POLL_S = 2.0  # venue refresh interval; the emulator is local, real venues rate-limit themselves
+# How long a thread holds the interpreter lock while another waits for it (Python's default:
+# 5 ms). The service loop gives the lock up at every journal statement and socket call; with
+# the UI thread busy repainting (as the confirmation closes), each of those came back after
+# up to 5 ms, several times between `y` and the first order byte. 1 ms: bench_wire's median
+# and p99 fell to about a third (tests/bench/bench_wire.py, README "Tests and benchmarks").
+SWITCH_INTERVAL_S = 0.001
 
 
 class ServiceLoop:
@@ -44,6 +51,7 @@ class ServiceLoop:
     The UI's loop only awaits the results, so a keypress never waits behind them."""
 
     def __init__(self) -> None:
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="rebal-services", daemon=True)
         self.thread.start()
@@ -88,9 +96,15 @@ class Services:
 
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` on the service loop (or here, when there is none)."""
+        return await self.start(coro)
+
+    def start(self, coro: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+        """Start ``coro`` on the service loop now, from the calling loop's thread, without
+        waiting for it (a send the moment `y` is taken); await the returned future for its
+        result. With no service loop it runs as a task of the calling loop."""
         if self.loop is None:
-            return await coro
-        return await asyncio.wrap_future(self.loop.submit(coro))
+            return asyncio.ensure_future(coro)
+        return asyncio.wrap_future(self.loop.submit(coro))
 
     def call_soon(self, fn: Callable[[], Any]) -> None:
         """Run ``fn`` on the service loop (or now, when there is none): what belongs to that

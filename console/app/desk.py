@@ -16,6 +16,7 @@ from console.app.messages import TicketFinished
 
 if TYPE_CHECKING:
     from console.app.app import RebalApp
+    from console.execution.journal import Confirmation
 
 FOLLOW_UP_EXPLAIN = {
     "chase": "Cancels the waiting legs' working orders, then sends what is left of them as a limit at the "
@@ -120,6 +121,7 @@ class TradingDesk:
         ticket is never left planned: it is cancelled in the journal."""
         from console.app.screens.confirm import ConfirmScreen
         from console.core.snapshot import snapshot_to_dict
+        from console.execution.journal import Confirmation
 
         app = self.app
 
@@ -141,7 +143,23 @@ class TradingDesk:
                 ts=app.now_ms(),
                 legging_s=app.config.limits.legging_s,
             )
-            modal = ConfirmScreen(ticket, preview, threshold=app.confirm_threshold)
+            executor = app.services.executor
+            confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            sending: asyncio.Future[Any] | None = None
+
+            def send_now(keystroke: str) -> None:
+                # on `y`, before the modal closes: the yes and the send go to the service loop
+                # at once, as one step there (the journal commits the yes with the order rows),
+                # not after this (UI) loop has repainted the screen below
+                nonlocal sending
+                assert tid is not None
+                app.submitting.add(tid)
+                yes = Confirmation(keystroke, int(ticket.snapshot_ts), app.now_ms())
+                sending = app.services.start(_confirm_then_submit(executor, tid, yes, confirmed))
+                sending.add_done_callback(_retrieved)
+
+            modal = ConfirmScreen(ticket, preview, threshold=app.confirm_threshold,
+                                  on_yes=send_now if executor is not None else None)
             ok = await app.push_screen_wait(modal)
             app.reviewing = False  # answered: the next ctrl+r may open a confirmation
             if not ok:
@@ -149,24 +167,10 @@ class TradingDesk:
                 decided = True
                 app.notify(f"ticket {tid} cancelled; nothing was sent", timeout=3)
                 return
-            keystroke, ts = modal.keystroke or "y", app.now_ms()
-            executor = app.services.executor
-            if executor is None:
+            if sending is None:  # no executor: the yes is journalled, and nothing can send it
+                keystroke, ts = modal.keystroke or "y", app.now_ms()
                 await asyncio.to_thread(journal.confirm, tid, keystroke, ticket.snapshot_ts, ts=ts)
             else:
-                # the confirmation's write and the send are one step on the service loop: the
-                # order must not wait for this (UI) loop to come round between them, nor
-                # behind the blotter's first paint
-                confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                app.submitting.add(tid)
-                sending = asyncio.ensure_future(
-                    app.services.call(
-                        _confirm_then_submit(
-                            journal, executor, tid, keystroke, ticket.snapshot_ts, ts, confirmed
-                        )
-                    )
-                )
-                sending.add_done_callback(_retrieved)
                 await confirmed
             decided = True
         finally:
@@ -183,6 +187,7 @@ class TradingDesk:
                 severity="error",
             )
             return
+        assert sending is not None
         app.notify(f"ticket {tid} confirmed; sending", timeout=3)
         app.action_show("blotter")
         try:
@@ -360,24 +365,15 @@ async def _close_trading(executor: Any) -> None:
 
 
 async def _confirm_then_submit(
-    journal: Any,
-    executor: Any,
-    tid: str,
-    keystroke: str,
-    snapshot_ts: int,
-    ts: int,
-    confirmed: asyncio.Future[None],
+    executor: Any, tid: str, yes: Confirmation, confirmed: asyncio.Future[None]
 ) -> Any:
-    """On the service loop: journal the trader's yes, tell the UI (``confirmed``, on its own
-    loop), then send. A confirm that fails sends nothing and fails ``confirmed`` too."""
+    """On the service loop: the checks, then the trader's yes journalled with the order rows,
+    then the send. ``confirmed`` (on the UI's loop) settles once the yes is in the journal, or
+    with the error that kept it out (nothing was sent then)."""
     ui = confirmed.get_loop()
-    try:
-        journal.confirm(tid, keystroke, snapshot_ts, ts=ts)
-    except BaseException as exc:
-        ui.call_soon_threadsafe(_settle, confirmed, exc)
-        raise
-    ui.call_soon_threadsafe(_settle, confirmed, None)
-    return await executor.submit(tid)
+    return await executor.submit(
+        tid, confirm=yes, on_confirmed=lambda exc: ui.call_soon_threadsafe(_settle, confirmed, exc)
+    )
 
 
 def _retrieved(fut: asyncio.Future[Any]) -> None:

@@ -39,6 +39,7 @@ from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from console.execution.clientid import client_order_id, is_console_id
 from console.execution.journal import (
+    Confirmation,
     Journal,
     JournalError,
     LegResidual,
@@ -395,31 +396,66 @@ class Executor:
             raise ExecutionRefused([f"account {account}: no exchange connected"]) from None
 
     async def _prepare(self, accounts: Sequence[str]) -> None:
-        await asyncio.gather(*(self._port(a).prepare() for a in dict.fromkeys(accounts)))
+        # one after the other, awaited directly: with the markets loaded (always, after the
+        # first refresh) this returns without yielding to the loop, where a gather would put
+        # the send behind whatever else is queued there (streamed tickers)
+        for a in dict.fromkeys(accounts):
+            await self._port(a).prepare()
 
     # -- submit --------------------------------------------------------------------
 
-    async def submit(self, ticket_id: str, *, _kill: bool = False) -> SubmitResult:
+    async def submit(self, ticket_id: str, *, confirm: Confirmation | None = None,
+                     on_confirmed: Callable[[BaseException | None], Any] | None = None,
+                     _kill: bool = False) -> SubmitResult:
         """Send a confirmed ticket. Raises ``ExecutionRefused`` (nothing sent) when a guard
         fails or the ticket was already sent. A confirmed ticket refused here, before any of
         its order rows was written, is marked ``failed`` with the reasons: nothing reached the
-        venue, and a refused ticket must not stay "confirmed" (sendable) for good."""
+        venue, and a refused ticket must not stay "confirmed" (sendable) for good.
+
+        ``confirm``: the trader's yes to a *planned* ticket, given just now. The guards run
+        first; the yes then commits in the same transaction as confirmed → sending and the
+        order rows (one journal commit between `y` and the first order byte), or on its own
+        before the refusal. ``on_confirmed`` is told once the yes is in the journal (None)
+        or could not be written (the error): the UI waits for that, not for the send."""
+        expect = TicketState.PLANNED if confirm is not None else TicketState.CONFIRMED
+        told = False
+
+        def tell(exc: BaseException | None) -> None:
+            nonlocal told
+            if on_confirmed is not None and not told:
+                told = True
+                on_confirmed(exc)
+
         row = self.journal.ticket(ticket_id)
-        if row.state is not TicketState.CONFIRMED or ticket_id in self._inflight:
+        if row.state is not expect or ticket_id in self._inflight:
             # not ours to finish: it was sent (or is being sent) or decided already
-            reason = (f"ticket {ticket_id} is {row.state.value}, not confirmed; a ticket is sent once"
+            reason = (f"ticket {ticket_id} is {row.state.value}, not {expect.value}; a ticket is sent once"
                       if ticket_id not in self._inflight else f"ticket {ticket_id} is being sent already")
             self.journal.note(ticket_id, "refused", {"reasons": [reason]})
+            tell(ExecutionRefused([reason]))
             raise ExecutionRefused([reason])
         self._inflight.add(ticket_id)
         try:
             try:
-                ticket, snap, reqs, slices = await self._before_send(ticket_id, row, _kill)
+                confirmed_ms = confirm.ts if confirm is not None else row.confirmed_ms
+                ticket, snap, reqs, slices = await self._before_send(ticket_id, row, confirmed_ms, _kill)
             except Exception as exc:
+                if confirm is not None:  # the yes is journalled, then why nothing was sent
+                    try:
+                        self.journal.confirm(ticket_id, confirm.keystroke, confirm.snapshot_ts, ts=confirm.ts)
+                    except Exception as not_written:
+                        tell(not_written)
+                        raise
+                    tell(None)
                 self._refuse(ticket_id, exc)
                 raise
-            self.journal.begin_sending(ticket_id, [self._new_order(a, r, purpose="flatten" if _kill else "leg")
-                                                   for a, r in reqs])
+            try:
+                self.journal.begin_sending(ticket_id, [self._new_order(a, r, purpose="flatten" if _kill else "leg")
+                                                       for a, r in reqs], confirm=confirm)
+            except Exception as exc:
+                tell(exc)
+                raise
+            tell(None)
             self._t("recorded", ticket_id)
             await self._send(ticket_id, reqs)
             self._t("sent", ticket_id)
@@ -435,9 +471,11 @@ class Executor:
             self._slices_left.pop(ticket_id, None)
             self._stops.pop(ticket_id, None)
 
-    async def _before_send(self, ticket_id: str, row: Any, kill: bool
+    async def _before_send(self, ticket_id: str, row: Any, confirmed_ms: int | None, kill: bool
                            ) -> tuple[Ticket, Snapshot | None, list[tuple[str, OrderRequest]], list[list[float]]]:
-        """Every guard, and the first requests; nothing is written or sent here."""
+        """Every guard, and the first requests; nothing is written or sent here. Nothing
+        here waits unless it must (markets not loaded yet, a snapshot provider that is a
+        coroutine): the send goes out on this turn of the loop, not behind its other work."""
         if not self._trading_allowed and not kill:
             raise ExecutionRefused(["trading is closed until a reconciliation report is accepted "
                                     "(R, then enter); plan the ticket again after that"])
@@ -454,7 +492,7 @@ class Executor:
             # The console stamps it with its own clock (the emulator's in demo mode),
             # which is this executor's ``clock``: measured on the wall clock, every demo
             # confirmation would look hours old (or, the other way, never old).
-            age_s = (now - (row.confirmed_ms or 0)) / 1000
+            age_s = (now - (confirmed_ms or 0)) / 1000
             if age_s > self.config.limits.max_data_age_s:
                 reasons.append(f"the confirmation is {age_s:.0f} s old (limit "
                                f"{self.config.limits.max_data_age_s:.0f} s); plan the ticket again")
@@ -626,18 +664,26 @@ class Executor:
         by_account: dict[str, list[OrderRequest]] = {}
         for acct, r in reqs:
             by_account.setdefault(acct, []).append(r)
-        self.journal.mark_sent([r.client_id for _, r in reqs])
+        # The rows (the "sending" commit) are in the journal already. When each request left
+        # is written once its answer is in, before that answer is acted on (a lookup's grace
+        # runs from it): a commit here would sit between the rows' commit and the first byte.
+        # A crash before it leaves ``sent_ms`` empty, and the row's creation time, a moment
+        # earlier, stands in for it.
+        sent_ms = now_ms()
 
         async def one_account(acct: str, rs: list[OrderRequest]) -> None:
             port = self._port(acct)
             outcomes: list[VenueOrder | Exception]
-            if self.policy.batch and port.can_batch(rs):
-                try:
-                    outcomes = await port.place_many(rs)
-                except Exception as exc:  # noqa: BLE001 - a surprise after the request left: ambiguous
-                    outcomes = [Ambiguous(f"{type(exc).__name__}: {exc}") for _ in rs]
-            else:
-                outcomes = list(await asyncio.gather(*(_place(port, r) for r in rs)))
+            try:
+                if self.policy.batch and port.can_batch(rs):
+                    try:
+                        outcomes = await port.place_many(rs)
+                    except Exception as exc:  # noqa: BLE001 - a surprise after the request left: ambiguous
+                        outcomes = [Ambiguous(f"{type(exc).__name__}: {exc}") for _ in rs]
+                else:
+                    outcomes = list(await asyncio.gather(*(_place(port, r) for r in rs)))
+            finally:
+                self.journal.mark_sent([r.client_id for r in rs], ts=sent_ms)
             await asyncio.gather(*(self._apply_send(ticket_id, acct, r, o)
                                    for r, o in zip(rs, outcomes, strict=True)))
 

@@ -3,9 +3,9 @@ them, and the NAV and P&L history sampled on each P&L refresh. SQLite, a file be
 journal (``pnl.sqlite3``), so a restart computes the same figures from the same rows and
 plots the same history, whatever window the venue still serves.
 
-Its own file, not journal tables: the journal is the record of what the console sent and
-is kept under ``synchronous=FULL``; this one is a cache of what the venues report plus a
-history, and may be deleted (the next refresh refetches the last week).
+Its own file, not journal tables: the journal is the record of what the console sent (each
+order's row commits before its request leaves); this one is a cache of what the venues
+report plus a history, and may be deleted (the next refresh refetches the last week).
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ class Host(App[None]):
         self.ticket = ticket
         self.threshold = threshold
         self.results: list[bool] = []
+        # each on_yes call: its keystroke, and whether the modal was still on screen then
+        self.yes: list[tuple[str, bool]] = []
         self.modal: ConfirmScreen | None = None
 
     def config(self):  # noqa: ANN201
@@ -31,8 +33,11 @@ class Host(App[None]):
 
     def on_mount(self) -> None:
         pv = preview(self.config(), sample_snapshot(), self.ticket, now_ms=T0)
-        self.modal = ConfirmScreen(self.ticket, pv, threshold=self.threshold)
+        self.modal = ConfirmScreen(self.ticket, pv, threshold=self.threshold, on_yes=self.said_yes)
         self.push_screen(self.modal, self.results.append)
+
+    def said_yes(self, keystroke: str) -> None:
+        self.yes.append((keystroke, self.screen is self.modal))
 
 
 def body_text(modal: ConfirmScreen) -> str:
@@ -62,6 +67,8 @@ async def test_shows_every_leg_costs_margin_and_warnings_then_y_confirms_once() 
         await pilot.pause(0.1)
         assert host.results == [True]
         assert modal.keystroke == "y"
+        # the send is started once, from the yes itself, while the modal is still up
+        assert host.yes == [("y", True)]
 
 
 async def test_n_and_escape_cancel() -> None:
@@ -72,6 +79,7 @@ async def test_n_and_escape_cancel() -> None:
             await pilot.press(key, "y")
             await pilot.pause(0.1)
             assert host.results == [False]
+            assert host.yes == []
 
 
 async def test_above_threshold_the_notional_must_be_typed() -> None:
@@ -88,10 +96,12 @@ async def test_above_threshold_the_notional_must_be_typed() -> None:
         await pilot.pause(0.05)
         assert host.results == []
         host.modal.query_one("Input").value = ""
+        assert host.yes == []  # refused yeses start nothing
         await pilot.press(*digits, "enter")
         await pilot.pause(0.1)
         assert host.results == [True]
         assert host.modal.keystroke == f"y+{digits}"
+        assert host.yes == [(f"y+{digits}", True)]
 
 
 async def test_on_a_short_terminal_y_waits_until_the_ticket_is_read_to_its_end() -> None:

@@ -123,8 +123,10 @@ async def test_a_clean_start_opens_trading_by_itself_and_says_so(rig: Rig) -> No
         await until(pilot, lambda: app.services.executor.trading_allowed, what="trading to open, no key pressed")
         await until(pilot, lambda: app.state is not None, what="the dashboard's data")
         assert not isinstance(app.screen, ReconcileScreen)
-        assert any("startup reconciliation clean" in n.message and "trading is open" in n.message
-                   for n in app._notifications)  # noqa: SLF001 - what the trader was told
+        # the notice follows the gate opening (a journal commit away, on another thread)
+        await until(pilot, lambda: any("startup reconciliation clean" in n.message and "trading is open" in n.message
+                                       for n in app._notifications),  # noqa: SLF001 - what the trader was told
+                    what="the notice that trading is open")
         (row,) = [e for e in rig.journal.events(None) if e.kind == "trading_opened"]
         assert "clean" in row.detail["why"]
         # R is the trader's own request: its report is shown, titled for what it is

@@ -8,7 +8,11 @@ ages). Each run opens the spread builder, switches it to a one-leg hedge, opens 
 confirmation, reads it to the end, and stamps the moment `y` is pressed; the emulator stamps
 the moment its HTTP handler receives the first POST of an order (Binance's /order paths).
 Both stamps are ``time.perf_counter()`` in the same process. Also counted: the REST requests
-the emulator served between the two stamps (none should sit between `y` and the send).
+the emulator served between the two stamps (none should sit between `y` and the send), and
+the CPU time each thread used between them (Linux per-thread clocks): the UI thread (which
+repaints as the modal closes), the service loop (the checks, the journal commit, ccxt) and
+the emulator's. The wall time also holds the waits for a core and for the interpreter lock;
+on a busy machine the CPU figures are the steadier ones.
 
 Prints each run, the median and the p99 (the worst here: there are few runs), and ends with
 one JSON line of the figures.
@@ -22,6 +26,7 @@ import json
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,33 @@ from console.emulator.testing import start_emulator  # noqa: E402
 from tests.bench.bench_plan import p99  # noqa: E402
 
 ORDER_PATHS = ("/api/v3/order", "/fapi/v1/order", "/dapi/v1/order")
+# thread names → what the figures call them (the others, asyncio's helpers, count in "all")
+THREADS = {"MainThread": "ui", "rebal-services": "service", "emulator": "emulator"}
+
+
+def cpu_now() -> dict[str, float]:
+    """CPU seconds each live thread of this process has used so far."""
+    out: dict[str, float] = {}
+    for t in threading.enumerate():
+        if t.ident is None:
+            continue
+        try:
+            out[f"{t.name}#{t.ident}"] = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+        except OSError:  # the thread ended meanwhile
+            continue
+    return out
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU ms per thread kind between two ``cpu_now`` readings, and "all" of them."""
+    used = {k: 0.0 for k in (*THREADS.values(), "all")}
+    for key, t1 in after.items():
+        ms = (t1 - before.get(key, t1)) * 1000
+        used["all"] += ms
+        kind = THREADS.get(key.split("#")[0])
+        if kind is not None:
+            used[kind] += ms
+    return used
 
 
 class Stamps:
@@ -43,9 +75,12 @@ class Stamps:
         self.armed_at: float | None = None
         self.first_order: float | None = None
         self.requests: list[tuple[float, str, str]] = []
+        self.cpu_armed: dict[str, float] = {}
+        self.cpu_sent: dict[str, float] = {}
 
     def arm(self) -> float:
         self.first_order, self.requests = None, []
+        self.cpu_armed = cpu_now()
         self.armed_at = time.perf_counter()
         return self.armed_at
 
@@ -56,6 +91,7 @@ class Stamps:
         self.requests.append((now, method, path))
         if self.first_order is None and method == "POST" and path in ORDER_PATHS:
             self.first_order = now
+            self.cpu_sent = cpu_now()
 
 
 def stamp_emulator(stamps: Stamps) -> None:
@@ -92,7 +128,7 @@ async def one_run(handle: Any, stamps: Stamps, tmp: Path) -> dict[str, Any]:
             between = [(m, p) for t, m, p in stamps.requests if t < t1]
             await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
             return {"ms": (t1 - t0) * 1000, "rest_before_send": len(between),
-                    "paths": sorted({p for _, p in between})}
+                    "paths": sorted({p for _, p in between}), "cpu": cpu_used(stamps.cpu_armed, stamps.cpu_sent)}
     finally:
         rig.close()
 
@@ -114,14 +150,18 @@ def main() -> None:
         if i == 0:
             continue
         rows.append(r)
-        print(f"run {i}: y → first order byte {r['ms']:.1f} ms; {r['rest_before_send']} other requests in between "
-              f"{r['paths']}")
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu"].items())
+        print(f"run {i}: y → first order byte {r['ms']:.1f} ms (CPU ms: {cpu}); {r['rest_before_send']} other "
+              f"requests in between {r['paths']}")
     ms = [r["ms"] for r in rows]
     between = statistics.median(r["rest_before_send"] for r in rows)
+    cpu_med = {k: round(statistics.median(r["cpu"][k] for r in rows), 1) for k in rows[0]["cpu"]}
     out = {"runs": len(rows), "median_ms": round(statistics.median(ms), 1), "p99_ms": round(p99(ms), 1),
-           "max_ms": round(max(ms), 1), "rest_between_median": between}
+           "max_ms": round(max(ms), 1), "rest_between_median": between,
+           **{f"cpu_{k}_median_ms": v for k, v in cpu_med.items()}}
     print(f"confirm keypress → first order byte at the emulator over {len(rows)} runs: median "
-          f"{out['median_ms']} ms, p99 {out['p99_ms']} ms; other requests in between (median) {between}")
+          f"{out['median_ms']} ms, p99 {out['p99_ms']} ms; other requests in between (median) {between}; "
+          "CPU used meanwhile (median ms): " + ", ".join(f"{k} {v}" for k, v in cpu_med.items()))
     print(json.dumps(out))
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from console.execution.executor import ExecPolicy, ExecutionRefused, Executor, LeggingAlert
-from console.execution.journal import Journal, JournalError
+from console.execution.journal import Confirmation, Journal, JournalError
 from console.execution.lifecycle import OrderState, TicketState
 from console.execution.reconcile import reconcile
 from tests import factories as f
@@ -95,6 +95,52 @@ async def test_stale_data_refused_and_the_ticket_fails_with_the_reason(journal):
         await ex.submit(tid)  # and it cannot be sent later either
     assert any(e.kind == "refused" for e in journal.events(tid))
     assert events and type(events[0]).__name__ == "Refused"
+
+
+async def test_a_yes_given_at_send_time_is_journalled_before_the_first_byte(journal):
+    # the app hands the executor the trader's yes with the planned ticket: the yes, the
+    # sending step and the order rows are in the journal when the venue is first called
+    seen, told = [], []
+
+    class Watching(FakeVenue):
+        async def place(self, req):
+            t = journal.ticket(tid)
+            seen.append((t.state, t.confirm_key, t.confirmed_ms, [o.client_id for o in journal.orders(tid)]))
+            return await super().place(req)
+
+    ex, _ = make(journal, Watching())
+    tid = journal.record_ticket(hedge_ticket(), {}, {}, legging_s=0.2)
+    at = Clock()()
+    res = await ex.submit(tid, confirm=Confirmation("y", f.T0, at), on_confirmed=told.append)
+    assert res.state is TicketState.FILLED
+    (cid,) = [o.client_id for o in res.orders]
+    assert seen == [(TicketState.SENDING, "y", at, [cid])]
+    assert told == [None]
+
+
+async def test_a_yes_on_stale_data_is_journalled_then_refused(journal):
+    told = []
+    late = f.T0 + int(config().limits.max_data_age_s * 1000) + 1_000  # the data are a second too old
+    ex, venue = make(journal, clock=Clock(late))
+    tid = journal.record_ticket(hedge_ticket(), {}, {})
+    with pytest.raises(ExecutionRefused, match="old"):
+        await ex.submit(tid, confirm=Confirmation("y", f.T0, late), on_confirmed=told.append)
+    assert venue.orders == {} and journal.orders(tid) == []
+    steps = [(e.src, e.dst) for e in journal.events(tid) if e.kind == "transition"]
+    assert steps == [(None, "planned"), ("planned", "confirmed"), ("confirmed", "failed")]
+    assert journal.ticket(tid).confirm_key == "y"
+    assert told == [None]  # the yes is in the journal; the refusal comes as the submit's error
+
+
+async def test_a_yes_to_a_ticket_no_longer_planned_sends_nothing(journal):
+    told = []
+    ex, venue = make(journal)
+    tid = journal.record_ticket(hedge_ticket(), {}, {})
+    journal.abandon(tid, "closed elsewhere")
+    with pytest.raises(ExecutionRefused, match="cancelled, not planned"):
+        await ex.submit(tid, confirm=Confirmation("y", f.T0, Clock()()), on_confirmed=told.append)
+    assert venue.orders == {} and journal.ticket(tid).state is TicketState.CANCELLED
+    assert len(told) == 1 and isinstance(told[0], ExecutionRefused)
 
 
 async def test_price_collar_at_send_time(journal):

@@ -3,7 +3,7 @@ import sqlite3
 import pytest
 
 from console.core.snapshot import snapshot_to_dict
-from console.execution.journal import Journal, JournalError, NewOrder
+from console.execution.journal import Confirmation, Journal, JournalError, NewOrder
 from console.execution.lifecycle import OrderState, TicketState
 from tests.execution.helpers import snapshot, spread_ticket
 
@@ -53,6 +53,35 @@ def test_begin_sending_once(journal):
     with pytest.raises(JournalError, match="sent once"):
         journal.begin_sending(tid, [_order("a2")])
     assert [o.client_id for o in journal.orders(tid)] == ["a1"]
+
+
+def test_a_yes_and_the_send_commit_together(journal):
+    # the trader's yes, confirmed → sending and the order rows: one commit before the first byte
+    tid = journal.record_ticket(spread_ticket(), {}, {})
+    journal.begin_sending(tid, [_order("b1")], ts=5_000, confirm=Confirmation("y+120", 77, 4_000))
+    row = journal.ticket(tid)
+    assert row.state is TicketState.SENDING
+    assert (row.confirm_key, row.confirmed_ms) == ("y+120", 4_000)
+    steps = [(e.src, e.dst) for e in journal.events(tid) if e.kind == "transition"]
+    assert steps == [(None, "planned"), ("planned", "confirmed"), ("confirmed", "sending")]
+    assert [o.client_id for o in journal.orders(tid)] == ["b1"]
+
+
+def test_a_yes_to_a_ticket_no_longer_planned_writes_nothing(journal):
+    tid = journal.record_ticket(spread_ticket(), {}, {})
+    journal.abandon(tid, "closed")
+    with pytest.raises(JournalError, match="not planned"):
+        journal.begin_sending(tid, [_order("b2")], confirm=Confirmation("y", 1, 2))
+    assert journal.ticket(tid).state is TicketState.CANCELLED and journal.orders(tid) == []
+
+
+def test_a_yes_whose_order_rows_fail_is_not_written_either(journal):
+    tid = journal.record_ticket(spread_ticket(), {}, {})
+    with pytest.raises(sqlite3.IntegrityError):  # one transaction: no yes without its rows
+        journal.begin_sending(tid, [_order("dup"), _order("dup")], confirm=Confirmation("y", 1, 2))
+    row = journal.ticket(tid)
+    assert row.state is TicketState.PLANNED and row.confirmed_ms is None
+    assert journal.orders(tid) == []
 
 
 def test_failed_transaction_leaves_nothing(journal):

@@ -10,6 +10,8 @@ nothing (and the journal refuses a second confirm anyway).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -84,10 +86,14 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
 
     def __init__(self, ticket: Ticket, preview: Preview | None, *, threshold: float | None = None,
-                 title: str = "Confirm ticket", kill: bool = False, explain: str = "") -> None:
+                 title: str = "Confirm ticket", kill: bool = False, explain: str = "",
+                 on_yes: Callable[[str], None] | None = None) -> None:
         """``threshold``: the gross notional above which the digits are typed; None reads
-        ``limits.confirm_typed_notional`` from the app's config (0 = always type them)."""
+        ``limits.confirm_typed_notional`` from the app's config (0 = always type them).
+        ``on_yes``: called with the keystroke the moment the yes is taken, before the modal
+        closes: the send starts then, not once the screen below has been repainted."""
         super().__init__(classes="kill" if kill else None)
+        self.on_yes = on_yes
         self.ticket = ticket
         self.preview = preview
         self.title_text = title
@@ -250,6 +256,8 @@ class ConfirmScreen(ModalScreen[bool]):
         else:
             self.keystroke = "y"
         self.decided = True
+        if self.on_yes is not None:
+            self.on_yes(self.keystroke)
         self.dismiss(True)
 
     def action_cancel(self) -> None:
