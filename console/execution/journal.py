@@ -2,13 +2,11 @@
 
 Why SQLite (the default): one file, atomic transactions, readable by ``rebal-tui journal``
 while the console runs (WAL lets readers and the one writer work at once).
-``synchronous=NORMAL`` in WAL mode: a commit has written its WAL frames to the file (the
-operating system's cache) before it returns, so a crash or SIGKILL of the console after the
-next request went out can never leave a venue order without its row; only an operating
-system crash or a power cut can lose the last commits (a checkpoint syncs, every commit does
-not), and then the startup reconciliation adopts the venue's console orders the journal
-lacks. ``FULL`` would add an fsync per commit: milliseconds to tens of them on a busy disk,
-between the trader's `y` and the first order byte.
+``synchronous=FULL`` in WAL mode: a commit is on disk (fsync) before it returns, so neither
+a crash of the console nor one of the operating system or a power cut after the next request
+went out can leave a venue order without its row. It costs one fsync per commit (a few ms);
+between the trader's `y` and the first order byte there is exactly one commit, and the
+journal's other writes (alerts, notes) run off the send path.
 
 Why PostgreSQL (``[journal] url = "postgresql://..."``): a desk of several consoles on the
 same accounts shares one journal, so a ticket is sent once across all of them and each sees
@@ -372,7 +370,7 @@ class Journal:
     # -- opening -------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str | None = None, *, synchronous: str = "NORMAL",
+    def open(cls, path: Path | str | None = None, *, synchronous: str = "FULL",
              origin: Origin | None = None, migrate: bool = True, allow_offline: bool = False) -> Journal:
         """Open (creating and migrating) the journal: a file path (SQLite; ``None`` is the
         user data folder, ``":memory:"`` a throwaway journal for tests) or a
