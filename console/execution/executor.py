@@ -1014,8 +1014,9 @@ class Executor:
 
     async def _unwind_positions(self, ticket_id: str, ticket: Ticket,
                                 residual: Mapping[int, LegResidual]) -> dict[tuple[str, str], float]:
-        """The positions an unwind is judged on; one that cannot be read refuses it on the
-        blotter (the trader can leave the ticket or try again)."""
+        """The positions an unwind about to be sent is judged on; one that cannot be read
+        refuses it, journalled and posted to the console (the trader can leave the ticket or
+        try again)."""
         held, reasons = await self._positions_now("unwind", ticket, list(residual))
         if reasons:
             self.journal.note(ticket_id, "refused", {"reasons": reasons, "action": "unwind"})
@@ -1032,7 +1033,11 @@ class Executor:
         t = self.journal.ticket(ticket_id)
         residual = self._open_legs(ticket_id, action)
         if action == "unwind":
-            held = await self._unwind_positions(ticket_id, t.ticket, residual)
+            # refused here by raising only: the confirmation was never shown, and the caller
+            # tells the trader (the send path also journals and posts its refusal)
+            held, unread = await self._positions_now("unwind", t.ticket, list(residual))
+            if unread:
+                raise ExecutionRefused(unread)
             return FollowUp(ticket_id, action, tuple(self._unwind_orders(t.ticket, residual, held)))
         orders, reasons, _ = await self._chase_plan(t.ticket, residual, await self._snapshot(), None)
         return FollowUp(ticket_id, action, tuple(orders), tuple(reasons))
