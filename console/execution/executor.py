@@ -966,6 +966,7 @@ class Executor:
         had shrunk an opposite position is undone by an order that grows it again, which a
         reduce-only order cannot do, so that one goes plain."""
         out = []
+        meets = dict(positions)  # two legs on one symbol: the second meets what the first leaves
         for i, r in residual.items():
             if abs(r.done) <= 1e-12:
                 continue
@@ -973,9 +974,12 @@ class Executor:
             amount = self._port(tl.leg.account).amount_to_precision(tl.leg.symbol, abs(r.done))
             if amount > 0:
                 side = "sell" if r.done > 0 else "buy"
-                held = positions.get((tl.leg.account, tl.leg.symbol))
+                key = (tl.leg.account, tl.leg.symbol)
+                held = meets.get(key)
                 out.append(OrderTerms(i, tl.leg.account, tl.leg.symbol, side, amount, None,
                                       held is not None and reduces_position(side, amount, held)))
+                if held is not None:
+                    meets[key] = held + (amount if side == "buy" else -amount)
         return out
 
     async def _positions_now(self, action: str, ticket: Ticket,
@@ -1065,10 +1069,11 @@ class Executor:
         if not closes:
             return []
         held, unread = await self._positions_now("chase", ticket, [o.leg for o in closes])
-        return unread + [f"leg {o.leg + 1} {o.symbol}: planned as a close, but its position is now {held.get((o.account, o.symbol), 0.0):+g} "
-                f"contracts, which a reduce-only {o.side} of {o.amount:g} cannot reduce: nothing was sent; re-plan it"
-                for o in closes if (o.account, o.symbol) in held
+        gone = [(o, held[(o.account, o.symbol)]) for o in closes if (o.account, o.symbol) in held
                 and not reduces_position(o.side, o.amount, held[(o.account, o.symbol)])]
+        return unread + [f"leg {o.leg + 1} {o.symbol}: planned as a close, but its position is now {now:+g} "
+                         f"contracts, which a reduce-only {o.side} of {o.amount:g} cannot reduce: nothing was "
+                         "sent; re-plan it" for o, now in gone]
 
     @staticmethod
     def _priced_as_shown(orders: Sequence[OrderTerms], expect: FollowUp | None) -> list[OrderTerms]:
@@ -1157,8 +1162,8 @@ class Executor:
 
     async def unwind(self, ticket_id: str, *, expect: FollowUp | None = None) -> SubmitResult:
         """Undo what filled: cancel working orders, then market orders opposite to each leg's
-        done quantity (reduce-only where they only reduce the current position, read fresh). The residual
-        is accepted: the trader chose to give the ticket up. With ``expect`` (what the trader
+        done quantity (reduce-only where they only reduce the current position, read fresh).
+        The residual is accepted: the trader chose to give the ticket up. With ``expect`` (what the trader
         confirmed), anything else is refused."""
         with self._follow(ticket_id, "unwind"):
             await self._refresh(ticket_id)  # on the true remainder

@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
-from console.execution.executor import ExecutionRefused, FollowUp, OrderTerms
+from console.execution.executor import ExecutionRefused, FollowUp, OrderTerms, reduces_position
 from console.execution.lifecycle import TicketState
 from tests import factories as f
 from tests.execution.helpers import leg, spread_ticket
@@ -214,3 +214,34 @@ async def test_an_unwind_on_a_venue_that_reports_no_positions_is_refused(journal
 
 async def _no_positions():
     return None
+
+
+@pytest.mark.parametrize(("side", "amount", "position", "expected"), [
+    ("buy", 0.2, -2.0, True),    # buys back part of a short
+    ("sell", 0.2, -1.8, False),  # would grow the short
+    ("sell", 0.2, 0.2, True),    # closes the whole long, no more
+    ("sell", 0.3, 0.2, False),   # more than the long: would open a short
+    ("buy", 0.1, 0.0, False),    # nothing to reduce
+])
+def test_reduce_only_only_where_the_order_reduces_the_position(side, amount, position, expected) -> None:
+    assert reduces_position(side, amount, position) is expected
+
+
+async def test_two_unwinds_on_one_symbol_are_judged_on_what_the_first_leaves(journal) -> None:  # noqa: F811
+    # from a long of 0.1, two sells of 0.15 BTC fill (the position is then -0.2) and ETH rests.
+    # Buying back the first (0.15 ≤ 0.2) reduces the short to -0.05; the second buy of 0.15
+    # would then pass zero, so it goes plain, not as a reduce-only order the venue would cut
+    ex, venue = make(journal)
+    venue.positions_["BTC/USDT:USDT"] = 0.1
+    venue.rest.add("ETH/USDT:USDT")
+    sells = tuple(TicketLeg(leg("BTC/USDT:USDT", "sell", 0.15)) for _ in range(2))
+    ticket = Ticket(kind=TicketKind.SPREAD, snapshot_ts=f.T0, note="two BTC sells, long ETH",
+                    legs=(*sells, TicketLeg(leg("ETH/USDT:USDT", "buy", 5.0))))
+    tid = confirmed(journal, ticket, legging_s=0.05)
+    await ex.submit(tid)
+    assert venue.positions_["BTC/USDT:USDT"] == pytest.approx(0.1 - 0.3)
+    fu = await ex.plan_follow_up(tid, "unwind")
+    assert [(o.leg, o.side, o.amount, o.reduce_only) for o in fu.orders] == [(0, "buy", 0.15, True),
+                                                                              (1, "buy", 0.15, False)]
+    await ex.unwind(tid, expect=fu)
+    assert venue.positions_["BTC/USDT:USDT"] == pytest.approx(0.1)
