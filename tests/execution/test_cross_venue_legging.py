@@ -2,7 +2,10 @@
 fapi and Bybit's v5), through unmodified ccxt: a spread short BTC on Binance and long ETH on
 Bybit where one leg fills and the other rests, is refused by its venue, or has an ambiguous
 send raises the legging alert and offers chase / unwind / leave, as on one venue; the chase
-and the unwind land on the leg's own venue."""
+and the unwind land on the leg's own venue. An unwind is reduce-only only where it reduces
+the position it meets (read fresh): undoing a buy that shrank a short goes plain and restores
+the short, undoing a leg that opened a position is a reduce-only close, and a position that
+cannot be read refuses it."""
 
 from __future__ import annotations
 
