@@ -64,6 +64,7 @@ from console.execution.ports import (
     VenueOrder,
     VenuePort,
     as_port,
+    signed_contracts,
     venue_order_from_ccxt,
 )
 
@@ -157,8 +158,9 @@ class FollowUp:
     orders: tuple[OrderTerms, ...]
     reasons: tuple[str, ...] = ()  # checks that fail: the executor would refuse it
 
-    def terms(self) -> tuple[tuple[int, str, float], ...]:
-        return tuple((o.leg, o.side, o.amount) for o in self.orders)
+    def terms(self) -> tuple[tuple[int, str, float, bool], ...]:
+        # reduce-only too: it follows the current position, and the confirmation showed it
+        return tuple((o.leg, o.side, o.amount, o.reduce_only) for o in self.orders)
 
     def as_ticket(self, ticket: Ticket, marks: Mapping[tuple[str, str], float] | None = None) -> Ticket:
         """These orders as a ticket of their own (the original's legs, resized), for the
@@ -291,6 +293,15 @@ def planner_checks(config: Config, snap: Snapshot, ticket: Ticket, now_ms: int, 
     from console.core.checks import pretrade_checks
 
     return [f.message for f in pretrade_checks(config, snap, ticket, now_ms) if f.code not in skip]
+
+
+def reduces_position(side: str, amount: float, position: float) -> bool:
+    """Whether an order of ``amount`` contracts on ``side`` only reduces a one-way position of
+    signed size ``position`` (short negative): the only order a venue accepts reduce-only
+    (Binance -2022, Bybit 110017 otherwise). A buy against a short, a sell against a long, no
+    larger than the position."""
+    toward = amount if side == "buy" else -amount
+    return position * toward < 0 and amount <= abs(position) * (1 + 1e-9)
 
 
 # ----------------------------------------------------------------------------- executor
@@ -993,19 +1004,75 @@ class Executor:
             out.append(OrderTerms(i, tl.leg.account, tl.leg.symbol, side, amount, price, tl.leg.reduce_only))
         return out
 
-    def _unwind_orders(self, ticket: Ticket, residual: Mapping[int, LegResidual]) -> list[OrderTerms]:
-        """Market orders opposite to what each leg did (reduce-only where they only close what
-        the leg opened)."""
+    def _unwind_orders(self, ticket: Ticket, residual: Mapping[int, LegResidual],
+                       positions: Mapping[tuple[str, str], float]) -> list[OrderTerms]:
+        """Market orders opposite to what each leg did, each sized exactly to what the leg
+        filled. Reduce-only where the order only reduces the leg's current position
+        (``positions``: (account, symbol) → signed contracts, read just before): a leg that
+        had shrunk an opposite position is undone by an order that grows it again, which a
+        reduce-only order cannot do, so that one goes plain."""
         out = []
+        meets = dict(positions)  # two legs on one symbol: the second meets what the first leaves
         for i, r in residual.items():
             if abs(r.done) <= 1e-12:
                 continue
             tl = ticket.legs[i]
             amount = self._port(tl.leg.account).amount_to_precision(tl.leg.symbol, abs(r.done))
             if amount > 0:
-                out.append(OrderTerms(i, tl.leg.account, tl.leg.symbol, "sell" if r.done > 0 else "buy",
-                                         amount, None, not tl.leg.reduce_only))
+                side = "sell" if r.done > 0 else "buy"
+                key = (tl.leg.account, tl.leg.symbol)
+                held = meets.get(key)
+                out.append(OrderTerms(i, tl.leg.account, tl.leg.symbol, side, amount, None,
+                                      held is not None and reduces_position(side, amount, held)))
+                if held is not None:
+                    meets[key] = held + (amount if side == "buy" else -amount)
         return out
+
+    async def _positions_now(self, action: str, ticket: Ticket,
+                             legs: Sequence[int]) -> tuple[dict[tuple[str, str], float], list[str]]:
+        """The current signed position (one-way mode) of each contract leg in ``legs``, read
+        fresh from its venue: (account, symbol) → contracts, 0 when none is open; and why a
+        position could not be read, which refuses the follow-up (nothing is sent on a
+        guess). Spot legs hold no position and are left out."""
+        wanted: dict[str, set[str]] = {}
+        for i in legs:
+            leg = ticket.legs[i].leg
+            if self._port(leg.account).is_contract(leg.symbol):
+                wanted.setdefault(leg.account, set()).add(leg.symbol)
+        out: dict[tuple[str, str], float] = {}
+        reasons: list[str] = []
+        for acct, symbols in wanted.items():
+            try:
+                held = await self._port(acct).positions()
+            except Exception as exc:  # noqa: BLE001 - a failed read is never "no position"
+                reasons.append(f"account {acct}: its positions could not be read ({str(exc)[:120]}), so whether "
+                               f"the {action} may be reduce-only is unknown: nothing was sent; try again, or L leaves it")
+                continue
+            if held is None:
+                reasons.append(f"account {acct}: the venue reports no positions, so whether the {action} may be "
+                               "reduce-only is unknown: nothing was sent; L leaves the ticket")
+                continue
+            for sym in sorted(symbols):
+                mine = [p for p in held if p.get("symbol") == sym]
+                if len(mine) > 1 or any(p.get("side") not in ("long", "short") for p in mine):
+                    reasons.append(f"account {acct} {sym}: the position is not one net long or short (hedge "
+                                   f"mode?), so the {action} cannot be judged reduce-only: nothing was sent; "
+                                   "switch the account to one-way mode, or L leaves the ticket")
+                    continue
+                out[(acct, sym)] = signed_contracts(mine[0]) if mine else 0.0
+        return out, reasons
+
+    async def _unwind_positions(self, ticket_id: str, ticket: Ticket,
+                                residual: Mapping[int, LegResidual]) -> dict[tuple[str, str], float]:
+        """The positions an unwind about to be sent is judged on; one that cannot be read
+        refuses it, journalled and posted to the console (the trader can leave the ticket or
+        try again)."""
+        held, reasons = await self._positions_now("unwind", ticket, list(residual))
+        if reasons:
+            self.journal.note(ticket_id, "refused", {"reasons": reasons, "action": "unwind"})
+            self._emit(Refused(ticket_id, tuple(reasons)))
+            raise ExecutionRefused(reasons)
+        return held
 
     async def plan_follow_up(self, ticket_id: str, action: str) -> FollowUp:
         """The orders ``chase`` or ``unwind`` would send now, and the checks that would refuse
@@ -1016,7 +1083,12 @@ class Executor:
         t = self.journal.ticket(ticket_id)
         residual = self._open_legs(ticket_id, action)
         if action == "unwind":
-            return FollowUp(ticket_id, action, tuple(self._unwind_orders(t.ticket, residual)))
+            # refused here by raising only: the confirmation was never shown, and the caller
+            # tells the trader (the send path also journals and posts its refusal)
+            held, unread = await self._positions_now("unwind", t.ticket, list(residual))
+            if unread:
+                raise ExecutionRefused(unread)
+            return FollowUp(ticket_id, action, tuple(self._unwind_orders(t.ticket, residual, held)))
         orders, reasons, _ = await self._chase_plan(t.ticket, residual, await self._snapshot(), None)
         return FollowUp(ticket_id, action, tuple(orders), tuple(reasons))
 
@@ -1033,7 +1105,21 @@ class Executor:
             return [], stale, {}
         touches = await self._touches(ticket, residual)
         orders = self._priced_as_shown(self._chase_orders(ticket, residual, snap, touches), expect)
-        return orders, self._recheck(snap, ticket, orders), touches
+        return orders, self._recheck(snap, ticket, orders) + await self._closes_still_close(ticket, orders), touches
+
+    async def _closes_still_close(self, ticket: Ticket, orders: Sequence[OrderTerms]) -> list[str]:
+        """A chase of a leg planned as a close stays reduce-only, so it must still reduce the
+        current position (read fresh): one the venue would reject reduce-only is refused here,
+        and never sent plain, which would open a position the trader did not confirm."""
+        closes = [o for o in orders if o.reduce_only]
+        if not closes:
+            return []
+        held, unread = await self._positions_now("chase", ticket, [o.leg for o in closes])
+        gone = [(o, held[(o.account, o.symbol)]) for o in closes if (o.account, o.symbol) in held
+                and not reduces_position(o.side, o.amount, held[(o.account, o.symbol)])]
+        return unread + [f"leg {o.leg + 1} {o.symbol}: planned as a close, but its position is now {now:+g} "
+                         f"contracts, which a reduce-only {o.side} of {o.amount:g} cannot reduce: nothing was "
+                         "sent; re-plan it" for o, now in gone]
 
     @staticmethod
     def _priced_as_shown(orders: Sequence[OrderTerms], expect: FollowUp | None) -> list[OrderTerms]:
@@ -1052,7 +1138,8 @@ class Executor:
         now = FollowUp(ticket_id, action, tuple(orders)).terms()
         if expect.action != action or expect.ticket_id != ticket_id or expect.terms() != now:
             raise ExecutionRefused([f"what is left of ticket {ticket_id} changed since it was shown (a fill came "
-                                    f"in): nothing was sent; look at the blotter and {action} again"])
+                                    f"in, or the position moved): nothing was sent; look at the blotter and "
+                                    f"{action} again"])
 
     async def chase(self, ticket_id: str, legs: Sequence[int] | None = None, *,
                     expect: FollowUp | None = None) -> SubmitResult:
@@ -1121,8 +1208,8 @@ class Executor:
 
     async def unwind(self, ticket_id: str, *, expect: FollowUp | None = None) -> SubmitResult:
         """Undo what filled: cancel working orders, then market orders opposite to each leg's
-        done quantity (reduce-only where they only close what the leg opened). The residual
-        is accepted: the trader chose to give the ticket up. With ``expect`` (what the trader
+        done quantity (reduce-only where they only reduce the current position, read fresh).
+        The residual is accepted: the trader chose to give the ticket up. With ``expect`` (what the trader
         confirmed), anything else is refused."""
         with self._follow(ticket_id, "unwind"):
             await self._refresh(ticket_id)  # on the true remainder
@@ -1130,12 +1217,18 @@ class Executor:
 
     async def _unwind(self, ticket_id: str, expect: FollowUp | None) -> SubmitResult:
         t = self.journal.ticket(ticket_id)
-        self._as_shown(ticket_id, "unwind", expect, self._unwind_orders(t.ticket, self._open_legs(ticket_id, "unwind")))
+        residual = self._open_legs(ticket_id, "unwind")
+        held = await self._unwind_positions(ticket_id, t.ticket, residual)
+        self._as_shown(ticket_id, "unwind", expect, self._unwind_orders(t.ticket, residual, held))
         live = [o for o in self.journal.orders(ticket_id) if o.state in ORDER_LIVE]
         stuck = await self._cancel_live(live)
         if stuck:
             raise ExecutionRefused([f"order {c} could not be cancelled yet; not unwinding over it" for c in stuck])
-        orders = self._unwind_orders(t.ticket, {r.leg: r for r in self.journal.residual(ticket_id)})
+        residual = {r.leg: r for r in self.journal.residual(ticket_id)}
+        # read again after the cancels, just before the send: reduce-only is judged on the
+        # position the orders will meet
+        held = await self._unwind_positions(ticket_id, t.ticket, residual)
+        orders = self._unwind_orders(t.ticket, residual, held)
         self._as_shown(ticket_id, "unwind", expect, orders)  # a fill while cancelling: not what was confirmed
         self.journal.accept_residual(ticket_id)
         reqs = [self._leg_request(ticket_id, o.leg, t.ticket.legs[o.leg], self._next_attempt(ticket_id, o.leg), None,

@@ -15,6 +15,9 @@ from tests.app.conftest import SIZE, Rig
 from tests.app.test_journeys_emulator import answer_yes, open_builder, until
 from tests.app.test_money_path_journeys import notes, venue_cids
 
+# where each venue's positions are read (ccxt's fetch_positions on the emulator)
+POSITIONS = {"futures": "/fapi/v2/positionRisk", "bybit": "/v5/position/list", "coinm": "/dapi/v1/positionRisk"}
+
 
 def side_text(app) -> str:  # noqa: ANN001
     return str(app.screen.query_one("#bl-side").render())
@@ -66,6 +69,15 @@ async def test_a_waiting_leg_is_chased_through_a_confirmation(rig: Rig) -> None:
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, BlotterScreen), what="back on the blotter")
         assert venue_cids(rig) == sent and not rig.journal.ticket(tid).residual_accepted
+
+        # U while the filled leg's venue cannot tell its position: whether the unwind may be
+        # reduce-only is unknown, so no confirmation opens, nothing is sent, the trader is told why
+        rig.emulator.emulator.set_fault(POSITIONS[filled.account], "5xx", count=1)
+        await pilot.press("U")
+        await until(pilot, lambda: any(f"account {filled.account}: its positions could not be read" in n
+                                       for n in notes(app)), what="the unwind's refusal")
+        assert isinstance(app.screen, BlotterScreen) and venue_cids(rig) == sent
+        assert not rig.journal.ticket(tid).residual_accepted
 
         # C: the chase's confirmation shows the remainder at the book's touch; y sends it
         await pilot.press("C")

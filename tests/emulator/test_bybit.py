@@ -158,6 +158,38 @@ async def test_refusals_are_bybits_codes(both: EmulatorHandle, bybit: Any) -> No
             await ex.close()
 
 
+async def test_a_reduce_only_order_that_would_grow_a_position_is_refused_in_both_dialects(
+        both: EmulatorHandle, bybit: Any) -> None:
+    """Reduce-only is judged on the position's direction: a sell against a short (or a buy
+    against a long) would grow it, so the venue refuses it (Binance -2022, Bybit 110017) and
+    nothing changes; the same order the other way reduces. The demo holds a BTC perp short of
+    0.68 on Binance and an ETH perp short of 2.0 on Bybit."""
+    usdm = ccxt_client(both, "usdm", timeout_on_exit=0)
+    try:
+        e = await _raises_exchange_error(usdm.create_order("BTC/USDT:USDT", "market", "sell", 0.01,
+                                                           params={"reduceOnly": True}))
+        assert json.loads(str(e).split(" ", 1)[1])["code"] == -2022
+        with pytest.raises(ccxt.InvalidOrder, match="110017"):
+            await bybit.create_order("ETH/USDT:USDT", "market", "sell", 0.2, params={"reduceOnly": True})
+        assert both.emulator.accounts["default"].positions["BTCUSDT"].amt == pytest.approx(-0.68)
+        assert both.emulator.accounts["bybit"].positions["ETHUSDT"].amt == pytest.approx(-2.0)
+        # the other way, each reduces its short
+        await usdm.create_order("BTC/USDT:USDT", "market", "buy", 0.01, params={"reduceOnly": True})
+        await bybit.create_order("ETH/USDT:USDT", "market", "buy", 0.2, params={"reduceOnly": True})
+        assert both.emulator.accounts["default"].positions["BTCUSDT"].amt == pytest.approx(-0.68 + 0.01)
+        assert both.emulator.accounts["bybit"].positions["ETHUSDT"].amt == pytest.approx(-2.0 + 0.2)
+    finally:
+        await usdm.close()
+
+
+async def _raises_exchange_error(coro: Any) -> Exception:
+    """Binance's -2022 is mapped to its own class only on the production host (see
+    test_errors.py): here it is ccxt's base ExchangeError with Binance's JSON in the text."""
+    with pytest.raises(ccxt.ExchangeError) as info:
+        await coro
+    return info.value
+
+
 def _signed_headers(ts: int, payload: str) -> dict[str, str]:
     window = "5000"
     sign = hmac.new(BYBIT_DEMO_SECRET.encode(), f"{ts}{BYBIT_DEMO_KEY}{window}{payload}".encode(),

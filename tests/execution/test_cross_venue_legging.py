@@ -2,14 +2,17 @@
 fapi and Bybit's v5), through unmodified ccxt: a spread short BTC on Binance and long ETH on
 Bybit where one leg fills and the other rests, is refused by its venue, or has an ambiguous
 send raises the legging alert and offers chase / unwind / leave, as on one venue; the chase
-and the unwind land on the leg's own venue."""
+and the unwind land on the leg's own venue. An unwind is reduce-only only where it reduces
+the position it meets (read fresh): undoing a buy that shrank a short goes plain and restores
+the short, undoing a leg that opened a position is a reduce-only close, and a position that
+cannot be read refuses it."""
 
 from __future__ import annotations
 
 import pytest
 
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
-from console.execution.executor import LeggingAlert
+from console.execution.executor import ExecutionRefused, LeggingAlert
 from console.execution.lifecycle import OrderState, TicketState
 from tests import factories as f
 from tests.execution.helpers import leg
@@ -35,8 +38,8 @@ def cross_spread(waiting: str, limit: float | None = None) -> Ticket:
 
 
 async def flat_eth_on_bybit(by) -> None:
-    """Close the demo's ETH short on Bybit: the spread's long ETH then opens a position (so its
-    venue checks its margin, and its unwind is a reduce-only close)."""
+    """Close the demo's ETH short on Bybit: the spread's long ETH then opens a position, so its
+    venue checks its margin (a buy that only shrank the short would need none)."""
     held = [p for p in await by.fetch_positions(["ETH/USDT:USDT"]) if float(p["contracts"] or 0)]
     for p in held:
         await by.create_order("ETH/USDT:USDT", "market", "buy" if p["side"] == "short" else "sell",
@@ -107,7 +110,8 @@ async def test_a_resting_leg_on_one_venue_is_chased_there(setup, waiting):  # no
 @pytest.mark.parametrize("refused", ["bybit", "futures"])
 async def test_a_leg_its_venue_refuses_raises_the_alert_and_the_fill_is_unwound(setup, refused):  # noqa: F811
     h, ex, j, _fut, by, _cfg = setup
-    await flat_eth_on_bybit(by)
+    if refused == "bybit":
+        await flat_eth_on_bybit(by)  # its long ETH must open a position to meet the margin check
     # the venue refuses the leg for margin (the console's snapshot still showed enough)
     wallet = h.emulator.accounts[LEGS[refused][4]].futures_wallet
     wallet["USDT"] = 1.0
@@ -118,13 +122,128 @@ async def test_a_leg_its_venue_refuses_raises_the_alert_and_the_fill_is_unwound(
     assert rejected.state is OrderState.REJECTED
     assert res.state is TicketState.PARTLY_FILLED
     assert_alert(res, j, tid, refused)
-    # unwind: what filled on the other venue is undone there, at market, reduce-only
+    # unwind: what filled on the other venue is undone there, at market. Reduce-only only where
+    # it reduces the position it meets: the short BTC grew the demo's BTC short on Binance, so
+    # buying it back reduces it; the long ETH shrank the demo's ETH short of 2.0 on Bybit, so
+    # selling it back grows that short again, which a reduce-only order cannot do
     plan = await ex.plan_follow_up(tid, "unwind")
     (terms,) = plan.orders
-    assert terms.account == OTHER[refused] and terms.reduce_only and terms.price is None
+    assert terms.account == OTHER[refused] and terms.price is None
+    assert terms.reduce_only is {"bybit": True, "futures": False}[refused]
     await ex.unwind(tid, expect=plan)
     assert position(h, OTHER[refused]) == pytest.approx(before[OTHER[refused]])
     assert position(h, refused) == pytest.approx(before[refused])
+
+
+# the leg that fills, a buy of 0.2 ETH, and the other venue's leg (by the venue that refuses
+# it for margin): a sell that grows a position there
+SHRINK = ("ETH/USDT:USDT", "buy", 0.2)
+REFUSED_LEG = {"bybit": ("ETH/USDT:USDT", "sell", 0.2), "futures": ("BTC/USDT:USDT", "sell", 0.01)}
+EMU = {"futures": ("default", "ETHUSDT"), "bybit": ("bybit", "ETHUSDT")}  # the emulator's account, ETH perp id
+
+
+def spread_on(filled: str) -> Ticket:
+    """Leg 0 buys 0.2 ETH on ``filled``; leg 1 sells on the other venue (refused there)."""
+    other = OTHER[filled]
+    legs = (TicketLeg(leg(*SHRINK, account=filled)), TicketLeg(leg(*REFUSED_LEG[other], account=other)))
+    return Ticket(kind=TicketKind.SPREAD, snapshot_ts=f.T0, note="long ETH, short on the other venue", legs=legs)
+
+
+def eth(h, acct: str) -> float:
+    emu_acct, sid = EMU[acct]
+    p = h.emulator.accounts[emu_acct].positions.get(sid)
+    return p.amt if p is not None else 0.0
+
+
+async def leg_once(h, ex, j, venues, filled: str, eth_before: float) -> str:
+    """Hold ``eth_before`` ETH perp on ``filled``, then send the spread with the other venue's
+    margin at 1 USDT: leg 0 fills, leg 1 is refused, the ticket legs."""
+    venue = venues[filled]
+    held = eth(h, filled)
+    if held:
+        await venue.create_order("ETH/USDT:USDT", "market", "buy" if held < 0 else "sell", abs(held), None,
+                                 {"reduceOnly": True})
+    if eth_before:
+        await venue.create_order("ETH/USDT:USDT", "market", "buy" if eth_before > 0 else "sell", abs(eth_before))
+    assert eth(h, filled) == pytest.approx(eth_before)
+    other = OTHER[filled]
+    h.emulator.accounts[EMU[other][0]].futures_wallet["USDT"] = 1.0
+    tid = confirm(j, spread_on(filled), legging_s=0.5)
+    res = await ex.submit(tid)
+    assert [o.state for o in res.orders] == [OrderState.FILLED, OrderState.REJECTED]
+    assert isinstance(res.alert, LeggingAlert) and res.alert.options == ("chase", "unwind", "leave")
+    assert eth(h, filled) == pytest.approx(eth_before + 0.2)
+    return tid
+
+
+def unwind_order(h, filled: str, client_ids: set[str]) -> dict:
+    (o,) = [o for o in h.emulator.orders(EMU[filled][0]) if o["clientOrderId"] in client_ids]
+    return o
+
+
+@pytest.mark.parametrize("filled", ["futures", "bybit"])
+async def test_an_unwind_that_grows_a_short_back_is_sent_plain_and_restores_it(setup, filled):  # noqa: F811
+    """The buy of 0.2 ETH shrank a short of 2.0 to 1.8: undoing it is a sell that grows the short
+    back, which the venue would refuse reduce-only (Binance -2022, Bybit 110017). It goes as a
+    plain market sell of exactly 0.2, and the short is 2.0 again."""
+    h, ex, j, fut, by, _cfg = setup
+    tid = await leg_once(h, ex, j, {"futures": fut, "bybit": by}, filled, eth_before=-2.0)
+    plan = await ex.plan_follow_up(tid, "unwind")
+    (terms,) = plan.orders
+    assert (terms.leg, terms.account, terms.side, terms.amount, terms.price, terms.reduce_only) == \
+        (0, filled, "sell", 0.2, None, False)
+    done = await ex.unwind(tid, expect=plan)
+    (sent,) = [o for o in done.orders if o.purpose == "unwind"]
+    assert sent.state is OrderState.FILLED
+    o = unwind_order(h, filled, {sent.client_id})
+    assert (o["side"].lower(), o["origQty"], o["reduceOnly"]) == ("sell", pytest.approx(0.2), False)
+    assert eth(h, filled) == pytest.approx(-2.0)
+
+
+@pytest.mark.parametrize("filled", ["futures", "bybit"])
+async def test_an_unwind_of_a_leg_that_opened_a_position_is_reduce_only(setup, filled):  # noqa: F811
+    """From flat, the buy opened a long of 0.2: selling it back only closes it, reduce-only,
+    so the venue itself keeps it from opening a short."""
+    h, ex, j, fut, by, _cfg = setup
+    tid = await leg_once(h, ex, j, {"futures": fut, "bybit": by}, filled, eth_before=0.0)
+    plan = await ex.plan_follow_up(tid, "unwind")
+    (terms,) = plan.orders
+    assert (terms.side, terms.amount, terms.reduce_only) == ("sell", 0.2, True)
+    done = await ex.unwind(tid, expect=plan)
+    (sent,) = [o for o in done.orders if o.purpose == "unwind"]
+    o = unwind_order(h, filled, {sent.client_id})
+    assert (o["origQty"], o["reduceOnly"]) == (pytest.approx(0.2), True)
+    assert eth(h, filled) == pytest.approx(0.0)
+
+
+POSITIONS = {"futures": "/fapi/v2/positionRisk", "bybit": "/v5/position/list"}
+
+
+@pytest.mark.parametrize("filled", ["futures", "bybit"])
+async def test_an_unwind_whose_position_cannot_be_read_is_refused_and_can_be_retried(setup, filled):  # noqa: F811
+    """Whether the unwind may go reduce-only is judged on the position it meets; when that
+    cannot be read, nothing is sent on a guess: refused with the reason, the ticket still
+    legged (the trader can retry or leave)."""
+    h, ex, j, fut, by, _cfg = setup
+    tid = await leg_once(h, ex, j, {"futures": fut, "bybit": by}, filled, eth_before=-2.0)
+    emu_acct = EMU[filled][0]
+    sent_before = len(h.emulator.orders(emu_acct))
+    h.emulator.set_fault(POSITIONS[filled], "5xx", count=1)
+    with pytest.raises(ExecutionRefused, match=f"account {filled}: its positions could not be read"):
+        await ex.plan_follow_up(tid, "unwind")
+    # confirmed, then the read fails just before the send: still nothing sent
+    plan = await ex.plan_follow_up(tid, "unwind")
+    h.emulator.set_fault(POSITIONS[filled], "5xx", count=1)
+    with pytest.raises(ExecutionRefused, match="positions could not be read"):
+        await ex.unwind(tid, expect=plan)
+    assert len(h.emulator.orders(emu_acct)) == sent_before
+    assert not j.ticket(tid).residual_accepted
+    (refusal,) = [e for e in j.events(tid) if e.kind == "refused"]  # the send's, in the journal
+    assert refusal.detail["action"] == "unwind" and f"account {filled}" in refusal.detail["reasons"][0]
+    assert eth(h, filled) == pytest.approx(-1.8)
+    # once the venue answers again, the same unwind goes through
+    await ex.unwind(tid, expect=plan)
+    assert eth(h, filled) == pytest.approx(-2.0)
 
 
 @pytest.mark.parametrize("ambiguous", ["bybit", "futures"])

@@ -9,9 +9,11 @@ import dataclasses
 
 import pytest
 
-from console.execution.executor import ExecutionRefused, FollowUp, OrderTerms
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
+from console.execution.executor import ExecutionRefused, FollowUp, OrderTerms, reduces_position
 from console.execution.lifecycle import TicketState
-from tests.execution.helpers import spread_ticket
+from tests import factories as f
+from tests.execution.helpers import leg, spread_ticket
 from tests.execution.test_executor import confirmed, journal, make  # noqa: F401 - the journal fixture
 
 
@@ -90,6 +92,12 @@ async def test_other_terms_than_those_shown_are_refused(journal) -> None:  # noq
     ex, venue, tid = await _legging(journal)
     fu = await ex.plan_follow_up(tid, "unwind")
     shown = FollowUp(tid, "unwind", (dataclasses.replace(fu.orders[0], amount=0.2),))
+    await _unwind_refused(ex, venue, journal, tid, shown)
+
+
+async def _unwind_refused(ex, venue, journal, tid: str, shown: FollowUp) -> None:  # noqa: F811
+    """The unwind of ``shown`` is refused as not what the trader confirmed: nothing sent, the
+    residual still open."""
     before = dict(venue.place_calls)
     with pytest.raises(ExecutionRefused, match="changed since it was shown"):
         await ex.unwind(tid, expect=shown)
@@ -141,3 +149,99 @@ async def test_a_confirmed_price_the_market_left_behind_is_refused_by_the_collar
         await ex.chase(tid, expect=far)
     assert dict(venue.place_calls) == before
 
+
+
+def _closing_spread() -> Ticket:
+    """Short 0.25 BTC at market (fills) and a reduce-only buy of 5 ETH that closes a short, as a
+    limit at 3,001 (rests while the venue's fake rests ETH)."""
+    return Ticket(kind=TicketKind.SPREAD, snapshot_ts=f.T0, note="short BTC, close the ETH short",
+                  legs=(TicketLeg(leg("BTC/USDT:USDT", "sell", 0.25)),
+                        TicketLeg(leg("ETH/USDT:USDT", "buy", 5.0, reduce_only=True),
+                                  style=OrderStyle(type=OrderType.LIMIT), limit_price=3_001.0)))
+
+
+async def _legging_close(journal):  # noqa: F811
+    ex, venue = make(journal)
+    venue.positions_["ETH/USDT:USDT"] = -5.0
+    venue.rest.add("ETH/USDT:USDT")
+    tid = confirmed(journal, _closing_spread(), legging_s=0.05)
+    res = await ex.submit(tid)
+    assert res.alert is not None and res.alert.waiting_legs == (1,)
+    return ex, venue, tid
+
+
+async def test_a_chase_of_a_close_stays_reduce_only_while_the_position_is_there(journal) -> None:  # noqa: F811
+    ex, venue, tid = await _legging_close(journal)
+    fu = await ex.plan_follow_up(tid, "chase")
+    (o,) = fu.orders
+    assert (o.leg, o.side, o.amount, o.reduce_only) == (1, "buy", 5.0, True) and not fu.reasons
+    venue.rest.clear()
+    res = await ex.chase(tid, expect=fu)
+    (chased,) = [x for x in res.orders if x.purpose == "chase"]
+    assert venue.orders[chased.client_id]["reduce_only"] is True
+    assert venue.positions_["ETH/USDT:USDT"] == pytest.approx(0.0)
+
+
+async def test_a_chase_of_a_close_whose_position_is_gone_is_refused_not_sent_plain(journal) -> None:  # noqa: F811
+    # the ETH short was closed elsewhere while the leg rested: a plain buy of 5 would open a
+    # long the trader never confirmed, and a reduce-only one would be rejected
+    ex, venue, tid = await _legging_close(journal)
+    venue.positions_["ETH/USDT:USDT"] = 0.0
+    fu = await ex.plan_follow_up(tid, "chase")
+    assert any("leg 2 ETH/USDT:USDT: planned as a close, but its position is now +0" in r for r in fu.reasons)
+    before = dict(venue.place_calls)
+    with pytest.raises(ExecutionRefused, match="planned as a close"):
+        await ex.chase(tid)
+    assert dict(venue.place_calls) == before
+
+
+async def test_an_unwind_whose_position_moved_since_it_was_shown_is_refused(journal) -> None:  # noqa: F811
+    # shown: buy back the 0.25 BTC short reduce-only; then the short is closed elsewhere, so the
+    # same buy would now open a long and could only go plain: not what was confirmed
+    ex, venue, tid = await _legging(journal)
+    fu = await ex.plan_follow_up(tid, "unwind")
+    assert fu.orders[0].reduce_only
+    venue.positions_["BTC/USDT:USDT"] = 0.0
+    await _unwind_refused(ex, venue, journal, tid, fu)
+
+
+async def test_an_unwind_on_a_venue_that_reports_no_positions_is_refused(journal) -> None:  # noqa: F811
+    ex, venue, tid = await _legging(journal)
+    venue.positions = _no_positions  # type: ignore[method-assign]  # a venue that lists none
+    with pytest.raises(ExecutionRefused, match="account futures: the venue reports no positions"):
+        await ex.plan_follow_up(tid, "unwind")
+
+
+async def _no_positions():
+    return None
+
+
+@pytest.mark.parametrize(("side", "amount", "position", "expected"), [
+    ("buy", 0.2, -2.0, True),    # buys back part of a short
+    ("sell", 0.2, -1.8, False),  # would grow the short
+    ("sell", 0.2, 0.2, True),    # closes the whole long, no more
+    ("sell", 0.3, 0.2, False),   # more than the long: would open a short
+    ("buy", 0.1, 0.0, False),    # nothing to reduce
+])
+def test_reduce_only_only_where_the_order_reduces_the_position(side, amount, position, expected) -> None:
+    assert reduces_position(side, amount, position) is expected
+
+
+async def test_two_unwinds_on_one_symbol_are_judged_on_what_the_first_leaves(journal) -> None:  # noqa: F811
+    # from a long of 0.1, two sells of 0.15 BTC fill (the position is then -0.2) and ETH rests.
+    # Buying back the first (0.15 ≤ 0.2) reduces the short to -0.05; the second buy of 0.15
+    # would then pass zero, so it goes plain, not as a reduce-only order the venue would cut
+    ex, venue = make(journal)
+    venue.positions_["BTC/USDT:USDT"] = 0.1
+    venue.rest.add("ETH/USDT:USDT")
+    sells = tuple(TicketLeg(leg("BTC/USDT:USDT", "sell", 0.15)) for _ in range(2))
+    ticket = Ticket(kind=TicketKind.SPREAD, snapshot_ts=f.T0, note="two BTC sells, long ETH",
+                    legs=(*sells, TicketLeg(leg("ETH/USDT:USDT", "buy", 5.0))))
+    tid = confirmed(journal, ticket, legging_s=0.05)
+    await ex.submit(tid)
+    assert venue.positions_["BTC/USDT:USDT"] == pytest.approx(0.1 - 0.3)
+    fu = await ex.plan_follow_up(tid, "unwind")
+    assert [(o.leg, o.side, o.amount, o.reduce_only) for o in fu.orders] == [(0, "buy", 0.15, True),
+                                                                              (1, "buy", 0.15, False)]
+    await ex.unwind(tid, expect=fu)
+    assert venue.positions_["BTC/USDT:USDT"] == pytest.approx(0.1)
