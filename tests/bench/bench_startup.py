@@ -6,9 +6,10 @@ Each part is timed in CPU seconds (``time.process_time``: on a shared machine th
 people's load disturbs least), median over ``--runs`` fresh interpreters, with the bytecode
 written, as an installed console has it:
 
-1. imports, in the order the console needs them: Textual; ccxt (``ccxt.async_support``, which
-   runs ``ccxt/__init__`` and so imports every sync exchange too); the emulator once ccxt (and
-   so aiohttp) is loaded; the app and the dashboard's modules;
+1. imports, in the order the console needs them: Textual; ccxt with the demo's exchange classes
+   (``ccxt.async_support`` and ``ccxt.pro``: binance, binanceusdm, bybit; the others are not
+   imported, see ``console.ccxt_import``); the emulator once ccxt (and so aiohttp) is loaded;
+   the app and the dashboard's modules;
 2. the demo emulator's seeding and start on 127.0.0.1, the venues' ccxt objects, and the first
    snapshot (every read of the four demo accounts, markets included), emulator answers and
    ccxt parsing together in one process, as the console runs them; then the emulator's share of
@@ -35,8 +36,13 @@ PROBE = r"""
 import asyncio, json, sys, time
 T = time.process_time
 out = {}
+import console  # first, as in the console: it sets up ccxt's per-exchange import
 t = T(); import textual.app; out["import_textual"] = T() - t
-t = T(); import ccxt.async_support; out["import_ccxt"] = T() - t
+t = T(); import ccxt.async_support, ccxt.pro
+for flavour in (ccxt.async_support, ccxt.pro):  # the demo's exchange classes, of both flavours
+    for exchange in ("binance", "binanceusdm", "bybit"):
+        getattr(flavour, exchange)
+out["import_ccxt"] = T() - t
 t = T(); import console.emulator, console.emulator.server; out["import_emulator"] = T() - t
 t = T(); import console.app.app, console.app.screens.dashboard; out["import_app"] = T() - t
 from console.venues.demo import demo_config, start_emulator_in_loop
