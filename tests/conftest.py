@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 # --- emulator (issue #3 part A) ------------------------------------------------------------
 from console.emulator.clock import DEFAULT_START_MS
 from console.emulator.testing import EmulatorHandle, start_emulator
+
+# property tests draw the same examples on every run and machine: a red CI is a real one
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.load_profile("deterministic")
 
 
 @pytest.fixture

@@ -62,7 +62,9 @@ class Lots:
         import ccxt
 
         if not math.isfinite(amount):
-            return RoundedAmount(0.0, f"{amount} is not an amount that can be sent")
+            # a figure of the snapshot out of range (a size of 1e308 overflowing, say): named, not printed
+            return RoundedAmount(0.0, f"{symbol}: the size is not a finite number (a figure of the snapshot is "
+                                      "out of range); take a fresh snapshot")
         m = self.market(symbol)
         precision = m.get("precision")
         if not _is_step(precision, "amount"):

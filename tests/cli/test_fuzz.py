@@ -8,6 +8,7 @@ Rich markup, deep nesting, wrong types), keys dropped, undecodable bytes, trunca
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import math
@@ -80,7 +81,8 @@ def mutate(data: Any, picks: list[tuple[int, int, int]]) -> Any:
         elif how == 2 and isinstance(parent, dict):
             parent[str(JUNK[what % len(JUNK)])] = parent.pop(key)
         else:
-            parent[key] = JUNK[what % len(JUNK)]
+            # a copy: the same junk list put in twice would let a later pick write it into itself
+            parent[key] = copy.deepcopy(JUNK[what % len(JUNK)])
     return data
 
 

@@ -94,3 +94,14 @@ def test_under_one_lot_says_the_lot():
     r = lot.amount("BTC/USDT:USDT", 0.0009)
     assert r.amount == 0 and r.reason == "under one lot of 0.001"
     assert lot.amount("BTC/USDT:USDT", 0.1 * 3).amount == 0.3  # 0.30000000000000004 keeps its lot
+
+
+@pytest.mark.parametrize("x", [float("inf"), float("-inf"), float("nan")])
+def test_a_size_that_is_not_a_number_is_refused_in_words_not_printed(x):
+    """A snapshot figure out of range can overflow a size: nothing is sent, and the reason
+    names the contract and the fix without printing inf or nan as if it were a size."""
+    lot = Lots(f.account("a", "binanceusdm", markets=[f.market("BTC/USDT:USDT", step=0.001)]))
+    r = lot.amount("BTC/USDT:USDT", x)
+    assert r.amount == 0
+    assert r.reason is not None and "BTC/USDT:USDT" in r.reason and "fresh snapshot" in r.reason
+    assert "inf" not in r.reason.lower().replace("finite", "") and "nan" not in r.reason.lower()
