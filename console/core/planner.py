@@ -46,7 +46,7 @@ from console.core.overlay import (
     wanted,
 )
 from console.core.preview import CostLine, leg_lines, leg_total, lines_total
-from console.core.risk import account_pools
+from console.core.risk import account_pools, linear_room
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
 from console.core.venuedata import ByAccount, of
@@ -54,6 +54,9 @@ from console.core.venuedata import ByAccount, of
 DEFAULT_HORIZON_DAYS = 7.0
 # money: far above the rounding of a sum of a few cost lines, far below a cent
 ROLL_BOUND_MARGIN = 1e-6
+# relative: far above the rounding of a pool's margin sums (the exact margin rule adds and takes
+# away one position's share), far below any margin that matters
+MARGIN_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class _Ctx:
         self.style = style or OrderStyle()
         self._order = _account_order(config, snap)
         self._listing: dict[tuple[str | None, str], list[str]] = {}
+        # each (account, linear pool)'s free margin before any leg, and its initial margin held
+        self.free_margin: dict[tuple[str, str], tuple[float, float]] = {}
 
     def listing(self, inst: HedgeInstrument) -> list[str]:
         """``_accounts_listing`` of ``inst``, worked out once per pass (do not mutate it)."""
@@ -211,6 +216,23 @@ def margin_short(ctx: _Ctx, leg: Leg) -> str | None:
     """Why ``leg``'s account cannot carry it: the initial margin the leg adds to its pool (on the
     leverage the pre-trade checks assume) is more than the pool's free margin (margin balance
     less the initial margin already held). None when it can."""
+    if leg.linear and _carries(ctx, leg):
+        return None
+    return _margin_short_exact(ctx, leg)
+
+
+def _carries(ctx: _Ctx, leg: Leg) -> bool:
+    """True when the linear ``leg``'s pool surely carries it, without evaluating the pool after
+    it: the leg adds at most ``room.most`` of initial margin (and touches no COIN-M pool), so a
+    free margin covering that, with room for the sums' rounding, is what the exact rule would
+    find enough. False says nothing: the exact rule decides."""
+    room = linear_room(ctx.snap, leg, quote=ctx.config.portfolio.quote,
+                       default_leverage=ctx.config.limits.max_leverage, free=ctx.free_margin)
+    return room.has >= room.most + MARGIN_SLACK * (1.0 + room.most + room.held_initial + abs(room.has))
+
+
+def _margin_short_exact(ctx: _Ctx, leg: Leg) -> str | None:
+    """``margin_short`` by evaluating every pool the leg touches before and after it."""
     quote, lev = ctx.config.portfolio.quote, ctx.config.limits.max_leverage
     for p in account_pools(ctx.snap, leg.account, [leg], quote=quote, default_leverage=lev):
         before = p.evaluate(None, after=False, liquidation=False)

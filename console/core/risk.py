@@ -810,6 +810,42 @@ def account_pools(snap: Snapshot, account: str, legs: Sequence[Leg], *, quote: s
     return list(_pools(snap.account(account), quote, default_leverage, snap, *legs))
 
 
+class LinearRoom(NamedTuple):
+    """What a linear leg can need of its account's linear pool, and that pool before any leg."""
+    settle: str  # the pool's settle currency: ``account_pools``' linear pool for this leg
+    most: float  # an upper bound of the initial margin the leg adds: its symbol's notional after it
+    has: float  # the pool's free margin before any leg: margin balance − initial margin held
+    held_initial: float  # the initial margin held (the scale of the sums' rounding)
+
+
+def linear_room(snap: Snapshot, leg: Leg, *, quote: str, default_leverage: float,
+                free: dict[tuple[str, str], tuple[float, float]] | None = None) -> LinearRoom:
+    """For a linear ``leg``: the pool ``account_pools`` puts it in, its free margin before any
+    leg (the same floats ``Pool.evaluate`` gives; kept in ``free`` by (account, settle) when
+    given, since it is the same for every leg of a planning pass), and a bound on the initial
+    margin the leg adds. A position's initial margin is its notional / leverage with every
+    leverage ≥ 1, so what the leg adds is at most its symbol's notional after it, which is at
+    most (contracts held + the leg's) × contract size × mark. No tiers: as the planner's margin
+    rule reads them."""
+    acct = snap.account(leg.account)
+    held = _held(snap, leg.account, default_leverage)
+    linear = held.pools.get(("", False), ())
+    settle = _settle_of(acct, (linear[0].symbol if linear else leg.symbol), quote) or quote
+    key = (leg.account, settle)
+    hit = free.get(key) if free is not None else None
+    if hit is None:
+        sums = _pool_base(linear, None, False).sums
+        hit = ((wallet_balance(acct, settle) + sums.upnl) - sums.initial, sums.initial)
+        if free is not None:
+            free[key] = hit
+    old = held.by_symbol.get(leg.symbol)
+    if old is not None:
+        most = (old.contracts + leg.contracts) * old.contract_size * old.mark
+    else:
+        most = leg.contracts * leg.contract_size * leg.price
+    return LinearRoom(settle, abs(most), hit[0], hit[1])
+
+
 # a few entries: the what-if and the checks of one ticket ask one after the other, and
 # each entry keeps its snapshot alive
 @by_identity(maxsize=8)
