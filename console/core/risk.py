@@ -940,12 +940,20 @@ def _stressed(wallet: float, rest: _Sums, rest_gone: tuple[str, ...], moved: Seq
     ``move``: the sums ``evaluate`` makes, read straight into the row's figures (a plan makes
     thousands of rows, so no AccountRisk is built for each). For an inverse pool the move
     changes the marks only: the wallet is coin, and so is every figure of the ratio."""
-    shares = [_share(p, tiers, inverse, move) for p in moved]
-    m = _add(shares)
-    upnl, maintenance = rest.upnl + m.upnl, rest.maintenance + m.maintenance
-    ratio = margin_ratio_of(wallet, upnl, maintenance, rest.gross + m.gross)
-    gone = rest_gone + tuple(p.symbol for p, sh in zip(moved, shares, strict=True) if sh.gone)
-    liquidated, why = _liquidated(maintenance, ratio, gone)
+    # ``_add`` of the moved shares, in one pass (the same sums in the same order: the same
+    # floats); thousands of rows a plan make its list and generators count
+    u = m = g = 0.0
+    gone_here: list[str] = []
+    for p in moved:
+        sh = _share(p, tiers, inverse, move)
+        u += sh.upnl
+        m += sh.maintenance
+        g += sh.gross
+        if sh.gone:
+            gone_here.append(p.symbol)
+    upnl, maintenance = rest.upnl + u, rest.maintenance + m
+    ratio = margin_ratio_of(wallet, upnl, maintenance, rest.gross + g)
+    liquidated, why = _liquidated(maintenance, ratio, rest_gone + tuple(gone_here) if gone_here else rest_gone)
     return _Stressed(ratio, liquidated, why, upnl)
 
 
