@@ -769,9 +769,10 @@ class Pool:
                            liquidations if liquidation else (), note, gone, self.inverse)
 
     def asset_part(self, tiers: Mapping[str, Any] | None, asset: str, *,
-                   after: bool) -> tuple[list[RiskPosition], _Sums, tuple[str, ...]]:
-        """The positions on ``asset`` (which a stress move of it changes), and the sums and
-        gone isolated positions of the rest of the pool, which it leaves alone."""
+                   after: bool) -> tuple[list[RiskPosition], _Sums, tuple[str, ...], _Sums]:
+        """The positions on ``asset`` (which a stress move of it changes), the sums and gone
+        isolated positions of the rest of the pool, which it leaves alone, and the sums of
+        those positions (at their marks)."""
         base = _pool_base(self.before, tiers, self.inverse)
         total, _, gone = self.figures(tiers, after=after)
         if not after:
@@ -783,7 +784,7 @@ class Pool:
             moved = [p for p in moved if p is not None and p.contracts > 0]
             part = _add(_share(p, tiers, self.inverse) for p in moved)
         on_asset = {p.symbol for p in moved}
-        return moved, _minus(total, part), tuple(s for s in gone if s not in on_asset)
+        return moved, _minus(total, part), tuple(s for s in gone if s not in on_asset), part
 
     def stress_before(self, tiers: Mapping[str, Any] | None, asset: str,
                       moves: Sequence[float]) -> tuple[_Stressed, ...]:
@@ -793,7 +794,7 @@ class Pool:
         key = (asset, self.wallet_before, tuple(moves))
         hit = base.stressed.get(key)
         if hit is None:
-            moved, rest, gone = self.asset_part(tiers, asset, after=False)
+            moved, rest, gone, _ = self.asset_part(tiers, asset, after=False)
             hit = base.stressed[key] = tuple(_stressed(self.wallet_before, rest, gone, moved, mv, tiers, self.inverse)
                                              for mv in moves)
         return hit
@@ -1006,8 +1007,8 @@ def what_if(snap: Snapshot, legs: Sequence[Leg], *, tiers: ByAccount | None, quo
         own = of_account(tiers, name)
         for asset in assets:
             # only the asset's positions change under its move: the rest is summed once
-            moved_a, rest_a, gone_a = pool.asset_part(own, asset, after=True)
-            upnl_a = _add(_share(p, own, inv) for p in moved_a).upnl
+            moved_a, rest_a, gone_a, part_a = pool.asset_part(own, asset, after=True)
+            upnl_a = part_a.upnl
             for mv, rb in zip(stress_moves, pool.stress_before(own, asset, stress_moves), strict=True):
                 ra = _stressed(wa, rest_a, gone_a, moved_a, mv, own, inv)
                 # linear: the pool's PnL change (only the moved positions' changes); inverse:
