@@ -629,10 +629,15 @@ def _share(p: RiskPosition, tiers: Mapping[str, Any] | None, inverse: bool, move
     """``move``: the share with the position's mark moved by that fraction (a stress row)."""
     mark = p.mark if move is None else p.mark * (1 + move)
     tab, note = tiers_for(p.symbol, tiers, inverse=inverse)
-    n = p.margin_notional_at(mark)
+    if p.linear:  # margin_notional_at and upnl_at, inlined (the same products): a plan's stress rows make thousands
+        size = p.contracts * p.contract_size
+        n = size * mark
+        up = p.side * size * (mark - p.entry)
+    else:
+        n = p.margin_notional_at(mark)
+        up = p.upnl_at(mark)
     t = tier_for(tab, n)
     mm = max(n * t.mmr - t.cum, 0.0)
-    up = p.upnl_at(mark)
     return _Share(up, mm, n / max(min(p.leverage, t.max_leverage), 1.0), n, note,
                   p.margin_mode == "isolated" and p.isolated_wallet + up <= mm)
 
