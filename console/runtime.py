@@ -192,7 +192,9 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
     services.pnl = PnlStore.open(default_pnl_path(services.journal_path))
 
     def feed() -> AsyncIterator[Any]:
-        return venues.updates(POLL_S)
+        # the console starts the websockets once the first figures are painted (RebalApp):
+        # their handshakes and first frames would otherwise share the CPU with that paint
+        return venues.updates(POLL_S, hold_streams=True)
 
     return feed
 

@@ -264,6 +264,7 @@ class RebalApp(App[int]):
         self._seq = 0
         self._apply_timer = None
         self._reconcile_due = False  # the startup reconciliation waits for the first painted state
+        self._streams_started = False  # so do the venues' websockets (runtime.connect's feed holds them)
         self._last_apply = 0.0
         self._apply_cost = 0.0  # seconds the last apply took on the UI thread, its repaint included
         self.applies = 0  # states applied to the screen (tests, benchmark)
@@ -559,6 +560,11 @@ class RebalApp(App[int]):
 
     def _painted(self, applied_at: float) -> None:
         self._apply_cost = max(self._apply_cost, time.monotonic() - applied_at)
+        if not self._streams_started:  # the first figures are on the screen: now the websockets
+            self._streams_started = True
+            venues = self.services.venues
+            if venues is not None:
+                self.services.call_soon(venues.start_streams)
         freeze_startup()
 
     def _listening(self, kind: type[L]) -> list[L]:

@@ -849,20 +849,22 @@ class VenueSet:
             await self.refresh([v.name for v in failing])
         return self.current()
 
-    async def updates(self, interval_s: float) -> AsyncIterator[VenueUpdate]:
+    async def updates(self, interval_s: float, *, hold_streams: bool = False) -> AsyncIterator[VenueUpdate]:
         """Yield a VenueUpdate now and after every later refresh, for a Textual worker.
 
         Each venue is refreshed every ``interval_s``, or, after a network error, when its
         backoff ends; the loop sleeps until the next venue is due. Needs a clock that runs
         with real time (the default). Stop it with ``aclose()`` or by cancelling the task.
-        The first snapshot is read over REST alone; the websockets start as it is handed over.
+        The first snapshot is read over REST alone; the websockets start as it is handed over,
+        or, with ``hold_streams``, when the caller says (``start_streams``: the console, once
+        that snapshot's figures are painted); until then every refresh is REST alone.
         """
         for v in self.venues.values():
             v.streams_held = True
         await self.refresh()
         first = self.update()
-        for v in self.venues.values():  # the first figures are read: now the websockets
-            v.start_streams()
+        if not hold_streams:
+            self.start_streams()  # the first figures are read: now the websockets
         yield first
         while True:
             now = self.clock()
@@ -875,6 +877,12 @@ class VenueSet:
             due |= {n for n in streamed if not self.venues[n].failures}
             await self.refresh(sorted(due))
             yield self.update()
+
+    def start_streams(self) -> None:
+        """Start every streaming venue's websockets held back for the first snapshot (on the
+        loop the venues run on)."""
+        for v in self.venues.values():
+            v.start_streams()
 
     async def _wait_for_stream(self, timeout_s: float) -> set[str]:
         """Sleep ``timeout_s`` or until a venue's user data stream speaks; the venues that did."""

@@ -135,3 +135,24 @@ def test_the_collector_runs_less_often_only_until_the_first_figures_are_painted(
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+async def test_the_venues_websockets_start_once_the_first_figures_are_painted(emulator: Any, tmp_path: Any) -> None:
+    """The feed the console connects to reads its first snapshot over REST and holds the
+    websockets back; once that snapshot's figures are on the screen the console starts them,
+    with no poll in between (the emulator's clock is frozen: no poll ever comes due)."""
+    from console import runtime
+    from console.venues.demo import demo_config
+
+    config = demo_config()
+    services = runtime.Services(loop=runtime.ServiceLoop())
+    try:
+        feed = runtime.connect(config, services, emulator_url=emulator.url, clock=emulator.emulator.now_ms,
+                               journal_path=tmp_path / "journal.sqlite3")
+        app = RebalApp(config, feed=feed, services=services, now_ms=emulator.emulator.now_ms)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.applies > 0, what="the first figures")
+            # both demo accounts that stream orders (spot over the ws-api, futures by listen key)
+            await until(pilot, lambda: emulator.emulator.user_streams >= 2, what="the user data streams")
+    finally:
+        runtime.close(services)
