@@ -89,6 +89,9 @@ class Services:
     listener: ChangeListener | None = None  # other consoles' journal writes, and the journal's health
     pnl: PnlStore | None = None  # the overlay's trades, funding and the NAV / P&L history
     pnl_venues: VenueSet | None = None  # the same accounts on exchange objects the P&L reads alone use
+    # makes ``pnl_venues`` on the service loop at the first P&L read: after the first figures,
+    # not before the feed's first snapshot (four more ccxt exchange objects at start-up)
+    make_pnl_venues: Callable[[], VenueSet] | None = None
     books: BookSource = field(init=False)
 
     def __post_init__(self) -> None:
@@ -163,16 +166,20 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
     services.emulator_url = emulator_url
     extra: dict[str, Any] = {} if clock is None else {"clock": clock}
 
-    async def make() -> VenueSet:  # ccxt objects are born on the loop that will use them
+    def build() -> VenueSet:
         return VenueSet.from_config(config, creds, emulator_url=emulator_url, live_allowed=live, **extra)
+
+    async def make() -> VenueSet:  # ccxt objects are born on the loop that will use them
+        return build()
 
     venues = loop.run(make(), timeout=30)
     services.venues = venues
     if journal_path is None:
         journal_path = config.journal.url
     # the P&L's reads on exchange objects of their own: ccxt throttles each object by the
-    # venue's request weights, and an order must never queue behind a weight-30 income read
-    services.pnl_venues = loop.run(make(), timeout=30)
+    # venue's request weights, and an order must never queue behind a weight-30 income read.
+    # Made by the first P&L read (on the service loop), which comes after the first figures.
+    services.make_pnl_venues = build
     if journal_path is None and services.demo_session is not None:
         # each demo starts a fresh emulator: its orders belong in a fresh journal
         journal_path = Path(tempfile.mkdtemp(prefix="rebal-demo-")) / "journal.sqlite3"
@@ -185,7 +192,9 @@ def connect(config: Config, services: Services, *, live: bool = False, seed: int
     services.pnl = PnlStore.open(default_pnl_path(services.journal_path))
 
     def feed() -> AsyncIterator[Any]:
-        return venues.updates(POLL_S)
+        # the console starts the websockets once the first figures are painted (RebalApp):
+        # their handshakes and first frames would otherwise share the CPU with that paint
+        return venues.updates(POLL_S, hold_streams=True)
 
     return feed
 
@@ -281,6 +290,8 @@ async def sync_pnl(services: Services, config: Config, alloc: Allocation, now_ms
 
     store, venues = services.pnl, services.venues
     assert store is not None and venues is not None
+    if services.pnl_venues is None and services.make_pnl_venues is not None:
+        services.pnl_venues = services.make_pnl_venues()  # on this (the service) loop, as ccxt needs
     readers = services.pnl_venues or venues
     start = store.history_start(now_ms - PNL_HISTORY_MS)
     notes: list[str] = [store.reset_note] if store.reset_note else []

@@ -103,8 +103,10 @@ def config_after_first_frame(args: argparse.Namespace) -> bool:
 
 
 def launch(args: argparse.Namespace) -> int:
+    from console.app.app import RebalApp, collect_less_until_painted
+
+    collect_less_until_painted()
     from console import runtime
-    from console.app.app import RebalApp
 
     services = runtime.Services(loop=runtime.ServiceLoop())
     bell = bool(os.environ.get("REBAL_BELL"))

@@ -367,6 +367,10 @@ class Venue:
         self._watch_key: tuple[tuple[str, tuple[str, ...]], ...] | None = None
         self._watch_retry_ms = 0
         self._needs_reconnect = False
+        # True: refresh() reads everything over REST and starts no websocket; ``updates()``
+        # holds the streams back for its first snapshot, so their connections and first frames
+        # do not delay the console's first figures, and starts them (start_streams) right after
+        self.streams_held = False
         # the user data stream (contract accounts on Feed.WATCH)
         self._user_task: asyncio.Task[None] | None = None
         self._user_retry_ms = 0
@@ -442,7 +446,8 @@ class Venue:
             if contracts and "positions" in wanted:
                 phase1.append(run("positions", self._fetch_positions()))
             await asyncio.gather(*phase1)
-            self._ensure_user_stream()
+            if not self.streams_held:
+                self._ensure_user_stream()
             # tickers and funding depend on what is held, so they follow the balance and positions
             balance = updates.get("balance", self.state.balance)
             positions = updates.get("positions", self.state.positions)
@@ -615,7 +620,7 @@ class Venue:
     async def _fetch_tickers(self, symbols: set[str]) -> dict[str, dict[str, Any]]:
         """Tickers of ``symbols``: streamed ones when the watchers are live and fresh, else REST."""
         groups = self._ticker_groups(symbols)
-        if self.feed is Feed.WATCH:
+        if self.feed is Feed.WATCH and not self.streams_held:
             watched = self._watched_tickers(groups)
             if watched is not None:
                 return watched
@@ -675,6 +680,16 @@ class Venue:
                     seen[sym] = t
                     self._watched[sym] = copy.deepcopy(t)
                     self._watched_at[sym] = now
+
+    def start_streams(self) -> None:
+        """Start the websockets held back (``streams_held``) now: the user data stream and the
+        ticker watchers of the symbols the last refresh read; the next refresh uses them."""
+        self.streams_held = False
+        if self.feed is not Feed.WATCH or self.exchange.markets is None:
+            return
+        self._ensure_user_stream()
+        symbols = self._relevant_symbols(self.state.balance, self.state.positions)
+        self._watched_tickers(self._ticker_groups(symbols))  # as the next refresh groups them
 
     def _ensure_user_stream(self) -> None:
         """(Re)start the user data watcher of a streaming account; after it fails, REST alone
@@ -834,15 +849,23 @@ class VenueSet:
             await self.refresh([v.name for v in failing])
         return self.current()
 
-    async def updates(self, interval_s: float) -> AsyncIterator[VenueUpdate]:
+    async def updates(self, interval_s: float, *, hold_streams: bool = False) -> AsyncIterator[VenueUpdate]:
         """Yield a VenueUpdate now and after every later refresh, for a Textual worker.
 
         Each venue is refreshed every ``interval_s``, or, after a network error, when its
         backoff ends; the loop sleeps until the next venue is due. Needs a clock that runs
         with real time (the default). Stop it with ``aclose()`` or by cancelling the task.
+        The first snapshot is read over REST alone; the websockets start as it is handed over,
+        or, with ``hold_streams``, when the caller says (``start_streams``: the console, once
+        that snapshot's figures are painted); until then every refresh is REST alone.
         """
+        for v in self.venues.values():
+            v.streams_held = True
         await self.refresh()
-        yield self.update()
+        first = self.update()
+        if not hold_streams:
+            self.start_streams()  # the first figures are read: now the websockets
+        yield first
         while True:
             now = self.clock()
             due_at = {n: self._due_ms(v, interval_s) for n, v in self.venues.items()}
@@ -854,6 +877,12 @@ class VenueSet:
             due |= {n for n in streamed if not self.venues[n].failures}
             await self.refresh(sorted(due))
             yield self.update()
+
+    def start_streams(self) -> None:
+        """Start every streaming venue's websockets held back for the first snapshot (on the
+        loop the venues run on)."""
+        for v in self.venues.values():
+            v.start_streams()
 
     async def _wait_for_stream(self, timeout_s: float) -> set[str]:
         """Sleep ``timeout_s`` or until a venue's user data stream speaks; the venues that did."""

@@ -112,3 +112,47 @@ async def test_a_state_finished_while_the_console_shuts_down_goes_nowhere() -> N
         await until(pilot, lambda: app.state is not None, what="the first state")
     assert not app.screen_stack and len(app.named_screens["dashboard"].children) == 0
     app._apply()  # noqa: SLF001 - what the state's message runs if it comes this late
+
+
+def test_the_collector_runs_less_often_only_until_the_first_figures_are_painted(monkeypatch: Any) -> None:
+    """Start-up's objects all live on, so the young generation is collected far less often
+    until the first paint; then Python's own thresholds are back, so the running console's
+    garbage is collected as usual (its memory does not grow by a start-up setting)."""
+    import gc
+
+    from console.app import app as app_module
+
+    monkeypatch.setattr(app_module, "_startup_frozen", False)  # this process painted earlier tests
+    monkeypatch.setattr(app_module, "_gc_thresholds", None)
+    before = gc.get_threshold()
+    try:
+        app_module.collect_less_until_painted()
+        assert gc.get_threshold() == (app_module.STARTUP_GC_GEN0, *before[1:])
+        app_module.freeze_startup()  # the first figures are on the screen
+        assert gc.get_threshold() == before
+        app_module.collect_less_until_painted()  # a second console in this process: nothing to hold
+        assert gc.get_threshold() == before
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+async def test_the_venues_websockets_start_once_the_first_figures_are_painted(emulator: Any, tmp_path: Any) -> None:
+    """The feed the console connects to reads its first snapshot over REST and holds the
+    websockets back; once that snapshot's figures are on the screen the console starts them,
+    with no poll in between (the emulator's clock is frozen: no poll ever comes due)."""
+    from console import runtime
+    from console.venues.demo import demo_config
+
+    config = demo_config()
+    services = runtime.Services(loop=runtime.ServiceLoop())
+    try:
+        feed = runtime.connect(config, services, emulator_url=emulator.url, clock=emulator.emulator.now_ms,
+                               journal_path=tmp_path / "journal.sqlite3")
+        app = RebalApp(config, feed=feed, services=services, now_ms=emulator.emulator.now_ms)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.applies > 0, what="the first figures")
+            # both demo accounts that stream orders (spot over the ws-api, futures by listen key)
+            await until(pilot, lambda: emulator.emulator.user_streams >= 2, what="the user data streams")
+    finally:
+        runtime.close(services)

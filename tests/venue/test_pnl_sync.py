@@ -59,7 +59,11 @@ def test_overlay_pnl_from_the_venue_and_again_after_a_restart(emulator: Emulator
         _trade(services, "sell", 0.1)  # grows the seeded short
         emulator.emulator.advance(9 * HOUR_S)  # past one funding time (every 8 h)
         _trade(services, "buy", 0.05)  # reduces it: realises P&L
+        assert services.pnl_venues is None  # not made at start-up: the first P&L read makes them
         alloc, report = _sync(services, emulator)
+        # the P&L reads on exchange objects of their own: an order never queues behind them
+        assert services.pnl_venues is not None and services.venues is not None
+        assert all(services.pnl_venues.venues[n].exchange is not v.exchange for n, v in services.venues.venues.items())
     finally:
         runtime.close(services)
 

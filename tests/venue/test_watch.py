@@ -111,6 +111,24 @@ async def test_live_tickers_come_from_the_stream_and_fall_back_to_rest_when_it_i
         await venue.close()
 
 
+async def test_held_streams_a_refresh_is_rest_alone_and_they_start_when_released(
+        cfg: Config, emulator: EmulatorHandle, ws_url: str, clock: ManualClock) -> None:
+    """The console's first figures are read before any websocket connects (updates() holds
+    them for its first snapshot); released, the watchers start at once, with no further refresh."""
+    venue = _live_spot_venue(cfg, emulator, ws_url, clock)
+    try:
+        venue.streams_held = True
+        first = await venue.refresh()
+        assert first.error is None and first.tickers["BTC/USDT"]["last"] != STREAMED_LAST
+        assert not venue._watch_tasks and venue._user_task is None  # no socket was opened
+        venue.start_streams()
+        await _until(lambda: set(first.tickers) <= set(venue._watched))
+        streamed = await venue.refresh()
+        assert {t["last"] for t in streamed.tickers.values()} == {STREAMED_LAST}
+    finally:
+        await venue.close()
+
+
 async def test_a_failing_stream_means_rest_for_a_while(
         cfg: Config, emulator: EmulatorHandle, clock: ManualClock) -> None:
     # the emulator answers the websocket handshake with 404: the watcher dies at once
@@ -136,6 +154,7 @@ async def test_demo_streams_tickers_and_a_fill_wakes_the_refresh_loop(
     assert fut.feed is Feed.WATCH
     updates = venues.updates(interval_s=3_600)
     first = await anext(updates)
+    assert emulator.emulator.user_streams == 0  # the first snapshot waited on no websocket
     rest_tickers = first.snapshot.accounts["futures"].tickers
     await _until(lambda: set(rest_tickers) <= set(fut._watched), 5.0)
     assert {s: t["last"] for s, t in fut._watched.items() if s in rest_tickers} == {
