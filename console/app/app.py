@@ -492,15 +492,16 @@ class RebalApp(App[int]):
 
     @work(thread=True, group="derive", exit_on_error=False)
     def _derive(self) -> None:
+        # imported here, not at the top: the first frame needs neither (once per burst, not per state)
+        from console.app.state import derive_state
+        from console.core.alerts import Watch
+
         while True:
             with self._lock:
                 snap, self._pending = self._pending, None
                 if snap is None:
                     self._deriving = False
                     return
-            from console.app.state import derive_state
-            from console.core.alerts import Watch
-
             t0 = time.monotonic()
             state, self._watch = derive_state(self.config, snap, self._watch or Watch(), self.now_ms())
             self.post_message(StateReady(state))
