@@ -45,7 +45,7 @@ class Leg:
         the change of the asset's USD exposure when the leg fills, for an inverse reduction too:
         its exposure side × Q × mark / entry falls by the closed Q × mark / entry, and the coin
         P&L it realises into the wallet, Q × (mark / entry − 1), is coin held at mark."""
-        return self.contracts * self.contract_size * (self.price if self.linear else 1.0)
+        return leg_notional(self.contracts, self.contract_size, self.price, self.linear)
 
     @property
     def signed_contracts(self) -> float:
@@ -212,6 +212,11 @@ def reduce_legs(snap: Snapshot, sleeve: Sleeve, row: SleeveRow, delta: float,
             # position still open on the other side; opening it elsewhere would hold both sides
             return legs, need, False
     return legs, need, True
+
+
+def leg_notional(contracts: float, contract_size: float, price: float, linear: bool) -> float:
+    """``Leg.notional`` of a leg given by its fields (the planner prices legs it never builds)."""
+    return contracts * contract_size * (price if linear else 1.0)
 
 
 def notional_per_contract(contract_size: float, mark: float, linear: bool) -> float:

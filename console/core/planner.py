@@ -19,8 +19,8 @@ positions on the other side (reduce-only) before it opens anything.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 from console.core.allocation import (
     Allocation,
@@ -40,16 +40,17 @@ from console.core.overlay import (
     Leg,
     Scope,
     account_lots,
+    leg_notional,
     notional_per_contract,
     reduce_legs,
     sleeve_legs,
     wanted,
 )
-from console.core.preview import CostLine, leg_lines, leg_total, lines_total
+from console.core.preview import CostLine, cost_lines, leg_total, lines_total
 from console.core.risk import account_pools, linear_room
 from console.core.snapshot import Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
-from console.core.venuedata import ByAccount, of
+from console.core.venuedata import ByAccount, MarketFacts, market_facts, of, of_account
 
 DEFAULT_HORIZON_DAYS = 7.0
 # money: far above the rounding of a sum of a few cost lines, far below a cent
@@ -75,12 +76,39 @@ class Candidate:
         return f"{self.instrument} {self.symbol} on {self.account}: {parts} = {self.cost:+,.2f}"
 
 
+class _Priced(NamedTuple):
+    """One candidate as ``choose_instrument`` weighs it: its figures, not yet a ``Leg`` nor a
+    ``Candidate`` (a plan weighs a thousand and builds those for the few it reads). Ordered as
+    a tuple by (rounded cost, the config's preference, the order weighed): no two are equal."""
+
+    key: float  # the cost rounded to 1e-6, so float noise never reorders equal costs
+    rank: int  # the instrument's place in the sleeve's hedges
+    seq: int  # the order weighed (accounts in the config's order): ties keep it
+    cost: float
+    account: str
+    inst: HedgeInstrument
+    facts: MarketFacts
+    contracts: float
+    mark: float
+    instrument: str  # "perp" | "dated"
+    lines: tuple[CostLine, ...]
+
+    def candidate(self) -> Candidate:
+        return Candidate(self.account, self.inst.symbol, self.cost, self.instrument, self.lines)
+
+
 @dataclass(frozen=True)
 class InstrumentChoice:
     instrument: HedgeInstrument  # with its account filled in
     cost: float
     reason: str
-    candidates: tuple[Candidate, ...]  # every (account, instrument) weighed, cheapest first
+    weighed: tuple[_Priced, ...] = field(repr=False)  # every (account, instrument) weighed, cheapest first
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Every (account, instrument) weighed, cheapest first (built when read: a plan reads
+        only the pick)."""
+        return tuple(p.candidate() for p in self.weighed)
 
 
 class _Ctx:
@@ -146,51 +174,56 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     own = [h for h in sleeve.hedges if not h.proxy]
     pool = own or list(sleeve.hedges)
     prices = ctx.alloc.prices
-    market = ctx.style.type is OrderType.MARKET  # no limit price to work out
-    # (cost, rank, candidate, the instrument without its account, the leg priced)
-    cands: list[tuple[float, int, Candidate, HedgeInstrument, Leg]] = []
+    style = ctx.style
+    market = style.type is OrderType.MARKET  # no limit price to work out
+    size = abs(exposure)
+    cands: list[_Priced] = []
     left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
+        spot = prices.get(h.base)
         for acct in ctx.listing(h):
-            m = ctx.snap.accounts[acct].markets[h.symbol]
-            if m.get("active") is False:
+            st = ctx.snap.accounts[acct]
+            mf = market_facts(st.markets, h.symbol)
+            if not mf.active:
                 continue
             mark = contract_mark(ctx.snap, acct, h.symbol)
             if not mark:
                 continue
-            cs = float(m.get("contractSize") or 1)
-            linear = not m.get("inverse", False)
+            cs, linear = mf.contract_size, mf.linear
             # price the contracts that would be sent: rounded to the venue's lot exactly as
             # overlay.sleeve_legs rounds the open leg, so this candidate's figures are the leg's
             # own costs (the reason and the cost table agree to the cent)
             lot = ctx.lots[acct]
-            rounded = lot.amount(h.symbol, abs(exposure) * h.ratio / notional_per_contract(cs, mark, linear))
+            rounded = lot.amount(h.symbol, size * h.ratio / notional_per_contract(cs, mark, linear))
             if rounded.amount <= 0:  # sleeve_legs would skip it: it cannot be the pick
                 left_out.append(f"{h.symbol} on {acct}: {rounded.reason or 'under one lot'}")
                 continue
-            leg = Leg(sleeve.name, acct, h.symbol, side, rounded.amount, cs, linear, mark, False, "open", h.ratio)
+            notional = leg_notional(rounded.amount, cs, mark, linear)
             min_cost = lot.min_cost(h.symbol)
-            if min_cost and leg.notional < min_cost:  # likewise skipped by sleeve_legs
-                left_out.append(f"{h.symbol} on {acct}: {leg.notional:,.2f} is under its minimum order {min_cost:,.2f}")
+            if min_cost and notional < min_cost:  # likewise skipped by sleeve_legs
+                left_out.append(f"{h.symbol} on {acct}: {notional:,.2f} is under its minimum order {min_cost:,.2f}")
                 continue
             book = of(ctx.books, acct, h.symbol)  # each candidate on its own venue's book and fees
-            px = None if market else limit_price(side, book_mid(book) or mark, ctx.style, lot, h.symbol, book)
-            tl = TicketLeg(leg, ctx.style, px)
-            spot = prices.get(h.base)
-            kind, lines = leg_lines(ctx.config, ctx.snap, tl, book=book, spot_price=spot, horizon_days=ctx.horizon,
-                                    now_ms=ctx.now, trading_fees=ctx.fees)
+            px = None if market else limit_price(side, book_mid(book) or mark, style, lot, h.symbol, book)
+            # the open leg's own cost lines (preview.leg_lines of the Leg sleeve_legs would build)
+            kind, lines = cost_lines(st, h.symbol, side, rounded.amount, cs, linear, mark, False, style, px,
+                                     book=book, spot_price=spot, horizon_days=ctx.horizon, now_ms=ctx.now,
+                                     fees=of_account(ctx.fees, acct))
             cost = lines_total(lines)
-            cands.append((cost, rank, Candidate(acct, h.symbol, cost, kind, lines), h, leg))
+            cands.append(_Priced(round(cost, 6), rank, len(cands), cost, acct, h, mf, rounded.amount, mark, kind,
+                                 lines))
     if not cands:
         return None
-    cands.sort(key=lambda t: (round(t[0], 6), t[1]))
+    cands.sort()
     # the cheapest venue that can carry the leg; the cheaper ones that cannot are passed over.
     # Judged in cost order, so a plan reads one venue's margin in the usual case. When none
     # can, the cheapest stays the pick and the pre-trade check refuses it with its own message.
     short: list[str] = []
     pick = 0
-    for i, t in enumerate(cands):
-        lacks = margin_short(ctx, t[4])
+    for i, c in enumerate(cands):
+        leg = Leg(sleeve.name, c.account, c.inst.symbol, side, c.contracts, c.facts.contract_size, c.facts.linear,
+                  c.mark, False, "open", c.inst.ratio)
+        lacks = margin_short(ctx, leg)
         if lacks is None:
             pick = i
             break
@@ -198,18 +231,17 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     else:
         short = []
     best = cands[pick]
-    why = f"{best[2].why} over {ctx.horizon:g} d"
+    why = f"{best.candidate().why} over {ctx.horizon:g} d"
     if pick + 1 < len(cands):
         nxt = cands[pick + 1]
-        why += f"; cheaper than {nxt[2].symbol} on {nxt[2].account} ({nxt[0]:+,.2f}) by {nxt[0] - best[0]:,.2f}"
+        why += f"; cheaper than {nxt.inst.symbol} on {nxt.account} ({nxt.cost:+,.2f}) by {nxt.cost - best.cost:,.2f}"
         if short:
             why += f"; passed over {'; '.join(short)}"
     elif left_out or short:
         why += f"; the only instrument that can be sent ({'; '.join(short + left_out)})"
     else:
         why += "; the only instrument listed"
-    return InstrumentChoice(best[3].model_copy(update={"account": best[2].account}), best[0], why,
-                            tuple(t[2] for t in cands))
+    return InstrumentChoice(best.inst.model_copy(update={"account": best.account}), best.cost, why, tuple(cands))
 
 
 def margin_short(ctx: _Ctx, leg: Leg) -> str | None:

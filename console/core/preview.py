@@ -31,7 +31,6 @@ from console.core.costs import (
     fee_cost,
     fee_rate,
     funding_amount,
-    funding_info,
     funding_item,
     roll_amount,
     roll_item,
@@ -45,7 +44,7 @@ from console.core.costs import (
 from console.core.errors import UserError
 from console.core.memo import by_identity
 from console.core.numbers import money
-from console.core.overlay import Leg
+from console.core.overlay import Leg, leg_notional
 from console.core.risk import (
     DEFAULT_INVERSE_TIERS_LABEL,
     DEFAULT_TIERS_LABEL,
@@ -55,8 +54,8 @@ from console.core.risk import (
     worst,
 )
 from console.core.snapshot import AccountState, Snapshot
-from console.core.ticket import OrderType, Ticket, TicketKind, TicketLeg
-from console.core.venuedata import ByAccount, of, of_account
+from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
+from console.core.venuedata import ByAccount, funding_of, market_facts, of, of_account
 
 COST_NAMES = ("fee", "slippage", "funding", "basis", "roll")
 # the preview's own words for risk's fallback (whose label carries the CLI's --tiers hint)
@@ -173,12 +172,6 @@ class Preview:
         }
 
 
-def _dated(snap: Snapshot, leg: Leg) -> tuple[bool, int | None]:
-    m = snap.accounts[leg.account].markets.get(leg.symbol) or {}
-    exp = m.get("expiry")
-    return bool(exp) or m.get("type") == "future" or "-" in leg.symbol.partition(":")[2], int(exp) if exp else None
-
-
 def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book: Mapping[str, Any] | None,
               spot_price: float | None, horizon_days: float, now_ms: int,
               trading_fees: ByAccount | None = None, book_error: str | None = None) -> LegCosts:
@@ -204,11 +197,12 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
                             lambda: child_slip.reason + f" per child, × {n} children (assumes the book "
                             "refills between slices)", slip.bps)
     else:
-        adverse, px, ref, mid = _resting(tl, book)
+        adverse, px, ref, mid = _resting(leg.side, leg.price, tl.limit_price, book)
         slip = CostItem("slippage", adverse * notional,
                         lambda: f"limit {px:,.6g} vs {'mid' if mid else 'mark'} {ref:,.6g}: rests on the book, "
                                 "no sweep (fill not guaranteed)", adverse * 1e4)
-    dated, expiry = _dated(snap, leg)
+    facts = market_facts(acct.markets, leg.symbol)
+    dated, expiry = facts.dated, facts.expiry
     if book_error and not book and not slip.known:
         slip = unknown("slippage", f"n/a ({book_error})")
     items = [fee, slip]
@@ -225,21 +219,22 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
         elif bi is None:
             items.append(unknown("roll", "n/a: expiry unknown"))
     else:
-        fi = funding_info(acct.funding_rates.get(leg.symbol))
+        fi = funding_of(acct.funding_rates, leg.symbol)
         items.append(funding_item(leg.side, notional, fi, horizon_days, now_ms=now_ms))
     return LegCosts(index, leg.account, leg.symbol, leg.side, leg.contracts, notional,
                     "dated" if dated else "perp", leg.reduce_only, tuple(items), fi, bi, tl.limit_price)
 
 
-def _resting(tl: TicketLeg, book: Mapping[str, Any] | None) -> tuple[float, float, float, float | None]:
-    """A limit leg's adverse distance of its price from mid (mark without a book), as a share:
-    (adverse, limit price, reference, mid)."""
+def _resting(side: str, mark: float, limit_price: float | None,
+             book: Mapping[str, Any] | None) -> tuple[float, float, float, float | None]:
+    """A limit leg's adverse distance of its price from mid (``mark`` without a book), as a
+    share: (adverse, limit price, reference, mid)."""
     mid = None
     if book and book.get("bids") and book.get("asks"):
         mid = (float(book["bids"][0][0]) + float(book["asks"][0][0])) / 2
-    ref = mid or tl.leg.price
-    px = tl.limit_price or ref
-    return max(0.0, (px - ref) / ref if tl.leg.side == "buy" else (ref - px) / ref), px, ref, mid
+    ref = mid or mark
+    px = limit_price or ref
+    return max(0.0, (px - ref) / ref if side == "buy" else (ref - px) / ref), px, ref, mid
 
 
 CostLine = tuple[str, float, bool]  # a cost line's name, amount and whether it could be priced
@@ -253,32 +248,43 @@ def leg_lines(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[st
     instrument of every sleeve on these. The same floats: the same formulas (costs'
     ``*_amount``) on the same inputs."""
     leg = tl.leg
-    acct = snap.accounts[leg.account]
-    maker = tl.style.type is OrderType.POST_ONLY
-    notional = leg.notional
-    fee = fee_amount(notional, fee_rate(acct.markets.get(leg.symbol), leg.symbol, maker=maker,
-                                        trading_fees=of_account(trading_fees, leg.account))[0])
+    return cost_lines(snap.accounts[leg.account], leg.symbol, leg.side, leg.contracts, leg.contract_size,
+                      leg.linear, leg.price, leg.reduce_only, tl.style, tl.limit_price, book=book,
+                      spot_price=spot_price, horizon_days=horizon_days, now_ms=now_ms,
+                      fees=of_account(trading_fees, leg.account))
+
+
+def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, contract_size: float, linear: bool,
+               price: float, reduce_only: bool, style: OrderStyle, limit_price: float | None, *,
+               book: Mapping[str, Any] | None, spot_price: float | None, horizon_days: float, now_ms: int,
+               fees: Mapping[str, Any]) -> tuple[str, tuple[CostLine, ...]]:
+    """``leg_lines`` of a leg given by its fields (a ``Leg``'s, in its order, then its
+    ``TicketLeg``'s style and limit price) on its account, with that account's ``fees``: the
+    planner prices candidate legs it never builds (it builds the pick's) on this, and
+    ``leg_lines`` is this on a built leg, so the two cannot drift apart."""
+    maker = style.type is OrderType.POST_ONLY
+    notional = leg_notional(contracts, contract_size, price, linear)
+    fee = fee_amount(notional, fee_rate(acct.markets.get(symbol), symbol, maker=maker, trading_fees=fees)[0])
     slip: CostLine = ("slippage", 0.0, False)  # no book, or no side to walk
-    if tl.style.type is not OrderType.MARKET:
-        slip = ("slippage", _resting(tl, book)[0] * notional, True)
+    if style.type is not OrderType.MARKET:
+        slip = ("slippage", _resting(side, price, limit_price, book)[0] * notional, True)
     elif book:
-        money = slippage_money(walk_book(book, leg.side, leg.contracts / tl.style.slices), leg.contract_size,
-                               inverse=not leg.linear)
+        money = slippage_money(walk_book(book, side, contracts / style.slices), contract_size, inverse=not linear)
         if money is not None:
-            slip = ("slippage", money * tl.style.slices if tl.style.slices > 1 else money, True)
+            slip = ("slippage", money * style.slices if style.slices > 1 else money, True)
     head = (("fee", fee, True), slip)
-    dated, expiry = _dated(snap, leg)
-    if not dated:
-        fi = funding_info(acct.funding_rates.get(leg.symbol))
-        funding = funding_amount(leg.side, notional, fi, horizon_days, now_ms=now_ms)[0] if fi else 0.0
+    facts = market_facts(acct.markets, symbol)
+    if not facts.dated:
+        fi = funding_of(acct.funding_rates, symbol)
+        funding = funding_amount(side, notional, fi, horizon_days, now_ms=now_ms)[0] if fi else 0.0
         return "perp", (*head, ("funding", funding, fi is not None))
-    bi = basis_info(leg.price, spot_price, expiry, now_ms)
+    bi = basis_info(price, spot_price, facts.expiry, now_ms)
     if bi is None:
         return "dated", (*head, ("basis", 0.0, False), ("roll", 0.0, False))
-    basis = ("basis", basis_amount(leg.side, notional, bi, horizon_days)[0], True)
-    if leg.reduce_only:
+    basis = ("basis", basis_amount(side, notional, bi, horizon_days)[0], True)
+    if reduce_only:
         return "dated", (*head, basis)
-    carry, _ = carry_after_expiry(leg.side, notional, bi, horizon_days)
+    carry, _ = carry_after_expiry(side, notional, bi, horizon_days)
     roll = roll_amount(rolls_needed(horizon_days, bi.days_to_expiry), fee + slip[1], carry)
     return "dated", (*head, basis, ("roll", roll, True))
 
