@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from console.core.snapshot import AccountState
 
@@ -26,8 +26,10 @@ def _clean(x: float) -> float:
     return float(f"{x:.12g}")
 
 
-@dataclass(frozen=True)
-class RoundedAmount:
+class RoundedAmount(NamedTuple):
+    """An amount on the venue's lot (a named tuple, immutable: a plan rounds a thousand
+    candidate legs, and a frozen dataclass costs thrice as much to build)."""
+
     amount: float  # 0 when below the venue's minimum
     reason: str | None  # why it is 0 (or None)
 
@@ -59,8 +61,6 @@ class Lots:
         return hit
 
     def _amount(self, symbol: str, amount: float) -> RoundedAmount:
-        import ccxt
-
         if not math.isfinite(amount):
             # a figure of the snapshot out of range (a size of 1e308 overflowing, say): named, not printed
             return RoundedAmount(0.0, f"{symbol}: the size is not a finite number (a figure of the snapshot is "
@@ -74,9 +74,9 @@ class Lots:
         try:
             out = truncate_to_lot(abs(amount), step, self._ex.precisionMode)
             if out is None:  # a counting mode only ccxt's own code rounds
-                out = ccxt_truncate(self._ex, symbol, _clean(abs(amount)))
-        except ccxt.BaseError as exc:  # below one step: ccxt refuses with InvalidOrder
-            return RoundedAmount(0.0, f"under one lot ({_short(exc)})")
+                out = self._ccxt_amount(symbol, amount)
+                if isinstance(out, str):
+                    return RoundedAmount(0.0, out)
         except (ArithmeticError, ValueError, TypeError):  # decimal.InvalidOperation: a step that cannot round it
             return RoundedAmount(0.0, f"{symbol}'s lot step {self.step(symbol)!r} cannot round {amount:g}; take "
                                       "a fresh snapshot")
@@ -87,6 +87,15 @@ class Lots:
         if lo and out < float(lo) - 1e-15:
             return RoundedAmount(0.0, f"{out} is under the minimum amount {lo}")
         return RoundedAmount(out, None)
+
+    def _ccxt_amount(self, symbol: str, amount: float) -> float | str:
+        """ccxt's own truncation, or why it refuses (under one lot)."""
+        import ccxt
+
+        try:
+            return ccxt_truncate(self._ex, symbol, _clean(abs(amount)))
+        except ccxt.BaseError as exc:  # below one step: ccxt refuses with InvalidOrder
+            return f"under one lot ({_short(exc)})"
 
     def price(self, symbol: str, price: float) -> float:
         from console.core.errors import UserError
@@ -116,24 +125,47 @@ def _is_step(precision: Any, key: str) -> bool:
 # an amount needs no ccxt call: its decimal_to_precision is the costly part of a plan
 DECIMAL_PLACES = 2
 TICK_SIZE = 4
-_GRIDS: dict[tuple[type, float, int], Decimal | None] = {}
+_GRIDS: dict[tuple[type, float, int], _Grid | None] = {}
 
 
-def _grid(step: float, mode: int) -> Decimal | None:
+@dataclass(frozen=True)
+class _Grid:
+    """A lot grid: the exact decimal step, the same step as mantissa × 10^-exponent (integers),
+    and the nearest float."""
+
+    step: Decimal
+    mantissa: int
+    exponent: int
+    near: float
+
+
+def _grid(step: float, mode: int) -> _Grid | None:
     """The exact decimal an amount is truncated to a multiple of: the tick (TICK_SIZE) or
     10^-digits (DECIMAL_PLACES, whole digits only); None for what only ccxt rounds."""
     key = (type(step), step, mode)
     if key not in _GRIDS:
         if mode == TICK_SIZE:
-            grid: Decimal | None = Decimal(str(step))  # ccxt's own reading of the tick
+            dec: Decimal | None = Decimal(str(step))  # ccxt's own reading of the tick
         elif mode == DECIMAL_PLACES and type(step) is int and 0 <= step <= 20:
-            grid = Decimal(1).scaleb(-step)
+            dec = Decimal(1).scaleb(-step)
         else:
-            grid = None
+            dec = None
+        grid = None
+        if dec is not None:
+            t = dec.as_tuple()
+            mantissa = int("".join(map(str, t.digits)))
+            exp = int(t.exponent)
+            grid = _Grid(dec, mantissa * 10 ** max(exp, 0), max(-exp, 0), float(dec))
         if len(_GRIDS) > 4096:
             _GRIDS.clear()
         _GRIDS[key] = grid
     return _GRIDS[key]
+
+
+# |amount / step in floats − the decimal ratio ccxt divides| is under ratio × 6e-12 (twelve
+# significant digits of _clean, plus two float roundings): a float ratio this far from a whole
+# number has the same whole part as the decimal one
+_FLOOR_SLACK = 1e-10
 
 
 def truncate_to_lot(amount: float, step: float, mode: int) -> float | None:
@@ -145,10 +177,21 @@ def truncate_to_lot(amount: float, step: float, mode: int) -> float | None:
     grid = _grid(step, mode)
     if grid is None:
         return None
+    # the result is k whole steps, k = floor(decimal amount / decimal step). A plan rounds a
+    # thousand candidate legs, so k is read from the float ratio when that ratio is clear of a
+    # whole number by more than its error, and the decimals are left for the rare rest. Then
+    # k × mantissa / 10^exponent, divided as integers, is the float nearest the exact decimal
+    # k × step: the one float() of ccxt's decimal gives.
+    q = amount / grid.near
+    if q < 1e12:
+        k = int(q)
+        slack = q * _FLOOR_SLACK + 1e-12
+        if q - k > slack and k + 1 - q > slack:
+            return k * grid.mantissa / 10 ** grid.exponent if k else 0.0
     # _clean's twelve significant digits, read as a decimal: the very value ccxt reads from
     # str(_clean(amount)), since no two such decimals share a float
     d = Decimal(f"{amount:.12g}")
-    return float(d - d % grid)
+    return float(d - d % grid.step)
 
 
 def ccxt_truncate(ex: Any, symbol: str, amount: float) -> float:
