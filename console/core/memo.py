@@ -9,6 +9,7 @@ recomputation."""
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -22,6 +23,9 @@ def by_identity(maxsize: int = 64, key: int | None = None) -> Callable[[Callable
     state belongs to)."""
 
     def wrap(fn: Callable[..., R]) -> Callable[..., R]:
+        params = list(inspect.signature(fn).parameters.values())
+        if len(params) == 1 and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+            return _one(fn, maxsize)
         cache: dict[tuple[int, ...], tuple[tuple[Any, ...], R]] = {}
 
         @functools.wraps(fn)
@@ -40,6 +44,26 @@ def by_identity(maxsize: int = 64, key: int | None = None) -> Callable[[Callable
         return memo
 
     return wrap
+
+
+def _one(fn: Callable[[Any], R], maxsize: int) -> Callable[[Any], R]:
+    """``by_identity`` of a function of one argument, keyed by that argument's id alone: a plan
+    looks up its sleeves, rows and markets tables thousands of times, and building a key tuple
+    for each was a visible share of a proposal."""
+    cache: dict[int, tuple[Any, R]] = {}
+
+    @functools.wraps(fn)
+    def memo(arg: Any) -> R:
+        hit = cache.get(id(arg))
+        if hit is not None:  # its input is alive in the entry: the same object
+            return hit[1]
+        out = fn(arg)
+        if len(cache) >= maxsize:
+            cache.clear()
+        cache[id(arg)] = (arg, out)
+        return out
+
+    return memo
 
 
 @by_identity()
