@@ -121,8 +121,10 @@ def sleeve_legs(
     delta: float,
     lots: dict[str, Lots],
     instrument: HedgeInstrument | None = None,
+    reduced: tuple[list[Leg], float, bool] | None = None,
 ) -> tuple[list[Leg], list[SkippedLeg]]:
-    """Legs that move ``sleeve`` by ``delta`` (money of sleeve exposure)."""
+    """Legs that move ``sleeve`` by ``delta`` (money of sleeve exposure). ``reduced``: what
+    ``reduce_legs`` gives for the same arguments, when the caller has worked it out already."""
     side = "buy" if delta > 0 else "sell"
     legs: list[Leg] = []
     skipped: list[SkippedLeg] = []
@@ -134,7 +136,7 @@ def sleeve_legs(
         return legs, skipped
 
     # 1. shrink positions on the other side first, never past zero
-    reduce, need, whole = reduce_legs(snap, sleeve, row, delta, lots)
+    reduce, need, whole = reduced or reduce_legs(snap, sleeve, row, delta, lots)
     legs += reduce
     if not whole:
         return legs, skipped

@@ -283,18 +283,18 @@ def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
     """Legs moving ``sleeve`` by ``delta``, reduce-before-open, with per-leg reasons and warnings."""
     side = "buy" if delta > 0 else "sell"
     choice = None
+    reduced = None
     if instrument is None:
         # what the open leg must move is what is left after the reduce-only legs, as
-        # sleeve_legs computes it (its reduce legs do not depend on the instrument): its own
-        # first step gives the same float, so the choice is priced on the very exposure the
-        # open leg carries
-        need = reduce_legs(ctx.snap, sleeve, row, delta, ctx.lots)[1]
-        to_open = abs(need)
+        # sleeve_legs computes it (its reduce legs do not depend on the instrument, so it is
+        # handed them): the choice is priced on the very exposure the open leg carries
+        reduced = reduce_legs(ctx.snap, sleeve, row, delta, ctx.lots)
+        to_open = abs(reduced[1])
         # under the minimum trade, sleeve_legs opens nothing: no instrument to weigh
         if to_open > 1e-9 and abs(delta) >= max(ctx.config.limits.min_trade_notional, 1e-9):
             choice = choose_instrument(ctx, sleeve, side, to_open)
             instrument = choice.instrument if choice else None
-    legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument)
+    legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument, reduced)
     reasons = []
     for leg in legs:
         if leg.reduce_only:
@@ -392,8 +392,7 @@ def _hedge_of(sleeve: Sleeve, instrument: HedgeInstrument | str | None) -> Hedge
 
 
 def _is_dated(snap: Snapshot, account: str, symbol: str) -> bool:
-    m = snap.accounts[account].markets.get(symbol) or {}
-    return bool(m.get("expiry")) or m.get("type") == "future" or "-" in symbol.partition(":")[2]
+    return market_facts(snap.accounts[account].markets, symbol).dated
 
 
 def build_roll(config: Config, snapshot: Snapshot, sleeve: str, *, from_symbol: str | None = None,
@@ -419,7 +418,12 @@ def _roll_legs(ctx: _Ctx, sleeve: str, from_symbol: str | None, to_symbol: str |
                                and (account is None or p.account == account)]
     if not pos:
         raise UserError(f"{sleeve} has no open overlay position{' in ' + from_symbol if from_symbol else ''} to roll")
-    p = max(pos, key=lambda q: abs(q.notional))
+    return _roll_legs_of(ctx, s, max(pos, key=lambda q: abs(q.notional)), to_symbol)
+
+
+def _roll_legs_of(ctx: _Ctx, s: Sleeve, p: PositionLine, to_symbol: str | None) -> tuple[str, PositionLine, Leg, Leg]:
+    """``_roll_legs`` of the position ``p`` of the sleeve ``s`` (the roll scan holds both)."""
+    sleeve = s.name
     dated_now = p.dated
     targets = [h for h in s.hedges if h.symbol != p.symbol and (to_symbol is None or h.symbol == to_symbol)]
     if to_symbol is not None and not targets:
@@ -451,12 +455,11 @@ def _roll_legs(ctx: _Ctx, sleeve: str, from_symbol: str | None, to_symbol: str |
     open_side = "sell" if p.contracts < 0 else "buy"
     close = Leg(sleeve, p.account, p.symbol, close_side, abs(p.contracts), p.contract_size, p.linear, p.mark,
                 True, f"roll: close {p.side}", p.ratio)
-    m = ctx.snap.accounts[acct].markets[h.symbol]
+    mf = market_facts(ctx.snap.accounts[acct].markets, h.symbol)
     mark = contract_mark(ctx.snap, acct, h.symbol)
     if not mark:
         raise UserError(f"no price for {h.symbol} on {acct}; refresh tickers before rolling")
-    cs = float(m.get("contractSize") or 1)
-    linear = not m.get("inverse", False)
+    cs, linear = mf.contract_size, mf.linear
     # the same sleeve exposure: what the close moves (its face) / old ratio × new ratio
     target_notional = p.face / p.ratio * h.ratio
     rounded = ctx.lots[acct].amount(h.symbol, target_notional / notional_per_contract(cs, mark, linear))
@@ -578,15 +581,14 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
     out: list[Ticket] = []
     unstyled = ctx.style == OrderStyle()
     for s in ctx.config.sleeves:
-        if ctx.config.is_cash(s) or not s.hedges:
+        if not s.hedges or ctx.config.is_cash(s):
             continue
-        row = ctx.alloc.row(s.name)
-        for p in row.positions:
+        for p in ctx.alloc.row(s.name).positions:
             expiring = p.dated and p.expiry is not None and (p.expiry - ctx.now) / 86_400_000 < ctx.horizon
             if p.dated and not expiring:
                 continue  # a dated hedge that outlives the horizon already carries no funding
             try:
-                roll = _roll_legs(ctx, s.name, p.symbol, None, p.account)
+                roll = _roll_legs_of(ctx, s, p, None)
             except UserError:
                 continue  # no instrument of the other kind: nothing to propose
             if expiring:
@@ -601,21 +603,24 @@ def roll_candidates(ctx: _Ctx) -> list[Ticket]:
                 t = style_ticket(_roll_ticket(ctx, *roll), ctx.style, ctx.snap, ctx.lots, ctx.books)
                 legs = t.legs
 
-            def total(books: ByAccount, legs: Sequence[TicketLeg] = legs) -> float:
-                return sum(leg_total(ctx.config, ctx.snap, tl, book=of(books, tl.leg.account, tl.leg.symbol),
-                                     spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
-                                     horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
-                           for tl in legs)
+            def priced(tl: TicketLeg, book: Any) -> float:
+                return leg_total(ctx.config, ctx.snap, tl, book=book,
+                                 spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
+                                 horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
 
+            books = [of(ctx.books, tl.leg.account, tl.leg.symbol) for tl in legs]
             # Many rolls cannot save: weigh them without walking the books first. A market
             # leg's slippage is never negative, and without a book its slippage line is 0 and
             # its roll line counts the fee alone (2 × rolls × (fee + slippage)): the total
             # without books is the total less every slippage term, a lower bound. A roll whose
             # bound is above zero (by more than float rounding) cannot save. (A limit leg's
             # slippage is measured from the book's mid, which no bound without the book gives.)
-            if unstyled and total({}) > ROLL_BOUND_MARGIN:
+            # A leg without a book is priced the same either way: once.
+            bare = [priced(tl, None) for tl in legs] if unstyled else None
+            if bare is not None and sum(bare) > ROLL_BOUND_MARGIN:
                 continue
-            cost = total(ctx.books)
+            cost = sum(bare[i] if bare is not None and book is None else priced(tl, book)
+                       for i, (tl, book) in enumerate(zip(legs, books, strict=True)))
             if cost < 0:
                 t = t or _roll_ticket(ctx, *roll)
                 out.append(replace(t, note=t.note + f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d "
