@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 MS_PER_DAY = 86_400_000
 DAYS_PER_YEAR = 365.0
@@ -89,9 +89,10 @@ def fee_cost(notional: float, rate: float, source: str, *, maker: bool) -> CostI
 # ---------------------------------------------------------------- slippage
 
 
-@dataclass(frozen=True)
-class BookWalk:
-    """The result of walking one side of a book for ``wanted`` contracts."""
+class BookWalk(NamedTuple):
+    """The result of walking one side of a book for ``wanted`` contracts (a named tuple,
+    immutable: a plan walks a book per candidate leg, and a frozen dataclass costs thrice as
+    much to build)."""
 
     wanted: float
     filled: float  # contracts the listed levels can take
@@ -294,8 +295,10 @@ def funding_item(side: str, notional: float, info: FundingInfo | None, horizon_d
 # ---------------------------------------------------------------- basis
 
 
-@dataclass(frozen=True)
-class BasisInfo:
+class BasisInfo(NamedTuple):
+    """A dated contract's price against spot (a named tuple, immutable: built per candidate
+    leg, see ``BookWalk``)."""
+
     future: float
     spot: float
     days_to_expiry: float
