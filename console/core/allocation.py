@@ -54,11 +54,13 @@ def contract_mark(snap: Snapshot, account: str, symbol: str) -> float | None:
     if a is None:
         return None
     t = a.tickers.get(symbol)
-    if t and num(t.get("markPrice")):
-        return num(t["markPrice"])
+    v = num(t.get("markPrice")) if t else None
+    if v:
+        return v
     fr = a.funding_rates.get(symbol)
-    if fr and num(fr.get("markPrice")):
-        return num(fr["markPrice"])
+    v = num(fr.get("markPrice")) if fr else None
+    if v:
+        return v
     for p in a.positions:
         if p.get("symbol") == symbol and num(p.get("markPrice")):
             return num(p["markPrice"])

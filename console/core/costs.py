@@ -66,10 +66,15 @@ def fee_rate(market: Mapping[str, Any] | None, symbol: str, *, maker: bool,
     """
     key = "maker" if maker else "taker"
     if trading_fees and symbol in trading_fees and trading_fees[symbol].get(key) is not None:
-        return float(trading_fees[symbol][key]), f"account {key} rate (fetch_trading_fees)"
+        return float(trading_fees[symbol][key]), _FEE_SOURCES[key][0]
     if market and market.get(key) is not None:
-        return float(market[key]), f"market's listed {key} rate"
-    return (0.0002 if maker else 0.0005), f"no {key} rate known: Binance USDⓈ-M default assumed"
+        return float(market[key]), _FEE_SOURCES[key][1]
+    return (0.0002 if maker else 0.0005), _FEE_SOURCES[key][2]
+
+
+# fee_rate's words by side, written once: a plan asks for a rate per candidate leg
+_FEE_SOURCES = {key: (f"account {key} rate (fetch_trading_fees)", f"market's listed {key} rate",
+                      f"no {key} rate known: Binance USDⓈ-M default assumed") for key in ("maker", "taker")}
 
 
 def fee_amount(notional: float, rate: float) -> float:

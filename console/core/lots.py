@@ -40,9 +40,11 @@ class Lots:
     def __init__(self, acct: AccountState) -> None:
         self._acct = acct
         self._ex = _exchange(acct)
+        self._mode: int = self._ex.precisionMode
         # the planner rounds the same amount when it prices a candidate and again when it
         # sizes the chosen leg: the decimal rounding is a costly part of a proposal
         self._amounts: dict[tuple[str, float], RoundedAmount] = {}
+        self._steps: dict[str, float] = {}  # each symbol's checked precision.amount
 
     def market(self, symbol: str) -> Mapping[str, Any]:
         m = self._acct.markets.get(symbol)
@@ -66,13 +68,15 @@ class Lots:
             return RoundedAmount(0.0, f"{symbol}: the size is not a finite number (a figure of the snapshot is "
                                       "out of range); take a fresh snapshot")
         m = self.market(symbol)
-        precision = m.get("precision")
-        if not _is_step(precision, "amount"):
-            return RoundedAmount(0.0, f"{symbol} has no lot step (precision.amount) in the snapshot; take a "
-                                      "fresh snapshot")
-        step = precision["amount"]
+        step = self._steps.get(symbol)
+        if step is None:
+            precision = m.get("precision")
+            if not _is_step(precision, "amount"):
+                return RoundedAmount(0.0, f"{symbol} has no lot step (precision.amount) in the snapshot; take a "
+                                          "fresh snapshot")
+            step = self._steps[symbol] = precision["amount"]
         try:
-            out = truncate_to_lot(abs(amount), step, self._ex.precisionMode)
+            out = truncate_to_lot(abs(amount), step, self._mode)
             if out is None:  # a counting mode only ccxt's own code rounds
                 out = self._ccxt_amount(symbol, amount)
                 if isinstance(out, str):
