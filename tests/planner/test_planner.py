@@ -253,3 +253,26 @@ def test_tax_is_mentioned_only_when_the_spot_route_sells() -> None:
     assert "tax" not in buy.spot_alternative.reason
     spread = preview(cfg, snap, planner.build_spread(cfg, snap, "BTC", "ETH"))
     assert "before tax on a spot sale" in spread.spot_alternative.reason
+
+
+def test_a_reloaded_market_or_funding_answer_is_read_afresh_not_remembered():
+    # the planner keeps what it reads of an account's markets and funding rates per mapping
+    # (a stream of snapshots hands the same one on); a new answer from the venue is a new mapping
+    # and is read again. BTC short of 13,000 picks the dated future (−45.98 vs −20.80, see the
+    # first test); with the future delisted it must pick the perp, and with the perp's funding at
+    # +0.05 %/8 h the perp: 6.48 − 0.0005 × 12,960 × 21 = −129.60 (on 0.216 contracts = 12,960)
+    from dataclasses import replace
+
+    cfg, snap = world()
+    assert legs(planner.build_spread(cfg, snap, "BTC", "ETH"))[0] == (DATED, "sell", 0.212, False)
+    fut = snap.accounts["fut"]
+    delisted = replace(fut, markets={**fut.markets, DATED: {**fut.markets[DATED], "active": False}})
+    t = planner.build_spread(cfg, snap.with_account(delisted), "BTC", "ETH")
+    assert legs(t)[0] == ("BTC/USDT:USDT", "sell", 0.216, False)
+    rates = {**fut.funding_rates, "BTC/USDT:USDT": {**fut.funding_rates["BTC/USDT:USDT"], "fundingRate": 0.0005}}
+    ctx = planner._Ctx(cfg, snap.with_account(replace(fut, funding_rates=rates)), None, None, 7, None, None)
+    ch = planner.choose_instrument(ctx, cfg.sleeve("BTC"), "sell", 13_000)
+    assert ch.instrument.symbol == "BTC/USDT:USDT"
+    assert ch.cost == pytest.approx(12_960 * 0.0005 - 0.0005 * 12_960 * 21)
+    # and the first snapshot, asked again, still reads its own
+    assert legs(planner.build_spread(cfg, snap, "BTC", "ETH"))[0] == (DATED, "sell", 0.212, False)
