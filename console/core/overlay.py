@@ -122,9 +122,12 @@ def sleeve_legs(
     lots: dict[str, Lots],
     instrument: HedgeInstrument | None = None,
     reduced: tuple[list[Leg], float, bool] | None = None,
+    opened: Leg | None = None,
 ) -> tuple[list[Leg], list[SkippedLeg]]:
     """Legs that move ``sleeve`` by ``delta`` (money of sleeve exposure). ``reduced``: what
-    ``reduce_legs`` gives for the same arguments, when the caller has worked it out already."""
+    ``reduce_legs`` gives for the same arguments, and ``opened``: the open leg in
+    ``instrument`` sized on what is left after them, when the caller (the planner's
+    instrument choice) has worked them out already on these very inputs."""
     side = "buy" if delta > 0 else "sell"
     legs: list[Leg] = []
     skipped: list[SkippedLeg] = []
@@ -143,6 +146,9 @@ def sleeve_legs(
 
     # 2. what is left opens (or grows) a position in the chosen instrument
     if abs(need) < max(min_trade, 1e-9):
+        return legs, skipped
+    if opened is not None:
+        legs.append(opened)
         return legs, skipped
     inst = instrument or (sleeve.hedges[0] if sleeve.hedges else None)
     if inst is None:

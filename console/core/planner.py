@@ -35,6 +35,7 @@ from console.core.costs import book_mid
 from console.core.errors import UserError
 from console.core.gcpause import gc_paused
 from console.core.lots import Lots
+from console.core.memo import by_identity
 from console.core.orderstyle import limit_price, style_ticket
 from console.core.overlay import (
     Leg,
@@ -72,8 +73,13 @@ class Candidate:
     def why(self) -> str:
         """Its cost lines in a sentence; built when read (a plan weighs every candidate on its
         total and words only the pick)."""
-        parts = ", ".join(f"{name} {amount:+,.2f}" if known else f"{name} n/a" for name, amount, known in self.lines)
-        return f"{self.instrument} {self.symbol} on {self.account}: {parts} = {self.cost:+,.2f}"
+        return _why(self.instrument, self.symbol, self.account, self.lines, self.cost)
+
+
+def _why(instrument: str, symbol: str, account: str, lines: Sequence[CostLine], cost: float) -> str:
+    """A candidate's cost lines in a sentence (``Candidate.why``)."""
+    parts = ", ".join(f"{name} {amount:+,.2f}" if known else f"{name} n/a" for name, amount, known in lines)
+    return f"{instrument} {symbol} on {account}: {parts} = {cost:+,.2f}"
 
 
 class _Priced(NamedTuple):
@@ -96,6 +102,11 @@ class _Priced(NamedTuple):
     def candidate(self) -> Candidate:
         return Candidate(self.account, self.inst.symbol, self.cost, self.instrument, self.lines)
 
+    def leg(self, sleeve: str, side: str) -> Leg:
+        """The open leg this candidate prices (the one ``overlay.sleeve_legs`` would build)."""
+        return Leg(sleeve, self.account, self.inst.symbol, side, self.contracts, self.facts.contract_size,
+                   self.facts.linear, self.mark, False, "open", self.inst.ratio)
+
 
 @dataclass(frozen=True)
 class InstrumentChoice:
@@ -103,6 +114,7 @@ class InstrumentChoice:
     cost: float
     reason: str
     weighed: tuple[_Priced, ...] = field(repr=False)  # every (account, instrument) weighed, cheapest first
+    leg: Leg | None = field(default=None, repr=False)  # the pick's open leg, as priced
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
@@ -220,10 +232,10 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     # can, the cheapest stays the pick and the pre-trade check refuses it with its own message.
     short: list[str] = []
     pick = 0
+    legs: list[Leg] = []
     for i, c in enumerate(cands):
-        leg = Leg(sleeve.name, c.account, c.inst.symbol, side, c.contracts, c.facts.contract_size, c.facts.linear,
-                  c.mark, False, "open", c.inst.ratio)
-        lacks = margin_short(ctx, leg)
+        legs.append(c.leg(sleeve.name, side))
+        lacks = margin_short(ctx, legs[-1])
         if lacks is None:
             pick = i
             break
@@ -231,7 +243,7 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     else:
         short = []
     best = cands[pick]
-    why = f"{best.candidate().why} over {ctx.horizon:g} d"
+    why = f"{_why(best.instrument, best.inst.symbol, best.account, best.lines, best.cost)} over {ctx.horizon:g} d"
     if pick + 1 < len(cands):
         nxt = cands[pick + 1]
         why += f"; cheaper than {nxt.inst.symbol} on {nxt.account} ({nxt.cost:+,.2f}) by {nxt.cost - best.cost:,.2f}"
@@ -241,7 +253,23 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
         why += f"; the only instrument that can be sent ({'; '.join(short + left_out)})"
     else:
         why += "; the only instrument listed"
-    return InstrumentChoice(best.inst.model_copy(update={"account": best.account}), best.cost, why, tuple(cands))
+    return InstrumentChoice(_on_account(best.inst, best.account), best.cost, why, tuple(cands), legs[pick])
+
+
+@by_identity(maxsize=4096)
+def _placements(h: HedgeInstrument) -> dict[str, HedgeInstrument]:
+    return {}  # filled by _on_account
+
+
+def _on_account(h: HedgeInstrument, account: str) -> HedgeInstrument:
+    """The config's hedge ``h`` with its account filled in, copied once per (hedge, account)
+    while the config lives (a plan picks one per sleeve, and a pydantic copy costs about as
+    much as pricing a candidate; the model is frozen, so the copy can be shared)."""
+    placed = _placements(h)
+    hit = placed.get(account)
+    if hit is None:
+        hit = placed[account] = h.model_copy(update={"account": account})
+    return hit
 
 
 def margin_short(ctx: _Ctx, leg: Leg) -> str | None:
@@ -294,7 +322,8 @@ def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
         if to_open > 1e-9 and abs(delta) >= max(ctx.config.limits.min_trade_notional, 1e-9):
             choice = choose_instrument(ctx, sleeve, side, to_open)
             instrument = choice.instrument if choice else None
-    legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument, reduced)
+    legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument, reduced,
+                                choice.leg if choice else None)
     reasons = []
     for leg in legs:
         if leg.reduce_only:
