@@ -44,7 +44,8 @@ class Lots:
         # the planner rounds the same amount when it prices a candidate and again when it
         # sizes the chosen leg: the decimal rounding is a costly part of a proposal
         self._amounts: dict[tuple[str, float], RoundedAmount] = {}
-        self._steps: dict[str, float] = {}  # each symbol's checked precision.amount
+        # each symbol's checked precision.amount and its limits.amount.min, read once
+        self._specs: dict[str, tuple[float, Any]] = {}
 
     def market(self, symbol: str) -> Mapping[str, Any]:
         m = self._acct.markets.get(symbol)
@@ -67,14 +68,16 @@ class Lots:
             # a figure of the snapshot out of range (a size of 1e308 overflowing, say): named, not printed
             return RoundedAmount(0.0, f"{symbol}: the size is not a finite number (a figure of the snapshot is "
                                       "out of range); take a fresh snapshot")
-        m = self.market(symbol)
-        step = self._steps.get(symbol)
-        if step is None:
+        spec = self._specs.get(symbol)
+        if spec is None:
+            m = self.market(symbol)
             precision = m.get("precision")
             if not _is_step(precision, "amount"):
                 return RoundedAmount(0.0, f"{symbol} has no lot step (precision.amount) in the snapshot; take a "
                                           "fresh snapshot")
-            step = self._steps[symbol] = precision["amount"]
+            lo = ((m.get("limits") or {}).get("amount") or {}).get("min")
+            spec = self._specs[symbol] = (precision["amount"], lo)
+        step, lo = spec
         try:
             out = truncate_to_lot(abs(amount), step, self._mode)
             if out is None:  # a counting mode only ccxt's own code rounds
@@ -86,8 +89,6 @@ class Lots:
                                       "a fresh snapshot")
         if out <= 0:
             return RoundedAmount(0.0, f"under one lot of {_step_text(step)}")
-        lim = (m.get("limits") or {}).get("amount") or {}
-        lo = lim.get("min")
         if lo and out < float(lo) - 1e-15:
             return RoundedAmount(0.0, f"{out} is under the minimum amount {lo}")
         return RoundedAmount(out, None)
@@ -134,12 +135,12 @@ _GRIDS: dict[tuple[type, float, int], _Grid | None] = {}
 
 @dataclass(frozen=True)
 class _Grid:
-    """A lot grid: the exact decimal step, the same step as mantissa × 10^-exponent (integers),
-    and the nearest float."""
+    """A lot grid: the exact decimal step, the same step as mantissa / scale (integers, scale a
+    power of ten), and the nearest float."""
 
     step: Decimal
     mantissa: int
-    exponent: int
+    scale: int  # 10^exponent
     near: float
 
 
@@ -159,7 +160,7 @@ def _grid(step: float, mode: int) -> _Grid | None:
             t = dec.as_tuple()
             mantissa = int("".join(map(str, t.digits)))
             exp = int(t.exponent)
-            grid = _Grid(dec, mantissa * 10 ** max(exp, 0), max(-exp, 0), float(dec))
+            grid = _Grid(dec, mantissa * 10 ** max(exp, 0), 10 ** max(-exp, 0), float(dec))
         if len(_GRIDS) > 4096:
             _GRIDS.clear()
         _GRIDS[key] = grid
@@ -184,14 +185,14 @@ def truncate_to_lot(amount: float, step: float, mode: int) -> float | None:
     # the result is k whole steps, k = floor(decimal amount / decimal step). A plan rounds a
     # thousand candidate legs, so k is read from the float ratio when that ratio is clear of a
     # whole number by more than its error, and the decimals are left for the rare rest. Then
-    # k × mantissa / 10^exponent, divided as integers, is the float nearest the exact decimal
-    # k × step: the one float() of ccxt's decimal gives.
+    # k × mantissa / scale, divided as integers, is the float nearest the exact decimal k × step:
+    # the one float() of ccxt's decimal gives.
     q = amount / grid.near
     if q < 1e12:
         k = int(q)
         slack = q * _FLOOR_SLACK + 1e-12
         if q - k > slack and k + 1 - q > slack:
-            return k * grid.mantissa / 10 ** grid.exponent if k else 0.0
+            return k * grid.mantissa / grid.scale if k else 0.0
     # _clean's twelve significant digits, read as a decimal: the very value ccxt reads from
     # str(_clean(amount)), since no two such decimals share a float
     d = Decimal(f"{amount:.12g}")

@@ -220,7 +220,7 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
             # the open leg's own cost lines (preview.leg_lines of the Leg sleeve_legs would build)
             kind, lines = cost_lines(st, h.symbol, side, rounded.amount, cs, linear, mark, False, style, px,
                                      book=book, spot_price=spot, horizon_days=ctx.horizon, now_ms=ctx.now,
-                                     fees=of_account(ctx.fees, acct))
+                                     fees=of_account(ctx.fees, acct), facts=mf)
             cost = lines_total(lines)
             cands.append(_Priced(round(cost, 6), rank, len(cands), cost, acct, h, mf, rounded.amount, mark, kind,
                                  lines))

@@ -55,7 +55,7 @@ from console.core.risk import (
 )
 from console.core.snapshot import AccountState, Snapshot
 from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
-from console.core.venuedata import ByAccount, funding_of, market_facts, of, of_account
+from console.core.venuedata import ByAccount, MarketFacts, funding_of, market_facts, of, of_account
 
 COST_NAMES = ("fee", "slippage", "funding", "basis", "roll")
 # the preview's own words for risk's fallback (whose label carries the CLI's --tiers hint)
@@ -257,11 +257,12 @@ def leg_lines(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[st
 def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, contract_size: float, linear: bool,
                price: float, reduce_only: bool, style: OrderStyle, limit_price: float | None, *,
                book: Mapping[str, Any] | None, spot_price: float | None, horizon_days: float, now_ms: int,
-               fees: Mapping[str, Any]) -> tuple[str, tuple[CostLine, ...]]:
+               fees: Mapping[str, Any], facts: MarketFacts | None = None) -> tuple[str, tuple[CostLine, ...]]:
     """``leg_lines`` of a leg given by its fields (a ``Leg``'s, in its order, then its
     ``TicketLeg``'s style and limit price) on its account, with that account's ``fees``: the
     planner prices candidate legs it never builds (it builds the pick's) on this, and
-    ``leg_lines`` is this on a built leg, so the two cannot drift apart."""
+    ``leg_lines`` is this on a built leg, so the two cannot drift apart. ``facts``: the
+    symbol's ``market_facts`` on the account, when the caller holds them."""
     maker = style.type is OrderType.POST_ONLY
     notional = leg_notional(contracts, contract_size, price, linear)
     fee = fee_amount(notional, fee_rate(acct.markets.get(symbol), symbol, maker=maker, trading_fees=fees)[0])
@@ -273,7 +274,7 @@ def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, con
         if money is not None:
             slip = ("slippage", money * style.slices if style.slices > 1 else money, True)
     head = (("fee", fee, True), slip)
-    facts = market_facts(acct.markets, symbol)
+    facts = facts or market_facts(acct.markets, symbol)
     if not facts.dated:
         fi = funding_of(acct.funding_rates, symbol)
         funding = funding_amount(side, notional, fi, horizon_days, now_ms=now_ms)[0] if fi else 0.0
