@@ -604,15 +604,16 @@ def build_beta_neutral(config: Config, snapshot: Snapshot, core: str, satellite:
 # ---------------------------------------------------------------- propose
 
 
-def roll_candidates(ctx: _Ctx) -> list[Ticket]:
+def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[Ticket]:
     """Perp hedges a dated future would carry more cheaply over the horizon, and dated hedges
-    that expire inside it."""
+    that expire inside it. ``rows``: ``hedgeable_rows``, when the caller has them."""
     out: list[Ticket] = []
     unstyled = ctx.style == OrderStyle()
-    for s in ctx.config.sleeves:
-        if not s.hedges or ctx.config.is_cash(s):
+    for row in hedgeable_rows(ctx.config, ctx.alloc) if rows is None else rows:
+        if not row.positions:
             continue
-        for p in ctx.alloc.row(s.name).positions:
+        s = ctx.config.sleeve(row.name)
+        for p in row.positions:
             expiring = p.dated and p.expiry is not None and (p.expiry - ctx.now) / 86_400_000 < ctx.horizon
             if p.dated and not expiring:
                 continue  # a dated hedge that outlives the horizon already carries no funding
@@ -708,7 +709,8 @@ def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, sco
     # a pure pass that frees what it allocates by reference counting: see gcpause
     with gc_paused():
         ctx = _Ctx(config, snapshot, alloc, books, horizon_days, now_ms, trading_fees, style)
-        rows = [r for r in hedgeable_rows(config, ctx.alloc)
+        hedgeable = hedgeable_rows(config, ctx.alloc)
+        rows = [r for r in hedgeable
                 if wanted(r, scope) and abs(r.delta(goal)) >= max(config.limits.min_trade_notional, 1e-9)]
         over, under = over_under(rows, goal)
         out: list[Ticket] = []
@@ -718,7 +720,7 @@ def propose(config: Config, snapshot: Snapshot, *, goal: Goal = Goal.TARGET, sco
         for r in over[n:] + under[n:]:
             out.append(build_hedge(config, snapshot, r.name, goal=goal, _ctx=ctx))
         if rolls:
-            out += roll_candidates(ctx)
+            out += roll_candidates(ctx, hedgeable)
         for core, sat in beta_pairs:
             if ohlcv is None:
                 raise UserError("beta-neutral tickets need OHLCV closes for the core and the satellite")
