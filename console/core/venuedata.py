@@ -77,7 +77,6 @@ def merged(a: ByAccount, b: ByAccount) -> dict[str, dict[str, Any]]:
 class MarketFacts:
     """The fields of a ccxt market a plan prices and sizes legs with."""
 
-    listed: bool  # the account's markets hold the symbol
     active: bool  # not explicitly inactive (ccxt's ``active`` False)
     contract_size: float  # ``contractSize``, 1 when absent
     linear: bool  # not ``inverse``
@@ -88,7 +87,7 @@ class MarketFacts:
 def _market_facts(market: Mapping[str, Any] | None, symbol: str) -> MarketFacts:
     m = market or {}
     exp = m.get("expiry")
-    return MarketFacts(market is not None, m.get("active") is not False, float(m.get("contractSize") or 1),
+    return MarketFacts(m.get("active") is not False, float(m.get("contractSize") or 1),
                        not m.get("inverse", False),
                        bool(exp) or m.get("type") == "future" or "-" in symbol.partition(":")[2],
                        int(exp) if exp else None)
@@ -100,8 +99,8 @@ def _market_table(markets: Mapping[str, Any]) -> dict[str, MarketFacts]:
 
 
 def market_facts(markets: Mapping[str, Any], symbol: str) -> MarketFacts:
-    """``symbol``'s facts in an account's ``markets`` (an unlisted symbol: ``listed`` False,
-    dated by its name alone)."""
+    """``symbol``'s facts in an account's ``markets`` (an unlisted symbol: the defaults, dated by
+    its name alone)."""
     table = _market_table(markets)
     hit = table.get(symbol)
     if hit is None:
