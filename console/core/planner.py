@@ -498,11 +498,12 @@ def _roll_legs_of(ctx: _Ctx, s: Sleeve, p: PositionLine, to_symbol: str | None) 
     return sleeve, p, close, opened
 
 
-def _roll_ticket(ctx: _Ctx, sleeve: str, p: PositionLine, close: Leg, opened: Leg) -> Ticket:
+def _roll_ticket(ctx: _Ctx, sleeve: str, p: PositionLine, close: Leg, opened: Leg, why: str = "") -> Ticket:
+    """The roll's ticket; ``why``: the end of its note, why the scan proposes it."""
     acct, sym = opened.account, opened.symbol
     direction = f"{'dated' if p.dated else 'perp'} → {'dated' if _is_dated(ctx.snap, acct, sym) else 'perp'}"
     note = (f"roll ({direction}): close {p.side} {abs(p.contracts):g} {p.symbol} on {p.account} "
-            f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {sym} on {acct}")
+            f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {sym} on {acct}{why}")
     reasons = [f"{sleeve}: close the whole {p.symbol} {p.side} (reduce-only)",
                f"{sleeve}: reopen the same exposure in {sym} ({opened.contracts:g} contracts at {opened.price:,.6g})"]
     return _ticket(ctx, TicketKind.ROLL, [close, opened], note, reasons, [])
@@ -622,8 +623,7 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
             except UserError:
                 continue  # no instrument of the other kind: nothing to propose
             if expiring:
-                t = _roll_ticket(ctx, *roll)
-                out.append(replace(t, note=t.note + f"; {p.symbol} expires inside the {ctx.horizon:g} d horizon"))
+                out.append(_roll_ticket(ctx, *roll, why=f"; {p.symbol} expires inside the {ctx.horizon:g} d horizon"))
                 continue
             # the roll's verdict needs only its costs (preview() would add margin and checks),
             # priced as its legs would be worked; it is worded only when proposed
@@ -652,9 +652,8 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
             cost = sum(bare[i] if bare is not None and book is None else priced(tl, book)
                        for i, (tl, book) in enumerate(zip(legs, books, strict=True)))
             if cost < 0:
-                t = t or _roll_ticket(ctx, *roll)
-                out.append(replace(t, note=t.note + f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d "
-                                               "(carry saved minus fees and slippage)"))
+                why = f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d (carry saved minus fees and slippage)"
+                out.append(replace(t, note=t.note + why) if t else _roll_ticket(ctx, *roll, why=why))
     return out
 
 
