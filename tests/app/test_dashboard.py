@@ -174,3 +174,40 @@ async def test_band_alerts_raised_together_share_one_toast(app: RebalApp) -> Non
         assert toasts[0].message == f"{breach.message}; and 2 more (4: every alert)"  # the worst named first
         # other kinds keep a toast each (the funding spike)
         assert any(n.title == "funding" for n in app._notifications)  # noqa: SLF001
+
+
+async def test_drift_history_redraws_at_most_every_gap_and_at_once_on_a_cursor_move(
+        app: RebalApp, monkeypatch) -> None:  # noqa: ANN001
+    import types
+
+    import console.app.screens.dashboard as dashboard
+
+    clock = [1000.0]  # the screen's pacing clock, moved by hand
+    monkeypatch.setattr(dashboard, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = app.screen
+        spark = screen.query_one(dashboard.DriftSpark)
+        sleeve = spark._data[0]  # noqa: SLF001 - what the chart draws: (sleeve, points, band)
+        history = app.drift_history[sleeve]
+
+        def newest() -> float:
+            return spark._data[1][-1]  # noqa: SLF001
+
+        clock[0] += 1.0
+        history.append(0.5)
+        screen.show_state(app.state)
+        assert newest() == 0.5  # the last redraw was long ago: at once
+        history.append(0.7)
+        screen.show_state(app.state)
+        assert newest() == 0.5  # within the gap: not yet
+        clock[0] += DashboardScreen.SPARK_GAP_S
+        await pilot.pause(DashboardScreen.SPARK_GAP_S * 3)  # the redraw that was due
+        assert newest() == 0.7
+
+        history.append(0.9)
+        screen.show_state(app.state)  # within the gap again: due later
+        table = screen.query_one(AllocationTable)
+        await pilot.press("down")  # another sleeve under the cursor: its history at once
+        await pilot.pause()
+        assert spark._data[0] == table.current_sleeve() != sleeve  # noqa: SLF001
