@@ -176,7 +176,7 @@ async def test_band_alerts_raised_together_share_one_toast(app: RebalApp) -> Non
         assert any(n.title == "funding" for n in app._notifications)  # noqa: SLF001
 
 
-async def test_drift_history_redraws_at_most_every_gap_and_at_once_on_a_cursor_move(
+async def test_drift_history_follows_new_points_and_the_cursor_at_most_every_gap(
         app: RebalApp, monkeypatch) -> None:  # noqa: ANN001
     import types
 
@@ -184,10 +184,12 @@ async def test_drift_history_redraws_at_most_every_gap_and_at_once_on_a_cursor_m
 
     clock = [1000.0]  # the screen's pacing clock, moved by hand
     monkeypatch.setattr(dashboard, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    gap = DashboardScreen.SPARK_GAP_S
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
         screen = app.screen
         spark = screen.query_one(dashboard.DriftSpark)
+        table = screen.query_one(AllocationTable)
         sleeve = spark._data[0]  # noqa: SLF001 - what the chart draws: (sleeve, points, band)
         history = app.drift_history[sleeve]
 
@@ -201,13 +203,18 @@ async def test_drift_history_redraws_at_most_every_gap_and_at_once_on_a_cursor_m
         history.append(0.7)
         screen.show_state(app.state)
         assert newest() == 0.5  # within the gap: not yet
-        clock[0] += DashboardScreen.SPARK_GAP_S
-        await pilot.pause(DashboardScreen.SPARK_GAP_S * 3)  # the redraw that was due
+        clock[0] += gap
+        await pilot.pause(gap * 3)  # the redraw that was due
         assert newest() == 0.7
 
-        history.append(0.9)
-        screen.show_state(app.state)  # within the gap again: due later
-        table = screen.query_one(AllocationTable)
-        await pilot.press("down")  # another sleeve under the cursor: its history at once
+        await pilot.press("down")  # within the gap of that redraw: the new sleeve's history follows
         await pilot.pause()
+        assert spark._data[0] == sleeve  # noqa: SLF001
+        clock[0] += gap
+        await pilot.pause(gap * 3)
         assert spark._data[0] == table.current_sleeve() != sleeve  # noqa: SLF001
+
+        clock[0] += 1.0
+        await pilot.press("up")  # the last redraw long ago: at once
+        await pilot.pause()
+        assert spark._data[0] == table.current_sleeve() == sleeve  # noqa: SLF001

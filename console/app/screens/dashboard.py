@@ -48,8 +48,9 @@ class DashboardScreen(Screen):
     app: RebalApp
     _plot_due = True
     PLOT_EVERY_POINT = 16
-    # new drift points redraw the history at most this often (a trader reads no faster, and each
-    # redraw is 1-3 ms of the UI thread at every apply); a cursor move redraws it at once
+    # the drift history is redrawn at most this often, for new points or for the cursor on another
+    # sleeve: a trader reads no faster, and each redraw is 1-3 ms of the UI thread, at every apply
+    # and, with a key held down, in every key's repaint. The first redraw in a while is at once.
     SPARK_GAP_S = 0.1
     _spark_at = 0.0
     _spark_timer: Timer | None = None
@@ -154,7 +155,7 @@ class DashboardScreen(Screen):
     # ------------------------------------------------------------------ events and actions
 
     def on_allocation_table_sleeve_highlighted(self, event: AllocationTable.SleeveHighlighted) -> None:
-        self._spark(event.sleeve)
+        self._spark_soon()  # the sleeve under the cursor when it is drawn
 
     def on_alerts_panel_acknowledge(self, event: AlertsPanel.Acknowledge) -> None:
         self.app.acknowledge(event.seqs)
