@@ -8,9 +8,9 @@ their order changes (a sort, an expand, a new sleeve).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.style import Style
 from rich.text import Text
@@ -52,6 +52,10 @@ COLUMN_SETS: tuple[tuple[str, ...], ...] = (
     ("name", "net", "weight", "target", "status", "delta"),
 )
 CELL_PADDING = 2  # DataTable pads each cell by one column either side
+# DataTable's own caches are keyed by its table-wide update counter: this table reads its own
+# caches first (below), so DataTable's only hold what one repaint renders through them (the
+# headings, the rows' renderables) and never thousands of dead entries for the collector to walk
+OWN_CACHE_BYPASSED = 32
 SCROLLBAR = 2
 
 
@@ -173,6 +177,25 @@ def row_view(key: str, r: SleeveRow, goal: Goal, expanded: set[str]) -> RowView:
     return next(v for v in child_views(r) if v.key == key)
 
 
+V = TypeVar("V")
+
+
+def _versioned(cache: LRUCache[tuple[object, ...], tuple[int, V]], key: tuple[object, ...], version: int,
+               make: Callable[[], V]) -> V:
+    """The value cached under ``key`` if it was made at ``version``, else a new one, which
+    replaces it. Replaced, not set beside it: Textual's ``LRUCache.set`` keeps an existing key's
+    old value, so a rewritten cell or line would miss its cache on every repaint after its first
+    change (every line on screen drawn again at each apply)."""
+    cached = cache.get(key)
+    if cached is not None:
+        if cached[0] == version:
+            return cached[1]
+        cache.discard(key)
+    value = make()
+    cache[key] = (version, value)
+    return value
+
+
 class AllocationTable(LeanDataTable):
     """Sleeve rows; enter expands, `o` cycles the sort column, `O` reverses it."""
 
@@ -212,6 +235,13 @@ class AllocationTable(LeanDataTable):
         self._rendered: LRUCache[tuple[object, ...], tuple[int, SegmentLines]] = LRUCache(CELLS_CACHED)
         self._row_version: dict[str, int] = {}  # likewise per row, for the rendered lines
         self._lines: LRUCache[tuple[object, ...], tuple[int, Strip]] = LRUCache(ROWS_CACHED)
+        # the headings' line, by what it shows: a price tick writes cells, and DataTable then drew
+        # the headings (every column) again on each repaint although no heading changed
+        self._heading: tuple[tuple[object, ...], Strip] | None = None
+        self._cell_render_cache = LRUCache(OWN_CACHE_BYPASSED)
+        self._row_render_cache = LRUCache(OWN_CACHE_BYPASSED)
+        self._row_renderable_cache = LRUCache(OWN_CACHE_BYPASSED)
+        self._line_cache = LRUCache(OWN_CACHE_BYPASSED)
         self.cells_written = 0  # for tests and the benchmark: cells written since start
         self.shown_columns: tuple[str, ...] = COLUMN_SETS[0]
         self._labels: dict[str, str] = {}  # the headings shown, by column key
@@ -328,11 +358,13 @@ class AllocationTable(LeanDataTable):
         self._rendered.clear()
         self._row_version.clear()
         self._lines.clear()
+        self._heading = None
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._rendered.clear()
         self._lines.clear()
+        self._heading = None
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False) -> SegmentLines:
@@ -343,12 +375,8 @@ class AllocationTable(LeanDataTable):
         version = self._cell_version.get((row_key.value, column_key.value), 0)
         key = (row_index, column_index, row_key, column_key, base_style, width, cursor, hover,
                self._show_hover_cursor, self._pseudo_class_state)
-        cached = self._rendered.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        self._rendered[key] = (version, lines)
-        return lines
+        return _versioned(self._rendered, key, version, lambda: super(AllocationTable, self)._render_cell(
+            row_index, column_index, base_style, width, cursor, hover))
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         """One line of the table, cached by its row's own version: DataTable's line cache is
@@ -361,17 +389,25 @@ class AllocationTable(LeanDataTable):
         except LookupError:
             return super()._render_line(y, x1, x2, base_style)
         if row_key == self._header_row_key:
-            return super()._render_line(y, x1, x2, base_style)  # headings change without a cell write
+            return self._heading_line(y, x1, x2, base_style)
         index = self._row_locations.get(row_key)
         key = (y, x1, x2, self.size.width, row_key, line, index, base_style, self.cursor_coordinate.row == index,
                self.hover_coordinate.row == index, self.show_cursor, self._show_hover_cursor,
                self._pseudo_class_state)
         version = self._row_version.get(row_key.value, 0)
-        cached = self._lines.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        return _versioned(self._lines, key, version,
+                          lambda: super(AllocationTable, self)._render_line(y, x1, x2, base_style))
+
+    def _heading_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """The headings' line, drawn again only when what it shows changes: its labels and
+        widths, the hover over it, the styles (a cell write changes none of them)."""
+        key = (y, x1, x2, self.size.width, base_style, self.hover_coordinate, self.show_cursor,
+               self._show_hover_cursor, self._pseudo_class_state,
+               tuple((c.label.plain, c.get_render_width(self)) for c in self.ordered_columns))
+        if self._heading is not None and self._heading[0] == key:
+            return self._heading[1]
         strip = super()._render_line(y, x1, x2, base_style)
-        self._lines[key] = (version, strip)
+        self._heading = (key, strip)
         return strip
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:

@@ -174,3 +174,49 @@ async def test_band_alerts_raised_together_share_one_toast(app: RebalApp) -> Non
         assert toasts[0].message == f"{breach.message}; and 2 more (4: every alert)"  # the worst named first
         # other kinds keep a toast each (the funding spike)
         assert any(n.title == "funding" for n in app._notifications)  # noqa: SLF001
+
+
+async def test_drift_history_follows_new_points_and_the_cursor_at_most_every_gap(
+        app: RebalApp, monkeypatch) -> None:  # noqa: ANN001
+    import types
+
+    import console.app.screens.dashboard as dashboard
+
+    clock = [1000.0]  # the screen's pacing clock, moved by hand
+    monkeypatch.setattr(dashboard, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    gap = DashboardScreen.SPARK_GAP_S
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen = app.screen
+        spark = screen.query_one(dashboard.DriftSpark)
+        table = screen.query_one(AllocationTable)
+        sleeve = spark._data[0]  # noqa: SLF001 - what the chart draws: (sleeve, points, band)
+        history = app.drift_history[sleeve]
+
+        def newest() -> float:
+            return spark._data[1][-1]  # noqa: SLF001
+
+        async def due_redraw() -> None:  # the redraw a timer holds (real time: bounded, not exact)
+            for _ in range(100):
+                if screen._spark_timer is None:  # noqa: SLF001
+                    return
+                await pilot.pause(gap)
+            raise AssertionError("the drift history's redraw never came")
+
+        await due_redraw()  # one the first state's paint may have left due
+        clock[0] += 1.0
+        history.append(0.5)
+        screen.show_state(app.state)
+        assert newest() == 0.5  # the last redraw was long ago: at once
+        history.append(0.7)
+        screen.show_state(app.state)
+        assert newest() == 0.5  # within the gap: not yet
+        clock[0] += gap
+        await due_redraw()
+        assert newest() == 0.7
+
+        await pilot.press("down")  # the cursor on another sleeve: its history follows
+        await pilot.pause()
+        clock[0] += gap
+        await due_redraw()
+        assert spark._data[0] == table.current_sleeve() != sleeve  # noqa: SLF001

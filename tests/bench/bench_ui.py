@@ -19,6 +19,11 @@
    The same keys are first timed with no feed: the floor of a (shared) machine.
 3. CPU at that rate: the UI thread, the derive thread, and the whole process (feeder included),
    and the garbage collector's pauses meanwhile (the longest holds every thread, keys included).
+4. A replay: the same ``--replay`` states (each ``TICKS_PER_STATE`` price moves after the last,
+   derived on the benchmark's thread) applied one at a time, a cursor move after each, with the
+   collector off: the UI-thread CPU of each screen refresh (p50, p90, p99, max, total) and the
+   table lines drawn. The same work on every run, and no other thread: the figure to compare
+   two versions by on a shared machine.
 
 The last line printed is one JSON object of every figure.
 """
@@ -169,6 +174,16 @@ def wide_snapshot(rows: int, prices: list[float], at: int):  # noqa: ANN201
     return f.snapshot(acct, at=at)
 
 
+async def first_state(app, pilot, snap) -> None:  # noqa: ANN001
+    """The first snapshot derived, applied and painted (a few seconds at most)."""
+    app.ingest(snap)
+    for _ in range(50):
+        await pilot.pause(0.05)
+        if app.state is not None:
+            break
+    await pilot.pause(0.2)
+
+
 async def bench_live(rate: int, rows: int, seconds: float, presses: int) -> dict[str, float]:
     from textual import events
 
@@ -186,12 +201,7 @@ async def bench_live(rate: int, rows: int, seconds: float, presses: int) -> dict
     sent = [0]
 
     async with app.run_test(size=(120, 36)) as pilot:
-        app.ingest(wide_snapshot(rows, prices, f.T0))
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if app.state is not None:
-                break
-        await pilot.pause(0.2)
+        await first_state(app, pilot, wide_snapshot(rows, prices, f.T0))
         base = wide_snapshot(rows, prices, f.T0)
 
         def feeder() -> None:
@@ -302,6 +312,79 @@ async def bench_live(rate: int, rows: int, seconds: float, presses: int) -> dict
     return figures
 
 
+TICKS_PER_STATE = 40
+
+
+async def bench_replay(rows: int, states: int) -> dict[str, float]:
+    from textual.screen import Screen
+    from textual.widgets import DataTable
+
+    from console.app.app import RebalApp
+    from console.app.messages import StateReady
+    from console.app.state import derive_state
+    from console.core.alerts import Watch
+    from tests import factories as f
+    from widgets.allocation_table import AllocationTable
+
+    cfg = wide_config(rows)
+    n = rows - 1
+    rng = random.Random(3)
+    prices = [100.0 + i for i in range(n)]
+    app = RebalApp(cfg, now_ms=lambda: f.T0)
+    cpu: list[float] = []
+    lines = [0]
+    refresh, draw = Screen._compositor_refresh, DataTable._render_line  # noqa: SLF001
+
+    def timed_refresh(screen: Screen) -> None:
+        t = time.thread_time()
+        try:
+            refresh(screen)
+        finally:
+            cpu.append(time.thread_time() - t)
+
+    def drawn_line(table: DataTable, *a, **kw):  # noqa: ANN002, ANN003, ANN202
+        lines[0] += isinstance(table, AllocationTable)  # drawn, not served from the table's cache
+        return draw(table, *a, **kw)
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        await first_state(app, pilot, wide_snapshot(rows, prices, f.T0))
+        watch = Watch()
+        gc.collect()
+        gc.disable()  # the collector's pauses are the live part's figure; here the same work each run
+        Screen._compositor_refresh = timed_refresh  # noqa: SLF001
+        DataTable._render_line = drawn_line  # noqa: SLF001
+        try:
+            for k in range(states):
+                for _ in range(TICKS_PER_STATE):
+                    i = rng.randrange(n)
+                    prices[i] *= 1 + rng.uniform(-0.002, 0.002)
+                state, watch = derive_state(cfg, wide_snapshot(rows, prices, f.T0), watch, f.T0)
+                applied = app.applies
+                app.post_message(StateReady(state))
+                while app.applies == applied:  # applied (at most APPLY_HZ) and painted
+                    await pilot.pause(0.01)
+                await pilot.pause()
+                await pilot.press("down" if k % 2 == 0 else "up")
+                await pilot.pause()
+        finally:
+            Screen._compositor_refresh = refresh  # noqa: SLF001
+            DataTable._render_line = draw  # noqa: SLF001
+            gc.enable()
+    ms = sorted(x * 1000 for x in cpu)
+    figures = {"replay_states": states, "replay_repaints": len(ms),
+               "replay_repaint_cpu_p50_ms": round(statistics.median(ms), 2),
+               "replay_repaint_cpu_p90_ms": round(percentile(ms, 0.9), 2),
+               "replay_repaint_cpu_p99_ms": round(percentile(ms, 0.99), 2),
+               "replay_repaint_cpu_max_ms": round(ms[-1], 2), "replay_repaint_cpu_total_ms": round(sum(ms)),
+               "replay_table_lines": lines[0]}
+    print(f"replay ({states} states of {TICKS_PER_STATE} price moves over {rows} rows, a cursor move after each, "
+          f"collector off): UI-thread CPU per screen refresh p50 {figures['replay_repaint_cpu_p50_ms']} ms, "
+          f"p90 {figures['replay_repaint_cpu_p90_ms']} ms, p99 {figures['replay_repaint_cpu_p99_ms']} ms, "
+          f"max {figures['replay_repaint_cpu_max_ms']} ms, {figures['replay_repaint_cpu_total_ms']} ms in all "
+          f"({len(ms)} refreshes); {lines[0]} table lines drawn")
+    return figures
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest rank: the smallest value with at least ``q`` of the values at or below it."""
     return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
@@ -396,12 +479,15 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=3, help="first-frame runs per program")
     p.add_argument("--skip-startup", action="store_true")
     p.add_argument("--skip-live", action="store_true")
+    p.add_argument("--replay", type=int, default=120, help="states in the replay (0: none)")
     a = p.parse_args()
     figures: dict[str, float] = {}
     if not a.skip_startup:
         figures |= bench_first_frame(a.runs)
     if not a.skip_live:
         figures |= asyncio.run(bench_live(a.rate, a.rows, a.seconds, a.presses))
+    if a.replay:
+        figures |= asyncio.run(bench_replay(a.rows, a.replay))
     print(json.dumps({"bench": "ui", **figures}))
     return 0
 

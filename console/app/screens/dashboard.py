@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -21,6 +22,8 @@ from widgets.plots import DriftSpark, FundingPlot
 from widgets.risk_panel import RiskPanel
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from console.app.app import RebalApp
     from console.app.state import DashboardState
 
@@ -45,6 +48,12 @@ class DashboardScreen(Screen):
     app: RebalApp
     _plot_due = True
     PLOT_EVERY_POINT = 16
+    # the drift history is redrawn at most this often, for new points or for the cursor on another
+    # sleeve: a trader reads no faster, and each redraw is 1-3 ms of the UI thread, at every apply
+    # and, with a key held down, in every key's repaint. The first redraw in a while is at once.
+    SPARK_GAP_S = 0.1
+    _spark_at = 0.0
+    _spark_timer: Timer | None = None
     TABLE_MAX_ROWS = 12  # the allocation table grows with its rows up to this, then scrolls
     NARROW = 110  # columns below which the lower panes share the width (see the app's CSS)
 
@@ -91,7 +100,7 @@ class DashboardScreen(Screen):
         table.show(state.alloc)
         self.query_one(RiskPanel).show(state.risk, app.now_ms(), app.config.limits.max_margin_ratio)
         self._header()
-        self._spark(table.current_sleeve() or (state.alloc.rows[0].name if state.alloc.rows else None))
+        self._spark_soon()
         # plotext redraws the whole figure: once the history is long, at most once a second
         # (tick); while it is short, on every new point
         history = app.funding_history
@@ -116,9 +125,28 @@ class DashboardScreen(Screen):
     def _header(self) -> None:
         paint_header(self)
 
+    def _spark_soon(self) -> None:
+        if self._spark_timer is not None:
+            return  # a redraw is due: it draws the newest points
+        wait = self._spark_at + self.SPARK_GAP_S - time.monotonic()
+        if wait <= 0:
+            self._spark_current()
+        else:
+            self._spark_timer = self.set_timer(wait, self._spark_current)
+
+    def _spark_current(self) -> None:
+        self._spark_timer = None
+        st = self.app.state
+        try:
+            table = self.query_one(AllocationTable)
+        except NoMatches:
+            return  # the screen torn down meanwhile
+        self._spark(table.current_sleeve() or (st.alloc.rows[0].name if st is not None and st.alloc.rows else None))
+
     def _spark(self, sleeve: str | None) -> None:
         if sleeve is None:
             return
+        self._spark_at = time.monotonic()
         st = self.app.state
         row = next((r for r in st.alloc.rows if r.name == sleeve), None) if st is not None else None
         hw = row.halfwidth * 100 if row is not None and row.halfwidth else None
@@ -127,7 +155,7 @@ class DashboardScreen(Screen):
     # ------------------------------------------------------------------ events and actions
 
     def on_allocation_table_sleeve_highlighted(self, event: AllocationTable.SleeveHighlighted) -> None:
-        self._spark(event.sleeve)
+        self._spark_soon()  # the sleeve under the cursor when it is drawn
 
     def on_alerts_panel_acknowledge(self, event: AlertsPanel.Acknowledge) -> None:
         self.app.acknowledge(event.seqs)
