@@ -1485,9 +1485,12 @@ class Executor:
 
 
 def _after_this_step(fn: Callable[[], Any] | None) -> None:
-    """Run ``fn`` on the running loop once the current task's step has yielded."""
+    """Run ``fn`` on the running loop once the current task's step has yielded and the tasks
+    that step started have taken their first step: aiohttp writes a request (its headers
+    with its body) from a task of its own, so one hop would run ``fn`` before the write."""
     if fn is not None:
-        asyncio.get_running_loop().call_soon(fn)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, fn)
 
 
 async def _place(port: VenuePort, r: OrderRequest,

@@ -119,24 +119,25 @@ async def test_a_yes_given_at_send_time_is_journalled_before_the_first_byte(jour
 
 
 async def test_the_ui_is_told_the_order_is_out_before_its_answer_and_after_its_rows(journal):
-    # the UI holds its repaint until `on_wire`: that must come once the request has been handed
-    # to the venue (its rows committed first), not once the venue has answered
-    told, answer = [], asyncio.Event()
+    # the UI holds its repaint until `on_wire`: that must come once the request has been written
+    # (its rows committed first), not once the venue has answered
+    told, written, answer = [], [], asyncio.Event()
 
     class Answering(FakeVenue):
-        handed: list[str] = []
-
         async def place(self, req):
-            self.handed.append(req.client_id)
+            async def write():  # as aiohttp: the request is written by a task of its own
+                written.append(req.client_id)
+
+            writer = asyncio.ensure_future(write())
             await answer.wait()  # the request is out; its answer is on its way
+            await writer
             return await super().place(req)
 
-    venue = Answering()
-    ex, _ = make(journal, venue)
+    ex, _ = make(journal, Answering())
     tid = journal.record_ticket(hedge_ticket(), {}, {}, legging_s=0.2)
 
     def on_wire():
-        told.append((list(venue.handed), journal.ticket(tid).state, [o.client_id for o in journal.orders(tid)]))
+        told.append((list(written), journal.ticket(tid).state, [o.client_id for o in journal.orders(tid)]))
         answer.set()
 
     res = await asyncio.wait_for(ex.submit(tid, confirm=Confirmation("y", f.T0, Clock()()), on_wire=on_wire), 5)
