@@ -1,6 +1,6 @@
 """Benchmark: confirm keypress → first order byte at the emulator.
 
-    python tests/bench/bench_wire.py [--runs 10]
+    python tests/bench/bench_wire.py [--runs 10] [--compare]
 
 The console runs as a trader runs it (Pilot, 120×36) on the loopback emulator through the real
 venue layer, executor and journal (the app tests' rig; frozen emulator clock, so the data never
@@ -159,14 +159,30 @@ async def one_run(handle: Any, stamps: Stamps, tmp: Path) -> dict[str, Any]:
 
 
 def main() -> None:
+    from console import runtime
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--compare", action="store_true",
+                    help="also as many runs, interleaved, with the UI not holding for the send "
+                         "(WIRE_HOLD_S = 0): the path before the hold, in the same conditions")
     a = ap.parse_args()
     stamps = Stamps()
     stamp_emulator(stamps)
     stamp_commit(stamps)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    unheld: list[float] = []
+    hold_s = runtime.WIRE_HOLD_S
     for i in range(a.runs + 1):  # the first warms imports and is not counted
+        if a.compare and i > 0:
+            runtime.WIRE_HOLD_S = 0.0
+            handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    unheld.append(asyncio.run(one_run(handle, stamps, Path(tmp)))["ms"])
+            finally:
+                handle.stop()
+                runtime.WIRE_HOLD_S = hold_s
         handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
         try:
             with tempfile.TemporaryDirectory() as tmp:
@@ -195,6 +211,10 @@ def main() -> None:
           "CPU used meanwhile (median ms): " + ", ".join(f"{k} {v}" for k, v in cpu_med.items()))
     print("the wall time split (median / p99 ms): "
           + ", ".join(f"{k} {m} / {q}" for k, (m, q) in split.items()))
+    if unheld:
+        out |= {"unheld_median_ms": round(statistics.median(unheld), 1), "unheld_p99_ms": round(p99(unheld), 1)}
+        print(f"interleaved, without the UI's hold: median {out['unheld_median_ms']} ms, "
+              f"p99 {out['unheld_p99_ms']} ms")
     print(json.dumps(out))
 
 if __name__ == "__main__":
