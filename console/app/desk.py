@@ -378,10 +378,17 @@ async def _confirm_then_submit(
     with the error that kept it out (nothing was sent then). ``on_wire``: the order is out (or
     nothing will be sent now)."""
     ui = confirmed.get_loop()
-    return await executor.submit(
-        tid, confirm=yes, on_confirmed=lambda exc: ui.call_soon_threadsafe(_settle, confirmed, exc),
-        on_wire=on_wire,
-    )
+    try:
+        return await executor.submit(
+            tid, confirm=yes, on_confirmed=lambda exc: ui.call_soon_threadsafe(_settle, confirmed, exc),
+            on_wire=on_wire,
+        )
+    except Exception as exc:
+        # a failure before the executor told either (its first journal read, say): the review
+        # must not wait for a yes that will never be written, nor the UI hold to its cap
+        ui.call_soon_threadsafe(_settle, confirmed, exc)  # a no-op once told
+        on_wire()
+        raise
 
 
 def _retrieved(fut: asyncio.Future[Any]) -> None:

@@ -3,14 +3,18 @@ REST request in between, and data too old for the limits still refuses it (nothi
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import pytest
 
 from console import runtime
+from console.app.desk import _confirm_then_submit
 from console.app.screens.confirm import ConfirmScreen
 from console.emulator.server import EmulatorServer
 from console.execution import TicketState
+from console.execution.journal import Confirmation, JournalError
 from console.execution.ports import CcxtPort
 from tests.app.conftest import SIZE, Rig, read_through
 from tests.app.test_journeys_emulator import open_builder, to_hedge, until
@@ -105,3 +109,20 @@ async def test_the_modal_closes_after_the_order_is_out(
     ((state, rows, sent),) = at_dismiss
     assert state not in (TicketState.PLANNED, TicketState.CONFIRMED)  # sending, or answered already
     assert (rows, sent) == (1, 1)
+
+
+async def test_a_send_that_fails_before_the_executor_says_anything_still_ends_the_review() -> None:
+    # the executor's first journal read fails (a disk error, say): the review gets that error
+    # instead of waiting for the yes for good, and the UI does not hold to its cap
+    class Broken:
+        async def submit(self, *args: Any, **kwargs: Any) -> Any:
+            raise JournalError("disk I/O error")
+
+    confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    out = threading.Event()
+    yes = Confirmation("y", 0, 0)
+    with pytest.raises(JournalError):
+        await _confirm_then_submit(Broken(), "t1", yes, confirmed, out.set)
+    await asyncio.sleep(0)  # the settle was queued thread-safely, for the UI's next turn
+    assert out.is_set()
+    assert isinstance(confirmed.exception(), JournalError)
