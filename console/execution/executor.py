@@ -430,9 +430,10 @@ class Executor:
         before the refusal. ``on_confirmed`` is told once the yes is in the journal (None)
         or could not be written (the error): the UI waits for that, not for the send.
         ``on_wire`` is told once (on this loop) when the first requests are out: the step that
-        handed them to the venue's client has yielded, so they are written to the socket (or
-        wait on the venue's rate limit); or when nothing will be sent now (a refusal, an error).
-        The UI holds its repaint until then (``Services.hold_for``)."""
+        handed them to the venue's client, and the tasks it started, have run (see
+        ``_after_this_step``), so they are written to the socket (or wait on the venue's rate
+        limit); or when nothing will be sent now (a refusal, an error). The UI holds its
+        repaint until then (``Services.hold_for``)."""
         expect = TicketState.PLANNED if confirm is not None else TicketState.CONFIRMED
         told = wired = False
 
@@ -692,9 +693,9 @@ class Executor:
 
     async def _send(self, ticket_id: str, reqs: Sequence[tuple[str, OrderRequest]], *,
                     on_wire: Callable[[], Any] | None = None) -> None:
-        """``on_wire``: scheduled on this loop by each request's task just before it hands the
-        request to the venue's client, so it runs once that step has yielded (the request is
-        written, or waits on the venue's rate limit), after every request's first step."""
+        """``on_wire``: scheduled by each request's task just before it hands the request to
+        the venue's client (``_after_this_step``), so it runs once the request is written (or
+        waits on the venue's rate limit), after every request's first step."""
         by_account: dict[str, list[OrderRequest]] = {}
         for acct, r in reqs:
             by_account.setdefault(acct, []).append(r)
