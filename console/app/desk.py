@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from console.app.messages import TicketFinished
@@ -150,13 +152,16 @@ class TradingDesk:
             def send_now(keystroke: str) -> None:
                 # on `y`, before the modal closes: the yes and the send go to the service loop
                 # at once, as one step there (the journal commits the yes with the order rows),
-                # not after this (UI) loop has repainted the screen below
+                # and this (UI) thread holds still until the order is out: the repaint as the
+                # modal closes comes after the first byte, not in turns with it
                 nonlocal sending
                 assert tid is not None
                 app.submitting.add(tid)
                 yes = Confirmation(keystroke, int(ticket.snapshot_ts), app.now_ms())
-                sending = app.services.start(_confirm_then_submit(executor, tid, yes, confirmed))
+                out = threading.Event()
+                sending = app.services.start(_confirm_then_submit(executor, tid, yes, confirmed, out.set))
                 sending.add_done_callback(_retrieved)
+                app.services.hold_for(out)
 
             modal = ConfirmScreen(ticket, preview, threshold=app.confirm_threshold,
                                   on_yes=send_now if executor is not None else None)
@@ -365,15 +370,25 @@ async def _close_trading(executor: Any) -> None:
 
 
 async def _confirm_then_submit(
-    executor: Any, tid: str, yes: Confirmation, confirmed: asyncio.Future[None]
+    executor: Any, tid: str, yes: Confirmation, confirmed: asyncio.Future[None],
+    on_wire: Callable[[], Any],
 ) -> Any:
     """On the service loop: the checks, then the trader's yes journalled with the order rows,
     then the send. ``confirmed`` (on the UI's loop) settles once the yes is in the journal, or
-    with the error that kept it out (nothing was sent then)."""
+    with the error that kept it out (nothing was sent then). ``on_wire``: the order is out (or
+    nothing will be sent now)."""
     ui = confirmed.get_loop()
-    return await executor.submit(
-        tid, confirm=yes, on_confirmed=lambda exc: ui.call_soon_threadsafe(_settle, confirmed, exc)
-    )
+    try:
+        return await executor.submit(
+            tid, confirm=yes, on_confirmed=lambda exc: ui.call_soon_threadsafe(_settle, confirmed, exc),
+            on_wire=on_wire,
+        )
+    except Exception as exc:
+        # a failure before the executor told either (its first journal read, say): the review
+        # must not wait for a yes that will never be written, nor the UI hold to its cap
+        ui.call_soon_threadsafe(_settle, confirmed, exc)  # a no-op once told
+        on_wire()
+        raise
 
 
 def _retrieved(fut: asyncio.Future[Any]) -> None:

@@ -417,6 +417,7 @@ class Executor:
 
     async def submit(self, ticket_id: str, *, confirm: Confirmation | None = None,
                      on_confirmed: Callable[[BaseException | None], Any] | None = None,
+                     on_wire: Callable[[], Any] | None = None,
                      _kill: bool = False) -> SubmitResult:
         """Send a confirmed ticket. Raises ``ExecutionRefused`` (nothing sent) when a guard
         fails or the ticket was already sent. A confirmed ticket refused here, before any of
@@ -427,9 +428,14 @@ class Executor:
         first; the yes then commits in the same transaction as confirmed → sending and the
         order rows (one journal commit between `y` and the first order byte), or on its own
         before the refusal. ``on_confirmed`` is told once the yes is in the journal (None)
-        or could not be written (the error): the UI waits for that, not for the send."""
+        or could not be written (the error): the UI waits for that, not for the send.
+        ``on_wire`` is told once (on this loop) when the first requests are out: the step that
+        handed them to the venue's client, and the tasks it started, have run (see
+        ``_after_this_step``), so they are written to the socket (or wait on the venue's rate
+        limit); or when nothing will be sent now (a refusal, an error). The UI holds its
+        repaint until then (``Services.hold_for``)."""
         expect = TicketState.PLANNED if confirm is not None else TicketState.CONFIRMED
-        told = False
+        told = wired = False
 
         def tell(exc: BaseException | None) -> None:
             nonlocal told
@@ -437,38 +443,52 @@ class Executor:
                 told = True
                 on_confirmed(exc)
 
+        def wire() -> None:
+            nonlocal wired
+            if on_wire is not None and not wired:
+                wired = True
+                on_wire()
+
         row = self.journal.ticket(ticket_id)
         if row.state is not expect or ticket_id in self._inflight:
             # not ours to finish: it was sent (or is being sent) or decided already
             reason = (f"ticket {ticket_id} is {row.state.value}, not {expect.value}; a ticket is sent once"
                       if ticket_id not in self._inflight else f"ticket {ticket_id} is being sent already")
-            self.journal.note(ticket_id, "refused", {"reasons": [reason]})
-            tell(ExecutionRefused([reason]))
+            try:
+                self.journal.note(ticket_id, "refused", {"reasons": [reason]})
+            finally:
+                tell(ExecutionRefused([reason]))
+                wire()
             raise ExecutionRefused([reason])
         self._inflight.add(ticket_id)
         try:
             try:
-                confirmed_ms = confirm.ts if confirm is not None else row.confirmed_ms
-                ticket, snap, reqs, slices = await self._before_send(ticket_id, row, confirmed_ms, _kill)
-            except Exception as exc:
-                if confirm is not None:  # the yes is journalled, then why nothing was sent
-                    try:
-                        self.journal.confirm(ticket_id, confirm.keystroke, confirm.snapshot_ts, ts=confirm.ts)
-                    except Exception as not_written:
-                        tell(not_written)
-                        raise
-                    tell(None)
-                self._refuse(ticket_id, exc)
-                raise
-            try:
-                self.journal.begin_sending(ticket_id, [self._new_order(a, r, purpose="flatten" if _kill else "leg")
-                                                       for a, r in reqs], confirm=confirm)
-            except Exception as exc:
-                tell(exc)
-                raise
-            tell(None)
-            self._t("recorded", ticket_id)
-            await self._send(ticket_id, reqs)
+                try:
+                    confirmed_ms = confirm.ts if confirm is not None else row.confirmed_ms
+                    ticket, snap, reqs, slices = await self._before_send(ticket_id, row, confirmed_ms, _kill)
+                except Exception as exc:
+                    if confirm is not None:  # the yes is journalled, then why nothing was sent
+                        try:
+                            self.journal.confirm(ticket_id, confirm.keystroke, confirm.snapshot_ts,
+                                                 ts=confirm.ts)
+                        except Exception as not_written:
+                            tell(not_written)
+                            raise
+                        tell(None)
+                    self._refuse(ticket_id, exc)
+                    raise
+                try:
+                    self.journal.begin_sending(ticket_id, [self._new_order(a, r, purpose="flatten" if _kill
+                                                                           else "leg") for a, r in reqs],
+                                               confirm=confirm)
+                except Exception as exc:
+                    tell(exc)
+                    raise
+                tell(None)
+                self._t("recorded", ticket_id)
+                await self._send(ticket_id, reqs, on_wire=wire)
+            finally:
+                wire()  # sent, or nothing will be now: whoever holds for the wire goes on
             self._t("sent", ticket_id)
             self.journal.set_ticket_state(ticket_id, TicketState.WORKING)
             if any(len(s) > 1 for s in slices):
@@ -671,7 +691,11 @@ class Executor:
             o = dataclasses.replace(o, leg=meta[0], attempt=meta[1])
         return o
 
-    async def _send(self, ticket_id: str, reqs: Sequence[tuple[str, OrderRequest]]) -> None:
+    async def _send(self, ticket_id: str, reqs: Sequence[tuple[str, OrderRequest]], *,
+                    on_wire: Callable[[], Any] | None = None) -> None:
+        """``on_wire``: scheduled by each request's task just before it hands the request to
+        the venue's client (``_after_this_step``), so it runs once the request is written (or
+        waits on the venue's rate limit), after every request's first step."""
         by_account: dict[str, list[OrderRequest]] = {}
         for acct, r in reqs:
             by_account.setdefault(acct, []).append(r)
@@ -688,11 +712,12 @@ class Executor:
             try:
                 if self.policy.batch and port.can_batch(rs):
                     try:
+                        _after_this_step(on_wire)
                         outcomes = await port.place_many(rs)
                     except Exception as exc:  # noqa: BLE001 - a surprise after the request left: ambiguous
                         outcomes = [Ambiguous(f"{type(exc).__name__}: {exc}") for _ in rs]
                 else:
-                    outcomes = list(await asyncio.gather(*(_place(port, r) for r in rs)))
+                    outcomes = list(await asyncio.gather(*(_place(port, r, on_wire) for r in rs)))
             finally:
                 self.journal.mark_sent([r.client_id for r in rs], ts=sent_ms)
             await asyncio.gather(*(self._apply_send(ticket_id, acct, r, o)
@@ -1460,8 +1485,19 @@ class Executor:
 # ----------------------------------------------------------------------------- helpers
 
 
-async def _place(port: VenuePort, r: OrderRequest) -> VenueOrder | Exception:
+def _after_this_step(fn: Callable[[], Any] | None) -> None:
+    """Run ``fn`` on the running loop once the current task's step has yielded and the tasks
+    that step started have taken their first step: aiohttp writes a request (its headers
+    with its body) from a task of its own, so one hop would run ``fn`` before the write."""
+    if fn is not None:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, fn)
+
+
+async def _place(port: VenuePort, r: OrderRequest,
+                 on_wire: Callable[[], Any] | None = None) -> VenueOrder | Exception:
     try:
+        _after_this_step(on_wire)
         return await port.place(r)
     except (Rejected, Ambiguous) as exc:
         return exc

@@ -3,13 +3,19 @@ REST request in between, and data too old for the limits still refuses it (nothi
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import pytest
 
+from console import runtime
+from console.app.desk import _confirm_then_submit
 from console.app.screens.confirm import ConfirmScreen
 from console.emulator.server import EmulatorServer
 from console.execution import TicketState
+from console.execution.journal import Confirmation, JournalError
+from console.execution.ports import CcxtPort
 from tests.app.conftest import SIZE, Rig, read_through
 from tests.app.test_journeys_emulator import open_builder, to_hedge, until
 
@@ -70,3 +76,53 @@ async def test_data_older_than_the_limit_still_refuses_the_send(requests: list[t
         (ev,) = [e for e in rig.journal.events(tid) if e.dst == "failed"]
         assert "old" in ev.detail["reason"] and "refresh" in ev.detail["reason"]
         assert not orders_sent(requests) and not rig.journal.orders(tid)
+
+
+async def test_the_modal_closes_after_the_order_is_out(
+    requests: list[tuple[str, str]], rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the screen's repaint as the modal closes must not share the interpreter with the send:
+    # when the modal starts to close, the yes and the order row are committed and the request
+    # has been handed to ccxt (the hold's cap lifted: only the send's own signal ends it)
+    monkeypatch.setattr(runtime, "WIRE_HOLD_S", 30.0)
+    handed: list[str] = []
+    real_place = CcxtPort.place
+
+    async def place(self: CcxtPort, req: Any) -> Any:
+        handed.append(req.client_id)
+        return await real_place(self, req)
+
+    monkeypatch.setattr(CcxtPort, "place", place)
+    at_dismiss: list[tuple[TicketState, int, int]] = []
+    real_dismiss = ConfirmScreen.dismiss
+
+    def dismiss(self: ConfirmScreen, result: Any = None) -> Any:
+        (t,) = rig.journal.tickets()
+        at_dismiss.append((t.state, len(rig.journal.orders(t.id)), len(handed)))
+        return real_dismiss(self, result)
+
+    monkeypatch.setattr(ConfirmScreen, "dismiss", dismiss)
+    async with rig.app.run_test(size=SIZE) as pilot:
+        await to_modal(pilot)
+        await pilot.press("y")
+        await until(pilot, lambda: orders_sent(requests), what="the order at the emulator")
+    ((state, rows, sent),) = at_dismiss
+    assert state not in (TicketState.PLANNED, TicketState.CONFIRMED)  # sending, or answered already
+    assert (rows, sent) == (1, 1)
+
+
+async def test_a_send_that_fails_before_the_executor_says_anything_still_ends_the_review() -> None:
+    # the executor's first journal read fails (a disk error, say): the review gets that error
+    # instead of waiting for the yes for good, and the UI does not hold to its cap
+    class Broken:
+        async def submit(self, *args: Any, **kwargs: Any) -> Any:
+            raise JournalError("disk I/O error")
+
+    confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    out = threading.Event()
+    yes = Confirmation("y", 0, 0)
+    with pytest.raises(JournalError):
+        await _confirm_then_submit(Broken(), "t1", yes, confirmed, out.set)
+    await asyncio.sleep(0)  # the settle was queued thread-safely, for the UI's next turn
+    assert out.is_set()
+    assert isinstance(confirmed.exception(), JournalError)

@@ -1,6 +1,6 @@
 """Benchmark: confirm keypress → first order byte at the emulator.
 
-    python tests/bench/bench_wire.py [--runs 10]
+    python tests/bench/bench_wire.py [--runs 10] [--compare]
 
 The console runs as a trader runs it (Pilot, 120×36) on the loopback emulator through the real
 venue layer, executor and journal (the app tests' rig; frozen emulator clock, so the data never
@@ -12,10 +12,14 @@ the emulator served between the two stamps (none should sit between `y` and the 
 the CPU time each thread used between them (Linux per-thread clocks): the UI thread (which
 repaints as the modal closes), the service loop (the checks, the journal commit, ccxt) and
 the emulator's. The wall time also holds the waits for a core and for the interpreter lock;
-on a busy machine the CPU figures are the steadier ones.
+on a busy machine the CPU figures are the steadier ones. The wall time is also split at the
+journal's one commit before the send (``begin_sending``: the yes, the sending step and the
+order rows, synchronous=FULL): key → commit start (the hand-off and the send-time checks),
+the commit (its fsync is the disk's: other people's I/O shows there), commit → first byte
+(ccxt signing, the socket write, the emulator reading the request).
 
-Prints each run, the median and the p99 (the worst here: there are few runs), and ends with
-one JSON line of the figures.
+Prints each run, the median and the p99 (over fewer than 100 runs, the worst: ``--runs 40``
+or more for a p99 that is not one unlucky run), and ends with one JSON line of the figures.
 """
 
 from __future__ import annotations
@@ -77,9 +81,10 @@ class Stamps:
         self.requests: list[tuple[float, str, str]] = []
         self.cpu_armed: dict[str, float] = {}
         self.cpu_sent: dict[str, float] = {}
+        self.commit: tuple[float, float] | None = None  # the send's journal commit: start, end
 
     def arm(self) -> float:
-        self.first_order, self.requests = None, []
+        self.first_order, self.requests, self.commit = None, [], None
         self.cpu_armed = cpu_now()
         self.armed_at = time.perf_counter()
         return self.armed_at
@@ -92,6 +97,22 @@ class Stamps:
         if self.first_order is None and method == "POST" and path in ORDER_PATHS:
             self.first_order = now
             self.cpu_sent = cpu_now()
+
+
+def stamp_commit(stamps: Stamps) -> None:
+    from console.execution.journal import Journal
+
+    real = Journal.begin_sending
+
+    def begin_sending(self: Journal, *args: Any, **kwargs: Any) -> None:
+        t0 = time.perf_counter()
+        try:
+            real(self, *args, **kwargs)
+        finally:
+            if stamps.armed_at is not None and stamps.commit is None:
+                stamps.commit = (t0, time.perf_counter())
+
+    Journal.begin_sending = begin_sending  # type: ignore[method-assign]
 
 
 def stamp_emulator(stamps: Stamps) -> None:
@@ -126,21 +147,42 @@ async def one_run(handle: Any, stamps: Stamps, tmp: Path) -> dict[str, Any]:
             t1 = stamps.first_order
             assert t1 is not None
             between = [(m, p) for t, m, p in stamps.requests if t < t1]
+            assert stamps.commit is not None, "the send's journal commit was not seen"
+            c0, c1 = stamps.commit
             await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
             return {"ms": (t1 - t0) * 1000, "rest_before_send": len(between),
+                    "split": {"to_commit": (c0 - t0) * 1000, "commit": (c1 - c0) * 1000,
+                              "after_commit": (t1 - c1) * 1000},
                     "paths": sorted({p for _, p in between}), "cpu": cpu_used(stamps.cpu_armed, stamps.cpu_sent)}
     finally:
         rig.close()
 
 
 def main() -> None:
+    from console import runtime
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--compare", action="store_true",
+                    help="also as many runs, interleaved, with the UI not holding for the send "
+                         "(WIRE_HOLD_S = 0): the path before the hold, in the same conditions")
     a = ap.parse_args()
     stamps = Stamps()
     stamp_emulator(stamps)
-    rows = []
+    stamp_commit(stamps)
+    rows: list[dict[str, Any]] = []
+    unheld: list[float] = []
+    hold_s = runtime.WIRE_HOLD_S
     for i in range(a.runs + 1):  # the first warms imports and is not counted
+        if a.compare and i > 0:
+            runtime.WIRE_HOLD_S = 0.0
+            handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    unheld.append(asyncio.run(one_run(handle, stamps, Path(tmp)))["ms"])
+            finally:
+                handle.stop()
+                runtime.WIRE_HOLD_S = hold_s
         handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
         try:
             with tempfile.TemporaryDirectory() as tmp:
@@ -151,17 +193,28 @@ def main() -> None:
             continue
         rows.append(r)
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu"].items())
-        print(f"run {i}: y → first order byte {r['ms']:.1f} ms (CPU ms: {cpu}); {r['rest_before_send']} other "
-              f"requests in between {r['paths']}")
+        split = ", ".join(f"{k} {v:.1f}" for k, v in r["split"].items())
+        print(f"run {i}: y → first order byte {r['ms']:.1f} ms ({split}; CPU ms: {cpu}); {r['rest_before_send']} "
+              f"other requests in between {r['paths']}")
     ms = [r["ms"] for r in rows]
     between = statistics.median(r["rest_before_send"] for r in rows)
     cpu_med = {k: round(statistics.median(r["cpu"][k] for r in rows), 1) for k in rows[0]["cpu"]}
+    split = {k: (round(statistics.median(r["split"][k] for r in rows), 1),
+                 round(p99([r["split"][k] for r in rows]), 1)) for k in rows[0]["split"]}
     out = {"runs": len(rows), "median_ms": round(statistics.median(ms), 1), "p99_ms": round(p99(ms), 1),
            "max_ms": round(max(ms), 1), "rest_between_median": between,
-           **{f"cpu_{k}_median_ms": v for k, v in cpu_med.items()}}
+           **{f"cpu_{k}_median_ms": v for k, v in cpu_med.items()},
+           **{f"{k}_median_ms": m for k, (m, _) in split.items()},
+           **{f"{k}_p99_ms": q for k, (_, q) in split.items()}}
     print(f"confirm keypress → first order byte at the emulator over {len(rows)} runs: median "
           f"{out['median_ms']} ms, p99 {out['p99_ms']} ms; other requests in between (median) {between}; "
           "CPU used meanwhile (median ms): " + ", ".join(f"{k} {v}" for k, v in cpu_med.items()))
+    print("the wall time split (median / p99 ms): "
+          + ", ".join(f"{k} {m} / {q}" for k, (m, q) in split.items()))
+    if unheld:
+        out |= {"unheld_median_ms": round(statistics.median(unheld), 1), "unheld_p99_ms": round(p99(unheld), 1)}
+        print(f"interleaved, without the UI's hold: median {out['unheld_median_ms']} ms, "
+              f"p99 {out['unheld_p99_ms']} ms")
     print(json.dumps(out))
 
 if __name__ == "__main__":

@@ -118,18 +118,48 @@ async def test_a_yes_given_at_send_time_is_journalled_before_the_first_byte(jour
     assert told == [None]
 
 
+async def test_the_ui_is_told_the_order_is_out_before_its_answer_and_after_its_rows(journal):
+    # the UI holds its repaint until `on_wire`: that must come once the request has been written
+    # (its rows committed first), not once the venue has answered
+    told, written, answer = [], [], asyncio.Event()
+
+    class Answering(FakeVenue):
+        async def place(self, req):
+            async def write():  # as aiohttp: the request is written by a task of its own
+                written.append(req.client_id)
+
+            writer = asyncio.ensure_future(write())
+            await answer.wait()  # the request is out; its answer is on its way
+            await writer
+            return await super().place(req)
+
+    ex, _ = make(journal, Answering())
+    tid = journal.record_ticket(hedge_ticket(), {}, {}, legging_s=0.2)
+
+    def on_wire():
+        told.append((list(written), journal.ticket(tid).state, [o.client_id for o in journal.orders(tid)]))
+        answer.set()
+
+    res = await asyncio.wait_for(ex.submit(tid, confirm=Confirmation("y", f.T0, Clock()()), on_wire=on_wire), 5)
+    (cid,) = [o.client_id for o in res.orders]
+    assert told == [([cid], TicketState.SENDING, [cid])]
+    assert res.state is TicketState.FILLED
+
+
 async def test_a_yes_on_stale_data_is_journalled_then_refused(journal):
     told = []
     late = f.T0 + int(config().limits.max_data_age_s * 1000) + 1_000  # the data are a second too old
     ex, venue = make(journal, clock=Clock(late))
     tid = journal.record_ticket(hedge_ticket(), {}, {})
     with pytest.raises(ExecutionRefused, match="old"):
-        await ex.submit(tid, confirm=Confirmation("y", f.T0, late), on_confirmed=told.append)
+        await ex.submit(tid, confirm=Confirmation("y", f.T0, late), on_confirmed=told.append,
+                        on_wire=lambda: told.append("nothing will be sent"))
     assert venue.orders == {} and journal.orders(tid) == []
     steps = [(e.src, e.dst) for e in journal.events(tid) if e.kind == "transition"]
     assert steps == [(None, "planned"), ("planned", "confirmed"), ("confirmed", "failed")]
     assert journal.ticket(tid).confirm_key == "y"
-    assert told == [None]  # the yes is in the journal; the refusal comes as the submit's error
+    # the yes is in the journal (the refusal comes as the submit's error); the UI stops holding
+    assert told == [None, "nothing will be sent"]
 
 
 async def test_a_yes_to_a_ticket_no_longer_planned_sends_nothing(journal):
@@ -138,9 +168,10 @@ async def test_a_yes_to_a_ticket_no_longer_planned_sends_nothing(journal):
     tid = journal.record_ticket(hedge_ticket(), {}, {})
     journal.abandon(tid, "closed elsewhere")
     with pytest.raises(ExecutionRefused, match="cancelled, not planned"):
-        await ex.submit(tid, confirm=Confirmation("y", f.T0, Clock()()), on_confirmed=told.append)
+        await ex.submit(tid, confirm=Confirmation("y", f.T0, Clock()()), on_confirmed=told.append,
+                        on_wire=lambda: told.append("nothing will be sent"))
     assert venue.orders == {} and journal.ticket(tid).state is TicketState.CANCELLED
-    assert len(told) == 1 and isinstance(told[0], ExecutionRefused)
+    assert len(told) == 2 and isinstance(told[0], ExecutionRefused) and told[1] == "nothing will be sent"
 
 
 async def test_price_collar_at_send_time(journal):
