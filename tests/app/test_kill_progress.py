@@ -4,6 +4,8 @@ Driven by keys against the seeded emulator, whose positions endpoint fails for g
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from console.app.screens.confirm import ConfirmScreen
 from console.app.screens.kill import KillProgressScreen
 from console.app.screens.reconcile import ReconcileScreen
@@ -27,6 +29,10 @@ async def test_a_kill_that_cannot_finish_shows_its_rounds_and_stops_on_esc_or_K(
         snap = rig.loop.run(rig.venues.refresh())
         held = {n: snap.accounts[n].open_positions() for n in ("futures", "coinm")}
         assert all(held.values())  # the demo book holds an overlay (linear and inverse) the kill would close
+        # a long wait between rounds, which the stop cuts short: no round can start between the
+        # progress the test reads and the stop key, however loaded the machine
+        ex = app.services.executor
+        ex.policy = replace(ex.policy, kill_backoff_s=60.0, kill_backoff_max_s=60.0)
         for endpoint in POSITIONS:  # a read that fails is never "no positions": the kill retries
             rig.emulator.emulator.set_fault(endpoint, "5xx")
         for stop_key in ("escape", "K"):  # esc on its modal, or K from anywhere
