@@ -345,12 +345,17 @@ def compute_allocation(config: Config, snap: Snapshot) -> Allocation:
             is_cash=is_cash, configured=True,
         )
 
+    # each sleeve's positions, grouped in one pass (a scan per sleeve grows with sleeves × positions)
+    by_sleeve: dict[str, list[PositionLine]] = {}
+    for p in positions:
+        by_sleeve.setdefault(p.sleeve, []).append(p)
+
     rows: list[SleeveRow] = []
     risky_total = 0.0
     for s in config.sleeves:
         if s is cash_sleeve:
             continue
-        pos = [p for p in positions if p.sleeve == s.name]
+        pos = by_sleeve.get(s.name, [])
         # proxies count through their ratio; own-asset contracts at face value
         net = sum(spot_value.get(a, 0.0) for a in s.assets) + sum(p.sleeve_exposure for p in pos)
         risky_total += net
