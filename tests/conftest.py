@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
 
-import pytest
-from hypothesis import settings
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: the run starts several
+# pytest workers and dozens of consoles and CLIs as subprocesses, and each would otherwise
+# compile the project (and pytest its rewritten test modules) from source again, a tenth of
+# the suite's CPU time. Set before the project is imported below (hence the late imports).
+sys.dont_write_bytecode = False
+
+import compileall  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 # --- emulator (issue #3 part A) ------------------------------------------------------------
-from console.emulator.clock import DEFAULT_START_MS
-from console.emulator.testing import EmulatorHandle, start_emulator
+from console.emulator.clock import DEFAULT_START_MS  # noqa: E402
+from console.emulator.testing import EmulatorHandle, start_emulator  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller compiles the project once, before its workers start: four workers
+    importing it from a cold cache at the same moment would each compile all of it."""
+    if not hasattr(config, "workerinput"):
+        for package in ("console", "widgets"):
+            compileall.compile_dir(ROOT / package, quiet=1)
 
 # property tests draw the same examples on every run and machine: a red CI is a real one
 settings.register_profile("deterministic", derandomize=True, database=None)
