@@ -48,6 +48,30 @@ def emulator() -> Iterator[EmulatorHandle]:
         handle.stop()
 
 
+# --- scheduling ------------------------------------------------------------------------------
+# The files that take longest (wall time, most of it waiting on a terminal, a loopback venue
+# or a fault's timeout) are handed out first. One file runs on one worker (--dist loadfile),
+# so a long file collected late would run alone at the end while the other workers idle.
+LONG_FILES_FIRST = (
+    "tests/e2e/test_tmux.py",
+    "tests/app/test_money_path_journeys.py",
+    "tests/execution/test_proxy_fault_run.py",
+    "tests/app/test_journeys_emulator.py",
+    "tests/app/test_blotter_columns.py",
+    "tests/app/test_small_windows.py",
+    "tests/app/test_builder_stale.py",
+    "tests/app/test_snapshots.py",
+    "tests/cli/test_fuzz.py",
+    "tests/execution/test_sigkill.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONG_FILES_FIRST)}
+    # a stable sort: within a file, and for every other file, the collection order stays
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
+
 # --- logging ---------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _root_logger_restored() -> Iterator[None]:
