@@ -11,6 +11,7 @@ palette list every binding.
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
@@ -82,6 +83,18 @@ class KeyFooter(Footer):
             kept.append(item)
             budget -= w
         return kept
+
+    def bindings_changed(self, screen: Screen) -> None:
+        # Textual calls this on every focus move and screen switch, and recomposes the bar
+        # each time: twenty-odd keys built and styled again, a tenth of a busy console's UI
+        # time. The bar is recomposed only when what it would show has changed.
+        shown = tuple((b.key, b.action, b.description, b.show, enabled, tooltip)
+                      for _node, b, enabled, tooltip in screen.active_bindings.values())
+        if shown == getattr(self, "_shown", None) and self._bindings_ready:
+            return
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self._shown = shown  # only a recompose that happens counts as shown
+        super().bindings_changed(screen)
 
     def on_resize(self) -> None:
         if self.size.width != getattr(self, "_laid_out_for", None):

@@ -1,7 +1,7 @@
 """Order books around the mid: a spread of a few ticks, levels spaced by max(tick, 0.5 bp),
 depth growing away from the top, with seeded jitter that changes once per emulated minute.
 
-The book is rebuilt from (seed, symbol, minute, mid) on every look, so it is reproducible;
+The book is a function of (seed, symbol, minute, mid, instant), so it is reproducible;
 the venue's own fills do not eat into it (a known simplification).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 
 from console.emulator.instruments import Instrument
 from console.emulator.prices import MINUTE_MS
@@ -34,6 +35,9 @@ class Book:
         return self.asks[0][0]
 
 
+# a pure function of its arguments (the Book is immutable): every stream push, ticker and
+# order at the same instant looks at the same book, built once
+@lru_cache(maxsize=128)
 def build_book(inst: Instrument, mid: float, t_ms: int, seed: int, depth_scale: float = 1.0) -> Book:
     tick = float(inst.tick)
     half = max(tick, mid * SPREAD_BPS / 2e4)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 PERP_DELIVERY_MS = 4133404800000  # Binance's "never" delivery date for perpetuals
 SPOT_ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]
 FUT_ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"]
 
 
+@cache  # a handful of distinct steps, asked for on every price a book or a ticker rounds
 def decimals(step: str) -> int:
     """Number of decimals in a step such as "0.001" (3) or "1" (0)."""
     exp = Decimal(step).normalize().as_tuple().exponent

@@ -3,7 +3,8 @@
 
 The fresh venv gets the package itself (built and installed by pip, console script and all)
 and borrows the dependencies of the running interpreter's site-packages through a .pth file,
-so the test needs no network beyond what pip's build isolation fetches for setuptools.
+so the test needs no network beyond what pip's build isolation fetches for setuptools. The venv
+has no pip of its own: the running interpreter's pip installs into it (`pip --python`).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # no pip of its own (seeding one costs seconds of CPU): the running pip installs into it
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     purelib = next(venv.glob("lib/python*/site-packages"))
     (purelib / "_rebal_deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(ROOT)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
+                    "--no-deps", str(ROOT)], check=True)
     exe = venv / "bin" / "rebal-tui"
     assert exe.exists()
     return exe
