@@ -54,6 +54,13 @@ async def _serve(args: argparse.Namespace) -> None:
         url = await server.start(port=args.port)
     except OSError as exc:
         raise UserError(f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); pick another --port or 0 for any free one") from None
+    # Ctrl-C is taken before the banner that says "Ctrl-C stops" is printed
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Windows event loops have no add_signal_handler: there Ctrl-C stops it as KeyboardInterrupt
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
     start_iso = datetime.fromtimestamp(clock.start_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
     if bybit:
         print(f"rebal-tui emulator: Bybit v5 unified account (spot, linear, inverse) on {url}", flush=True)
@@ -67,12 +74,6 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"  secret   {secret if not chosen else '(the one you chose: not shown)'}", flush=True)
     print(f"  seed {args.seed}, scenario {args.scenario}, clock from {start_iso} at {args.speed:g}x; Ctrl-C stops",
           flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Windows event loops have no add_signal_handler: there Ctrl-C stops it as KeyboardInterrupt
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:

