@@ -62,6 +62,7 @@ async def test_demo_weights_show_a_breach_and_a_warning(emulator: EmulatorHandle
 # -- the large scenario ---------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestWarning")  # the module's asyncio mark; this one is sync
 def test_large_scenario_is_big_and_deterministic() -> None:
     from console.emulator.scenario import LARGE, LARGE_ALTS, LARGE_DATED, _large
 
