@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -76,6 +79,34 @@ def liq_text(state: str) -> Text:
 SIDE_COLUMN_MIN_WIDTH = 42  # narrower than this, the notional's sign says the side
 
 
+def _shared_names(rows: Sequence[tuple[str, str]]) -> set[str]:
+    """The short contract names more than one account's rows carry (BTC-PERP on two venues, at
+    two rates, must not read as one contract)."""
+    accounts: dict[str, set[str]] = {}
+    for account, symbol in rows:
+        accounts.setdefault(short_symbol(symbol), set()).add(account)
+    return {name for name, accts in accounts.items() if len(accts) > 1}
+
+
+def add_contract_rows(table: Table, rows: Sequence[tuple[str, str]], cells: Sequence[Sequence[Any]], *,
+                      tight: bool) -> None:
+    """One row per (account, symbol) with its ``cells``, named by the contract's short name. Where
+    another account has a contract of the same name, the account is named too: beside the name,
+    or (``tight``, no width to spare) as a dim line above its account's rows."""
+    shared = _shared_names(rows)
+    last = None
+    for (account, symbol), row in zip(rows, cells, strict=True):
+        name = short_symbol(symbol)
+        label = Text(name)
+        if shared and tight:
+            if account != last:
+                table.add_row(Text(account, style="dim italic"), *([""] * len(row)))
+                last = account
+        elif name in shared:
+            label = Text.assemble(name, (f" {account}", "dim"))
+        table.add_row(label, *row)
+
+
 def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float, width: int | None = None) -> Group:
     """``width``: the panel's content width; a narrow panel drops the side column rather than
     cut a figure."""
@@ -90,24 +121,25 @@ def render_risk(view: RiskView, now_ms: int, max_margin_ratio: float, width: int
                  else "yellow" if a.margin_ratio >= MARGIN_WARN_SHARE * max_margin_ratio else "green")
         accts.add_row(a.account, Text(pct(a.margin_ratio), style=style), pct(max_margin_ratio))
     pos = _table("symbol", *(("side",) if sides else ()), "notional", "liq", "dist", tight=tight)
-    for p in view.positions:
-        dist = p.liq_distance
-        pos.add_row(short_symbol(p.symbol), *((p.side,) if sides else ()), whole(p.notional),
-                    price(p.liquidation_price) if p.liquidation_price else liq_text(p.liq_state),
-                    Text(pct(dist, signed=True), style=distance_style(dist)))
+    add_contract_rows(pos, [(p.account, p.symbol) for p in view.positions],
+                      [(*((p.side,) if sides else ()), whole(p.notional),
+                        price(p.liquidation_price) if p.liquidation_price else liq_text(p.liq_state),
+                        Text(pct(p.liq_distance, signed=True), style=distance_style(p.liq_distance)))
+                       for p in view.positions], tight=tight)
     if not view.positions:
         pos.add_row(Text("no open positions", style="dim"), *([""] * (len(pos.columns) - 1)))
     fund = _table("symbol", "rate", "next", "/yr", tight=tight)
-    for f in view.funding:
-        apr = f.annualised
-        fund.add_row(short_symbol(f.symbol), f"{f.rate * 100:+.4f}%", countdown(f.countdown_s(now_ms)),
-                     Text(pct(apr, signed=True), style="yellow" if abs(apr) >= 0.5 else ""))
+    add_contract_rows(fund, [(f.account, f.symbol) for f in view.funding],
+                      [(f"{f.rate * 100:+.4f}%", countdown(f.countdown_s(now_ms)),
+                        Text(pct(f.annualised, signed=True), style="yellow" if abs(f.annualised) >= 0.5 else ""))
+                       for f in view.funding], tight=tight)
     parts: list = [Text("Margin", style="bold"), accts, Text("Positions", style="bold"), pos,
                    Text("Funding", style="bold"), fund]
     if view.basis:
         basis = _table("symbol", "basis", "/yr", tight=tight)
-        for b in view.basis:
-            basis.add_row(short_symbol(b.symbol), pct(b.info.basis, signed=True), pct(b.info.annualised, signed=True))
+        add_contract_rows(basis, [(b.account, b.symbol) for b in view.basis],
+                          [(pct(b.info.basis, signed=True), pct(b.info.annualised, signed=True)) for b in view.basis],
+                          tight=tight)
         parts += [Text("Basis", style="bold"), basis]
     return Group(*parts)
 
@@ -142,7 +174,7 @@ class RiskPanel(VerticalScroll):
         # made here, not in compose: show() may run before the panel is mounted
         self._body = _RiskBody("")
         self._drawn_width: int | None = None
-        self._shape: tuple[int | None, ...] = ()
+        self._shape: tuple[object, ...] = ()
         self._drawn: tuple[object, ...] = ()  # what the body shows: view, countdowns, limit, width
 
     def compose(self) -> ComposeResult:
@@ -154,7 +186,7 @@ class RiskPanel(VerticalScroll):
         # what render_risk draws (not the data ages, which move every state): a state that
         # changes none of it (spot prices moving) redraws nothing
         drawn = (tuple((a.account, a.margin_ratio) for a in view.accounts), view.positions,
-                 tuple((f.symbol, f.rate, f.annualised, f.countdown_s(now_ms)) for f in view.funding),
+                 tuple((f.account, f.symbol, f.rate, f.annualised, f.countdown_s(now_ms)) for f in view.funding),
                  view.basis, max_margin_ratio, width)
         if drawn == self._drawn:
             return
@@ -162,7 +194,8 @@ class RiskPanel(VerticalScroll):
         self._drawn_width = width
         # the tables' height follows these counts (no cell wraps): a new layout only when one
         # changes, not on every price tick (a layout pass re-renders the whole screen)
-        shape = (len(view.accounts), len(view.positions), len(view.funding), len(view.basis), self._drawn_width)
+        shape = (len(view.accounts), len(view.positions), len(view.funding), len(view.basis), self._drawn_width,
+                 frozenset(f.account for f in view.funding), frozenset(p.account for p in view.positions))
         self._body.update(render_risk(view, now_ms, max_margin_ratio, self._drawn_width), layout=shape != self._shape)
         self._shape = shape
 

@@ -241,3 +241,51 @@ def test_a_position_without_a_liquidation_price_says_why() -> None:
     console.print(render_risk(RiskView((), tuple(rows), (), ()), 0, 0.8, width=56))
     liq = {ln.split()[0]: ln.split()[3] for ln in console.export_text().splitlines() if "PERP" in ln}
     assert liq == {"BTCUSD-PERP": "none", "ETHUSD-PERP": "now", "SOL-PERP": "—", "BTC-PERP": "186,216"}
+
+
+def test_a_contract_two_accounts_hold_or_list_is_named_with_its_account():
+    # BTC-PERP on Binance USDⓈ-M and on Bybit, at two funding rates: two rows a trader must be able
+    # to tell apart; a contract only one account has keeps its short name alone
+    from rich.console import Console
+
+    from console.core.alerts import FundingLine, PositionRisk, RiskView
+    from console.core.costs import FundingInfo
+    from widgets.risk_panel import render_risk
+
+    rows = (PositionRisk("bybit", "BTC/USDT:USDT", "short", -1, -95_000.0, 95_000.0, 190_000.0, 1.0),
+            PositionRisk("futures", "BTC/USDT:USDT", "short", -1, -95_000.0, 95_000.0, 186_216.0, 0.96),
+            PositionRisk("futures", "SOL/USDT:USDT", "short", -1, -180.0, 180.0, 400.0, 1.2))
+    funding = (FundingLine("bybit", "BTC/USDT:USDT", FundingInfo(0.000198, 8.0, None)),
+               FundingLine("futures", "BTC/USDT:USDT", FundingInfo(0.0001, 8.0, None)),
+               FundingLine("futures", "SOL/USDT:USDT", FundingInfo(0.0001, 8.0, None)))
+    console = Console(width=70, record=True)
+    console.print(render_risk(RiskView((), rows, funding, ()), 0, 0.8, width=66))
+    lines = console.export_text().splitlines()
+    # each funding row's rate, as the venue gave it (rate × 100, four decimals), next to its account
+    assert any(ln.split()[:3] == ["BTC-PERP", "bybit", f"{0.000198 * 100:+.4f}%"] for ln in lines)
+    assert any(ln.split()[:3] == ["BTC-PERP", "futures", f"{0.0001 * 100:+.4f}%"] for ln in lines)
+    assert [ln.split()[0] for ln in lines if ln.startswith("SOL-PERP")] == ["SOL-PERP", "SOL-PERP"]
+    assert not any(ln.startswith("SOL-PERP futures") for ln in lines)
+    # the positions: the two BTC shorts by account, their own liquidation prices
+    assert any(ln.split()[:2] == ["BTC-PERP", "bybit"] and "190,000" in ln for ln in lines)
+    assert any(ln.split()[:2] == ["BTC-PERP", "futures"] and "186,216" in ln for ln in lines)
+
+
+def test_a_narrow_panel_names_the_account_above_its_rows_and_cuts_no_figure():
+    from rich.console import Console
+
+    from console.core.alerts import FundingLine, RiskView
+    from console.core.costs import FundingInfo
+    from widgets.risk_panel import render_risk
+
+    funding = (FundingLine("futures", "AVAX/USDT:USDT", FundingInfo(-0.000128, 8.0, None)),
+               FundingLine("futures", "BTC/USDT:USDT", FundingInfo(0.0001, 8.0, None)),
+               FundingLine("bybit", "BTC/USDT:USDT", FundingInfo(0.000198, 8.0, None)))
+    console = Console(width=40, record=True)
+    console.print(render_risk(RiskView((), (), funding, ()), 0, 0.8, width=38))
+    lines = [ln.strip() for ln in console.export_text().splitlines()]
+    assert "…" not in "".join(lines)  # a rate, countdown or yearly figure is never cut
+    i, j = lines.index("futures"), lines.index("bybit")
+    assert lines[i + 1].split()[:2] == ["AVAX-PERP", f"{-0.000128 * 100:+.4f}%"]
+    assert lines[i + 2].split()[:2] == ["BTC-PERP", f"{0.0001 * 100:+.4f}%"]
+    assert lines[j + 1].split()[:2] == ["BTC-PERP", f"{0.000198 * 100:+.4f}%"]
