@@ -47,6 +47,7 @@ from console.app.messages import (
     StateReady,
     TicketFinished,
 )
+from console.app.pacing import Pace
 from console.app.screens import paint_header
 from console.core.clock import Clock, wall_ms
 from console.core.errors import UserError
@@ -262,10 +263,9 @@ class RebalApp(App[int]):
         self._band_toast_timer: Any = None
         self._band_toast_at = float("-inf")  # time.monotonic() of the last band toast
         self._seq = 0
-        self._apply_timer = None
+        self._apply_pace = Pace(self, self._apply)
         self._reconcile_due = False  # the startup reconciliation waits for the first painted state
         self._streams_started = False  # so do the venues' websockets (runtime.connect's feed holds them)
-        self._last_apply = 0.0
         self._apply_cost = 0.0  # seconds the last apply took on the UI thread, its repaint included
         self.applies = 0  # states applied to the screen (tests, benchmark)
         self.last_ticket_id: str | None = None
@@ -533,20 +533,14 @@ class RebalApp(App[int]):
         self._schedule_apply()
 
     def _schedule_apply(self) -> None:
-        if self._apply_timer is not None:
-            return  # an apply is already due: it will take the newest state
         # at most APPLY_HZ, and never more than APPLY_SHARE of the UI thread's time: a heavy
-        # apply (hundreds of changed cells) spaces the next one out, so keys always get a turn
+        # apply (hundreds of changed cells) spaces the next one out, so keys always get a turn;
+        # an apply already due takes the newest state
         gap = min(max(1.0 / APPLY_HZ, self._apply_cost / APPLY_SHARE), APPLY_MAX_GAP_S)
-        wait = max(0.0, self._last_apply + gap - time.monotonic())
-        if wait <= 0:
-            self._apply()
-        else:
-            self._apply_timer = self.set_timer(wait, self._apply)
+        self._apply_pace.soon(time.monotonic(), gap)
 
     def _apply(self) -> None:
-        self._apply_timer = None
-        t0 = self._last_apply = time.monotonic()
+        t0 = time.monotonic()
         if self.state is None:
             return
         self.applies += 1

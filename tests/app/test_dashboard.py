@@ -198,7 +198,7 @@ async def test_drift_history_follows_new_points_and_the_cursor_at_most_every_gap
 
         async def due_redraw() -> None:  # the redraw a timer holds (real time: bounded, not exact)
             for _ in range(100):
-                if screen._spark_timer is None:  # noqa: SLF001
+                if screen._spark_pace.timer is None:  # noqa: SLF001
                     return
                 await pilot.pause(gap)
             raise AssertionError("the drift history's redraw never came")

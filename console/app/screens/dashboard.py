@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
+from console.app.pacing import Pace
 from console.app.screens import paint_header
 from console.core.config import Goal
 from widgets.alerts_panel import AlertItem, AlertsPanel
@@ -22,8 +23,6 @@ from widgets.plots import DriftSpark, FundingPlot
 from widgets.risk_panel import RiskPanel
 
 if TYPE_CHECKING:
-    from textual.timer import Timer
-
     from console.app.app import RebalApp
     from console.app.state import DashboardState
 
@@ -52,10 +51,12 @@ class DashboardScreen(Screen):
     # sleeve: a trader reads no faster, and each redraw is 1-3 ms of the UI thread, at every apply
     # and, with a key held down, in every key's repaint. The first redraw in a while is at once.
     SPARK_GAP_S = 0.1
-    _spark_at = 0.0
-    _spark_timer: Timer | None = None
     TABLE_MAX_ROWS = 12  # the allocation table grows with its rows up to this, then scrolls
     NARROW = 110  # columns below which the lower panes share the width (see the app's CSS)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._spark_pace = Pace(self, self._spark_current)
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -126,16 +127,9 @@ class DashboardScreen(Screen):
         paint_header(self)
 
     def _spark_soon(self) -> None:
-        if self._spark_timer is not None:
-            return  # a redraw is due: it draws the newest points
-        wait = self._spark_at + self.SPARK_GAP_S - time.monotonic()
-        if wait <= 0:
-            self._spark_current()
-        else:
-            self._spark_timer = self.set_timer(wait, self._spark_current)
+        self._spark_pace.soon(time.monotonic(), self.SPARK_GAP_S)
 
     def _spark_current(self) -> None:
-        self._spark_timer = None
         st = self.app.state
         try:
             table = self.query_one(AllocationTable)
@@ -146,7 +140,6 @@ class DashboardScreen(Screen):
     def _spark(self, sleeve: str | None) -> None:
         if sleeve is None:
             return
-        self._spark_at = time.monotonic()
         st = self.app.state
         row = next((r for r in st.alloc.rows if r.name == sleeve), None) if st is not None else None
         hw = row.halfwidth * 100 if row is not None and row.halfwidth else None
