@@ -28,12 +28,17 @@ def wide_snapshot(prices: dict[int, float]):  # noqa: ANN201
     return f.snapshot(acct)
 
 
+async def first_table(app: RebalApp, pilot) -> AllocationTable:  # noqa: ANN001
+    """The dashboard's table once the first (flat-priced) snapshot is painted."""
+    app.ingest(wide_snapshot({}))
+    await settle(pilot)
+    return app.screen.query_one(AllocationTable)
+
+
 async def test_an_off_screen_row_is_brought_up_to_date_when_it_scrolls_into_view() -> None:
     app = wide_app()
     async with app.run_test(size=SIZE) as pilot:
-        app.ingest(wide_snapshot({}))
-        await settle(pilot)
-        table = app.screen.query_one(AllocationTable)
+        table = await first_table(app, pilot)
         last = f"S:S{SLEEVES - 1:02d}"
         assert str(table.get_cell(last, "spot")) == f"{QTY * 100.0:,.0f}"
         before = table.cells_written
@@ -51,9 +56,7 @@ async def test_an_off_screen_row_is_brought_up_to_date_when_it_scrolls_into_view
 async def test_a_repaint_draws_the_new_figures_of_a_row_that_changed() -> None:
     app = wide_app()
     async with app.run_test(size=SIZE) as pilot:
-        app.ingest(wide_snapshot({}))
-        await settle(pilot)
-        table = app.screen.query_one(AllocationTable)
+        table = await first_table(app, pilot)
 
         def drawn(key: str) -> str:  # the row's line as painted (the header is line 0)
             return table.render_line(table.get_row_index(key) + 1).text
