@@ -1,17 +1,26 @@
 """Benchmark: confirm keypress → first order byte at the emulator.
 
-    python tests/bench/bench_wire.py [--runs 10] [--compare]
+    python tests/bench/bench_wire.py [--runs 10] [--embedded] [--compare]
 
 The console runs as a trader runs it (Pilot, 120×36) on the loopback emulator through the real
 venue layer, executor and journal (the app tests' rig; frozen emulator clock, so the data never
 ages). Each run opens the spread builder, switches it to a one-leg hedge, opens the
 confirmation, reads it to the end, and stamps the moment `y` is pressed; the emulator stamps
 the moment its HTTP handler receives the first POST of an order (Binance's /order paths).
-Both stamps are ``time.perf_counter()`` in the same process. Also counted: the REST requests
+
+Where the emulator runs: by default in a process of its own, as every venue the console sends
+to does (a testnet or an exchange is another machine); both stamps are then
+``time.perf_counter()``, which on Linux is CLOCK_MONOTONIC, one clock for every process of the
+machine (checked at start). ``--embedded``: in a thread of the console's own process, as
+``rebal-tui --demo`` runs it; the emulator then parses the request on the console's
+interpreter, so the figure also holds the emulator's wait for the interpreter lock while the UI
+repaints after the send (its bytes are already on the socket then).
+
+Also counted: the REST requests
 the emulator served between the two stamps (none should sit between `y` and the send), and
-the CPU time each thread used between them (Linux per-thread clocks): the UI thread (which
-repaints as the modal closes), the service loop (the checks, the journal commit, ccxt) and
-the emulator's. The wall time also holds the waits for a core and for the interpreter lock;
+the CPU time each thread of the console used between them (Linux per-thread clocks): the UI
+thread (which repaints as the modal closes), the service loop (the checks, the journal commit,
+ccxt) and, embedded, the emulator's. The wall time also holds the waits for a core and for the interpreter lock;
 on a busy machine the CPU figures are the steadier ones. The wall time is also split at the
 journal's one commit before the send (``begin_sending``: the yes, the sending step and the
 order rows, synchronous=FULL): key → commit start (the hand-off and the send-time checks),
@@ -28,6 +37,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -61,8 +71,11 @@ def cpu_now() -> dict[str, float]:
 
 
 def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """CPU ms per thread kind between two ``cpu_now`` readings, and "all" of them."""
-    used = {k: 0.0 for k in (*THREADS.values(), "all")}
+    """CPU ms per thread kind between two ``cpu_now`` readings, and "all" of them (the emulator's
+    only when it runs in this process)."""
+    used = {"ui": 0.0, "service": 0.0, "all": 0.0}
+    if any(key.split("#")[0] == "emulator" for key in after):
+        used["emulator"] = 0.0
     for key, t1 in after.items():
         ms = (t1 - before.get(key, t1)) * 1000
         used["all"] += ms
@@ -89,14 +102,15 @@ class Stamps:
         self.armed_at = time.perf_counter()
         return self.armed_at
 
-    def seen(self, method: str, path: str) -> None:
-        now = time.perf_counter()
+    def seen(self, method: str, path: str, at: float | None = None) -> None:
+        """A request the emulator received, stamped ``at`` (its process's perf_counter) or now."""
+        now = time.perf_counter() if at is None else at
         if self.armed_at is None:
             return
         self.requests.append((now, method, path))
         if self.first_order is None and method == "POST" and path in ORDER_PATHS:
             self.first_order = now
-            self.cpu_sent = cpu_now()
+            self.cpu_sent = cpu_now()  # (stamped by another process: read when its line arrives)
 
 
 def stamp_commit(stamps: Stamps) -> None:
@@ -115,14 +129,66 @@ def stamp_commit(stamps: Stamps) -> None:
     Journal.begin_sending = begin_sending  # type: ignore[method-assign]
 
 
-def stamp_emulator(stamps: Stamps) -> None:
+def stamp_emulator(seen: Any) -> None:
+    """``seen(method, path)`` as each request reaches the emulator's handler, before it is handled."""
     real = EmulatorServer._handle
 
     async def handle(self: EmulatorServer, request: Any) -> Any:
-        stamps.seen(request.method, request.path)
+        seen(request.method, request.path)
         return await real(self, request)
 
     EmulatorServer._handle = handle  # type: ignore[method-assign]
+
+
+class ProcessEmulator:
+    """The emulator in a child process (``--serve``): what the app tests' rig reads of a handle
+    (``url``, ``emulator.now_ms``), and each request it receives fed to ``stamps`` with the
+    child's own perf_counter stamp."""
+
+    def __init__(self, stamps: Stamps) -> None:
+        from console.emulator.clock import Clock
+
+        # its stdin is a pipe of ours: closed, the child stops its emulator and ends
+        self._proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        self.url = self._proc.stdout.readline().strip()
+        if not self.url.startswith("http://127.0.0.1:"):
+            self._proc.kill()
+            raise RuntimeError(f"the emulator process did not start (it said {self.url!r})")
+        self.emulator = Clock(start_ms=DEFAULT_START_MS, speed=0.0)  # the child's clock: frozen at the same start
+        self._reader = threading.Thread(target=self._read, args=(stamps,), name="stamps", daemon=True)
+        self._reader.start()
+
+    def _read(self, stamps: Stamps) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            at, method, path = line.split(" ", 2)
+            stamps.seen(method, path.strip(), at=float(at))
+
+    def stop(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def serve() -> None:
+    """The child's side of ``ProcessEmulator``: the seeded emulator (frozen clock) on a free port;
+    prints its URL, then a line per request received: ``<perf_counter> <method> <path>``."""
+    def seen(method: str, path: str) -> None:
+        print(f"{time.perf_counter()!r} {method} {path}", flush=True)
+
+    stamp_emulator(seen)
+    handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
+    print(handle.url, flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes the pipe
+    finally:
+        handle.stop()
 
 
 async def one_run(handle: Any, stamps: Stamps, tmp: Path) -> dict[str, Any]:
@@ -163,27 +229,44 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--embedded", action="store_true",
+                    help="the emulator in a thread of the console's process, as `rebal-tui --demo` runs it "
+                         "(by default it runs in a process of its own, as a venue does)")
     ap.add_argument("--compare", action="store_true",
                     help="also as many runs, interleaved, with the UI not holding for the send "
                          "(WIRE_HOLD_S = 0): the path before the hold, in the same conditions")
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the emulator process's side
     a = ap.parse_args()
+    if a.serve:
+        serve()
+        return
     stamps = Stamps()
-    stamp_emulator(stamps)
+    if a.embedded:
+        stamp_emulator(stamps.seen)
+    elif time.get_clock_info("perf_counter").implementation != "clock_gettime(CLOCK_MONOTONIC)":
+        sys.exit("the emulator's process and this one share no clock here (perf_counter is not CLOCK_MONOTONIC): "
+                 "run with --embedded")
     stamp_commit(stamps)
+
+    def emulator() -> Any:
+        if a.embedded:
+            return start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
+        return ProcessEmulator(stamps)
+
     rows: list[dict[str, Any]] = []
     unheld: list[float] = []
     hold_s = runtime.WIRE_HOLD_S
     for i in range(a.runs + 1):  # the first warms imports and is not counted
         if a.compare and i > 0:
             runtime.WIRE_HOLD_S = 0.0
-            handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
+            handle = emulator()
             try:
                 with tempfile.TemporaryDirectory() as tmp:
                     unheld.append(asyncio.run(one_run(handle, stamps, Path(tmp)))["ms"])
             finally:
                 handle.stop()
                 runtime.WIRE_HOLD_S = hold_s
-        handle = start_emulator(seed=7, speed=0.0, start_ms=DEFAULT_START_MS)
+        handle = emulator()
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 r = asyncio.run(one_run(handle, stamps, Path(tmp)))
@@ -201,12 +284,13 @@ def main() -> None:
     cpu_med = {k: round(statistics.median(r["cpu"][k] for r in rows), 1) for k in rows[0]["cpu"]}
     split = {k: (round(statistics.median(r["split"][k] for r in rows), 1),
                  round(p99([r["split"][k] for r in rows]), 1)) for k in rows[0]["split"]}
-    out = {"runs": len(rows), "median_ms": round(statistics.median(ms), 1), "p99_ms": round(p99(ms), 1),
+    out = {"runs": len(rows), "emulator": "embedded" if a.embedded else "process", "median_ms": round(statistics.median(ms), 1), "p99_ms": round(p99(ms), 1),
            "max_ms": round(max(ms), 1), "rest_between_median": between,
            **{f"cpu_{k}_median_ms": v for k, v in cpu_med.items()},
            **{f"{k}_median_ms": m for k, (m, _) in split.items()},
            **{f"{k}_p99_ms": q for k, (_, q) in split.items()}}
-    print(f"confirm keypress → first order byte at the emulator over {len(rows)} runs: median "
+    where = "in the console's process" if a.embedded else "in its own process"
+    print(f"confirm keypress → first order byte at the emulator ({where}) over {len(rows)} runs: median "
           f"{out['median_ms']} ms, p99 {out['p99_ms']} ms; other requests in between (median) {between}; "
           "CPU used meanwhile (median ms): " + ", ".join(f"{k} {v}" for k, v in cpu_med.items()))
     print("the wall time split (median / p99 ms): "
