@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from console.core.memo import by_identity
 from console.core.snapshot import AccountState
 
 
@@ -44,8 +45,6 @@ class Lots:
         # the planner rounds the same amount when it prices a candidate and again when it
         # sizes the chosen leg: the decimal rounding is a costly part of a proposal
         self._amounts: dict[tuple[str, float], RoundedAmount] = {}
-        # each symbol's checked precision.amount and its limits.amount.min, read once
-        self._specs: dict[str, tuple[float, Any]] = {}
 
     def market(self, symbol: str) -> Mapping[str, Any]:
         m = self._acct.markets.get(symbol)
@@ -68,16 +67,10 @@ class Lots:
             # a figure of the snapshot out of range (a size of 1e308 overflowing, say): named, not printed
             return RoundedAmount(0.0, f"{symbol}: the size is not a finite number (a figure of the snapshot is "
                                       "out of range); take a fresh snapshot")
-        spec = self._specs.get(symbol)
-        if spec is None:
-            m = self.market(symbol)
-            precision = m.get("precision")
-            if not _is_step(precision, "amount"):
-                return RoundedAmount(0.0, f"{symbol} has no lot step (precision.amount) in the snapshot; take a "
-                                          "fresh snapshot")
-            lo = ((m.get("limits") or {}).get("amount") or {}).get("min")
-            spec = self._specs[symbol] = (precision["amount"], lo)
-        step, lo = spec
+        step, lo, _ = lot_spec(self._acct.markets, symbol)
+        if step is None:
+            return RoundedAmount(0.0, f"{symbol} has no lot step (precision.amount) in the snapshot; take a "
+                                      "fresh snapshot")
         try:
             out = truncate_to_lot(abs(amount), step, self._mode)
             if out is None:  # a counting mode only ccxt's own code rounds
@@ -115,9 +108,40 @@ class Lots:
                             f"price {price:g}; take a fresh snapshot") from None
 
     def min_cost(self, symbol: str) -> float | None:
-        lim = (self.market(symbol).get("limits") or {}).get("cost") or {}
-        v = lim.get("min")
+        v = lot_spec(self._acct.markets, symbol).min_cost
         return float(v) if v else None
+
+
+class LotSpec(NamedTuple):
+    """A market's lot fields as the venue lists them, read once per markets mapping."""
+
+    step: Any  # precision.amount when ccxt can round with it (a finite positive number), else None
+    min_amount: Any  # limits.amount.min
+    min_cost: Any  # limits.cost.min
+
+
+@by_identity()
+def _lot_table(markets: Mapping[str, Any]) -> dict[str, LotSpec]:
+    return {}  # filled by lot_spec
+
+
+def lot_spec(markets: Mapping[str, Any], symbol: str) -> LotSpec:
+    """``symbol``'s lot fields in an account's ``markets`` (KeyError when it is not listed). A
+    plan sizes each candidate leg once on a snapshot that lives one pass, but a stream of
+    snapshots hands on the same markets mapping while it is unchanged: kept per mapping (by its
+    identity, see memo), as ``venuedata.market_facts`` keeps the rest of a market's facts."""
+    table = _lot_table(markets)
+    hit = table.get(symbol)
+    if hit is None:
+        m = markets.get(symbol)
+        if m is None:
+            raise KeyError(symbol)
+        precision = m.get("precision")
+        limits = m.get("limits") or {}
+        hit = table[symbol] = LotSpec(precision["amount"] if _is_step(precision, "amount") else None,
+                                      (limits.get("amount") or {}).get("min"),
+                                      (limits.get("cost") or {}).get("min"))
+    return hit
 
 
 def _is_step(precision: Any, key: str) -> bool:
