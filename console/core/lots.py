@@ -42,9 +42,9 @@ class Lots:
         self._acct = acct
         self._ex = _exchange(acct)
         self._mode: int = self._ex.precisionMode
-        # the planner rounds the same amount when it prices a candidate and again when it
-        # sizes the chosen leg: the decimal rounding is a costly part of a proposal
-        self._amounts: dict[tuple[str, float], RoundedAmount] = {}
+        # ccxt's own rounding (the counting modes truncate_to_lot does not cover) is costly: an
+        # amount rounded twice (a candidate priced, then its leg sized) goes through it once
+        self._by_ccxt: dict[tuple[str, float], float | str] = {}
 
     def market(self, symbol: str) -> Mapping[str, Any]:
         m = self._acct.markets.get(symbol)
@@ -57,12 +57,6 @@ class Lots:
         return float(p) if p else 0.0
 
     def amount(self, symbol: str, amount: float) -> RoundedAmount:
-        hit = self._amounts.get((symbol, amount))
-        if hit is None:
-            hit = self._amounts[(symbol, amount)] = self._amount(symbol, amount)
-        return hit
-
-    def _amount(self, symbol: str, amount: float) -> RoundedAmount:
         if not math.isfinite(amount):
             # a figure of the snapshot out of range (a size of 1e308 overflowing, say): named, not printed
             return RoundedAmount(0.0, f"{symbol}: the size is not a finite number (a figure of the snapshot is "
@@ -90,10 +84,14 @@ class Lots:
         """ccxt's own truncation, or why it refuses (under one lot)."""
         import ccxt
 
-        try:
-            return ccxt_truncate(self._ex, symbol, _clean(abs(amount)))
-        except ccxt.BaseError as exc:  # below one step: ccxt refuses with InvalidOrder
-            return f"under one lot ({_short(exc)})"
+        hit = self._by_ccxt.get((symbol, amount))
+        if hit is None:
+            try:
+                hit = ccxt_truncate(self._ex, symbol, _clean(abs(amount)))
+            except ccxt.BaseError as exc:  # below one step: ccxt refuses with InvalidOrder
+                hit = f"under one lot ({_short(exc)})"
+            self._by_ccxt[(symbol, amount)] = hit
+        return hit
 
     def price(self, symbol: str, price: float) -> float:
         from console.core.errors import UserError
