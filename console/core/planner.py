@@ -472,7 +472,9 @@ def _roll_legs_of(ctx: _Ctx, s: Sleeve, p: PositionLine, to_symbol: str | None) 
         targets = [inst]
     chosen: tuple[str, HedgeInstrument] | None = None
     for h in targets:
-        accts = sorted(ctx.listing(h), key=lambda a: a != p.account)
+        listing = ctx.listing(h)
+        # the position's own account first, the others in their order
+        accts = [p.account, *(a for a in listing if a != p.account)] if p.account in listing else listing
         for a in accts:
             if to_symbol is not None or _is_dated(ctx.snap, a, h.symbol) != dated_now:
                 chosen = (a, h)
@@ -663,7 +665,14 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
 
 def hedgeable_rows(config: Config, alloc: Allocation) -> list[SleeveRow]:
     """Sleeves the overlay can move: not the cash sleeve, with at least one hedge instrument."""
-    return [alloc.row(s.name) for s in config.sleeves if s.hedges and not config.is_cash(s)]
+    return [alloc.row(name) for name in _hedgeable(config)]
+
+
+@by_identity()
+def _hedgeable(config: Config) -> tuple[str, ...]:
+    """``hedgeable_rows``' sleeves by name: the config's, so worked out once while it lives (a
+    plan runs on a new snapshot every tick, with the same config)."""
+    return tuple(s.name for s in config.sleeves if s.hedges and not config.is_cash(s))
 
 
 def over_under(rows: Sequence[SleeveRow], goal: Goal) -> tuple[list[SleeveRow], list[SleeveRow]]:

@@ -292,7 +292,7 @@ def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, con
 
 def lines_total(lines: Sequence[CostLine]) -> float:
     """The lines added up in order, as ``LegCosts.total`` adds its items (the same float)."""
-    return sum(amount for _, amount, _ in lines)
+    return sum([amount for _, amount, _ in lines])  # a list: faster than a generator for a few lines
 
 
 def leg_total(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
