@@ -45,6 +45,7 @@ class Lots:
         # ccxt's own rounding (the counting modes truncate_to_lot does not cover) is costly: an
         # amount rounded twice (a candidate priced, then its leg sized) goes through it once
         self._by_ccxt: dict[tuple[str, float], float | str] = {}
+        self._specs = _lot_table(acct.markets)  # lot_spec's table for these markets
 
     def market(self, symbol: str) -> Mapping[str, Any]:
         m = self._acct.markets.get(symbol)
@@ -61,7 +62,7 @@ class Lots:
             # a figure of the snapshot out of range (a size of 1e308 overflowing, say): named, not printed
             return RoundedAmount(0.0, f"{symbol}: the size is not a finite number (a figure of the snapshot is "
                                       "out of range); take a fresh snapshot")
-        step, lo, _ = lot_spec(self._acct.markets, symbol)
+        step, lo, _ = self._specs.get(symbol) or lot_spec(self._acct.markets, symbol)
         if step is None:
             return RoundedAmount(0.0, f"{symbol} has no lot step (precision.amount) in the snapshot; take a "
                                       "fresh snapshot")
@@ -106,7 +107,7 @@ class Lots:
                             f"price {price:g}; take a fresh snapshot") from None
 
     def min_cost(self, symbol: str) -> float | None:
-        v = lot_spec(self._acct.markets, symbol).min_cost
+        v = (self._specs.get(symbol) or lot_spec(self._acct.markets, symbol)).min_cost
         return float(v) if v else None
 
 
