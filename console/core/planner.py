@@ -144,17 +144,28 @@ class _Ctx:
         # be sent (maker fee and no book walk for a limit), so its reason agrees with the costs
         self.style = style or OrderStyle()
         self._order = _account_order(config, snap)
-        self._listing: dict[tuple[str | None, str], list[str]] = {}
+        # which accounts list an instrument depends on their names and markets alone, which a
+        # stream of snapshots hands on unchanged: kept while those markets mappings live
+        self._order_key = tuple(self._order)
+        self._listing = _listing_table(*(snap.accounts[n].markets for n in self._order))
         # each (account, linear pool)'s free margin before any leg, and its initial margin held
         self.free_margin: dict[tuple[str, str], tuple[float, float]] = {}
 
     def listing(self, inst: HedgeInstrument) -> list[str]:
-        """``_accounts_listing`` of ``inst``, worked out once per pass (do not mutate it)."""
-        key = (inst.account, inst.symbol)
+        """``_accounts_listing`` of ``inst``, worked out once while the markets live (shared: do not
+        mutate it)."""
+        key = (self._order_key, inst.account, inst.symbol)
         hit = self._listing.get(key)
         if hit is None:
             hit = self._listing[key] = _accounts_listing(self.config, self.snap, inst, self._order)
         return hit
+
+
+@by_identity(maxsize=8)
+def _listing_table(*markets: Mapping[str, Any]) -> dict[tuple[tuple[str, ...], str | None, str], list[str]]:
+    """``_Ctx.listing``'s answers for the accounts whose markets these are, keyed by (the
+    accounts' names in order, the instrument's account, its symbol); filled as asked."""
+    return {}
 
 
 def _account_order(config: Config, snap: Snapshot) -> list[str]:
