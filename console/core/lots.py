@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from console.core.memo import by_identity
 from console.core.snapshot import AccountState
 
 
@@ -41,11 +42,10 @@ class Lots:
         self._acct = acct
         self._ex = _exchange(acct)
         self._mode: int = self._ex.precisionMode
-        # the planner rounds the same amount when it prices a candidate and again when it
-        # sizes the chosen leg: the decimal rounding is a costly part of a proposal
-        self._amounts: dict[tuple[str, float], RoundedAmount] = {}
-        # each symbol's checked precision.amount and its limits.amount.min, read once
-        self._specs: dict[str, tuple[float, Any]] = {}
+        # ccxt's own rounding (the counting modes truncate_to_lot does not cover) is costly: an
+        # amount rounded twice (a candidate priced, then its leg sized) goes through it once
+        self._by_ccxt: dict[tuple[str, float], float | str] = {}
+        self._specs = _lot_table(acct.markets)  # lot_spec's table for these markets
 
     def market(self, symbol: str) -> Mapping[str, Any]:
         m = self._acct.markets.get(symbol)
@@ -58,26 +58,14 @@ class Lots:
         return float(p) if p else 0.0
 
     def amount(self, symbol: str, amount: float) -> RoundedAmount:
-        hit = self._amounts.get((symbol, amount))
-        if hit is None:
-            hit = self._amounts[(symbol, amount)] = self._amount(symbol, amount)
-        return hit
-
-    def _amount(self, symbol: str, amount: float) -> RoundedAmount:
         if not math.isfinite(amount):
             # a figure of the snapshot out of range (a size of 1e308 overflowing, say): named, not printed
             return RoundedAmount(0.0, f"{symbol}: the size is not a finite number (a figure of the snapshot is "
                                       "out of range); take a fresh snapshot")
-        spec = self._specs.get(symbol)
-        if spec is None:
-            m = self.market(symbol)
-            precision = m.get("precision")
-            if not _is_step(precision, "amount"):
-                return RoundedAmount(0.0, f"{symbol} has no lot step (precision.amount) in the snapshot; take a "
-                                          "fresh snapshot")
-            lo = ((m.get("limits") or {}).get("amount") or {}).get("min")
-            spec = self._specs[symbol] = (precision["amount"], lo)
-        step, lo = spec
+        step, lo, _ = self._specs.get(symbol) or lot_spec(self._acct.markets, symbol)
+        if step is None:
+            return RoundedAmount(0.0, f"{symbol} has no lot step (precision.amount) in the snapshot; take a "
+                                      "fresh snapshot")
         try:
             out = truncate_to_lot(abs(amount), step, self._mode)
             if out is None:  # a counting mode only ccxt's own code rounds
@@ -97,10 +85,14 @@ class Lots:
         """ccxt's own truncation, or why it refuses (under one lot)."""
         import ccxt
 
-        try:
-            return ccxt_truncate(self._ex, symbol, _clean(abs(amount)))
-        except ccxt.BaseError as exc:  # below one step: ccxt refuses with InvalidOrder
-            return f"under one lot ({_short(exc)})"
+        hit = self._by_ccxt.get((symbol, amount))
+        if hit is None:
+            try:
+                hit = ccxt_truncate(self._ex, symbol, _clean(abs(amount)))
+            except ccxt.BaseError as exc:  # below one step: ccxt refuses with InvalidOrder
+                hit = f"under one lot ({_short(exc)})"
+            self._by_ccxt[(symbol, amount)] = hit
+        return hit
 
     def price(self, symbol: str, price: float) -> float:
         from console.core.errors import UserError
@@ -115,9 +107,40 @@ class Lots:
                             f"price {price:g}; take a fresh snapshot") from None
 
     def min_cost(self, symbol: str) -> float | None:
-        lim = (self.market(symbol).get("limits") or {}).get("cost") or {}
-        v = lim.get("min")
+        v = (self._specs.get(symbol) or lot_spec(self._acct.markets, symbol)).min_cost
         return float(v) if v else None
+
+
+class LotSpec(NamedTuple):
+    """A market's lot fields as the venue lists them, read once per markets mapping."""
+
+    step: Any  # precision.amount when ccxt can round with it (a finite positive number), else None
+    min_amount: Any  # limits.amount.min
+    min_cost: Any  # limits.cost.min
+
+
+@by_identity()
+def _lot_table(markets: Mapping[str, Any]) -> dict[str, LotSpec]:
+    return {}  # filled by lot_spec
+
+
+def lot_spec(markets: Mapping[str, Any], symbol: str) -> LotSpec:
+    """``symbol``'s lot fields in an account's ``markets`` (KeyError when it is not listed). A
+    plan sizes each candidate leg once on a snapshot that lives one pass, but a stream of
+    snapshots hands on the same markets mapping while it is unchanged: kept per mapping (by its
+    identity, see memo), as ``venuedata.market_facts`` keeps the rest of a market's facts."""
+    table = _lot_table(markets)
+    hit = table.get(symbol)
+    if hit is None:
+        m = markets.get(symbol)
+        if m is None:
+            raise KeyError(symbol)
+        precision = m.get("precision")
+        limits = m.get("limits") or {}
+        hit = table[symbol] = LotSpec(precision["amount"] if _is_step(precision, "amount") else None,
+                                      (limits.get("amount") or {}).get("min"),
+                                      (limits.get("cost") or {}).get("min"))
+    return hit
 
 
 def _is_step(precision: Any, key: str) -> bool:

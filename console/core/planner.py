@@ -137,21 +137,35 @@ class _Ctx:
         self.now = snap.timestamp if now_ms is None else now_ms
         self.fees = trading_fees
         self.lots: dict[str, Lots] = account_lots(snap)
+        # what pricing a candidate on each account reads: its state, lots, books and fees
+        self.venues = {n: (snap.accounts[n], lot, of_account(self.books, n), of_account(trading_fees, n))
+                       for n, lot in self.lots.items()}
         # how the legs will be worked: the instrument choice prices each candidate as it would
         # be sent (maker fee and no book walk for a limit), so its reason agrees with the costs
         self.style = style or OrderStyle()
         self._order = _account_order(config, snap)
-        self._listing: dict[tuple[str | None, str], list[str]] = {}
+        # which accounts list an instrument depends on their names and markets alone, which a
+        # stream of snapshots hands on unchanged: kept while those markets mappings live
+        self._order_key = tuple(self._order)
+        self._listing = _listing_table(*(snap.accounts[n].markets for n in self._order))
         # each (account, linear pool)'s free margin before any leg, and its initial margin held
         self.free_margin: dict[tuple[str, str], tuple[float, float]] = {}
 
     def listing(self, inst: HedgeInstrument) -> list[str]:
-        """``_accounts_listing`` of ``inst``, worked out once per pass (do not mutate it)."""
-        key = (inst.account, inst.symbol)
+        """``_accounts_listing`` of ``inst``, worked out once while the markets live (shared: do not
+        mutate it)."""
+        key = (self._order_key, inst.account, inst.symbol)
         hit = self._listing.get(key)
         if hit is None:
             hit = self._listing[key] = _accounts_listing(self.config, self.snap, inst, self._order)
         return hit
+
+
+@by_identity(maxsize=8)
+def _listing_table(*markets: Mapping[str, Any]) -> dict[tuple[tuple[str, ...], str | None, str], list[str]]:
+    """``_Ctx.listing``'s answers for the accounts whose markets these are, keyed by (the
+    accounts' names in order, the instrument's account, its symbol); filled as asked."""
+    return {}
 
 
 def _account_order(config: Config, snap: Snapshot) -> list[str]:
@@ -194,7 +208,7 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     for rank, h in enumerate(pool):
         spot = prices.get(h.base)
         for acct in ctx.listing(h):
-            st = ctx.snap.accounts[acct]
+            st, lot, books, fees = ctx.venues[acct]
             mf = market_facts(st.markets, h.symbol)
             if not mf.active:
                 continue
@@ -205,7 +219,6 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
             # price the contracts that would be sent: rounded to the venue's lot exactly as
             # overlay.sleeve_legs rounds the open leg, so this candidate's figures are the leg's
             # own costs (the reason and the cost table agree to the cent)
-            lot = ctx.lots[acct]
             rounded = lot.amount(h.symbol, size * h.ratio / notional_per_contract(cs, mark, linear))
             if rounded.amount <= 0:  # sleeve_legs would skip it: it cannot be the pick
                 left_out.append(f"{h.symbol} on {acct}: {rounded.reason or 'under one lot'}")
@@ -215,12 +228,12 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
             if min_cost and notional < min_cost:  # likewise skipped by sleeve_legs
                 left_out.append(f"{h.symbol} on {acct}: {notional:,.2f} is under its minimum order {min_cost:,.2f}")
                 continue
-            book = of(ctx.books, acct, h.symbol)  # each candidate on its own venue's book and fees
+            book = books.get(h.symbol)  # each candidate on its own venue's book and fees
             px = None if market else limit_price(side, book_mid(book) or mark, style, lot, h.symbol, book)
             # the open leg's own cost lines (preview.leg_lines of the Leg sleeve_legs would build)
             kind, lines = cost_lines(st, h.symbol, side, rounded.amount, cs, linear, mark, False, style, px,
                                      book=book, spot_price=spot, horizon_days=ctx.horizon, now_ms=ctx.now,
-                                     fees=of_account(ctx.fees, acct), facts=mf)
+                                     fees=fees, facts=mf)
             cost = lines_total(lines)
             cands.append(_Priced(round(cost, 6), rank, len(cands), cost, acct, h, mf, rounded.amount, mark, kind,
                                  lines))
@@ -339,7 +352,9 @@ def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
 def _ticket(ctx: _Ctx, kind: TicketKind, legs: Sequence[Leg], note: str, reasons: Sequence[str],
             warnings: Sequence[str]) -> Ticket:
     # every reduce-only leg goes first, across sleeves, so margin is freed before any opens
-    order = sorted(range(len(legs)), key=lambda i: not legs[i].reduce_only)
+    # (each kind in its own order)
+    order = [i for i, leg in enumerate(legs) if leg.reduce_only] + [i for i, leg in enumerate(legs)
+                                                                   if not leg.reduce_only]
     return Ticket(kind, tuple(TicketLeg(legs[i]) for i in order), ctx.snap.timestamp, ctx.horizon, note,
                   tuple(warnings), tuple(reasons[i] for i in order) if len(reasons) == len(legs) else tuple(reasons))
 
@@ -468,7 +483,9 @@ def _roll_legs_of(ctx: _Ctx, s: Sleeve, p: PositionLine, to_symbol: str | None) 
         targets = [inst]
     chosen: tuple[str, HedgeInstrument] | None = None
     for h in targets:
-        accts = sorted(ctx.listing(h), key=lambda a: a != p.account)
+        listing = ctx.listing(h)
+        # the position's own account first, the others in their order
+        accts = [p.account, *(a for a in listing if a != p.account)] if p.account in listing else listing
         for a in accts:
             if to_symbol is not None or _is_dated(ctx.snap, a, h.symbol) != dated_now:
                 chosen = (a, h)
@@ -659,7 +676,14 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
 
 def hedgeable_rows(config: Config, alloc: Allocation) -> list[SleeveRow]:
     """Sleeves the overlay can move: not the cash sleeve, with at least one hedge instrument."""
-    return [alloc.row(s.name) for s in config.sleeves if s.hedges and not config.is_cash(s)]
+    return [alloc.row(name) for name in _hedgeable(config)]
+
+
+@by_identity()
+def _hedgeable(config: Config) -> tuple[str, ...]:
+    """``hedgeable_rows``' sleeves by name: the config's, so worked out once while it lives (a
+    plan runs on a new snapshot every tick, with the same config)."""
+    return tuple(s.name for s in config.sleeves if s.hedges and not config.is_cash(s))
 
 
 def over_under(rows: Sequence[SleeveRow], goal: Goal) -> tuple[list[SleeveRow], list[SleeveRow]]:

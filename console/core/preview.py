@@ -183,9 +183,10 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
     shown as the slippage's reason instead of the bare "no order book"."""
     leg = tl.leg
     acct = snap.accounts[leg.account]
-    m = acct.markets.get(leg.symbol)
+    facts = market_facts(acct.markets, leg.symbol)
     maker = tl.style.type is OrderType.POST_ONLY
-    rate, src = fee_rate(m, leg.symbol, maker=maker, trading_fees=of_account(trading_fees, leg.account))
+    rate, src = fee_rate(facts.listed_fees, leg.symbol, maker=maker,
+                         trading_fees=of_account(trading_fees, leg.account))
     notional = leg.notional
     fee = fee_cost(notional, rate, src, maker=maker)
     if tl.style.type is OrderType.MARKET:
@@ -201,7 +202,6 @@ def leg_costs(config: Config, snap: Snapshot, index: int, tl: TicketLeg, *, book
         slip = CostItem("slippage", adverse * notional,
                         lambda: f"limit {px:,.6g} vs {'mid' if mid else 'mark'} {ref:,.6g}: rests on the book, "
                                 "no sweep (fill not guaranteed)", adverse * 1e4)
-    facts = market_facts(acct.markets, leg.symbol)
     dated, expiry = facts.dated, facts.expiry
     if book_error and not book and not slip.known:
         slip = unknown("slippage", f"n/a ({book_error})")
@@ -265,7 +265,8 @@ def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, con
     symbol's ``market_facts`` on the account, when the caller holds them."""
     maker = style.type is OrderType.POST_ONLY
     notional = leg_notional(contracts, contract_size, price, linear)
-    fee = fee_amount(notional, fee_rate(acct.markets.get(symbol), symbol, maker=maker, trading_fees=fees)[0])
+    facts = facts or market_facts(acct.markets, symbol)
+    fee = fee_amount(notional, fee_rate(facts.listed_fees, symbol, maker=maker, trading_fees=fees)[0])
     slip: CostLine = ("slippage", 0.0, False)  # no book, or no side to walk
     if style.type is not OrderType.MARKET:
         slip = ("slippage", _resting(side, price, limit_price, book)[0] * notional, True)
@@ -274,7 +275,6 @@ def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, con
         if money is not None:
             slip = ("slippage", money * style.slices if style.slices > 1 else money, True)
     head = (("fee", fee, True), slip)
-    facts = facts or market_facts(acct.markets, symbol)
     if not facts.dated:
         fi = funding_of(acct.funding_rates, symbol)
         funding = funding_amount(side, notional, fi, horizon_days, now_ms=now_ms)[0] if fi else 0.0
@@ -292,7 +292,7 @@ def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, con
 
 def lines_total(lines: Sequence[CostLine]) -> float:
     """The lines added up in order, as ``LegCosts.total`` adds its items (the same float)."""
-    return sum(amount for _, amount, _ in lines)
+    return sum([amount for _, amount, _ in lines])  # a list: faster than a generator for a few lines
 
 
 def leg_total(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,

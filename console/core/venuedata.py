@@ -10,7 +10,7 @@ is priced on its own account's data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -82,6 +82,10 @@ class MarketFacts:
     linear: bool  # not ``inverse``
     dated: bool  # a dated future: an expiry, type "future", or a dated symbol (…:USDT-261225)
     expiry: int | None  # epoch ms, when the market gives one
+    # the market's listed "maker" / "taker" rates, the only fields ``costs.fee_rate`` reads of a
+    # market (empty when it lists neither): a plan prices a fee per candidate leg. Compared, but
+    # not hashed (a mapping has no hash), so the facts stay hashable
+    listed_fees: Mapping[str, Any] = field(hash=False)
 
 
 def _market_facts(market: Mapping[str, Any] | None, symbol: str) -> MarketFacts:
@@ -90,7 +94,8 @@ def _market_facts(market: Mapping[str, Any] | None, symbol: str) -> MarketFacts:
     return MarketFacts(m.get("active") is not False, float(m.get("contractSize") or 1),
                        not m.get("inverse", False),
                        bool(exp) or m.get("type") == "future" or "-" in symbol.partition(":")[2],
-                       int(exp) if exp else None)
+                       int(exp) if exp else None,
+                       MappingProxyType({k: m[k] for k in ("maker", "taker") if k in m}))
 
 
 @by_identity()

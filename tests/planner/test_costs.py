@@ -23,6 +23,27 @@ def test_account_fee_tier_wins_over_the_market_rate():
     assert rate == 0.0004 and "fetch_trading_fees" in src
 
 
+@pytest.mark.parametrize(("market", "maker", "rate", "source"), [
+    ({"taker": 0.0007, "maker": 0.0001}, False, 0.0007, "market's listed taker rate"),
+    ({"taker": 0.0007, "maker": 0.0001}, True, 0.0001, "market's listed maker rate"),
+    ({"taker": 0.0007, "maker": None}, True, 0.0002, "no maker rate known: Binance USDⓈ-M default assumed"),
+    ({"symbol": "X", "contractSize": 1}, False, 0.0005, "no taker rate known: Binance USDⓈ-M default assumed"),
+    (None, False, 0.0005, "no taker rate known: Binance USDⓈ-M default assumed"),
+])
+def test_a_legs_fee_rate_read_from_the_market_facts_is_the_markets(market, maker, rate, source):
+    # a plan reads the listed rates from the market's facts (kept per markets mapping), not
+    # from the market itself: the rate and the words must be the market's own
+    from console.core.venuedata import market_facts
+
+    markets = {"X": market} if market is not None else {}
+    assert c.fee_rate(market_facts(markets, "X").listed_fees, "X", maker=maker) == (rate, source)
+    # and the account's own tier still wins over them
+    tier = c.fee_rate(market_facts(markets, "X").listed_fees, "X", maker=maker,
+                      trading_fees={"X": {"maker": 0.0003, "taker": 0.0006}})
+    assert tier == (0.0003 if maker else 0.0006,
+                    f"account {'maker' if maker else 'taker'} rate (fetch_trading_fees)")
+
+
 def test_walk_book_vwap_and_slippage_by_hand():
     # mid 100; asks 100.5 × 1, 101.5 × 2, 102.5 × 5. Buy 2.5:
     # 1 × 100.5 + 1.5 × 101.5 = 100.5 + 152.25 = 252.75 → VWAP 101.1 → 110 bps over mid

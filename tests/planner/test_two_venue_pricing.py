@@ -133,3 +133,23 @@ def test_the_planner_sends_the_hedge_where_it_can_be_carried() -> None:
     assert open_leg.contracts == pytest.approx(0.212)
     needs = 0.212 * 60_000 / 5
     assert f"passed over bybit: not enough margin (needs {needs:,.2f}, has 500.00)" in t.reasons[-1]
+
+
+def test_a_venue_that_delists_the_perp_is_no_longer_weighed() -> None:
+    # which accounts list an instrument is kept while their markets mappings live: the next
+    # snapshot with the same markets weighs the same venues, and one whose bybit markets no
+    # longer list the perp (a new mapping) weighs fut alone
+    cfg, snap = two_venues()
+    s = cfg.sleeve("BTC")
+    perp = next(h for h in s.hedges if h.symbol == SYM)
+    both = planner._Ctx(cfg, snap, None, BOOKS, 7, f.T0, None)
+    assert both.listing(perp) == ["fut", "bybit"]  # the config's account order
+    same = f.snapshot(*snap.accounts.values())
+    assert planner._Ctx(cfg, same, None, BOOKS, 7, f.T0, None).listing(perp) == ["fut", "bybit"]
+    bybit = snap.accounts["bybit"]
+    gone = type(bybit)(**{**{k: getattr(bybit, k) for k in bybit.__dataclass_fields__}, "markets": {}})
+    later = f.snapshot(*(a for n, a in snap.accounts.items() if n != "bybit"), gone)
+    ctx = planner._Ctx(cfg, later, None, BOOKS, 7, f.T0, None)
+    assert ctx.listing(perp) == ["fut"]
+    choice = planner.choose_instrument(ctx, s, "sell", 6_000.0)
+    assert choice is not None and {c.account for c in choice.candidates} == {"fut"}

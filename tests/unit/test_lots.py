@@ -105,3 +105,21 @@ def test_a_size_that_is_not_a_number_is_refused_in_words_not_printed(x):
     assert r.amount == 0
     assert r.reason is not None and "BTC/USDT:USDT" in r.reason and "fresh snapshot" in r.reason
     assert "inf" not in r.reason.lower().replace("finite", "") and "nan" not in r.reason.lower()
+
+
+def test_a_new_markets_mapping_is_read_afresh_and_the_same_one_reused():
+    # the lot fields are kept per markets mapping: a stream of snapshots hands the same one on
+    # (same rounding), and a venue that changes a step or a minimum sends a new mapping, which
+    # must be read, not the old step reused because the account or symbol is the same
+    sym = "X/USDT:USDT"
+    fine = f.account("fut", "binanceusdm", markets=[f.market(sym, step=0.001, min_cost=5.0)])
+    again = f.account("fut", "binanceusdm")  # a new snapshot's state, the same markets mapping
+    again = type(again)(**{**{k: getattr(again, k) for k in again.__dataclass_fields__}, "markets": fine.markets})
+    coarse = f.account("fut", "binanceusdm", markets=[f.market(sym, step=0.01, min_cost=50.0)])
+    amount = 1.23456
+    assert Lots(fine).amount(sym, amount).amount == 1234 * 0.001  # floor(1.23456 / 0.001) lots
+    assert Lots(again).amount(sym, amount).amount == 1234 * 0.001
+    assert Lots(coarse).amount(sym, amount).amount == 123 * 0.01  # floor(1.23456 / 0.01) lots
+    assert (Lots(fine).min_cost(sym), Lots(coarse).min_cost(sym)) == (5.0, 50.0)
+    with pytest.raises(KeyError):  # an unlisted symbol is not silently given defaults
+        Lots(fine).amount("Y/USDT:USDT", 1.0)
