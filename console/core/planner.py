@@ -56,6 +56,7 @@ from console.core.venuedata import ByAccount, MarketFacts, market_facts, of, of_
 DEFAULT_HORIZON_DAYS = 7.0
 # money: far above the rounding of a sum of a few cost lines, far below a cent
 ROLL_BOUND_MARGIN = 1e-6
+UNSTYLED = OrderStyle()  # a plain market order: how a leg is worked unless a style is asked for
 # relative: far above the rounding of a pool's margin sums (the exact margin rule adds and takes
 # away one position's share), far below any margin that matters
 MARGIN_SLACK = 1e-9
@@ -626,7 +627,7 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
     """Perp hedges a dated future would carry more cheaply over the horizon, and dated hedges
     that expire inside it. ``rows``: ``hedgeable_rows``, when the caller has them."""
     out: list[Ticket] = []
-    unstyled = ctx.style == OrderStyle()
+    unstyled = ctx.style == UNSTYLED
     for row in hedgeable_rows(ctx.config, ctx.alloc) if rows is None else rows:
         if not row.positions:
             continue
@@ -645,17 +646,19 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
             # the roll's verdict needs only its costs (preview() would add margin and checks),
             # priced as its legs would be worked; it is worded only when proposed
             t = None
-            legs: Sequence[TicketLeg] = (TicketLeg(roll[2]), TicketLeg(roll[3]))  # close first, as _ticket orders
+            # close first, as _ticket orders; as they would be worked (a plain market order
+            # unless the pass has a style)
+            worked: Sequence[tuple[Leg, OrderStyle, float | None]] = ((roll[2], UNSTYLED, None),
+                                                                       (roll[3], UNSTYLED, None))
             if not unstyled:
                 t = style_ticket(_roll_ticket(ctx, *roll), ctx.style, ctx.snap, ctx.lots, ctx.books)
-                legs = t.legs
+                worked = [(tl.leg, tl.style, tl.limit_price) for tl in t.legs]
 
-            def priced(tl: TicketLeg, book: Any) -> float:
-                return leg_total(ctx.config, ctx.snap, tl, book=book,
-                                 spot_price=ctx.alloc.prices.get(tl.leg.symbol.split("/")[0]),
+            def priced(leg: Leg, style: OrderStyle, limit: float | None, book: Any) -> float:
+                return leg_total(ctx.snap, leg, style, limit, book=book,
+                                 spot_price=ctx.alloc.prices.get(leg.symbol.split("/")[0]),
                                  horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
 
-            books = [of(ctx.books, tl.leg.account, tl.leg.symbol) for tl in legs]
             # Many rolls cannot save: weigh them without walking the books first. A market
             # leg's slippage is never negative, and without a book its slippage line is 0 and
             # its roll line counts the fee alone (2 × rolls × (fee + slippage)): the total
@@ -663,11 +666,12 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
             # bound is above zero (by more than float rounding) cannot save. (A limit leg's
             # slippage is measured from the book's mid, which no bound without the book gives.)
             # A leg without a book is priced the same either way: once.
-            bare = [priced(tl, None) for tl in legs] if unstyled else None
+            bare = [priced(*w, None) for w in worked] if unstyled else None
             if bare is not None and sum(bare) > ROLL_BOUND_MARGIN:
                 continue
-            cost = sum(bare[i] if bare is not None and book is None else priced(tl, book)
-                       for i, (tl, book) in enumerate(zip(legs, books, strict=True)))
+            books = [of(ctx.books, leg.account, leg.symbol) for leg, _, _ in worked]
+            cost = sum(bare[i] if bare is not None and book is None else priced(*w, book)
+                       for i, (w, book) in enumerate(zip(worked, books, strict=True)))
             if cost < 0:
                 why = f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d (carry saved minus fees and slippage)"
                 out.append(replace(t, note=t.note + why) if t else _roll_ticket(ctx, *roll, why=why))

@@ -240,16 +240,15 @@ def _resting(side: str, mark: float, limit_price: float | None,
 CostLine = tuple[str, float, bool]  # a cost line's name, amount and whether it could be priced
 
 
-def leg_lines(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
-              spot_price: float | None, horizon_days: float, now_ms: int,
+def leg_lines(snap: Snapshot, leg: Leg, style: OrderStyle, limit_price: float | None, *,
+              book: Mapping[str, Any] | None, spot_price: float | None, horizon_days: float, now_ms: int,
               trading_fees: ByAccount | None = None) -> tuple[str, tuple[CostLine, ...]]:
     """``leg_costs``' instrument ("perp" | "dated") and each of its cost lines as (name, amount,
-    known), without the lines' objects and words: the planner weighs every candidate
-    instrument of every sleeve on these. The same floats: the same formulas (costs'
-    ``*_amount``) on the same inputs."""
-    leg = tl.leg
+    known), without the lines' objects and words, for ``leg`` worked in ``style`` at
+    ``limit_price`` (a ``TicketLeg``'s): the planner weighs rolls on these. The same floats:
+    the same formulas (costs' ``*_amount``) on the same inputs."""
     return cost_lines(snap.accounts[leg.account], leg.symbol, leg.side, leg.contracts, leg.contract_size,
-                      leg.linear, leg.price, leg.reduce_only, tl.style, tl.limit_price, book=book,
+                      leg.linear, leg.price, leg.reduce_only, style, limit_price, book=book,
                       spot_price=spot_price, horizon_days=horizon_days, now_ms=now_ms,
                       fees=of_account(trading_fees, leg.account))
 
@@ -295,12 +294,12 @@ def lines_total(lines: Sequence[CostLine]) -> float:
     return sum([amount for _, amount, _ in lines])  # a list: faster than a generator for a few lines
 
 
-def leg_total(config: Config, snap: Snapshot, tl: TicketLeg, *, book: Mapping[str, Any] | None,
-              spot_price: float | None, horizon_days: float, now_ms: int,
+def leg_total(snap: Snapshot, leg: Leg, style: OrderStyle, limit_price: float | None, *,
+              book: Mapping[str, Any] | None, spot_price: float | None, horizon_days: float, now_ms: int,
               trading_fees: ByAccount | None = None) -> float:
     """``leg_costs(...).total`` without building its cost lines (see ``leg_lines``)."""
-    return lines_total(leg_lines(config, snap, tl, book=book, spot_price=spot_price, horizon_days=horizon_days,
-                                 now_ms=now_ms, trading_fees=trading_fees)[1])
+    return lines_total(leg_lines(snap, leg, style, limit_price, book=book, spot_price=spot_price,
+                                 horizon_days=horizon_days, now_ms=now_ms, trading_fees=trading_fees)[1])
 
 
 @by_identity()

@@ -106,9 +106,9 @@ def test_a_candidates_figures_are_its_cost_lines(book):
                             terms = {"book": bk, "spot_price": spot, "horizon_days": 7 if spot else 200,
                                      "now_ms": f.T0}
                             lc = leg_costs(cfg, snap, 0, one, **terms)
-                            kind, lines = leg_lines(cfg, snap, one, **terms)
+                            kind, lines = leg_lines(snap, variant, style, px, **terms)
                             assert (kind, lines) == (lc.instrument, tuple((i.name, i.amount, i.known) for i in lc.items))
-                            assert leg_total(cfg, snap, one, **terms) == lc.total
+                            assert leg_total(snap, variant, style, px, **terms) == lc.total
                             checked += 1
     assert checked > 10_000
 
