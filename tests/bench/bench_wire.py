@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import subprocess
@@ -83,6 +84,27 @@ def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, flo
         if kind is not None:
             used[kind] += ms
     return used
+
+
+class GcPauses:
+    """The console process's garbage-collector pauses (each holds the interpreter lock, so every
+    thread of the process waits behind it), as (start, end, generation)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, float, int]] = []
+        self._t0 = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((self._t0, time.perf_counter(), info["generation"]))
+
+    def within(self, t0: float, t1: float) -> tuple[float, int]:
+        """ms of collector pauses between t0 and t1, and the oldest generation collected (-1: none)."""
+        inside = [(max(a, t0), min(b, t1), g) for a, b, g in self.pauses if b > t0 and a < t1]
+        return sum(b - a for a, b, _ in inside) * 1000, max((g for _, _, g in inside), default=-1)
 
 
 class Stamps:
@@ -191,7 +213,7 @@ def serve() -> None:
         handle.stop()
 
 
-async def one_run(handle: Any, stamps: Stamps, tmp: Path) -> dict[str, Any]:
+async def one_run(handle: Any, stamps: Stamps, tmp: Path, pauses: GcPauses) -> dict[str, Any]:
     from console.app.screens.confirm import ConfirmScreen
     from tests.app.conftest import SIZE, Rig, read_through
     from tests.app.test_journeys_emulator import open_builder, to_hedge, until
@@ -216,7 +238,8 @@ async def one_run(handle: Any, stamps: Stamps, tmp: Path) -> dict[str, Any]:
             assert stamps.commit is not None, "the send's journal commit was not seen"
             c0, c1 = stamps.commit
             await until(pilot, lambda: app.last_ticket_id is not None, what="the confirm")
-            return {"ms": (t1 - t0) * 1000, "rest_before_send": len(between),
+            gc_ms, gc_gen = pauses.within(t0, t1)
+            return {"ms": (t1 - t0) * 1000, "gc_ms": gc_ms, "gc_generation": gc_gen, "rest_before_send": len(between),
                     "split": {"to_commit": (c0 - t0) * 1000, "commit": (c1 - c0) * 1000,
                               "after_commit": (t1 - c1) * 1000},
                     "paths": sorted({p for _, p in between}), "cpu": cpu_used(stamps.cpu_armed, stamps.cpu_sent)}
@@ -247,6 +270,7 @@ def main() -> None:
         sys.exit("the emulator's process and this one share no clock here (perf_counter is not CLOCK_MONOTONIC): "
                  "run with --embedded")
     stamp_commit(stamps)
+    pauses = GcPauses()
 
     def emulator() -> Any:
         if a.embedded:
@@ -262,14 +286,14 @@ def main() -> None:
             handle = emulator()
             try:
                 with tempfile.TemporaryDirectory() as tmp:
-                    unheld.append(asyncio.run(one_run(handle, stamps, Path(tmp)))["ms"])
+                    unheld.append(asyncio.run(one_run(handle, stamps, Path(tmp), pauses))["ms"])
             finally:
                 handle.stop()
                 runtime.WIRE_HOLD_S = hold_s
         handle = emulator()
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                r = asyncio.run(one_run(handle, stamps, Path(tmp)))
+                r = asyncio.run(one_run(handle, stamps, Path(tmp), pauses))
         finally:
             handle.stop()
         if i == 0:
@@ -277,8 +301,10 @@ def main() -> None:
         rows.append(r)
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu"].items())
         split = ", ".join(f"{k} {v:.1f}" for k, v in r["split"].items())
+        collected = (f"; the collector paused the process {r['gc_ms']:.1f} ms (generation {r['gc_generation']})"
+                     if r["gc_generation"] >= 0 else "")
         print(f"run {i}: y → first order byte {r['ms']:.1f} ms ({split}; CPU ms: {cpu}); {r['rest_before_send']} "
-              f"other requests in between {r['paths']}")
+              f"other requests in between {r['paths']}{collected}")
     ms = [r["ms"] for r in rows]
     between = statistics.median(r["rest_before_send"] for r in rows)
     cpu_med = {k: round(statistics.median(r["cpu"][k] for r in rows), 1) for k in rows[0]["cpu"]}
@@ -286,6 +312,7 @@ def main() -> None:
                  round(p99([r["split"][k] for r in rows]), 1)) for k in rows[0]["split"]}
     out = {"runs": len(rows), "emulator": "embedded" if a.embedded else "process", "median_ms": round(statistics.median(ms), 1), "p99_ms": round(p99(ms), 1),
            "max_ms": round(max(ms), 1), "rest_between_median": between,
+           "gc_in_window_max_ms": round(max(r["gc_ms"] for r in rows), 1),
            **{f"cpu_{k}_median_ms": v for k, v in cpu_med.items()},
            **{f"{k}_median_ms": m for k, (m, _) in split.items()},
            **{f"{k}_p99_ms": q for k, (_, q) in split.items()}}
