@@ -59,6 +59,19 @@ target = 0.4
     (GOOD.replace("target = 0.6", "target = 0.6\nband_rel = 0"), ["sleeves[BTC].band_rel = 0", "set band_rel above 0"]),
     ("[[sleeves]\nname=", ["not valid TOML"]),
     (GOOD.replace('assets = ["USDT"]', 'assets = ["BTC"]'), ["asset BTC is in sleeves"]),
+    # a wrong type names what to write, not only what pydantic expected
+    (GOOD.replace("target = 0.6", 'target = "high"'),
+     ["sleeves[BTC].target:", "got 'high'", "write a number", "0.45 = 45 %"]),
+    (GOOD + "[limits]\nmax_leverage = 'five'\n", ["limits.max_leverage:", "got 'five'", "write a number", "times equity"]),
+    (GOOD + "[portfolio]\nband_policy = 'tight'\n",
+     ["portfolio.band_policy:", "got 'tight'", "write one of 'absolute', 'relative' or 'both'"]),
+    (GOOD + "[[accounts]]\nname = 'a'\nexchange = 'binance'\nmode = 'prod'\n",
+     ["accounts[a].mode:", "got 'prod'", "write one of 'demo', 'paper' or 'live'"]),
+    # true/false is not a quantity: TOML's `true` must not read as 1 BTC held, nor `false` as 0
+    (GOOD + "[[manual]]\nasset = 'BTC'\nquantity = true\n",
+     ["manual[0].quantity:", "got true", "write a number", "units of the asset"]),
+    (GOOD + "[limits]\nconfirm_typed_notional = false\n", ["limits.confirm_typed_notional:", "got false"]),
+    (GOOD.replace("target = 0.6", "target = true"), ["sleeves[BTC].target:", "got true", "write a number"]),
 ])
 def test_bad_config_names_the_field_and_the_fix(toml, words):
     with pytest.raises(UserError) as err:
