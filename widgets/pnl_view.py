@@ -68,11 +68,15 @@ def sleeve_cells(h: SleeveHedge) -> dict[str, Text]:
     }
 
 
-def totals_text(report: PnlReport) -> Text:
+def totals_text(report: PnlReport, width: int | None = None) -> Text:
+    """The total and its terms on one line; where ``width`` cannot hold it (80 columns), the terms
+    go on a second line rather than the fees being cut off."""
     t = report.totals
-    out = Text.assemble(("Overlay ", "bold"), figure(t.net), (f" {report.quote}", "dim"), " = uPnL ",
-                        figure(t.upnl), " + realised ", figure(t.realised), " + funding ", figure(t.funding),
-                        " − fees ", Text(money(t.fees)))
+    head = Text.assemble(("Overlay ", "bold"), figure(t.net), (f" {report.quote}", "dim"))
+    terms = Text.assemble("= uPnL ", figure(t.upnl), " + realised ", figure(t.realised), " + funding ",
+                          figure(t.funding), " − fees ", Text(money(t.fees)))
+    one = Text.assemble(head, " ", terms)
+    out = one if width is None or one.cell_len <= width else Text.assemble(head, "\n", terms)
     out.no_wrap = True
     out.overflow = "ellipsis"
     return out
@@ -83,7 +87,7 @@ class PnlView(Vertical):
 
     HELP_SCOPE = "P&L"
     DEFAULT_CSS = """
-    PnlView #pnl-totals { height: 1; padding: 0 1; background: $boost; }
+    PnlView #pnl-totals { height: auto; max-height: 2; padding: 0 1; background: $boost; }
     PnlView #pnl-positions { height: auto; max-height: 12; }
     PnlView #pnl-sleeves { height: auto; max-height: 8; }
     PnlView #pnl-plot { height: 1fr; min-height: 6; }
@@ -103,9 +107,20 @@ class PnlView(Vertical):
             for key, label in cols:
                 table.add_column(label if key in LEFT else Text(label, justify="right"), key=key)
 
+    _report: PnlReport | None = None
+
+    def _show_totals(self) -> None:
+        if self._report is not None:
+            totals = self.query_one("#pnl-totals", Static)
+            totals.update(totals_text(self._report, totals.content_size.width or None))
+
+    def on_resize(self) -> None:
+        self._show_totals()  # one line or two, as the new width holds it
+
     def show(self, report: PnlReport | None, history: Sequence[PnlSample]) -> None:
         if report is not None:
-            self.query_one("#pnl-totals", Static).update(totals_text(report))
+            self._report = report
+            self._show_totals()
             self._fill("#pnl-positions", POSITION_COLUMNS,
                        [(f"{p.account}|{p.symbol}", position_cells(p)) for p in report.positions])
             self._fill("#pnl-sleeves", SLEEVE_COLUMNS, [(h.sleeve, sleeve_cells(h)) for h in report.sleeves])
