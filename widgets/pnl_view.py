@@ -68,6 +68,16 @@ def sleeve_cells(h: SleeveHedge) -> dict[str, Text]:
     }
 
 
+# the history's time axis: the largest unit in which its span is at least 2 (ticks read 0, 15, 30
+# seconds on a fresh session, 0, 4, 8 days on a long one; never 0.0081 hours)
+_TIME_UNITS = (("days", 86_400_000), ("hours", 3_600_000), ("minutes", 60_000), ("seconds", 1_000))
+
+
+def time_axis(span_ms: int) -> tuple[str, int]:
+    """(unit, milliseconds per unit) for an x axis spanning ``span_ms``."""
+    return next(((u, per) for u, per in _TIME_UNITS if span_ms >= 2 * per), _TIME_UNITS[-1])
+
+
 def totals_text(report: PnlReport, width: int | None = None) -> Text:
     """The total and its terms on one line; where ``width`` cannot hold it (80 columns), the terms
     go on a second line rather than the fees being cut off."""
@@ -150,8 +160,9 @@ class PnlView(Vertical):
             plot.refresh()
             return
         t0 = history[0].ts
-        hours = [(s.ts - t0) / 3_600_000 for s in history]
-        plt.title(f"NAV (left) and overlay P&L (right) since {when(t0)} UTC, hours")
-        plt.plot(hours, [s.nav for s in history], label="NAV", yside="left")
-        plt.plot(hours, [s.overlay for s in history], label="overlay P&L", yside="right")
+        unit, per = time_axis(history[-1].ts - t0)
+        xs = [(s.ts - t0) / per for s in history]
+        plt.title(f"NAV (left) and overlay P&L (right) since {when(t0)} UTC, {unit}")
+        plt.plot(xs, [s.nav for s in history], label="NAV", yside="left")
+        plt.plot(xs, [s.overlay for s in history], label="overlay P&L", yside="right")
         plot.refresh()

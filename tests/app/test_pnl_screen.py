@@ -71,3 +71,17 @@ async def test_the_total_line_shows_every_term_whole(size: tuple[int, int]) -> N
                      f"fees {money(t.fees)}", f"Overlay {money(t.upnl + t.realised + t.funding - t.fees)}"):
             assert term in shown, (term, shown)
         assert "…" not in shown
+
+
+@pytest.mark.parametrize(("span_ms", "unit", "per"), [
+    (30_000, "seconds", 1_000),  # a fresh demo: 30 s of history, never "0.0081 hours"
+    (45 * 60_000, "minutes", 60_000),
+    (20 * 3_600_000, "hours", 3_600_000),
+    (17 * 86_400_000, "days", 86_400_000),
+])
+def test_the_history_plot_counts_time_in_a_unit_its_span_reads_in(span_ms: int, unit: str, per: int) -> None:
+    from widgets.pnl_view import time_axis
+
+    assert time_axis(span_ms) == (unit, per)
+    # the ticks then read as whole-ish numbers: the span is at least 1 and under 120 of the unit
+    assert 1 <= span_ms / per < 120 or unit == "days"
