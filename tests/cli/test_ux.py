@@ -95,6 +95,9 @@ def test_an_old_live_snapshot_is_refused_and_json_stays_clean(state, tmp_path, c
      ["--offset-bps -50", "an offset is on the passive side of mid; use 0 or more"]),
     (["--style", "post_only", "--offset-bps=-0.5"], None, ["--offset-bps -0.5", "passive side of mid", "0 or more"]),
     (["--offset-bps", "nan"], None, ["--offset-bps nan", "use 0 or more"]),
+    # slices spread over nan or inf minutes would never be timed: refused like over 0
+    (["--slices", "4", "--over", "nan"], None, ["order style", "over_minutes > 0", "--over 20"]),
+    (["--slices", "4", "--over", "inf"], None, ["order style", "over_minutes > 0", "--over 20"]),
     (["--max-cost-bps", "-5"], None, ["--max-cost-bps -5", "cannot be negative", "use 0 or more",
                                       "limits.max_cost_bps"]),
 ])
