@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -108,9 +109,17 @@ def emulator_secret(args: argparse.Namespace, environ: Mapping[str, str]) -> str
     return None
 
 
+def check_speed(speed: float) -> float:
+    """--speed of an emulator's clock: a finite number from 0 (nan and inf would reach its
+    integer arithmetic as an internal error)."""
+    if not 0 <= speed < math.inf:
+        raise UserError("--speed must be 0 or more (1 is real time, 60 makes a minute pass each second), "
+                        f"got {speed:g}")
+    return speed
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
-    if args.speed < 0:
-        raise UserError("--speed must be 0 or more (1 is real time, 60 makes a minute pass each second)")
+    check_speed(args.speed)
     if not 0 <= args.port <= 65535:
         raise UserError("--port must be between 0 and 65535 (0 picks a free port)")
     has_secret = args.secret_file is not None or bool(args.secret) or bool(os.environ.get(SECRET_ENV, "").strip())

@@ -103,6 +103,9 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     if args.emulator_url and not args.emulator_url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
         raise UserError(f"--emulator-url {args.emulator_url}: the emulator runs on this host; "
                         "give an http://127.0.0.1:PORT address")
+    from console.cli.emulator import check_speed
+
+    check_speed(args.speed)
     start_ms = args.start_ms
     if args.start is not None:
         from console.cli.emulator import _start_ms

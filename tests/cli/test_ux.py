@@ -290,3 +290,12 @@ def test_demo_snapshot_is_stamped_on_the_emulators_clock(state: Path) -> None:
     fut = snap["accounts"]["futures"]
     for sym, fr in fut["funding_rates"].items():
         assert 0 < fr["fundingTimestamp"] - snap["timestamp"] <= 8 * 3_600_000, sym
+
+
+@pytest.mark.parametrize("command", ["emulator", "snapshot"])
+@pytest.mark.parametrize("speed", ["nan", "inf", "-1"])
+def test_a_clock_speed_that_is_no_speed_exits_2_naming_it(capsys, command, speed):
+    # nan and inf used to end in "internal error" (exit 70) from the emulator's clock
+    argv = [command, "--speed", speed] + (["--demo"] if command == "snapshot" else [])
+    assert main(argv) == 2
+    _one_line_error(capsys.readouterr().err, "--speed must be 0 or more", "1 is real time")
