@@ -92,6 +92,23 @@ def test_shipped_sample_is_valid():
     assert cfg.is_cash(cfg.sleeve("STABLE"))
 
 
+@pytest.mark.parametrize("where", ["folder", "under-a-file"])
+def test_init_where_no_file_can_be_written_exits_2_naming_the_path(tmp_path, capsys, where):
+    # a folder at the path (even with --force), or a path under a plain file: no "internal error"
+    blocker = tmp_path / "taken"
+    if where == "folder":
+        blocker.mkdir()
+        target = blocker
+    else:
+        blocker.write_text("x")
+        target = blocker / "portfolio.toml"
+    assert main(["init", str(target), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "Traceback" not in err
+    assert f"{target}: cannot write" in err and "pass another path" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # nothing half-written left behind
+
+
 def test_init_writes_the_sample_and_refuses_to_overwrite(tmp_path, capsys):
     path = tmp_path / "sub" / "portfolio.toml"
     assert main(["init", str(path)]) == 0
