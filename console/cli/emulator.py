@@ -29,7 +29,11 @@ def _start_ms(text: str | None) -> int | None:
         raise UserError(f"--start {text!r} is not an ISO date-time; write e.g. 2026-11-21T12:00:00Z") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
+    ms = int(dt.timestamp() * 1000)
+    if ms < 0:  # the venue layer reads a time before the epoch as no time at all
+        raise UserError(f"--start {text!r} is before 1970; write an instant from 1970-01-01T00:00:00Z, "
+                        "e.g. 2026-11-21T12:00:00Z")
+    return ms
 
 
 async def _serve(args: argparse.Namespace) -> None:

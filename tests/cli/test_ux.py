@@ -299,3 +299,13 @@ def test_a_clock_speed_that_is_no_speed_exits_2_naming_it(capsys, command, speed
     argv = [command, "--speed", speed] + (["--demo"] if command == "snapshot" else [])
     assert main(argv) == 2
     _one_line_error(capsys.readouterr().err, "--speed must be 0 or more", "1 is real time")
+
+
+@pytest.mark.parametrize(("flag", "words"), [
+    (["--start-ms", "-5"], ["--start-ms -5", "epoch milliseconds from 0", "--start ISO"]),
+    (["--start", "1960-01-01T00:00:00Z"], ["--start '1960-01-01T00:00:00Z' is before 1970", "2026-11-21T12:00:00Z"]),
+])
+def test_snapshot_start_before_the_epoch_exits_2(capsys, flag, words):
+    # a start before 1970 used to write a state whose positions the venue layer calls "not a time"
+    assert main(["snapshot", "--demo", "--speed", "0", *flag]) == 2
+    _one_line_error(capsys.readouterr().err, *words)
