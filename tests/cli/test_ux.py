@@ -309,3 +309,12 @@ def test_snapshot_start_before_the_epoch_exits_2(capsys, flag, words):
     # a start before 1970 used to write a state whose positions the venue layer calls "not a time"
     assert main(["snapshot", "--demo", "--speed", "0", *flag]) == 2
     _one_line_error(capsys.readouterr().err, *words)
+
+
+def test_journal_since_a_negative_duration_names_the_flag(tmp_path, capsys):
+    # argparse alone read "-5d" as an option: "argument --since: expected one argument", and the usage
+    db = tmp_path / "journal.sqlite3"
+    assert main(["journal", "--db", str(db), "migrate"]) == 0  # an empty journal, schema up to date
+    capsys.readouterr()
+    assert main(["journal", "--db", str(db), "--since", "-5d"]) == 2
+    _one_line_error(capsys.readouterr().err, "--since '-5d'", "write a duration (24h, 7d, 30m)")
