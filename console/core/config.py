@@ -570,6 +570,8 @@ def _type_message(e: Any) -> str:
         return f"{got}; write a number" + (f" ({_UNITS[field]})" if field in _UNITS else "")
     if fix == "choice":
         return f"{got}; write one of {(e.get('ctx') or {}).get('expected', 'the values the README lists')}"
+    if e["type"] in ("tuple_type", "list_type") and isinstance(e.get("input"), str):
+        return f'{got}; write a list in brackets: ["{e["input"]}"]'  # one entry is still a list
     return f"{got}; write {fix}"
 
 

@@ -72,6 +72,8 @@ target = 0.4
      ["manual[0].quantity:", "got true", "write a number", "units of the asset"]),
     (GOOD + "[limits]\nconfirm_typed_notional = false\n", ["limits.confirm_typed_notional:", "got false"]),
     (GOOD.replace("target = 0.6", "target = true"), ["sleeves[BTC].target:", "got true", "write a number"]),
+    (GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = "BTC/USDT:USDT"'),
+     ["sleeves[BTC].hedges:", "got 'BTC/USDT:USDT'", 'write a list in brackets: ["BTC/USDT:USDT"]']),
 ])
 def test_bad_config_names_the_field_and_the_fix(toml, words):
     with pytest.raises(UserError) as err:
