@@ -44,7 +44,8 @@ class HeaderContent:
 
 # How the bar gives way on a narrow terminal, one step at a time until it fits: the date (the
 # time stays), the account names (each dot keeps its colour and age), the ages (the dots
-# stay), the P&L's label ("overlay P&L" becomes "P&L"), the P&L, the clock, and last of all the
+# stay), the P&L's label ("overlay P&L" becomes "P&L"), the clock, the P&L (the README has it in
+# every header: at 80 columns with trading closed it outlasts the clock), and last of all the
 # book name. The book name is the screen's name off the dashboard: it says where a keypress
 # goes, so it stays while anything else can give way (at 80 columns it must be in sight). The
 # mode badge and the NAV are never dropped.
@@ -66,7 +67,7 @@ def header_text(c: HeaderContent, level: int = 0) -> Text:
         t.append(" ")
     if c.nav is not None:
         t.append(f"NAV {money(c.nav)} {c.quote} ", style="")
-    if c.pnl is not None and level < 5:
+    if c.pnl is not None and level < 6:
         t.append("overlay P&L " if level < 4 else "P&L ", style="dim")
         pnl = c.pnl if abs(c.pnl) >= 0.005 else 0.0  # never "-0.00"
         t.append(f"{'+' if pnl > 0 else ''}{money(pnl)} ", style="green" if pnl > 0 else "red" if pnl < 0 else "")
@@ -79,7 +80,7 @@ def header_text(c: HeaderContent, level: int = 0) -> Text:
             t.append(f" {f.account} {age_text(f.age_ms)}", style=text_style)
         elif level < 3:
             t.append(age_text(f.age_ms), style=text_style)
-    if level < 6:
+    if level < 5:
         clock = c.clock if level < 1 else c.clock.rpartition(" ")[2]
         t.append(f"  {clock}", style="dim")
     return t

@@ -68,11 +68,25 @@ def sleeve_cells(h: SleeveHedge) -> dict[str, Text]:
     }
 
 
-def totals_text(report: PnlReport) -> Text:
+# the history's time axis: the largest unit in which its span is at least 2 (ticks read 0, 15, 30
+# seconds on a fresh session, 0, 4, 8 days on a long one; never 0.0081 hours)
+_TIME_UNITS = (("days", 86_400_000), ("hours", 3_600_000), ("minutes", 60_000), ("seconds", 1_000))
+
+
+def time_axis(span_ms: int) -> tuple[str, int]:
+    """(unit, milliseconds per unit) for an x axis spanning ``span_ms``."""
+    return next(((u, per) for u, per in _TIME_UNITS if span_ms >= 2 * per), _TIME_UNITS[-1])
+
+
+def totals_text(report: PnlReport, width: int | None = None) -> Text:
+    """The total and its terms on one line; where ``width`` cannot hold it (80 columns), the terms
+    go on a second line rather than the fees being cut off."""
     t = report.totals
-    out = Text.assemble(("Overlay ", "bold"), figure(t.net), (f" {report.quote}", "dim"), " = uPnL ",
-                        figure(t.upnl), " + realised ", figure(t.realised), " + funding ", figure(t.funding),
-                        " − fees ", Text(money(t.fees)))
+    head = Text.assemble(("Overlay ", "bold"), figure(t.net), (f" {report.quote}", "dim"))
+    terms = Text.assemble("= uPnL ", figure(t.upnl), " + realised ", figure(t.realised), " + funding ",
+                          figure(t.funding), " − fees ", Text(money(t.fees)))
+    one = Text.assemble(head, " ", terms)
+    out = one if width is None or one.cell_len <= width else Text.assemble(head, "\n", terms)
     out.no_wrap = True
     out.overflow = "ellipsis"
     return out
@@ -83,7 +97,7 @@ class PnlView(Vertical):
 
     HELP_SCOPE = "P&L"
     DEFAULT_CSS = """
-    PnlView #pnl-totals { height: 1; padding: 0 1; background: $boost; }
+    PnlView #pnl-totals { height: auto; max-height: 2; padding: 0 1; background: $boost; }
     PnlView #pnl-positions { height: auto; max-height: 12; }
     PnlView #pnl-sleeves { height: auto; max-height: 8; }
     PnlView #pnl-plot { height: 1fr; min-height: 6; }
@@ -103,9 +117,20 @@ class PnlView(Vertical):
             for key, label in cols:
                 table.add_column(label if key in LEFT else Text(label, justify="right"), key=key)
 
+    _report: PnlReport | None = None
+
+    def _show_totals(self) -> None:
+        if self._report is not None:
+            totals = self.query_one("#pnl-totals", Static)
+            totals.update(totals_text(self._report, totals.content_size.width or None))
+
+    def on_resize(self) -> None:
+        self._show_totals()  # one line or two, as the new width holds it
+
     def show(self, report: PnlReport | None, history: Sequence[PnlSample]) -> None:
         if report is not None:
-            self.query_one("#pnl-totals", Static).update(totals_text(report))
+            self._report = report
+            self._show_totals()
             self._fill("#pnl-positions", POSITION_COLUMNS,
                        [(f"{p.account}|{p.symbol}", position_cells(p)) for p in report.positions])
             self._fill("#pnl-sleeves", SLEEVE_COLUMNS, [(h.sleeve, sleeve_cells(h)) for h in report.sleeves])
@@ -135,8 +160,9 @@ class PnlView(Vertical):
             plot.refresh()
             return
         t0 = history[0].ts
-        hours = [(s.ts - t0) / 3_600_000 for s in history]
-        plt.title(f"NAV (left) and overlay P&L (right) since {when(t0)} UTC, hours")
-        plt.plot(hours, [s.nav for s in history], label="NAV", yside="left")
-        plt.plot(hours, [s.overlay for s in history], label="overlay P&L", yside="right")
+        unit, per = time_axis(history[-1].ts - t0)
+        xs = [(s.ts - t0) / per for s in history]
+        plt.title(f"NAV (left) and overlay P&L (right) since {when(t0)} UTC, {unit}")
+        plt.plot(xs, [s.nav for s in history], label="NAV", yside="left")
+        plt.plot(xs, [s.overlay for s in history], label="overlay P&L", yside="right")
         plot.refresh()

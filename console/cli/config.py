@@ -51,7 +51,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = config_path(args, args.path)
     if path.exists() and not args.force:
         raise UserError(f"{path} already exists; pass --force to overwrite it")
-    write_atomic(path, sample_config_text())
+    try:
+        write_atomic(path, sample_config_text())
+    except OSError as exc:  # a folder at the path, a parent that is a file, no permission
+        raise UserError(f"{path}: cannot write ({exc.strerror or exc}); pass another path, "
+                        "e.g. rebal-tui init ./portfolio.toml") from None
     print(f"wrote a commented sample portfolio to {path}")
     # the exact command, path included (quoted for the shell): it checks the file just written
     # wherever it went, not only at the default location

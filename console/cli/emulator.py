@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -28,7 +29,11 @@ def _start_ms(text: str | None) -> int | None:
         raise UserError(f"--start {text!r} is not an ISO date-time; write e.g. 2026-11-21T12:00:00Z") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
+    ms = int(dt.timestamp() * 1000)
+    if ms < 0:  # the venue layer reads a time before the epoch as no time at all
+        raise UserError(f"--start {text!r} is before 1970; write an instant from 1970-01-01T00:00:00Z, "
+                        "e.g. 2026-11-21T12:00:00Z")
+    return ms
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -108,9 +113,17 @@ def emulator_secret(args: argparse.Namespace, environ: Mapping[str, str]) -> str
     return None
 
 
+def check_speed(speed: float) -> float:
+    """--speed of an emulator's clock: a finite number from 0 (nan and inf would reach its
+    integer arithmetic as an internal error)."""
+    if not 0 <= speed < math.inf:
+        raise UserError("--speed must be 0 or more (1 is real time, 60 makes a minute pass each second), "
+                        f"got {speed:g}")
+    return speed
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
-    if args.speed < 0:
-        raise UserError("--speed must be 0 or more (1 is real time, 60 makes a minute pass each second)")
+    check_speed(args.speed)
     if not 0 <= args.port <= 65535:
         raise UserError("--port must be between 0 and 65535 (0 picks a free port)")
     has_secret = args.secret_file is not None or bool(args.secret) or bool(os.environ.get(SECRET_ENV, "").strip())

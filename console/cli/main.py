@@ -92,7 +92,7 @@ def _parser(modules: tuple[str, ...]) -> argparse.ArgumentParser:
 # Options whose value may look like an option: argparse reads `--horizon -3d` as two options
 # and answers "expected one argument". Joined as `--horizon=-3d`, the value reaches the
 # command's own check, which names the flag and the fix (the horizon must be positive).
-DASH_VALUE_OPTIONS = frozenset({"--horizon", "--offset-bps", "--max-cost-bps", "--spx-return", "--agg-return"})
+DASH_VALUE_OPTIONS = frozenset({"--horizon", "--offset-bps", "--max-cost-bps", "--spx-return", "--agg-return", "--since"})
 _NEGATIVE_LOOKING = re.compile(r"^-\d")
 
 

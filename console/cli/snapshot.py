@@ -103,7 +103,13 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     if args.emulator_url and not args.emulator_url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
         raise UserError(f"--emulator-url {args.emulator_url}: the emulator runs on this host; "
                         "give an http://127.0.0.1:PORT address")
+    from console.cli.emulator import check_speed
+
+    check_speed(args.speed)
     start_ms = args.start_ms
+    if start_ms is not None and start_ms < 0:
+        raise UserError(f"--start-ms {start_ms}: write epoch milliseconds from 0 (e.g. 1795262400000), "
+                        "or --start ISO (2026-11-21T12:00:00Z)")
     if args.start is not None:
         from console.cli.emulator import _start_ms
 

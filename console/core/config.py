@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
 from console.core.errors import UserError
 from console.core.memo import by_name
@@ -55,6 +56,25 @@ _Model = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 _SYMBOL_RE = re.compile(r"^(?P<base>[A-Z0-9]+)/(?P<quote>[A-Z0-9]+)(:(?P<settle>[A-Z0-9]+)(-(?P<expiry>\d{6}))?)?$")
 
 
+def _admits_bool(tp: Any) -> bool:
+    return tp is bool or any(_admits_bool(a) for a in get_args(tp))
+
+
+class _ConfigModel(BaseModel):
+    """A config table. TOML's ``true`` / ``false`` is refused where a number goes: pydantic would
+    read ``quantity = true`` as 1 BTC held and ``confirm_typed_notional = false`` as 0."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, v: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(v, bool) and field is not None and not _admits_bool(field.annotation):
+            raise PydanticCustomError("bool_not_number", "a number goes here")
+        return v
+
+
+
+
 @functools.lru_cache(maxsize=4096)  # a plan asks it of every candidate instrument of every sleeve
 def symbol_base(symbol: str) -> str:
     """Base asset of a ccxt unified symbol (``BTC/USDT:USDT-261225`` -> ``BTC``); a Bitget
@@ -62,7 +82,7 @@ def symbol_base(symbol: str) -> str:
     return real_symbol(symbol).split("/", 1)[0]
 
 
-class Portfolio(BaseModel):
+class Portfolio(_ConfigModel):
     model_config = _Model
     name: str = "My portfolio"
     quote: str = "USDT"
@@ -105,7 +125,7 @@ def _zero_band_message(field: str, policy: BandPolicy, who: str) -> str:
             "band by the other width alone")
 
 
-class HedgeInstrument(BaseModel):
+class HedgeInstrument(_ConfigModel):
     """A futures contract that moves a sleeve's exposure.
 
     ``ratio`` is the hedge ratio: notional of this contract per unit of sleeve exposure. A
@@ -153,7 +173,7 @@ def _coerce_hedge(v: object) -> object:
     return {"symbol": v} if isinstance(v, str) else v
 
 
-class Sleeve(BaseModel):
+class Sleeve(_ConfigModel):
     model_config = _Model
     name: str
     assets: tuple[str, ...]
@@ -206,7 +226,7 @@ class Sleeve(BaseModel):
 MarketType = Literal["spot", "swap", "future"]
 
 
-class Account(BaseModel):
+class Account(_ConfigModel):
     model_config = _Model
     name: str
     exchange: str
@@ -240,7 +260,7 @@ class Account(BaseModel):
         return any(m in ("swap", "future") for m in self.markets)
 
 
-class ManualHolding(BaseModel):
+class ManualHolding(_ConfigModel):
     model_config = _Model
     asset: str
     quantity: Annotated[float, Field(ge=0)]
@@ -252,7 +272,7 @@ class ManualHolding(BaseModel):
         return v.upper()
 
 
-class Limits(BaseModel):
+class Limits(_ConfigModel):
     """Pre-trade limits. ``max_margin_ratio`` is Binance's margin ratio (maintenance margin /
     margin balance; 1.0 is liquidation), so lower is safer."""
 
@@ -292,7 +312,7 @@ def check_journal_url(url: str, where: str) -> str:
     return url
 
 
-class JournalSettings(BaseModel):
+class JournalSettings(_ConfigModel):
     """``[journal] url``: a PostgreSQL journal shared by a desk's consoles (default: none,
     the SQLite journal in the user data folder)."""
 
@@ -305,7 +325,7 @@ class JournalSettings(BaseModel):
         return None if v is None else check_journal_url(v.strip(), "[journal] url")
 
 
-class Config(BaseModel):
+class Config(_ConfigModel):
     model_config = _Model
     portfolio: Portfolio = Portfolio()
     sleeves: tuple[Sleeve, ...]
@@ -525,6 +545,36 @@ def _config_where(data: Any) -> Callable[[tuple[Any, ...]], str | None]:
     return where
 
 
+# pydantic's type errors, and what to write instead
+_TYPE_FIXES = {
+    **dict.fromkeys(("float_type", "float_parsing", "int_type", "int_parsing", "int_from_float",
+                     "bool_not_number"), "number"),
+    **dict.fromkeys(("literal_error", "enum"), "choice"),
+    **dict.fromkeys(("bool_type", "bool_parsing"), "true or false"),
+    "string_type": 'text in quotes, e.g. "BTC"',
+    **dict.fromkeys(("tuple_type", "list_type"), 'a list in brackets, e.g. ["BTC"]'),
+}
+
+
+def _toml_text(v: object) -> str:
+    """A value as it was written in the TOML file (``true``, not Python's ``True``)."""
+    return ("true" if v else "false") if isinstance(v, bool) else repr(v)
+
+
+def _type_message(e: Any) -> str:
+    """'got 'high'; write a number (a fraction of NAV: 0.45 = 45 %)' for a value of the wrong type."""
+    field = next((str(p) for p in reversed(tuple(e["loc"])) if isinstance(p, str)), "")
+    got = f"got {_toml_text(e.get('input'))}"
+    fix = _TYPE_FIXES[e["type"]]
+    if fix == "number":
+        return f"{got}; write a number" + (f" ({_UNITS[field]})" if field in _UNITS else "")
+    if fix == "choice":
+        return f"{got}; write one of {(e.get('ctx') or {}).get('expected', 'the values the README lists')}"
+    if e["type"] in ("tuple_type", "list_type") and isinstance(e.get("input"), str):
+        return f'{got}; write a list in brackets: ["{e["input"]}"]'  # one entry is still a list
+    return f"{got}; write {fix}"
+
+
 def format_validation_error(
     err: ValidationError,
     source: str,
@@ -553,6 +603,8 @@ def format_validation_error(
         elif e["type"] == "finite_number":
             msg = (f"must be a finite number, got {e.get('input')!r}; write a number (nan and inf would "
                    "switch the check off)")
+        elif e["type"] in _TYPE_FIXES:
+            msg = _type_message(e)
         lines.append(f"  {place}: {msg}")
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ the journal stores them. Frozen: a change of input makes a new ticket.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -38,7 +39,8 @@ class OrderStyle:
     def __post_init__(self) -> None:
         if self.slices < 1:
             raise ValueError("slices must be at least 1")
-        if self.slices > 1 and self.over_minutes <= 0:
+        # `not >`: nan minutes compare false with everything and inf would never time a slice
+        if self.slices > 1 and not (0 < self.over_minutes < math.inf):
             raise ValueError("sliced orders need over_minutes > 0")
 
 

@@ -467,8 +467,9 @@ class Venue:
             await asyncio.gather(*phase2)
             self._tiers.update(updates.get("leverage_tiers", {}))  # checked by run(): finite rates
             markets = self._markets_for(symbols | held, reloaded="markets" in stamps)
-        else:
+        else:  # no markets (the venue did not answer): every part keeps its last copy
             markets = dict(self.state.markets)
+            positions = self.state.positions
 
         self._after_attempt(network, pause_s[0])
         self.state = AccountState(

@@ -55,3 +55,27 @@ async def test_ctrl_r_without_a_ticket_says_why() -> None:
         await settle(pilot)
         assert any(n.startswith("no ticket to review: over (min) is empty") for n in notes(app))
         assert not any("being recomputed" in n for n in notes(app))
+
+
+async def test_ctrl_r_when_the_planner_proposes_nothing_says_so() -> None:
+    # every sleeve well inside a band this wide: `s` finds no spread and no proposal
+    from console.app.app import RebalApp
+    from tests.app.conftest import loaded
+    from tests.app.sample import T0, sample_config
+
+    cfg = sample_config()
+    wide = cfg.portfolio.model_copy(update={"band_abs": 0.5, "band_rel": 10.0})
+    cfg = cfg.model_copy(update={"portfolio": wide, "sleeves": tuple(
+        s.model_copy(update={"band_abs": None, "band_rel": None}) for s in cfg.sleeves)})
+    app = RebalApp(cfg, now_ms=lambda: T0)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("s")
+        await settle(pilot, 5)
+        b = app.screen
+        assert b.ticket is None and not b.proposals
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        # the trader is told there is nothing to review and why, not to wait for a ticket that never comes
+        assert any(n.startswith("no ticket to review:") and "proposes nothing" in n for n in notes(app))
+        assert not any("being recomputed" in n for n in notes(app))

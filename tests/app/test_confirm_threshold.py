@@ -51,3 +51,24 @@ async def test_zero_means_always_type() -> None:
         await settle(pilot)
         assert modal.needs_digits
         assert "confirm_typed_notional = 0" in str(modal.query_one("#confirm-prompt").render())
+
+
+async def test_the_kill_switch_confirmation_names_no_horizon() -> None:
+    # a flatten closes now: "horizon 0 d" on the kill modal's heading read as a figure that means nothing
+    from dataclasses import replace
+
+    from console.core.ticket import TicketKind
+
+    spread = spread_ticket()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for t, horizon in ((spread, f"horizon {spread.horizon_days:g} d"),
+                           (replace(spread, kind=TicketKind.FLATTEN, horizon_days=0.0), None)):
+            modal = ConfirmScreen(t, None)
+            app.push_screen(modal)
+            await settle(pilot)
+            heading = str(modal.query_one("#confirm-body").query("Static").first().render())
+            assert heading.startswith(f" Confirm ticket   {t.kind.value.upper()}")
+            assert (horizon in heading) if horizon else ("horizon" not in heading)
+            app.pop_screen()
+            await settle(pilot)

@@ -202,3 +202,17 @@ def test_columns_give_way_in_order() -> None:
     first_without_rule = next(k for k in seen if "rule" not in k)
     assert "target" in first_without_rule and "current" in first_without_rule
     assert "target" not in seen[-1] and "rule" not in seen[-1]
+
+
+async def test_at_80x24_every_note_is_whole_when_the_sample_levels_are_old() -> None:
+    # two weeks after the sample's last index level the notes say the flows are figured as of
+    # that date: the last note's end used to fall below the notes' four lines at 80 columns
+    from tests.app.sample import T0, sample_config
+
+    app = RebalApp(sample_config(), now_ms=lambda: T0 + 14 * 86_400_000)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_flows(pilot)
+        notes = screen.query_one("#fl-notes", Static)
+        shown = " ".join(strip.text.strip() for strip in (notes.render_line(y) for y in range(notes.size.height)))
+        assert "flows figured as of 2026-11-20" in shown, shown
+        assert "`rebal-tui flows --funds` for yours" in shown, shown

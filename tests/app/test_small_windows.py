@@ -339,3 +339,14 @@ async def test_builder_legs_at_80x24_show_every_field_without_sideways_scrolling
         lines = lines_of(app.screen.query_one(LegsTable))
         assert lines[0].split()[:3] == ["sleeve", "account", "symbol"]
         assert len(lines) == 1 + len(app.screen.ticket.legs)
+
+
+def test_at_80_columns_the_overlay_p_and_l_outlasts_the_clock() -> None:
+    """The README puts the overlay's P&L in every header: at 80 columns, trading closed, four
+    accounts, the clock gives way before the P&L does (the time is on the trader's own clock)."""
+    fresh = {a: Freshness(a, 1_000, False, None) for a in ("spot", "futures", "bybit", "coinm")}
+    c = HeaderContent("demo", "Demo book", 1_057_766.82, "USDT", fresh, "2026-12-05 15:29:47Z",
+                      closed=True, pnl=3_825.83)
+    plain = fit_header(c, 80).plain
+    assert "TRADING CLOSED" in plain and "Demo book" in plain and "NAV 1,057,766.82 USDT" in plain, plain
+    assert "P&L +3,825.83" in plain and "15:29:47Z" not in plain and len(plain) <= 80, plain

@@ -95,6 +95,9 @@ def test_an_old_live_snapshot_is_refused_and_json_stays_clean(state, tmp_path, c
      ["--offset-bps -50", "an offset is on the passive side of mid; use 0 or more"]),
     (["--style", "post_only", "--offset-bps=-0.5"], None, ["--offset-bps -0.5", "passive side of mid", "0 or more"]),
     (["--offset-bps", "nan"], None, ["--offset-bps nan", "use 0 or more"]),
+    # slices spread over nan or inf minutes would never be timed: refused like over 0
+    (["--slices", "4", "--over", "nan"], None, ["order style", "over_minutes > 0", "--over 20"]),
+    (["--slices", "4", "--over", "inf"], None, ["order style", "over_minutes > 0", "--over 20"]),
     (["--max-cost-bps", "-5"], None, ["--max-cost-bps -5", "cannot be negative", "use 0 or more",
                                       "limits.max_cost_bps"]),
 ])
@@ -287,3 +290,31 @@ def test_demo_snapshot_is_stamped_on_the_emulators_clock(state: Path) -> None:
     fut = snap["accounts"]["futures"]
     for sym, fr in fut["funding_rates"].items():
         assert 0 < fr["fundingTimestamp"] - snap["timestamp"] <= 8 * 3_600_000, sym
+
+
+@pytest.mark.parametrize("command", ["emulator", "snapshot"])
+@pytest.mark.parametrize("speed", ["nan", "inf", "-1"])
+def test_a_clock_speed_that_is_no_speed_exits_2_naming_it(capsys, command, speed):
+    # nan and inf used to end in "internal error" (exit 70) from the emulator's clock
+    argv = [command, "--speed", speed] + (["--demo"] if command == "snapshot" else [])
+    assert main(argv) == 2
+    _one_line_error(capsys.readouterr().err, "--speed must be 0 or more", "1 is real time")
+
+
+@pytest.mark.parametrize(("flag", "words"), [
+    (["--start-ms", "-5"], ["--start-ms -5", "epoch milliseconds from 0", "--start ISO"]),
+    (["--start", "1960-01-01T00:00:00Z"], ["--start '1960-01-01T00:00:00Z' is before 1970", "2026-11-21T12:00:00Z"]),
+])
+def test_snapshot_start_before_the_epoch_exits_2(capsys, flag, words):
+    # a start before 1970 used to write a state whose positions the venue layer calls "not a time"
+    assert main(["snapshot", "--demo", "--speed", "0", *flag]) == 2
+    _one_line_error(capsys.readouterr().err, *words)
+
+
+def test_journal_since_a_negative_duration_names_the_flag(tmp_path, capsys):
+    # argparse alone read "-5d" as an option: "argument --since: expected one argument", and the usage
+    db = tmp_path / "journal.sqlite3"
+    assert main(["journal", "--db", str(db), "migrate"]) == 0  # an empty journal, schema up to date
+    capsys.readouterr()
+    assert main(["journal", "--db", str(db), "--since", "-5d"]) == 2
+    _one_line_error(capsys.readouterr().err, "--since '-5d'", "write a duration (24h, 7d, 30m)")

@@ -59,6 +59,21 @@ target = 0.4
     (GOOD.replace("target = 0.6", "target = 0.6\nband_rel = 0"), ["sleeves[BTC].band_rel = 0", "set band_rel above 0"]),
     ("[[sleeves]\nname=", ["not valid TOML"]),
     (GOOD.replace('assets = ["USDT"]', 'assets = ["BTC"]'), ["asset BTC is in sleeves"]),
+    # a wrong type names what to write, not only what pydantic expected
+    (GOOD.replace("target = 0.6", 'target = "high"'),
+     ["sleeves[BTC].target:", "got 'high'", "write a number", "0.45 = 45 %"]),
+    (GOOD + "[limits]\nmax_leverage = 'five'\n", ["limits.max_leverage:", "got 'five'", "write a number", "times equity"]),
+    (GOOD + "[portfolio]\nband_policy = 'tight'\n",
+     ["portfolio.band_policy:", "got 'tight'", "write one of 'absolute', 'relative' or 'both'"]),
+    (GOOD + "[[accounts]]\nname = 'a'\nexchange = 'binance'\nmode = 'prod'\n",
+     ["accounts[a].mode:", "got 'prod'", "write one of 'demo', 'paper' or 'live'"]),
+    # true/false is not a quantity: TOML's `true` must not read as 1 BTC held, nor `false` as 0
+    (GOOD + "[[manual]]\nasset = 'BTC'\nquantity = true\n",
+     ["manual[0].quantity:", "got true", "write a number", "units of the asset"]),
+    (GOOD + "[limits]\nconfirm_typed_notional = false\n", ["limits.confirm_typed_notional:", "got false"]),
+    (GOOD.replace("target = 0.6", "target = true"), ["sleeves[BTC].target:", "got true", "write a number"]),
+    (GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = "BTC/USDT:USDT"'),
+     ["sleeves[BTC].hedges:", "got 'BTC/USDT:USDT'", 'write a list in brackets: ["BTC/USDT:USDT"]']),
 ])
 def test_bad_config_names_the_field_and_the_fix(toml, words):
     with pytest.raises(UserError) as err:
@@ -77,6 +92,23 @@ def test_shipped_sample_is_valid():
     cfg = parse_config(sample_config_text(), "sample")
     assert [s.name for s in cfg.sleeves] == ["BTC", "ETH", "ALTS", "STABLE"]
     assert cfg.is_cash(cfg.sleeve("STABLE"))
+
+
+@pytest.mark.parametrize("where", ["folder", "under-a-file"])
+def test_init_where_no_file_can_be_written_exits_2_naming_the_path(tmp_path, capsys, where):
+    # a folder at the path (even with --force), or a path under a plain file: no "internal error"
+    blocker = tmp_path / "taken"
+    if where == "folder":
+        blocker.mkdir()
+        target = blocker
+    else:
+        blocker.write_text("x")
+        target = blocker / "portfolio.toml"
+    assert main(["init", str(target), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "Traceback" not in err
+    assert f"{target}: cannot write" in err and "pass another path" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # nothing half-written left behind
 
 
 def test_init_writes_the_sample_and_refuses_to_overwrite(tmp_path, capsys):

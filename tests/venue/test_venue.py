@@ -261,6 +261,17 @@ async def test_5xx_is_recorded_on_its_part_and_the_next_refresh_recovers(
     assert st.error is None and st.fetched_at["balance"] == clock() and spot.failures == 0
 
 
+async def test_a_coin_m_account_whose_markets_never_load_reports_the_venue_down(
+        venues: VenueSet, emulator: EmulatorHandle) -> None:
+    # the first refresh of a COIN-M account (whose risk the console computes) with the venue down:
+    # the account says what failed, not "UnboundLocalError: ... 'positions'"
+    coinm = venues.venues["coinm"]
+    emulator.emulator.set_fault("/dapi/v1/exchangeInfo", "5xx", count=10)
+    st = await coinm.refresh()
+    assert st.error is not None and st.error.startswith("markets: ExchangeNotAvailable"), st.error
+    assert "UnboundLocalError" not in st.error and st.positions == () and st.leverage_tiers == {}
+
+
 async def test_dropped_connection_reconnects_and_keeps_the_last_positions(
         venues: VenueSet, emulator: EmulatorHandle, clock: ManualClock) -> None:
     fut = venues.venues["futures"]

@@ -192,8 +192,10 @@ class BuilderScreen(Screen):
         if not self.proposals:
             self._fill(self.inputs)
             why = f"{self.banner}. " if self.banner else ""
-            self.query_one(PreviewView).show(None, f"{why}The planner proposes nothing: every sleeve is inside its "
-                                                   "band. Pick a pair to build a spread by hand.")
+            # ctrl+r names this rather than waiting for a ticket no build is on its way to make
+            self.no_ticket = (f"{why}The planner proposes nothing: every sleeve is inside its band. "
+                              "Pick a pair to build a spread by hand.")
+            self.query_one(PreviewView).show(None, self.no_ticket)
             return
         self.action_next_proposal()
 

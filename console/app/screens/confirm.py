@@ -124,9 +124,11 @@ class ConfirmScreen(ModalScreen[bool]):
         t = self.ticket
         with Vertical():
             with VerticalScroll(id="confirm-body"):
+                # a flatten (the kill switch) closes now: it has no horizon to name
+                horizon = f" · horizon {t.horizon_days:g} d" if t.horizon_days > 0 else ""
                 yield Static(Text.assemble((f" {self.title_text} ", "bold reverse"), "  ",
                                            (t.kind.value.upper(), "bold"), "  gross ",
-                                           (money(t.gross_notional), "bold"), f" · horizon {t.horizon_days:g} d"))
+                                           (money(t.gross_notional), "bold"), horizon))
                 config = getattr(self.app, "config", None)
                 where = sends_to(config, t) if isinstance(config, Config) else None
                 if where is not None:

@@ -133,7 +133,7 @@ class FlowsScreen(Screen):
     FlowsScreen #fl-totals { height: auto; padding: 0 1; display: none; }
     FlowsScreen.-no-chart #fl-chart { display: none; }
     FlowsScreen.-no-chart #fl-totals { display: block; }
-    FlowsScreen #fl-notes { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    FlowsScreen #fl-notes { height: auto; max-height: 8; padding: 0 1; color: $text-muted; }
     """
 
     CHART_ROWS = 12  # the chart's height when the window has room for it and every table row
@@ -141,6 +141,7 @@ class FlowsScreen(Screen):
 
     app: RebalApp
     _report: FlowsReport | None = None
+    _notes = ""
     _columns: tuple[tuple[str, str, int], ...] = ()
 
     def compose(self) -> ComposeResult:
@@ -186,7 +187,10 @@ class FlowsScreen(Screen):
         if not self.is_attached or not self.query("#fl-table"):
             return
         table = self.query_one("#fl-table", DataTable)
-        fixed = sum(self.query_one(q).outer_size.height for q in ("#header", "#fl-window", "#fl-notes", KeyFooter))
+        # the notes by the lines their text wraps to, not their laid-out size: that may not have
+        # caught up with new notes yet, and a chart sized on it pushed the last note off screen
+        notes = min(len(Text(self._notes).wrap(self.app.console, max(self.size.width - 2, 1))), 8) if self._notes else 0
+        fixed = notes + sum(self.query_one(q).outer_size.height for q in ("#header", "#fl-window", KeyFooter))
         room = self.size.height - fixed
         need = table.row_count + 1 + (1 if table.virtual_size.width > table.size.width else 0)
         chart = min(self.CHART_ROWS, room - need)
@@ -230,7 +234,8 @@ class FlowsScreen(Screen):
         assets = [a.asset for a in r.assets]
         plt.bar(assets, [a.flow / 1e6 for a in r.assets], orientation="horizontal", width=0.3)
         plot.refresh()
-        self.query_one("#fl-notes", Static).update("\n".join(event.notes))
+        self._notes = "\n".join(event.notes)
+        self.query_one("#fl-notes", Static).update(self._notes)
         self.call_after_refresh(self._fit_height)
 
     def _fill_table(self) -> None:
