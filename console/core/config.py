@@ -61,8 +61,11 @@ def _admits_bool(tp: Any) -> bool:
 
 
 class _ConfigModel(BaseModel):
-    """A config table. TOML's ``true`` / ``false`` is refused where a number goes: pydantic would
-    read ``quantity = true`` as 1 BTC held and ``confirm_typed_notional = false`` as 0."""
+    """A config table: frozen, no unknown keys, no nan or inf (``_Model``). TOML's ``true`` /
+    ``false`` is refused where a number goes: pydantic would read ``quantity = true`` as 1 BTC
+    held and ``confirm_typed_notional = false`` as 0."""
+
+    model_config = _Model
 
     @field_validator("*", mode="before")
     @classmethod
@@ -73,8 +76,6 @@ class _ConfigModel(BaseModel):
         return v
 
 
-
-
 @functools.lru_cache(maxsize=4096)  # a plan asks it of every candidate instrument of every sleeve
 def symbol_base(symbol: str) -> str:
     """Base asset of a ccxt unified symbol (``BTC/USDT:USDT-261225`` -> ``BTC``); a Bitget
@@ -83,7 +84,6 @@ def symbol_base(symbol: str) -> str:
 
 
 class Portfolio(_ConfigModel):
-    model_config = _Model
     name: str = "My portfolio"
     quote: str = "USDT"
     band_policy: BandPolicy = BandPolicy.BOTH
@@ -135,7 +135,6 @@ class HedgeInstrument(_ConfigModel):
     sleeve's own assets counts at face value, so its ratio must be 1.
     """
 
-    model_config = _Model
     symbol: str
     account: str | None = None
     ratio: Annotated[float, Field(gt=0)] = 1.0
@@ -174,7 +173,6 @@ def _coerce_hedge(v: object) -> object:
 
 
 class Sleeve(_ConfigModel):
-    model_config = _Model
     name: str
     assets: tuple[str, ...]
     target: Annotated[float, Field(ge=0, le=1)]
@@ -227,7 +225,6 @@ MarketType = Literal["spot", "swap", "future"]
 
 
 class Account(_ConfigModel):
-    model_config = _Model
     name: str
     exchange: str
     mode: Mode = Mode.DEMO
@@ -261,7 +258,6 @@ class Account(_ConfigModel):
 
 
 class ManualHolding(_ConfigModel):
-    model_config = _Model
     asset: str
     quantity: Annotated[float, Field(ge=0)]
     label: str = "cold storage"
@@ -276,7 +272,6 @@ class Limits(_ConfigModel):
     """Pre-trade limits. ``max_margin_ratio`` is Binance's margin ratio (maintenance margin /
     margin balance; 1.0 is liquidation), so lower is safer."""
 
-    model_config = _Model
     max_order_notional: Annotated[float, Field(gt=0)] = 250_000.0
     max_leverage: Annotated[float, Field(ge=1, le=125)] = 5.0
     max_margin_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
@@ -316,7 +311,6 @@ class JournalSettings(_ConfigModel):
     """``[journal] url``: a PostgreSQL journal shared by a desk's consoles (default: none,
     the SQLite journal in the user data folder)."""
 
-    model_config = _Model
     url: str | None = None
 
     @field_validator("url")
@@ -326,7 +320,6 @@ class JournalSettings(_ConfigModel):
 
 
 class Config(_ConfigModel):
-    model_config = _Model
     portfolio: Portfolio = Portfolio()
     sleeves: tuple[Sleeve, ...]
     accounts: tuple[Account, ...] = ()
