@@ -10,6 +10,7 @@ nothing here talks to a venue.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -248,6 +249,13 @@ def funding_events(horizon_days: float, interval_hours: float, *, next_ms: int |
 
     Without a next time from the venue, payments are taken on the interval's grid from 00:00 UTC
     (Binance funds at 00:00, 08:00 and 16:00 UTC), so the count is still one of those whole numbers."""
+    return _funding_events(horizon_days, interval_hours, next_ms, now_ms)
+
+
+# a plan prices funding for every perp candidate on one horizon, clock and (usually) one
+# funding time: the count is worked out once per such four numbers
+@functools.lru_cache(maxsize=256)
+def _funding_events(horizon_days: float, interval_hours: float, next_ms: int | None, now_ms: int) -> int:
     step = interval_hours * 3_600_000
     end = now_ms + max(horizon_days, 0.0) * MS_PER_DAY
     first = float(next_ms) if next_ms is not None else 0.0
@@ -270,7 +278,7 @@ def funding_cost(side: str, rate: float, notional: float, payments: int) -> floa
 def funding_amount(side: str, notional: float, info: FundingInfo, horizon_days: float, *,
                    now_ms: int) -> tuple[float, int]:
     """Funding over the horizon (see ``funding_item``) and the payments it counts."""
-    n = funding_events(horizon_days, info.interval_hours, next_ms=info.next_time_ms, now_ms=now_ms)
+    n = _funding_events(horizon_days, info.interval_hours, info.next_time_ms, now_ms)
     return funding_cost(side, info.rate, notional, n), n
 
 

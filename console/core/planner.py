@@ -18,6 +18,7 @@ positions on the other side (reduce-only) before it opens anything.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
@@ -50,7 +51,16 @@ from console.core.overlay import (
 from console.core.preview import CostLine, cost_lines, leg_total, lines_total
 from console.core.risk import account_pools, linear_room
 from console.core.snapshot import Snapshot
-from console.core.ticket import OrderStyle, OrderType, Ticket, TicketKind, TicketLeg
+from console.core.ticket import (
+    Later,
+    OrderStyle,
+    OrderType,
+    Ticket,
+    TicketKind,
+    TicketLeg,
+    worded,
+    worded_each,
+)
 from console.core.venuedata import ByAccount, MarketFacts, market_facts, of, of_account
 
 DEFAULT_HORIZON_DAYS = 7.0
@@ -113,9 +123,30 @@ class _Priced(NamedTuple):
 class InstrumentChoice:
     instrument: HedgeInstrument  # with its account filled in
     cost: float
-    reason: str
     weighed: tuple[_Priced, ...] = field(repr=False)  # every (account, instrument) weighed, cheapest first
     leg: Leg | None = field(default=None, repr=False)  # the pick's open leg, as priced
+    pick: int = 0  # the pick's place in ``weighed``
+    passed_over: tuple[str, ...] = ()  # why each cheaper one could not carry the leg
+    left_out: tuple[str, ...] = ()  # listed, but the rounded leg could not be sent
+    horizon_days: float = DEFAULT_HORIZON_DAYS
+
+    @functools.cached_property
+    def reason(self) -> str:
+        """Why the pick: its cost lines, and what it beat or why it is alone (worded when read:
+        a plan chooses hundreds and a trader reads a few)."""
+        best = self.weighed[self.pick]
+        why = f"{_why(best.instrument, best.inst.symbol, best.account, best.lines, best.cost)} over {self.horizon_days:g} d"
+        short = list(self.passed_over)
+        if self.pick + 1 < len(self.weighed):
+            nxt = self.weighed[self.pick + 1]
+            why += f"; cheaper than {nxt.inst.symbol} on {nxt.account} ({nxt.cost:+,.2f}) by {nxt.cost - best.cost:,.2f}"
+            if short:
+                why += f"; passed over {'; '.join(short)}"
+        elif self.left_out or short:
+            why += f"; the only instrument that can be sent ({'; '.join(short + list(self.left_out))})"
+        else:
+            why += "; the only instrument listed"
+        return why
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
@@ -257,17 +288,8 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     else:
         short = []
     best = cands[pick]
-    why = f"{_why(best.instrument, best.inst.symbol, best.account, best.lines, best.cost)} over {ctx.horizon:g} d"
-    if pick + 1 < len(cands):
-        nxt = cands[pick + 1]
-        why += f"; cheaper than {nxt.inst.symbol} on {nxt.account} ({nxt.cost:+,.2f}) by {nxt.cost - best.cost:,.2f}"
-        if short:
-            why += f"; passed over {'; '.join(short)}"
-    elif left_out or short:
-        why += f"; the only instrument that can be sent ({'; '.join(short + left_out)})"
-    else:
-        why += "; the only instrument listed"
-    return InstrumentChoice(_on_account(best.inst, best.account), best.cost, why, tuple(cands), legs[pick])
+    return InstrumentChoice(_on_account(best.inst, best.account), best.cost, tuple(cands), legs[pick], pick,
+                            tuple(short), tuple(left_out), ctx.horizon)
 
 
 @by_identity(maxsize=4096)
@@ -338,26 +360,33 @@ def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
             instrument = choice.instrument if choice else None
     legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument, reduced,
                                 choice.leg if choice else None)
-    reasons = []
-    for leg in legs:
-        if leg.reduce_only:
-            reasons.append(f"{sleeve.name}: {leg.purpose} {leg.symbol} on {leg.account} first ({leg.notional:,.2f}), "
-                           "reduce-only: shrink the opposite overlay before opening anything")
-        else:
-            pick = choice.reason if choice else f"{leg.symbol} as asked"
-            reasons.append(f"{sleeve.name}: {side} {leg.notional:,.2f} toward the goal ({delta:+,.2f} of exposure); {pick}")
+    reasons: list[str | Later] = [Later(_leg_why, sleeve.name, side, leg, delta, choice) for leg in legs]
     warnings = [f"{s.sleeve}: skipped {s.side} {s.notional:,.2f} ({s.reason})" for s in skipped]
     return legs, reasons, warnings
 
 
-def _ticket(ctx: _Ctx, kind: TicketKind, legs: Sequence[Leg], note: str, reasons: Sequence[str],
+def _leg_why(sleeve: str, side: str, leg: Leg, delta: float, choice: InstrumentChoice | None) -> str:
+    """One leg's reason in ``_legs_for``'s ticket."""
+    if leg.reduce_only:
+        return (f"{sleeve}: {leg.purpose} {leg.symbol} on {leg.account} first ({leg.notional:,.2f}), "
+                "reduce-only: shrink the opposite overlay before opening anything")
+    pick = choice.reason if choice else f"{leg.symbol} as asked"
+    return f"{sleeve}: {side} {leg.notional:,.2f} toward the goal ({delta:+,.2f} of exposure); {pick}"
+
+
+def _ticket(ctx: _Ctx, kind: TicketKind, legs: Sequence[Leg], note: str | Later, reasons: Sequence[str | Later],
             warnings: Sequence[str]) -> Ticket:
     # every reduce-only leg goes first, across sleeves, so margin is freed before any opens
     # (each kind in its own order)
     order = [i for i, leg in enumerate(legs) if leg.reduce_only] + [i for i, leg in enumerate(legs)
                                                                    if not leg.reduce_only]
+    parts = tuple(reasons[i] for i in order) if len(reasons) == len(legs) else tuple(reasons)
     return Ticket(kind, tuple(TicketLeg(legs[i]) for i in order), ctx.snap.timestamp, ctx.horizon, note,
-                  tuple(warnings), tuple(reasons[i] for i in order) if len(reasons) == len(legs) else tuple(reasons))
+                  tuple(warnings), Later(worded_each, parts) if parts else ())
+
+
+def _titled(title: str, row: SleeveRow, goal: Goal) -> str:
+    return title + _drift_words(row, goal)
 
 
 def _drift_words(row: SleeveRow, goal: Goal) -> str:
@@ -386,7 +415,7 @@ def build_hedge(config: Config, snapshot: Snapshot, sleeve: str, *, goal: Goal =
     s, row = _row(ctx, sleeve)
     delta = row.delta(goal)
     legs, reasons, warnings = _legs_for(ctx, s, row, delta, instrument)
-    note = f"hedge: {_drift_words(row, goal)}"
+    note = Later(_titled, "hedge: ", row, goal)
     if not legs and not warnings:
         warnings = [f"{sleeve}: already at its {goal.value}; nothing to do"]
     return _ticket(ctx, TicketKind.HEDGE, legs, note, reasons, warnings)
@@ -420,8 +449,12 @@ def build_spread(config: Config, snapshot: Snapshot, sell: str, buy: str, *, goa
                         "a spread buys an underweight sleeve: swap the pair or pick another")
     l1, why1, w1 = _legs_for(ctx, s_sell, r_sell, d_sell, _hedge_of(s_sell, sell_instrument))
     l2, why2, w2 = _legs_for(ctx, s_buy, r_buy, d_buy, _hedge_of(s_buy, buy_instrument))
-    note = f"spread: sell {sell} / buy {buy}. {_drift_words(r_sell, goal)}. {_drift_words(r_buy, goal)}"
+    note = Later(_spread_note, r_sell, r_buy, goal)
     return _ticket(ctx, TicketKind.SPREAD, l1 + l2, note, why1 + why2, w1 + w2)
+
+
+def _spread_note(sell: SleeveRow, buy: SleeveRow, goal: Goal) -> str:
+    return f"spread: sell {sell.name} / buy {buy.name}. {_drift_words(sell, goal)}. {_drift_words(buy, goal)}"
 
 
 def _hedge_of(sleeve: Sleeve, instrument: HedgeInstrument | str | None) -> HedgeInstrument | None:
@@ -516,15 +549,26 @@ def _roll_legs_of(ctx: _Ctx, s: Sleeve, p: PositionLine, to_symbol: str | None) 
     return sleeve, p, close, opened
 
 
-def _roll_ticket(ctx: _Ctx, sleeve: str, p: PositionLine, close: Leg, opened: Leg, why: str = "") -> Ticket:
+def _roll_ticket(ctx: _Ctx, sleeve: str, p: PositionLine, close: Leg, opened: Leg, why: str | Later = "") -> Ticket:
     """The roll's ticket; ``why``: the end of its note, why the scan proposes it."""
-    acct, sym = opened.account, opened.symbol
-    direction = f"{'dated' if p.dated else 'perp'} → {'dated' if _is_dated(ctx.snap, acct, sym) else 'perp'}"
-    note = (f"roll ({direction}): close {p.side} {abs(p.contracts):g} {p.symbol} on {p.account} "
-            f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {sym} on {acct}{why}")
-    reasons = [f"{sleeve}: close the whole {p.symbol} {p.side} (reduce-only)",
-               f"{sleeve}: reopen the same exposure in {sym} ({opened.contracts:g} contracts at {opened.price:,.6g})"]
-    return _ticket(ctx, TicketKind.ROLL, [close, opened], note, reasons, [])
+    to_dated = _is_dated(ctx.snap, opened.account, opened.symbol)
+    reasons = [Later(_roll_why, sleeve, p, None), Later(_roll_why, sleeve, p, opened)]
+    return _ticket(ctx, TicketKind.ROLL, [close, opened], Later(_roll_note, p, opened, to_dated, why), reasons, [])
+
+
+def _roll_note(p: PositionLine, opened: Leg, to_dated: bool, why: str | Later) -> str:
+    direction = f"{'dated' if p.dated else 'perp'} → {'dated' if to_dated else 'perp'}"
+    return (f"roll ({direction}): close {p.side} {abs(p.contracts):g} {p.symbol} on {p.account} "
+            f"({abs(p.notional):,.2f}) and reopen {opened.notional:,.2f} in {opened.symbol} on {opened.account}"
+            f"{worded(why)}")
+
+
+def _roll_why(sleeve: str, p: PositionLine, opened: Leg | None) -> str:
+    """A roll leg's reason: the close (``opened`` None), or the reopen."""
+    if opened is None:
+        return f"{sleeve}: close the whole {p.symbol} {p.side} (reduce-only)"
+    return (f"{sleeve}: reopen the same exposure in {opened.symbol} ({opened.contracts:g} contracts at "
+            f"{opened.price:,.6g})")
 
 
 def _series(ohlcv: Mapping[str, Any], asset: str, quote: str) -> dict[int, float] | None:
@@ -585,7 +629,8 @@ def build_proxy_hedge(config: Config, snapshot: Snapshot, sleeve: str, proxy: st
                                f"ratio {counted.ratio:g}, so after the fill {sleeve} shows {moved:,.2f} moved, not "
                                f"{abs(row.delta(goal)):,.2f}; set ratio = {fit.beta:.3f} on that hedge to count it "
                                "as it is sized"]
-    reasons = [r.replace(f"{proxy} as asked", f"{proxy} sized by beta {fit.beta:.3f} (R² {fit.r2:.2f})") for r in reasons]
+    reasons = [worded(r).replace(f"{proxy} as asked", f"{proxy} sized by beta {fit.beta:.3f} (R² {fit.r2:.2f})")
+               for r in reasons]
     note = f"proxy hedge: {_drift_words(row, goal)}; {fit.reason}; basis risk: {(1 - fit.r2) * 100:.0f}% of variance unhedged"
     return _ticket(ctx, TicketKind.PROXY, legs, note, reasons, warnings)
 
@@ -641,7 +686,7 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
             except UserError:
                 continue  # no instrument of the other kind: nothing to propose
             if expiring:
-                out.append(_roll_ticket(ctx, *roll, why=f"; {p.symbol} expires inside the {ctx.horizon:g} d horizon"))
+                out.append(_roll_ticket(ctx, *roll, why=Later(_expiry_why, p.symbol, ctx.horizon)))
                 continue
             # the roll's verdict needs only its costs (preview() would add margin and checks),
             # priced as its legs would be worked; it is worded only when proposed
@@ -673,9 +718,21 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
             cost = sum(bare[i] if bare is not None and book is None else priced(*w, book)
                        for i, (w, book) in enumerate(zip(worked, books, strict=True)))
             if cost < 0:
-                why = f"; the roll saves {-cost:,.2f} over {ctx.horizon:g} d (carry saved minus fees and slippage)"
-                out.append(replace(t, note=t.note + why) if t else _roll_ticket(ctx, *roll, why=why))
+                why = Later(_saving_why, cost, ctx.horizon)
+                out.append(replace(t, note=Later(_joined, t.note, why)) if t else _roll_ticket(ctx, *roll, why=why))
     return out
+
+
+def _expiry_why(symbol: str, horizon: float) -> str:
+    return f"; {symbol} expires inside the {horizon:g} d horizon"
+
+
+def _saving_why(cost: float, horizon: float) -> str:
+    return f"; the roll saves {-cost:,.2f} over {horizon:g} d (carry saved minus fees and slippage)"
+
+
+def _joined(*parts: str | Later) -> str:
+    return "".join(worded_each(parts))
 
 
 def hedgeable_rows(config: Config, alloc: Allocation) -> list[SleeveRow]:
