@@ -115,14 +115,19 @@ class BookWalk(NamedTuple):
     @property
     def bps(self) -> float | None:
         """Adverse distance of the VWAP from mid, in basis points (≥ 0)."""
-        if self.vwap is None or not self.mid:
-            return None
-        gap = self.vwap - self.mid
-        if self.side == "sell":
-            gap = -gap
-        elif self.side != "buy":
-            gap = abs(gap)
-        return max(0.0, gap / self.mid * 1e4)
+        return _adverse_bps(self.vwap, self.mid, self.side)
+
+
+def _adverse_bps(vwap: float | None, mid: float | None, side: str) -> float | None:
+    """``BookWalk.bps`` of these figures."""
+    if vwap is None or not mid:
+        return None
+    gap = vwap - mid
+    if side == "sell":
+        gap = -gap
+    elif side != "buy":
+        gap = abs(gap)
+    return max(0.0, gap / mid * 1e4)
 
 
 def book_mid(book: Mapping[str, Any] | None) -> float | None:
@@ -141,8 +146,13 @@ def walk_book(book: Mapping[str, Any], side: str, contracts: float) -> BookWalk:
     When the book runs out, the remainder is priced at the last level (a lower bound on the
     true cost) and ``thin`` is set so the trader is told.
     """
-    levels = book.get("asks" if side == "buy" else "bids") or []
-    mid = book_mid(book)
+    filled, vwap, worst, touched = _walk(book.get("asks" if side == "buy" else "bids") or [], contracts)
+    return BookWalk(abs(contracts), filled, vwap, book_mid(book), worst, touched, side)
+
+
+def _walk(levels: Sequence[Sequence[Any]], contracts: float) -> tuple[float, float | None, float | None, int]:
+    """``walk_book``'s fill of ``contracts`` against one side's ``levels``: (filled, VWAP,
+    worst price touched, levels touched); the VWAP None when nothing fills."""
     left, cost, filled, worst, touched = abs(contracts), 0.0, 0.0, None, 0
     for lvl in levels:
         if left <= 1e-15:
@@ -157,19 +167,31 @@ def walk_book(book: Mapping[str, Any], side: str, contracts: float) -> BookWalk:
         worst = px
         touched += 1
     if filled <= 0:
-        return BookWalk(abs(contracts), 0.0, None, mid, None, 0, side)
-    vwap = (cost + max(left, 0.0) * (worst or 0.0)) / (filled + max(left, 0.0))
-    return BookWalk(abs(contracts), filled, vwap, mid, worst, touched, side)
+        return 0.0, None, None, 0
+    return filled, (cost + max(left, 0.0) * (worst or 0.0)) / (filled + max(left, 0.0)), worst, touched
 
 
 def slippage_money(w: BookWalk, contract_size: float = 1.0, *, inverse: bool = False) -> float | None:
     """The walk's slippage money (see ``slippage_cost``); None when the book cannot price it."""
-    bps = w.bps
-    if w.vwap is None or bps is None or w.mid is None:
+    return _slippage(w.wanted, w.vwap, w.mid, w.side, contract_size, inverse)
+
+
+def book_slippage(book: Mapping[str, Any], side: str, contracts: float, contract_size: float,
+                  inverse: bool) -> float | None:
+    """``slippage_money(walk_book(...))`` without the walk's record: the planner prices a
+    slippage per candidate leg and reads only the money."""
+    vwap = _walk(book.get("asks" if side == "buy" else "bids") or [], contracts)[1]
+    return _slippage(abs(contracts), vwap, book_mid(book), side, contract_size, inverse)
+
+
+def _slippage(wanted: float, vwap: float | None, mid: float | None, side: str, contract_size: float,
+              inverse: bool) -> float | None:
+    bps = _adverse_bps(vwap, mid, side)
+    if vwap is None or bps is None or mid is None:
         return None
-    size = w.wanted * contract_size  # base units (linear) or USD (inverse)
-    gap = bps / 1e4 * w.mid  # the adverse |VWAP − mid|, 0 when the book is crossed
-    return size * gap / w.vwap if inverse else size * gap
+    size = wanted * contract_size  # base units (linear) or USD (inverse)
+    gap = bps / 1e4 * mid  # the adverse |VWAP − mid|, 0 when the book is crossed
+    return size * gap / vwap if inverse else size * gap
 
 
 def slippage_cost(book: Mapping[str, Any] | None, side: str, contracts: float, contract_size: float = 1.0, *,

@@ -180,8 +180,9 @@ class _Ctx:
         # stream of snapshots hands on unchanged: kept while those markets mappings live
         self._order_key = tuple(self._order)
         self._listing = _listing_table(*(snap.accounts[n].markets for n in self._order))
-        # each (account, linear pool)'s free margin before any leg, and its initial margin held
-        self.free_margin: dict[tuple[str, str], tuple[float, float]] = {}
+        # risk.linear_room's figures for this pass: each account's positions, and each
+        # (account, linear pool)'s free margin before any leg and its initial margin held
+        self.free_margin: dict[Any, Any] = {}
 
     def listing(self, inst: HedgeInstrument) -> list[str]:
         """``_accounts_listing`` of ``inst``, worked out once while the markets live (shared: do not

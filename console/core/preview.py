@@ -26,6 +26,7 @@ from console.core.costs import (
     basis_amount,
     basis_info,
     basis_item,
+    book_slippage,
     carry_after_expiry,
     fee_amount,
     fee_cost,
@@ -36,10 +37,8 @@ from console.core.costs import (
     roll_item,
     rolls_needed,
     slippage_cost,
-    slippage_money,
     spot_alternative,
     unknown,
-    walk_book,
 )
 from console.core.errors import UserError
 from console.core.memo import by_identity
@@ -270,7 +269,7 @@ def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, con
     if style.type is not OrderType.MARKET:
         slip = ("slippage", _resting(side, price, limit_price, book)[0] * notional, True)
     elif book:
-        money = slippage_money(walk_book(book, side, contracts / style.slices), contract_size, inverse=not linear)
+        money = book_slippage(book, side, contracts / style.slices, contract_size, not linear)
         if money is not None:
             slip = ("slippage", money * style.slices if style.slices > 1 else money, True)
     head = (("fee", fee, True), slip)

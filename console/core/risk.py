@@ -825,18 +825,26 @@ class LinearRoom(NamedTuple):
 
 
 def linear_room(snap: Snapshot, leg: Leg, *, quote: str, default_leverage: float,
-                free: dict[tuple[str, str], tuple[float, float]] | None = None) -> LinearRoom:
+                free: dict[Any, Any] | None = None) -> LinearRoom:
     """For a linear ``leg``: the pool ``account_pools`` puts it in, its free margin before any
-    leg (the same floats ``Pool.evaluate`` gives; kept in ``free`` by (account, settle) when
-    given, since it is the same for every leg of a planning pass), and a bound on the initial
-    margin the leg adds. A position's initial margin is its notional / leverage with every
-    leverage ≥ 1, so what the leg adds is at most its symbol's notional after it, which is at
-    most (contracts held + the leg's) × contract size × mark. No tiers: as the planner's margin
-    rule reads them."""
-    acct = snap.account(leg.account)
-    held = _held(snap, leg.account, default_leverage)
-    linear = held.pools.get(("", False), ())
-    settle = _settle_of(acct, (linear[0].symbol if linear else leg.symbol), quote) or quote
+    leg (the same floats ``Pool.evaluate`` gives), and a bound on the initial margin the leg
+    adds. A position's initial margin is its notional / leverage with every leverage ≥ 1, so
+    what the leg adds is at most its symbol's notional after it, which is at most (contracts
+    held + the leg's) × contract size × mark. No tiers: as the planner's margin rule reads them.
+
+    ``free``: a planning pass's own dict, in which the account's positions and each pool's free
+    margin are kept (the same for every leg of the pass), by account and by (account, settle)."""
+    got = free.get(leg.account) if free is not None else None
+    if got is None:
+        acct = snap.account(leg.account)
+        held = _held(snap, leg.account, default_leverage)
+        linear = held.pools.get(("", False), ())
+        got = (acct, held, linear, (_settle_of(acct, linear[0].symbol, quote) or quote) if linear else None)
+        if free is not None:
+            free[leg.account] = got
+    acct, held, linear, settle = got
+    if settle is None:  # no linear position: the pool is the leg's own settle currency's
+        settle = _settle_of(acct, leg.symbol, quote) or quote
     key = (leg.account, settle)
     hit = free.get(key) if free is not None else None
     if hit is None:
