@@ -48,7 +48,7 @@ from console.core.overlay import (
     sleeve_legs,
     wanted,
 )
-from console.core.preview import CostLine, cost_lines, leg_total, lines_total
+from console.core.preview import CostLine, cost_lines, leg_lines
 from console.core.risk import account_pools, linear_room
 from console.core.snapshot import Snapshot
 from console.core.ticket import (
@@ -264,10 +264,9 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
             book = books.get(h.symbol)  # each candidate on its own venue's book and fees
             px = None if market else limit_price(side, book_mid(book) or mark, style, lot, h.symbol, book)
             # the open leg's own cost lines (preview.leg_lines of the Leg sleeve_legs would build)
-            kind, lines = cost_lines(st, h.symbol, side, rounded.amount, cs, linear, mark, False, style, px,
+            kind, lines, cost = cost_lines(st, h.symbol, side, rounded.amount, cs, linear, mark, False, style, px,
                                      book=book, spot_price=spot, horizon_days=ctx.horizon, now_ms=ctx.now,
                                      fees=fees, facts=mf)
-            cost = lines_total(lines)
             cands.append(_Priced(round(cost, 6), rank, len(cands), cost, acct, h, mf, rounded.amount, mark, kind,
                                  lines))
     if not cands:
@@ -344,8 +343,9 @@ def _margin_short_exact(ctx: _Ctx, leg: Leg) -> str | None:
 
 
 def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
-              instrument: HedgeInstrument | None = None) -> tuple[list[Leg], list[str], list[str]]:
-    """Legs moving ``sleeve`` by ``delta``, reduce-before-open, with per-leg reasons and warnings."""
+              instrument: HedgeInstrument | None = None) -> tuple[list[Leg], Later, list[str]]:
+    """Legs moving ``sleeve`` by ``delta``, reduce-before-open, with their reasons (one per leg,
+    worded when read) and warnings."""
     side = "buy" if delta > 0 else "sell"
     choice = None
     reduced = None
@@ -361,29 +361,44 @@ def _legs_for(ctx: _Ctx, sleeve: Sleeve, row: SleeveRow, delta: float,
             instrument = choice.instrument if choice else None
     legs, skipped = sleeve_legs(ctx.config, ctx.snap, sleeve, row, delta, ctx.lots, instrument, reduced,
                                 choice.leg if choice else None)
-    reasons: list[str | Later] = [Later(_leg_why, sleeve.name, side, leg, delta, choice) for leg in legs]
     warnings = [f"{s.sleeve}: skipped {s.side} {s.notional:,.2f} ({s.reason})" for s in skipped]
-    return legs, reasons, warnings
+    return legs, Later(_legs_why, sleeve.name, side, legs, delta, choice), warnings
 
 
-def _leg_why(sleeve: str, side: str, leg: Leg, delta: float, choice: InstrumentChoice | None) -> str:
-    """One leg's reason in ``_legs_for``'s ticket."""
-    if leg.reduce_only:
-        return (f"{sleeve}: {leg.purpose} {leg.symbol} on {leg.account} first ({leg.notional:,.2f}), "
-                "reduce-only: shrink the opposite overlay before opening anything")
-    pick = choice.reason if choice else f"{leg.symbol} as asked"
-    return f"{sleeve}: {side} {leg.notional:,.2f} toward the goal ({delta:+,.2f} of exposure); {pick}"
+def _legs_why(sleeve: str, side: str, legs: Sequence[Leg], delta: float,
+              choice: InstrumentChoice | None) -> tuple[str, ...]:
+    """``_legs_for``'s reason for each of its legs, in their order."""
+    out = []
+    for leg in legs:
+        if leg.reduce_only:
+            out.append(f"{sleeve}: {leg.purpose} {leg.symbol} on {leg.account} first ({leg.notional:,.2f}), "
+                       "reduce-only: shrink the opposite overlay before opening anything")
+        else:
+            pick = choice.reason if choice else f"{leg.symbol} as asked"
+            out.append(f"{sleeve}: {side} {leg.notional:,.2f} toward the goal ({delta:+,.2f} of exposure); {pick}")
+    return tuple(out)
 
 
-def _ticket(ctx: _Ctx, kind: TicketKind, legs: Sequence[Leg], note: str | Later, reasons: Sequence[str | Later],
+def _ticket(ctx: _Ctx, kind: TicketKind, legs: Sequence[Leg], note: str | Later, reasons: Sequence[str] | Later,
             warnings: Sequence[str]) -> Ticket:
+    """``reasons``: one per leg in the order of ``legs`` (or a ``Later`` of them); they follow
+    their legs into the ticket's order."""
     # every reduce-only leg goes first, across sleeves, so margin is freed before any opens
     # (each kind in its own order)
     order = [i for i, leg in enumerate(legs) if leg.reduce_only] + [i for i, leg in enumerate(legs)
                                                                    if not leg.reduce_only]
-    parts = tuple(reasons[i] for i in order) if len(reasons) == len(legs) else tuple(reasons)
+    if type(reasons) is Later:
+        worded_reasons: tuple[str, ...] | Later = reasons if order == sorted(order) else Later(_in_order, reasons, order)
+    else:
+        worded_reasons = _in_order(reasons, order)
     return Ticket(kind, tuple(TicketLeg(legs[i]) for i in order), ctx.snap.timestamp, ctx.horizon, note,
-                  tuple(warnings), Later(worded_each, parts) if parts else ())
+                  tuple(warnings), worded_reasons)
+
+
+def _in_order(reasons: Sequence[str] | Later, order: Sequence[int]) -> tuple[str, ...]:
+    """One reason per leg, put in the legs' ``order`` (as they are, when they are not one per leg)."""
+    texts = worded(reasons)
+    return tuple(texts[i] for i in order) if len(texts) == len(order) else tuple(texts)
 
 
 def _titled(title: str, row: SleeveRow, goal: Goal) -> str:
@@ -451,7 +466,11 @@ def build_spread(config: Config, snapshot: Snapshot, sell: str, buy: str, *, goa
     l1, why1, w1 = _legs_for(ctx, s_sell, r_sell, d_sell, _hedge_of(s_sell, sell_instrument))
     l2, why2, w2 = _legs_for(ctx, s_buy, r_buy, d_buy, _hedge_of(s_buy, buy_instrument))
     note = Later(_spread_note, r_sell, r_buy, goal)
-    return _ticket(ctx, TicketKind.SPREAD, l1 + l2, note, why1 + why2, w1 + w2)
+    return _ticket(ctx, TicketKind.SPREAD, l1 + l2, note, Later(_joined_reasons, why1, why2), w1 + w2)
+
+
+def _joined_reasons(*parts: Later) -> tuple[str, ...]:
+    return tuple(r for p in parts for r in p())
 
 
 def _spread_note(sell: SleeveRow, buy: SleeveRow, goal: Goal) -> str:
@@ -553,8 +572,8 @@ def _roll_legs_of(ctx: _Ctx, s: Sleeve, p: PositionLine, to_symbol: str | None) 
 def _roll_ticket(ctx: _Ctx, sleeve: str, p: PositionLine, close: Leg, opened: Leg, why: str | Later = "") -> Ticket:
     """The roll's ticket; ``why``: the end of its note, why the scan proposes it."""
     to_dated = _is_dated(ctx.snap, opened.account, opened.symbol)
-    reasons = [Later(_roll_why, sleeve, p, None), Later(_roll_why, sleeve, p, opened)]
-    return _ticket(ctx, TicketKind.ROLL, [close, opened], Later(_roll_note, p, opened, to_dated, why), reasons, [])
+    return _ticket(ctx, TicketKind.ROLL, [close, opened], Later(_roll_note, p, opened, to_dated, why),
+                   Later(_roll_why, sleeve, p, opened), [])
 
 
 def _roll_note(p: PositionLine, opened: Leg, to_dated: bool, why: str | Later) -> str:
@@ -564,11 +583,10 @@ def _roll_note(p: PositionLine, opened: Leg, to_dated: bool, why: str | Later) -
             f"{worded(why)}")
 
 
-def _roll_why(sleeve: str, p: PositionLine, opened: Leg | None) -> str:
-    """A roll leg's reason: the close (``opened`` None), or the reopen."""
-    if opened is None:
-        return f"{sleeve}: close the whole {p.symbol} {p.side} (reduce-only)"
-    return (f"{sleeve}: reopen the same exposure in {opened.symbol} ({opened.contracts:g} contracts at "
+def _roll_why(sleeve: str, p: PositionLine, opened: Leg) -> tuple[str, str]:
+    """A roll's reasons: the close's, then the reopen's."""
+    return (f"{sleeve}: close the whole {p.symbol} {p.side} (reduce-only)",
+            f"{sleeve}: reopen the same exposure in {opened.symbol} ({opened.contracts:g} contracts at "
             f"{opened.price:,.6g})")
 
 
@@ -630,8 +648,8 @@ def build_proxy_hedge(config: Config, snapshot: Snapshot, sleeve: str, proxy: st
                                f"ratio {counted.ratio:g}, so after the fill {sleeve} shows {moved:,.2f} moved, not "
                                f"{abs(row.delta(goal)):,.2f}; set ratio = {fit.beta:.3f} on that hedge to count it "
                                "as it is sized"]
-    reasons = [worded(r).replace(f"{proxy} as asked", f"{proxy} sized by beta {fit.beta:.3f} (R² {fit.r2:.2f})")
-               for r in reasons]
+    reasons = [r.replace(f"{proxy} as asked", f"{proxy} sized by beta {fit.beta:.3f} (R² {fit.r2:.2f})")
+               for r in worded(reasons)]
     note = f"proxy hedge: {_drift_words(row, goal)}; {fit.reason}; basis risk: {(1 - fit.r2) * 100:.0f}% of variance unhedged"
     return _ticket(ctx, TicketKind.PROXY, legs, note, reasons, warnings)
 
@@ -701,9 +719,9 @@ def roll_candidates(ctx: _Ctx, rows: Sequence[SleeveRow] | None = None) -> list[
                 worked = [(tl.leg, tl.style, tl.limit_price) for tl in t.legs]
 
             def priced(leg: Leg, style: OrderStyle, limit: float | None, book: Any) -> float:
-                return leg_total(ctx.snap, leg, style, limit, book=book,
+                return leg_lines(ctx.snap, leg, style, limit, book=book,
                                  spot_price=ctx.alloc.prices.get(leg.symbol.split("/")[0]),
-                                 horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)
+                                 horizon_days=ctx.horizon, now_ms=ctx.now, trading_fees=ctx.fees)[2]
 
             # Many rolls cannot save: weigh them without walking the books first. A market
             # leg's slippage is never negative, and without a book its slippage line is 0 and

@@ -241,11 +241,12 @@ CostLine = tuple[str, float, bool]  # a cost line's name, amount and whether it 
 
 def leg_lines(snap: Snapshot, leg: Leg, style: OrderStyle, limit_price: float | None, *,
               book: Mapping[str, Any] | None, spot_price: float | None, horizon_days: float, now_ms: int,
-              trading_fees: ByAccount | None = None) -> tuple[str, tuple[CostLine, ...]]:
-    """``leg_costs``' instrument ("perp" | "dated") and each of its cost lines as (name, amount,
-    known), without the lines' objects and words, for ``leg`` worked in ``style`` at
-    ``limit_price`` (a ``TicketLeg``'s): the planner weighs rolls on these. The same floats:
-    the same formulas (costs' ``*_amount``) on the same inputs."""
+              trading_fees: ByAccount | None = None) -> tuple[str, tuple[CostLine, ...], float]:
+    """``leg_costs``' instrument ("perp" | "dated"), each of its cost lines as (name, amount,
+    known) and their total, without the lines' objects and words, for ``leg`` worked in
+    ``style`` at ``limit_price`` (a ``TicketLeg``'s): the planner weighs rolls on these. The
+    same floats: the same formulas (costs' ``*_amount``) on the same inputs, added in the same
+    order as ``LegCosts.total`` adds its items."""
     return cost_lines(snap.accounts[leg.account], leg.symbol, leg.side, leg.contracts, leg.contract_size,
                       leg.linear, leg.price, leg.reduce_only, style, limit_price, book=book,
                       spot_price=spot_price, horizon_days=horizon_days, now_ms=now_ms,
@@ -255,7 +256,7 @@ def leg_lines(snap: Snapshot, leg: Leg, style: OrderStyle, limit_price: float | 
 def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, contract_size: float, linear: bool,
                price: float, reduce_only: bool, style: OrderStyle, limit_price: float | None, *,
                book: Mapping[str, Any] | None, spot_price: float | None, horizon_days: float, now_ms: int,
-               fees: Mapping[str, Any], facts: MarketFacts | None = None) -> tuple[str, tuple[CostLine, ...]]:
+               fees: Mapping[str, Any], facts: MarketFacts | None = None) -> tuple[str, tuple[CostLine, ...], float]:
     """``leg_lines`` of a leg given by its fields (a ``Leg``'s, in its order, then its
     ``TicketLeg``'s style and limit price) on its account, with that account's ``fees``: the
     planner prices candidate legs it never builds (it builds the pick's) on this, and
@@ -273,32 +274,20 @@ def cost_lines(acct: AccountState, symbol: str, side: str, contracts: float, con
         if money is not None:
             slip = ("slippage", money * style.slices if style.slices > 1 else money, True)
     head = (("fee", fee, True), slip)
+    # each total adds the lines in their order, as LegCosts.total does (sum() from 0: the same float)
     if not facts.dated:
         fi = funding_of(acct.funding_rates, symbol)
         funding = funding_amount(side, notional, fi, horizon_days, now_ms=now_ms)[0] if fi else 0.0
-        return "perp", (*head, ("funding", funding, fi is not None))
+        return "perp", (*head, ("funding", funding, fi is not None)), 0.0 + fee + slip[1] + funding
     bi = basis_info(price, spot_price, facts.expiry, now_ms)
     if bi is None:
-        return "dated", (*head, ("basis", 0.0, False), ("roll", 0.0, False))
-    basis = ("basis", basis_amount(side, notional, bi, horizon_days)[0], True)
+        return "dated", (*head, ("basis", 0.0, False), ("roll", 0.0, False)), 0.0 + fee + slip[1] + 0.0 + 0.0
+    basis = basis_amount(side, notional, bi, horizon_days)[0]
     if reduce_only:
-        return "dated", (*head, basis)
+        return "dated", (*head, ("basis", basis, True)), 0.0 + fee + slip[1] + basis
     carry, _ = carry_after_expiry(side, notional, bi, horizon_days)
     roll = roll_amount(rolls_needed(horizon_days, bi.days_to_expiry), fee + slip[1], carry)
-    return "dated", (*head, basis, ("roll", roll, True))
-
-
-def lines_total(lines: Sequence[CostLine]) -> float:
-    """The lines added up in order, as ``LegCosts.total`` adds its items (the same float)."""
-    return sum([amount for _, amount, _ in lines])  # a list: faster than a generator for a few lines
-
-
-def leg_total(snap: Snapshot, leg: Leg, style: OrderStyle, limit_price: float | None, *,
-              book: Mapping[str, Any] | None, spot_price: float | None, horizon_days: float, now_ms: int,
-              trading_fees: ByAccount | None = None) -> float:
-    """``leg_costs(...).total`` without building its cost lines (see ``leg_lines``)."""
-    return lines_total(leg_lines(snap, leg, style, limit_price, book=book, spot_price=spot_price,
-                                 horizon_days=horizon_days, now_ms=now_ms, trading_fees=trading_fees)[1])
+    return "dated", (*head, ("basis", basis, True), ("roll", roll, True)), 0.0 + fee + slip[1] + basis + roll
 
 
 @by_identity()

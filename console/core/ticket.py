@@ -98,13 +98,15 @@ class _Worded:
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:  # the dataclass asks the class for the field's default
             return self.default
-        v = obj.__dict__[self.key]
+        v = getattr(obj, self.key)
         if type(v) is Later:
-            v = obj.__dict__[self.key] = v()
+            v = v()
+            object.__setattr__(obj, self.key, v)
         return v
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.key] = value
+        # not through obj.__dict__: reading it builds the instance's dict, one more object per ticket
+        object.__setattr__(obj, self.key, value)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from console.core.errors import UserError
 from console.core.orderstyle import limit_price
 from console.core.overlay import account_lots
 from console.core.planner import build_hedge, build_roll, propose
-from console.core.preview import leg_costs, leg_lines, leg_total, preview
+from console.core.preview import leg_costs, leg_lines, preview
 from console.core.ticket import OrderStyle, OrderType, TicketKind, TicketLeg
 from tests import factories as f
 from tests.planner.bigbook import build
@@ -85,7 +85,7 @@ def test_each_sleeve_opens_in_its_cheapest_instrument_as_previewed(book):
 
 
 def test_a_candidates_figures_are_its_cost_lines(book):
-    # the planner weighs candidates on leg_lines / leg_total; the preview shows leg_costs' lines:
+    # the planner weighs candidates on leg_lines' lines and total; the preview shows leg_costs' lines:
     # every leg of the plan (perps, dated, reduce-only), in every order style, with and without
     # its book and a spot price, also as an inverse contract, gives the very same lines and total
     cfg, snap, books, alloc = book
@@ -106,9 +106,9 @@ def test_a_candidates_figures_are_its_cost_lines(book):
                             terms = {"book": bk, "spot_price": spot, "horizon_days": 7 if spot else 200,
                                      "now_ms": f.T0}
                             lc = leg_costs(cfg, snap, 0, one, **terms)
-                            kind, lines = leg_lines(snap, variant, style, px, **terms)
+                            kind, lines, total = leg_lines(snap, variant, style, px, **terms)
                             assert (kind, lines) == (lc.instrument, tuple((i.name, i.amount, i.known) for i in lc.items))
-                            assert leg_total(snap, variant, style, px, **terms) == lc.total
+                            assert total == lc.total
                             checked += 1
     assert checked > 10_000
 
