@@ -15,6 +15,7 @@ from typing import Any
 
 from console.core.allocation import Allocation, PositionLine, SleeveRow, Status, contract_mark
 from console.core.config import Config, Goal, HedgeInstrument, Sleeve
+from console.core.frozen import quick_init
 from console.core.lots import Lots
 from console.core.snapshot import Snapshot
 
@@ -25,6 +26,7 @@ class Scope(StrEnum):
     ALL = "all"  # every sleeve with a configured target
 
 
+@quick_init
 @dataclass(frozen=True)
 class Leg:
     sleeve: str
@@ -192,6 +194,8 @@ def reduce_legs(snap: Snapshot, sleeve: Sleeve, row: SleeveRow, delta: float,
     """The reduce-only legs ``sleeve_legs`` starts with (positions on the other side shrunk,
     never past zero, in the order of the sleeve's hedge list), the exposure still to move after
     them, and whether that may open a position (False after a partial reduction)."""
+    if not row.positions:  # most sleeves of a large book: nothing to shrink
+        return [], delta, True
     side = "buy" if delta > 0 else "sell"
     legs: list[Leg] = []
     need = delta

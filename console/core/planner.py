@@ -18,9 +18,8 @@ positions on the other side (reduce-only) before it opens anything.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from console.core.allocation import (
@@ -119,21 +118,23 @@ class _Priced(NamedTuple):
                    self.facts.linear, self.mark, False, "open", self.inst.ratio)
 
 
-@dataclass(frozen=True)
-class InstrumentChoice:
+class InstrumentChoice(NamedTuple):
+    """What ``choose_instrument`` picked, and what it weighed (a named tuple, immutable: one per
+    sleeve a plan moves, and a frozen dataclass costs thrice as much to build)."""
+
     instrument: HedgeInstrument  # with its account filled in
     cost: float
-    weighed: tuple[_Priced, ...] = field(repr=False)  # every (account, instrument) weighed, cheapest first
-    leg: Leg | None = field(default=None, repr=False)  # the pick's open leg, as priced
+    weighed: tuple[_Priced, ...]  # every (account, instrument) weighed, cheapest first
+    leg: Leg | None = None  # the pick's open leg, as priced
     pick: int = 0  # the pick's place in ``weighed``
     passed_over: tuple[str, ...] = ()  # why each cheaper one could not carry the leg
     left_out: tuple[str, ...] = ()  # listed, but the rounded leg could not be sent
     horizon_days: float = DEFAULT_HORIZON_DAYS
 
-    @functools.cached_property
+    @property
     def reason(self) -> str:
-        """Why the pick: its cost lines, and what it beat or why it is alone (worded when read:
-        a plan chooses hundreds and a trader reads a few)."""
+        """Why the pick: its cost lines, and what it beat or why it is alone (worded when read,
+        once per ticket: a plan chooses hundreds and a trader reads a few)."""
         best = self.weighed[self.pick]
         why = f"{_why(best.instrument, best.inst.symbol, best.account, best.lines, best.cost)} over {self.horizon_days:g} d"
         short = list(self.passed_over)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from console.core.frozen import quick_init
 from console.core.overlay import Leg
 
 
@@ -46,6 +47,7 @@ class OrderStyle:
             raise ValueError("sliced orders need over_minutes > 0")
 
 
+@quick_init
 @dataclass(frozen=True)
 class TicketLeg:
     leg: Leg
