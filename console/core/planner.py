@@ -385,14 +385,15 @@ def _ticket(ctx: _Ctx, kind: TicketKind, legs: Sequence[Leg], note: str | Later,
     """``reasons``: one per leg in the order of ``legs`` (or a ``Later`` of them); they follow
     their legs into the ticket's order."""
     # every reduce-only leg goes first, across sleeves, so margin is freed before any opens
-    # (each kind in its own order)
-    order = [i for i, leg in enumerate(legs) if leg.reduce_only] + [i for i, leg in enumerate(legs)
-                                                                   if not leg.reduce_only]
-    if type(reasons) is Later:
-        worded_reasons: tuple[str, ...] | Later = reasons if order == sorted(order) else Later(_in_order, reasons, order)
+    # (each kind in its own order); most tickets have them so already
+    if any(b.reduce_only and not a.reduce_only for a, b in zip(legs, legs[1:], strict=False)):
+        order = [i for i, leg in enumerate(legs) if leg.reduce_only] + [i for i, leg in enumerate(legs)
+                                                                       if not leg.reduce_only]
+        legs = [legs[i] for i in order]
+        worded_reasons: tuple[str, ...] | Later = Later(_in_order, reasons, order)
     else:
-        worded_reasons = _in_order(reasons, order)
-    return Ticket(kind, tuple(TicketLeg(legs[i]) for i in order), ctx.snap.timestamp, ctx.horizon, note,
+        worded_reasons = reasons if type(reasons) is Later else tuple(reasons)
+    return Ticket(kind, tuple([TicketLeg(leg) for leg in legs]), ctx.snap.timestamp, ctx.horizon, note,
                   tuple(warnings), worded_reasons)
 
 
