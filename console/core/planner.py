@@ -237,39 +237,40 @@ def choose_instrument(ctx: _Ctx, sleeve: Sleeve, side: str, exposure: float) -> 
     style = ctx.style
     market = style.type is OrderType.MARKET  # no limit price to work out
     size = abs(exposure)
+    snap, venues, horizon, now = ctx.snap, ctx.venues, ctx.horizon, ctx.now
     cands: list[_Priced] = []
     left_out: list[str] = []  # listed, but the rounded leg could not be sent
     for rank, h in enumerate(pool):
+        symbol = h.symbol
         spot = prices.get(h.base)
         for acct in ctx.listing(h):
-            st, lot, books, fees = ctx.venues[acct]
-            mf = market_facts(st.markets, h.symbol)
+            st, lot, books, fees = venues[acct]
+            mf = market_facts(st.markets, symbol)
             if not mf.active:
                 continue
-            mark = contract_mark(ctx.snap, acct, h.symbol)
+            mark = contract_mark(snap, acct, symbol)
             if not mark:
                 continue
             cs, linear = mf.contract_size, mf.linear
             # price the contracts that would be sent: rounded to the venue's lot exactly as
             # overlay.sleeve_legs rounds the open leg, so this candidate's figures are the leg's
             # own costs (the reason and the cost table agree to the cent)
-            rounded = lot.amount(h.symbol, size * h.ratio / notional_per_contract(cs, mark, linear))
-            if rounded.amount <= 0:  # sleeve_legs would skip it: it cannot be the pick
-                left_out.append(f"{h.symbol} on {acct}: {rounded.reason or 'under one lot'}")
+            contracts, why_not = lot.amount(symbol, size * h.ratio / notional_per_contract(cs, mark, linear))
+            if contracts <= 0:  # sleeve_legs would skip it: it cannot be the pick
+                left_out.append(f"{symbol} on {acct}: {why_not or 'under one lot'}")
                 continue
-            notional = leg_notional(rounded.amount, cs, mark, linear)
-            min_cost = lot.min_cost(h.symbol)
-            if min_cost and notional < min_cost:  # likewise skipped by sleeve_legs
-                left_out.append(f"{h.symbol} on {acct}: {notional:,.2f} is under its minimum order {min_cost:,.2f}")
+            min_cost = lot.min_cost(symbol)
+            if min_cost and (notional := leg_notional(contracts, cs, mark, linear)) < min_cost:
+                # likewise skipped by sleeve_legs
+                left_out.append(f"{symbol} on {acct}: {notional:,.2f} is under its minimum order {min_cost:,.2f}")
                 continue
-            book = books.get(h.symbol)  # each candidate on its own venue's book and fees
-            px = None if market else limit_price(side, book_mid(book) or mark, style, lot, h.symbol, book)
+            book = books.get(symbol)  # each candidate on its own venue's book and fees
+            px = None if market else limit_price(side, book_mid(book) or mark, style, lot, symbol, book)
             # the open leg's own cost lines (preview.leg_lines of the Leg sleeve_legs would build)
-            kind, lines, cost = cost_lines(st, h.symbol, side, rounded.amount, cs, linear, mark, False, style, px,
-                                     book=book, spot_price=spot, horizon_days=ctx.horizon, now_ms=ctx.now,
-                                     fees=fees, facts=mf)
-            cands.append(_Priced(round(cost, 6), rank, len(cands), cost, acct, h, mf, rounded.amount, mark, kind,
-                                 lines))
+            kind, lines, cost = cost_lines(st, symbol, side, contracts, cs, linear, mark, False, style, px,
+                                           book=book, spot_price=spot, horizon_days=horizon, now_ms=now,
+                                           fees=fees, facts=mf)
+            cands.append(_Priced(round(cost, 6), rank, len(cands), cost, acct, h, mf, contracts, mark, kind, lines))
     if not cands:
         return None
     cands.sort()
