@@ -114,13 +114,14 @@ def join_dash_values(argv: Sequence[str]) -> list[str]:
 def check_named_config(args: argparse.Namespace) -> None:
     """Refuse a ``--config`` file a command cannot use, whether or not the command reads it.
 
-    flows and the emulator do not read the portfolio, nor does a --demo run, ``journal --db``
-    or ``keys set --exchange``: a file named on the command line would be ignored and the
-    command exit 0, so a broken file (or the wrong path) would go unnoticed until the console
-    or a cron job used it. ``init`` writes the file rather than reading it; the console
-    (no command) validates it itself, after the choice between the file and the demo."""
+    flows and the emulator do not read the portfolio, nor does a --demo run (the console's
+    too), ``journal --db`` or ``keys set --exchange``: a file named on the command line would
+    be ignored and the command exit 0, so a broken file (or the wrong path) would go unnoticed
+    until the console or a cron job used it. ``init`` writes the file rather than reading it; the console
+    without --demo reads it itself (``choose_startup``), before it takes the terminal."""
     path = getattr(args, "config", None)
-    if path is None or args.command in (None, "init"):
+    demo = bool(getattr(args, "demo", False))
+    if path is None or args.command == "init" or (args.command is None and not demo):
         return
     from console.core.config import load_config
 

@@ -64,10 +64,11 @@ def test_every_command_refuses_a_config_it_cannot_use(tmp_path, capsys, text, wo
         assert w in err, (w, err)
 
 
-def test_the_console_refuses_it_before_taking_the_terminal(tmp_path, capsys):
+@pytest.mark.parametrize("demo", [[], ["--demo"]], ids=["own", "demo"])
+def test_the_console_refuses_it_before_taking_the_terminal(tmp_path, capsys, demo):
     path = tmp_path / "broken.toml"
     path.write_text(WRONG_TYPE[0], encoding="utf-8")
-    assert main(["--config", str(path)]) == 2
+    assert main([*demo, "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "portfolio.band_abs" in err and "Traceback" not in err
 
