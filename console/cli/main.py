@@ -111,6 +111,23 @@ def join_dash_values(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def check_named_config(args: argparse.Namespace) -> None:
+    """Refuse a ``--config`` file a command cannot use, whether or not the command reads it.
+
+    flows and the emulator do not read the portfolio, nor does a --demo run (the console's
+    too), ``journal --db`` or ``keys set --exchange``: a file named on the command line would
+    be ignored and the command exit 0, so a broken file (or the wrong path) would go unnoticed
+    until the console or a cron job used it. ``init`` writes the file rather than reading it; the console
+    without --demo reads it itself (``choose_startup``), before it takes the terminal."""
+    path = getattr(args, "config", None)
+    demo = bool(getattr(args, "demo", False))
+    if path is None or args.command == "init" or (args.command is None and not demo):
+        return
+    from console.core.config import load_config
+
+    load_config(path)  # raises the UserError that names the line or the field and the fix
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -131,6 +148,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if getattr(args, "demo", False) and args.command in NO_DEMO:
             raise UserError(f"--demo does not apply to `{args.command}`; it selects the demo portfolio for the "
                             "console, snapshot, plan, preflight, check-config and flows")
+        check_named_config(args)
         if args.command is None:
             from console.cli.launch import launch
 

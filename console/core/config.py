@@ -60,19 +60,34 @@ def _admits_bool(tp: Any) -> bool:
     return tp is bool or any(_admits_bool(a) for a in get_args(tp))
 
 
+def _is_bool_field(tp: Any) -> bool:
+    """``bool`` or ``bool | None``: a yes-or-no setting (not a list or table holding one)."""
+    return tp is bool or (bool in get_args(tp) and set(get_args(tp)) <= {bool, type(None)})
+
+
 class _ConfigModel(BaseModel):
     """A config table: frozen, no unknown keys, no nan or inf (``_Model``). TOML's ``true`` /
     ``false`` is refused where a number goes: pydantic would read ``quantity = true`` as 1 BTC
-    held and ``confirm_typed_notional = false`` as 0."""
+    held and ``confirm_typed_notional = false`` as 0. And only ``true`` / ``false`` goes where
+    a yes-or-no goes: pydantic would read ``live = "yes"``, ``"1"`` or ``1`` as true, and
+    ``live`` decides whether real money moves."""
 
     model_config = _Model
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_for_a_number(cls, v: object, info: ValidationInfo) -> object:
-        field = cls.model_fields.get(info.field_name or "")
-        if isinstance(v, bool) and field is not None and not _admits_bool(field.annotation):
+    def _bools_only_where_bools_go(cls, v: object, info: ValidationInfo) -> object:
+        name = info.field_name or ""
+        field = cls.model_fields.get(name)
+        if field is None:
+            return v
+        if isinstance(v, bool) and not _admits_bool(field.annotation):
             raise PydanticCustomError("bool_not_number", "a number goes here")
+        if not isinstance(v, bool) and v is not None and _is_bool_field(field.annotation):
+            kind = "text in quotes" if isinstance(v, str) else "not a yes or no"
+            raise PydanticCustomError(
+                "bool_strict", "got {got} ({kind}); write {name} = true or {name} = false, without quotes",
+                {"got": _toml_text(v), "kind": kind, "name": name})
         return v
 
 

@@ -1,8 +1,11 @@
 """CSV exports of what the console shows: the allocation, the tickets and the overlay P&L.
 
 Pure: each function returns the CSV text; the app writes it (``console.app.export``).
-Numbers are written in full (no thousands separators, no rounding), times as ISO 8601 UTC,
-an unknown figure as an empty cell, so a spreadsheet reads every column as numbers.
+Numbers are written as a person and a spreadsheet read them, in plain decimals (no exponent,
+no thousands separators, never -0): money to the cent; weights, bands, drifts and other
+fractions to 10 significant digits, a float's noise under 1e-12 read as 0 (0.05 + 0.12 reads
+0.17); coin amounts and prices to 12 significant digits (0.1 + 0.2 contracts reads 0.3).
+Times are ISO 8601 UTC, an unknown figure (None, NaN, ±∞) an empty cell.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import csv
 import datetime as dt
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from console.core.allocation import Allocation
+from console.core.numbers import plain, plain_money
 from console.core.pnl import PnlReport
 from console.core.ticket import Ticket
 
@@ -25,20 +29,41 @@ def iso(ms: int | None) -> str:
     return "" if ms is None else dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _cell(v: object) -> object:
+def _fraction(x: float) -> str:
+    # 10 significant digits show any weight a trader sets; a difference of two weights
+    # carries ~1e-17 of float noise, which 10 significant digits alone would keep
+    return plain(round(x, 12), 10)
+
+
+def _amount(x: float) -> str:
+    return plain(x, 12)  # coin amounts and prices: finer than any venue's lot or tick
+
+
+Format = Callable[[float], str]
+MONEY: Format = plain_money
+FRACTION: Format = _fraction
+AMOUNT: Format = _amount
+
+
+def _cell(v: object, fmt: Format | None) -> object:
     if v is None:
         return ""
     if isinstance(v, float) and not math.isfinite(v):
         return ""  # never NaN or inf in a file a spreadsheet reads
+    if fmt is not None and isinstance(v, int | float) and not isinstance(v, bool):
+        return fmt(v)
     return v
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]],
+             formats: Mapping[str, Format] | None = None) -> str:
+    """``formats``: column name -> how its figures are written (other columns as they are)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(header)
+    fmts = [(formats or {}).get(h) for h in header]
     for r in rows:
-        w.writerow([_cell(v) for v in r])
+        w.writerow([_cell(v, f) for v, f in zip(r, fmts, strict=True)])
     return out.getvalue()
 
 
@@ -50,7 +75,8 @@ def allocation_csv(alloc: Allocation) -> str:
              r.band_lo, r.band_hi, r.drift, r.status.value, r.delta_target) for r in alloc.rows]
     rows.append((iso(alloc.timestamp), "NAV", alloc.quote, None, None, alloc.nav, 1.0, None, None, None, None, "",
                  None))
-    return csv_text(header, rows)
+    return csv_text(header, rows, {**dict.fromkeys(("spot_value", "futures_notional", "net", "to_target"), MONEY),
+                                   **dict.fromkeys(("weight", "target", "band_lo", "band_hi", "drift"), FRACTION)})
 
 
 @dataclass(frozen=True)
@@ -74,7 +100,7 @@ def tickets_csv(tickets: Iterable[TicketLine]) -> str:
             rows.append((t.id, iso(t.created_ms), t.state, t.ticket.kind.value, i, leg.account, leg.symbol, leg.side,
                          leg.contracts, tl.order_type, tl.limit_price, leg.price, leg.notional,
                          str(leg.reduce_only).lower(), leg.purpose))
-    return csv_text(header, rows)
+    return csv_text(header, rows, {**dict.fromkeys(("contracts", "limit_price", "mark"), AMOUNT), "notional": MONEY})
 
 
 def pnl_csv(report: PnlReport) -> str:
@@ -91,4 +117,6 @@ def pnl_csv(report: PnlReport) -> str:
     t = report.totals
     rows.append(("total", "", report.quote, None, None, None, t.upnl, t.realised, t.funding, t.fees, t.net, None,
                  None, iso(report.history_start_ms), ""))
-    return csv_text(header, rows)
+    return csv_text(header, rows, {**dict.fromkeys(("contracts", "entry", "mark"), AMOUNT), "offset": FRACTION,
+                                   **dict.fromkeys(("unrealised", "realised", "funding", "fees", "net", "spot_pnl"),
+                                                   MONEY)})

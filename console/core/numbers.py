@@ -5,6 +5,7 @@ CLI's tables and every widget alike, so a figure reads the same wherever it is s
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 
@@ -42,6 +43,19 @@ def signed_whole(x: float) -> str:
         return f"{x:+,.0f}"
     r = round(x)
     return f"{r:+,d}" if r else "0"
+
+
+def plain(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits in plain decimals, for a file a person or a
+    spreadsheet reads: 0.30000000000000004 reads 0.3 (12 digits), 1e-05 reads 0.00001; no
+    exponent, no thousands separator, never -0."""
+    d = Decimal(f"{x:.{digits}g}")
+    return "0" if d == 0 else f"{d:f}"
+
+
+def plain_money(x: float) -> str:
+    """Money to the cent for a file's cell: no thousands separator, -0.004 reads 0.00."""
+    return f"{_rounded(x, 2):.2f}"
 
 
 def coin(x: float) -> str:

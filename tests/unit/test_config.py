@@ -82,6 +82,34 @@ def test_bad_config_names_the_field_and_the_fix(toml, words):
         assert w in str(err.value)
 
 
+# whether real money moves (live) or a contract counts as a proxy hedge: only TOML's true or
+# false decides it; pydantic's lax parsing would read live = "yes", "1" or 1 as true
+BOOL_FIELDS = {
+    "live": GOOD + "[[accounts]]\nname = 'a'\nexchange = 'binance'\nlive = {v}\n",
+    "proxy": GOOD.replace('hedges = ["BTC/USDT:USDT"]', 'hedges = [{{ symbol = "BTC/USDT:USDT", proxy = {v} }}]'),
+}
+
+
+@pytest.mark.parametrize("field", sorted(BOOL_FIELDS))
+@pytest.mark.parametrize(("value", "got"), [('"yes"', "got 'yes'"), ('"true"', "got 'true'"), ('"1"', "got '1'"),
+                                            ("1", "got 1"), ("0", "got 0"), ("1.0", "got 1.0")])
+def test_a_bool_field_takes_only_true_or_false(field, value, got):
+    with pytest.raises(UserError) as err:
+        parse_config(BOOL_FIELDS[field].format(v=value), "p.toml")
+    place = "accounts[a].live" if field == "live" else "sleeves[BTC].hedges[0].proxy"
+    msg = str(err.value)
+    assert f"{place}: {got}" in msg, msg
+    assert f"write {field} = true or {field} = false" in msg, msg
+
+
+@pytest.mark.parametrize("field", sorted(BOOL_FIELDS))
+@pytest.mark.parametrize("value", [True, False])
+def test_a_bool_field_takes_true_and_false(field, value):
+    cfg = parse_config(BOOL_FIELDS[field].format(v=str(value).lower()), "p.toml")
+    got = cfg.accounts[0].live if field == "live" else cfg.sleeves[0].hedges[0].proxy
+    assert got is value
+
+
 @pytest.mark.parametrize(("policy", "field"), [("absolute", "band_rel"), ("relative", "band_abs")])
 def test_a_zero_band_the_policy_does_not_use_is_fine(policy, field):
     cfg = parse_config(GOOD + f"[portfolio]\nband_policy = '{policy}'\n{field} = 0\n", "p.toml")
