@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from console.core.allocation import Allocation
-from console.core.numbers import plain, plain_money
+from console.core.numbers import plain
 from console.core.pnl import PnlReport
 from console.core.ticket import Ticket
 
@@ -35,12 +35,19 @@ def _fraction(x: float) -> str:
     return plain(round(x, 12), 10)
 
 
+def _money(x: float) -> str:
+    # in full, not to the cent: a fill's fee or a funding payment carries fractions of a cent
+    # that a statement reconciles to (15.75875 USDT of fees); rounded to 1e-8, the float noise
+    # of a sum goes (16999.999999999996 reads 17000)
+    return plain(round(x, 8), 15)
+
+
 def _amount(x: float) -> str:
     return plain(x, 12)  # coin amounts and prices: finer than any venue's lot or tick
 
 
 Format = Callable[[float], str]
-MONEY: Format = plain_money
+MONEY: Format = _money
 FRACTION: Format = _fraction
 AMOUNT: Format = _amount
 

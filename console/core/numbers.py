@@ -53,11 +53,6 @@ def plain(x: float, digits: int) -> str:
     return "0" if d == 0 else f"{d:f}"
 
 
-def plain_money(x: float) -> str:
-    """Money to the cent for a file's cell: no thousands separator, -0.004 reads 0.00."""
-    return f"{_rounded(x, 2):.2f}"
-
-
 def coin(x: float) -> str:
     """A coin amount (a COIN-M pool's figures): 2 decimals would round 0.004 BTC away."""
     return f"{x:,.8f}".rstrip("0").rstrip(".") if x else "0"
