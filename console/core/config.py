@@ -65,7 +65,7 @@ def _is_bool_field(tp: Any) -> bool:
     return tp is bool or (bool in get_args(tp) and set(get_args(tp)) <= {bool, type(None)})
 
 
-class _ConfigModel(BaseModel):
+class ConfigModel(BaseModel):
     """A config table: frozen, no unknown keys, no nan or inf (``_Model``). TOML's ``true`` /
     ``false`` is refused where a number goes: pydantic would read ``quantity = true`` as 1 BTC
     held and ``confirm_typed_notional = false`` as 0. And only ``true`` / ``false`` goes where
@@ -98,7 +98,7 @@ def symbol_base(symbol: str) -> str:
     return real_symbol(symbol).split("/", 1)[0]
 
 
-class Portfolio(_ConfigModel):
+class Portfolio(ConfigModel):
     name: str = "My portfolio"
     quote: str = "USDT"
     band_policy: BandPolicy = BandPolicy.BOTH
@@ -140,7 +140,7 @@ def _zero_band_message(field: str, policy: BandPolicy, who: str) -> str:
             "band by the other width alone")
 
 
-class HedgeInstrument(_ConfigModel):
+class HedgeInstrument(ConfigModel):
     """A futures contract that moves a sleeve's exposure.
 
     ``ratio`` is the hedge ratio: notional of this contract per unit of sleeve exposure. A
@@ -187,7 +187,7 @@ def _coerce_hedge(v: object) -> object:
     return {"symbol": v} if isinstance(v, str) else v
 
 
-class Sleeve(_ConfigModel):
+class Sleeve(ConfigModel):
     name: str
     assets: tuple[str, ...]
     target: Annotated[float, Field(ge=0, le=1)]
@@ -239,7 +239,7 @@ class Sleeve(_ConfigModel):
 MarketType = Literal["spot", "swap", "future"]
 
 
-class Account(_ConfigModel):
+class Account(ConfigModel):
     name: str
     exchange: str
     mode: Mode = Mode.DEMO
@@ -272,7 +272,7 @@ class Account(_ConfigModel):
         return any(m in ("swap", "future") for m in self.markets)
 
 
-class ManualHolding(_ConfigModel):
+class ManualHolding(ConfigModel):
     asset: str
     quantity: Annotated[float, Field(ge=0)]
     label: str = "cold storage"
@@ -283,7 +283,7 @@ class ManualHolding(_ConfigModel):
         return v.upper()
 
 
-class Limits(_ConfigModel):
+class Limits(ConfigModel):
     """Pre-trade limits. ``max_margin_ratio`` is Binance's margin ratio (maintenance margin /
     margin balance; 1.0 is liquidation), so lower is safer."""
 
@@ -322,7 +322,7 @@ def check_journal_url(url: str, where: str) -> str:
     return url
 
 
-class JournalSettings(_ConfigModel):
+class JournalSettings(ConfigModel):
     """``[journal] url``: a PostgreSQL journal shared by a desk's consoles (default: none,
     the SQLite journal in the user data folder)."""
 
@@ -334,7 +334,7 @@ class JournalSettings(_ConfigModel):
         return None if v is None else check_journal_url(v.strip(), "[journal] url")
 
 
-class Config(_ConfigModel):
+class Config(ConfigModel):
     portfolio: Portfolio = Portfolio()
     sleeves: tuple[Sleeve, ...]
     accounts: tuple[Account, ...] = ()

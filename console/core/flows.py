@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from console.core.config import ConfigModel
 from console.core.errors import UserError
 from console.core.nyse import QuarterWindow, quarter_end_window
 
@@ -50,7 +51,6 @@ SERIES_NAMES = {
 MAX_STALE_DAYS = 7  # a level more than this before the date asked for is too old to use
 NO_FLOW = 0.005  # |flow| below half a cent prints as "no flow"
 
-_Model = ConfigDict(extra="forbid", frozen=True)
 SLEEVE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
@@ -59,7 +59,7 @@ class Rule(StrEnum):
     THRESHOLD = "threshold"  # rebalances when a sleeve's drift passes the threshold
 
 
-class Fund(BaseModel):
+class Fund(ConfigModel):
     """One tracked fund. ``targets`` maps sleeve -> target weight (fractions adding up to 1).
 
     A sleeve is a crypto asset listed in ``[basket] crypto`` (priced from the venue), ``CASH``
@@ -67,7 +67,6 @@ class Fund(BaseModel):
     equities, ``AGG`` for bonds).
     """
 
-    model_config = _Model
     name: Annotated[str, Field(min_length=1)]
     aum_at_rebalance: Annotated[float, Field(gt=0)]  # net assets ON last_rebalance; see module doc
     last_rebalance: dt.date
@@ -123,11 +122,10 @@ class Fund(BaseModel):
         return self
 
 
-class Basket(BaseModel):
+class Basket(ConfigModel):
     """The tracked funds. ``currency`` is the AUM currency; crypto prices in ``crypto_quote``
     (a USD stablecoin by default) are taken as that currency one for one."""
 
-    model_config = _Model
     name: str = "Tracked funds"
     illustrative: bool = False  # true for the shipped sample: fictional funds and figures
     currency: str = "USD"

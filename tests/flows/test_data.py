@@ -121,6 +121,14 @@ def test_basket_parses_and_upper_cases_sleeves() -> None:
     (GOOD_TOML.replace("0.38", "0.48"), "funds[0] (F): Value error, fund 'F': targets add up to 1.1000, not 1"),
     (GOOD_TOML.replace("last_rebalance = 2026-09-30", "last_rebalance = 'soon'"), "funds[0] (F).last_rebalance:"),
     (GOOD_TOML + GOOD_TOML.split("[basket]\nname = \"mine\"")[1], "fund names must be unique; 'F' appears twice"),
+    # the rules of the portfolio config hold here too: a yes-or-no is true or false, a number
+    # is a number (TOML's true would be an AUM of 1), and inf is no AUM
+    (GOOD_TOML.replace('name = "mine"', 'illustrative = "yes"'),
+     "illustrative: got 'yes' (text in quotes); write illustrative = true or illustrative = false"),
+    (GOOD_TOML.replace("aum_at_rebalance = 1e9", "aum_at_rebalance = true"),
+     "funds[0] (F).aum_at_rebalance: got true; write a number"),
+    (GOOD_TOML.replace("aum_at_rebalance = 1e9", "aum_at_rebalance = inf"),
+     "funds[0] (F).aum_at_rebalance: must be a finite number, got inf"),
 ])
 def test_basket_messages_name_the_field(text: str, message: str) -> None:
     with pytest.raises(UserError) as e:
