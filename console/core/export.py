@@ -2,7 +2,7 @@
 
 Pure: each function returns the CSV text; the app writes it (``console.app.export``).
 Numbers are written as a person and a spreadsheet read them, in plain decimals (no exponent,
-no thousands separators, never -0): money to the cent; weights, bands, drifts and other
+no thousands separators, never -0): money in full to 1e-8; weights, bands, drifts and other
 fractions to 10 significant digits, a float's noise under 1e-12 read as 0 (0.05 + 0.12 reads
 0.17); coin amounts and prices to 12 significant digits (0.1 + 0.2 contracts reads 0.3).
 Times are ISO 8601 UTC, an unknown figure (None, NaN, ±∞) an empty cell.
