@@ -134,6 +134,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C at any point, start-up imports included: no traceback
         print("rebal-tui: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _interrupted(exc):
+            raise
+        print("rebal-tui: interrupted", file=sys.stderr)
+        return 130
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether Ctrl-C is behind ``exc``: Python reraises a KeyboardInterrupt that lands while a
+    class is being built (``__set_name__``: every pydantic model of the config, at import) as
+    a RuntimeError caused by it."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def _main(argv: Sequence[str] | None) -> int:

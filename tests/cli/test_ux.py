@@ -216,6 +216,35 @@ def test_help_lists_every_subcommand_with_a_description(capsys):
 # ------------------------------------------------------------------------------ Ctrl-C
 
 
+def test_ctrl_c_while_a_model_class_is_built_still_exits_130(monkeypatch, capsys):
+    # Python reraises a KeyboardInterrupt that lands in a class's __set_name__ (a pydantic model
+    # being built as the config module imports) as "RuntimeError: Error calling __set_name__";
+    # a fresh install, with nothing compiled yet, spends long enough there for Ctrl-C to land
+    import console.cli.main as cli_main
+
+    def interrupted_import(argv):  # type: ignore[no-untyped-def]
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:
+            raise RuntimeError("Error calling __set_name__ on 'PydanticDescriptorProxy' instance") from ki
+
+    monkeypatch.setattr(cli_main, "_main", interrupted_import)
+    assert main(["check-config"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "rebal-tui: interrupted" and "Traceback" not in err
+
+
+def test_an_error_that_is_not_ctrl_c_is_not_taken_for_one(monkeypatch):
+    import console.cli.main as cli_main
+
+    def broken(argv):  # type: ignore[no-untyped-def]
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(cli_main, "_main", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        main(["check-config"])
+
+
 @pytest.mark.parametrize("delay", [0.3, 0.6])
 def test_ctrl_c_exits_130_without_a_traceback(tmp_path, delay):
     """Early (main's start-up imports) and late (inside the snapshot's event loop). The delay
